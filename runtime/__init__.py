@@ -1,0 +1,11 @@
+"""srcgrad_runtime: everything generated derivative code calls at run time, and nothing else.
+
+Generated modules import only this package, numpy, math and numba. Every helper here runs both as
+plain Python (backend="python") and inside numba-compiled code (backend="numba").
+"""
+from .arrays import add_at_flat, matmul_grad_left, matmul_grad_right, sum_to, take_flat, zeros_like
+from .backends import numba_jit, python_jit
+from .tape import undo_writes, zeroed
+
+__all__ = ["add_at_flat", "matmul_grad_left", "matmul_grad_right", "sum_to", "take_flat", "zeros_like",
+           "numba_jit", "python_jit", "undo_writes", "zeroed"]

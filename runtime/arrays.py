@@ -1,0 +1,143 @@
+"""Array helpers for generated code whose spelling depends on whether a value is a scalar or an array.
+
+Each helper is a Python function (used by backend="python") with a numba overload that picks the
+branch at compile time from the argument types.
+"""
+import numpy as np
+from numba import types
+from numba.extending import overload
+
+
+def zeros_like(x):
+    """0.0 for a scalar, a zero array for an array."""
+    return np.zeros_like(x) if isinstance(x, np.ndarray) else 0.0
+
+
+def sum_to(g, x):
+    """Sum a broadcast cotangent `g` back to the shape of `x` (the adjoint of broadcasting)."""
+    if not isinstance(x, np.ndarray):
+        return float(np.sum(g))
+    g = np.asarray(g)
+    if g.shape == x.shape:
+        return g
+    while g.ndim > x.ndim:
+        g = g.sum(axis=0)
+    for axis, size in enumerate(x.shape):
+        if size == 1 and g.shape[axis] != 1:
+            g = g.sum(axis=axis, keepdims=True)
+    return g + np.zeros_like(x)
+
+
+def take_flat(x, k):
+    """x.flat[k]: the element an argmax/argmin picked."""
+    return np.ravel(x)[k]
+
+
+def add_at_flat(x_bar, k, value):
+    """x_bar.flat[k] += value, in place."""
+    x_bar.reshape(-1)[k] += value
+
+
+def matmul_grad_left(g, a, b):
+    """The cotangent of `a` in `a @ b` (also np.dot), for vectors and matrices."""
+    if a.ndim == 1 and b.ndim == 1:
+        return g * b
+    if a.ndim == 2 and b.ndim == 1:
+        return np.outer(g, b)
+    if a.ndim == 1:
+        return np.dot(b, g)
+    return np.dot(g, b.T)
+
+
+def matmul_grad_right(g, a, b):
+    """The cotangent of `b` in `a @ b` (also np.dot), for vectors and matrices."""
+    if a.ndim == 1 and b.ndim == 1:
+        return g * a
+    if a.ndim == 2 and b.ndim == 1:
+        return np.dot(a.T, g)
+    if a.ndim == 1:
+        return np.outer(a, g)
+    return np.dot(a.T, g)
+
+
+# ----- numba versions ----------------------------------------------------------------------
+
+def _is_array(t):
+    return isinstance(t, types.Array)
+
+
+@overload(zeros_like, inline="always")
+def _zeros_like(x):
+    if _is_array(x):
+        return lambda x: np.zeros_like(x)
+    return lambda x: 0.0
+
+
+@overload(sum_to, inline="always")
+def _sum_to(g, x):
+    if not _is_array(x):
+        if _is_array(g):
+            return lambda g, x: np.sum(g)
+        return lambda g, x: g
+    if not _is_array(g):
+        return lambda g, x: np.full(x.shape, g)
+    if g.ndim == x.ndim:
+        if g.ndim == 2:
+            def same_rank(g, x):
+                if g.shape == x.shape:
+                    return g
+                out = np.zeros_like(x)
+                for i in range(g.shape[0]):
+                    for j in range(g.shape[1]):
+                        out[i if x.shape[0] != 1 else 0, j if x.shape[1] != 1 else 0] += g[i, j]
+                return out
+            return same_rank
+        return lambda g, x: g if g.shape == x.shape else np.full(x.shape, np.sum(g))
+    if g.ndim == 2 and x.ndim == 1:
+        def rows(g, x):
+            out = np.zeros_like(x)
+            for i in range(g.shape[0]):
+                for j in range(g.shape[1]):
+                    out[j if x.shape[0] != 1 else 0] += g[i, j]
+            return out
+        return rows
+    return None
+
+
+@overload(take_flat, inline="always")
+def _take_flat(x, k):
+    return lambda x, k: np.ravel(x)[k]
+
+
+@overload(add_at_flat, inline="always")
+def _add_at_flat(x_bar, k, value):
+    if x_bar.ndim == 1:
+        def add1(x_bar, k, value):
+            x_bar[k] += value
+        return add1
+
+    def add(x_bar, k, value):
+        x_bar.reshape(-1)[k] += value
+    return add
+
+
+@overload(matmul_grad_left, inline="always")
+def _matmul_grad_left(g, a, b):
+    if a.ndim == 1 and b.ndim == 1:
+        return lambda g, a, b: g * b
+    if a.ndim == 2 and b.ndim == 1:
+        return lambda g, a, b: np.outer(g, b)
+    if a.ndim == 1:
+        return lambda g, a, b: np.dot(b, g)
+    return lambda g, a, b: np.dot(g, np.ascontiguousarray(b.T))
+
+
+@overload(matmul_grad_right, inline="always")
+def _matmul_grad_right(g, a, b):
+    if a.ndim == 1 and b.ndim == 1:
+        return lambda g, a, b: g * a
+    if a.ndim == 2 and b.ndim == 1:
+        return lambda g, a, b: np.dot(np.ascontiguousarray(a.T), g)
+    if a.ndim == 1:
+        return lambda g, a, b: np.outer(a, g)
+    return lambda g, a, b: np.dot(np.ascontiguousarray(a.T), g)

@@ -1,0 +1,151 @@
+"""Dataflow over structured gast code: upward-exposed reads, writes, and dead-code elimination.
+
+These work on generated code as well as user code, so reverse mode can ask what a piece of
+adjoint code reads before deciding what to save or checkpoint.
+"""
+from __future__ import annotations
+
+import gast
+
+from .. import syntax
+
+
+def own_reads(stmt) -> set[str]:
+    """Names a statement reads itself (for compound statements: their test or iterator only)."""
+    if isinstance(stmt, gast.For):
+        return syntax.loaded_names(stmt.iter)
+    if isinstance(stmt, (gast.While, gast.If)):
+        return syntax.loaded_names(stmt.test)
+    if isinstance(stmt, gast.AugAssign):
+        return syntax.loaded_names(stmt) | {syntax.base_name(stmt.target)}
+    return syntax.loaded_names(stmt)
+
+
+def bound_names(stmt) -> set[str]:
+    """Names a statement (re)binds anywhere inside it; element writes `x[i] = v` bind nothing."""
+    found = set()
+    for node in gast.walk(stmt):
+        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
+            found.add(node.id)
+    return found
+
+
+def mutated_arrays(stmt) -> set[str]:
+    return {syntax.base_name(n) for n in gast.walk(stmt)
+            if isinstance(n, gast.Subscript) and isinstance(n.ctx, gast.Store)}
+
+
+def upward_exposed(stmts: list) -> set[str]:
+    """Names read before any write on some path through `stmts`."""
+    exposed, defined = set(), set()
+    for stmt in stmts:
+        if isinstance(stmt, gast.For):
+            exposed |= own_reads(stmt) - defined
+            exposed |= upward_exposed(stmt.body) - defined - {stmt.target.id}
+        elif isinstance(stmt, gast.While):
+            exposed |= own_reads(stmt) - defined
+            exposed |= upward_exposed(stmt.body) - defined
+        elif isinstance(stmt, gast.If):
+            exposed |= own_reads(stmt) - defined
+            exposed |= (upward_exposed(stmt.body) | upward_exposed(stmt.orelse)) - defined
+            defined |= must_bind(stmt.body) & must_bind(stmt.orelse)
+        else:
+            exposed |= own_reads(stmt) - defined
+            if isinstance(stmt, gast.Assign) and not isinstance(stmt.targets[0], gast.Subscript):
+                defined |= bound_names(stmt)
+    return exposed
+
+
+def must_bind(stmts: list) -> set[str]:
+    defined = set()
+    for stmt in stmts:
+        if isinstance(stmt, gast.Assign) and not isinstance(stmt.targets[0], gast.Subscript):
+            defined |= bound_names(stmt)
+        elif isinstance(stmt, gast.If):
+            defined |= must_bind(stmt.body) & must_bind(stmt.orelse)
+    return defined
+
+
+def eliminate_dead_code(stmts: list, live: set[str], essential=lambda stmt: False) -> list:
+    """Drop assignments whose values are never read afterwards, and loops/ifs left empty.
+
+    Backward liveness over structured code. `live`: names read after `stmts`; `essential(stmt)`:
+    statements kept regardless (tape pushes and pops). Return statements make their names live.
+    """
+    kept, _ = _live_block(stmts, set(live), essential)
+    return _drop_orphan_comments(kept)
+
+
+def _live_block(stmts, live, essential):
+    """(statements kept, names live before them), given the names live after them."""
+    kept = []
+    for stmt in reversed(stmts):
+        new, live = _live_stmt(stmt, live, essential)
+        if new is not None:
+            kept.append(new)
+    return kept[::-1], live
+
+
+def _live_stmt(stmt, live, essential):
+    if syntax.is_comment(stmt):
+        return stmt, live
+    if isinstance(stmt, gast.If):
+        body, live_body = _live_block(stmt.body, set(live), essential)
+        orelse, live_else = _live_block(stmt.orelse, set(live), essential)
+        if not body and not orelse and not essential(stmt):
+            return None, live
+        stmt.body, stmt.orelse = body or [gast.Pass()], orelse
+        return stmt, live_body | live_else | own_reads(stmt)
+    if isinstance(stmt, (gast.For, gast.While)):
+        return _live_loop(stmt, live, essential)
+    if isinstance(stmt, gast.Return):
+        return stmt, set(own_reads(stmt))
+    if isinstance(stmt, (gast.Break, gast.Continue, gast.Expr)) or essential(stmt):
+        return stmt, (live - _killed(stmt)) | own_reads(stmt)
+    if isinstance(stmt, (gast.Assign, gast.AugAssign)):
+        target = stmt.targets[0] if isinstance(stmt, gast.Assign) else stmt.target
+        if isinstance(target, gast.Subscript) or isinstance(stmt, gast.AugAssign):
+            if syntax.base_name(target) not in live:
+                return None, live
+            return stmt, live | own_reads(stmt)
+        if not (bound_names(stmt) & live):
+            return None, live
+        return stmt, (live - bound_names(stmt)) | own_reads(stmt)
+    return stmt, live | own_reads(stmt)
+
+
+def _killed(stmt):
+    if isinstance(stmt, gast.Assign) and not isinstance(stmt.targets[0], gast.Subscript):
+        return bound_names(stmt)
+    return set()
+
+
+def _live_loop(loop, live_after, essential):
+    body_out = set(live_after)
+    while True:
+        _, body_in = _live_block(syntax.clone(loop.body), set(body_out), essential)
+        if isinstance(loop, gast.For):
+            body_in = body_in - {loop.target.id}
+        new_out = body_out | body_in | (syntax.loaded_names(loop.test) if isinstance(loop, gast.While) else set())
+        if new_out == body_out:
+            break
+        body_out = new_out
+    body, body_in = _live_block(loop.body, set(body_out), essential)
+    if not body:
+        return None, live_after
+    loop.body = body
+    if isinstance(loop, gast.For):
+        body_in = body_in - {loop.target.id}
+    return loop, live_after | body_in | own_reads(loop)
+
+
+def _drop_orphan_comments(stmts):
+    """A comment heads the code below it; drop comments whose code was removed."""
+    out = []
+    for k, stmt in enumerate(stmts):
+        if syntax.is_comment(stmt):
+            following = stmts[k + 1] if k + 1 < len(stmts) else None
+            if following is None or syntax.is_comment(following) or isinstance(following, gast.Return):
+                continue
+        out.append(stmt)
+    return out

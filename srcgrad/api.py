@@ -1,0 +1,362 @@
+"""The public API: derivative functions of ordinary Python/NumPy functions."""
+from __future__ import annotations
+
+import inspect
+from typing import Callable, Sequence, Union
+
+import numpy as np
+
+from .analyze import kinds as K
+from .errors import SrcgradError, WrtError
+from .frontend.parse import python_function
+from .pipeline import ModuleBuilder
+
+Wrt = Union[int, Sequence[int]]
+BACKENDS = ("numba", "python")
+
+
+class _Specializations:
+    """Generated code for one (function, mode, wrt), built once per signature of argument kinds."""
+
+    def __init__(self, fn: Callable, mode: str, wrt: tuple, backend: str, **options):
+        if backend not in BACKENDS:
+            raise SrcgradError(f"backend must be one of {BACKENDS}, not {backend!r}")
+        self.fn, self.mode, self.wrt, self.backend, self.options = fn, mode, wrt, backend, options
+        self.cache: dict = {}
+        self.last = None
+
+    def get(self, args: tuple):
+        arg_kinds = tuple(K.of_value(a) for a in args)
+        if arg_kinds not in self.cache:
+            _check_wrt_kinds(self.fn, self.wrt, arg_kinds)
+            self.cache[arg_kinds] = self._build(arg_kinds)
+        self.last = self.cache[arg_kinds]
+        return self.last
+
+    def _build(self, arg_kinds):
+        builder = ModuleBuilder(self.backend)
+        built = builder.build(self.fn, self.mode, self.wrt, arg_kinds, **self.options)
+        pyfunc = python_function(self.fn)
+        module, source = builder.load(f"{pyfunc.__qualname__} in {inspect.getsourcefile(pyfunc)}")
+        return getattr(module, built.name), source, built.return_kind
+
+    def source(self) -> str:
+        if self.last is None:
+            params = inspect.signature(python_function(self.fn)).parameters
+            self.last = self._build(tuple(K.UNKNOWN for _ in params))
+        return self.last[1]
+
+
+class DerivativeFunction:
+    """A compiled derivative: call it like the function it came from; `.source` shows the code."""
+
+    def __init__(self, fn: Callable, call: Callable, specializations: _Specializations, doc: str):
+        self.__wrapped__ = fn
+        self._call = call
+        self._specializations = specializations
+        self.__name__ = getattr(fn, "__name__", "derivative")
+        self.__doc__ = doc
+
+    def __call__(self, *args):
+        return self._call(*args)
+
+    @property
+    def source(self) -> str:
+        """The generated Python source (of the most recent specialization)."""
+        return self._specializations.source()
+
+    def __repr__(self) -> str:
+        return f"<srcgrad {self._specializations.mode} derivative of {self.__name__}, wrt={self._specializations.wrt}>"
+
+
+def source(g: DerivativeFunction) -> str:
+    """The generated Python source of a derivative function srcgrad returned."""
+    if not isinstance(g, DerivativeFunction):
+        raise SrcgradError(f"{g!r} is not a function returned by srcgrad")
+    return g.source
+
+
+# ----- argument checks ----------------------------------------------------------------------
+
+def _normalize_wrt(fn, wrt: Wrt) -> tuple[tuple, bool]:
+    """(positions, whether the caller asked for a tuple)."""
+    params = list(inspect.signature(python_function(fn)).parameters)
+    as_tuple = not isinstance(wrt, (int, np.integer))
+    positions = tuple(int(w) for w in (wrt if as_tuple else (wrt,)))
+    if not positions:
+        raise WrtError("wrt is empty: name at least one argument position")
+    for w in positions:
+        if not -len(params) <= w < len(params):
+            raise WrtError(f"wrt={w} is out of range: {python_function(fn).__qualname__} takes {len(params)} "
+                           f"argument(s) ({', '.join(params)})")
+    positions = tuple(w % len(params) for w in positions)
+    if len(set(positions)) != len(positions):
+        raise WrtError(f"wrt={wrt!r} names an argument twice")
+    return positions, as_tuple
+
+
+def _check_wrt_kinds(fn, wrt: tuple, arg_kinds: tuple) -> None:
+    params = list(inspect.signature(python_function(fn)).parameters)
+    if len(arg_kinds) != len(params):
+        raise SrcgradError(f"{python_function(fn).__qualname__} takes {len(params)} argument(s), got {len(arg_kinds)}")
+    for w in wrt:
+        kind = arg_kinds[w]
+        if not (kind == K.FLOAT or (K.is_array(kind) and kind.startswith("a")) or
+                (isinstance(kind, tuple) and all(k == K.FLOAT for k in kind))):
+            raise WrtError(f"cannot differentiate with respect to argument {w} ({params[w]!r}): it is "
+                           f"{_describe(kind)}. Pass a float or a float64 array, or choose another wrt.")
+
+
+def _describe(kind) -> str:
+    return {K.INT: "an int", K.BOOL: "a bool", K.UNKNOWN: "not a float or numpy array"}.get(
+        kind, "an integer array" if isinstance(kind, str) and kind.startswith("ia") else f"of kind {kind}")
+
+
+def _as_float(value, like):
+    if isinstance(like, np.ndarray):
+        out = np.asarray(value, dtype=np.float64)
+        if out.shape != like.shape:
+            raise SrcgradError(f"a tangent/cotangent has shape {out.shape}, expected {like.shape}")
+        return out
+    if isinstance(like, tuple):
+        return tuple(float(v) for v in value)
+    return float(value)
+
+
+def _decorator(make):
+    """Let `make(f, wrt=...)` also be used as `@make` and `@make(wrt=...)`."""
+    def api(fn=None, wrt: Wrt = 0, backend: str = "numba"):
+        if fn is None:
+            return lambda f: make(f, wrt=wrt, backend=backend)
+        return make(fn, wrt=wrt, backend=backend)
+    api.__name__, api.__doc__ = make.__name__, make.__doc__
+    return api
+
+
+# ----- forward mode -------------------------------------------------------------------------
+
+@_decorator
+def jvp(fn: Callable, wrt: Wrt = 0, backend: str = "numba") -> DerivativeFunction:
+    """Jacobian-vector product by forward mode.
+
+    Parameters
+    ----------
+    fn : callable
+        A Python function of floats, float64 arrays, ints and tuples.
+    wrt : int or tuple of int
+        Positions of the arguments to differentiate with respect to.
+    backend : {"numba", "python"}
+        Compile the generated code with numba, or run it as plain Python for debugging.
+
+    Returns
+    -------
+    DerivativeFunction
+        ``g(*args, *tangents) -> (value, tangent_out)``: one tangent per `wrt` position, shaped like
+        that argument; `tangent_out` is shaped like fn's output.
+    """
+    positions, _ = _normalize_wrt(fn, wrt)
+    specs = _Specializations(fn, "forward", positions, backend)
+    n_args = len(inspect.signature(python_function(fn)).parameters)
+
+    def call(*args_and_tangents):
+        if len(args_and_tangents) != n_args + len(positions):
+            raise SrcgradError(f"jvp of {python_function(fn).__qualname__} takes {n_args} argument(s) followed by "
+                               f"{len(positions)} tangent(s); got {len(args_and_tangents)} values")
+        args = args_and_tangents[:n_args]
+        tangents = [_as_float(t, args[w]) for t, w in zip(args_and_tangents[n_args:], positions)]
+        compiled = specs.get(args)[0]
+        return compiled(*args, *tangents)
+
+    return DerivativeFunction(fn, call, specs, jvp.__doc__)
+
+
+def derivative(fn: Callable, backend: str = "numba") -> DerivativeFunction:
+    """f′ of a function of one float, by forward mode.
+
+    Returns
+    -------
+    DerivativeFunction
+        ``fprime(x) -> df/dx`` (an array if fn returns an array).
+    """
+    inner = jvp(fn, wrt=0, backend=backend)
+    return DerivativeFunction(fn, lambda x: inner(x, 1.0)[1], inner._specializations, derivative.__doc__)
+
+
+@_decorator
+def jacfwd(fn: Callable, wrt: Wrt = 0, backend: str = "numba") -> DerivativeFunction:
+    """The Jacobian by forward mode: one tangent pass per input element.
+
+    Returns
+    -------
+    DerivativeFunction
+        ``J(*args)`` with shape ``np.shape(output) + np.shape(args[wrt])``; a tuple of such when
+        `wrt` is a tuple.
+    """
+    positions, as_tuple = _normalize_wrt(fn, wrt)
+    specs = _Specializations(fn, "forward", positions, "numba" if backend == "numba" else backend)
+
+    def call(*args):
+        compiled = specs.get(args)[0]
+        zeros = [np.zeros_like(args[w], dtype=np.float64) if isinstance(args[w], np.ndarray) else 0.0 for w in positions]
+        blocks = []
+        for k, w in enumerate(positions):
+            columns = []
+            for direction in _basis(args[w]):
+                tangents = list(zeros)
+                tangents[k] = direction
+                columns.append(np.asarray(_single_output(compiled(*args, *tangents)[1])))
+            shape_in = np.shape(args[w])
+            stacked = np.stack(columns, axis=-1) if columns else np.zeros((0,))
+            blocks.append(_finish(stacked.reshape(np.shape(columns[0]) + shape_in)))
+        return tuple(blocks) if as_tuple else blocks[0]
+
+    return DerivativeFunction(fn, call, specs, jacfwd.__doc__)
+
+
+def _basis(like):
+    if isinstance(like, np.ndarray):
+        for k in range(like.size):
+            e = np.zeros(like.size)
+            e[k] = 1.0
+            yield e.reshape(like.shape)
+    else:
+        yield 1.0
+
+
+def _single_output(value):
+    if isinstance(value, tuple):
+        raise SrcgradError("jacfwd/jacrev need a function with one (scalar or array) output; "
+                           "for tuple outputs use jvp or vjp")
+    return value
+
+
+def _finish(array):
+    return float(array) if np.ndim(array) == 0 else array
+
+
+# ----- reverse mode -------------------------------------------------------------------------
+
+def _reverse(fn, wrt, backend, with_value):
+    positions, as_tuple = _normalize_wrt(fn, wrt)
+    specs = _Specializations(fn, "reverse", positions, backend, with_value=with_value)
+    return positions, as_tuple, specs
+
+
+def _scalar_seed(specs, args, fn):
+    compiled, _, out_kind = specs.get(args)
+    if not (K.is_scalar(out_kind) or out_kind == K.UNKNOWN):
+        raise SrcgradError(f"grad needs {python_function(fn).__qualname__} to return a scalar, but it returns "
+                           f"{'a tuple' if isinstance(out_kind, tuple) else 'an array'}; use vjp or jacrev instead")
+    return compiled
+
+
+def _shape_grads(grads, args, positions, as_tuple):
+    shaped = tuple(float(g) if not isinstance(args[w], (np.ndarray, tuple)) else g for g, w in zip(grads, positions))
+    return shaped if as_tuple else shaped[0]
+
+
+@_decorator
+def grad(fn: Callable, wrt: Wrt = 0, backend: str = "numba") -> DerivativeFunction:
+    """The gradient of a scalar function by reverse mode.
+
+    Parameters
+    ----------
+    fn : callable
+        A Python function returning a float.
+    wrt : int or tuple of int
+        Positions of the arguments to differentiate with respect to.
+    backend : {"numba", "python"}
+
+    Returns
+    -------
+    DerivativeFunction
+        ``g(*args)``: df/d(args[wrt]), shaped like that argument (a float for a float argument);
+        a tuple when `wrt` is a tuple, even a tuple of one.
+    """
+    positions, as_tuple, specs = _reverse(fn, wrt, backend, with_value=False)
+
+    def call(*args):
+        compiled = _scalar_seed(specs, args, fn)
+        return _shape_grads(compiled(*args, 1.0), args, positions, as_tuple)
+
+    return DerivativeFunction(fn, call, specs, grad.__doc__)
+
+
+@_decorator
+def value_and_grad(fn: Callable, wrt: Wrt = 0, backend: str = "numba") -> DerivativeFunction:
+    """The value and gradient of a scalar function, in one reverse-mode pass.
+
+    Returns
+    -------
+    DerivativeFunction
+        ``g(*args) -> (value, grads)``, grads as for :func:`grad`.
+    """
+    positions, as_tuple, specs = _reverse(fn, wrt, backend, with_value=True)
+
+    def call(*args):
+        compiled = _scalar_seed(specs, args, fn)
+        value, grads = compiled(*args, 1.0)
+        return value, _shape_grads(grads, args, positions, as_tuple)
+
+    return DerivativeFunction(fn, call, specs, value_and_grad.__doc__)
+
+
+@_decorator
+def vjp(fn: Callable, wrt: Wrt = 0, backend: str = "numba") -> DerivativeFunction:
+    """Vector-Jacobian product by reverse mode.
+
+    Returns
+    -------
+    DerivativeFunction
+        ``g(*args, cotangent) -> (value, grads)``: `cotangent` is shaped like fn's output; grads
+        are shaped as for :func:`grad`.
+    """
+    positions, as_tuple, specs = _reverse(fn, wrt, backend, with_value=True)
+    n_args = len(inspect.signature(python_function(fn)).parameters)
+
+    def call(*args_and_cotangent):
+        if len(args_and_cotangent) != n_args + 1:
+            raise SrcgradError(f"vjp of {python_function(fn).__qualname__} takes {n_args} argument(s) and one "
+                               f"cotangent; got {len(args_and_cotangent)} values")
+        args, cotangent = args_and_cotangent[:n_args], args_and_cotangent[n_args]
+        compiled = specs.get(args)[0]
+        value, grads = compiled(*args, _as_cotangent(cotangent))
+        return value, _shape_grads(grads, args, positions, as_tuple)
+
+    return DerivativeFunction(fn, call, specs, vjp.__doc__)
+
+
+def _as_cotangent(cotangent):
+    if isinstance(cotangent, tuple):
+        return tuple(_as_cotangent(c) for c in cotangent)
+    if isinstance(cotangent, np.ndarray):
+        return np.asarray(cotangent, dtype=np.float64)
+    return float(cotangent)
+
+
+@_decorator
+def jacrev(fn: Callable, wrt: Wrt = 0, backend: str = "numba") -> DerivativeFunction:
+    """The Jacobian by reverse mode: one adjoint pass per output element.
+
+    Returns
+    -------
+    DerivativeFunction
+        ``J(*args)`` with shape ``np.shape(output) + np.shape(args[wrt])``; a tuple of such when
+        `wrt` is a tuple.
+    """
+    positions, as_tuple, specs = _reverse(fn, wrt, backend, with_value=False)
+    primal = _Specializations(fn, "primal", (), backend)
+
+    def call(*args):
+        compiled = specs.get(args)[0]
+        value = _single_output(primal.get(args)[0](*args))
+        rows = [[] for _ in positions]
+        for direction in _basis(np.asarray(value, dtype=np.float64) if np.ndim(value) else 0.0):
+            grads = compiled(*args, direction)
+            for k, g in enumerate(grads):
+                rows[k].append(np.asarray(g, dtype=np.float64))
+        blocks = [_finish(np.stack(r).reshape(np.shape(value) + np.shape(args[w]))) for r, w in zip(rows, positions)]
+        return tuple(blocks) if as_tuple else blocks[0]
+
+    return DerivativeFunction(fn, call, specs, jacrev.__doc__)
+

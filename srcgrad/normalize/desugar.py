@@ -1,0 +1,87 @@
+"""Desugar: rewrite convenience syntax into the small core the transforms handle.
+
+After this pass there are no augmented or annotated assignments, no chained targets (`a = b = v`),
+no docstrings or `pass`, and every for loop iterates over `range(...)`: loops over an array's rows
+and `enumerate` become index loops that read the row first.
+"""
+from __future__ import annotations
+
+import gast
+
+from .. import syntax
+from ..errors import UnsupportedSyntaxError
+from ..frontend.parse import ParsedFunction
+from .names import NameGenerator
+
+
+def desugar(parsed: ParsedFunction, names: NameGenerator) -> None:
+    parsed.tree.body = _Desugar(parsed, names).block(parsed.tree.body)
+
+
+class _Desugar:
+    def __init__(self, parsed, names):
+        self.parsed, self.names = parsed, names
+
+    def block(self, stmts: list) -> list:
+        out = []
+        for stmt in stmts:
+            out.extend(self.stmt(stmt))
+        return out
+
+    def stmt(self, stmt) -> list:
+        if isinstance(stmt, (gast.Pass,)) or (isinstance(stmt, gast.Expr) and not syntax.is_comment(stmt)):
+            return []
+        if isinstance(stmt, gast.AugAssign):
+            value = gast.BinOp(left=syntax.as_load(stmt.target), op=stmt.op, right=stmt.value)
+            return [_located(syntax.assign(stmt.target, value), stmt)]
+        if isinstance(stmt, gast.AnnAssign):
+            return [_located(syntax.assign(stmt.target, stmt.value), stmt)] if stmt.value else []
+        if isinstance(stmt, gast.Assign) and len(stmt.targets) > 1:
+            return [_located(syntax.assign(t, syntax.clone(stmt.value)), stmt) for t in stmt.targets[::-1]]
+        if isinstance(stmt, gast.For):
+            return [self.for_loop(stmt)]
+        if isinstance(stmt, (gast.If, gast.While)):
+            stmt.body = self.block(stmt.body)
+            stmt.orelse = self.block(stmt.orelse)
+            return [stmt]
+        return [stmt]
+
+    def for_loop(self, loop: gast.For) -> gast.For:
+        loop.body = self.block(loop.body)
+        iterator = loop.iter
+        if isinstance(iterator, gast.Call) and isinstance(iterator.func, gast.Name) and iterator.func.id == "range":
+            if not isinstance(loop.target, gast.Name):
+                self._reject(loop, "a for loop over range with a tuple target")
+            return loop
+        if isinstance(iterator, gast.Call) and isinstance(iterator.func, gast.Name) and iterator.func.id == "enumerate":
+            return self._enumerate(loop)
+        if isinstance(iterator, gast.Name):
+            return self._rows(loop, loop.target, iterator, self.names.fresh("row_index"))
+        self._reject(loop, "a for loop over this kind of iterable")
+
+    def _rows(self, loop, target, array: gast.Name, index: str) -> gast.For:
+        shape0 = syntax.subscript(gast.Attribute(value=syntax.name(array.id), attr="shape", ctx=gast.Load()),
+                                  syntax.const(0))
+        read_row = _located(syntax.assign(target, syntax.subscript(syntax.name(array.id), syntax.name(index))), loop)
+        new = syntax.for_range(index, [shape0], [read_row] + loop.body)
+        return _located(new, loop)
+
+    def _enumerate(self, loop) -> gast.For:
+        target = loop.target
+        array = loop.iter.args[0] if loop.iter.args else None
+        if not (isinstance(target, gast.Tuple) and len(target.elts) == 2 and isinstance(target.elts[0], gast.Name)
+                and isinstance(array, gast.Name)):
+            self._reject(loop, "this form of enumerate")
+        return self._rows(loop, target.elts[1], array, target.elts[0].id)
+
+    def _reject(self, node, construct):
+        raise UnsupportedSyntaxError(construct, self.parsed.location(node),
+                                     "Loop over range(n), over an array's rows, or enumerate(array).")
+
+
+def _located(new, old):
+    """Give a synthesized statement the source position of the statement it replaces."""
+    for attr in ("lineno", "col_offset", "end_lineno", "end_col_offset"):
+        if hasattr(old, attr):
+            setattr(new, attr, getattr(old, attr))
+    return new

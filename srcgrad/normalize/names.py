@@ -1,0 +1,31 @@
+"""Fresh, readable names that never collide with the user's."""
+from __future__ import annotations
+
+import re
+
+
+class NameGenerator:
+    """Hands out names derived from a readable base, unique within one generated function."""
+
+    def __init__(self, taken: set[str] = ()):
+        self.taken = set(taken)
+
+    def reserve(self, names) -> None:
+        self.taken.update(names)
+
+    def fresh(self, base: str) -> str:
+        base = re.sub(r"\W", "_", base).strip("_") or "t"
+        if base[0].isdigit():
+            base = "t" + base
+        if base not in self.taken:
+            self.taken.add(base)
+            return base
+        k = 1
+        while f"{base}_{k}" in self.taken:
+            k += 1
+        self.taken.add(f"{base}_{k}")
+        return f"{base}_{k}"
+
+    def derived(self, base: str, prefix: str = "", suffix: str = "") -> str:
+        """`dx`, `x_bar`: the conventional derived name when free, else a unique variant."""
+        return self.fresh(f"{prefix}{base}{suffix}")

@@ -1,0 +1,159 @@
+"""Resolve: every call, attribute and free name is bound to the object it means.
+
+After this pass:
+- a call to a primitive has `func` rewritten to the rule's canonical spelling (`np.sin`) and carries
+  `srcgrad_rule`; a call to a user function carries `srcgrad_user` (the Python function);
+- array methods and properties are plain calls (`x.sum()` -> `np.sum(x)`, `x.T` -> `np.transpose(x)`);
+- module constants (`math.pi`) are constants, and other free names are recorded in `globals_read`.
+Anything that resolves to neither a rule nor Python source raises NoRuleError.
+"""
+from __future__ import annotations
+
+import types
+
+import gast
+import numpy as np
+
+from .. import syntax
+from ..errors import NoRuleError, UnsupportedSyntaxError
+from ..frontend.parse import ParsedFunction, python_function
+from ..rules import registry
+
+# Array methods become the numpy function of the same meaning, with the array first.
+METHODS = {
+    "sum": "np.sum", "mean": "np.mean", "prod": "np.prod", "max": "np.max", "min": "np.min",
+    "copy": "np.copy", "ravel": "np.ravel", "flatten": "np.ravel", "reshape": "np.reshape",
+    "dot": "np.dot", "transpose": "np.transpose", "cumsum": "np.cumsum", "argmax": "np.argmax",
+    "argmin": "np.argmin",
+}
+ARRAY_PROPERTIES = {"shape", "size", "ndim", "dtype"}
+
+
+class Resolved:
+    """What resolution found besides the rewritten tree."""
+
+    def __init__(self):
+        self.user_calls: dict[str, object] = {}    # name used in the tree -> Python function
+        self.globals_read: dict[str, object] = {}  # free name -> value (numbers, arrays)
+
+
+def resolve(parsed: ParsedFunction) -> Resolved:
+    """Rewrite `parsed.tree` in place; return the user functions and globals it refers to."""
+    local = _local_names(parsed.tree)
+    resolver = _Resolver(parsed, local)
+    resolver.visit(parsed.tree)
+    return resolver.found
+
+
+def _local_names(fn: gast.FunctionDef) -> set[str]:
+    return set(syntax.param_names(fn)) | syntax.stored_names(fn.body)
+
+
+def _dotted_path(node) -> list[str] | None:
+    parts = []
+    while isinstance(node, gast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, gast.Name):
+        return None
+    parts.append(node.id)
+    return parts[::-1]
+
+
+class _Resolver(gast.NodeTransformer):
+    def __init__(self, parsed: ParsedFunction, local: set[str]):
+        self.parsed, self.local, self.found = parsed, local, Resolved()
+
+    def _error(self, node, construct, advice):
+        raise UnsupportedSyntaxError(construct, self.parsed.location(node), advice)
+
+    def _evaluate(self, node, path):
+        try:
+            obj = self.parsed.lookup(path[0])
+            for attr in path[1:]:
+                obj = getattr(obj, attr)
+        except (KeyError, AttributeError):
+            self._error(node, f"the name `{'.'.join(path)}`, which is not defined",
+                        "Define it at module level or pass it as an argument.")
+        return obj
+
+    # ----- calls -----------------------------------------------------------------------------
+    def visit_Call(self, node):
+        node.args = [self.visit(a) for a in node.args]
+        for keyword in node.keywords:
+            keyword.value = self.visit(keyword.value)
+        path = _dotted_path(node.func)
+        if path is None:
+            self._error(node, "a call through a computed expression", "Call a named function.")
+        if path[0] in self.local:
+            return self._method_call(node, path)
+        return self._bind_call(node, self._evaluate(node.func, path), ".".join(path))
+
+    def _method_call(self, node, path):
+        if len(path) != 2 or path[1] not in METHODS:
+            self._error(node, f"the method call `{'.'.join(path)}()`",
+                        f"Use the numpy function instead; supported methods: {', '.join(sorted(METHODS))}.")
+        canonical = METHODS[path[1]]
+        receiver = syntax.name(path[0])
+        args = [receiver] + node.args
+        if path[1] == "reshape" and len(node.args) > 1:
+            args = [receiver, syntax.tuple_(node.args)]
+        call = syntax.call(canonical, *args)
+        call.keywords = node.keywords
+        return self._bind_call(call, self._evaluate(call.func, canonical.split(".")), canonical)
+
+    def _bind_call(self, node, obj, spelled):
+        if obj is np.matmul and len(node.args) == 2:  # numba compiles `@` but not np.matmul
+            return gast.BinOp(left=node.args[0], op=gast.MatMult(), right=node.args[1])
+        rule = registry.lookup(obj)
+        if rule is not None:
+            node.func = syntax.dotted(rule.name) if "." in rule.name else syntax.name(rule.name)
+            node.srcgrad_rule = rule
+            return node
+        pyfunc = python_function(obj)
+        if isinstance(pyfunc, types.FunctionType):
+            local_name = pyfunc.__name__
+            self.found.user_calls.setdefault(local_name, pyfunc)
+            if self.found.user_calls[local_name] is not pyfunc:
+                local_name = f"{local_name}_{len(self.found.user_calls)}"
+                self.found.user_calls[local_name] = pyfunc
+            node.func = syntax.name(local_name)
+            node.srcgrad_user = pyfunc
+            return node
+        raise NoRuleError(
+            f"{self.parsed.location(node)}\nsrcgrad has no derivative rule for `{spelled}` "
+            f"({obj!r}) and it is not a Python function it could read. Write it in Python, or "
+            "register its partial derivatives with `srcgrad.rules.elementwise(\"module.name\")`.")
+
+    # ----- attributes and free names ---------------------------------------------------------
+    def visit_Attribute(self, node):
+        path = _dotted_path(node)
+        if path and path[0] in self.local:
+            if len(path) == 2 and path[1] == "T":
+                return self._bind_call(syntax.call("np.transpose", syntax.name(path[0])), np.transpose, "np.transpose")
+            if len(path) == 2 and path[1] in ARRAY_PROPERTIES:
+                return node
+            self._error(node, f"the attribute `{'.'.join(path)}`",
+                        f"Only {', '.join(sorted(ARRAY_PROPERTIES | {'T'}))} are supported on arrays.")
+        if path is None:
+            self.generic_visit(node)
+            return node
+        value = self._evaluate(node, path)
+        return self._constant_or_global(node, "_".join(path), value)
+
+    def visit_Name(self, node):
+        if not isinstance(node.ctx, gast.Load) or node.id in self.local:
+            return node
+        value = self._evaluate(node, [node.id])
+        return self._constant_or_global(node, node.id, value)
+
+    def _constant_or_global(self, node, as_name, value):
+        if isinstance(value, (bool, np.bool_)) or value is None:
+            return syntax.const(value if value is None else bool(value))
+        if isinstance(value, (int, float, np.integer, np.floating, np.ndarray)):
+            self.found.globals_read[as_name] = value
+            return syntax.name(as_name)
+        if callable(value) or isinstance(value, types.ModuleType):
+            return node  # a function or module name, used by an enclosing call
+        self._error(node, f"the global `{as_name}` of type {type(value).__name__}",
+                    "Only numbers and numpy arrays can be read from module level.")

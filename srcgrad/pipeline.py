@@ -1,0 +1,193 @@
+"""The compiler pipeline: the passes in order, and the builder that turns one request into a module.
+
+Set SRCGRAD_DUMP_AFTER to a comma-separated list of pass names (or `all`) to print the source
+after those passes to stderr.
+"""
+from __future__ import annotations
+
+import builtins
+import copy
+import os
+import sys
+from dataclasses import dataclass
+
+from . import syntax
+from .analyze import kinds as K
+from .analyze.activity import active_variables
+from .emit.module import RUNTIME_HELPERS, load_module, module_source
+from .emit.printer import to_source
+from .errors import SrcgradError
+from .frontend.fence import check_supported
+from .frontend.parse import ParsedFunction, parse_function, python_function
+from .normalize.anf import to_anf
+from .normalize.desugar import desugar
+from .normalize.loop_exits import lower_exits
+from .normalize.names import NameGenerator
+from .normalize.resolve import Resolved, resolve
+from .transform.forward import ForwardTransform
+from .transform.primal import PrimalTransform
+from .transform.reverse import ReverseTransform
+
+# Normalization, shared by both modes. Each pass rewrites ParsedFunction.tree in place.
+NORMALIZE = [
+    ("fence", lambda unit: check_supported(unit.parsed)),          # reject what we cannot differentiate
+    ("resolve", lambda unit: unit.bind(resolve(unit.parsed))),     # bind calls to rules / user functions
+    ("desugar", lambda unit: desugar(unit.parsed, unit.names)),    # x += v, for-over-rows, ... -> core
+    ("anf", lambda unit: to_anf(unit.parsed, unit.names)),         # one operation per statement
+]
+# Reverse mode also needs a single exit and loops whose body can be replayed without jumping.
+REVERSE_ONLY = [
+    ("loop_exits", lambda unit: lower_exits(unit.parsed, unit.names)),  # break/continue/return -> flags
+]
+MODULE_NAMES = {"math", "np", "jit"} | RUNTIME_HELPERS | set(dir(builtins))
+
+
+@dataclass
+class Unit:
+    """One user function on its way through normalization."""
+
+    parsed: ParsedFunction
+    names: NameGenerator
+    resolved: Resolved | None = None
+
+    def bind(self, resolved: Resolved) -> None:
+        self.resolved = resolved
+
+
+def _dump(pass_name: str, unit_name: str, tree) -> None:
+    wanted = os.environ.get("SRCGRAD_DUMP_AFTER", "")
+    if wanted and (wanted == "all" or pass_name in wanted.split(",")):
+        print(f"# ---- {unit_name} after {pass_name} ----\n{to_source(tree)}", file=sys.stderr)
+
+
+_NORMALIZED: dict = {}
+
+
+def normalized(fn, mode: str) -> Unit:
+    """The function after the normalization passes for `mode` ("forward", "reverse" or "primal")."""
+    pyfunc = python_function(fn)
+    key = (pyfunc, mode == "reverse")
+    if key not in _NORMALIZED:
+        parsed = parse_function(pyfunc)
+        unit = Unit(parsed, NameGenerator(syntax.names_in(parsed.tree) | MODULE_NAMES))
+        passes = NORMALIZE + (REVERSE_ONLY if mode == "reverse" else [])
+        for pass_name, run in passes:
+            run(unit)
+            _dump(pass_name, parsed.name, parsed.tree)
+        _NORMALIZED[key] = unit
+    return _NORMALIZED[key]
+
+
+@dataclass
+class Built:
+    name: str
+    tree: object
+    return_kind: object
+
+
+class ModuleBuilder:
+    """Generates every function one derivative request needs (callees included) into one module."""
+
+    def __init__(self, backend: str):
+        self.backend = backend
+        self.functions: dict = {}
+        self.order: list = []
+        self.constants: dict = {}
+        self.module_names = NameGenerator(MODULE_NAMES)
+        self._in_progress: set = set()
+
+    # ----- one function ------------------------------------------------------------------
+    def build(self, fn, mode: str, wrt: tuple, arg_kinds: tuple, **options) -> Built:
+        """`mode`: "primal", "forward" or "reverse"; wrt: differentiated parameter positions."""
+        pyfunc = python_function(fn)
+        key = (pyfunc, mode, tuple(wrt), tuple(arg_kinds), tuple(sorted(options.items())))
+        if key in self.functions:
+            return self.functions[key]
+        if key in self._in_progress:
+            raise SrcgradError(f"{pyfunc.__qualname__} calls itself; recursive functions are not supported. "
+                               "Rewrite the recursion as a loop.")
+        self._in_progress.add(key)
+        unit = normalized(pyfunc, mode)
+        tree = copy.deepcopy(unit.parsed.tree)
+        names = copy.deepcopy(unit.names)
+        self._take_constants(unit, tree)
+        params = syntax.param_names(tree)
+        kinds = K.KindInference(tree, dict(zip(params, arg_kinds)), self._call_kinds,
+                                {k: K.of_value(v) for k, v in unit.resolved.globals_read.items()}).run()
+        prefix = {"primal": "", "forward": "jvp_", "reverse": "vjp_"}[mode]
+        name = self.module_names.fresh(prefix + pyfunc.__name__)
+        callee = _Callees(self, kinds)
+        if mode == "primal":
+            generated = PrimalTransform(tree, callee).run(name)
+        else:
+            active = active_variables(tree, {params[k] for k in wrt})
+            transform = {"forward": ForwardTransform, "reverse": ReverseTransform}[mode]
+            generated = transform(tree, list(wrt), active, kinds, names, callee, **options).run(name)
+        _dump(mode, name, generated)
+        built = Built(name, generated, _return_kind(tree, kinds))
+        self._in_progress.discard(key)
+        self.functions[key] = built
+        self.order.append(built)
+        return built
+
+    def _call_kinds(self, call, arg_kinds):
+        return self.build(call.srcgrad_user, "primal", (), tuple(arg_kinds)).return_kind
+
+    def _take_constants(self, unit: Unit, tree) -> None:
+        renames = {}
+        for name, value in unit.resolved.globals_read.items():
+            if name in self.constants and not _same(self.constants[name], value):
+                renames[name] = self.module_names.fresh(name)
+                name = renames[name]
+            self.module_names.reserve([name])
+            self.constants[name] = value
+        if renames:
+            syntax.rename(tree, renames)
+
+    # ----- the module --------------------------------------------------------------------
+    def load(self, origin: str):
+        source = module_source([b.tree for b in self.order], self.constants, origin, self.backend)
+        module, source = load_module(source, self.constants)
+        return module, source
+
+
+class _Callees:
+    """What a transform asks about calls to user functions: the generated function to call instead."""
+
+    def __init__(self, builder: ModuleBuilder, kinds: dict):
+        self.builder, self.kinds = builder, kinds
+
+    def arg_kinds(self, call):
+        return tuple(self.kinds.get(a.id, K.UNKNOWN) if isinstance(a, syntax.Name) else K.KindInference(None, {}).of(a)
+                     for a in call.args)
+
+    def __call__(self, call, positions, mode: str = "forward", **options) -> str:
+        mode = mode if positions else "primal"
+        return self.builder.build(call.srcgrad_user, mode, tuple(positions), self.arg_kinds(call), **options).name
+
+    def built(self, call, positions, mode, **options) -> Built:
+        return self.builder.build(call.srcgrad_user, mode, tuple(positions), self.arg_kinds(call), **options)
+
+
+def _return_kind(tree, kinds):
+    kind = None
+    for node in syntax.walk(tree):
+        if isinstance(node, syntax.Return) and node.value is not None:
+            value = node.value
+            this = tuple(_atom_kind(e, kinds) for e in value.elts) if isinstance(value, syntax.Tuple) else _atom_kind(value, kinds)
+            kind = this if kind is None else K.join(kind, this)
+    return kind if kind is not None else K.UNKNOWN
+
+
+def _atom_kind(atom, kinds):
+    if isinstance(atom, syntax.Name):
+        return kinds.get(atom.id, K.UNKNOWN)
+    return K.KindInference(None, {}).of(atom)
+
+
+def _same(a, b) -> bool:
+    try:
+        import numpy as np
+        return bool(np.array_equal(a, b)) if isinstance(a, np.ndarray) or isinstance(b, np.ndarray) else a == b
+    except Exception:
+        return False

@@ -1,0 +1,176 @@
+"""Elementwise primitives: each entry is its partial derivatives, one per argument, written as math.
+
+`M` is the module the user called (math or np), `ans` the primal result. The same partials drive
+forward mode (dy = p * dx) and reverse mode (x_bar += p * y_bar).
+"""
+# ruff: noqa: E731
+import math
+
+import numpy as np
+
+from .registry import alias, elementwise, inactive
+
+M = np  # only for linters: templates are parsed, never run
+ans = 0.0
+REAL = (-2.0, 2.0)
+POSITIVE = (0.1, 3.0)
+UNIT = (-0.9, 0.9)
+ABOVE_ONE = (1.1, 3.0)
+
+# ----- Arithmetic operators -----------------------------------------------------------------
+
+@elementwise("op:+", domain=(REAL, REAL))
+def add(a, b):
+    return 1, 1
+
+@elementwise("op:-", domain=(REAL, REAL))
+def sub(a, b):
+    return 1, -1
+
+@elementwise("op:*", domain=(REAL, REAL))
+def mul(a, b):
+    return b, a
+
+@elementwise("op:/", domain=(REAL, POSITIVE))
+def div(a, b):
+    return 1.0 / b, -ans / b
+
+@elementwise("op:**", "np.power", "math.pow", domain=(POSITIVE, REAL))
+def power(a, b):
+    return b * a ** (b - 1), ans * np.log(a)
+
+@elementwise("op:%", domain=(POSITIVE, POSITIVE))
+def mod(a, b):
+    return 1, -(a // b)
+
+@elementwise("op:unary-", "np.negative", domain=(REAL,))
+def negative(x):
+    return -1
+
+@elementwise("op:unary+", "float", domain=(REAL,))
+def identity(x):
+    return 1
+
+# ----- Trigonometric ----------------------------------------------------------------------
+
+@elementwise("math.sin", "np.sin", domain=(REAL,))
+def sin(x):
+    return M.cos(x)
+
+@elementwise("math.cos", "np.cos", domain=(REAL,))
+def cos(x):
+    return -M.sin(x)
+
+@elementwise("math.tan", "np.tan", domain=(UNIT,))
+def tan(x):
+    return 1.0 + ans * ans
+
+@elementwise("math.asin", "np.arcsin", domain=(UNIT,))
+def arcsin(x):
+    return 1.0 / M.sqrt(1.0 - x * x)
+
+@elementwise("math.acos", "np.arccos", domain=(UNIT,))
+def arccos(x):
+    return -1.0 / M.sqrt(1.0 - x * x)
+
+@elementwise("math.atan", "np.arctan", domain=(REAL,))
+def arctan(x):
+    return 1.0 / (1.0 + x * x)
+
+@elementwise("math.atan2", "np.arctan2", domain=(POSITIVE, POSITIVE))
+def arctan2(y, x):
+    return x / (x * x + y * y), -y / (x * x + y * y)
+
+# ----- Hyperbolic -------------------------------------------------------------------------
+
+@elementwise("math.sinh", "np.sinh", domain=(REAL,))
+def sinh(x):
+    return M.cosh(x)
+
+@elementwise("math.cosh", "np.cosh", domain=(REAL,))
+def cosh(x):
+    return M.sinh(x)
+
+@elementwise("math.tanh", "np.tanh", domain=(REAL,))
+def tanh(x):
+    return 1.0 - ans * ans
+
+# ----- Exponentials and logarithms --------------------------------------------------------
+
+@elementwise("math.exp", "np.exp", domain=(REAL,))
+def exp(x):
+    return ans
+
+@elementwise("np.exp2", domain=(REAL,))
+def exp2(x):
+    return ans * M.log(2.0)
+
+@elementwise("math.expm1", "np.expm1", domain=(REAL,))
+def expm1(x):
+    return ans + 1.0
+
+@elementwise("math.log", "np.log", domain=(POSITIVE,))
+def log(x):
+    return 1.0 / x
+
+@elementwise("math.log2", "np.log2", domain=(POSITIVE,))
+def log2(x):
+    return 1.0 / (x * M.log(2.0))
+
+@elementwise("math.log10", "np.log10", domain=(POSITIVE,))
+def log10(x):
+    return 1.0 / (x * M.log(10.0))
+
+@elementwise("math.log1p", "np.log1p", domain=(POSITIVE,))
+def log1p(x):
+    return 1.0 / (1.0 + x)
+
+# ----- Powers and roots -------------------------------------------------------------------
+
+@elementwise("math.sqrt", "np.sqrt", domain=(POSITIVE,))
+def sqrt(x):
+    return 0.5 / ans
+
+@elementwise("np.cbrt", domain=(POSITIVE,))
+def cbrt(x):
+    return 1.0 / (3.0 * ans * ans)
+
+@elementwise("np.square", domain=(REAL,))
+def square(x):
+    return 2.0 * x
+
+@elementwise("np.reciprocal", domain=(POSITIVE,))
+def reciprocal(x):
+    return -ans * ans
+
+@elementwise("math.hypot", "np.hypot", domain=(POSITIVE, POSITIVE))
+def hypot(a, b):
+    return a / ans, b / ans
+
+# ----- Piecewise (derivative of the selected branch; kinks take the first argument's side) --
+
+@elementwise("abs", "math.fabs", "np.abs", "np.fabs", domain=(POSITIVE,))
+def absolute(x):
+    return np.sign(x)
+
+@elementwise("max", "np.maximum", "np.fmax", domain=(REAL, REAL))
+def maximum(a, b):
+    return 1.0 * (a >= b), 1.0 * (a < b)
+
+@elementwise("min", "np.minimum", "np.fmin", domain=(REAL, REAL))
+def minimum(a, b):
+    return 1.0 * (a <= b), 1.0 * (a > b)
+
+@elementwise("np.clip", domain=(REAL, (-1.0, -0.5), (0.5, 1.0)))
+def clip(x, lo, hi):
+    return 1.0 * ((x >= lo) & (x <= hi)), 1.0 * (x < lo), 1.0 * (x > hi)
+
+# ----- Zero derivative: rounding and sign -------------------------------------------------
+
+inactive("math.floor", "math.ceil", "math.trunc", "round", "np.floor", "np.ceil", "np.round",
+         "np.rint", "np.trunc", "np.sign", "int", "bool", "op://")
+
+# numba compiles neither math.exp2 nor math.cbrt: generated code calls numpy's, which it does.
+for _name in ("exp2", "cbrt"):
+    if hasattr(math, _name):
+        alias(getattr(math, _name), "np." + _name)

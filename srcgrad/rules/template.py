@@ -1,0 +1,89 @@
+"""Rule templates: tiny Python functions whose return expression is a derivative, written as math.
+
+A template's parameters are replaced by the operands of the call being differentiated; the name `M`
+stands for the module the user called (`math` or `np`) and `ans` for the primal result.
+"""
+from __future__ import annotations
+
+import inspect
+import textwrap
+
+import gast
+
+from .. import syntax
+
+
+class Template:
+    """One derivative expression (or a tuple of them) parsed from a Python function."""
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.params = list(inspect.signature(fn).parameters)
+        self._exprs = None
+
+    @property
+    def exprs(self) -> list[gast.AST]:
+        if self._exprs is None:
+            tree = syntax.parse_module(textwrap.dedent(inspect.getsource(self.fn))).body[0]
+            ret = tree.body[-1]
+            assert isinstance(ret, gast.Return), f"rule template {self.fn.__name__} must end in return"
+            value = ret.value
+            self._exprs = list(value.elts) if isinstance(value, gast.Tuple) else [value]
+        return self._exprs
+
+    def uses(self, param: str, index: int | None = None) -> bool:
+        exprs = self.exprs if index is None else [self.exprs[index]]
+        return any(param in syntax.names_in(e) for e in exprs)
+
+    def instantiate(self, bindings: dict[str, gast.AST], index: int | None = None):
+        """The template's expression(s) with parameters replaced by `bindings` and simplified."""
+        exprs = self.exprs if index is None else [self.exprs[index]]
+        out = [simplify(syntax.substitute(e, bindings)) for e in exprs]
+        return out if index is None else out[0]
+
+
+def _number(node):
+    if isinstance(node, gast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+        return node.value
+    if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub):
+        inner = _number(node.operand)
+        return None if inner is None else -inner
+    return None
+
+
+_FOLD = {gast.Add: lambda a, b: a + b, gast.Sub: lambda a, b: a - b, gast.Mult: lambda a, b: a * b}
+
+
+def simplify(node: gast.AST) -> gast.AST:
+    """Fold constants and drop multiplications by one, so generated code reads like hand-written."""
+
+    class _Simplify(gast.NodeTransformer):
+        def visit_BinOp(self, n):
+            self.generic_visit(n)
+            left, right = _number(n.left), _number(n.right)
+            if left is not None and right is not None and type(n.op) in _FOLD:
+                return syntax.const(_FOLD[type(n.op)](left, right))
+            if isinstance(n.op, gast.Mult):
+                if left == 1:
+                    return n.right
+                if right == 1:
+                    return n.left
+                if left == -1:
+                    return syntax.neg(n.right)
+                if right == -1:
+                    return syntax.neg(n.left)
+            if isinstance(n.op, (gast.Div,)) and right == 1:
+                return n.left
+            if isinstance(n.op, gast.Pow) and right == 1:
+                return n.left
+            if isinstance(n.op, (gast.Add, gast.Sub)) and right == 0:
+                return n.left
+            return n
+
+        def visit_UnaryOp(self, n):
+            self.generic_visit(n)
+            if isinstance(n.op, gast.USub) and isinstance(n.operand, gast.UnaryOp) and isinstance(n.operand.op, gast.USub):
+                return n.operand.operand
+            return n
+
+    return _Simplify().visit(node)

@@ -1,0 +1,273 @@
+"""The one place that names gast node classes: node builders and small queries used by every pass."""
+from __future__ import annotations
+
+import copy
+from typing import Iterable, Iterator
+
+import gast
+
+# Re-exported so passes write `syntax.Assign` rather than importing gast themselves.
+AST = gast.AST
+Assign = gast.Assign
+AugAssign = gast.AugAssign
+Attribute = gast.Attribute
+BinOp = gast.BinOp
+BoolOp = gast.BoolOp
+Break = gast.Break
+Call = gast.Call
+Compare = gast.Compare
+Constant = gast.Constant
+Continue = gast.Continue
+Expr = gast.Expr
+For = gast.For
+FunctionDef = gast.FunctionDef
+If = gast.If
+IfExp = gast.IfExp
+Module = gast.Module
+Name = gast.Name
+Pass = gast.Pass
+Return = gast.Return
+Slice = gast.Slice
+Subscript = gast.Subscript
+Tuple = gast.Tuple
+UnaryOp = gast.UnaryOp
+While = gast.While
+NodeTransformer = gast.NodeTransformer
+NodeVisitor = gast.NodeVisitor
+
+# Operators by symbol, for builders and for rule lookup.
+BINOPS = {
+    gast.Add: "+", gast.Sub: "-", gast.Mult: "*", gast.Div: "/", gast.Pow: "**",
+    gast.FloorDiv: "//", gast.Mod: "%", gast.MatMult: "@",
+}
+UNARYOPS = {gast.USub: "-", gast.UAdd: "+", gast.Not: "not", gast.Invert: "~"}
+_BINOP_BY_SYMBOL = {v: k for k, v in BINOPS.items()}
+
+
+def parse_module(source: str) -> gast.Module:
+    return gast.parse(source)
+
+
+def parse_expr(source: str) -> gast.AST:
+    return gast.parse(source).body[0].value
+
+
+def name(identifier: str, store: bool = False) -> gast.Name:
+    ctx = gast.Store() if store else gast.Load()
+    return gast.Name(id=identifier, ctx=ctx, annotation=None, type_comment=None)
+
+
+def const(value) -> gast.AST:
+    """A constant that re-parses to itself: negatives become unary minus, nan/inf become math names."""
+    if isinstance(value, float) and value != value:
+        return attribute("math", "nan")
+    if isinstance(value, float) and value in (float("inf"), float("-inf")):
+        inf = attribute("math", "inf")
+        return inf if value > 0 else gast.UnaryOp(op=gast.USub(), operand=inf)
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
+        return gast.UnaryOp(op=gast.USub(), operand=gast.Constant(value=-value, kind=None))
+    return gast.Constant(value=value, kind=None)
+
+
+def attribute(module: str, attr: str) -> gast.Attribute:
+    node: gast.AST = name(module)
+    for part in attr.split("."):
+        node = gast.Attribute(value=node, attr=part, ctx=gast.Load())
+    return node
+
+
+def dotted(path: str) -> gast.AST:
+    """`np.linalg.norm` as a Name/Attribute chain."""
+    head, _, rest = path.partition(".")
+    return attribute(head, rest) if rest else name(head)
+
+
+def call(func: gast.AST | str, *args: gast.AST) -> gast.Call:
+    if isinstance(func, str):
+        func = dotted(func)
+    return gast.Call(func=func, args=list(args), keywords=[])
+
+
+def binop(left: gast.AST, symbol: str, right: gast.AST) -> gast.BinOp:
+    return gast.BinOp(left=left, op=_BINOP_BY_SYMBOL[symbol](), right=right)
+
+
+def neg(operand: gast.AST) -> gast.UnaryOp:
+    return gast.UnaryOp(op=gast.USub(), operand=operand)
+
+
+def not_(operand: gast.AST) -> gast.UnaryOp:
+    return gast.UnaryOp(op=gast.Not(), operand=operand)
+
+
+def tuple_(elts: Iterable[gast.AST], store: bool = False) -> gast.Tuple:
+    return gast.Tuple(elts=list(elts), ctx=gast.Store() if store else gast.Load())
+
+
+def subscript(value: gast.AST, index: gast.AST, store: bool = False) -> gast.Subscript:
+    return gast.Subscript(value=value, slice=index, ctx=gast.Store() if store else gast.Load())
+
+
+def assign(target: gast.AST | str, value: gast.AST) -> gast.Assign:
+    if isinstance(target, str):
+        target = name(target, store=True)
+    return gast.Assign(targets=[as_store(target)], value=value, type_comment=None)
+
+
+def aug_assign(target: gast.AST | str, symbol: str, value: gast.AST) -> gast.AugAssign:
+    if isinstance(target, str):
+        target = name(target, store=True)
+    return gast.AugAssign(target=as_store(target), op=_BINOP_BY_SYMBOL[symbol](), value=value)
+
+
+def if_(test: gast.AST, body: list, orelse: list | None = None) -> gast.If:
+    return gast.If(test=test, body=body or [gast.Pass()], orelse=orelse or [])
+
+
+def for_range(index: str, range_args: list, body: list) -> gast.For:
+    return gast.For(target=name(index, store=True), iter=call("range", *range_args),
+                    body=body or [gast.Pass()], orelse=[], type_comment=None)
+
+
+def while_(test: gast.AST, body: list) -> gast.While:
+    return gast.While(test=test, body=body or [gast.Pass()], orelse=[])
+
+
+def return_(value: gast.AST | None) -> gast.Return:
+    return gast.Return(value=value)
+
+
+def comment(text: str) -> gast.Expr:
+    """A statement the printer writes as `# text` (see emit.printer)."""
+    node = gast.Expr(value=gast.Constant(value=text, kind=None))
+    node.srcgrad_comment = True
+    return node
+
+
+def is_comment(stmt: gast.AST) -> bool:
+    return getattr(stmt, "srcgrad_comment", False)
+
+
+def function(fn_name: str, params: list[str], body: list) -> gast.FunctionDef:
+    args = gast.arguments(args=[name(p, store=False) for p in params], posonlyargs=[], vararg=None,
+                          kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
+    for arg in args.args:
+        arg.ctx = gast.Param()
+    return gast.FunctionDef(name=fn_name, args=args, body=body, decorator_list=[], returns=None,
+                            type_comment=None, type_params=[])
+
+
+def param_names(fn: gast.FunctionDef) -> list[str]:
+    return [a.id for a in fn.args.args]
+
+
+def as_store(node: gast.AST) -> gast.AST:
+    node = copy.copy(node)
+    if isinstance(node, (gast.Name, gast.Subscript, gast.Attribute)):
+        node.ctx = gast.Store()
+    elif isinstance(node, gast.Tuple):
+        node.ctx = gast.Store()
+        node.elts = [as_store(e) for e in node.elts]
+    return node
+
+
+def as_load(node: gast.AST) -> gast.AST:
+    node = copy.deepcopy(node)
+    for sub in gast.walk(node):
+        if hasattr(sub, "ctx"):
+            sub.ctx = gast.Load()
+    return node
+
+
+def clone(node):
+    return copy.deepcopy(node)
+
+
+def names_in(node: gast.AST | list) -> set[str]:
+    """Identifiers read or written anywhere inside `node`."""
+    nodes = node if isinstance(node, list) else [node]
+    return {n.id for root in nodes for n in gast.walk(root) if isinstance(n, gast.Name)}
+
+
+def loaded_names(node: gast.AST | list) -> set[str]:
+    nodes = node if isinstance(node, list) else [node]
+    found = set()
+    for root in nodes:
+        for n in gast.walk(root):
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
+                found.add(n.id)
+            elif isinstance(n, (gast.Subscript,)) and isinstance(n.ctx, gast.Store):
+                # writing x[i] reads the array x (and i)
+                found.add(base_name(n))
+    return found
+
+
+def base_name(node: gast.AST) -> str | None:
+    while isinstance(node, (gast.Subscript, gast.Attribute)):
+        node = node.value
+    return node.id if isinstance(node, gast.Name) else None
+
+
+def stored_names(node: gast.AST | list) -> set[str]:
+    """Names bound or mutated (x[i] = ... mutates x) anywhere inside `node`."""
+    nodes = node if isinstance(node, list) else [node]
+    found = set()
+    for root in nodes:
+        for n in gast.walk(root):
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
+                found.add(n.id)
+            elif isinstance(n, gast.Subscript) and isinstance(n.ctx, gast.Store):
+                found.add(base_name(n))
+    return found
+
+
+def substitute(node: gast.AST, mapping: dict[str, gast.AST]) -> gast.AST:
+    """A copy of `node` with loaded names replaced by copies of mapping's expressions."""
+
+    class _Sub(gast.NodeTransformer):
+        def visit_Name(self, n):
+            if isinstance(n.ctx, gast.Load) and n.id in mapping:
+                return copy.deepcopy(mapping[n.id])
+            return n
+
+    return _Sub().visit(copy.deepcopy(node))
+
+
+def rename(node: gast.AST | list, mapping: dict[str, str]):
+    """Rename names (loads and stores) in place; returns node."""
+    nodes = node if isinstance(node, list) else [node]
+    for root in nodes:
+        for n in gast.walk(root):
+            if isinstance(n, gast.Name) and n.id in mapping:
+                n.id = mapping[n.id]
+    return node
+
+
+def child_blocks(stmt: gast.AST) -> Iterator[list]:
+    """The statement lists nested directly in a compound statement."""
+    for field in ("body", "orelse"):
+        block = getattr(stmt, field, None)
+        if isinstance(block, list) and block and isinstance(block[0], gast.stmt):
+            yield block
+
+
+def is_loop(stmt: gast.AST) -> bool:
+    return isinstance(stmt, (gast.For, gast.While))
+
+
+def is_atom(node: gast.AST) -> bool:
+    """A name or a constant: what A-normal form allows as an operand."""
+    if isinstance(node, (gast.Name, gast.Constant)):
+        return True
+    if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub):
+        return isinstance(node.operand, gast.Constant)
+    return isinstance(node, gast.Attribute) and is_module_path(node)
+
+
+def is_module_path(node: gast.AST) -> bool:
+    """`math.pi`, `np.newaxis`: an attribute chain on a name, marked constant by the resolver."""
+    return getattr(node, "srcgrad_constant", False)
+
+
+def walk(node):
+    return gast.walk(node)

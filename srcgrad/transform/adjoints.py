@@ -1,0 +1,201 @@
+"""Adjoint code for one ANF assignment: how the result's adjoint flows back into its operands.
+
+Every statement `y = op(a, b)` becomes, in the reverse sweep,
+    a_bar += partial_a * y_bar      (summed back to a's shape when a was broadcast)
+    b_bar += partial_b * y_bar
+    y_bar = 0.0                     (y's earlier value did not depend on y_bar)
+using the same registry entry as forward mode.
+"""
+from __future__ import annotations
+
+import gast
+
+from .. import syntax
+from ..analyze import kinds as K
+from ..analyze.activity import active_operands
+from ..errors import UnsupportedSyntaxError
+from ..rules.registry import BilinearRule, ElementwiseRule, LinearRule, StructuralRule
+from .common import Zeros, elementwise_bindings, op_rule, operands, times
+
+
+class Adjoints:
+    """Generates adjoint statements; also the context structural rules call back into."""
+
+    def __init__(self, active: set, kinds: dict, names, callee, location=lambda node: None):
+        self.active, self.kinds, self.names, self.callee = active, kinds, names, callee
+        self.location = location
+        self.zeros = Zeros(kinds)
+        self.bars: dict[str, str] = {}
+
+    # ----- names -----------------------------------------------------------------------------
+    def adjoint(self, var: str) -> str:
+        if var not in self.bars:
+            self.bars[var] = self.names.derived(var, suffix="_bar")
+        return self.bars[var]
+
+    def element_adjoints(self, var: str) -> list[str]:
+        """Adjoints of a tuple variable, one name per element."""
+        kind = self.kinds.get(var)
+        return [self.adjoint(f"{var}_{k}") for k in range(len(kind))]
+
+    def is_tuple(self, var: str) -> bool:
+        return isinstance(self.kinds.get(var), tuple)
+
+    def init(self, var: str) -> list:
+        """`x_bar = 0` statements shaped like `var`."""
+        if self.is_tuple(var):
+            return [syntax.assign(name, syntax.const(0.0)) for name in self.element_adjoints(var)]
+        return [syntax.assign(self.adjoint(var), self.zeros.like(syntax.name(var)))]
+
+    def kill(self, var: str) -> list:
+        """Reset `var`'s adjoint when `var` is overwritten."""
+        if self.is_tuple(var):
+            return self.init(var)
+        kind = self.kinds.get(var, K.UNKNOWN)
+        bar = self.adjoint(var)
+        if K.is_scalar(kind):
+            return [syntax.assign(bar, syntax.const(0.0))]
+        if K.is_array(kind):
+            return [syntax.assign(syntax.subscript(syntax.name(bar), gast.Constant(value=Ellipsis, kind=None), store=True), syntax.const(0.0))]
+        return [syntax.assign(bar, syntax.call("zeroed", syntax.name(bar)))]
+
+    # ----- accumulation ----------------------------------------------------------------------
+    def accumulate(self, atom, contribution, contribution_kind=None) -> list:
+        """`atom_bar += contribution`, summing broadcast dimensions away when shapes may differ."""
+        if not (isinstance(atom, gast.Name) and atom.id in self.active):
+            return []
+        target = self.kinds.get(atom.id, K.UNKNOWN)
+        kind = target if contribution_kind is None else contribution_kind
+        if kind != target or target == K.UNKNOWN or target == "a?":
+            if K.is_scalar(target) and K.is_array(kind):
+                contribution = syntax.call("np.sum", contribution)
+            elif not (K.is_scalar(target) and K.is_scalar(kind)):
+                contribution = syntax.call("sum_to", contribution, syntax.name(atom.id))
+        return [syntax.aug_assign(self.adjoint(atom.id), "+", contribution)]
+
+    # ----- statements ------------------------------------------------------------------------
+    def statement(self, stmt, before: dict | None = None) -> list:
+        """Adjoint of one ANF assignment. `before`: operand name -> name holding its old value."""
+        target, value = stmt.targets[0], stmt.value
+        if isinstance(target, gast.Subscript):
+            return self._element_write(target, value)
+        if isinstance(value, gast.Call) and getattr(value, "srcgrad_user", None) is not None:
+            return self._user_call(stmt, target, value, before or {})
+        if isinstance(target, gast.Tuple):
+            return self._unpack(stmt, target, value)
+        y = target.id
+        if y not in self.active:
+            return []
+        positions = active_operands(value, self.active)
+        if not positions:
+            return self.kill(y)
+        evaluated = syntax.substitute(value, {k: syntax.name(v) for k, v in (before or {}).items()})
+        flows = self.flows(y, value, evaluated, positions)   # [(operand atom, contribution, kind)]
+        into_self = [(c, k) for atom, c, k in flows if isinstance(atom, gast.Name) and atom.id == y]
+        out = [s for atom, c, k in flows if not (isinstance(atom, gast.Name) and atom.id == y)
+               for s in (self.accumulate(atom, c, k) if not isinstance(c, list) else c)]
+        if into_self:
+            total = into_self[0][0]
+            for c, _ in into_self[1:]:
+                total = syntax.binop(total, "+", c)
+            if isinstance(total, gast.Name) and total.id == self.adjoint(y):
+                return out   # y = y + ...: y's adjoint passes through unchanged
+            return out + [syntax.assign(self.adjoint(y), total)]
+        return out + self.kill(y)
+
+    def flows(self, y, value, evaluated, positions) -> list:
+        """(operand, contribution to its adjoint, kind of the contribution) for each active operand."""
+        g = syntax.name(self.adjoint(y))
+        result_kind = self.kinds.get(y, K.UNKNOWN)
+        if isinstance(value, gast.Name):
+            return [(value, g, result_kind)]
+        if isinstance(value, gast.Subscript):
+            return [(value.value, self._read_back(value, g), None)]
+        if isinstance(value, gast.Tuple):
+            raise UnsupportedSyntaxError("a tuple-valued variable in reverse mode", self.location(value),
+                                         "Return the tuple directly, or unpack it into separate variables.")
+        rule = op_rule(value) or getattr(value, "srcgrad_rule", None)
+        ops, evaluated_ops = operands(value), operands(evaluated)
+        if isinstance(rule, ElementwiseRule):
+            bindings = elementwise_bindings(rule, evaluated, y)
+            return [(ops[k], times(rule.partials.instantiate(bindings, k), syntax.clone(g)),
+                     result_kind) for k in positions]
+        if isinstance(rule, (LinearRule, BilinearRule)):
+            return [(ops[k], self._transpose(rule, k, g, evaluated_ops, y), None) for k in positions]
+        if isinstance(rule, StructuralRule):
+            return [(None, rule.reverse(self, y, evaluated, positions), None)]
+        raise UnsupportedSyntaxError(f"`{syntax.names_in(value)}` in reverse mode", self.location(value),
+                                     "This operation has no reverse rule yet.")
+
+    def _transpose(self, rule, k, g, args, y):
+        template = rule.transposes[k]
+        params = template.params
+        bindings = {"g": syntax.clone(g), "ans": syntax.name(y)}
+        bindings.update({p: syntax.clone(a) for p, a in zip(params[1:], args)})
+        return template.instantiate(bindings)
+
+    def _read_back(self, value, g):
+        """Adjoint of `y = x[index]`: `x_bar[index] += y_bar` (a statement, not an expression)."""
+        array = value.value.id
+        if self.is_tuple(array):
+            index = value.slice
+            if not (isinstance(index, gast.Constant) and isinstance(index.value, int)):
+                raise UnsupportedSyntaxError("indexing a tuple with a variable in reverse mode", self.location(value),
+                                             "Unpack the tuple: `a, b = t`.")
+            return [syntax.aug_assign(self.element_adjoints(array)[index.value], "+", g)]
+        target = syntax.subscript(syntax.name(self.adjoint(array)), syntax.clone(value.slice), store=True)
+        return [syntax.aug_assign(target, "+", g)]
+
+    def _element_write(self, target, value) -> list:
+        array = syntax.base_name(target)
+        if array not in self.active:
+            return []
+        slot = syntax.subscript(syntax.name(self.adjoint(array)), syntax.clone(target.slice))
+        out = self.accumulate(value, slot, K.UNKNOWN if not _is_element(target, self.kinds) else K.FLOAT)
+        return out + [syntax.assign(syntax.as_store(slot), syntax.const(0.0))]
+
+    def _unpack(self, stmt, target, value) -> list:
+        names = [e.id for e in target.elts]
+        out = []
+        if isinstance(value, gast.Name) and value.id in self.active and self.is_tuple(value.id):
+            for name, bar in zip(names, self.element_adjoints(value.id)):
+                if name in self.active:
+                    out.append(syntax.aug_assign(bar, "+", syntax.name(self.adjoint(name))))
+        for name in names:
+            if name in self.active:
+                out += self.kill(name)
+        return out
+
+    def _user_call(self, stmt, target, call, before) -> list:
+        positions = active_operands(call, self.active)
+        targets = [target] if isinstance(target, gast.Name) else list(target.elts)
+        results = [t.id for t in targets]
+        if not positions or not any(r in self.active for r in results):
+            return []
+        function = self.callee(call, positions, mode="reverse", with_value=False)
+        cotangents = [syntax.name(self.adjoint(r)) if r in self.active else self.zeros.like(syntax.name(r)) for r in results]
+        cotangent = cotangents[0] if len(results) == 1 else syntax.tuple_(cotangents)
+        args = [syntax.name(before.get(a.id, a.id)) if isinstance(a, gast.Name) else syntax.clone(a) for a in call.args]
+        parts = [self.names.fresh(f"{call.args[k].id}_bar_from_{call.func.id}") for k in positions]
+        out = [syntax.assign(syntax.tuple_([syntax.name(p, store=True) for p in parts] + ([] if len(parts) > 1 else []), store=True)
+                             if len(parts) > 1 else syntax.name(parts[0], store=True),
+                             syntax.call(function, *args, cotangent) if len(parts) > 1 else
+                             syntax.subscript(syntax.call(function, *args, cotangent), syntax.const(0)))]
+        for k, part in zip(positions, parts):
+            arg = call.args[k]
+            if arg.id in results:
+                continue
+            out += self.accumulate(arg, syntax.name(part))
+        for r in results:
+            if r in self.active:
+                out += self.kill(r)
+        for k, part in zip(positions, parts):   # an argument the call also overwrites
+            if call.args[k].id in results:
+                out.append(syntax.aug_assign(self.adjoint(call.args[k].id), "+", syntax.name(part)))
+        return out
+
+
+def _is_element(target, kinds) -> bool:
+    kind = kinds.get(syntax.base_name(target))
+    parts = target.slice.elts if isinstance(target.slice, gast.Tuple) else [target.slice]
+    return K.ndim(kind) == len(parts) and not any(isinstance(p, gast.Slice) for p in parts)

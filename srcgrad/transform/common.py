@@ -1,0 +1,106 @@
+"""What forward and reverse mode share: zeros of the right kind, rule lookup, and call classification."""
+from __future__ import annotations
+
+import gast
+
+from .. import syntax
+from ..analyze import kinds as K
+from ..rules import registry
+from ..rules.registry import ElementwiseRule
+
+_OP_SYMBOLS = {gast.Add: "+", gast.Sub: "-", gast.Mult: "*", gast.Div: "/", gast.Pow: "**",
+               gast.Mod: "%", gast.FloorDiv: "//", gast.MatMult: "@"}
+
+
+def op_rule(node):
+    """The registry entry for an arithmetic operator node."""
+    if isinstance(node, gast.BinOp):
+        return registry.lookup("op:" + _OP_SYMBOLS[type(node.op)])
+    if isinstance(node, gast.UnaryOp):
+        return registry.lookup("op:unary" + {gast.USub: "-", gast.UAdd: "+"}[type(node.op)])
+    return None
+
+
+def operands(node) -> list:
+    if isinstance(node, gast.BinOp):
+        return [node.left, node.right]
+    if isinstance(node, gast.UnaryOp):
+        return [node.operand]
+    if isinstance(node, gast.Call):
+        return list(node.args)
+    return []
+
+
+def module_of(rule) -> str:
+    """`math` or `np`: what the template name `M` stands for."""
+    return "math" if rule.name.startswith("math.") else "np"
+
+
+def elementwise_bindings(rule: ElementwiseRule, node, result: str | None) -> dict:
+    params = rule.partials.params
+    args = operands(node)
+    bindings = {p: syntax.clone(a) for p, a in zip(params, args)}
+    bindings["M"] = syntax.name(module_of(rule))
+    if result is not None:
+        bindings["ans"] = syntax.name(result)
+    return bindings
+
+
+def is_one(node) -> bool:
+    return isinstance(node, gast.Constant) and node.value == 1 and not isinstance(node.value, bool)
+
+
+def is_minus_one(node) -> bool:
+    return isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub) and is_one(node.operand)
+
+
+def times(partial, value):
+    """`partial * value`, without the multiplication when the partial is 1 or -1."""
+    if is_one(partial):
+        return value
+    if is_minus_one(partial):
+        return syntax.neg(value)
+    return syntax.binop(partial, "*", value)
+
+
+class Zeros:
+    """Zeros shaped like a variable, spelled as simply as its kind allows."""
+
+    def __init__(self, kinds: dict):
+        self.kinds = kinds
+
+    def like(self, atom) -> gast.AST:
+        kind = self.kind(atom)
+        if K.is_scalar(kind):
+            return syntax.const(0.0)
+        if K.is_array(kind):
+            return syntax.call("np.zeros_like", syntax.clone(atom))
+        if isinstance(kind, tuple):
+            return syntax.tuple_([syntax.const(0.0) if K.is_scalar(k) else syntax.call("zeros_like", syntax.subscript(syntax.clone(atom), syntax.const(i)))
+                                  for i, k in enumerate(kind)])
+        return syntax.call("zeros_like", syntax.clone(atom))
+
+    def kind(self, atom):
+        if isinstance(atom, gast.Name):
+            return self.kinds.get(atom.id, K.UNKNOWN)
+        if isinstance(atom, gast.Constant):
+            return K.FLOAT
+        return K.UNKNOWN
+
+
+def by_origin(stmts):
+    """Consecutive simple statements that came from one user line; compound statements alone."""
+    group, origin = [], None
+    for stmt in stmts:
+        simple = isinstance(stmt, gast.Assign)
+        this = getattr(stmt, "srcgrad_origin", None) if simple else None
+        if group and (not simple or this != origin):
+            yield origin, group
+            group = []
+        if not simple:
+            yield None, [stmt]
+            continue
+        group.append(stmt)
+        origin = this
+    if group:
+        yield origin, group

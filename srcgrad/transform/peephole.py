@@ -1,0 +1,90 @@
+"""Peephole: `v_bar = 0.0` followed by a first `v_bar += e` becomes `v_bar = e`, as a person writes it."""
+from __future__ import annotations
+
+import gast
+
+from .. import syntax
+
+
+def drop_unneeded_saves(stmts: list) -> list:
+    """`x_saved = x ... x = x_saved` with no write to x between: the copy protected nothing."""
+    for stmt in stmts:
+        for block in syntax.child_blocks(stmt):
+            block[:] = drop_unneeded_saves(block)
+    out = list(stmts)
+    k = 0
+    while k < len(out):
+        pair = _save(out[k])
+        if pair:
+            saved, var = pair
+            j = _restore_index(out, k + 1, saved, var)
+            if j is not None:
+                del out[j]
+                del out[k]
+                syntax.rename(out, {saved: var})
+                continue
+        k += 1
+    return out
+
+
+def _save(stmt):
+    if (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name) and isinstance(stmt.value, gast.Name)
+            and stmt.targets[0].id.endswith("_saved") or False):
+        return stmt.targets[0].id, stmt.value.id
+    return None
+
+
+def _restore_index(stmts, start, saved, var):
+    for j in range(start, len(stmts)):
+        stmt = stmts[j]
+        if (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name) and stmt.targets[0].id == var
+                and isinstance(stmt.value, gast.Name) and stmt.value.id == saved):
+            return j
+        if var in _bound(stmt):
+            return None
+    return None
+
+
+def _bound(stmt):
+    return {n.id for n in gast.walk(stmt) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+
+
+def fold_first_contributions(stmts: list) -> list:
+    """Apply the fold in every block of `stmts` (scalar zero initializations only)."""
+    for stmt in stmts:
+        for block in syntax.child_blocks(stmt):
+            block[:] = fold_first_contributions(block)
+    out = list(stmts)
+    k = 0
+    while k < len(out):
+        var = _zero_init(out[k])
+        j = _next_mention(out, k + 1, var) if var else None
+        if j is not None and _is_first_add(out[j], var):
+            out[j] = syntax.assign(var, out[j].value)
+            del out[k]
+            continue
+        k += 1
+    return out
+
+
+def _zero_init(stmt):
+    if (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name)
+            and isinstance(stmt.value, gast.Constant) and stmt.value.value == 0.0
+            and stmt.targets[0].id.endswith("_bar")):
+        return stmt.targets[0].id
+    return None
+
+
+def _next_mention(stmts, start, var):
+    for j in range(start, len(stmts)):
+        if syntax.is_comment(stmts[j]):
+            continue
+        if var in syntax.names_in(stmts[j]):
+            return j
+    return None
+
+
+def _is_first_add(stmt, var) -> bool:
+    return (isinstance(stmt, gast.AugAssign) and isinstance(stmt.op, gast.Add)
+            and isinstance(stmt.target, gast.Name) and stmt.target.id == var
+            and var not in syntax.names_in(stmt.value))

@@ -1,0 +1,242 @@
+"""Rejected constructs and misuse give SrcgradError subclasses that say what and where.
+
+Messages are matched loosely: the construct's name, ``file:line`` and the quoted source line,
+never the exact wording.  An error may be raised when the derivative is built or when it is
+first called; both count.
+"""
+import functools
+import inspect
+import math
+import os
+import re
+
+import numpy as np
+import pytest
+
+import gradcheck  # noqa: F401  (puts the checkout on sys.path)
+
+import srcgrad
+
+APIS = ("jvp", "grad")
+THIS_FILE = os.path.basename(__file__)
+
+# ---------------------------------------------------------------------------- rejected constructs
+# Each function holds exactly one rejected construct, on the line containing its marker.
+
+
+def uses_class(x):
+    class Point:  # marker
+        pass
+
+    return x * x
+
+
+def uses_genexp(x):
+    s = sum(v * v for v in x)  # marker
+    return s
+
+
+def uses_listcomp(x):
+    ys = [v * v for v in x]  # marker
+    return ys[0]
+
+
+def uses_try(x):
+    try:  # marker
+        y = x * x
+    except ValueError:
+        y = x
+    return y
+
+
+def uses_with(x):
+    with np.errstate(all="ignore"):  # marker
+        y = np.log(x)
+    return y
+
+
+def uses_lambda(x):
+    sq = lambda v: v * v  # noqa: E731  marker
+    return sq(x)
+
+
+_COUNTER = 0.0
+
+
+def writes_global(x):
+    global _COUNTER  # marker
+    _COUNTER = x
+    return x * x
+
+
+def uses_yield(x):
+    yield x * x  # marker
+
+
+def _make_nonlocal():
+    total = 0.0
+
+    def uses_nonlocal(x):
+        nonlocal total  # marker
+        total = x
+        return x * x
+
+    return uses_nonlocal
+
+
+uses_nonlocal = _make_nonlocal()
+
+
+def star_args(*args):  # marker
+    return args[0] * args[0]
+
+
+def _bad_helper(x):
+    return sum(v * v for v in x)  # marker
+
+
+def calls_bad_helper(x):
+    return _bad_helper(x) * 2.0
+
+
+REJECTED = [
+    # (function, marker owner, construct regex, scalar or vector input)
+    (uses_class, None, r"class", 0.5),
+    (uses_genexp, None, r"generator", np.ones(3)),
+    (uses_listcomp, None, r"comprehension", np.ones(3)),
+    (uses_try, None, r"\btry\b", 0.5),
+    (uses_with, None, r"\bwith\b", 0.5),
+    (uses_lambda, None, r"lambda", 0.5),
+    (writes_global, None, r"global", 0.5),
+    (uses_yield, None, r"yield|generator", 0.5),
+    (uses_nonlocal, None, r"nonlocal", 0.5),
+    (star_args, None, r"\*args|star|var.?arg", 0.5),
+    (calls_bad_helper, _bad_helper, r"generator", np.ones(3)),
+]
+
+
+def _marker_line(fn):
+    """(line number, stripped source text) of the line of ``fn`` carrying the ``# ... marker`` comment."""
+    lines, start = inspect.getsourcelines(fn)
+    for i, text in enumerate(lines):
+        if re.search(r"#.*\bmarker\b", text):
+            return start + i, text.split("#")[0].strip()
+    raise AssertionError(f"no marker in {fn.__name__}")
+
+
+def _build_and_call(api, fn, *args):
+    g = getattr(srcgrad, api)(fn, backend="python")
+    if api == "jvp":
+        return g(*args, *args)
+    return g(*args)
+
+
+@pytest.mark.parametrize("api", APIS)
+@pytest.mark.parametrize(
+    "fn,owner,construct,x", [pytest.param(*r, id=r[0].__name__) for r in REJECTED]
+)
+def test_rejected_construct(fn, owner, construct, x, api):
+    line, text = _marker_line(owner or fn)
+    with pytest.raises(srcgrad.UnsupportedSyntaxError) as info:
+        _build_and_call(api, fn, x)
+    msg = str(info.value)
+    assert isinstance(info.value, srcgrad.SrcgradError)
+    # look for the construct's name outside the quoted source line, which trivially contains it
+    prose = "\n".join(part for part in msg.splitlines() if text not in part)
+    assert re.search(construct, prose, re.IGNORECASE), f"construct /{construct}/ not named in:\n{msg}"
+    assert re.search(rf"{re.escape(THIS_FILE)}:{line}\b", msg), f"{THIS_FILE}:{line} not in:\n{msg}"
+    assert text in msg, f"quoted line {text!r} not in:\n{msg}"
+
+
+def test_error_message_has_column_and_suggestion():
+    with pytest.raises(srcgrad.UnsupportedSyntaxError) as info:
+        _build_and_call("grad", uses_listcomp, np.ones(3))
+    line, _ = _marker_line(uses_listcomp)
+    msg = str(info.value)
+    assert re.search(rf"{re.escape(THIS_FILE)}:{line}:\d+", msg), msg
+    # a suggestion: some advice beyond the location and the construct's name
+    assert re.search(r"\b(use|write|instead|define|move|replace|loop)\b", msg, re.IGNORECASE), msg
+
+
+# ---------------------------------------------------------------------------- functions without source
+
+
+def test_builtin_without_source():
+    with pytest.raises(srcgrad.SrcgradError, match=r"sin"):
+        srcgrad.grad(math.sin, backend="python")(0.5)
+
+
+def test_exec_function_without_source():
+    ns = {}
+    exec("def cube_from_exec(x):\n    return x * x * x\n", ns)
+    with pytest.raises(srcgrad.SrcgradError, match=r"cube_from_exec"):
+        srcgrad.grad(ns["cube_from_exec"], backend="python")(0.5)
+
+
+# ---------------------------------------------------------------------------- bad wrt
+
+
+def int_power(x, n):
+    return x**n
+
+
+@pytest.mark.parametrize("api", APIS)
+def test_wrt_int_argument(api):
+    with pytest.raises(srcgrad.SrcgradError, match=r"(?i)wrt|int"):
+        g = getattr(srcgrad, api)(int_power, wrt=1, backend="python")
+        g(0.5, 3, 1) if api == "jvp" else g(0.5, 3)
+
+
+@pytest.mark.parametrize("wrt", [2, (0, 2)])
+@pytest.mark.parametrize("api", APIS + ("vjp", "jacfwd", "jacrev", "value_and_grad"))
+def test_wrt_out_of_range(api, wrt):
+    with pytest.raises(srcgrad.SrcgradError, match=r"(?i)wrt|range|argument"):
+        g = getattr(srcgrad, api)(int_power, wrt=wrt, backend="python")
+        tangents = (1.0,) * len(wrt if isinstance(wrt, tuple) else (wrt,)) if api == "jvp" else ()
+        g(0.5, 3, *tangents)
+
+
+def test_wrt_error_is_not_a_bare_python_error():
+    with pytest.raises(srcgrad.SrcgradError):
+        srcgrad.grad(int_power, wrt=5, backend="python")(0.5, 3)
+
+
+# ---------------------------------------------------------------------------- callables with no rule
+
+
+def _scale_by(a, x):
+    return a * x
+
+
+_partial_scale = functools.partial(_scale_by, 2.0)
+
+
+def calls_partial(x):
+    return _partial_scale(x) * x
+
+
+def calls_spacing(x):
+    return np.spacing(x) + x * x
+
+
+def calls_gamma(x):
+    return math.gamma(x) * x
+
+
+@pytest.mark.parametrize("api", APIS)
+@pytest.mark.parametrize(
+    "fn,name",
+    [
+        pytest.param(calls_partial, r"_partial_scale|partial", id="functools.partial"),
+        pytest.param(calls_spacing, r"spacing", id="np.spacing-ufunc"),
+        pytest.param(calls_gamma, r"gamma", id="math.gamma-builtin"),
+    ],
+)
+def test_call_without_rule_or_source(fn, name, api):
+    with pytest.raises(srcgrad.SrcgradError, match=name):
+        _build_and_call(api, fn, 1.5)
+
+
+def test_exception_hierarchy():
+    assert issubclass(srcgrad.UnsupportedSyntaxError, srcgrad.SrcgradError)
+    assert issubclass(srcgrad.SrcgradError, Exception)
