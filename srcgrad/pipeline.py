@@ -108,6 +108,7 @@ class ModuleBuilder:
                                "Rewrite the recursion as a loop.")
         self._in_progress.add(key)
         unit = normalized(pyfunc, mode)
+        self.module_names.reserve(_local_names(unit.parsed.tree))
         tree = copy.deepcopy(unit.parsed.tree)
         names = copy.deepcopy(unit.names)
         self._take_constants(unit, tree)
@@ -167,6 +168,12 @@ class _Callees:
 
     def built(self, call, positions, mode, **options) -> Built:
         return self.builder.build(call.srcgrad_user, mode, tuple(positions), self.arg_kinds(call), **options)
+
+
+def _local_names(tree) -> set[str]:
+    """Names a function uses for its own values (not the functions it calls)."""
+    called = {id(n.func) for n in syntax.walk(tree) if isinstance(n, syntax.Call)}
+    return {n.id for n in syntax.walk(tree) if isinstance(n, syntax.Name) and id(n) not in called}
 
 
 def _return_kind(tree, kinds):

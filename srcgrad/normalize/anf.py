@@ -72,7 +72,8 @@ class _Anf:
         if isinstance(target, gast.Tuple):
             if not all(isinstance(e, gast.Name) for e in target.elts):
                 self._reject(stmt, "unpacking into something other than plain names")
-            return self.emit(syntax.assign(target, self.atom(value)))
+            unpacked = self.operation(value) if isinstance(value, gast.Call) else self.atom(value)
+            return self.emit(syntax.assign(target, unpacked))
         if not isinstance(target, gast.Name):
             self._reject(stmt, "assignment to an attribute")
         self.emit(syntax.assign(target, self.operation(value)))

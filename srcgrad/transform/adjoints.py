@@ -36,7 +36,13 @@ class Adjoints:
     def element_adjoints(self, var: str) -> list[str]:
         """Adjoints of a tuple variable, one name per element."""
         kind = self.kinds.get(var)
-        return [self.adjoint(f"{var}_{k}") for k in range(len(kind))]
+        names = []
+        for k in range(len(kind)):
+            key = (var, k)
+            if key not in self.bars:
+                self.bars[key] = self.names.fresh(f"{var}_bar_{k}")
+            names.append(self.bars[key])
+        return names
 
     def is_tuple(self, var: str) -> bool:
         return isinstance(self.kinds.get(var), tuple)
@@ -176,7 +182,7 @@ class Adjoints:
         cotangents = [syntax.name(self.adjoint(r)) if r in self.active else self.zeros.like(syntax.name(r)) for r in results]
         cotangent = cotangents[0] if len(results) == 1 else syntax.tuple_(cotangents)
         args = [syntax.name(before.get(a.id, a.id)) if isinstance(a, gast.Name) else syntax.clone(a) for a in call.args]
-        parts = [self.names.fresh(f"{call.args[k].id}_bar_from_{call.func.id}") for k in positions]
+        parts = [self.names.fresh(f"{call.args[k].id}_bar_from_{call.func.id.strip('_')}") for k in positions]
         out = [syntax.assign(syntax.tuple_([syntax.name(p, store=True) for p in parts] + ([] if len(parts) > 1 else []), store=True)
                              if len(parts) > 1 else syntax.name(parts[0], store=True),
                              syntax.call(function, *args, cotangent) if len(parts) > 1 else

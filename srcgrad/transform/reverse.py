@@ -81,13 +81,15 @@ class ReverseTransform:
         self.params = syntax.param_names(fn)
         self.primal_vars = set(self.params) | syntax.stored_names(fn.body)
         self.read_arrays = self._arrays_read(fn.body[:-1])
+        self.mutated = mutated_arrays(fn)
         self.hoisted: list = []
+        self._logging: set = set()   # arrays whose writes the loop being emitted must log
         self._saved: dict = {}
         self._plans: dict = {}
         self._reads: dict = {}
         self._saves: dict = {}
         self._tapes: dict = {}
-        self.region_of = self._regions()
+        self.home_of = self._home_blocks()
 
     # ----- the function ----------------------------------------------------------------------
     def run(self, function_name: str) -> gast.FunctionDef:
@@ -96,7 +98,7 @@ class ReverseTransform:
         if not isinstance(ret, gast.Return):
             raise UnsupportedSyntaxError("a function that does not end in return", None, "Return the value.")
         forward = self.forward_block(main, region=True, top=True)
-        reverse = self.reverse_block(main)
+        reverse = self.reverse_block(main, home="function")
         out_bar = self.names.fresh("out_bar")
         returned = list(ret.value.elts) if isinstance(ret.value, gast.Tuple) else [ret.value]
         seed = []
@@ -108,12 +110,24 @@ class ReverseTransform:
         capture = [syntax.assign(value_name, self._captured(ret.value))] if self.with_value else []
         grads = syntax.tuple_([self._grad_of(self.params[w]) for w in self.wrt])
         result = syntax.tuple_([syntax.name(value_name), grads]) if self.with_value else grads
-        inits = self.inits_for(None)
-        code = (self.hoisted + forward + capture + ([syntax.comment("reverse sweep")] if reverse else [])
+        inits = []
+        inits, reverse = self._split_inits(reverse)
+        code = (self.hoisted + forward + capture + [syntax.comment("reverse sweep")]
                 + inits + seed + reverse + [syntax.return_(result)])
         code = eliminate_dead_code(code, set(), essential=lambda s: getattr(s, "srcgrad_tape", False))
         code = fold_first_contributions(drop_unneeded_saves(code))
         return syntax.function(function_name, self.params + [out_bar], code)
+
+    def _split_inits(self, reverse):
+        """The adjoint initializations that open the reverse sweep, and the rest."""
+        k = 0
+        while k < len(reverse) and isinstance(reverse[k], gast.Assign) and self._is_adjoint_init(reverse[k]):
+            k += 1
+        return reverse[:k], reverse[k:]
+
+    def _is_adjoint_init(self, stmt):
+        target = stmt.targets[0]
+        return isinstance(target, gast.Name) and target.id in self.adj.bars.values()
 
     def _captured(self, value):
         atoms = value.elts if isinstance(value, gast.Tuple) else [value]
@@ -141,23 +155,24 @@ class ReverseTransform:
                     read |= syntax.loaded_names(node.test)
         return read
 
-    def _regions(self) -> dict:
-        """Each variable's region: the innermost loop whose body holds all its assignments (None: the function)."""
+    def _home_blocks(self) -> dict:
+        """Each active variable's home: the innermost block (function body, loop body or branch)
+        holding every mention of it. Its adjoint starts at zero where that block's reverse starts."""
         paths: dict = {}
 
         def visit(stmts, path):
             for stmt in stmts:
-                if isinstance(stmt, gast.Assign):
-                    for var in bound_names(stmt):
-                        paths.setdefault(var, []).append(path)
-                inner = path + (id(stmt),) if syntax.is_loop(stmt) else path
+                mentioned = syntax.names_in(stmt) if not isinstance(stmt, (gast.If, gast.For, gast.While)) \
+                    else syntax.names_in(stmt.test if not isinstance(stmt, gast.For) else [stmt.target, stmt.iter])
+                for var in mentioned & self.active:
+                    paths.setdefault(var, []).append(path)
                 for block in syntax.child_blocks(stmt):
-                    visit(block, inner)
+                    visit(block, path + (id(block),))
 
-        visit(self.fn.body, ())
-        regions = {p: None for p in self.params}
+        visit(self.fn.body, ("function",))
+        homes = {p: "function" for p in self.params}
         for var, var_paths in paths.items():
-            if var in regions:
+            if var in homes:
                 continue
             common = var_paths[0]
             for path in var_paths[1:]:
@@ -165,14 +180,12 @@ class ReverseTransform:
                 while n < min(len(common), len(path)) and common[n] == path[n]:
                     n += 1
                 common = common[:n]
-            regions[var] = common[-1] if common else None
-        return regions
+            homes[var] = common[-1]
+        return homes
 
-    def _init_names(self, region) -> set[str]:
-        return {v for v, r in self.region_of.items() if r == region and v in self.active}
-
-    def inits_for(self, region) -> list:
-        return [s for var in sorted(self._init_names(region)) for s in self.adj.init(var)]
+    def inits_for(self, home) -> list:
+        names = sorted(v for v, h in self.home_of.items() if h == home and v in self.active)
+        return [s for var in names for s in self.adj.init(var)]
 
     def adjoint_reads(self, stmt) -> set[str]:
         """Primal variables the reverse code of `stmt` reads before writing them."""
@@ -228,7 +241,25 @@ class ReverseTransform:
                                self.forward_block(stmt.orelse, region, top))]
         if syntax.is_loop(stmt):
             return self._checkpointed_loop(stmt, top) if region else [self._plain_loop(stmt)]
-        return [syntax.clone(stmt)]
+        return [self._primal_copy(stmt)]
+
+    def _primal_copy(self, stmt):
+        """The statement as the primal runs it: calls to user functions go to their generated copies,
+        and a slice of an array that is written later is copied, so the reverse sweep sees the old values."""
+        copy = syntax.clone(stmt)
+        if isinstance(copy, gast.Assign) and isinstance(copy.value, gast.Subscript) and self._is_view(copy.value):
+            copy.value = syntax.call("np.copy", copy.value)
+        for node in gast.walk(copy):
+            if isinstance(node, gast.Call) and getattr(node, "srcgrad_user", None) is not None:
+                node.func = syntax.name(self.adj.callee(node, []))
+        return copy
+
+    def _is_view(self, subscript) -> bool:
+        array = syntax.base_name(subscript)
+        if array not in self.mutated:
+            return False
+        parts = _index_parts(subscript)
+        return any(isinstance(p, gast.Slice) for p in parts) or K.ndim(self.kinds.get(array)) != len(parts)
 
     def _plain_loop(self, loop):
         copy = syntax.clone(loop)
@@ -241,10 +272,12 @@ class ReverseTransform:
         if array not in self.read_arrays:
             return [syntax.clone(stmt)]
         old = syntax.subscript(syntax.name(array), syntax.clone(target.slice))
+        if not _is_element_write(target, self.kinds):
+            old = syntax.call("np.copy", old)
         if region:
-            if any(isinstance(p, gast.Slice) for p in _index_parts(target)):
-                old = syntax.call("np.copy", old)
             return [syntax.assign(self.saved_name(stmt, "element"), old), syntax.clone(stmt)]
+        if array not in self._logging:
+            return [syntax.clone(stmt)]
         if any(isinstance(p, gast.Slice) for p in _index_parts(target)):
             raise UnsupportedSyntaxError("a slice assignment inside a loop, in reverse mode", self.adj.location(stmt),
                                          "Write the elements one by one in an inner loop.")
@@ -268,8 +301,8 @@ class ReverseTransform:
             return self._plans[id(loop)]
         body = loop.body
         has_exit = bool(body) and _is_loop_exit(body[-1])
-        logged = sorted(mutated_arrays(loop) & self.read_arrays)
-        replay = self.forward_block(body, region=True) + self.inits_for(id(loop))
+        logged = sorted((mutated_arrays(loop) & self.read_arrays) - _fresh_in_body(body))
+        replay = self.forward_block(body, region=True)
         adjoint = self.reverse_block(body)
         keep = {id(n) for s in adjoint for n in gast.walk(s)}
         code = eliminate_dead_code(replay + adjoint, set(), essential=lambda s: id(s) in keep or getattr(s, "srcgrad_tape", False))
@@ -337,7 +370,9 @@ class ReverseTransform:
             before.append(_tape(syntax.assign(trips, syntax.const(0))))
             record.insert(0, _tape(syntax.assign(trips, syntax.binop(syntax.name(trips), "+", syntax.const(1)))))
         copy = syntax.clone(loop)
+        outer, self._logging = self._logging, set(plan.logged)
         copy.body = record + self.forward_block(loop.body, region=False)
+        self._logging = outer
         return before + [copy]
 
     def _trip_count(self, plan):
@@ -382,15 +417,32 @@ class ReverseTransform:
             source = syntax.subscript(syntax.name(tape), self._position(plan)) if dtype is not None else \
                 syntax.call(gast.Attribute(value=syntax.name(tape), attr="pop", ctx=gast.Load()))
             restore.append(_tape(syntax.assign(target, source)))
-        undo = []
-        for array in plan.logged:
-            values, indices = self._write_log(array)
-            undo.append(_tape(gast.Expr(value=syntax.call("undo_writes", syntax.name(array), syntax.name(values),
-                                                          syntax.name(indices), syntax.name(heights[values])))))
+        undo = [stmt for array in plan.logged for stmt in self._undo_writes(array, plan.loop, heights)]
         replay = self.forward_block(loop.body, region=True)
-        body = index_setup + restore + undo + replay + self.inits_for(id(loop)) + self.reverse_block(loop.body)
+        body = index_setup + restore + undo + replay + self.reverse_block(loop.body)
         header.body = body or [gast.Pass()]
         return [header]
+
+    def _undo_writes(self, array, loop, heights) -> list:
+        """Put back, newest first, the elements this iteration overwrote (before replaying it)."""
+        values, indices = self._write_log(array)
+        arity = self._write_arity(array, loop)
+        index_names = [self.names.fresh(f"{array}_index") for _ in range(arity)]
+        pops = [_tape(syntax.assign(n, syntax.call(gast.Attribute(value=syntax.name(indices), attr="pop", ctx=gast.Load()))))
+                for n in reversed(index_names)]
+        index = syntax.tuple_([syntax.name(n) for n in index_names]) if arity > 1 else syntax.name(index_names[0])
+        restore = _tape(syntax.assign(syntax.subscript(syntax.name(array), index, store=True),
+                                      syntax.call(gast.Attribute(value=syntax.name(values), attr="pop", ctx=gast.Load()))))
+        test = gast.Compare(left=syntax.call("len", syntax.name(values)), ops=[gast.Gt()], comparators=[syntax.name(heights[values])])
+        return [_tape(syntax.while_(test, pops + [restore]))]
+
+    def _write_arity(self, array, loop) -> int:
+        arities = {len(_index_parts(n)) for n in gast.walk(loop)
+                   if isinstance(n, gast.Subscript) and isinstance(n.ctx, gast.Store) and syntax.base_name(n) == array}
+        if len(arities) != 1:
+            raise UnsupportedSyntaxError(f"writes into `{array}` with different numbers of indices in one loop, in reverse mode",
+                                         None, "Write whole elements (x[i, j]) or whole rows (x[i]) consistently.")
+        return arities.pop()
 
     def _reverse_header(self, plan):
         if plan.is_for and not plan.has_exit and plan.unit_step:
@@ -409,9 +461,9 @@ class ReverseTransform:
         return header, setup
 
     # ----- reverse sweep ---------------------------------------------------------------------
-    def reverse_block(self, stmts, top: bool = False) -> list:
+    def reverse_block(self, stmts, home=None) -> list:
         saves = self.saves(stmts)
-        out = []
+        out = self.inits_for(id(stmts) if home is None else home)
         groups = list(by_origin(stmts))
         for origin, group in reversed(groups):
             code = []
@@ -460,6 +512,24 @@ class ReverseTransform:
         if array in self.read_arrays:
             code.append(syntax.assign(syntax.clone(target), syntax.name(self.saved_name(stmt, "element"))))
         return code
+
+
+def _fresh_in_body(body) -> set[str]:
+    """Arrays the loop body binds anew before writing into them: nothing from before needs restoring."""
+    fresh, seen = set(), set()
+    for stmt in body:
+        if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name):
+            name = stmt.targets[0].id
+            if name not in seen:
+                fresh.add(name)
+        seen |= syntax.names_in(stmt)
+    return fresh
+
+
+def _is_element_write(target, kinds) -> bool:
+    kind = kinds.get(syntax.base_name(target))
+    parts = _index_parts(target)
+    return K.ndim(kind) == len(parts) and not any(isinstance(p, gast.Slice) for p in parts)
 
 
 def _index_parts(target) -> list:
