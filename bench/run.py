@@ -29,7 +29,7 @@ TIMING_TOOLS = ["numba", "srcgrad", "jax", "autograd"]
 MEMORY_TOOLS = ["primal", "hand", "srcgrad", "jax"]
 MEMORY_WORKLOAD = "lorenz"
 BUSY_LOAD = 0.5           # 1-min load average above which another process is probably competing for the 2 cores
-PAUSE_AFTER_JAX_S = 1.5   # XLA threads spin for ~1 s after JAX work (MEASURED.md); its process has exited, be safe anyway
+PAUSE_AFTER_JAX_S = 0.5   # XLA threads spin ~1 s after JAX work (MEASURED.md); they die with the worker, this is a margin
 
 
 class Runner:

@@ -191,7 +191,7 @@ class _Anf:
         if isinstance(node, gast.BinOp):
             return _OP_NAMES.get(type(node.op), "op")
         if isinstance(node, gast.UnaryOp):
-            return "neg" if isinstance(node.op, gast.USub) else "not"
+            return {gast.USub: "neg", gast.UAdd: "pos", gast.Not: "negated"}.get(type(node.op), "unary")
         if isinstance(node, gast.Subscript):
             base = syntax.base_name(node.value) or "item"
             index = node.slice

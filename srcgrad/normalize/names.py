@@ -1,6 +1,7 @@
 """Fresh, readable names that never collide with the user's."""
 from __future__ import annotations
 
+import keyword
 import re
 
 
@@ -8,7 +9,7 @@ class NameGenerator:
     """Hands out names derived from a readable base, unique within one generated function."""
 
     def __init__(self, taken: set[str] = ()):
-        self.taken = set(taken)
+        self.taken = set(taken) | set(keyword.kwlist)
 
     def reserve(self, names) -> None:
         self.taken.update(names)

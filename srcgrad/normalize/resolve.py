@@ -9,6 +9,7 @@ Anything that resolves to neither a rule nor Python source raises NoRuleError.
 """
 from __future__ import annotations
 
+import math
 import types
 
 import gast
@@ -139,6 +140,10 @@ class _Resolver(gast.NodeTransformer):
             self.generic_visit(node)
             return node
         value = self._evaluate(node, path)
+        if len(path) == 2 and self.parsed.lookup(path[0]) in (math, np) and isinstance(value, float):
+            node.srcgrad_constant = True   # math.pi, np.e: generated code imports math and np too
+            node.value = syntax.name("math" if self.parsed.lookup(path[0]) is math else "np")
+            return node
         return self._constant_or_global(node, "_".join(path), value)
 
     def visit_Name(self, node):
