@@ -138,8 +138,9 @@ class _Anf:
             temp = self.names.fresh("choice")
             self._conditional_assign(syntax.name(temp, store=True), node)
             return syntax.name(temp)
-        temp = self.names.fresh(self._temp_base(node))
-        self.emit(syntax.assign(temp, self.operation(node) if not syntax.is_atom(node) else node))
+        value = self.operation(node) if not syntax.is_atom(node) else node
+        temp = self.names.fresh(self._temp_base(value))
+        self.emit(syntax.assign(temp, value))
         return syntax.name(temp)
 
     def operation(self, node):

@@ -78,6 +78,10 @@ def simplify(node: gast.AST) -> gast.AST:
                 return n.left
             if isinstance(n.op, (gast.Add, gast.Sub)) and right == 0:
                 return n.left
+            if isinstance(n.op, gast.Add) and left == 0:
+                return n.right
+            if isinstance(n.op, gast.Add) and isinstance(n.right, gast.UnaryOp) and isinstance(n.right.op, gast.USub):
+                return gast.BinOp(left=n.left, op=gast.Sub(), right=n.right.operand)
             return n
 
         def visit_UnaryOp(self, n):

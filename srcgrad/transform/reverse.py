@@ -24,6 +24,7 @@ from ..analyze.dataflow import bound_names, eliminate_dead_code, mutated_arrays,
 from ..errors import UnsupportedSyntaxError
 from .adjoints import Adjoints
 from .common import by_origin
+from ..rules.template import simplify
 from .peephole import drop_unneeded_saves, fold_first_contributions
 
 
@@ -213,10 +214,10 @@ class ReverseTransform:
         self._saves[key] = result
         return result
 
-    def saved_name(self, stmt, var: str) -> str:
-        key = (id(stmt), var)
+    def saved_name(self, stmt, var: str, suffix: str = "saved") -> str:
+        key = (id(stmt), var, suffix)
         if key not in self._saved:
-            self._saved[key] = self.names.fresh(f"{var}_saved")
+            self._saved[key] = self.names.fresh(f"{var}_{suffix}")
         return self._saved[key]
 
     # ----- forward sweep ---------------------------------------------------------------------
@@ -275,7 +276,7 @@ class ReverseTransform:
         if not _is_element_write(target, self.kinds):
             old = syntax.call("np.copy", old)
         if region:
-            return [syntax.assign(self.saved_name(stmt, "element"), old), syntax.clone(stmt)]
+            return [syntax.assign(self.saved_name(stmt, array, "old"), old), syntax.clone(stmt)]
         if array not in self._logging:
             return [syntax.clone(stmt)]
         if any(isinstance(p, gast.Slice) for p in _index_parts(target)):
@@ -409,7 +410,10 @@ class ReverseTransform:
         heights = {}
         for var, tape, dtype in reversed(tapes):
             if var.startswith("len("):
-                height = self.names.fresh(var[4:-1] + "_height")
+                key = ("height", id(plan.loop), var)
+                if key not in self._tapes:
+                    self._tapes[key] = self.names.fresh(var[4:-1] + "_height")
+                height = self._tapes[key]
                 heights[var[4:-1]] = height
                 target = height
             else:
@@ -427,7 +431,10 @@ class ReverseTransform:
         """Put back, newest first, the elements this iteration overwrote (before replaying it)."""
         values, indices = self._write_log(array)
         arity = self._write_arity(array, loop)
-        index_names = [self.names.fresh(f"{array}_index") for _ in range(arity)]
+        key = ("undo", id(loop), array)
+        if key not in self._tapes:
+            self._tapes[key] = [self.names.fresh(f"{array}_index") for _ in range(arity)]
+        index_names = self._tapes[key]
         pops = [_tape(syntax.assign(n, syntax.call(gast.Attribute(value=syntax.name(indices), attr="pop", ctx=gast.Load()))))
                 for n in reversed(index_names)]
         index = syntax.tuple_([syntax.name(n) for n in index_names]) if arity > 1 else syntax.name(index_names[0])
@@ -449,15 +456,18 @@ class ReverseTransform:
             stop = syntax.binop(syntax.clone(plan.stop), "-", syntax.const(1))
             start = plan.start
             end = syntax.const(-1) if isinstance(start, gast.Constant) and start.value == 0 else syntax.binop(syntax.clone(start), "-", syntax.const(1))
-            return syntax.for_range(plan.loop.target.id, [stop, end, syntax.const(-1)], []), []
-        iteration = self.names.fresh("iteration")
+            return syntax.for_range(plan.loop.target.id, [simplify(stop), simplify(end), syntax.const(-1)], []), []
+        key = ("iteration", id(plan.loop))
+        if key not in self._tapes:
+            self._tapes[key] = self.names.fresh("iteration")
+        iteration = self._tapes[key]
         trips = syntax.name(self._trips_name(plan)) if self._counts_trips(plan, False) else \
             syntax.call("len", syntax.call("range", *map(syntax.clone, plan.range_args)))
         header = syntax.for_range(iteration, [syntax.binop(trips, "-", syntax.const(1)), syntax.const(-1), syntax.const(-1)], [])
         setup = []
         if plan.is_for:
             offset = syntax.binop(syntax.name(iteration), "*", syntax.clone(plan.step))
-            setup.append(syntax.assign(plan.loop.target.id, syntax.binop(syntax.clone(plan.start), "+", offset)))
+            setup.append(syntax.assign(plan.loop.target.id, simplify(syntax.binop(syntax.clone(plan.start), "+", offset))))
         return header, setup
 
     # ----- reverse sweep ---------------------------------------------------------------------
@@ -510,7 +520,7 @@ class ReverseTransform:
         target = stmt.targets[0]
         array = syntax.base_name(target)
         if array in self.read_arrays:
-            code.append(syntax.assign(syntax.clone(target), syntax.name(self.saved_name(stmt, "element"))))
+            code.append(syntax.assign(syntax.clone(target), syntax.name(self.saved_name(stmt, array, "old"))))
         return code
 
 

@@ -1,0 +1,60 @@
+import math
+
+import numpy as np
+
+from srcgrad_runtime import numba_jit as jit
+
+
+@jit
+def vjp_running_max_of_sines(x, out_bar):
+    y_log = []
+    y_log_index = []
+    y = np.zeros_like(x)
+    x_0 = x[0]
+    sin = math.sin(x_0)
+    y[0] = sin
+    x_shape = x.shape
+    x_shape_0 = x_shape[0]
+    y_log_height_tape = np.empty(max(x_shape_0 - 1, 0), dtype=np.int64)
+    for i in range(1, x_shape_0):
+        y_log_height_tape[i - 1] = len(y_log)
+        sub = i - 1
+        y_sub = y[sub]
+        x_i = x[i]
+        sin_1 = math.sin(x_i)
+        max_1 = max(y_sub, sin_1)
+        y_log_index.append(i)
+        y_log.append(y[i])
+        y[i] = max_1
+    # reverse sweep
+    x_bar = np.zeros_like(x)
+    y_bar = np.zeros_like(y)
+    sum_1_bar = out_bar
+    # d(return np.sum(y))
+    y_bar += sum_1_bar
+    for i in range(x_shape_0 - 1, 0, -1):
+        y_log_height = y_log_height_tape[i - 1]
+        while len(y_log) > y_log_height:
+            y_index = y_log_index.pop()
+            y[y_index] = y_log.pop()
+        sub = i - 1
+        y_sub = y[sub]
+        x_i = x[i]
+        sin_1 = math.sin(x_i)
+        max_1 = max(y_sub, sin_1)
+        y_old_1 = y[i]
+        y[i] = max_1
+        # d(y[i] = max(y[i - 1], math.sin(x[i])))
+        max_1_bar = y_bar[i]
+        y_bar[i] = 0.0
+        y[i] = y_old_1
+        y_sub_bar = (y_sub >= sin_1) * max_1_bar
+        sin_1_bar = (y_sub < sin_1) * max_1_bar
+        x_i_bar = math.cos(x_i) * sin_1_bar
+        x_bar[i] += x_i_bar
+        y_bar[sub] += y_sub_bar
+    # d(y[0] = math.sin(x[0]))
+    sin_bar = y_bar[0]
+    x_0_bar = math.cos(x_0) * sin_bar
+    x_bar[0] += x_0_bar
+    return (x_bar,)
