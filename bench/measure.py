@@ -2,7 +2,6 @@
 
 import os
 import resource
-import statistics
 import time
 
 import numpy as np
@@ -23,12 +22,6 @@ def repeat_timed(call, min_reps, max_reps, budget_s):
             break
         times.append(time_call(call))
     return times
-
-
-def median_seconds(call, min_reps, max_reps, budget_s):
-    """Median wall time of `call` (min_reps >= 1), and all the times."""
-    times = repeat_timed(call, max(min_reps, 1), max_reps, budget_s)
-    return statistics.median(times), times
 
 
 def gradient_parts(gradient):

@@ -7,21 +7,27 @@ import os
 from measure import relative_difference
 
 # (entry key in a workload's results, column title, entry of the numba primal it is compared with)
+# srcgrad is timed in alternating rounds with its own numba primal and hand adjoint (primal_ref, hand_ref).
 RATIO_COLUMNS = [
     ("hand", "hand adjoint (numba)", "primal"),
-    ("srcgrad_grad", "srcgrad grad", "primal"),
-    ("srcgrad_vg", "srcgrad value_and_grad", "primal"),
+    ("srcgrad_grad", "srcgrad grad", "primal_ref"),
+    ("srcgrad_vg", "srcgrad value_and_grad", "primal_ref"),
     ("jax_grad", "jax.jit(grad), lax loop", "primal"),
     ("autograd_grad", "autograd, at size/100 (own-size ratio)", "primal_small"),
 ]
 # Gradient fingerprints are compared with the hand adjoint at the same size.
 REFERENCE_FOR = {"primal": None, "primal_small": None, "hand": None, "hand_small": None,
-                 "jax_primal": None, "srcgrad_grad": "hand", "srcgrad_vg": "hand",
+                 "jax_primal": None, "primal_ref": None, "hand_ref": None,
+                 "srcgrad_grad": "hand_ref", "srcgrad_vg": "hand_ref",
                  "jax_grad": "hand", "autograd_grad": "hand_small"}
-DETAIL_LABELS = {"primal": "numba primal", "hand": "hand adjoint", "srcgrad_grad": "srcgrad grad",
-                 "srcgrad_vg": "srcgrad value_and_grad", "jax_grad": "jax.jit(grad)",
+DETAIL_LABELS = {"primal": "numba primal", "hand": "hand adjoint",
+                 "primal_ref": "numba primal, beside srcgrad", "hand_ref": "hand adjoint, beside srcgrad",
+                 "srcgrad_grad": "srcgrad grad", "srcgrad_vg": "srcgrad value_and_grad", "jax_grad": "jax.jit(grad)",
                  "jax_primal": "jax.jit(primal)", "primal_small": "numba primal (small)",
                  "hand_small": "hand adjoint (small)", "autograd_grad": "autograd grad (small)"}
+BASELINE_FOR = {"primal_small": "primal_small", "hand_small": "primal_small", "autograd_grad": "primal_small",
+                "primal_ref": "primal_ref", "hand_ref": "primal_ref", "srcgrad_grad": "primal_ref",
+                "srcgrad_vg": "primal_ref"}
 SRCGRAD_TARGET_VS_HAND = 1.3
 
 
@@ -53,7 +59,7 @@ def summary_rows(workloads, results):
                "autograd_size": entries.get("autograd_grad", {}).get("size")}
         for key, _, baseline in RATIO_COLUMNS:
             row[key] = ratio(entries, key, baseline)
-        row["srcgrad_vs_hand"] = ratio(entries, "srcgrad_grad", "hand")
+        row["srcgrad_vs_hand"] = ratio(entries, "srcgrad_grad", "hand_ref")
         rows.append(row)
     return rows
 
@@ -112,7 +118,7 @@ def detail_table(workloads, results):
             if key not in entries:
                 continue
             entry = entries[key]
-            baseline = "primal_small" if key.endswith("_small") or key == "autograd_grad" else "primal"
+            baseline = BASELINE_FOR.get(key, "primal")
             difference = gradient_difference(entries, key)
             body.append([workload.name, label, str(entry.get("size", "—")),
                          format_seconds(entry.get("median_s")) if "median_s" in entry else error_text(entry),
@@ -242,7 +248,8 @@ def full_errors(results, memory, first_calls):
 
 
 BUSY_OTHER_CORES = 0.2
-SINGLE_THREADED_KEYS = ("primal", "hand", "primal_small", "hand_small", "srcgrad_grad", "srcgrad_vg")
+SINGLE_THREADED_KEYS = ("primal", "hand", "primal_small", "hand_small", "primal_ref", "hand_ref",
+                        "srcgrad_grad", "srcgrad_vg")
 
 
 def contention_warning(results, meta):

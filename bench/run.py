@@ -156,7 +156,11 @@ def notes(workloads, quick):
     sizes = ", ".join(f"{w.name} {w.size_symbol}={w.size(quick)}" for w in workloads)
     return [
         f"Sizes: {sizes}. Every ratio is a median wall time divided by the numba primal's median at the same size, "
-        "measured in the same run; each (workload, tool) ran in its own fresh process after one warm-up call.",
+        "measured in the same run; each (workload, tool) ran in its own fresh process: a first call (compile), "
+        "untimed warm-up calls, then timed rounds in which the functions of that process alternate.",
+        "srcgrad columns are relative to a numba primal and hand adjoint timed in alternating rounds in the "
+        "srcgrad process itself (rows 'beside srcgrad'), so srcgrad / hand compares calls made seconds apart. "
+        "Compare those rows with the plain numba primal row to see the run-to-run noise.",
         f"autograd runs at size/{AUTOGRAD_SIZE_DIVISOR} and its ratio is against the numba primal at that "
         "size (reported at its own size, not extrapolated). autograd on indexing code is superlinear "
         "(each x[i] vjp builds a full-size zero array), so scaling it up would understate its cost.",

@@ -10,6 +10,7 @@ import argparse
 import gc
 import json
 import os
+import statistics
 import sys
 import time
 import traceback
@@ -19,71 +20,91 @@ REPO_ROOT = os.path.dirname(BENCH_DIR)
 sys.path.insert(0, BENCH_DIR)
 sys.path.insert(1, REPO_ROOT)
 
-from measure import fingerprint, median_seconds, peak_rss_delta_mb, repeat_timed, time_call  # noqa: E402
+from measure import fingerprint, peak_rss_delta_mb, repeat_timed, time_call  # noqa: E402
 from workloads import AUTOGRAD_SIZE_DIVISOR, WORKLOADS  # noqa: E402
 
 RESULT_MARKER = "BENCH_RESULT "
 
 
 def repetition_policy(quick, slow_tool=False):
-    """(min_reps, max_reps, budget_s) for median timing; autograd takes seconds a call, so fewer."""
+    """(min_rounds, max_rounds, budget_s) for median timing; autograd takes seconds a call, so fewer."""
     if slow_tool:
         return (3, 5, 0.3) if quick else (3, 5, 2.0)
     return (3, 7, 0.3) if quick else (5, 15, 2.0)
 
 
 def warm_up_policy(quick, slow_tool=False):
-    """(min_calls, budget_s) of untimed calls after the first: early calls that allocate a tape were
-    seen 2-5x slower than later ones here (fresh pages, allocator warm-up), so they are not timed."""
+    """(min_rounds, budget_s) of untimed rounds after the first calls: early calls that allocate a tape
+    were seen 2-5x slower than later ones here (fresh pages, allocator warm-up), so they are not timed."""
     if slow_tool:
         return (0, 0.0)
     return (1, 0.05) if quick else (2, 0.5)
 
 
-def measure_gradient_call(call, size, quick, slow_tool=False):
-    """First call (compile) timed on its own, untimed warm-up calls, then the median of repeated calls.
-    Also returns a fingerprint of the result so gradients can be compared across tools."""
-    holder = {}
+def first_calls(calls):
+    """Calls each function once (this compiles it); returns results, first-call times and error entries.
+    A function whose first call raises is dropped from `calls`."""
+    results, seconds, errors = {}, {}, {}
+    for name in list(calls):
+        started = time.perf_counter()
+        try:
+            results[name] = calls[name]()
+        except Exception as exc:  # noqa: BLE001 - reported in the table cell
+            traceback.print_exc()
+            errors[name] = {"error": f"{type(exc).__name__}: {exc}"}
+            del calls[name]
+            continue
+        seconds[name] = time.perf_counter() - started
+    return results, seconds, errors
 
-    def first():
-        holder["result"] = call()
 
-    first_call_s = time_call(first)
-    min_calls, budget_s = warm_up_policy(quick, slow_tool)
-    repeat_timed(call, min_calls, 10**6, budget_s)
+def measure_interleaved(calls, size, quick, slow_tool=False):
+    """Times several functions in alternating rounds (a, b, c, a, b, c, ...), so that a slow patch of
+    the machine hits all of them alike and their ratios stay fair; returns one entry per name."""
+    calls = dict(calls)
+    results, first_seconds, entries = first_calls(calls)
+    times = {name: [] for name in calls}
+
+    def timed_round():
+        for name, call in calls.items():
+            times[name].append(time_call(call))
+
+    min_rounds, budget_s = warm_up_policy(quick, slow_tool)
+    repeat_timed(lambda: [call() for call in calls.values()], min_rounds, 10**6, budget_s)
     cpu_started, wall_started = time.process_time(), time.perf_counter()
-    median_s, times = median_seconds(call, *repetition_policy(quick, slow_tool))
+    repeat_timed(timed_round, *repetition_policy(quick, slow_tool))
     cpu_per_wall = (time.process_time() - cpu_started) / (time.perf_counter() - wall_started)
-    return {"size": size, "median_s": median_s, "min_s": min(times), "times_s": times,
-            "cpu_per_wall": cpu_per_wall, "first_call_s": first_call_s,
-            "fingerprint": fingerprint(holder["result"])}  # after timing: np.dot may wake BLAS threads
+    for name in calls:
+        entries[name] = {"size": size, "median_s": statistics.median(times[name]), "min_s": min(times[name]),
+                         "times_s": times[name], "cpu_per_wall": cpu_per_wall,
+                         "first_call_s": first_seconds[name],
+                         "fingerprint": fingerprint(results[name])}  # after timing: np.dot may wake BLAS threads
+    return entries
 
 
 def srcgrad_error(exc):
     return {"error": f"srcgrad unavailable: {type(exc).__name__}: {exc}"}
 
 
-def guarded(measurement):
-    """Runs a measurement; an exception becomes an error entry instead of killing the worker."""
-    try:
-        return measurement()
-    except Exception as exc:  # noqa: BLE001 - any failure is reported in the table cell
-        traceback.print_exc()
-        return {"error": f"{type(exc).__name__}: {exc}"}
-
-
 # ---- time: one tool on one workload --------------------------------------
 
-def time_numba(workload, quick):
+def numba_baselines(workload):
+    """Name -> function: the numba primal (`njit` of the workload) and the hand adjoint."""
     import numba
     from hand_adjoints import HAND_GRADIENTS
-    primal = numba.njit(workload.function)
-    hand = HAND_GRADIENTS[workload.name]
+    return {"primal": numba.njit(workload.function), "hand": HAND_GRADIENTS[workload.name]}
+
+
+def bind(functions, args, suffix=""):
+    """Name+suffix -> zero-argument call of each function on args."""
+    return {name + suffix: (lambda f=function: f(*args)) for name, function in functions.items()}
+
+
+def time_numba(workload, quick):
+    baselines = numba_baselines(workload)
     entries = {}
     for suffix, size in sizes_with_small(workload, quick):
-        args = workload.make_inputs(size)
-        entries["primal" + suffix] = measure_gradient_call(lambda: primal(*args), size, quick)
-        entries["hand" + suffix] = measure_gradient_call(lambda: hand(*args), size, quick)
+        entries.update(measure_interleaved(bind(baselines, workload.make_inputs(size), suffix), size, quick))
     return entries
 
 
@@ -92,31 +113,38 @@ def sizes_with_small(workload, quick):
     return [("", size), ("_small", max(size // AUTOGRAD_SIZE_DIVISOR, 2))]
 
 
-def time_srcgrad(workload, quick):
+def srcgrad_calls(workload, args):
+    """Zero-argument calls of srcgrad.grad and value_and_grad (gradient part), or error entries."""
     try:
         import srcgrad
     except Exception as exc:  # noqa: BLE001
         traceback.print_exc()
-        return {"srcgrad_grad": srcgrad_error(exc), "srcgrad_vg": srcgrad_error(exc)}
+        return {}, {"srcgrad_grad": srcgrad_error(exc), "srcgrad_vg": srcgrad_error(exc)}
+    calls, errors = {}, {}
+    for name, api in (("srcgrad_grad", "grad"), ("srcgrad_vg", "value_and_grad")):
+        try:
+            function = getattr(srcgrad, api)(workload.function, wrt=workload.wrt)
+        except Exception as exc:  # noqa: BLE001
+            traceback.print_exc()
+            errors[name] = srcgrad_error(exc)
+            continue
+        calls[name] = (lambda f=function: f(*args)) if api == "grad" else (lambda f=function: f(*args)[1])
+    return calls, errors
+
+
+def time_srcgrad(workload, quick):
+    """srcgrad timed in rounds with the numba primal and hand adjoint (kept as primal_ref, hand_ref)."""
     size = workload.size(quick)
     args = workload.make_inputs(size)
-    return {
-        "srcgrad_grad": srcgrad_measurement(lambda: srcgrad.grad(workload.function, wrt=workload.wrt),
-                                            args, size, quick),
-        "srcgrad_vg": srcgrad_measurement(lambda: srcgrad.value_and_grad(workload.function, wrt=workload.wrt),
-                                          args, size, quick, keep_gradient_only=True),
-    }
-
-
-def srcgrad_measurement(build, args, size, quick, keep_gradient_only=False):
-    try:
-        function = build()
-        if keep_gradient_only:
-            return measure_gradient_call(lambda: function(*args)[1], size, quick)
-        return measure_gradient_call(lambda: function(*args), size, quick)
-    except Exception as exc:  # noqa: BLE001
-        traceback.print_exc()
-        return srcgrad_error(exc)
+    calls, errors = srcgrad_calls(workload, args)
+    if not calls:
+        return errors
+    baselines = bind(numba_baselines(workload), args, "_ref")
+    measured = measure_interleaved({**baselines, **calls}, size, quick)
+    for name in calls:
+        if "error" in measured.get(name, {}):
+            measured[name] = {"error": "srcgrad unavailable: " + measured[name]["error"]}
+    return {**errors, **measured}
 
 
 def time_jax(workload, quick):
@@ -126,12 +154,8 @@ def time_jax(workload, quick):
     args = jax_workloads.to_device(workload.make_inputs(size))
     grad = jax_workloads.jitted_grad(workload)
     primal = jax_workloads.jitted_primal(workload)
-    return {
-        "jax_grad": guarded(lambda: measure_gradient_call(
-            lambda: jax.block_until_ready(grad(*args)), size, quick)),
-        "jax_primal": guarded(lambda: measure_gradient_call(
-            lambda: jax.block_until_ready(primal(*args)), size, quick)),
-    }
+    return measure_interleaved({"jax_grad": lambda: jax.block_until_ready(grad(*args)),
+                                "jax_primal": lambda: jax.block_until_ready(primal(*args))}, size, quick)
 
 
 def time_autograd(workload, quick):
@@ -139,7 +163,7 @@ def time_autograd(workload, quick):
     size = max(workload.size(quick) // AUTOGRAD_SIZE_DIVISOR, 2)
     args = workload.make_inputs(size)
     grad = autograd_grad(workload)
-    return {"autograd_grad": measure_gradient_call(lambda: grad(*args), size, quick, slow_tool=True)}
+    return measure_interleaved({"autograd_grad": lambda: grad(*args)}, size, quick, slow_tool=True)
 
 
 TIMERS = {"numba": time_numba, "srcgrad": time_srcgrad, "jax": time_jax, "autograd": time_autograd}

@@ -28,6 +28,11 @@ from ..rules.template import simplify
 from .peephole import drop_unneeded_saves, fold_first_contributions
 
 
+# Results worth storing rather than recomputing in the replay (a push and pop cost ~2 ns).
+_EXPENSIVE = {"exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sin", "cos", "tan", "asin", "acos", "atan",
+              "arcsin", "arccos", "arctan", "atan2", "arctan2", "sinh", "cosh", "tanh", "pow", "power", "cbrt", "hypot"}
+
+
 def _is_loop_exit(stmt) -> bool:
     return getattr(stmt, "srcgrad_loop_exit", False)
 
@@ -85,6 +90,8 @@ class ReverseTransform:
         self.mutated = mutated_arrays(fn)
         self.hoisted: list = []
         self._logging: set = set()   # arrays whose writes the loop being emitted must log
+        self._storing: dict = {}     # statement id -> tape its value is pushed to
+        self._replaying: dict = {}   # statement id -> tape its value is read back from
         self._saved: dict = {}
         self._plans: dict = {}
         self._reads: dict = {}
@@ -242,6 +249,11 @@ class ReverseTransform:
                                self.forward_block(stmt.orelse, region, top))]
         if syntax.is_loop(stmt):
             return self._checkpointed_loop(stmt, top) if region else [self._plain_loop(stmt)]
+        if id(stmt) in self._replaying and self._replaying[id(stmt)] is not None:
+            tape = self._replaying[id(stmt)]
+            return [_tape(syntax.assign(stmt.targets[0].id, self._tape_read(*tape)))]
+        if id(stmt) in self._storing:
+            return [self._primal_copy(stmt), self._tape_write(*self._storing[id(stmt)], stmt.targets[0])]
         return [self._primal_copy(stmt)]
 
     def _primal_copy(self, stmt):
@@ -303,15 +315,34 @@ class ReverseTransform:
         body = loop.body
         has_exit = bool(body) and _is_loop_exit(body[-1])
         logged = sorted((mutated_arrays(loop) & self.read_arrays) - _fresh_in_body(body))
-        replay = self.forward_block(body, region=True)
         adjoint = self.reverse_block(body)
+        stored = self._expensive_values(body, upward_exposed(adjoint))
+        outer, self._replaying = self._replaying, {**self._replaying, **{id(s): None for s, _ in stored}}
+        replay = self.forward_block(body, region=True)
+        self._replaying = outer
         keep = {id(n) for s in adjoint for n in gast.walk(s)}
         code = eliminate_dead_code(replay + adjoint, set(), essential=lambda s: id(s) in keep or getattr(s, "srcgrad_tape", False))
         index = {loop.target.id} if isinstance(loop, gast.For) else set()
         carried = (upward_exposed(code) & bound_names(loop) & self._defined_outside(loop)) - index - set(logged)
         plan = _LoopPlan(loop, sorted(carried), logged, has_exit)
+        plan.stored = stored
         self._plans[id(loop)] = plan
         return plan
+
+    def _expensive_values(self, body, adjoint_reads) -> list:
+        """(statement, variable) for transcendental results the body's adjoint reads: the forward
+        sweep stores these per iteration instead of the replay recomputing them."""
+        assigned = [v for s in body for v in bound_names(s)]
+        stored = []
+        for stmt in body:
+            if not (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name)
+                    and isinstance(stmt.value, gast.Call)):
+                continue
+            var, rule = stmt.targets[0].id, getattr(stmt.value, "srcgrad_rule", None)
+            if (rule is not None and rule.name.split(".")[-1] in _EXPENSIVE and var in adjoint_reads
+                    and self.kinds.get(var) == K.FLOAT and assigned.count(var) == 1):
+                stored.append((stmt, var))
+        return stored
 
     def _defined_outside(self, loop) -> set[str]:
         """Variables with a value before the loop starts: only those can be carried into it."""
@@ -331,7 +362,7 @@ class ReverseTransform:
         return outside
 
     def _preallocated(self, plan, top: bool) -> bool:
-        return top and plan.is_for and not plan.has_exit and plan.unit_step
+        return plan.is_for and not plan.has_exit and plan.unit_step
 
     def _checkpoint_tapes(self, plan, top: bool) -> list:
         """(variable, tape name, dtype or None for a list) for each checkpointed value."""
@@ -349,32 +380,65 @@ class ReverseTransform:
 
     def _checkpointed_loop(self, loop, top: bool) -> list:
         plan = self.plan(loop)
-        tapes = self._checkpoint_tapes(plan, top)
-        before, record = [], []
         position = self._position(plan)
-        for var, tape, dtype in tapes:
+        before, record = [], []
+        for var, tape, dtype in self._checkpoint_tapes(plan, top):
             value = syntax.parse_expr(var) if var.startswith("len(") else syntax.name(var)
-            if dtype is not None:
-                size = self._trip_count(plan)
-                alloc = syntax.call("np.empty", size) if dtype == K.FLOAT else syntax.call("np.empty", size)
-                if dtype == K.INT:
-                    alloc.keywords = [gast.keyword(arg="dtype", value=syntax.dotted("np.int64"))]
-                before.append(_tape(syntax.assign(tape, alloc)))
-                record.append(_tape(syntax.assign(syntax.subscript(syntax.name(tape), position, store=True), value)))
-            else:
-                if ("hoisted", tape) not in self._tapes:
-                    self._tapes[("hoisted", tape)] = True
-                    self.hoisted.append(_tape(syntax.assign(tape, gast.List(elts=[], ctx=gast.Load()))))
-                record.append(_tape(gast.Expr(value=syntax.call(gast.Attribute(value=syntax.name(tape), attr="append", ctx=gast.Load()), value))))
+            before += self._tape_alloc(tape, dtype, plan)
+            record.append(self._tape_write(tape, dtype, position, value))
+        storing = {}
+        for stmt, var in plan.stored:
+            tape, dtype = self._stored_tape(plan, var, top)
+            before += self._tape_alloc(tape, dtype, plan)
+            storing[id(stmt)] = (tape, dtype, position)
         if self._counts_trips(plan, top):
             trips = self._trips_name(plan)
             before.append(_tape(syntax.assign(trips, syntax.const(0))))
             record.insert(0, _tape(syntax.assign(trips, syntax.binop(syntax.name(trips), "+", syntax.const(1)))))
         copy = syntax.clone(loop)
-        outer, self._logging = self._logging, set(plan.logged)
+        outer = self._logging, self._storing
+        self._logging, self._storing = set(plan.logged), {**self._storing, **storing}
         copy.body = record + self.forward_block(loop.body, region=False)
-        self._logging = outer
+        self._logging, self._storing = outer
         return before + [copy]
+
+    def _stored_tape(self, plan, var, top):
+        key = ("stored", id(plan.loop), var)
+        if key not in self._tapes:
+            self._tapes[key] = self.names.fresh(f"{var}_tape")
+        return self._tapes[key], (K.FLOAT if self._preallocated(plan, top) else None)
+
+    def _tape_alloc(self, tape, dtype, plan) -> list:
+        """A preallocated tape sized by the trip count, or (once, at the top) an empty list."""
+        if dtype is None:
+            if ("hoisted", tape) not in self._tapes:
+                self._tapes[("hoisted", tape)] = True
+                self.hoisted.append(_tape(syntax.assign(tape, gast.List(elts=[], ctx=gast.Load()))))
+            return []
+        if self._is_top(plan.loop):   # runs once: allocate exactly
+            alloc = syntax.call("np.empty", self._trip_count(plan))
+            if dtype == K.INT:
+                alloc.keywords = [gast.keyword(arg="dtype", value=syntax.dotted("np.int64"))]
+            return [_tape(syntax.assign(tape, alloc))]
+        # runs once per outer iteration: keep one array, grown when a longer loop needs it
+        if ("hoisted", tape) not in self._tapes:
+            self._tapes[("hoisted", tape)] = True
+            empty = syntax.call("np.empty", syntax.const(0))
+            if dtype == K.INT:
+                empty.keywords = [gast.keyword(arg="dtype", value=syntax.dotted("np.int64"))]
+            self.hoisted.append(_tape(syntax.assign(tape, empty)))
+        return [_tape(syntax.assign(tape, syntax.call("reserve", syntax.name(tape), self._trip_count(plan))))]
+
+    def _tape_write(self, tape, dtype, position, value):
+        if dtype is None:
+            return _tape(gast.Expr(value=syntax.call(gast.Attribute(value=syntax.name(tape), attr="append", ctx=gast.Load()),
+                                                     syntax.as_load(value))))
+        return _tape(syntax.assign(syntax.subscript(syntax.name(tape), syntax.clone(position), store=True), syntax.as_load(value)))
+
+    def _tape_read(self, tape, dtype, position):
+        if dtype is None:
+            return syntax.call(gast.Attribute(value=syntax.name(tape), attr="pop", ctx=gast.Load()))
+        return syntax.subscript(syntax.name(tape), syntax.clone(position))
 
     def _trip_count(self, plan):
         """The number of iterations of a unit-step range loop: `stop` or `stop - start`."""
@@ -418,11 +482,12 @@ class ReverseTransform:
                 target = height
             else:
                 target = var
-            source = syntax.subscript(syntax.name(tape), self._position(plan)) if dtype is not None else \
-                syntax.call(gast.Attribute(value=syntax.name(tape), attr="pop", ctx=gast.Load()))
-            restore.append(_tape(syntax.assign(target, source)))
+            restore.append(_tape(syntax.assign(target, self._tape_read(tape, dtype, self._position(plan)))))
         undo = [stmt for array in plan.logged for stmt in self._undo_writes(array, plan.loop, heights)]
+        replaying = {id(stmt): (*self._stored_tape(plan, var, top), self._position(plan)) for stmt, var in plan.stored}
+        outer, self._replaying = self._replaying, {**self._replaying, **replaying}
         replay = self.forward_block(loop.body, region=True)
+        self._replaying = outer
         body = index_setup + restore + undo + replay + self.reverse_block(loop.body)
         header.body = body or [gast.Pass()]
         return [header]

@@ -16,12 +16,14 @@ def vjp_running_max_of_sines(x, out_bar):
     x_shape = x.shape
     x_shape_0 = x_shape[0]
     y_log_height_tape = np.empty(max(x_shape_0 - 1, 0), dtype=np.int64)
+    sin_1_tape = np.empty(max(x_shape_0 - 1, 0))
     for i in range(1, x_shape_0):
         y_log_height_tape[i - 1] = len(y_log)
         sub = i - 1
         y_sub = y[sub]
         x_i = x[i]
         sin_1 = math.sin(x_i)
+        sin_1_tape[i - 1] = sin_1
         max_1 = max(y_sub, sin_1)
         y_log_index.append(i)
         y_log.append(y[i])
@@ -40,7 +42,7 @@ def vjp_running_max_of_sines(x, out_bar):
         sub = i - 1
         y_sub = y[sub]
         x_i = x[i]
-        sin_1 = math.sin(x_i)
+        sin_1 = sin_1_tape[i - 1]
         max_1 = max(y_sub, sin_1)
         y_old_1 = y[i]
         y[i] = max_1
