@@ -24,6 +24,7 @@ from .normalize.desugar import desugar
 from .normalize.loop_exits import lower_exits
 from .normalize.names import NameGenerator
 from .normalize.resolve import Resolved, resolve
+from .normalize.scalarize import scalarize
 from .transform.forward import ForwardTransform
 from .transform.primal import PrimalTransform
 from .transform.reverse import ReverseTransform
@@ -113,8 +114,13 @@ class ModuleBuilder:
         names = copy.deepcopy(unit.names)
         self._take_constants(unit, tree)
         params = syntax.param_names(tree)
-        kinds = K.KindInference(tree, dict(zip(params, arg_kinds)), self._call_kinds,
-                                {k: K.of_value(v) for k, v in unit.resolved.globals_read.items()}).run()
+        infer = lambda: K.KindInference(tree, dict(zip(params, arg_kinds)), self._call_kinds,  # noqa: E731
+                                        {k: K.of_value(v) for k, v in unit.resolved.globals_read.items()}).run()
+        kinds = infer()
+        # Specialization, once per signature: vectorized 1-D array code becomes element loops.
+        if mode != "primal" and scalarize(tree, kinds, names):
+            _dump("scalarize", pyfunc.__name__, tree)
+            kinds = infer()
         prefix = {"primal": "", "forward": "jvp_", "reverse": "vjp_"}[mode]
         name = self.module_names.fresh(prefix + pyfunc.__name__)
         callee = _Callees(self, kinds)

@@ -271,3 +271,8 @@ def is_module_path(node: gast.AST) -> bool:
 
 def walk(node):
     return gast.walk(node)
+
+
+def fingerprint(node) -> str:
+    """A string equal for structurally equal expressions, to find repeats."""
+    return gast.dump(node)

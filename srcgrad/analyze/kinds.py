@@ -160,6 +160,8 @@ class KindInference:
         return kind
 
     def _subscript(self, node):
+        if isinstance(node.value, gast.Attribute) and node.value.attr == "shape":
+            return INT
         base = self.of(node.value)
         if isinstance(base, tuple):
             index = node.slice

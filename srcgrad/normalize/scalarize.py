@@ -1,0 +1,247 @@
+"""Scalarize: runs of elementwise operations on 1-D arrays become one explicit loop over elements.
+
+    d = x[1:] - x[:-1] ** 2             n = x[1:].shape[0]
+    s = np.sum(100.0 * d ** 2)    ->    s = 0.0
+                                        for k in range(n):
+                                            pow_1 = x[k] ** 2
+                                            d = x[k + 1] - pow_1
+                                            ...
+                                            s = s + mul
+
+After this pass (which needs argument kinds, so it runs once per signature), a maximal run of ANF
+statements that slice 1-D arrays, combine 1-D arrays and scalars elementwise, and reduce them with
+np.sum / np.mean / np.dot is a single loop: no temporary arrays, one pass over memory, and
+derivative code that is a loop too (numba compiles loops fast and fuses nothing otherwise).
+Arrays the rest of the function still reads are written out element by element. Operands whose
+lengths differ raise ValueError, as numpy would.
+"""
+from __future__ import annotations
+
+import gast
+
+from .. import syntax
+from ..analyze import kinds as K
+from ..rules.registry import ElementwiseRule
+
+_ELEMENTWISE_OPS = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Pow)
+_REDUCTIONS = {"np.sum", "np.mean", "np.dot"}
+
+
+def scalarize(fn: gast.FunctionDef, kinds: dict, names) -> bool:
+    """Rewrite `fn` in place; True when anything changed (kinds must then be inferred again)."""
+    pass_ = _Scalarize(fn, kinds, names)
+    fn.body = pass_.block(fn.body)
+    return pass_.changed
+
+
+class _Scalarize:
+    def __init__(self, fn, kinds, names):
+        self.fn, self.kinds, self.names = fn, kinds, names
+        self.changed = False
+
+    def block(self, stmts: list) -> list:
+        for stmt in stmts:
+            for block in syntax.child_blocks(stmt):
+                block[:] = self.block(block)
+        out, k = [], 0
+        while k < len(stmts):
+            end = self._run_end(stmts, k)
+            group = stmts[k:end]
+            if end > k and any(self._is_elementwise(s) for s in group) and self._length_source(group):
+                out.extend(self._loop(group))
+                self.changed = True
+                k = end
+            else:
+                out.append(stmts[k])
+                k += 1
+        return out
+
+    # ----- which statements belong to a run --------------------------------------------------
+    def _run_end(self, stmts, start) -> int:
+        chain: set[str] = set()
+        reduced: set[str] = set()   # a total is complete only after the loop
+        end = start
+        while end < len(stmts) and self._fits(stmts[end], chain) and not (syntax.loaded_names(stmts[end]) & reduced):
+            stmt = stmts[end]
+            (reduced if self._is_reduction(stmt) else chain).add(stmt.targets[0].id)
+            end += 1
+        while end > start and self._is_view(stmts[end - 1]):   # trailing views serve no loop
+            end -= 1
+        return end
+
+    def _fits(self, stmt, chain) -> bool:
+        if not (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name)):
+            return False
+        if stmt.targets[0].id in chain or stmt.targets[0].id in syntax.loaded_names(stmt.value):
+            return False
+        return self._is_view(stmt) or self._is_elementwise(stmt) or self._is_reduction(stmt, chain)
+
+    def _is_view(self, stmt) -> bool:
+        value = stmt.value
+        if not (isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name)
+                and self.kinds.get(value.value.id) == "a1" and isinstance(value.slice, gast.Slice)):
+            return False
+        step = value.slice.step
+        return step is None or (isinstance(step, gast.Constant) and step.value == 1)
+
+    def _is_elementwise(self, stmt) -> bool:
+        if not isinstance(stmt, gast.Assign) or self.kinds.get(stmt.targets[0].id) != "a1":
+            return False
+        value = stmt.value
+        if isinstance(value, gast.BinOp):
+            ok = isinstance(value.op, _ELEMENTWISE_OPS)
+            operands = [value.left, value.right]
+        elif isinstance(value, gast.UnaryOp):
+            ok, operands = isinstance(value.op, (gast.USub, gast.UAdd)), [value.operand]
+        elif isinstance(value, gast.Call):
+            rule = getattr(value, "srcgrad_rule", None)
+            ok = isinstance(rule, ElementwiseRule) and rule.name.startswith("np.") and not value.keywords
+            operands = list(value.args)
+        else:
+            return False
+        return ok and all(self._operand_ok(a) for a in operands)
+
+    def _operand_ok(self, atom) -> bool:
+        if isinstance(atom, gast.Name):
+            return self.kinds.get(atom.id) in ("a1", K.FLOAT, K.INT)
+        return syntax.is_atom(atom)
+
+    def _is_reduction(self, stmt, chain=None) -> bool:
+        value = stmt.value
+        if not (isinstance(value, gast.Call) and getattr(value, "srcgrad_rule", None) is not None
+                and value.srcgrad_rule.name in _REDUCTIONS and not value.keywords):
+            return False
+        needed = 2 if value.srcgrad_rule.name == "np.dot" else 1
+        args = value.args
+        return (len(args) == needed and all(isinstance(a, gast.Name) and self.kinds.get(a.id) == "a1" for a in args)
+                and (chain is None or any(a.id in chain for a in args)))
+
+    # ----- the loop ------------------------------------------------------------------------
+    def _length_source(self, group):
+        for stmt in group:
+            if self._is_view(stmt):
+                return syntax.clone(stmt.value)
+            if self._is_elementwise(stmt):
+                for atom in syntax.walk(stmt.value):
+                    if isinstance(atom, gast.Name) and self.kinds.get(atom.id) == "a1" and atom.id not in self._defined(group):
+                        return syntax.name(atom.id)
+        return None
+
+    def _defined(self, group) -> set[str]:
+        return {s.targets[0].id for s in group}
+
+    def _loop(self, group) -> list:
+        index = self.names.fresh("k")
+        length = self.names.fresh("n")
+        views = {s.targets[0].id: s.value for s in group if self._is_view(s)}
+        arrays = [v for v in self._arrays_read(group) if v not in self._defined(group)]
+        kept = self._used_later(group)
+        before = [syntax.assign(length, syntax.Attribute(value=self._length_source(group), attr="shape", ctx=gast.Load()))]
+        before[0].value = syntax.subscript(before[0].value, syntax.const(0))
+        before += self._length_checks(length, views, arrays)
+        body, after, scalar_of = [], [], {}
+        self._reads, self._read_stmts, self._index = {}, body, index
+        self._origin = getattr(group[0], "srcgrad_origin", None)
+        for stmt in group:
+            target = stmt.targets[0].id
+            if self._is_view(stmt):
+                if target in kept:
+                    before.append(stmt)
+                continue
+            if self._is_reduction(stmt):
+                before.append(self._located(syntax.assign(target, syntax.const(0.0)), stmt))
+                body.append(self._located(syntax.assign(target, syntax.binop(syntax.name(target), "+", self._reduced(stmt, views, scalar_of, index))), stmt))
+                if stmt.value.srcgrad_rule.name == "np.mean":
+                    after.append(self._located(syntax.assign(target, syntax.binop(syntax.name(target), "/", syntax.name(length))), stmt))
+                continue
+            scalar = self.names.fresh(target + "_k") if target in kept else target
+            scalar_of[target] = scalar
+            value = self._elementwise_value(stmt.value, views, scalar_of, index)
+            body.append(self._located(syntax.assign(scalar, value), stmt))
+            if target in kept:
+                before.append(self._located(syntax.assign(target, syntax.call("np.empty", syntax.name(length))), stmt))
+                body.append(self._located(syntax.assign(syntax.subscript(syntax.name(target), syntax.name(index), store=True),
+                                                        syntax.name(scalar)), stmt))
+        loop = syntax.for_range(index, [syntax.name(length)], body)
+        return before + [loop] + after
+
+    def _element(self, atom, views, scalar_of, index):
+        """Element k of an operand: a scalar stays, a chain array is its scalar, an array is indexed."""
+        if not isinstance(atom, gast.Name) or self.kinds.get(atom.id) != "a1":
+            return syntax.clone(atom)
+        if atom.id in scalar_of:
+            return syntax.name(scalar_of[atom.id])
+        if atom.id in views:
+            view = views[atom.id]
+            return self._read(view.value.id, view.slice.lower)
+        return self._read(atom.id, None)
+
+    def _read(self, array: str, offset):
+        """The name holding array[k + offset] this iteration; the read is emitted once per iteration."""
+        spelled = "" if offset is None else (str(offset.value) if isinstance(offset, gast.Constant) else
+                                             "_" + "_".join(sorted(syntax.names_in(offset))))
+        key = (array, spelled)
+        if key not in self._reads:
+            position = syntax.name(self._index)
+            if offset is not None:
+                shifted = self.names.fresh(f"{self._index}{spelled}")
+                self._read_stmts.append(self._at_origin(syntax.assign(shifted, syntax.binop(syntax.name(self._index), "+", syntax.clone(offset)))))
+                position = syntax.name(shifted)
+            element = self.names.fresh(f"{array}_{position.id}")
+            self._read_stmts.append(self._at_origin(syntax.assign(element, syntax.subscript(syntax.name(array), position))))
+            self._reads[key] = element
+        return syntax.name(self._reads[key])
+
+    def _elementwise_value(self, value, views, scalar_of, index):
+        value = syntax.clone(value)
+        if isinstance(value, gast.BinOp):
+            value.left = self._element(value.left, views, scalar_of, index)
+            value.right = self._element(value.right, views, scalar_of, index)
+        elif isinstance(value, gast.UnaryOp):
+            value.operand = self._element(value.operand, views, scalar_of, index)
+        else:
+            value.args = [self._element(a, views, scalar_of, index) for a in value.args]
+        return value
+
+    def _reduced(self, stmt, views, scalar_of, index):
+        args = [self._element(a, views, scalar_of, index) for a in stmt.value.args]
+        return args[0] if len(args) == 1 else syntax.binop(args[0], "*", args[1])
+
+    def _arrays_read(self, group) -> list:
+        seen = []
+        for stmt in group:
+            if self._is_view(stmt):
+                continue
+            for atom in syntax.walk(stmt.value):
+                if isinstance(atom, gast.Name) and self.kinds.get(atom.id) == "a1" and atom.id not in seen:
+                    seen.append(atom.id)
+        return seen
+
+    def _length_checks(self, length, views, arrays) -> list:
+        unique = {syntax.fingerprint(v): v for v in views.values()}
+        sizes = [syntax.subscript(syntax.Attribute(value=syntax.clone(v), attr="shape", ctx=gast.Load()), syntax.const(0))
+                 for v in unique.values()]
+        sizes += [syntax.subscript(syntax.Attribute(value=syntax.name(a), attr="shape", ctx=gast.Load()), syntax.const(0))
+                  for a in arrays if a not in views]
+        if len(sizes) < 2:
+            return []
+        tests = [gast.Compare(left=s, ops=[gast.NotEq()], comparators=[syntax.name(length)]) for s in sizes[1:]]
+        test = tests[0] if len(tests) == 1 else gast.BoolOp(op=gast.Or(), values=tests)
+        error = gast.Raise(exc=syntax.call("ValueError", gast.Constant(value="operands could not be broadcast together", kind=None)), cause=None)
+        return [syntax.if_(test, [error])]
+
+    def _used_later(self, group) -> set[str]:
+        """Arrays of the run that code outside the run reads: these are still written out."""
+        inside = {id(n) for s in group for n in syntax.walk(s)}
+        outside = {n.id for n in syntax.walk(self.fn) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)
+                   and id(n) not in inside}
+        return self._defined(group) & outside
+
+    def _at_origin(self, new):
+        new.srcgrad_origin = self._origin
+        return new
+
+    @staticmethod
+    def _located(new, old):
+        new.srcgrad_origin = getattr(old, "srcgrad_origin", None)
+        return new

@@ -1,0 +1,88 @@
+"""Before/after tests of single passes, and that each normalized function still computes the same."""
+import copy
+import re
+
+import numpy as np
+
+import gradcheck  # noqa: F401  (puts the checkout on sys.path)
+import pass_functions as pf
+from srcgrad import syntax
+from srcgrad.analyze import kinds as K
+from srcgrad.analyze.dataflow import eliminate_dead_code
+from srcgrad.emit.printer import to_source
+from srcgrad.normalize.scalarize import scalarize
+from srcgrad.pipeline import normalized
+
+
+def _run(tree, namespace, *args):
+    source = to_source(tree)
+    scope = dict(namespace)
+    exec(compile(source, "<normalized>", "exec"), scope)
+    return scope[tree.name](*args)
+
+
+def _namespace(unit):
+    names = dict(unit.parsed.namespace)
+    names.update({"np": np, "math": __import__("math")})
+    return names
+
+
+def test_anf_one_operation_per_statement():
+    unit = normalized(pf.nested_expression, "forward")
+    assert to_source(unit.parsed.tree) == (
+        "def nested_expression(x, y):\n"
+        "    mul = x * y\n"
+        "    sin = math.sin(mul)\n"
+        "    pow_1 = x ** 2\n"
+        "    add = sin + pow_1\n"
+        "    return add\n")
+    assert _run(unit.parsed.tree, _namespace(unit), 0.3, 1.7) == pf.nested_expression(0.3, 1.7)
+
+
+def test_loop_exits_leave_one_return_and_one_break():
+    unit = normalized(pf.early_exit, "reverse")
+    source = to_source(unit.parsed.tree)
+    assert len(re.findall(r"\breturn\b", source)) == 1 and source.count("break") == 1 and "continue" not in source
+    loop = next(s for s in unit.parsed.tree.body if isinstance(s, syntax.For))
+    assert getattr(loop.body[-1], "srcgrad_loop_exit", False)
+    for n in range(8):
+        assert _run(unit.parsed.tree, _namespace(unit), 0.7, n) == pf.early_exit(0.7, n)
+
+
+def _scalarized(fn, arg_kinds):
+    unit = normalized(fn, "forward")
+    tree = copy.deepcopy(unit.parsed.tree)
+    params = syntax.param_names(tree)
+    kinds = K.KindInference(tree, dict(zip(params, arg_kinds))).run()
+    assert scalarize(tree, kinds, copy.deepcopy(unit.names))
+    return unit, tree
+
+
+def test_scalarize_turns_array_expressions_into_one_loop():
+    unit, tree = _scalarized(pf.vectorized, ("a1", "a1"))
+    source = to_source(tree)
+    assert source.count("for k in range(n)") == 1 and "np.sum" not in source
+    assert "dot = np.dot(x, x)" in source   # a reduction of whole arguments stays a library call
+    x, w = np.linspace(0.0, 1.0, 7) ** 2, np.linspace(1.0, 2.0, 7)
+    assert np.isclose(_run(tree, _namespace(unit), x, w), pf.vectorized(x, w))
+
+
+def test_scalarize_writes_out_arrays_used_later():
+    unit, tree = _scalarized(pf.keeps_array, ("a1",))
+    assert "np.empty(n)" in to_source(tree)
+    x = np.linspace(-1.0, 1.0, 5)
+    total, y = _run(tree, _namespace(unit), x)
+    assert np.isclose(total, pf.keeps_array(x)[0]) and np.allclose(y, pf.keeps_array(x)[1])
+
+
+def test_dead_code_elimination_is_flow_sensitive():
+    tree = syntax.parse_module(
+        "def f(a, n):\n"
+        "    s = 0.0\n"
+        "    for i in range(n):\n"
+        "        s = s + a\n"
+        "    s = 2.0 * a\n"
+        "    t = a * a\n"
+        "    return s\n").body[0]
+    tree.body = eliminate_dead_code(tree.body, set())
+    assert to_source(tree) == "def f(a, n):\n    s = 2.0 * a\n    return s\n"
