@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import inspect
+import re
 from typing import Callable, Sequence, Union
 
+import numba
 import numpy as np
 
 from .analyze import kinds as K
-from .errors import SrcgradError, WrtError
-from .frontend.parse import python_function
+from .errors import CompilationError, SrcgradError, WrtError
+from .frontend.parse import python_function, require_python_function
 from .pipeline import ModuleBuilder
 
 Wrt = Union[int, Sequence[int]]
@@ -38,13 +40,44 @@ class _Specializations:
         built = builder.build(self.fn, self.mode, self.wrt, arg_kinds, **self.options)
         pyfunc = python_function(self.fn)
         module, source = builder.load(f"{pyfunc.__qualname__} in {inspect.getsourcefile(pyfunc)}")
-        return getattr(module, built.name), source, built.return_kind
+        compiled = getattr(module, built.name)
+        if self.backend == "numba":
+            compiled = _reporting_numba_errors(compiled, pyfunc)
+        return compiled, source, built.return_kind
 
     def source(self) -> str:
         if self.last is None:
             params = inspect.signature(python_function(self.fn)).parameters
             self.last = self._build(tuple(K.UNKNOWN for _ in params))
         return self.last[1]
+
+
+def _reporting_numba_errors(dispatcher, pyfunc):
+    """Call `dispatcher`, turning numba's typing tracebacks into a CompilationError that points at
+    the generated line and says what to do."""
+    def call(*args):
+        try:
+            return dispatcher(*args)
+        except numba.core.errors.NumbaError as exc:
+            raise CompilationError(_numba_message(exc, dispatcher, pyfunc)) from None
+    call.dispatcher = dispatcher
+    return call
+
+
+def _numba_message(exc, dispatcher, pyfunc) -> str:
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))
+    path = dispatcher.py_func.__code__.co_filename
+    where = ""
+    found = re.findall(r'File "([^"]*srcgrad_gen_[^"]*)", line (\d+)', text)
+    if found:
+        line_no = int(found[-1][1])
+        lines = open(found[-1][0]).read().splitlines()
+        where = f"\n  {found[-1][0]}:{line_no}\n      {lines[line_no - 1].strip() if line_no <= len(lines) else ''}"
+    reason = next((ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("Failed in")), text[:200])
+    return (f"numba could not compile the derivative of {pyfunc.__qualname__}: {reason}{where}\n"
+            f"The generated code is in {path}. An operation there is probably one numba does not support "
+            "for these argument types; rewrite that line of your function, or pass backend='python' to run "
+            "the same code uncompiled.")
 
 
 class DerivativeFunction:
@@ -80,7 +113,7 @@ def source(g: DerivativeFunction) -> str:
 
 def _normalize_wrt(fn, wrt: Wrt) -> tuple[tuple, bool]:
     """(positions, whether the caller asked for a tuple)."""
-    params = list(inspect.signature(python_function(fn)).parameters)
+    params = list(inspect.signature(require_python_function(fn)).parameters)
     as_tuple = not isinstance(wrt, (int, np.integer))
     positions = tuple(int(w) for w in (wrt if as_tuple else (wrt,)))
     if not positions:

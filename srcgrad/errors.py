@@ -40,3 +40,7 @@ class WrtError(SrcgradError):
 
 class DuplicateRuleError(SrcgradError):
     """A primitive was registered twice in the derivative-rule registry."""
+
+
+class CompilationError(SrcgradError):
+    """numba rejected the generated derivative code (usually an operation numba does not support)."""

@@ -50,8 +50,8 @@ def python_function(fn):
     return getattr(fn, "py_func", fn)
 
 
-def parse_function(fn) -> ParsedFunction:
-    """Read and parse the source of `fn`; raise MissingSourceError when there is none."""
+def require_python_function(fn):
+    """The Python function behind `fn`, or MissingSourceError saying why there is none."""
     fn = python_function(fn)
     if not inspect.isfunction(fn):
         raise MissingSourceError(
@@ -61,6 +61,12 @@ def parse_function(fn) -> ParsedFunction:
     if fn.__name__ == "<lambda>":
         raise MissingSourceError(
             f"{fn.__qualname__} is a lambda; srcgrad needs a function defined with `def` in a file.")
+    return fn
+
+
+def parse_function(fn) -> ParsedFunction:
+    """Read and parse the source of `fn`; raise MissingSourceError when there is none."""
+    fn = require_python_function(fn)
     try:
         lines, first_line = inspect.getsourcelines(fn)
         filename = inspect.getsourcefile(fn) or fn.__code__.co_filename

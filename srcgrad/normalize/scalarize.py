@@ -21,7 +21,7 @@ import gast
 
 from .. import syntax
 from ..analyze import kinds as K
-from ..rules.registry import ElementwiseRule
+from ..rules.registry import ElementwiseRule, rule_call
 
 _ELEMENTWISE_OPS = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Pow)
 _REDUCTIONS = {"np.sum", "np.mean", "np.dot"}
@@ -32,6 +32,12 @@ def scalarize(fn: gast.FunctionDef, kinds: dict, names) -> bool:
     pass_ = _Scalarize(fn, kinds, names)
     fn.body = pass_.block(fn.body)
     return pass_.changed
+
+
+def _is_ufunc(name: str) -> bool:
+    """numpy ufuncs also take scalars, so numba compiles them on single elements."""
+    import numpy as np
+    return name.startswith("np.") and isinstance(getattr(np, name[3:], None), np.ufunc)
 
 
 class _Scalarize:
@@ -95,7 +101,7 @@ class _Scalarize:
             ok, operands = isinstance(value.op, (gast.USub, gast.UAdd)), [value.operand]
         elif isinstance(value, gast.Call):
             rule = getattr(value, "srcgrad_rule", None)
-            ok = isinstance(rule, ElementwiseRule) and rule.name.startswith("np.") and not value.keywords
+            ok = isinstance(rule, ElementwiseRule) and _is_ufunc(rule.name) and not value.keywords
             operands = list(value.args)
         else:
             return False
@@ -159,7 +165,7 @@ class _Scalarize:
             value = self._elementwise_value(stmt.value, views, scalar_of, index)
             body.append(self._located(syntax.assign(scalar, value), stmt))
             if target in kept:
-                before.append(self._located(syntax.assign(target, syntax.call("np.empty", syntax.name(length))), stmt))
+                before.append(self._located(syntax.assign(target, rule_call("np.empty", syntax.name(length))), stmt))
                 body.append(self._located(syntax.assign(syntax.subscript(syntax.name(target), syntax.name(index), store=True),
                                                         syntax.name(scalar)), stmt))
         loop = syntax.for_range(index, [syntax.name(length)], body)

@@ -150,3 +150,11 @@ class _Indexed:
 
     def instantiate(self, bindings):
         return self.template.instantiate(bindings, self.index)
+
+
+def rule_call(path: str, *args):
+    """A call node to a registered primitive, bound to its rule as the resolver would bind it."""
+    from .. import syntax
+    node = syntax.call(path, *args)
+    node.srcgrad_rule = lookup(_resolve_path(path))
+    return node

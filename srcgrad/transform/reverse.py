@@ -269,7 +269,7 @@ class ReverseTransform:
 
     def _is_view(self, subscript) -> bool:
         array = syntax.base_name(subscript)
-        if array not in self.mutated:
+        if not isinstance(subscript.value, gast.Name) or array not in self.mutated:
             return False
         parts = _index_parts(subscript)
         return any(isinstance(p, gast.Slice) for p in parts) or K.ndim(self.kinds.get(array)) != len(parts)

@@ -1,0 +1,42 @@
+"""Generated modules are real files: a second process loads numba's cached machine code."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import gradcheck  # noqa: F401  (puts the checkout on sys.path)
+
+SCRIPT = """
+import json, sys, time
+sys.path.insert(0, {tests!r})
+import numpy as np
+import golden_functions as gf
+import srcgrad
+g = srcgrad.grad(gf.rosenbrock)
+start = time.perf_counter()
+value = g(np.linspace(-1.0, 1.0, 7))
+elapsed = time.perf_counter() - start
+dispatcher = g._specializations.last[0].dispatcher
+print(json.dumps({{"grad": value.tolist(), "hits": sum(dispatcher.stats.cache_hits.values()),
+                  "misses": sum(dispatcher.stats.cache_misses.values()), "seconds": elapsed,
+                  "file": dispatcher.py_func.__code__.co_filename}}))
+"""
+
+
+def _fresh_process(cache: Path) -> dict:
+    env = dict(os.environ, SRCGRAD_CACHE_DIR=str(cache))
+    script = SCRIPT.format(tests=str(Path(__file__).parent))
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_second_process_loads_compiled_code_from_the_cache(tmp_path):
+    first = _fresh_process(tmp_path)
+    second = _fresh_process(tmp_path)
+    assert first["misses"] == 1 and first["hits"] == 0
+    assert second["hits"] == 1 and second["misses"] == 0
+    assert first["grad"] == second["grad"]
+    generated = Path(first["file"])
+    assert generated.parent == tmp_path and generated.suffix == ".py"
+    assert "def vjp_rosenbrock" in generated.read_text()
