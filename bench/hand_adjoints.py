@@ -5,8 +5,12 @@ import math
 import numpy as np
 from numba import njit
 
+# The options srcgrad compiles its generated code with (runtime/backends.py), so that srcgrad / hand
+# compares code, not compiler flags: numpy's float error semantics and fused multiply-add.
+hand_jit = njit(error_model="numpy", fastmath={"contract"})
 
-@njit
+
+@hand_jit
 def rosenbrock_grad(x):
     """One loop; each term adds to g[i] and g[i+1]. Serves both (a) and (c): same maths."""
     n = x.shape[0]
@@ -20,7 +24,7 @@ def rosenbrock_grad(x):
     return g
 
 
-@njit
+@hand_jit
 def lorenz_grad(state, params, dt, T):
     """Forward sweep stores the state before each step in a (T, 3) tape; backward sweep reads it."""
     sigma = params[0]
@@ -73,7 +77,7 @@ def lorenz_grad(state, params, dt, T):
     return g_state, g_params
 
 
-@njit
+@hand_jit
 def gmm_grad(x, w, mu, sig):
     """Per point: store the K weighted densities, sum them, then push 1/s back into w, mu, sig."""
     N = x.shape[0]

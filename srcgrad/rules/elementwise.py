@@ -33,7 +33,7 @@ def mul(a, b):
 
 @elementwise("op:/", domain=(REAL, POSITIVE))
 def div(a, b):
-    return 1.0 / b, -ans / b
+    return 1.0 / b, -ans * (1.0 / b)   # one reciprocal serves both partials
 
 @elementwise("op:**", "np.power", "math.pow", domain=(POSITIVE, REAL))
 def power(a, b):

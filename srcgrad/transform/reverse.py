@@ -316,7 +316,7 @@ class ReverseTransform:
         has_exit = bool(body) and _is_loop_exit(body[-1])
         logged = sorted((mutated_arrays(loop) & self.read_arrays) - _fresh_in_body(body))
         adjoint = self.reverse_block(body)
-        stored = self._expensive_values(body, upward_exposed(adjoint))
+        stored = self._expensive_values(body, upward_exposed(adjoint), nested=not self._is_top(loop))
         outer, self._replaying = self._replaying, {**self._replaying, **{id(s): None for s, _ in stored}}
         replay = self.forward_block(body, region=True)
         self._replaying = outer
@@ -329,17 +329,20 @@ class ReverseTransform:
         self._plans[id(loop)] = plan
         return plan
 
-    def _expensive_values(self, body, adjoint_reads) -> list:
+    def _expensive_values(self, body, adjoint_reads, nested: bool) -> list:
         """(statement, variable) for transcendental results the body's adjoint reads: the forward
-        sweep stores these per iteration instead of the replay recomputing them."""
+        sweep stores these per iteration instead of the replay recomputing them. In nested loops,
+        whose tape is reused and stays in cache, quotients are stored too."""
         assigned = [v for s in body for v in bound_names(s)]
         stored = []
         for stmt in body:
-            if not (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name)
-                    and isinstance(stmt.value, gast.Call)):
+            if not (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name)):
                 continue
-            var, rule = stmt.targets[0].id, getattr(stmt.value, "srcgrad_rule", None)
-            if (rule is not None and rule.name.split(".")[-1] in _EXPENSIVE and var in adjoint_reads
+            var, value = stmt.targets[0].id, stmt.value
+            rule = getattr(value, "srcgrad_rule", None) if isinstance(value, gast.Call) else None
+            expensive = (rule is not None and rule.name.split(".")[-1] in _EXPENSIVE) or (
+                nested and isinstance(value, gast.BinOp) and isinstance(value.op, gast.Div))
+            if (expensive and var in adjoint_reads
                     and self.kinds.get(var) == K.FLOAT and assigned.count(var) == 1):
                 stored.append((stmt, var))
         return stored
@@ -489,8 +492,32 @@ class ReverseTransform:
         replay = self.forward_block(loop.body, region=True)
         self._replaying = outer
         body = index_setup + restore + undo + replay + self.reverse_block(loop.body)
+        if self._iterations_commute(plan, body):
+            header, body = syntax.clone(loop), restore + replay + self.reverse_block(loop.body)
         header.body = body or [gast.Pass()]
         return [header]
+
+    def _iterations_commute(self, plan, body) -> bool:
+        """True when the iterations' adjoints may run in the primal's order: nothing is popped, and
+        every adjoint from outside the body is either only read or only accumulated into. Then the
+        reverse loop keeps the primal's header, which numba compiles (and vectorizes) best."""
+        if not (plan.is_for and not plan.has_exit and not plan.logged):
+            return False
+        calls = [n for s in body for n in gast.walk(s) if isinstance(n, gast.Call)]
+        if any(isinstance(c.func, gast.Attribute) and c.func.attr == "pop" for c in calls):
+            return False
+        inner_blocks = {id(b) for n in gast.walk(plan.loop) for b in syntax.child_blocks(n)}
+        local = {self.adj.adjoint(v) for v, home in self.home_of.items() if home in inner_blocks and v in self.active}
+        outer = (syntax.names_in(body) & set(self.adj.bars.values())) - local
+        assigned = {n for s in body for n in _plainly_assigned(s)}
+        for name in outer:
+            augmented = any(isinstance(n, gast.AugAssign) and syntax.base_name(n.target) == name
+                            for s in body for n in gast.walk(s))
+            read = any(isinstance(n, gast.Name) and n.id == name and isinstance(n.ctx, gast.Load)
+                       and not _is_aug_target(n, body) for s in body for n in gast.walk(s))
+            if name in assigned or (augmented and read):
+                return False
+        return True
 
     def _undo_writes(self, array, loop, heights) -> list:
         """Put back, newest first, the elements this iteration overwrote (before replaying it)."""
@@ -587,6 +614,16 @@ class ReverseTransform:
         if array in self.read_arrays:
             code.append(syntax.assign(syntax.clone(target), syntax.name(self.saved_name(stmt, array, "old"))))
         return code
+
+
+def _plainly_assigned(stmt) -> set[str]:
+    return {t.id for n in gast.walk(stmt) if isinstance(n, gast.Assign) for t in n.targets if isinstance(t, gast.Name)}
+
+
+def _is_aug_target(name_node, body) -> bool:
+    """Whether `name_node` is the array of `name[...] += ...` (a write, though gast marks it Load)."""
+    return any(isinstance(n, gast.AugAssign) and isinstance(n.target, gast.Subscript) and n.target.value is name_node
+               for s in body for n in gast.walk(s))
 
 
 def _fresh_in_body(body) -> set[str]:

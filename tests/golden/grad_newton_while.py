@@ -27,7 +27,7 @@ def vjp_newton_sqrt(a, out_bar):
         x_bar = add_bar
         div_bar = add_bar
         a_bar += 1.0 / x * div_bar
-        x_bar += -div / x * div_bar
+        x_bar += -div * (1.0 / x) * div_bar
     # d(x = a)
     a_bar += x_bar
     return (a_bar,)

@@ -13,7 +13,7 @@ def vjp_rosenbrock(x, out_bar):
     # reverse sweep
     x_bar = np.zeros_like(x)
     s_bar = out_bar
-    for i in range(sub - 1, -1, -1):
+    for i in range(sub):
         add = i + 1
         x_add = x[add]
         x_i = x[i]
