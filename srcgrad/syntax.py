@@ -276,3 +276,8 @@ def walk(node):
 def fingerprint(node) -> str:
     """A string equal for structurally equal expressions, to find repeats."""
     return gast.dump(node)
+
+
+def index_parts(subscript) -> list:
+    """The index components of `x[i]` ([i]) or `x[i, j]` ([i, j])."""
+    return subscript.slice.elts if isinstance(subscript.slice, gast.Tuple) else [subscript.slice]

@@ -10,6 +10,7 @@ from .. import syntax
 from .registry import bilinear, inactive, linear, structural
 
 g = ans = 0.0  # only for linters: templates are parsed, never run
+matmul_grad_left = matmul_grad_right = None  # srcgrad_runtime helpers the templates name
 
 # ----- Linear maps: forward applies the map to the tangent; reverse applies its transpose -----
 

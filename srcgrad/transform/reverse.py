@@ -24,60 +24,13 @@ from ..analyze.dataflow import bound_names, eliminate_dead_code, mutated_arrays,
 from ..errors import UnsupportedSyntaxError
 from .adjoints import Adjoints
 from .common import by_origin
-from ..rules.template import simplify
 from .peephole import drop_unneeded_saves, fold_first_contributions
+from .reverse_loops import LoopReversal, is_loop_exit as _is_loop_exit, on_tape as _tape
 
 
-# Results worth storing rather than recomputing in the replay (a push and pop cost ~2 ns).
-_EXPENSIVE = {"exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sin", "cos", "tan", "asin", "acos", "atan",
-              "arcsin", "arccos", "arctan", "atan2", "arctan2", "sinh", "cosh", "tanh", "pow", "power", "cbrt", "hypot"}
 
 
-def _is_loop_exit(stmt) -> bool:
-    return getattr(stmt, "srcgrad_loop_exit", False)
-
-
-def _tape(stmt):
-    stmt.srcgrad_tape = True
-    return stmt
-
-
-class _LoopPlan:
-    """What one loop records per iteration, and how its reverse sweep counts iterations."""
-
-    def __init__(self, loop, checkpoint: list, logged: list, has_exit: bool):
-        self.loop, self.checkpoint, self.logged, self.has_exit = loop, checkpoint, logged, has_exit
-
-    @property
-    def is_for(self) -> bool:
-        return isinstance(self.loop, gast.For)
-
-    @property
-    def range_args(self) -> list:
-        return list(self.loop.iter.args)
-
-    @property
-    def unit_step(self) -> bool:
-        args = self.range_args
-        return len(args) < 3 or (isinstance(args[2], gast.Constant) and args[2].value == 1)
-
-    @property
-    def start(self):
-        args = self.range_args
-        return args[0] if len(args) > 1 else syntax.const(0)
-
-    @property
-    def stop(self):
-        args = self.range_args
-        return args[1] if len(args) > 1 else args[0]
-
-    @property
-    def step(self):
-        args = self.range_args
-        return args[2] if len(args) > 2 else syntax.const(1)
-
-
-class ReverseTransform:
+class ReverseTransform(LoopReversal):
     """Builds `vjp_f(*args, out_bar) -> (value, grads)` (or just grads) for one ANF function."""
 
     def __init__(self, fn, wrt, active, kinds, names, callee, with_value: bool = True, location=None):
@@ -271,7 +224,7 @@ class ReverseTransform:
         array = syntax.base_name(subscript)
         if not isinstance(subscript.value, gast.Name) or array not in self.mutated:
             return False
-        parts = _index_parts(subscript)
+        parts = syntax.index_parts(subscript)
         return any(isinstance(p, gast.Slice) for p in parts) or K.ndim(self.kinds.get(array)) != len(parts)
 
     def _plain_loop(self, loop):
@@ -291,12 +244,12 @@ class ReverseTransform:
             return [syntax.assign(self.saved_name(stmt, array, "old"), old), syntax.clone(stmt)]
         if array not in self._logging:
             return [syntax.clone(stmt)]
-        if any(isinstance(p, gast.Slice) for p in _index_parts(target)):
+        if any(isinstance(p, gast.Slice) for p in syntax.index_parts(target)):
             raise UnsupportedSyntaxError("a slice assignment inside a loop, in reverse mode", self.adj.location(stmt),
                                          "Write the elements one by one in an inner loop.")
         values, indices = self._write_log(array)
         log = [_tape(gast.Expr(value=syntax.call(gast.Attribute(value=syntax.name(indices), attr="append", ctx=gast.Load()),
-                                                  syntax.clone(p)))) for p in _index_parts(target)]
+                                                  syntax.clone(p)))) for p in syntax.index_parts(target)]
         log.append(_tape(gast.Expr(value=syntax.call(gast.Attribute(value=syntax.name(values), attr="append", ctx=gast.Load()), old))))
         return log + [syntax.clone(stmt)]
 
@@ -307,260 +260,6 @@ class ReverseTransform:
                              _tape(syntax.assign(indices, gast.List(elts=[], ctx=gast.Load())))]
             self._tapes[("log", array)] = (values, indices)
         return self._tapes[("log", array)]
-
-    # ----- loops -----------------------------------------------------------------------------
-    def plan(self, loop) -> _LoopPlan:
-        if id(loop) in self._plans:
-            return self._plans[id(loop)]
-        body = loop.body
-        has_exit = bool(body) and _is_loop_exit(body[-1])
-        logged = sorted((mutated_arrays(loop) & self.read_arrays) - _fresh_in_body(body))
-        adjoint = self.reverse_block(body)
-        stored = self._expensive_values(body, upward_exposed(adjoint), nested=not self._is_top(loop))
-        outer, self._replaying = self._replaying, {**self._replaying, **{id(s): None for s, _ in stored}}
-        replay = self.forward_block(body, region=True)
-        self._replaying = outer
-        keep = {id(n) for s in adjoint for n in gast.walk(s)}
-        code = eliminate_dead_code(replay + adjoint, set(), essential=lambda s: id(s) in keep or getattr(s, "srcgrad_tape", False))
-        index = {loop.target.id} if isinstance(loop, gast.For) else set()
-        carried = (upward_exposed(code) & bound_names(loop) & self._defined_outside(loop)) - index - set(logged)
-        plan = _LoopPlan(loop, sorted(carried), logged, has_exit)
-        plan.stored = stored
-        self._plans[id(loop)] = plan
-        return plan
-
-    def _expensive_values(self, body, adjoint_reads, nested: bool) -> list:
-        """(statement, variable) for transcendental results the body's adjoint reads: the forward
-        sweep stores these per iteration instead of the replay recomputing them. In nested loops,
-        whose tape is reused and stays in cache, quotients are stored too."""
-        assigned = [v for s in body for v in bound_names(s)]
-        stored = []
-        for stmt in body:
-            if not (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name)):
-                continue
-            var, value = stmt.targets[0].id, stmt.value
-            rule = getattr(value, "srcgrad_rule", None) if isinstance(value, gast.Call) else None
-            expensive = (rule is not None and rule.name.split(".")[-1] in _EXPENSIVE) or (
-                nested and isinstance(value, gast.BinOp) and isinstance(value.op, gast.Div))
-            if (expensive and var in adjoint_reads
-                    and self.kinds.get(var) == K.FLOAT and assigned.count(var) == 1):
-                stored.append((stmt, var))
-        return stored
-
-    def _defined_outside(self, loop) -> set[str]:
-        """Variables with a value before the loop starts: only those can be carried into it."""
-        outside = set(self.params)
-
-        def visit(stmts):
-            for stmt in stmts:
-                if stmt is loop:
-                    continue
-                if isinstance(stmt, gast.Assign):
-                    outside.update(bound_names(stmt))
-                elif isinstance(stmt, gast.For):
-                    outside.add(stmt.target.id)
-                for block in syntax.child_blocks(stmt):
-                    visit(block)
-        visit(self.fn.body)
-        return outside
-
-    def _preallocated(self, plan, top: bool) -> bool:
-        return plan.is_for and not plan.has_exit and plan.unit_step
-
-    def _checkpoint_tapes(self, plan, top: bool) -> list:
-        """(variable, tape name, dtype or None for a list) for each checkpointed value."""
-        entries = [(v, K.INT if self.kinds.get(v) in (K.INT, K.BOOL) else self.kinds.get(v)) for v in plan.checkpoint]
-        entries += [(f"len({values})", K.INT) for values, _ in (self._write_log(a) for a in plan.logged)]
-        tapes = []
-        for var, kind in entries:
-            key = ("checkpoint", id(plan.loop), var)
-            if key not in self._tapes:
-                base = var if not var.startswith("len(") else var[4:-1] + "_height"
-                self._tapes[key] = self.names.fresh(f"{base}_tape")
-            preallocate = self._preallocated(plan, top) and kind in (K.FLOAT, K.INT)
-            tapes.append((var, self._tapes[key], kind if preallocate else None))
-        return tapes
-
-    def _checkpointed_loop(self, loop, top: bool) -> list:
-        plan = self.plan(loop)
-        position = self._position(plan)
-        before, record = [], []
-        for var, tape, dtype in self._checkpoint_tapes(plan, top):
-            value = syntax.parse_expr(var) if var.startswith("len(") else syntax.name(var)
-            before += self._tape_alloc(tape, dtype, plan)
-            record.append(self._tape_write(tape, dtype, position, value))
-        storing = {}
-        for stmt, var in plan.stored:
-            tape, dtype = self._stored_tape(plan, var, top)
-            before += self._tape_alloc(tape, dtype, plan)
-            storing[id(stmt)] = (tape, dtype, position)
-        if self._counts_trips(plan, top):
-            trips = self._trips_name(plan)
-            before.append(_tape(syntax.assign(trips, syntax.const(0))))
-            record.insert(0, _tape(syntax.assign(trips, syntax.binop(syntax.name(trips), "+", syntax.const(1)))))
-        copy = syntax.clone(loop)
-        outer = self._logging, self._storing
-        self._logging, self._storing = set(plan.logged), {**self._storing, **storing}
-        copy.body = record + self.forward_block(loop.body, region=False)
-        self._logging, self._storing = outer
-        return before + [copy]
-
-    def _stored_tape(self, plan, var, top):
-        key = ("stored", id(plan.loop), var)
-        if key not in self._tapes:
-            self._tapes[key] = self.names.fresh(f"{var}_tape")
-        return self._tapes[key], (K.FLOAT if self._preallocated(plan, top) else None)
-
-    def _tape_alloc(self, tape, dtype, plan) -> list:
-        """A preallocated tape sized by the trip count, or (once, at the top) an empty list."""
-        if dtype is None:
-            if ("hoisted", tape) not in self._tapes:
-                self._tapes[("hoisted", tape)] = True
-                self.hoisted.append(_tape(syntax.assign(tape, gast.List(elts=[], ctx=gast.Load()))))
-            return []
-        if self._is_top(plan.loop):   # runs once: allocate exactly
-            alloc = syntax.call("np.empty", self._trip_count(plan))
-            if dtype == K.INT:
-                alloc.keywords = [gast.keyword(arg="dtype", value=syntax.dotted("np.int64"))]
-            return [_tape(syntax.assign(tape, alloc))]
-        # runs once per outer iteration: keep one array, grown when a longer loop needs it
-        if ("hoisted", tape) not in self._tapes:
-            self._tapes[("hoisted", tape)] = True
-            empty = syntax.call("np.empty", syntax.const(0))
-            if dtype == K.INT:
-                empty.keywords = [gast.keyword(arg="dtype", value=syntax.dotted("np.int64"))]
-            self.hoisted.append(_tape(syntax.assign(tape, empty)))
-        return [_tape(syntax.assign(tape, syntax.call("reserve", syntax.name(tape), self._trip_count(plan))))]
-
-    def _tape_write(self, tape, dtype, position, value):
-        if dtype is None:
-            return _tape(gast.Expr(value=syntax.call(gast.Attribute(value=syntax.name(tape), attr="append", ctx=gast.Load()),
-                                                     syntax.as_load(value))))
-        return _tape(syntax.assign(syntax.subscript(syntax.name(tape), syntax.clone(position), store=True), syntax.as_load(value)))
-
-    def _tape_read(self, tape, dtype, position):
-        if dtype is None:
-            return syntax.call(gast.Attribute(value=syntax.name(tape), attr="pop", ctx=gast.Load()))
-        return syntax.subscript(syntax.name(tape), syntax.clone(position))
-
-    def _trip_count(self, plan):
-        """The number of iterations of a unit-step range loop: `stop` or `stop - start`."""
-        start = plan.start
-        if isinstance(start, gast.Constant) and start.value == 0:
-            return syntax.clone(plan.stop)
-        return syntax.call("max", syntax.binop(syntax.clone(plan.stop), "-", syntax.clone(start)), syntax.const(0))
-
-    def _counts_trips(self, plan, top) -> bool:
-        return not plan.is_for or plan.has_exit
-
-    def _trips_name(self, plan) -> str:
-        key = ("trips", id(plan.loop))
-        if key not in self._tapes:
-            self._tapes[key] = self.names.fresh("trips")
-        return self._tapes[key]
-
-    def _position(self, plan):
-        """Index of the current iteration in a preallocated tape: `i - start`."""
-        if not plan.is_for:
-            return syntax.const(0)
-        index = syntax.name(plan.loop.target.id)
-        start = plan.start
-        if isinstance(start, gast.Constant) and start.value == 0:
-            return index
-        return syntax.binop(index, "-", syntax.clone(start))
-
-    def loop_reverse(self, loop, top: bool = False) -> list:
-        plan = self.plan(loop)
-        tapes = self._checkpoint_tapes(plan, top)
-        header, index_setup = self._reverse_header(plan)
-        restore = []
-        heights = {}
-        for var, tape, dtype in reversed(tapes):
-            if var.startswith("len("):
-                key = ("height", id(plan.loop), var)
-                if key not in self._tapes:
-                    self._tapes[key] = self.names.fresh(var[4:-1] + "_height")
-                height = self._tapes[key]
-                heights[var[4:-1]] = height
-                target = height
-            else:
-                target = var
-            restore.append(_tape(syntax.assign(target, self._tape_read(tape, dtype, self._position(plan)))))
-        undo = [stmt for array in plan.logged for stmt in self._undo_writes(array, plan.loop, heights)]
-        replaying = {id(stmt): (*self._stored_tape(plan, var, top), self._position(plan)) for stmt, var in plan.stored}
-        outer, self._replaying = self._replaying, {**self._replaying, **replaying}
-        replay = self.forward_block(loop.body, region=True)
-        self._replaying = outer
-        body = index_setup + restore + undo + replay + self.reverse_block(loop.body)
-        if self._iterations_commute(plan, body):
-            header, body = syntax.clone(loop), restore + replay + self.reverse_block(loop.body)
-        header.body = body or [gast.Pass()]
-        return [header]
-
-    def _iterations_commute(self, plan, body) -> bool:
-        """True when the iterations' adjoints may run in the primal's order: nothing is popped, and
-        every adjoint from outside the body is either only read or only accumulated into. Then the
-        reverse loop keeps the primal's header, which numba compiles (and vectorizes) best."""
-        if not (plan.is_for and not plan.has_exit and not plan.logged):
-            return False
-        calls = [n for s in body for n in gast.walk(s) if isinstance(n, gast.Call)]
-        if any(isinstance(c.func, gast.Attribute) and c.func.attr == "pop" for c in calls):
-            return False
-        inner_blocks = {id(b) for n in gast.walk(plan.loop) for b in syntax.child_blocks(n)}
-        local = {self.adj.adjoint(v) for v, home in self.home_of.items() if home in inner_blocks and v in self.active}
-        outer = (syntax.names_in(body) & set(self.adj.bars.values())) - local
-        assigned = {n for s in body for n in _plainly_assigned(s)}
-        for name in outer:
-            augmented = any(isinstance(n, gast.AugAssign) and syntax.base_name(n.target) == name
-                            for s in body for n in gast.walk(s))
-            read = any(isinstance(n, gast.Name) and n.id == name and isinstance(n.ctx, gast.Load)
-                       and not _is_aug_target(n, body) for s in body for n in gast.walk(s))
-            if name in assigned or (augmented and read):
-                return False
-        return True
-
-    def _undo_writes(self, array, loop, heights) -> list:
-        """Put back, newest first, the elements this iteration overwrote (before replaying it)."""
-        values, indices = self._write_log(array)
-        arity = self._write_arity(array, loop)
-        key = ("undo", id(loop), array)
-        if key not in self._tapes:
-            self._tapes[key] = [self.names.fresh(f"{array}_index") for _ in range(arity)]
-        index_names = self._tapes[key]
-        pops = [_tape(syntax.assign(n, syntax.call(gast.Attribute(value=syntax.name(indices), attr="pop", ctx=gast.Load()))))
-                for n in reversed(index_names)]
-        index = syntax.tuple_([syntax.name(n) for n in index_names]) if arity > 1 else syntax.name(index_names[0])
-        restore = _tape(syntax.assign(syntax.subscript(syntax.name(array), index, store=True),
-                                      syntax.call(gast.Attribute(value=syntax.name(values), attr="pop", ctx=gast.Load()))))
-        test = gast.Compare(left=syntax.call("len", syntax.name(values)), ops=[gast.Gt()], comparators=[syntax.name(heights[values])])
-        return [_tape(syntax.while_(test, pops + [restore]))]
-
-    def _write_arity(self, array, loop) -> int:
-        arities = {len(_index_parts(n)) for n in gast.walk(loop)
-                   if isinstance(n, gast.Subscript) and isinstance(n.ctx, gast.Store) and syntax.base_name(n) == array}
-        if len(arities) != 1:
-            raise UnsupportedSyntaxError(f"writes into `{array}` with different numbers of indices in one loop, in reverse mode",
-                                         None, "Write whole elements (x[i, j]) or whole rows (x[i]) consistently.")
-        return arities.pop()
-
-    def _reverse_header(self, plan):
-        if plan.is_for and not plan.has_exit and plan.unit_step:
-            stop = syntax.binop(syntax.clone(plan.stop), "-", syntax.const(1))
-            start = plan.start
-            end = syntax.const(-1) if isinstance(start, gast.Constant) and start.value == 0 else syntax.binop(syntax.clone(start), "-", syntax.const(1))
-            return syntax.for_range(plan.loop.target.id, [simplify(stop), simplify(end), syntax.const(-1)], []), []
-        key = ("iteration", id(plan.loop))
-        if key not in self._tapes:
-            self._tapes[key] = self.names.fresh("iteration")
-        iteration = self._tapes[key]
-        trips = syntax.name(self._trips_name(plan)) if self._counts_trips(plan, False) else \
-            syntax.call("len", syntax.call("range", *map(syntax.clone, plan.range_args)))
-        header = syntax.for_range(iteration, [syntax.binop(trips, "-", syntax.const(1)), syntax.const(-1), syntax.const(-1)], [])
-        setup = []
-        if plan.is_for:
-            offset = syntax.binop(syntax.name(iteration), "*", syntax.clone(plan.step))
-            setup.append(syntax.assign(plan.loop.target.id, simplify(syntax.binop(syntax.clone(plan.start), "+", offset))))
-        return header, setup
 
     # ----- reverse sweep ---------------------------------------------------------------------
     def reverse_block(self, stmts, home=None) -> list:
@@ -616,33 +315,7 @@ class ReverseTransform:
         return code
 
 
-def _plainly_assigned(stmt) -> set[str]:
-    return {t.id for n in gast.walk(stmt) if isinstance(n, gast.Assign) for t in n.targets if isinstance(t, gast.Name)}
-
-
-def _is_aug_target(name_node, body) -> bool:
-    """Whether `name_node` is the array of `name[...] += ...` (a write, though gast marks it Load)."""
-    return any(isinstance(n, gast.AugAssign) and isinstance(n.target, gast.Subscript) and n.target.value is name_node
-               for s in body for n in gast.walk(s))
-
-
-def _fresh_in_body(body) -> set[str]:
-    """Arrays the loop body binds anew before writing into them: nothing from before needs restoring."""
-    fresh, seen = set(), set()
-    for stmt in body:
-        if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name):
-            name = stmt.targets[0].id
-            if name not in seen:
-                fresh.add(name)
-        seen |= syntax.names_in(stmt)
-    return fresh
-
-
 def _is_element_write(target, kinds) -> bool:
     kind = kinds.get(syntax.base_name(target))
-    parts = _index_parts(target)
+    parts = syntax.index_parts(target)
     return K.ndim(kind) == len(parts) and not any(isinstance(p, gast.Slice) for p in parts)
-
-
-def _index_parts(target) -> list:
-    return target.slice.elts if isinstance(target.slice, gast.Tuple) else [target.slice]
