@@ -73,7 +73,7 @@ def _zeros_like(x):
     return lambda x: 0.0
 
 
-@overload(sum_to, inline="always")
+@overload(sum_to)
 def _sum_to(g, x):
     if not _is_array(x):
         if _is_array(g):

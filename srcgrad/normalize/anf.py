@@ -38,19 +38,25 @@ class _Anf:
         self.parsed, self.names = parsed, names
         self.out: list = []
         self.origin = ""
+        self.reads: dict = {}   # element reads available for reuse: fingerprint -> (temp, names read)
 
     # ----- statements ------------------------------------------------------------------------
     def block(self, stmts: list) -> list:
-        saved, saved_origin, self.out = self.out, self.origin, []
+        saved, saved_origin, saved_reads, self.out, self.reads = self.out, self.origin, self.reads, [], {}
         for stmt in stmts:
             self.origin = self._origin_of(stmt)
             self.stmt(stmt)
-        block, self.out, self.origin = self.out, saved, saved_origin
+        block, self.out, self.origin, self.reads = self.out, saved, saved_origin, saved_reads
         return block
 
     def emit(self, stmt):
         stmt.srcgrad_origin = self.origin
         self.out.append(stmt)
+        if not isinstance(stmt, gast.Assign):
+            self.reads.clear()   # a loop or branch may write anything
+            return
+        written = syntax.stored_names(stmt)
+        self.reads = {key: (temp, names) for key, (temp, names) in self.reads.items() if not names & written}
 
     def stmt(self, stmt):
         method = getattr(self, "stmt_" + type(stmt).__name__, None)
@@ -139,8 +145,13 @@ class _Anf:
             self._conditional_assign(syntax.name(temp, store=True), node)
             return syntax.name(temp)
         value = self.operation(node) if not syntax.is_atom(node) else node
+        key = syntax.fingerprint(value) if isinstance(value, gast.Subscript) and not force_temp else None
+        if key in self.reads:   # the same element read again, nothing written since: reuse it
+            return syntax.name(self.reads[key][0])
         temp = self.names.fresh(self._temp_base(value))
         self.emit(syntax.assign(temp, value))
+        if key is not None:
+            self.reads[key] = (temp, syntax.names_in(value))
         return syntax.name(temp)
 
     def operation(self, node):
