@@ -70,6 +70,7 @@ def normalized(fn, mode: str) -> Unit:
     key = (pyfunc, mode == "reverse")
     if key not in _NORMALIZED:
         parsed = parse_function(pyfunc)
+        _dump("parse", parsed.name, parsed.tree)
         unit = Unit(parsed, NameGenerator(syntax.names_in(parsed.tree) | MODULE_NAMES))
         passes = NORMALIZE + (REVERSE_ONLY if mode == "reverse" else [])
         for pass_name, run in passes:
@@ -129,7 +130,8 @@ class ModuleBuilder:
         else:
             active = active_variables(tree, {params[k] for k in wrt})
             transform = {"forward": ForwardTransform, "reverse": ReverseTransform}[mode]
-            generated = transform(tree, list(wrt), active, kinds, names, callee, **options).run(name)
+            generated = transform(tree, list(wrt), active, kinds, names, callee, location=unit.parsed.location,
+                                  **options).run(name)
         _dump(mode, name, generated)
         built = Built(name, generated, _return_kind(tree, kinds))
         self._in_progress.discard(key)

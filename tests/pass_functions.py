@@ -27,3 +27,17 @@ def vectorized(x, w):
 def keeps_array(x):
     y = 2.0 * x + 1.0
     return np.sum(y * y), y
+
+
+def heat_in_place(u, k, steps):
+    """Explicit heat-equation steps written into the same array: a slice write inside a loop."""
+    v = np.zeros_like(u)
+    v[:] = u
+    for _ in range(steps):
+        v[1:-1] = v[1:-1] + k * (v[2:] - 2.0 * v[1:-1] + v[:-2])
+    return np.sum(v * v)
+
+
+def tuple_variable(a, b):
+    t = (a * b, a + b)
+    return t[0] * t[1]

@@ -38,19 +38,26 @@ class _Anf:
         self.parsed, self.names = parsed, names
         self.out: list = []
         self.origin = ""
+        self.position: dict = {}
         self.reads: dict = {}   # element reads available for reuse: fingerprint -> (temp, names read)
 
     # ----- statements ------------------------------------------------------------------------
     def block(self, stmts: list) -> list:
         saved, saved_origin, saved_reads, self.out, self.reads = self.out, self.origin, self.reads, [], {}
+        saved_position = self.position
         for stmt in stmts:
             self.origin = self._origin_of(stmt)
+            self.position = {"lineno": getattr(stmt, "lineno", None), "col_offset": getattr(stmt, "col_offset", None)}
             self.stmt(stmt)
         block, self.out, self.origin, self.reads = self.out, saved, saved_origin, saved_reads
+        self.position = saved_position
         return block
 
     def emit(self, stmt):
         stmt.srcgrad_origin = self.origin
+        for attr in ("lineno", "col_offset"):   # errors about generated pieces point at the user's line
+            if getattr(stmt, attr, None) is None and self.position.get(attr) is not None:
+                setattr(stmt, attr, self.position[attr])
         self.out.append(stmt)
         if not isinstance(stmt, gast.Assign):
             self.reads.clear()   # a loop or branch may write anything

@@ -17,7 +17,8 @@ from .common import Zeros, by_origin, elementwise_bindings, op_rule, operands, t
 class ForwardTransform:
     """Builds the tangent function of one ANF function."""
 
-    def __init__(self, fn: gast.FunctionDef, wrt: list[int], active: set[str], kinds: dict, names, callee):
+    def __init__(self, fn: gast.FunctionDef, wrt: list[int], active: set[str], kinds: dict, names, callee,
+                 location=None):
         self.fn, self.wrt, self.active, self.kinds = fn, wrt, active, kinds
         self.names, self.callee = names, callee
         self.zeros = Zeros(kinds)

@@ -246,7 +246,8 @@ class ReverseTransform(LoopReversal):
             return [syntax.clone(stmt)]
         if any(isinstance(p, gast.Slice) for p in syntax.index_parts(target)):
             raise UnsupportedSyntaxError("a slice assignment inside a loop, in reverse mode", self.adj.location(stmt),
-                                         "Write the elements one by one in an inner loop.")
+                                         "Write the elements one by one in an inner loop, or write each step into a new array "
+                                         "(`new = v.copy(); new[1:-1] = ...; v = new`), which reverse mode supports.")
         values, indices = self._write_log(array)
         log = [_tape(gast.Expr(value=syntax.call(gast.Attribute(value=syntax.name(indices), attr="append", ctx=gast.Load()),
                                                   syntax.clone(p)))) for p in syntax.index_parts(target)]

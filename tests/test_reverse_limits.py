@@ -1,0 +1,40 @@
+"""What reverse mode cannot yet do correctly is refused with a clear error, never answered wrongly;
+and numba and Python backends compute the same numbers."""
+import numpy as np
+import pytest
+
+import gradcheck  # noqa: F401  (puts the checkout on sys.path)
+import pass_functions as pf
+import srcgrad
+from corpus import CORPUS_BY_NAME
+
+
+def test_slice_write_into_an_older_array_inside_a_loop_is_refused():
+    with pytest.raises(srcgrad.UnsupportedSyntaxError, match="(?s)pass_functions.py:\\d+.*slice assignment inside a loop"):
+        srcgrad.grad(pf.heat_in_place)(np.linspace(0.0, 1.0, 6), 0.1, 3)
+    # forward mode handles it
+    u = np.linspace(0.0, 1.0, 6)
+    value, tangent = srcgrad.jvp(pf.heat_in_place, wrt=1)(u, 0.1, 3, 1.0)
+    eps = 1e-6
+    numeric = (pf.heat_in_place(u, 0.1 + eps, 3) - pf.heat_in_place(u, 0.1 - eps, 3)) / (2 * eps)
+    assert np.isclose(tangent, numeric, rtol=1e-6)
+
+
+def test_tuple_valued_variables_are_refused_in_reverse_mode():
+    with pytest.raises(srcgrad.UnsupportedSyntaxError, match="tuple-valued variable"):
+        srcgrad.grad(pf.tuple_variable)(1.5, 0.5)
+    assert np.isclose(srcgrad.jvp(pf.tuple_variable)(1.5, 0.5, 1.0)[1], 0.5 * (1.5 + 0.5) + 1.5 * 0.5)  # b(a+b) + ab
+
+
+@pytest.mark.parametrize("name", ["rosenbrock", "lorenz", "kepler", "recurrence", "mlp", "logsumexp",
+                                  "break_continue", "nested_loops", "while_data", "row_ops"])
+def test_numba_and_python_backends_agree(name):
+    case = CORPUS_BY_NAME[name]
+    args = case.args()
+    wrt = case.wrt if isinstance(case.wrt, tuple) else (case.wrt,)
+    for make in (srcgrad.vjp, srcgrad.jvp):
+        compiled, interpreted = make(case.fn, wrt=case.wrt), make(case.fn, wrt=case.wrt, backend="python")
+        extra = ((1.0 if np.ndim(case.fn(*args)) == 0 else np.ones_like(case.fn(*args))),) if make is srcgrad.vjp else \
+            tuple(np.ones_like(args[w]) if isinstance(args[w], np.ndarray) else 1.0 for w in wrt)
+        a, b = compiled(*args, *extra), interpreted(*args, *extra)
+        np.testing.assert_allclose(gradcheck.flatten(a), gradcheck.flatten(b), rtol=1e-12, atol=1e-12)
