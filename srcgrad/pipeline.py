@@ -81,6 +81,18 @@ def normalized(fn, mode: str) -> Unit:
 
 
 @dataclass
+class _Work:
+    """One function being specialized: its tree, names and kinds for one argument signature."""
+
+    tree: object
+    names: NameGenerator
+    kinds: dict | None = None
+
+
+PREFIXES = {"primal": "", "forward": "jvp_", "reverse": "vjp_"}
+
+
+@dataclass
 class Built:
     name: str
     tree: object
@@ -110,34 +122,42 @@ class ModuleBuilder:
                                "Rewrite the recursion as a loop.")
         self._in_progress.add(key)
         unit = normalized(pyfunc, mode)
-        self.module_names.reserve(_local_names(unit.parsed.tree))
-        tree = copy.deepcopy(unit.parsed.tree)
-        names = copy.deepcopy(unit.names)
-        self._take_constants(unit, tree)
-        params = syntax.param_names(tree)
-        infer = lambda: K.KindInference(tree, dict(zip(params, arg_kinds)), self._call_kinds,  # noqa: E731
-                                        {k: K.of_value(v) for k, v in unit.resolved.globals_read.items()}).run()
-        kinds = infer()
-        # Specialization, once per signature: vectorized 1-D array code becomes element loops.
-        if mode != "primal" and scalarize(tree, kinds, names):
-            _dump("scalarize", pyfunc.__name__, tree)
-            kinds = infer()
-        prefix = {"primal": "", "forward": "jvp_", "reverse": "vjp_"}[mode]
-        name = self.module_names.fresh(prefix + pyfunc.__name__)
-        callee = _Callees(self, kinds)
-        if mode == "primal":
-            generated = PrimalTransform(tree, callee).run(name)
-        else:
-            active = active_variables(tree, {params[k] for k in wrt})
-            transform = {"forward": ForwardTransform, "reverse": ReverseTransform}[mode]
-            generated = transform(tree, list(wrt), active, kinds, names, callee, location=unit.parsed.location,
-                                  **options).run(name)
+        work = self._specialize(unit, mode, arg_kinds)
+        name = self.module_names.fresh(PREFIXES[mode] + pyfunc.__name__)
+        generated = self._transform(work, unit, mode, wrt, name, options)
         _dump(mode, name, generated)
-        built = Built(name, generated, _return_kind(tree, kinds))
+        built = Built(name, generated, _return_kind(work.tree, work.kinds))
         self._in_progress.discard(key)
         self.functions[key] = built
         self.order.append(built)
         return built
+
+    def _specialize(self, unit: Unit, mode: str, arg_kinds: tuple) -> "_Work":
+        """A private copy of the normalized function with its kinds for this signature; vectorized
+        1-D array code becomes element loops (then kinds are inferred again)."""
+        self.module_names.reserve(_local_names(unit.parsed.tree))
+        work = _Work(copy.deepcopy(unit.parsed.tree), copy.deepcopy(unit.names))
+        self._take_constants(unit, work.tree)
+        params = syntax.param_names(work.tree)
+        globals_kinds = {k: K.of_value(v) for k, v in unit.resolved.globals_read.items()}
+        infer = lambda: K.KindInference(work.tree, dict(zip(params, arg_kinds)), self._call_kinds,  # noqa: E731
+                                        globals_kinds).run()
+        work.kinds = infer()
+        if mode != "primal" and scalarize(work.tree, work.kinds, work.names):
+            _dump("scalarize", unit.parsed.name, work.tree)
+            work.kinds = infer()
+        return work
+
+    def _transform(self, work: "_Work", unit: Unit, mode: str, wrt: tuple, name: str, options: dict):
+        """Activity analysis, then the primal copy or the forward / reverse derivative."""
+        callee = _Callees(self, work.kinds)
+        if mode == "primal":
+            return PrimalTransform(work.tree, callee).run(name)
+        params = syntax.param_names(work.tree)
+        active = active_variables(work.tree, {params[k] for k in wrt})
+        transform = {"forward": ForwardTransform, "reverse": ReverseTransform}[mode]
+        return transform(work.tree, list(wrt), active, work.kinds, work.names, callee,
+                         location=unit.parsed.location, **options).run(name)
 
     def _call_kinds(self, call, arg_kinds):
         return self.build(call.srcgrad_user, "primal", (), tuple(arg_kinds)).return_kind

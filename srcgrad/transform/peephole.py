@@ -4,14 +4,23 @@ from __future__ import annotations
 import gast
 
 from .. import syntax
+from ..analyze.dataflow import bound_names
 
 
-def drop_unneeded_saves(stmts: list) -> list:
+def _in_every_block(rewrite):
+    """Apply a rewrite of one statement list to that list and to every block nested in it."""
+    def apply(stmts: list) -> list:
+        for stmt in stmts:
+            for block in syntax.child_blocks(stmt):
+                block[:] = apply(block)
+        return rewrite(list(stmts))
+    apply.__doc__ = rewrite.__doc__
+    return apply
+
+
+@_in_every_block
+def drop_unneeded_saves(out: list) -> list:
     """`x_saved = x ... x = x_saved` with no write to x between: the copy protected nothing."""
-    for stmt in stmts:
-        for block in syntax.child_blocks(stmt):
-            block[:] = drop_unneeded_saves(block)
-    out = list(stmts)
     k = 0
     while k < len(out):
         pair = _save(out[k])
@@ -40,21 +49,14 @@ def _restore_index(stmts, start, saved, var):
         if (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name) and stmt.targets[0].id == var
                 and isinstance(stmt.value, gast.Name) and stmt.value.id == saved):
             return j
-        if var in _bound(stmt):
+        if var in bound_names(stmt):
             return None
     return None
 
 
-def _bound(stmt):
-    return {n.id for n in gast.walk(stmt) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
-
-
-def fold_first_contributions(stmts: list) -> list:
-    """Apply the fold in every block of `stmts` (scalar zero initializations only)."""
-    for stmt in stmts:
-        for block in syntax.child_blocks(stmt):
-            block[:] = fold_first_contributions(block)
-    out = list(stmts)
+@_in_every_block
+def fold_first_contributions(out: list) -> list:
+    """`v_bar = 0.0` then a first `v_bar += e` becomes `v_bar = e` (scalar zero initializations only)."""
     k = 0
     while k < len(out):
         var = _zero_init(out[k])
