@@ -766,5 +766,30 @@ def heat_steps(u, k):
     return u
 
 
+@case("mv", shapes={0: (4, 4), 1: (4,)})
+def tanh_layers(A, x):
+    v = x
+    for _ in range(3):
+        v = np.tanh(A @ v)
+    return np.dot(v, v)
+
+
+def _rhs(y, p):
+    return np.array([p[0] * y[0] - p[1] * y[0] * y[1], p[2] * y[0] * y[1] - p[3] * y[1]])
+
+
+@case("vv", shapes={0: (2,), 1: (4,)}, domain=("positive", "positive"))
+def rk4_predator_prey(y0, p):
+    y = y0.copy()
+    dt = 0.05
+    for _ in range(5):
+        k1 = _rhs(y, p)
+        k2 = _rhs(y + 0.5 * dt * k1, p)
+        k3 = _rhs(y + 0.5 * dt * k2, p)
+        k4 = _rhs(y + dt * k3, p)
+        y = y + dt / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
+    return y
+
+
 CORPUS_BY_NAME = {c.name: c for c in CORPUS}
 assert len(CORPUS_BY_NAME) == len(CORPUS), "duplicate corpus names"

@@ -333,12 +333,13 @@ def _is_aug_target(name_node, body) -> bool:
 
 
 def _fresh_in_body(body) -> set[str]:
-    """Arrays the loop body binds anew before writing into them: nothing from before needs restoring."""
-    fresh, seen = set(), set()
+    """Arrays the loop body binds anew before writing into them: their writes go to a new object,
+    so nothing from before the iteration needs restoring."""
+    fresh, written = set(), set()
     for stmt in body:
+        written |= mutated_arrays(stmt)
         if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name):
             name = stmt.targets[0].id
-            if name not in seen:
+            if name not in written:
                 fresh.add(name)
-        seen |= syntax.names_in(stmt)
     return fresh
