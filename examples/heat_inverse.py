@@ -11,11 +11,12 @@ loops (a fresh array per time step). A few sensors along the rod record the temp
 
 srcgrad differentiates the whole simulation in reverse mode, and scipy's L-BFGS-B uses that
 gradient to fit (log kappa, log q) to the noisy data. The script checks the gradient against
-central finite differences and forward mode, that the fit recovers the true parameters, and times srcgrad's
-gradient against the numba-compiled forward model.
+central finite differences and forward mode, checks that the fit recovers the true parameters,
+and times srcgrad's gradient against the numba-compiled forward model.
 
-Run `python examples/heat_inverse.py`, or with HEAT_INVERSE_N=24 (grid points) for a smaller,
-faster problem.
+Run `python examples/heat_inverse.py [n]`, or set HEAT_INVERSE_N=24, for a coarser grid (n points,
+default 64) and a faster run. The time step shrinks with the grid spacing, so the cost grows
+like n^3.
 """
 import math
 import os
@@ -32,7 +33,7 @@ import srcgrad
 def simulate_misfit(log_params, u0, source, sensors, data, dt, dx, steps, every):
     """Sum of squared differences between simulated sensor readings and the data.
 
-    log_params = (log kappa, log q); sensors holds grid indices (as floats), data[k, j] is sensor j's
+    log_params = (log kappa, log q); sensors holds grid indices (int64), data[k, j] is sensor j's
     reading after (k + 1) * every steps.
     """
     kappa = math.exp(log_params[0])
@@ -50,7 +51,7 @@ def simulate_misfit(log_params, u0, source, sensors, data, dt, dx, steps, every)
         u = new
         if (step + 1) % every == 0:
             for j in range(m):
-                miss = u[int(sensors[j])] - data[record, j]
+                miss = u[sensors[j]] - data[record, j]
                 misfit += miss * miss
             record += 1
     return misfit
@@ -67,7 +68,7 @@ def simulate_readings(kappa, q, u0, source, sensors, dt, dx, steps, every):
         new[1:-1] = u[1:-1] + r * (u[:-2] - 2.0 * u[1:-1] + u[2:]) + dt * q * source[1:-1]
         u = new
         if (step + 1) % every == 0:
-            readings[record] = u[sensors.astype(np.int64)]
+            readings[record] = u[sensors]
             record += 1
     return readings
 
@@ -102,7 +103,7 @@ def main() -> None:
     every = max(1, steps // 20)
     u0 = np.sin(math.pi * x) ** 2
     source = np.exp(-((x - 0.3) / 0.1) ** 2)
-    sensors = np.round(np.linspace(0.15, 0.85, 6) * (n - 1)).astype(np.float64)
+    sensors = np.round(np.linspace(0.15, 0.85, 6) * (n - 1)).astype(np.int64)
 
     rng = np.random.default_rng(0)
     clean = simulate_readings(kappa_true, q_true, u0, source, sensors, dt, dx, steps, every)

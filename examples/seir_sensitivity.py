@@ -6,7 +6,9 @@ The population is split into susceptible, exposed, infectious and recovered frac
 
 starting from I = i0, S = 1 - i0. The simulation is a plain Python loop of RK4 steps that calls a
 separate right-hand-side function, and also tracks the epidemic's peak of infectious people with
-an `if` inside the loop. Its outputs are the final S, E, I, R and the peak I.
+an `if` inside the loop. Its outputs are the final S, E, I, R and the peak I. The right-hand side
+is decorated with `numba.njit` (so that `numba.njit(seir_outcomes)`, the timing baseline, can call
+it); srcgrad reads its Python source and generates its derivative all the same.
 
 The script computes the 5 x 4 Jacobian of these outputs with respect to (beta, sigma, gamma, i0)
 twice: by forward mode (`srcgrad.jacfwd`, one tangent sweep per parameter) and by reverse mode
@@ -14,7 +16,8 @@ twice: by forward mode (`srcgrad.jacfwd`, one tangent sweep per parameter) and b
 central finite differences, and prints the sensitivities as a table of elasticities
 (d log output / d log parameter) that are easy to read.
 
-Run `python examples/seir_sensitivity.py`, or with SEIR_STEPS=400 for fewer, larger steps.
+Run `python examples/seir_sensitivity.py [steps]`, or set SEIR_STEPS=400, for fewer, larger RK4 steps
+(default 2000).
 """
 import math
 import os
@@ -30,7 +33,7 @@ PARAMETER_NAMES = ("beta", "sigma", "gamma", "i0")
 OUTPUT_NAMES = ("S(T)", "E(T)", "I(T)", "R(T)", "peak I")
 
 
-@numba.njit(cache=False)
+@numba.njit
 def seir_rhs(y, beta, sigma, gamma):
     s = y[0]
     e = y[1]

@@ -25,7 +25,7 @@ from ..errors import UnsupportedSyntaxError
 from .adjoints import Adjoints
 from .common import by_origin
 from .peephole import drop_unneeded_saves, fold_first_contributions
-from .reverse_loops import LoopReversal, is_loop_exit as _is_loop_exit, on_tape as _tape
+from .reverse_loops import LoopReversal, is_loop_exit as _is_loop_exit, on_tape as _tape, values_read
 
 
 
@@ -39,7 +39,7 @@ class ReverseTransform(LoopReversal):
         self.adj = Adjoints(active, kinds, names, callee, location or (lambda node: None))
         self.params = syntax.param_names(fn)
         self.primal_vars = set(self.params) | syntax.stored_names(fn.body)
-        self.read_arrays = self._arrays_read(fn.body[:-1])
+        self.read_arrays = values_read(fn.body[:-1])
         self.mutated = mutated_arrays(fn)
         self.hoisted: list = []
         self._logging: set = set()   # arrays whose writes the loop being emitted must log
@@ -102,20 +102,6 @@ class ReverseTransform(LoopReversal):
         return syntax.name(self.adj.adjoint(param))
 
     # ----- analyses --------------------------------------------------------------------------
-    def _arrays_read(self, stmts) -> set[str]:
-        """Variables whose values are read somewhere (writing x[i] = v alone does not read x)."""
-        read = set()
-        for stmt in stmts:
-            for node in gast.walk(stmt):
-                if isinstance(node, gast.Assign):
-                    target = node.targets[0]
-                    read |= syntax.loaded_names(node.value)
-                    if isinstance(target, gast.Subscript):
-                        read |= syntax.loaded_names(target.slice)
-                elif isinstance(node, (gast.If, gast.While)):
-                    read |= syntax.loaded_names(node.test)
-        return read
-
     def _home_blocks(self) -> dict:
         """Each active variable's home: the innermost block (function body, loop body or branch)
         holding every mention of it. Its adjoint starts at zero where that block's reverse starts."""

@@ -73,7 +73,8 @@ class LoopReversal:
             return self._plans[id(loop)]
         body = loop.body
         has_exit = bool(body) and is_loop_exit(body[-1])
-        logged = sorted((mutated_arrays(loop) & self.read_arrays) - _fresh_in_body(body))
+        logged = sorted(a for a in (mutated_arrays(loop) & self.read_arrays) - _fresh_in_body(body)
+                        if not self._filled_fresh(a, loop))
         adjoint = self.reverse_block(body)
         stored = self._expensive_values(body, upward_exposed(adjoint), nested=not self._is_top(loop))
         outer, self._replaying = self._replaying, {**self._replaying, **{id(s): None for s, _ in stored}}
@@ -87,6 +88,34 @@ class LoopReversal:
         plan.stored = stored
         self._plans[id(loop)] = plan
         return plan
+
+    def _filled_fresh(self, array: str, loop) -> bool:
+        """True when the loop only fills an array allocated just before it: its old contents are
+        garbage nobody reads, so there is nothing to restore."""
+        if array in values_read(loop.body):
+            return False
+        block, index = self._position_of(loop)
+        for stmt in reversed(block[:index]):
+            if array not in syntax.names_in(stmt):
+                continue
+            value = getattr(stmt, "value", None)
+            rule = getattr(value, "srcgrad_rule", None)
+            return (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name) and rule is not None
+                    and rule.name in ("np.empty", "np.zeros", "np.ones", "np.empty_like", "np.zeros_like", "np.full"))
+        return False
+
+    def _position_of(self, loop):
+        """(the statement list holding `loop`, its index there)."""
+        def search(stmts):
+            for k, stmt in enumerate(stmts):
+                if stmt is loop:
+                    return stmts, k
+                for block in syntax.child_blocks(stmt):
+                    found = search(block)
+                    if found:
+                        return found
+            return None
+        return search(self.fn.body) or ([], 0)
 
     def _expensive_values(self, body, adjoint_reads, nested: bool) -> list:
         """(statement, variable) for transcendental results the body's adjoint reads: the forward
@@ -330,6 +359,22 @@ def _is_aug_target(name_node, body) -> bool:
     """Whether `name_node` is the array of `name[...] += ...` (a write, though gast marks it Load)."""
     return any(isinstance(n, gast.AugAssign) and isinstance(n.target, gast.Subscript) and n.target.value is name_node
                for s in body for n in gast.walk(s))
+
+
+def values_read(stmts) -> set[str]:
+    """Arrays whose values `stmts` read (the array of an element write `x[i] = v` is not read)."""
+    read = set()
+    for stmt in stmts:
+        for node in gast.walk(stmt):
+            if isinstance(node, gast.Assign):
+                read |= syntax.loaded_names(node.value)
+                if isinstance(node.targets[0], gast.Subscript):
+                    read |= syntax.loaded_names(node.targets[0].slice)
+            elif isinstance(node, (gast.If, gast.While)):
+                read |= syntax.loaded_names(node.test)
+            elif isinstance(node, gast.For):
+                read |= syntax.loaded_names(node.iter)
+    return read
 
 
 def _fresh_in_body(body) -> set[str]:
