@@ -20,6 +20,11 @@ _EXPENSIVE = {"exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sin", "c
               "arcsin", "arccos", "arctan", "atan2", "arctan2", "sinh", "cosh", "tanh", "pow", "power", "cbrt", "hypot"}
 
 
+# Calls that return a new array (never a view of an argument).
+_ALLOCATIONS = {"np.empty", "np.zeros", "np.ones", "np.full", "np.empty_like", "np.zeros_like", "np.ones_like",
+                "np.copy"}
+
+
 def is_loop_exit(stmt) -> bool:
     return getattr(stmt, "srcgrad_loop_exit", False)
 
@@ -90,8 +95,8 @@ class LoopReversal:
         return plan
 
     def _filled_fresh(self, array: str, loop) -> bool:
-        """True when the loop only fills an array allocated just before it: its old contents are
-        garbage nobody reads, so there is nothing to restore."""
+        """True when the loop only writes into an array allocated just before it: no adjoint that
+        runs after this loop's reverse can see that array, so there is nothing to restore."""
         if array in values_read(loop.body):
             return False
         block, index = self._position_of(loop)
@@ -101,7 +106,7 @@ class LoopReversal:
             value = getattr(stmt, "value", None)
             rule = getattr(value, "srcgrad_rule", None)
             return (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name) and rule is not None
-                    and rule.name in ("np.empty", "np.zeros", "np.ones", "np.empty_like", "np.zeros_like", "np.full"))
+                    and rule.name in _ALLOCATIONS)
         return False
 
     def _position_of(self, loop):
