@@ -29,7 +29,7 @@ def reserve(tape, size):
     return np.empty(max(size, 2 * tape.shape[0]), dtype=tape.dtype)
 
 
-@overload(reserve)
+@overload(reserve, inline="always")
 def _reserve(tape, size):
     def grow(tape, size):
         if tape.shape[0] >= size:

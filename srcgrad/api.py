@@ -226,7 +226,7 @@ def jacfwd(fn: Callable, wrt: Wrt = 0, backend: str = "numba") -> DerivativeFunc
         `wrt` is a tuple.
     """
     positions, as_tuple = _normalize_wrt(fn, wrt)
-    specs = _Specializations(fn, "forward", positions, "numba" if backend == "numba" else backend)
+    specs = _Specializations(fn, "forward", positions, backend)
 
     def call(*args):
         compiled = specs.get(args)[0]
