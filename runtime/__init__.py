@@ -5,7 +5,7 @@ plain Python (backend="python") and inside numba-compiled code (backend="numba")
 """
 from .arrays import add_at_flat, matmul_grad_left, matmul_grad_right, sum_to, take_flat, zeros_like
 from .backends import numba_jit, python_jit
-from .tape import reserve, zeroed
+from .tape import zeroed
 
 __all__ = ["add_at_flat", "matmul_grad_left", "matmul_grad_right", "sum_to", "take_flat", "zeros_like",
-           "numba_jit", "python_jit", "zeroed", "reserve"]
+           "numba_jit", "python_jit", "zeroed"]

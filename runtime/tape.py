@@ -21,18 +21,3 @@ def _zeroed(x):
         return zero_array
     return lambda x: 0.0
 
-
-def reserve(tape, size):
-    """`tape` if it holds `size` values, else a new, larger one: a tape reused across iterations."""
-    if tape.shape[0] >= size:
-        return tape
-    return np.empty(max(size, 2 * tape.shape[0]), dtype=tape.dtype)
-
-
-@overload(reserve, inline="always")
-def _reserve(tape, size):
-    def grow(tape, size):
-        if tape.shape[0] >= size:
-            return tape
-        return np.empty(max(size, 2 * tape.shape[0]), dtype=tape.dtype)
-    return grow

@@ -223,7 +223,14 @@ class LoopReversal:
             if dtype == K.INT:
                 empty.keywords = [gast.keyword(arg="dtype", value=syntax.dotted("np.int64"))]
             self.hoisted.append(on_tape(syntax.assign(tape, empty)))
-        return [on_tape(syntax.assign(tape, syntax.call("reserve", syntax.name(tape), self._trip_count(plan))))]
+        size = self._trip_count(plan)
+        too_small = gast.Compare(left=syntax.subscript(gast.Attribute(value=syntax.name(tape), attr="shape", ctx=gast.Load()),
+                                                       syntax.const(0)),
+                                 ops=[gast.Lt()], comparators=[syntax.clone(size)])
+        grow = syntax.call("np.empty", size)
+        if dtype == K.INT:
+            grow.keywords = [gast.keyword(arg="dtype", value=syntax.dotted("np.int64"))]
+        return [on_tape(syntax.if_(too_small, [on_tape(syntax.assign(tape, grow))]))]
 
     def _tape_write(self, tape, dtype, position, value):
         if dtype is None:
@@ -301,16 +308,14 @@ class LoopReversal:
             return False
         inner_blocks = {id(b) for n in gast.walk(plan.loop) for b in syntax.child_blocks(n)}
         local = {self.adj.adjoint(v) for v, home in self.home_of.items() if home in inner_blocks and v in self.active}
-        outer = (syntax.names_in(body) & set(self.adj.bars.values())) - local
-        assigned = {n for s in body for n in _plainly_assigned(s)}
-        for name in outer:
-            augmented = any(isinstance(n, gast.AugAssign) and syntax.base_name(n.target) == name
-                            for s in body for n in gast.walk(s))
-            read = any(isinstance(n, gast.Name) and n.id == name and isinstance(n.ctx, gast.Load)
-                       and not _is_aug_target(n, body) for s in body for n in gast.walk(s))
-            if name in assigned or (augmented and read):
-                return False
-        return True
+        outer = set(self.adj.bars.values()) - local
+        nodes = [n for stmt in body for n in gast.walk(stmt)]
+        accumulations = [n for n in nodes if isinstance(n, gast.AugAssign)]
+        written_through = {id(n.target.value) for n in accumulations if isinstance(n.target, gast.Subscript)}
+        assigned = {t.id for n in nodes if isinstance(n, gast.Assign) for t in n.targets if isinstance(t, gast.Name)}
+        augmented = {syntax.base_name(n.target) for n in accumulations}
+        read = {n.id for n in nodes if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and id(n) not in written_through}
+        return not (outer & assigned) and not (outer & augmented & read)
 
     def _undo_writes(self, array, loop, heights) -> list:
         """Put back, newest first, the elements this iteration overwrote (before replaying it)."""
@@ -354,16 +359,6 @@ class LoopReversal:
             offset = syntax.binop(syntax.name(iteration), "*", syntax.clone(plan.step))
             setup.append(syntax.assign(plan.loop.target.id, simplify(syntax.binop(syntax.clone(plan.start), "+", offset))))
         return header, setup
-
-
-def _plainly_assigned(stmt) -> set[str]:
-    return {t.id for n in gast.walk(stmt) if isinstance(n, gast.Assign) for t in n.targets if isinstance(t, gast.Name)}
-
-
-def _is_aug_target(name_node, body) -> bool:
-    """Whether `name_node` is the array of `name[...] += ...` (a write, though gast marks it Load)."""
-    return any(isinstance(n, gast.AugAssign) and isinstance(n.target, gast.Subscript) and n.target.value is name_node
-               for s in body for n in gast.walk(s))
 
 
 def values_read(stmts) -> set[str]:
