@@ -28,6 +28,7 @@ import numpy as np
 import scipy.optimize
 
 import srcgrad
+from checks import central_differences, best_time
 
 
 def simulate_misfit(log_params, u0, source, sensors, data, dt, dx, steps, every):
@@ -71,24 +72,6 @@ def simulate_readings(kappa, q, u0, source, sensors, dt, dx, steps, every):
             readings[record] = u[sensors]
             record += 1
     return readings
-
-
-def central_differences(f, x, eps=1e-6):
-    grad = np.zeros_like(x)
-    for k in range(x.size):
-        step = np.zeros_like(x)
-        step[k] = eps
-        grad[k] = (f(x + step) - f(x - step)) / (2 * eps)
-    return grad
-
-
-def best_time(f, repeats):
-    best = math.inf
-    for _ in range(repeats):
-        start = time.perf_counter()
-        f()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def main() -> None:

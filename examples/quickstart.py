@@ -10,6 +10,7 @@ import time
 import numpy as np
 
 import srcgrad
+from checks import central_differences
 
 
 def pendulum_loss(state, params, dt, steps):
@@ -25,15 +26,6 @@ def pendulum_loss(state, params, dt, steps):
         omega = omega + dt * accel
     miss = theta - math.pi / 2
     return miss * miss
-
-
-def central_differences(f, x, eps=1e-6):
-    grad = np.zeros_like(x)
-    for k in range(x.size):
-        step = np.zeros_like(x)
-        step[k] = eps
-        grad[k] = (f(x + step) - f(x - step)) / (2 * eps)
-    return grad
 
 
 def main() -> None:

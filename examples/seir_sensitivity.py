@@ -19,7 +19,6 @@ central finite differences, and prints the sensitivities as a table of elasticit
 Run `python examples/seir_sensitivity.py [steps]`, or set SEIR_STEPS=400, for fewer, larger RK4 steps
 (default 2000).
 """
-import math
 import os
 import sys
 import time
@@ -28,6 +27,7 @@ import numba
 import numpy as np
 
 import srcgrad
+from checks import best_time
 
 PARAMETER_NAMES = ("beta", "sigma", "gamma", "i0")
 OUTPUT_NAMES = ("S(T)", "E(T)", "I(T)", "R(T)", "peak I")
@@ -71,15 +71,6 @@ def central_difference_jacobian(f, x, eps=1e-4):
         step[k] = eps * abs(x[k])
         columns.append((f(x + step) - f(x - step)) / (2 * step[k]))
     return np.stack(columns, axis=-1)
-
-
-def best_time(f, repeats):
-    best = math.inf
-    for _ in range(repeats):
-        start = time.perf_counter()
-        f()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def main() -> None:
