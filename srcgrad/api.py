@@ -12,6 +12,7 @@ from .analyze import kinds as K
 from .errors import CompilationError, SrcgradError, WrtError
 from .frontend.parse import python_function, require_python_function
 from .pipeline import ModuleBuilder
+from .transform.forward_vector import NotVectorizable
 
 Wrt = Union[int, Sequence[int]]
 BACKENDS = ("numba", "python")
@@ -217,7 +218,11 @@ def derivative(fn: Callable, backend: str = "numba") -> DerivativeFunction:
 
 @_decorator
 def jacfwd(fn: Callable, wrt: Wrt = 0, backend: str = "numba") -> DerivativeFunction:
-    """The Jacobian by forward mode: one tangent pass per input element.
+    """The Jacobian by forward mode.
+
+    Scalar-style code (float arithmetic, element reads and writes, any control flow) carries all
+    input directions through one pass (vector mode); other code runs one tangent pass per input
+    element.
 
     Returns
     -------
@@ -226,24 +231,62 @@ def jacfwd(fn: Callable, wrt: Wrt = 0, backend: str = "numba") -> DerivativeFunc
         `wrt` is a tuple.
     """
     positions, as_tuple = _normalize_wrt(fn, wrt)
-    specs = _Specializations(fn, "forward", positions, backend)
+    vector = _Specializations(fn, "forward_vector", positions, backend)
+    per_direction = _Specializations(fn, "forward", positions, backend)
+    used = _LastUsed(per_direction)
 
     def call(*args):
-        compiled = specs.get(args)[0]
-        zeros = [np.zeros_like(args[w], dtype=np.float64) if isinstance(args[w], np.ndarray) else 0.0 for w in positions]
-        blocks = []
-        for k, w in enumerate(positions):
-            columns = []
-            for direction in _basis(args[w]):
-                tangents = list(zeros)
-                tangents[k] = direction
-                columns.append(np.asarray(_single_output(compiled(*args, *tangents)[1])))
-            shape_in = np.shape(args[w])
-            stacked = np.stack(columns, axis=-1) if columns else np.zeros((0,))
-            blocks.append(_finish(stacked.reshape(np.shape(columns[0]) + shape_in)))
+        sizes = [np.size(args[w]) for w in positions]
+        columns = _vector_pass(vector, args, positions, sizes) if sum(sizes) > 1 else None
+        used.specs = vector if columns is not None else per_direction
+        if columns is None:
+            columns = _direction_passes(per_direction, args, positions)
+        blocks, offset = [], 0
+        for w, size in zip(positions, sizes):
+            block = columns[..., offset:offset + size]
+            blocks.append(_finish(block.reshape(block.shape[:-1] + np.shape(args[w]))))
+            offset += size
         return tuple(blocks) if as_tuple else blocks[0]
 
-    return DerivativeFunction(fn, call, specs, jacfwd.__doc__)
+    return DerivativeFunction(fn, call, used, jacfwd.__doc__)
+
+
+class _LastUsed:
+    """The specializations a jacfwd call used last (vector mode or one pass per direction)."""
+
+    def __init__(self, specs):
+        self.specs = specs
+
+    def __getattr__(self, attr):
+        return getattr(self.specs, attr)
+
+
+def _vector_pass(specs, args, positions, sizes):
+    """All Jacobian columns from one vector-mode pass, or None when the function does not qualify."""
+    try:
+        compiled = specs.get(args)[0]
+    except NotVectorizable:
+        return None
+    seeds, offset, total = [], 0, sum(sizes)
+    for w, size in zip(positions, sizes):
+        seed = np.zeros((size, total))
+        seed[:, offset:offset + size] = np.eye(size)
+        seeds.append(seed[0] if np.ndim(args[w]) == 0 else seed.reshape(np.shape(args[w]) + (total,)))
+        offset += size
+    return np.asarray(_single_output(compiled(*args, *seeds)[1]), dtype=np.float64)
+
+
+def _direction_passes(specs, args, positions):
+    """All Jacobian columns from one forward pass per input element."""
+    compiled = specs.get(args)[0]
+    zeros = [np.zeros_like(args[w], dtype=np.float64) if isinstance(args[w], np.ndarray) else 0.0 for w in positions]
+    columns = []
+    for k, w in enumerate(positions):
+        for direction in _basis(args[w]):
+            tangents = list(zeros)
+            tangents[k] = direction
+            columns.append(np.asarray(_single_output(compiled(*args, *tangents)[1]), dtype=np.float64))
+    return np.stack(columns, axis=-1)
 
 
 def _basis(like):

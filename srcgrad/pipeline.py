@@ -26,6 +26,7 @@ from .normalize.names import NameGenerator
 from .normalize.resolve import Resolved, resolve
 from .normalize.scalarize import scalarize
 from .transform.forward import ForwardTransform
+from .transform.forward_vector import VectorForwardTransform
 from .transform.primal import PrimalTransform
 from .transform.reverse import ReverseTransform
 
@@ -89,7 +90,7 @@ class _Work:
     kinds: dict | None = None
 
 
-PREFIXES = {"primal": "", "forward": "jvp_", "reverse": "vjp_"}
+PREFIXES = {"primal": "", "forward": "jvp_", "forward_vector": "jvp_all_", "reverse": "vjp_"}
 
 
 @dataclass
@@ -155,7 +156,8 @@ class ModuleBuilder:
             return PrimalTransform(work.tree, callee).run(name)
         params = syntax.param_names(work.tree)
         active = active_variables(work.tree, {params[k] for k in wrt})
-        transform = {"forward": ForwardTransform, "reverse": ReverseTransform}[mode]
+        transform = {"forward": ForwardTransform, "forward_vector": VectorForwardTransform,
+                     "reverse": ReverseTransform}[mode]
         return transform(work.tree, list(wrt), active, work.kinds, work.names, callee,
                          location=unit.parsed.location, **options).run(name)
 

@@ -8,6 +8,16 @@ from ..analyze import kinds as K
 from ..rules import registry
 from ..rules.registry import ElementwiseRule
 
+# Functions that cost far more than arithmetic: worth storing in reverse mode rather than
+# recomputing (a tape write and read cost ~2 ns), and worth sharing across directions in vector mode.
+EXPENSIVE = {"exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sin", "cos", "tan", "asin", "acos", "atan",
+             "arcsin", "arccos", "arctan", "atan2", "arctan2", "sinh", "cosh", "tanh", "pow", "power", "cbrt", "hypot"}
+
+
+def is_expensive(rule) -> bool:
+    return rule is not None and rule.name.split(".")[-1] in EXPENSIVE
+
+
 _OP_SYMBOLS = {gast.Add: "+", gast.Sub: "-", gast.Mult: "*", gast.Div: "/", gast.Pow: "**",
                gast.Mod: "%", gast.FloorDiv: "//", gast.MatMult: "@"}
 

@@ -83,8 +83,11 @@ class ForwardTransform:
             return [stmt]
         positions = active_operands(value, self.active)
         if not positions:
-            return [stmt, syntax.assign(self.tangent(name), self.zeros.like(target))]
+            return [stmt] + self._zero_tangent(name)
         return self._differentiate(stmt, name, value, positions)
+
+    def _zero_tangent(self, name: str) -> list:
+        return [syntax.assign(self.tangent(name), self.zeros.like(syntax.name(name)))]
 
     def _differentiate(self, stmt, name, value, positions) -> list:
         uses_result, tangent = self.tangent_expr(name, value, positions)
@@ -149,14 +152,14 @@ class ForwardTransform:
         tangents = syntax.tuple_([syntax.name(self.tangent(n), store=True) for n in names], store=True)
         if isinstance(value, gast.Name) and value.id in self.active:
             return [stmt, syntax.assign(tangents, syntax.name(self.tangent(value.id)))]
-        return [stmt] + [syntax.assign(self.tangent(n), self.zeros.like(syntax.name(n))) for n in names if n in self.active]
+        return [stmt] + [z for n in names if n in self.active for z in self._zero_tangent(n)]
 
     def _user_call(self, stmt, targets, call) -> list:
         positions = active_operands(call, self.active)
         names = [t.id for t in targets]
         if not positions:
             primal = [stmt]
-            primal.extend(syntax.assign(self.tangent(n), self.zeros.like(syntax.name(n))) for n in names if n in self.active)
+            primal.extend(z for n in names if n in self.active for z in self._zero_tangent(n))
             call.func = syntax.name(self.callee(call, []))
             return primal
         function = self.callee(call, positions)

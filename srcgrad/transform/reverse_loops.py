@@ -14,10 +14,7 @@ from ..analyze import kinds as K
 from ..analyze.dataflow import bound_names, eliminate_dead_code, mutated_arrays, upward_exposed
 from ..errors import UnsupportedSyntaxError
 from ..rules.template import simplify
-
-# Results worth storing rather than recomputing in the replay (a push and pop cost ~2 ns).
-_EXPENSIVE = {"exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sin", "cos", "tan", "asin", "acos", "atan",
-              "arcsin", "arccos", "arctan", "atan2", "arctan2", "sinh", "cosh", "tanh", "pow", "power", "cbrt", "hypot"}
+from .common import is_expensive
 
 
 # Calls that return a new array (never a view of an argument).
@@ -133,7 +130,7 @@ class LoopReversal:
                 continue
             var, value = stmt.targets[0].id, stmt.value
             rule = getattr(value, "srcgrad_rule", None) if isinstance(value, gast.Call) else None
-            expensive = (rule is not None and rule.name.split(".")[-1] in _EXPENSIVE) or (
+            expensive = (rule is not None and is_expensive(rule)) or (
                 nested and isinstance(value, gast.BinOp) and isinstance(value.op, gast.Div))
             if (expensive and var in adjoint_reads
                     and self.kinds.get(var) == K.FLOAT and assigned.count(var) == 1):
