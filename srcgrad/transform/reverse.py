@@ -71,13 +71,33 @@ class ReverseTransform(LoopReversal):
         capture = [syntax.assign(value_name, self._captured(ret.value))] if self.with_value else []
         grads = syntax.tuple_([self._grad_of(self.params[w]) for w in self.wrt])
         result = syntax.tuple_([syntax.name(value_name), grads]) if self.with_value else grads
-        inits = []
         inits, reverse = self._split_inits(reverse)
+        if capture and self._value_from_reverse_loop(main, ret):
+            # The last loop's reverse runs in the primal's order and replays every iteration
+            # anyway: it computes the value too, so the forward sweep need not run that loop.
+            forward = forward[:-1]
+            loop_at = next(k for k, stmt in enumerate(reverse) if syntax.is_loop(stmt))
+            reverse.insert(loop_at + 1, capture.pop())
         code = (self.hoisted + forward + capture + [syntax.comment("reverse sweep")]
                 + inits + seed + reverse + [syntax.return_(result)])
         code = eliminate_dead_code(code, set(), essential=lambda s: getattr(s, "srcgrad_tape", False))
         code = fold_first_contributions(drop_unneeded_saves(code))
         return syntax.function(function_name, self.params + [out_bar], code)
+
+    def _value_from_reverse_loop(self, main, ret) -> bool:
+        """Whether the function ends in a loop whose reverse may also compute the value: it records
+        nothing, keeps the primal's order, and the returned names are the loop's own results."""
+        if not main or not isinstance(main[-1], gast.For):
+            return False
+        loop = main[-1]
+        plan = self.plan(loop)
+        if plan.checkpoint or plan.logged or plan.stored or plan.has_exit:
+            return False
+        reverse = self.loop_reverse(loop, top=True)
+        returned = syntax.loaded_names(ret.value)
+        mutated = mutated_arrays(self.fn)
+        return (len(reverse) == 1 and reverse[0].iter is not None and syntax.fingerprint(reverse[0].iter) == syntax.fingerprint(loop.iter)
+                and returned <= bound_names(loop) and not (returned & mutated))
 
     def _split_inits(self, reverse):
         """The adjoint initializations that open the reverse sweep, and the rest."""
