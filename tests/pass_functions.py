@@ -41,3 +41,13 @@ def heat_in_place(u, k, steps):
 def tuple_variable(a, b):
     t = (a * b, a + b)
     return t[0] * t[1]
+
+
+def weighted_row_norms(A, w):
+    rows = np.sum(A * A, axis=1)
+    cols = np.sum(A, 0)
+    return np.sum(rows * w) + np.sum(cols * cols)
+
+
+def column_peaks(A):
+    return np.sum(np.max(A, axis=0))

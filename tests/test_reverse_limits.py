@@ -38,3 +38,18 @@ def test_numba_and_python_backends_agree(name):
             tuple(np.ones_like(args[w]) if isinstance(args[w], np.ndarray) else 1.0 for w in wrt)
         a, b = compiled(*args, *extra), interpreted(*args, *extra)
         np.testing.assert_allclose(gradcheck.flatten(a), gradcheck.flatten(b), rtol=1e-12, atol=1e-12)
+
+
+def test_sum_over_one_axis_spreads_the_cotangent_along_that_axis():
+    A, w = np.arange(12.0).reshape(3, 4) / 10, np.array([1.0, -2.0, 0.5])
+    for backend in ("numba", "python"):
+        dA, dw = srcgrad.grad(pf.weighted_row_norms, wrt=(0, 1), backend=backend)(A, w)
+        np.testing.assert_allclose(dA, 2 * A * w[:, None] + 2 * np.sum(A, 0)[None, :], rtol=1e-12)
+        np.testing.assert_allclose(dw, np.sum(A * A, axis=1), rtol=1e-12)
+
+
+def test_reductions_with_options_the_rule_ignores_are_refused():
+    A = np.arange(6.0).reshape(2, 3)
+    for make in (srcgrad.grad, srcgrad.jvp):
+        with pytest.raises(srcgrad.UnsupportedSyntaxError, match="np.max` called with axis"):
+            make(pf.column_peaks, backend="python")(A, *([np.ones_like(A)] if make is srcgrad.jvp else []))

@@ -40,6 +40,35 @@ def _is_ufunc(name: str) -> bool:
     return name.startswith("np.") and isinstance(getattr(np, name[3:], None), np.ufunc)
 
 
+class _SameLength:
+    """Groups of 1-D arrays that must share a length because the run combines them elementwise.
+    A run admits a statement only if it joins the run's group (or starts it)."""
+
+    def __init__(self):
+        self.group_of: dict = {}
+        self.run = None
+
+    def admit(self, stmt, scalarizer) -> bool:
+        target = stmt.targets[0].id
+        if scalarizer._is_view(stmt):
+            self.group_of[target] = self.group_of.get(syntax.fingerprint(stmt.value), syntax.fingerprint(stmt.value))
+            self.group_of.setdefault(syntax.fingerprint(stmt.value), self.group_of[target])
+            return True
+        arrays = [a.id for a in syntax.walk(stmt.value) if isinstance(a, gast.Name)
+                  and scalarizer.kinds.get(a.id) == "a1"]
+        groups = {self.group_of.get(a, a) for a in arrays}
+        if self.run is not None and self.run not in groups:
+            return False
+        self.run = self.run if self.run is not None else (groups.pop() if groups else target)
+        for name in arrays + [target]:
+            old = self.group_of.get(name, name)
+            for key, group in list(self.group_of.items()):
+                if group == old:
+                    self.group_of[key] = self.run
+            self.group_of[name] = self.run
+        return True
+
+
 class _Scalarize:
     def __init__(self, fn, kinds, names):
         self.fn, self.kinds, self.names = fn, kinds, names
@@ -66,9 +95,12 @@ class _Scalarize:
     def _run_end(self, stmts, start) -> int:
         chain: set[str] = set()
         reduced: set[str] = set()   # a total is complete only after the loop
+        lengths = _SameLength()     # arrays numpy requires to have one length
         end = start
         while end < len(stmts) and self._fits(stmts[end], chain) and not (syntax.loaded_names(stmts[end]) & reduced):
             stmt = stmts[end]
+            if not lengths.admit(stmt, self):
+                break   # an independent computation, possibly of another length: its own loop
             (reduced if self._is_reduction(stmt) else chain).add(stmt.targets[0].id)
             end += 1
         while end > start and self._is_view(stmts[end - 1]):   # trailing views serve no loop

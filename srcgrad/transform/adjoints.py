@@ -15,7 +15,7 @@ from ..analyze import kinds as K
 from ..analyze.activity import active_operands
 from ..errors import UnsupportedSyntaxError
 from ..rules.registry import BilinearRule, ElementwiseRule, LinearRule, StructuralRule
-from .common import Zeros, elementwise_bindings, op_rule, operands, times
+from .common import AXIS_REDUCTIONS, Zeros, check_arguments, elementwise_bindings, op_rule, operands, times
 
 
 class Adjoints:
@@ -121,19 +121,28 @@ class Adjoints:
             raise UnsupportedSyntaxError("a tuple-valued variable in reverse mode", self.location(value),
                                          "Return the tuple directly, or unpack it into separate variables.")
         rule = op_rule(value) or getattr(value, "srcgrad_rule", None)
+        check_arguments(rule, value, "reverse", self.location)
         ops, evaluated_ops = operands(value), operands(evaluated)
         if isinstance(rule, ElementwiseRule):
             bindings = elementwise_bindings(rule, evaluated, y)
             return [(ops[k], times(rule.partials.instantiate(bindings, k), syntax.clone(g)),
                      result_kind) for k in positions]
         if isinstance(rule, (LinearRule, BilinearRule)):
-            return [(ops[k], self._transpose(rule, k, g, evaluated_ops, y), None) for k in positions]
+            return [(ops[k], self._transpose(rule, k, g, evaluated_ops, y, value), None) for k in positions]
         if isinstance(rule, StructuralRule):
             return [(None, rule.reverse(self, y, evaluated, positions), None)]
         raise UnsupportedSyntaxError(f"`{syntax.names_in(value)}` in reverse mode", self.location(value),
                                      "This operation has no reverse rule yet.")
 
-    def _transpose(self, rule, k, g, args, y):
+    def _transpose(self, rule, k, g, args, y, call=None):
+        axis = _axis_argument(call) if call is not None and rule.name in AXIS_REDUCTIONS else None
+        if axis is not None:   # sum/mean over one axis: spread the cotangent back along it
+            spread = syntax.call("np.expand_dims", syntax.clone(g), syntax.clone(axis))
+            if rule.name == "np.mean":
+                size = syntax.subscript(gast.Attribute(value=syntax.clone(args[0]), attr="shape", ctx=gast.Load()),
+                                        syntax.clone(axis))
+                spread = syntax.binop(spread, "/", size)
+            return spread
         template = rule.transposes[k]
         params = template.params
         bindings = {"g": syntax.clone(g), "ans": syntax.name(y)}
@@ -199,6 +208,13 @@ class Adjoints:
             if call.args[k].id in results:
                 out.append(syntax.aug_assign(self.adjoint(call.args[k].id), "+", syntax.name(part)))
         return out
+
+
+def _axis_argument(call):
+    for keyword in call.keywords:
+        if keyword.arg == "axis":
+            return keyword.value
+    return call.args[1] if len(call.args) > 1 else None
 
 
 def _is_element(target, kinds) -> bool:

@@ -114,3 +114,35 @@ def by_origin(stmts):
         origin = this
     if group:
         yield origin, group
+
+
+# Reductions whose `axis` argument reverse mode handles (by expanding the cotangent back).
+AXIS_REDUCTIONS = {"np.sum", "np.mean"}
+
+
+def check_arguments(rule, call, mode: str, location) -> None:
+    """Refuse calls whose extra arguments (axis=, keepdims=, a second array ...) a rule does not
+    account for: a derivative that ignored them would be silently wrong."""
+    from ..errors import UnsupportedSyntaxError
+    from ..rules.registry import BilinearRule, ElementwiseRule, LinearRule, StructuralRule
+    if not isinstance(call, gast.Call):
+        return
+    keywords = [k.arg for k in call.keywords]
+    if isinstance(rule, ElementwiseRule):
+        allowed = len(rule.partials.params)
+    elif isinstance(rule, StructuralRule):
+        if mode == "forward" and rule.name in ("np.concatenate", "np.stack", "np.array"):
+            return   # forward mode applies the same call, options included, to the tangents
+        allowed = 1
+    elif isinstance(rule, (LinearRule, BilinearRule)) and mode == "reverse":
+        allowed = len(next(iter(rule.transposes.values())).params) - 1
+        if rule.name in AXIS_REDUCTIONS and (keywords == ["axis"] or (not keywords and len(call.args) == 2)):
+            return
+    else:
+        return
+    if keywords or len(call.args) > allowed:
+        extra = ", ".join(keywords) or "an extra positional argument"
+        raise UnsupportedSyntaxError(
+            f"`{rule.name}` called with {extra}" + (" in reverse mode" if mode == "reverse" else ""),
+            location(call), "Call it with its basic arguments (for reductions: over the whole array, "
+            "or np.sum/np.mean with axis=), or write the loop out explicitly.")

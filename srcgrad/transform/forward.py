@@ -11,7 +11,7 @@ import gast
 from .. import syntax
 from ..analyze.activity import active_operands
 from ..rules.registry import BilinearRule, ElementwiseRule, LinearRule, StructuralRule
-from .common import Zeros, by_origin, elementwise_bindings, op_rule, operands, times
+from .common import Zeros, by_origin, check_arguments, elementwise_bindings, op_rule, operands, times
 
 
 class ForwardTransform:
@@ -21,6 +21,7 @@ class ForwardTransform:
                  location=None):
         self.fn, self.wrt, self.active, self.kinds = fn, wrt, active, kinds
         self.names, self.callee = names, callee
+        self.location = location or (lambda node: None)
         self.zeros = Zeros(kinds)
         self.tangents: dict[str, str] = {}
 
@@ -111,6 +112,7 @@ class ForwardTransform:
         if isinstance(value, gast.Tuple):
             return False, syntax.tuple_([self.tangent_of(e) for e in value.elts])
         rule = op_rule(value) or getattr(value, "srcgrad_rule", None)
+        check_arguments(rule, value, "forward", self.location)
         if isinstance(rule, ElementwiseRule):
             return self._elementwise(rule, result, value, positions)
         if isinstance(rule, LinearRule):
