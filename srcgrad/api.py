@@ -148,7 +148,7 @@ def _describe(kind) -> str:
 
 def _as_float(value, like):
     if isinstance(like, np.ndarray):
-        out = np.asarray(value, dtype=np.float64)
+        out = np.array(value, dtype=np.float64)   # a copy: generated code may write into tangents
         if out.shape != like.shape:
             raise SrcgradError(f"a tangent/cotangent has shape {out.shape}, expected {like.shape}")
         return out

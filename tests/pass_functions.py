@@ -51,3 +51,16 @@ def weighted_row_norms(A, w):
 
 def column_peaks(A):
     return np.sum(np.max(A, axis=0))
+
+
+def writes_into_argument(x):
+    x[0] = x[0] * 2.0
+    return np.sum(x * x)
+
+
+def writes_through_alias(x):
+    y = np.zeros_like(x)
+    z = y
+    for i in range(x.shape[0]):
+        z[i] = x[i] * x[i]
+    return np.sum(y)

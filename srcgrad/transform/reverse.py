@@ -40,6 +40,7 @@ class ReverseTransform(LoopReversal):
         self.params = syntax.param_names(fn)
         self.primal_vars = set(self.params) | syntax.stored_names(fn.body)
         self.read_arrays = values_read(fn.body[:-1])
+        self._refuse_writes_through_aliases()
         self.mutated = mutated_arrays(fn)
         self.hoisted: list = []
         self._logging: set = set()   # arrays whose writes the loop being emitted must log
@@ -83,6 +84,32 @@ class ReverseTransform(LoopReversal):
         code = eliminate_dead_code(code, set(), essential=lambda s: getattr(s, "srcgrad_tape", False))
         code = fold_first_contributions(drop_unneeded_saves(code))
         return syntax.function(function_name, self.params + [out_bar], code)
+
+    def _refuse_writes_through_aliases(self) -> None:
+        """Element writes into an argument, or into a second name for another array, would change
+        values the reverse sweep treats as separate: refuse them rather than differentiate wrongly."""
+        rebound = {t.id for n in gast.walk(self.fn) if isinstance(n, gast.Assign) for t in n.targets
+                   if isinstance(t, gast.Name)}
+        bindings: dict = {}
+        for n in gast.walk(self.fn):
+            if isinstance(n, gast.Assign) and isinstance(n.targets[0], gast.Name):
+                bindings.setdefault(n.targets[0].id, []).append(n.value)
+        # a name only ever bound to another array variable writes into that array
+        aliases = {name: values[0].id for name, values in bindings.items()
+                   if all(isinstance(v, gast.Name) and K.is_array(self.kinds.get(v.id)) for v in values)}
+        for node in gast.walk(self.fn):
+            if not (isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Subscript)):
+                continue
+            array = syntax.base_name(node.targets[0])
+            if array in self.params and array not in rebound:
+                problem = f"a write into the argument `{array}`"
+                advice = f"Copy it first (`{array} = {array}.copy()`); derivatives assume arguments are not modified."
+            elif array in aliases:
+                problem = f"a write into `{array}`, another name for the array `{aliases[array]}`"
+                advice = f"Make `{array}` a copy (`{array} = {aliases[array]}.copy()`) before writing into it."
+            else:
+                continue
+            raise UnsupportedSyntaxError(problem + " in reverse mode", self.adj.location(node), advice)
 
     def _value_from_reverse_loop(self, main, ret) -> bool:
         """Whether the function ends in a loop whose reverse may also compute the value: it records
