@@ -54,6 +54,8 @@ class Unit:
 
     def bind(self, resolved: Resolved) -> None:
         self.resolved = resolved
+        # names the generated module binds (functions, constants) must not become local temporaries
+        self.names.reserve(set(resolved.globals_read) | set(resolved.user_calls))
 
 
 def _dump(pass_name: str, unit_name: str, tree) -> None:

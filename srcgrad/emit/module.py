@@ -44,16 +44,27 @@ def module_source(functions: list, constants: dict, origin: str, backend: str) -
     used = sorted(RUNTIME_HELPERS & {n for fn in functions for n in syntax.names_in(fn)})
     helpers = f"from srcgrad_runtime import {', '.join(used)}\n" if used else ""
     parts = [_HEADER.format(version=__version__, origin=origin, decorator=decorator, helpers=helpers)]
-    scalars = {k: v for k, v in constants.items() if not isinstance(v, np.ndarray)}
-    arrays = {k: v for k, v in constants.items() if isinstance(v, np.ndarray)}
-    if scalars or arrays:
+    scalars = {k: v for k, v in constants.items() if not _bound_at_load(v)}
+    bound = {k: v for k, v in constants.items() if _bound_at_load(v)}
+    if constants:
         lines = [f"{k} = {_literal(v)}" for k, v in sorted(scalars.items())]
-        lines += [f"{k} = None  # a numpy array {v.shape}, bound when srcgrad loads this module" for k, v in sorted(arrays.items())]
+        lines += [f"{k} = None  # {_describe(v)}, bound when srcgrad loads this module" for k, v in sorted(bound.items())]
         parts.append("# Module-level values read by the differentiated code (frozen when compiled)\n" + "\n".join(lines) + "\n")
     for fn in functions:
         fn.decorator_list = [syntax.name("jit")]
         parts.append(to_source(fn))
     return "\n\n".join(parts)
+
+
+def _bound_at_load(value) -> bool:
+    """Arrays and functions cannot be written as literals: the loader sets them after import."""
+    return isinstance(value, np.ndarray) or callable(value)
+
+
+def _describe(value) -> str:
+    if isinstance(value, np.ndarray):
+        return f"a numpy array {value.shape}"
+    return f"the function {getattr(value, '__module__', '?')}.{getattr(value, '__qualname__', value)}"
 
 
 def _literal(value) -> str:
@@ -72,8 +83,10 @@ def _literal(value) -> str:
 def load_module(source: str, constants: dict):
     """Write `source` under a content-hash name (once) and import it."""
     digest = hashlib.sha256(source.encode())
-    for key in sorted(k for k, v in constants.items() if isinstance(v, np.ndarray)):
-        digest.update(key.encode() + np.ascontiguousarray(constants[key]).tobytes())
+    for key in sorted(k for k, v in constants.items() if _bound_at_load(v)):
+        value = constants[key]
+        data = np.ascontiguousarray(value).tobytes() if isinstance(value, np.ndarray) else _describe(value).encode()
+        digest.update(key.encode() + data)
     name = "srcgrad_gen_" + digest.hexdigest()[:16]
     directory = cache_dir()
     directory.mkdir(parents=True, exist_ok=True)
@@ -87,6 +100,6 @@ def load_module(source: str, constants: dict):
         sys.path.append(str(directory))
     module = sys.modules.get(name) or importlib.import_module(name)
     for key, value in constants.items():
-        if isinstance(value, np.ndarray):
+        if _bound_at_load(value):
             setattr(module, key, value)
     return module, source

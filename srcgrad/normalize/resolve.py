@@ -110,6 +110,8 @@ class _Resolver(gast.NodeTransformer):
         if rule is not None:
             node.func = syntax.dotted(rule.name) if "." in rule.name else syntax.name(rule.name)
             node.srcgrad_rule = rule
+            if getattr(rule, "function", None) is not None:   # registered by the user: bound at load
+                self.found.globals_read[rule.name] = rule.function
             return node
         pyfunc = python_function(obj)
         if isinstance(pyfunc, types.FunctionType):
@@ -123,8 +125,10 @@ class _Resolver(gast.NodeTransformer):
             return node
         raise NoRuleError(
             f"{self.parsed.location(node)}\nsrcgrad has no derivative rule for `{spelled}` "
-            f"({obj!r}) and it is not a Python function it could read. Write it in Python, or "
-            "register its partial derivatives with `srcgrad.rules.elementwise(\"module.name\")`.")
+            f"({obj!r}) and it is not a Python function it could read. Write it in Python, or, if "
+            f"numba can compile it, register its partial derivatives: "
+            f"`srcgrad.rules.register_elementwise({spelled.split('.')[-1]}, partials)` where `partials` "
+            "is a def with the same parameters returning one derivative per parameter.")
 
     # ----- attributes and free names ---------------------------------------------------------
     def visit_Attribute(self, node):

@@ -107,6 +107,26 @@ def elementwise(*paths: str, domain: tuple = ()):
     return wrap
 
 
+def register_elementwise(fn, partials, name: str | None = None, domain: tuple = ()) -> Rule:
+    """Register your own elementwise function (one numba can compile, e.g. an ``@njit`` function).
+
+    Parameters
+    ----------
+    fn : callable
+        The function user code calls, such as ``softplus(x)``.
+    partials : function
+        A ``def`` in a .py file with fn's parameters, returning one partial derivative per
+        parameter (a tuple when there are several); it may use ``np``, ``math`` and ``ans``
+        (fn's result), e.g. ``def softplus_partials(x): return 1.0 / (1.0 + np.exp(-x))``.
+    name : str, optional
+        The name generated code calls fn by (default: ``fn.__name__``).
+    """
+    rule = ElementwiseRule(name=name or getattr(fn, "__name__", "user_function"), domain=domain,
+                           partials=Template(partials))
+    rule.function = fn
+    return register(fn, rule)
+
+
 def linear(*paths: str, linear_args: tuple = (0,)):
     """Decorator: the function returns, per linear argument, its transpose applied to `g`."""
     def wrap(fn):
