@@ -14,6 +14,12 @@ EXPENSIVE = {"exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sin", "co
              "arcsin", "arccos", "arctan", "atan2", "arctan2", "sinh", "cosh", "tanh", "pow", "power", "cbrt", "hypot"}
 
 
+# Calls returning a new array filled with constants (zero derivative), and calls returning any new
+# array (never a view of an argument).
+CONSTANT_ALLOCATIONS = {"np.empty", "np.zeros", "np.ones", "np.full", "np.empty_like", "np.zeros_like", "np.ones_like"}
+NEW_ARRAYS = CONSTANT_ALLOCATIONS | {"np.copy"}
+
+
 def is_expensive(rule) -> bool:
     return rule is not None and rule.name.split(".")[-1] in EXPENSIVE
 

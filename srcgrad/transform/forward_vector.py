@@ -19,11 +19,8 @@ from .. import syntax
 from ..analyze import kinds as K
 from ..analyze.activity import active_operands
 from ..rules.registry import ElementwiseRule, InactiveRule
-from .common import is_expensive, op_rule
+from .common import CONSTANT_ALLOCATIONS, is_expensive, op_rule
 from .forward import ForwardTransform
-
-_ALLOCATIONS = {"np.zeros", "np.empty", "np.ones", "np.zeros_like", "np.empty_like", "np.ones_like", "np.full"}
-
 
 class NotVectorizable(Exception):
     """The function uses an operation vector mode does not handle; use one pass per direction."""
@@ -106,7 +103,7 @@ class VectorForwardTransform(ForwardTransform):
 
     def _is_allocation(self, value) -> bool:
         rule = getattr(value, "srcgrad_rule", None)
-        return isinstance(value, gast.Call) and rule is not None and rule.name in _ALLOCATIONS
+        return isinstance(value, gast.Call) and rule is not None and rule.name in CONSTANT_ALLOCATIONS
 
     # ----- tangents of one direction -------------------------------------------------------
     def tangent_of(self, atom) -> gast.AST:

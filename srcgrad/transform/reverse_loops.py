@@ -14,12 +14,7 @@ from ..analyze import kinds as K
 from ..analyze.dataflow import bound_names, eliminate_dead_code, mutated_arrays, upward_exposed
 from ..errors import UnsupportedSyntaxError
 from ..rules.template import simplify
-from .common import is_expensive
-
-
-# Calls that return a new array (never a view of an argument).
-_ALLOCATIONS = {"np.empty", "np.zeros", "np.ones", "np.full", "np.empty_like", "np.zeros_like", "np.ones_like",
-                "np.copy"}
+from .common import NEW_ARRAYS, is_expensive
 
 
 def is_loop_exit(stmt) -> bool:
@@ -103,7 +98,7 @@ class LoopReversal:
             value = getattr(stmt, "value", None)
             rule = getattr(value, "srcgrad_rule", None)
             return (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name) and rule is not None
-                    and rule.name in _ALLOCATIONS)
+                    and rule.name in NEW_ARRAYS)
         return False
 
     def _position_of(self, loop):
