@@ -191,8 +191,7 @@ class _Callees:
         self.builder, self.kinds = builder, kinds
 
     def arg_kinds(self, call):
-        return tuple(self.kinds.get(a.id, K.UNKNOWN) if isinstance(a, syntax.Name) else K.KindInference(None, {}).of(a)
-                     for a in call.args)
+        return tuple(K.of_atom(a, self.kinds) for a in call.args)
 
     def __call__(self, call, positions, mode: str = "forward", **options) -> str:
         mode = mode if positions else "primal"
@@ -213,15 +212,10 @@ def _return_kind(tree, kinds):
     for node in syntax.walk(tree):
         if isinstance(node, syntax.Return) and node.value is not None:
             value = node.value
-            this = tuple(_atom_kind(e, kinds) for e in value.elts) if isinstance(value, syntax.Tuple) else _atom_kind(value, kinds)
+            this = tuple(K.of_atom(e, kinds) for e in value.elts) if isinstance(value, syntax.Tuple) else K.of_atom(value, kinds)
             kind = this if kind is None else K.join(kind, this)
     return kind if kind is not None else K.UNKNOWN
 
-
-def _atom_kind(atom, kinds):
-    if isinstance(atom, syntax.Name):
-        return kinds.get(atom.id, K.UNKNOWN)
-    return K.KindInference(None, {}).of(atom)
 
 
 def _same(a, b) -> bool:

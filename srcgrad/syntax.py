@@ -40,7 +40,6 @@ BINOPS = {
     gast.Add: "+", gast.Sub: "-", gast.Mult: "*", gast.Div: "/", gast.Pow: "**",
     gast.FloorDiv: "//", gast.Mod: "%", gast.MatMult: "@",
 }
-UNARYOPS = {gast.USub: "-", gast.UAdd: "+", gast.Not: "not", gast.Invert: "~"}
 _BINOP_BY_SYMBOL = {v: k for k, v in BINOPS.items()}
 
 

@@ -79,6 +79,13 @@ _TO_FLOAT = {"np.sum", "np.mean", "np.prod", "np.max", "np.min", "float", "np.li
 _TO_INT = {"len", "int", "round", "math.floor", "math.ceil", "math.trunc", "np.argmax", "np.argmin"}
 
 
+def of_atom(atom, kinds: dict):
+    """The kind of an ANF operand: a variable's inferred kind, or a constant's."""
+    if isinstance(atom, gast.Name):
+        return kinds.get(atom.id, UNKNOWN)
+    return KindInference(None, {}).of(atom) or UNKNOWN
+
+
 class KindInference:
     """Flow-insensitive kinds of every variable of one ANF function."""
 
@@ -187,7 +194,7 @@ class KindInference:
             return self.call_kinds(node, args)
         if rule is None:
             return UNKNOWN
-        return _rule_kind(rule.name, args, node, self)
+        return _rule_kind(rule.name, args, node)
 
 
 def _matmul_kind(a, b):
@@ -201,7 +208,7 @@ def _matmul_kind(a, b):
     return array(da + db - 2)
 
 
-def _rule_kind(name, args, node, inference):
+def _rule_kind(name, args, node):
     has_axis = len(args) > 1 or any(k.arg == "axis" for k in node.keywords)
     if name in _TO_INT:
         return INT if not (args and is_array(args[0]) and name.startswith("np.") and name not in ("np.argmax", "np.argmin")) else args[0]

@@ -100,7 +100,7 @@ class _Anf:
 
     def _conditional_assign(self, target, ifexp):
         cond = self.names.fresh("cond")
-        self.emit(syntax.assign(cond, self.condition(ifexp.test)))
+        self.emit(syntax.assign(cond, ifexp.test))
         body = self.block([syntax.assign(syntax.clone(target), ifexp.body)])
         orelse = self.block([syntax.assign(syntax.clone(target), ifexp.orelse)])
         self.emit(syntax.if_(syntax.name(cond), body, orelse))
@@ -113,11 +113,11 @@ class _Anf:
         self.emit(loop)
 
     def stmt_While(self, stmt):
-        self.emit(syntax.while_(self.condition(stmt.test), self.block(stmt.body)))
+        self.emit(syntax.while_(stmt.test, self.block(stmt.body)))
 
     def stmt_If(self, stmt):
         cond = self.names.fresh("cond")
-        self.emit(syntax.assign(cond, self.condition(stmt.test)))
+        self.emit(syntax.assign(cond, stmt.test))
         body, orelse = self.block(stmt.body), self.block(stmt.orelse)
         self.emit(syntax.if_(syntax.name(cond), body, orelse))
 
@@ -140,10 +140,6 @@ class _Anf:
         self.out.append(stmt)
 
     # ----- expressions -----------------------------------------------------------------------
-    def condition(self, test):
-        """Conditions stay whole; only user-function calls inside them are pulled out."""
-        return test
-
     def atom(self, node, force_temp: bool = False):
         if syntax.is_atom(node) and not force_temp:
             return node

@@ -55,7 +55,7 @@ class InactiveRule(Rule):
     pass
 
 
-_RULES: dict = {}        # key: the callable object, or "op:+" / "method:sum" strings
+_RULES: dict = {}        # key: the callable object, or an "op:+" string for an operator
 
 
 def _key(obj):
@@ -63,7 +63,7 @@ def _key(obj):
 
 
 def register(obj, rule: Rule) -> Rule:
-    """Register `rule` for the callable `obj` (or an "op:"/"method:" key); twice is an error."""
+    """Register `rule` for the callable `obj` (or an "op:" key); twice is an error."""
     key = _key(obj)
     if key in _RULES:
         raise DuplicateRuleError(f"a derivative rule for {rule.name} is already registered "
@@ -86,7 +86,7 @@ _MODULES = {"np": np, "math": math}
 
 def _resolve_path(path: str):
     """The callable a rule path names: "np.sin", "math.sin", "abs"; "op:+" keys stay strings."""
-    if path.startswith(("op:", "method:")):
+    if path.startswith("op:"):
         return path
     head, _, rest = path.partition(".")
     if not rest:

@@ -192,10 +192,11 @@ class Adjoints:
         cotangent = cotangents[0] if len(results) == 1 else syntax.tuple_(cotangents)
         args = [syntax.name(before.get(a.id, a.id)) if isinstance(a, gast.Name) else syntax.clone(a) for a in call.args]
         parts = [self.names.fresh(f"{call.args[k].id}_bar_from_{call.func.id.strip('_')}") for k in positions]
-        out = [syntax.assign(syntax.tuple_([syntax.name(p, store=True) for p in parts] + ([] if len(parts) > 1 else []), store=True)
-                             if len(parts) > 1 else syntax.name(parts[0], store=True),
-                             syntax.call(function, *args, cotangent) if len(parts) > 1 else
-                             syntax.subscript(syntax.call(function, *args, cotangent), syntax.const(0)))]
+        grads = syntax.call(function, *args, cotangent)   # the callee returns a tuple of gradients
+        if len(parts) == 1:
+            out = [syntax.assign(parts[0], syntax.subscript(grads, syntax.const(0)))]
+        else:
+            out = [syntax.assign(syntax.tuple_([syntax.name(p, store=True) for p in parts], store=True), grads)]
         for k, part in zip(positions, parts):
             arg = call.args[k]
             if arg.id in results:

@@ -97,11 +97,7 @@ class Zeros:
         return syntax.call("zeros_like", syntax.clone(atom))
 
     def kind(self, atom):
-        if isinstance(atom, gast.Name):
-            return self.kinds.get(atom.id, K.UNKNOWN)
-        if isinstance(atom, gast.Constant):
-            return K.FLOAT
-        return K.UNKNOWN
+        return K.of_atom(atom, self.kinds)
 
 
 def by_origin(stmts):

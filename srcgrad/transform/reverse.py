@@ -59,7 +59,7 @@ class ReverseTransform(LoopReversal):
         ret, main = body[-1], body[:-1]
         if not isinstance(ret, gast.Return):
             raise UnsupportedSyntaxError("a function that does not end in return", None, "Return the value.")
-        forward = self.forward_block(main, region=True, top=True)
+        forward = self.forward_block(main, region=True)
         reverse = self.reverse_block(main, home="function")
         out_bar = self.names.fresh("out_bar")
         returned = list(ret.value.elts) if isinstance(ret.value, gast.Tuple) else [ret.value]
@@ -120,7 +120,7 @@ class ReverseTransform(LoopReversal):
         plan = self.plan(loop)
         if plan.checkpoint or plan.logged or plan.stored or plan.has_exit:
             return False
-        reverse = self.loop_reverse(loop, top=True)
+        reverse = self.loop_reverse(loop)
         returned = syntax.loaded_names(ret.value)
         mutated = mutated_arrays(self.fn)
         return (len(reverse) == 1 and reverse[0].iter is not None and syntax.fingerprint(reverse[0].iter) == syntax.fingerprint(loop.iter)
@@ -214,7 +214,7 @@ class ReverseTransform(LoopReversal):
         return self._saved[key]
 
     # ----- forward sweep ---------------------------------------------------------------------
-    def forward_block(self, stmts, region: bool, top: bool = False) -> list:
+    def forward_block(self, stmts, region: bool) -> list:
         """Primal code. `region`: its adjoint follows directly (the function body, or a replayed
         iteration): save clobbered values locally and checkpoint child loops. Otherwise the block
         is a loop body run ahead of time: log element writes for the loop to undo."""
@@ -224,17 +224,17 @@ class ReverseTransform(LoopReversal):
             if region and _is_loop_exit(stmt):
                 continue
             out += [syntax.assign(self.saved_name(stmt, v), syntax.name(v)) for v in saves.get(id(stmt), [])]
-            out += self.forward_stmt(stmt, region, top)
+            out += self.forward_stmt(stmt, region)
         return out
 
-    def forward_stmt(self, stmt, region: bool, top: bool) -> list:
+    def forward_stmt(self, stmt, region: bool) -> list:
         if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Subscript):
             return self._forward_element_write(stmt, region)
         if isinstance(stmt, gast.If):
-            return [syntax.if_(syntax.clone(stmt.test), self.forward_block(stmt.body, region, top),
-                               self.forward_block(stmt.orelse, region, top))]
+            return [syntax.if_(syntax.clone(stmt.test), self.forward_block(stmt.body, region),
+                               self.forward_block(stmt.orelse, region))]
         if syntax.is_loop(stmt):
-            return self._checkpointed_loop(stmt, top) if region else [self._plain_loop(stmt)]
+            return self._checkpointed_loop(stmt) if region else [self._plain_loop(stmt)]
         if id(stmt) in self._replaying and self._replaying[id(stmt)] is not None:
             tape = self._replaying[id(stmt)]
             return [_tape(syntax.assign(stmt.targets[0].id, self._tape_read(*tape)))]
@@ -324,7 +324,7 @@ class ReverseTransform(LoopReversal):
                 return []
             return [syntax.if_(syntax.clone(stmt.test), body or [gast.Pass()], orelse)]
         if syntax.is_loop(stmt):
-            return self.loop_reverse(stmt, top=self._is_top(stmt))
+            return self.loop_reverse(stmt)
         return []
 
     def _is_top(self, loop) -> bool:

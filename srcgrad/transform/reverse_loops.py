@@ -149,10 +149,10 @@ class LoopReversal:
         visit(self.fn.body)
         return outside
 
-    def _preallocated(self, plan, top: bool) -> bool:
+    def _preallocated(self, plan) -> bool:
         return plan.is_for and not plan.has_exit and plan.unit_step
 
-    def _checkpoint_tapes(self, plan, top: bool) -> list:
+    def _checkpoint_tapes(self, plan) -> list:
         """(variable, tape name, dtype or None for a list) for each checkpointed value."""
         entries = [(v, K.INT if self.kinds.get(v) in (K.INT, K.BOOL) else self.kinds.get(v)) for v in plan.checkpoint]
         entries += [(f"len({values})", K.INT) for values, _ in (self._write_log(a) for a in plan.logged)]
@@ -162,24 +162,24 @@ class LoopReversal:
             if key not in self._tapes:
                 base = var if not var.startswith("len(") else var[4:-1] + "_height"
                 self._tapes[key] = self.names.fresh(f"{base}_tape")
-            preallocate = self._preallocated(plan, top) and kind in (K.FLOAT, K.INT)
+            preallocate = self._preallocated(plan) and kind in (K.FLOAT, K.INT)
             tapes.append((var, self._tapes[key], kind if preallocate else None))
         return tapes
 
-    def _checkpointed_loop(self, loop, top: bool) -> list:
+    def _checkpointed_loop(self, loop) -> list:
         plan = self.plan(loop)
         position = self._position(plan)
         before, record = [], []
-        for var, tape, dtype in self._checkpoint_tapes(plan, top):
+        for var, tape, dtype in self._checkpoint_tapes(plan):
             value = syntax.parse_expr(var) if var.startswith("len(") else syntax.name(var)
             before += self._tape_alloc(tape, dtype, plan)
             record.append(self._tape_write(tape, dtype, position, value))
         storing = {}
         for stmt, var in plan.stored:
-            tape, dtype = self._storedtape(plan, var, top)
+            tape, dtype = self._stored_tape(plan, var)
             before += self._tape_alloc(tape, dtype, plan)
             storing[id(stmt)] = (tape, dtype, position)
-        if self._counts_trips(plan, top):
+        if self._counts_trips(plan):
             trips = self._trips_name(plan)
             before.append(on_tape(syntax.assign(trips, syntax.const(0))))
             record.insert(0, on_tape(syntax.assign(trips, syntax.binop(syntax.name(trips), "+", syntax.const(1)))))
@@ -190,14 +190,15 @@ class LoopReversal:
         self._logging, self._storing = outer
         return before + [copy]
 
-    def _storedtape(self, plan, var, top):
+    def _stored_tape(self, plan, var):
         key = ("stored", id(plan.loop), var)
         if key not in self._tapes:
             self._tapes[key] = self.names.fresh(f"{var}_tape")
-        return self._tapes[key], (K.FLOAT if self._preallocated(plan, top) else None)
+        return self._tapes[key], (K.FLOAT if self._preallocated(plan) else None)
 
     def _tape_alloc(self, tape, dtype, plan) -> list:
-        """A preallocated tape sized by the trip count, or (once, at the top) an empty list."""
+        """Statements that make `tape` ready for this loop: a list (created once, at the top of the
+        function), an array sized by the trip count, or a reused array grown when too small."""
         if dtype is None:
             if ("hoisted", tape) not in self._tapes:
                 self._tapes[("hoisted", tape)] = True
@@ -242,7 +243,7 @@ class LoopReversal:
             return syntax.clone(plan.stop)
         return syntax.call("max", syntax.binop(syntax.clone(plan.stop), "-", syntax.clone(start)), syntax.const(0))
 
-    def _counts_trips(self, plan, top) -> bool:
+    def _counts_trips(self, plan) -> bool:
         return not plan.is_for or plan.has_exit
 
     def _trips_name(self, plan) -> str:
@@ -261,9 +262,9 @@ class LoopReversal:
             return index
         return syntax.binop(index, "-", syntax.clone(start))
 
-    def loop_reverse(self, loop, top: bool = False) -> list:
+    def loop_reverse(self, loop) -> list:
         plan = self.plan(loop)
-        tapes = self._checkpoint_tapes(plan, top)
+        tapes = self._checkpoint_tapes(plan)
         header, index_setup = self._reverse_header(plan)
         restore = []
         heights = {}
@@ -279,7 +280,7 @@ class LoopReversal:
                 target = var
             restore.append(on_tape(syntax.assign(target, self._tape_read(tape, dtype, self._position(plan)))))
         undo = [stmt for array in plan.logged for stmt in self._undo_writes(array, plan.loop, heights)]
-        replaying = {id(stmt): (*self._storedtape(plan, var, top), self._position(plan)) for stmt, var in plan.stored}
+        replaying = {id(stmt): (*self._stored_tape(plan, var), self._position(plan)) for stmt, var in plan.stored}
         outer, self._replaying = self._replaying, {**self._replaying, **replaying}
         replay = self.forward_block(loop.body, region=True)
         self._replaying = outer
@@ -343,7 +344,7 @@ class LoopReversal:
         if key not in self._tapes:
             self._tapes[key] = self.names.fresh("iteration")
         iteration = self._tapes[key]
-        trips = syntax.name(self._trips_name(plan)) if self._counts_trips(plan, False) else \
+        trips = syntax.name(self._trips_name(plan)) if self._counts_trips(plan) else \
             syntax.call("len", syntax.call("range", *map(syntax.clone, plan.range_args)))
         header = syntax.for_range(iteration, [syntax.binop(trips, "-", syntax.const(1)), syntax.const(-1), syntax.const(-1)], [])
         setup = []
