@@ -9,8 +9,8 @@ from numba.extending import overload
 
 
 def zeros_like(x):
-    """0.0 for a scalar, a zero array for an array."""
-    return np.zeros_like(x) if isinstance(x, np.ndarray) else 0.0
+    """0.0 for a scalar, a C-contiguous float64 zero array for an array."""
+    return np.zeros(x.shape) if isinstance(x, np.ndarray) else 0.0
 
 
 def sum_to(g, x):
@@ -28,14 +28,42 @@ def sum_to(g, x):
     return g + np.zeros_like(x)
 
 
+def broadcast_like(t, y):
+    """The tangent `t` of an operation whose result `y` numpy broadcast to a larger shape."""
+    if np.shape(t) == np.shape(y):
+        return t
+    return np.broadcast_to(t, np.shape(y)).copy()
+
+
+def prod_of_others(x):
+    """For each element of x, the product of all the others (the partials of np.prod(x)),
+    exact where x has zeros: prefix products times suffix products, no division."""
+    flat = np.ravel(x)
+    out = np.empty(flat.size)
+    left = 1.0
+    for k in range(flat.size):
+        out[k] = left
+        left *= flat[k]
+    right = 1.0
+    for k in range(flat.size - 1, -1, -1):
+        out[k] *= right
+        right *= flat[k]
+    return out.reshape(x.shape)
+
+
+def clip(x, lo, hi):
+    """np.clip, also for floats (numba's np.clip takes arrays only)."""
+    return np.clip(x, lo, hi)
+
+
 def take_flat(x, k):
     """x.flat[k]: the element an argmax/argmin picked."""
     return np.ravel(x)[k]
 
 
 def add_at_flat(x_bar, k, value):
-    """x_bar.flat[k] += value, in place."""
-    x_bar.reshape(-1)[k] += value
+    """x_bar.flat[k] += value, in place (x_bar is C-contiguous: generated code allocates it)."""
+    x_bar[np.unravel_index(k, x_bar.shape)] += value
 
 
 def matmul_grad_left(g, a, b):
@@ -69,7 +97,7 @@ def _is_array(t):
 @overload(zeros_like, inline="always")
 def _zeros_like(x):
     if _is_array(x):
-        return lambda x: np.zeros_like(x)
+        return lambda x: np.zeros(x.shape)
     return lambda x: 0.0
 
 
@@ -102,6 +130,33 @@ def _sum_to(g, x):
             return out
         return rows
     return None
+
+
+@overload(broadcast_like)
+def _broadcast_like(t, y):
+    if not _is_array(y):
+        return lambda t, y: t
+    if not _is_array(t):
+        return lambda t, y: np.full(y.shape, t)
+    if t.ndim == y.ndim:
+        def same_rank(t, y):
+            if t.shape == y.shape:
+                return t
+            return np.broadcast_to(t, y.shape).copy()
+        return same_rank
+    return lambda t, y: np.broadcast_to(t, y.shape).copy()
+
+
+@overload(prod_of_others)
+def _prod_of_others(x):
+    return prod_of_others   # plain loops: numba compiles the Python version itself
+
+
+@overload(clip)
+def _clip(x, lo, hi):
+    if _is_array(x) or _is_array(lo) or _is_array(hi):
+        return lambda x, lo, hi: np.clip(x, lo, hi)
+    return lambda x, lo, hi: min(max(x, lo), hi)
 
 
 @overload(take_flat, inline="always")

@@ -9,9 +9,9 @@ import numba
 import numpy as np
 
 from .analyze import kinds as K
-from .errors import CompilationError, SrcgradError, WrtError
+from .errors import CompilationError, InternalError, SrcgradError, WrtError
 from .frontend.parse import python_function, require_python_function
-from .pipeline import ModuleBuilder
+from .pipeline import ModuleBuilder, normalized
 from .transform.forward_vector import NotVectorizable
 
 Wrt = Union[int, Sequence[int]]
@@ -31,7 +31,7 @@ class _Specializations:
     def get(self, args: tuple):
         arg_kinds = tuple(K.of_value(a) for a in args)
         if arg_kinds not in self.cache:
-            _check_wrt_kinds(self.fn, self.wrt, arg_kinds)
+            _check_wrt_kinds(self.fn, self.wrt, arg_kinds, args)
             self.cache[arg_kinds] = self._build(arg_kinds)
         self.last = self.cache[arg_kinds]
         return self.last
@@ -40,10 +40,9 @@ class _Specializations:
         builder = ModuleBuilder(self.backend)
         built = builder.build(self.fn, self.mode, self.wrt, arg_kinds, **self.options)
         pyfunc = python_function(self.fn)
-        module, source = builder.load(f"{pyfunc.__qualname__} in {inspect.getsourcefile(pyfunc)}")
-        compiled = getattr(module, built.name)
-        if self.backend == "numba":
-            compiled = _reporting_numba_errors(compiled, pyfunc)
+        module, source = builder.load(f"{pyfunc.__qualname__} in {inspect.getsourcefile(pyfunc)}",
+                                      normalized(pyfunc, self.mode).parsed)
+        compiled = _guarded(getattr(module, built.name), pyfunc, self.backend)
         return compiled, source, built.return_kind
 
     def source(self) -> str:
@@ -53,32 +52,61 @@ class _Specializations:
         return self.last[1]
 
 
-def _reporting_numba_errors(dispatcher, pyfunc):
-    """Call `dispatcher`, turning numba's typing tracebacks into a CompilationError that points at
-    the generated line and says what to do."""
+def _guarded(compiled, pyfunc, backend: str):
+    """Call generated code so that every failure reaches the user as a SrcgradError, except the
+    errors the function itself raises for these arguments (a shape mismatch, an index out of range),
+    which pass through unchanged."""
+    n_params = len(inspect.signature(pyfunc).parameters)
+
     def call(*args):
+        if backend == "numba":   # numba compiles one version per layout, and reshape needs C order
+            args = tuple(np.ascontiguousarray(a) if isinstance(a, np.ndarray) and not a.flags.c_contiguous else a
+                         for a in args)
         try:
-            return dispatcher(*args)
+            return compiled(*args)
+        except SrcgradError:
+            raise
         except numba.core.errors.NumbaError as exc:
-            raise CompilationError(_numba_message(exc, dispatcher, pyfunc)) from None
-    call.dispatcher = dispatcher
+            raise CompilationError(_numba_message(exc, compiled, pyfunc)) from None
+        except Exception as exc:
+            if _function_raises(pyfunc, args[:n_params]):
+                raise
+            raise InternalError(
+                f"the derivative of {pyfunc.__qualname__} raised {type(exc).__name__}: {exc}, which "
+                f"{pyfunc.__qualname__} itself does not raise for these arguments. This is a bug in srcgrad, "
+                f"not in your code; the generated code is in {_generated_file(compiled)}. Please report it "
+                "with the function's source.") from exc
+    call.dispatcher = compiled
     return call
+
+
+def _function_raises(pyfunc, args) -> bool:
+    try:
+        pyfunc(*(a.copy() if isinstance(a, np.ndarray) else a for a in args))
+    except Exception:
+        return True
+    return False
+
+
+def _generated_file(compiled) -> str:
+    function = getattr(compiled, "py_func", compiled)
+    return function.__code__.co_filename
 
 
 def _numba_message(exc, dispatcher, pyfunc) -> str:
     text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))
-    path = dispatcher.py_func.__code__.co_filename
     where = ""
     found = re.findall(r'File "([^"]*srcgrad_gen_[^"]*)", line (\d+)', text)
     if found:
-        line_no = int(found[-1][1])
-        lines = open(found[-1][0]).read().splitlines()
-        where = f"\n  {found[-1][0]}:{line_no}\n      {lines[line_no - 1].strip() if line_no <= len(lines) else ''}"
-    reason = next((ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("Failed in")), text[:200])
-    return (f"numba could not compile the derivative of {pyfunc.__qualname__}: {reason}{where}\n"
-            f"The generated code is in {path}. An operation there is probably one numba does not support "
-            "for these argument types; rewrite that line of your function, or pass backend='python' to run "
-            "the same code uncompiled.")
+        path, line_no = found[-1][0], int(found[-1][1])
+        lines = open(path).read().splitlines()
+        where = f"\n  {path}:{line_no}\n      {lines[line_no - 1].strip() if line_no <= len(lines) else ''}"
+    reason = "\n    ".join(ln.rstrip() for ln in text.splitlines() if ln.strip())
+    return (f"numba could not compile the code srcgrad generated for the derivative of {pyfunc.__qualname__}."
+            f"{where}\nnumba's reason:\n    {reason}\n"
+            f"If {pyfunc.__qualname__} itself compiles with numba.njit for these arguments, this is a bug in "
+            "srcgrad; otherwise an operation in it is one numba does not support for these argument types: "
+            "rewrite that line, or pass backend='python' to run the same generated code uncompiled.")
 
 
 class DerivativeFunction:
@@ -91,8 +119,8 @@ class DerivativeFunction:
         self.__name__ = getattr(fn, "__name__", "derivative")
         self.__doc__ = doc
 
-    def __call__(self, *args):
-        return self._call(*args)
+    def __call__(self, *args, **kwargs):
+        return self._call(*args, **kwargs)
 
     @property
     def source(self) -> str:
@@ -113,23 +141,59 @@ def source(g: DerivativeFunction) -> str:
 # ----- argument checks ----------------------------------------------------------------------
 
 def _normalize_wrt(fn, wrt: Wrt) -> tuple[tuple, bool]:
-    """(positions, whether the caller asked for a tuple)."""
+    """(positions, whether the caller asked for a tuple). `wrt` holds positions or parameter names."""
     params = list(inspect.signature(require_python_function(fn)).parameters)
-    as_tuple = not isinstance(wrt, (int, np.integer))
-    positions = tuple(int(w) for w in (wrt if as_tuple else (wrt,)))
+    as_tuple = isinstance(wrt, (tuple, list))
+    positions = tuple(_position(fn, params, w) for w in (wrt if as_tuple else (wrt,)))
     if not positions:
         raise WrtError("wrt is empty: name at least one argument position")
-    for w in positions:
-        if not -len(params) <= w < len(params):
-            raise WrtError(f"wrt={w} is out of range: {python_function(fn).__qualname__} takes {len(params)} "
-                           f"argument(s) ({', '.join(params)})")
-    positions = tuple(w % len(params) for w in positions)
     if len(set(positions)) != len(positions):
         raise WrtError(f"wrt={wrt!r} names an argument twice")
     return positions, as_tuple
 
 
-def _check_wrt_kinds(fn, wrt: tuple, arg_kinds: tuple) -> None:
+def _position(fn, params: list, w) -> int:
+    name = python_function(fn).__qualname__
+    if isinstance(w, str):
+        if w not in params:
+            raise WrtError(f"wrt={w!r}: {name} has no parameter of that name; its parameters are {', '.join(params)}")
+        return params.index(w)
+    if not isinstance(w, (int, np.integer)) or isinstance(w, bool):
+        raise WrtError(f"wrt={w!r}: name an argument by position (an int) or by parameter name (a str)")
+    if not -len(params) <= w < len(params):
+        raise WrtError(f"wrt={w} is out of range: {name} takes {len(params)} argument(s) ({', '.join(params)})")
+    return int(w) % len(params)
+
+
+class _Arguments:
+    """Binds a call's positional and keyword values to fn's parameters, defaults filled in; the
+    last `trailing` positional values (tangents, a cotangent) are set apart."""
+
+    def __init__(self, fn, what: str, trailing: int = 0, trailing_what: str = ""):
+        self.pyfunc = python_function(fn)
+        self.signature = inspect.signature(self.pyfunc)
+        self.what, self.trailing, self.trailing_what = what, trailing, trailing_what
+
+    def bind(self, values: tuple, keywords: dict) -> tuple[tuple, tuple]:
+        if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in self.signature.parameters.values()):
+            normalized(self.pyfunc, "primal")   # the fence refuses *args / **kwargs, naming the line
+        split = len(values) - self.trailing
+        if split < 0:
+            raise SrcgradError(self._usage(f"got {len(values)} positional value(s)"))
+        try:
+            bound = self.signature.bind(*values[:split], **keywords)
+        except TypeError as exc:
+            raise SrcgradError(self._usage(str(exc))) from None
+        bound.apply_defaults()
+        return tuple(bound.arguments.values()), tuple(values[split:])
+
+    def _usage(self, problem: str) -> str:
+        after = f", followed by {self.trailing} {self.trailing_what}" if self.trailing else ""
+        return (f"{self.what} of {self.pyfunc.__qualname__} takes the arguments of "
+                f"{self.pyfunc.__qualname__}{self.signature}{after}: {problem}")
+
+
+def _check_wrt_kinds(fn, wrt: tuple, arg_kinds: tuple, args: tuple) -> None:
     params = list(inspect.signature(python_function(fn)).parameters)
     if len(arg_kinds) != len(params):
         raise SrcgradError(f"{python_function(fn).__qualname__} takes {len(params)} argument(s), got {len(arg_kinds)}")
@@ -138,12 +202,19 @@ def _check_wrt_kinds(fn, wrt: tuple, arg_kinds: tuple) -> None:
         if not (kind == K.FLOAT or (K.is_array(kind) and kind.startswith("a")) or
                 (isinstance(kind, tuple) and all(k == K.FLOAT for k in kind))):
             raise WrtError(f"cannot differentiate with respect to argument {w} ({params[w]!r}): it is "
-                           f"{_describe(kind)}. Pass a float or a float64 array, or choose another wrt.")
+                           f"{_describe(args[w])}. Pass a float or a float64 array, or choose another wrt.")
 
 
-def _describe(kind) -> str:
-    return {K.INT: "an int", K.BOOL: "a bool", K.UNKNOWN: "not a float or numpy array"}.get(
-        kind, "an integer array" if isinstance(kind, str) and kind.startswith("ia") else f"of kind {kind}")
+def _describe(value) -> str:
+    if isinstance(value, np.ndarray):
+        return f"an array of dtype {value.dtype}" + (" (complex values are not supported)" if value.dtype.kind == "c" else "")
+    if isinstance(value, (bool, np.bool_)):
+        return "a bool"
+    if isinstance(value, (int, np.integer)):
+        return "an int (pass a float, e.g. 2.0, to differentiate with respect to it)"
+    if isinstance(value, (complex, np.complexfloating)):
+        return "a complex number (complex values are not supported)"
+    return f"a {type(value).__name__}, not a float, a float64 array or a tuple of floats"
 
 
 def _as_float(value, like):
@@ -190,14 +261,11 @@ def jvp(fn: Callable, wrt: Wrt = 0, backend: str = "numba") -> DerivativeFunctio
     """
     positions, _ = _normalize_wrt(fn, wrt)
     specs = _Specializations(fn, "forward", positions, backend)
-    n_args = len(inspect.signature(python_function(fn)).parameters)
+    arguments = _Arguments(fn, "jvp", len(positions), "tangent(s), one per wrt argument")
 
-    def call(*args_and_tangents):
-        if len(args_and_tangents) != n_args + len(positions):
-            raise SrcgradError(f"jvp of {python_function(fn).__qualname__} takes {n_args} argument(s) followed by "
-                               f"{len(positions)} tangent(s); got {len(args_and_tangents)} values")
-        args = args_and_tangents[:n_args]
-        tangents = [_as_float(t, args[w]) for t, w in zip(args_and_tangents[n_args:], positions)]
+    def call(*args_and_tangents, **keywords):
+        args, tangents = arguments.bind(args_and_tangents, keywords)
+        tangents = [_as_float(t, args[w]) for t, w in zip(tangents, positions)]
         compiled = specs.get(args)[0]
         return compiled(*args, *tangents)
 
@@ -213,7 +281,16 @@ def derivative(fn: Callable, backend: str = "numba") -> DerivativeFunction:
         ``fprime(x) -> df/dx`` (an array if fn returns an array).
     """
     inner = jvp(fn, wrt=0, backend=backend)
-    return DerivativeFunction(fn, lambda x: inner(x, 1.0)[1], inner._specializations, derivative.__doc__)
+    arguments = _Arguments(fn, "derivative")
+
+    def call(*args, **keywords):
+        args, _ = arguments.bind(args, keywords)
+        if np.ndim(args[0]) != 0:
+            raise SrcgradError(f"derivative(f) differentiates a function of one float; {python_function(fn).__qualname__}'s "
+                               f"first argument is an array here: use jacfwd or jvp instead")
+        return inner(*args, 1.0)[1]
+
+    return DerivativeFunction(fn, call, inner._specializations, derivative.__doc__)
 
 
 @_decorator
@@ -234,8 +311,10 @@ def jacfwd(fn: Callable, wrt: Wrt = 0, backend: str = "numba") -> DerivativeFunc
     vector = _Specializations(fn, "forward_vector", positions, backend)
     per_direction = _Specializations(fn, "forward", positions, backend)
     used = _LastUsed(per_direction)
+    arguments = _Arguments(fn, "jacfwd")
 
-    def call(*args):
+    def call(*args, **keywords):
+        args, _ = arguments.bind(args, keywords)
         sizes = [np.size(args[w]) for w in positions]
         columns = _vector_pass(vector, args, positions, sizes) if sum(sizes) > 1 else None
         used.specs = vector if columns is not None else per_direction
@@ -350,8 +429,10 @@ def grad(fn: Callable, wrt: Wrt = 0, backend: str = "numba") -> DerivativeFuncti
         a tuple when `wrt` is a tuple, even a tuple of one.
     """
     positions, as_tuple, specs = _reverse(fn, wrt, backend, with_value=False)
+    arguments = _Arguments(fn, "grad")
 
-    def call(*args):
+    def call(*args, **keywords):
+        args, _ = arguments.bind(args, keywords)
         compiled = _scalar_seed(specs, args, fn)
         return _shape_grads(compiled(*args, 1.0), args, positions, as_tuple)
 
@@ -368,8 +449,10 @@ def value_and_grad(fn: Callable, wrt: Wrt = 0, backend: str = "numba") -> Deriva
         ``g(*args) -> (value, grads)``, grads as for :func:`grad`.
     """
     positions, as_tuple, specs = _reverse(fn, wrt, backend, with_value=True)
+    arguments = _Arguments(fn, "value_and_grad")
 
-    def call(*args):
+    def call(*args, **keywords):
+        args, _ = arguments.bind(args, keywords)
         compiled = _scalar_seed(specs, args, fn)
         value, grads = compiled(*args, 1.0)
         return value, _shape_grads(grads, args, positions, as_tuple)
@@ -388,13 +471,10 @@ def vjp(fn: Callable, wrt: Wrt = 0, backend: str = "numba") -> DerivativeFunctio
         are shaped as for :func:`grad`.
     """
     positions, as_tuple, specs = _reverse(fn, wrt, backend, with_value=True)
-    n_args = len(inspect.signature(python_function(fn)).parameters)
+    arguments = _Arguments(fn, "vjp", 1, "cotangent, shaped like the output")
 
-    def call(*args_and_cotangent):
-        if len(args_and_cotangent) != n_args + 1:
-            raise SrcgradError(f"vjp of {python_function(fn).__qualname__} takes {n_args} argument(s) and one "
-                               f"cotangent; got {len(args_and_cotangent)} values")
-        args, cotangent = args_and_cotangent[:n_args], args_and_cotangent[n_args]
+    def call(*args_and_cotangent, **keywords):
+        args, (cotangent,) = arguments.bind(args_and_cotangent, keywords)
         compiled = specs.get(args)[0]
         value, grads = compiled(*args, _as_cotangent(cotangent))
         return value, _shape_grads(grads, args, positions, as_tuple)
@@ -422,8 +502,10 @@ def jacrev(fn: Callable, wrt: Wrt = 0, backend: str = "numba") -> DerivativeFunc
     """
     positions, as_tuple, specs = _reverse(fn, wrt, backend, with_value=False)
     primal = _Specializations(fn, "primal", (), backend)
+    arguments = _Arguments(fn, "jacrev")
 
-    def call(*args):
+    def call(*args, **keywords):
+        args, _ = arguments.bind(args, keywords)
         compiled = specs.get(args)[0]
         value = _single_output(primal.get(args)[0](*args))
         rows = [[] for _ in positions]

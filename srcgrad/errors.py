@@ -30,6 +30,10 @@ class MissingSourceError(SrcgradError):
     """The function's Python source is not available (builtin, C extension, exec'd or REPL code)."""
 
 
+class StaleSourceError(SrcgradError):
+    """The function's source file no longer matches the code Python is running (edited, not reloaded)."""
+
+
 class NoRuleError(SrcgradError):
     """A call to something that has neither a derivative rule nor Python source."""
 
@@ -44,3 +48,19 @@ class DuplicateRuleError(SrcgradError):
 
 class CompilationError(SrcgradError):
     """numba rejected the generated derivative code (usually an operation numba does not support)."""
+
+
+class InternalError(SrcgradError):
+    """A bug in srcgrad: a compiler pass failed, or generated code does not parse or compile.
+
+    The message names the user's function (file:line), the pass that failed, and the
+    SRCGRAD_DUMP_AFTER setting that reproduces it.
+    """
+
+
+class CacheError(SrcgradError):
+    """Neither the cache directory nor a private temporary directory can hold generated code."""
+
+
+class CacheWarning(UserWarning):
+    """srcgrad is not using the configured cache directory; the message says why and what to do."""

@@ -5,10 +5,12 @@ after those passes to stderr.
 """
 from __future__ import annotations
 
+import ast
 import builtins
 import copy
 import os
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from . import syntax
@@ -16,7 +18,7 @@ from .analyze import kinds as K
 from .analyze.activity import active_variables
 from .emit.module import RUNTIME_HELPERS, load_module, module_source
 from .emit.printer import to_source
-from .errors import SrcgradError
+from .errors import InternalError, SrcgradError
 from .frontend.fence import check_supported
 from .frontend.parse import ParsedFunction, parse_function, python_function
 from .normalize.anf import to_anf
@@ -25,6 +27,7 @@ from .normalize.loop_exits import lower_exits
 from .normalize.names import NameGenerator
 from .normalize.resolve import Resolved, resolve
 from .normalize.scalarize import scalarize
+from .normalize.verify import verify_after
 from .transform.forward import ForwardTransform
 from .transform.forward_vector import VectorForwardTransform
 from .transform.primal import PrimalTransform
@@ -55,7 +58,29 @@ class Unit:
     def bind(self, resolved: Resolved) -> None:
         self.resolved = resolved
         # names the generated module binds (functions, constants) must not become local temporaries
-        self.names.reserve(set(resolved.globals_read) | set(resolved.user_calls))
+        self.names.reserve(set(resolved.global_paths) | set(resolved.bound) | set(resolved.user_calls))
+
+
+@contextmanager
+def compiler_pass(pass_name: str, parsed: ParsedFunction):
+    """Run one pass; an exception that is not a SrcgradError is a bug in srcgrad, reported as such."""
+    try:
+        yield
+    except SrcgradError:
+        raise
+    except RecursionError:
+        raise
+    except Exception as exc:
+        raise InternalError(internal_error_message(pass_name, parsed, exc)) from exc
+
+
+def internal_error_message(pass_name: str, parsed: ParsedFunction, exc: BaseException) -> str:
+    where = parsed.location(parsed.tree)
+    place = f"{where.filename}:{where.line}" if where else parsed.filename
+    return (f"srcgrad failed in its `{pass_name}` pass on {parsed.pyfunc.__qualname__} ({place}). "
+            f"This is a bug in srcgrad, not in your code. To reproduce it, run with "
+            f"SRCGRAD_DUMP_AFTER=all to print the code after each pass, and report that output with "
+            f"the function's source.\nCause: {type(exc).__name__}: {exc}")
 
 
 def _dump(pass_name: str, unit_name: str, tree) -> None:
@@ -77,7 +102,9 @@ def normalized(fn, mode: str) -> Unit:
         unit = Unit(parsed, NameGenerator(syntax.names_in(parsed.tree) | MODULE_NAMES))
         passes = NORMALIZE + (REVERSE_ONLY if mode == "reverse" else [])
         for pass_name, run in passes:
-            run(unit)
+            with compiler_pass(pass_name, parsed):
+                run(unit)
+                verify_after(pass_name, parsed.tree)
             _dump(pass_name, parsed.name, parsed.tree)
         _NORMALIZED[key] = unit
     return _NORMALIZED[key]
@@ -125,9 +152,11 @@ class ModuleBuilder:
                                "Rewrite the recursion as a loop.")
         self._in_progress.add(key)
         unit = normalized(pyfunc, mode)
-        work = self._specialize(unit, mode, arg_kinds)
+        with compiler_pass("kinds/scalarize", unit.parsed):
+            work = self._specialize(unit, mode, arg_kinds)
         name = self.module_names.fresh(PREFIXES[mode] + pyfunc.__name__)
-        generated = self._transform(work, unit, mode, wrt, name, options)
+        with compiler_pass(mode, unit.parsed):
+            generated = self._transform(work, unit, mode, wrt, name, options)
         _dump(mode, name, generated)
         built = Built(name, generated, _return_kind(work.tree, work.kinds))
         self._in_progress.discard(key)
@@ -140,13 +169,14 @@ class ModuleBuilder:
         1-D array code becomes element loops (then kinds are inferred again)."""
         self.module_names.reserve(_local_names(unit.parsed.tree))
         work = _Work(copy.deepcopy(unit.parsed.tree), copy.deepcopy(unit.names))
-        self._take_constants(unit, work.tree)
+        values = self._take_constants(unit.resolved.globals_read, work.tree)
         params = syntax.param_names(work.tree)
-        globals_kinds = {k: K.of_value(v) for k, v in unit.resolved.globals_read.items()}
+        globals_kinds = {k: K.of_value(v) for k, v in values.items()}
         infer = lambda: K.KindInference(work.tree, dict(zip(params, arg_kinds)), self._call_kinds,  # noqa: E731
                                         globals_kinds).run()
         work.kinds = infer()
         if mode != "primal" and scalarize(work.tree, work.kinds, work.names):
+            verify_after("scalarize", work.tree)
             _dump("scalarize", unit.parsed.name, work.tree)
             work.kinds = infer()
         return work
@@ -157,7 +187,7 @@ class ModuleBuilder:
         if mode == "primal":
             return PrimalTransform(work.tree, callee).run(name)
         params = syntax.param_names(work.tree)
-        active = active_variables(work.tree, {params[k] for k in wrt})
+        active = active_variables(work.tree, {params[k] for k in wrt}, work.kinds)
         transform = {"forward": ForwardTransform, "forward_vector": VectorForwardTransform,
                      "reverse": ReverseTransform}[mode]
         return transform(work.tree, list(wrt), active, work.kinds, work.names, callee,
@@ -166,20 +196,27 @@ class ModuleBuilder:
     def _call_kinds(self, call, arg_kinds):
         return self.build(call.srcgrad_user, "primal", (), tuple(arg_kinds)).return_kind
 
-    def _take_constants(self, unit: Unit, tree) -> None:
-        renames = {}
-        for name, value in unit.resolved.globals_read.items():
+    def _take_constants(self, values: dict, tree) -> dict:
+        """Add the globals `tree` reads to the module's constants (renamed in `tree` where another
+        function of the module reads a different value under the same name); returns them by the
+        names `tree` now uses."""
+        renames, taken = {}, {}
+        for name, value in values.items():
             if name in self.constants and not _same(self.constants[name], value):
                 renames[name] = self.module_names.fresh(name)
                 name = renames[name]
             self.module_names.reserve([name])
             self.constants[name] = value
+            taken[name] = value
         if renames:
             syntax.rename(tree, renames)
+        return taken
 
     # ----- the module --------------------------------------------------------------------
-    def load(self, origin: str):
-        source = module_source([b.tree for b in self.order], self.constants, origin, self.backend)
+    def load(self, origin: str, parsed: ParsedFunction):
+        with compiler_pass("emit", parsed):
+            source = module_source([b.tree for b in self.order], self.constants, origin, self.backend)
+            ast.parse(source)   # generated code that does not parse is a bug: say so before writing it
         module, source = load_module(source, self.constants)
         return module, source
 

@@ -20,10 +20,12 @@ def test_slice_write_into_an_older_array_inside_a_loop_is_refused():
     assert np.isclose(tangent, numeric, rtol=1e-6)
 
 
-def test_tuple_valued_variables_are_refused_in_reverse_mode():
-    with pytest.raises(srcgrad.UnsupportedSyntaxError, match="tuple-valued variable"):
-        srcgrad.grad(pf.tuple_variable)(1.5, 0.5)
-    assert np.isclose(srcgrad.jvp(pf.tuple_variable)(1.5, 0.5, 1.0)[1], 0.5 * (1.5 + 0.5) + 1.5 * 0.5)  # b(a+b) + ab
+@pytest.mark.parametrize("backend", ["numba", "python"])
+def test_tuple_valued_variables_in_both_modes(backend):
+    a, b = 1.5, 0.5
+    ga, gb = srcgrad.grad(pf.tuple_variable, wrt=(0, 1), backend=backend)(a, b)
+    assert np.isclose(ga, b * (a + b) + a * b) and np.isclose(gb, a * (a + b) + a * b)   # d(ab(a+b))
+    assert np.isclose(srcgrad.jvp(pf.tuple_variable, backend=backend)(a, b, 1.0)[1], b * (a + b) + a * b)
 
 
 @pytest.mark.parametrize("name", ["rosenbrock", "lorenz", "kepler", "recurrence", "mlp", "logsumexp",

@@ -1,31 +1,98 @@
-"""Activity: which variables depend on a differentiated input and so carry a tangent or adjoint.
+"""Activity: which variables carry a tangent or adjoint (they depend on a `wrt` input and reach the result).
 
-Flow-insensitive: a variable is active if any assignment to it reads an active value through an
-operation whose derivative is not identically zero. Conditions, shapes, integer rounding and
-array constructors are never active.
+A variable is *varied* if an assignment to it reads a varied value through an operation whose
+derivative is not identically zero, and *useful* if the returned value depends on it the same way.
+Active = varied and useful (plus the `wrt` parameters themselves), so a value the result never uses
+gets no derivative code, and a non-finite partial there (np.prod over zeros) cannot leak into the
+gradient. Both analyses are flow-insensitive. A name bound to another array or to a view of it
+(`b = a`, `r = A[0]`, `t = A.T`) shares that array's activity, since writes through one change the
+other. Conditions, shapes, integer rounding and array constructors are never active.
 """
 from __future__ import annotations
 
 import gast
 
 from .. import syntax
+from ..analyze import kinds as K
 from ..rules.registry import InactiveRule, LinearRule
 
+# calls whose result may share memory with their first argument
+_VIEWS = {"np.transpose", "np.reshape", "np.ravel"}
 
-def active_variables(fn: gast.FunctionDef, wrt_names: set[str]) -> set[str]:
-    active = set(wrt_names)
+
+def active_variables(fn: gast.FunctionDef, wrt_names: set[str], kinds: dict | None = None) -> set[str]:
+    """The variables of `fn` that carry derivatives when differentiating with respect to `wrt_names`."""
+    assignments = list(_assignments(fn.body))
+    aliases = _alias_pairs(assignments, kinds or {})
+    varied = _fixpoint(set(wrt_names), assignments, aliases, forward=True)
+    useful = _fixpoint(_returned_names(fn.body), assignments, aliases, forward=False)
+    return (varied & useful) | set(wrt_names)
+
+
+def _fixpoint(seed: set, assignments, aliases, forward: bool) -> set:
+    """Propagate from `seed` along the differentiable data flow, forwards (operands to targets)
+    or backwards (targets to operands), until nothing changes."""
+    found = set(seed)
     changed = True
     while changed:
         changed = False
-        for stmt in _assignments(fn.body):
-            target, value = stmt.targets[0], stmt.value
-            if not is_active_expr(value, active):
-                continue
-            for name in _target_names(target):
-                if name not in active:
-                    active.add(name)
-                    changed = True
-    return active
+        for stmt in assignments:
+            targets = set(_target_names(stmt.targets[0]))
+            sources = set(_differentiable_sources(stmt))
+            if forward and sources & found:
+                new = targets - found
+            elif not forward and targets & found:
+                new = sources - found
+            else:
+                new = set()
+            for a, b in aliases:
+                if (a in found or a in new) and b not in found:
+                    new.add(b)
+                if (b in found or b in new) and a not in found:
+                    new.add(a)
+            if new:
+                found |= new
+                changed = True
+    return found
+
+
+def _differentiable_sources(stmt) -> list[str]:
+    """Names whose derivative flows into the assignment's target."""
+    value = stmt.value
+    return [_name_of(a) for a in _operand_atoms(value, _differentiable_positions(value)) if _name_of(a)]
+
+
+def _name_of(atom):
+    return atom.id if isinstance(atom, gast.Name) else None
+
+
+def _returned_names(stmts) -> set[str]:
+    found = set()
+    for stmt in stmts:
+        for node in gast.walk(stmt):
+            if isinstance(node, gast.Return) and node.value is not None:
+                found |= syntax.loaded_names(node.value)
+    return found
+
+
+def _alias_pairs(assignments, kinds) -> list[tuple[str, str]]:
+    """(b, a) for each `b = a` or `b = <view of a>` between arrays."""
+    pairs = []
+    for stmt in assignments:
+        target, value = stmt.targets[0], stmt.value
+        if not isinstance(target, gast.Name):
+            continue
+        source = None
+        if isinstance(value, gast.Name):
+            source = value.id
+        elif isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name):
+            source = value.value.id if K.is_array(kinds.get(target.id, K.UNKNOWN)) or \
+                kinds.get(target.id, K.UNKNOWN) == K.UNKNOWN else None
+        elif isinstance(value, gast.Call) and getattr(getattr(value, "srcgrad_rule", None), "name", None) in _VIEWS:
+            source = _name_of(value.args[0]) if value.args else None
+        if source is not None and not K.is_scalar(kinds.get(source, K.UNKNOWN)):
+            pairs.append((target.id, source))
+    return pairs
 
 
 def _assignments(stmts):
@@ -50,28 +117,65 @@ def is_active_atom(node, active: set[str]) -> bool:
     return isinstance(node, gast.Name) and node.id in active
 
 
+def _differentiable_positions(node) -> list[int]:
+    """Positions of the operands of an ANF operation through which derivatives can flow."""
+    if isinstance(node, gast.Call):
+        if getattr(node, "srcgrad_user", None) is not None:
+            return list(range(len(node.args)))
+        rule = getattr(node, "srcgrad_rule", None)
+        if rule is None:
+            raise AssertionError(f"a call without a rule reached activity analysis: {syntax.fingerprint(node.func)}")
+        if isinstance(rule, InactiveRule):
+            return []
+        if isinstance(rule, LinearRule):
+            return [p for p in rule.linear_args if p < len(node.args)]
+        return list(range(len(node.args)))
+    if isinstance(node, gast.BinOp):
+        return [] if isinstance(node.op, gast.FloorDiv) else [0, 1]
+    if isinstance(node, gast.UnaryOp):
+        return [] if isinstance(node.op, gast.Not) else [0]
+    if isinstance(node, (gast.Subscript, gast.Name)):
+        return [0]
+    if isinstance(node, gast.Tuple):
+        return list(range(len(node.elts)))
+    if isinstance(node, (gast.Compare, gast.BoolOp, gast.Constant, gast.Attribute)) or syntax.is_atom(node):
+        return []
+    raise AssertionError(f"activity analysis met an expression outside A-normal form: {syntax.fingerprint(node)}")
+
+
+def _operand_atoms(node, positions) -> list:
+    if isinstance(node, gast.Call):
+        atoms = []
+        for k in positions:
+            arg = node.args[k]
+            atoms.extend(arg.elts if isinstance(arg, (gast.Tuple, gast.List)) else [arg])
+        return atoms
+    if isinstance(node, gast.BinOp):
+        return [(node.left, node.right)[k] for k in positions]
+    if isinstance(node, gast.UnaryOp):
+        return [node.operand] if positions else []
+    if isinstance(node, gast.Subscript):
+        return [node.value] if positions else []
+    if isinstance(node, gast.Tuple):
+        return [node.elts[k] for k in positions]
+    if isinstance(node, gast.Name):
+        return [node]
+    return []
+
+
 def active_operands(node, active: set[str]) -> list[int]:
     """Positions of the operands of an ANF operation that carry derivatives into its result."""
+    positions = _differentiable_positions(node)
     if isinstance(node, gast.Call):
-        rule = getattr(node, "srcgrad_rule", None)
-        if getattr(node, "srcgrad_user", None) is not None:
-            return [k for k, a in enumerate(node.args) if is_active_atom(a, active)]
-        if rule is None or isinstance(rule, InactiveRule):
-            return []
-        positions = range(len(node.args))
-        if isinstance(rule, LinearRule):
-            positions = [p for p in rule.linear_args if p < len(node.args)]
         return [k for k in positions if _arg_active(node.args[k], active)]
     if isinstance(node, gast.BinOp):
-        if isinstance(node.op, gast.FloorDiv):
-            return []
-        return [k for k, a in enumerate((node.left, node.right)) if is_active_atom(a, active)]
+        return [k for k in positions if is_active_atom((node.left, node.right)[k], active)]
     if isinstance(node, gast.UnaryOp):
-        return [0] if not isinstance(node.op, gast.Not) and is_active_atom(node.operand, active) else []
+        return [0] if positions and is_active_atom(node.operand, active) else []
     if isinstance(node, gast.Subscript):
         return [0] if is_active_atom(node.value, active) else []
     if isinstance(node, gast.Tuple):
-        return [k for k, e in enumerate(node.elts) if is_active_atom(e, active)]
+        return [k for k in positions if is_active_atom(node.elts[k], active)]
     if isinstance(node, gast.Name):
         return [0] if node.id in active else []
     return []
@@ -85,6 +189,3 @@ def _arg_active(arg, active):
 
 def is_active_expr(node, active: set[str]) -> bool:
     return bool(active_operands(node, active))
-
-
-

@@ -92,6 +92,7 @@ def _live_stmt(stmt, live, essential):
     if isinstance(stmt, gast.If):
         body, live_body = _live_block(stmt.body, set(live), essential)
         orelse, live_else = _live_block(stmt.orelse, set(live), essential)
+        body, orelse = _drop_orphan_comments(body), _drop_orphan_comments(orelse)
         if not body and not orelse and not essential(stmt):
             return None, live
         stmt.body, stmt.orelse = body or [gast.Pass()], orelse
@@ -131,6 +132,7 @@ def _live_loop(loop, live_after, essential):
             break
         body_out = new_out
     body, body_in = _live_block(loop.body, set(body_out), essential)
+    body = _drop_orphan_comments(body)
     if not body:
         return None, live_after
     loop.body = body

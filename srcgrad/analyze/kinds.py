@@ -44,7 +44,9 @@ def of_value(value):
     if isinstance(value, (float, np.floating)):
         return FLOAT
     if isinstance(value, np.ndarray):
-        prefix = "a" if np.issubdtype(value.dtype, np.floating) else "ia"
+        if value.dtype.kind not in "fiub":
+            return UNKNOWN   # complex, object, ...: nothing srcgrad can differentiate or spell
+        prefix = "a" if value.dtype.kind == "f" else "ia"
         return f"{prefix}{value.ndim}"
     if isinstance(value, tuple):
         return tuple(of_value(v) for v in value)
@@ -216,7 +218,11 @@ def _rule_kind(name, args, node):
         return FLOAT
     if name in _TO_FLOAT and args and ndim(args[0]):
         return FLOAT if ndim(args[0]) == 1 else array(ndim(args[0]) - 1)
-    if name in _SAME_AS_FIRST or name in ("np.cumsum",):
+    if name == "np.cumsum":
+        return (args[0] if ndim(args[0]) in (0, 1) else "a1") if not has_axis else args[0]
+    if name in ("np.eye", "np.identity"):
+        return "a2"
+    if name in _SAME_AS_FIRST:
         return args[0] if args else UNKNOWN
     if name.startswith("math."):
         return INT if name in _TO_INT else FLOAT

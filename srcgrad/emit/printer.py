@@ -34,6 +34,11 @@ def _mark_comments(tree):
     for node in gast.walk(tree):
         if syntax.is_comment(node):
             node.value.value = COMMENT_MARK + node.value.value
+        for field in ("body", "orelse"):
+            block = getattr(node, field, None)
+            if isinstance(block, list) and block and all(syntax.is_comment(s) for s in block):
+                # a comment is no statement: a block of comments alone still needs one
+                block.append(gast.Pass())
     return tree
 
 

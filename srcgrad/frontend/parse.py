@@ -5,12 +5,14 @@ After this pass the function's AST is available with line numbers that point int
 from __future__ import annotations
 
 import builtins
+import dis
 import inspect
 import textwrap
-from dataclasses import dataclass, field
+import types
+from dataclasses import dataclass
 
 from .. import syntax
-from ..errors import MissingSourceError, SourceLocation
+from ..errors import MissingSourceError, SourceLocation, StaleSourceError
 
 
 @dataclass
@@ -23,7 +25,6 @@ class ParsedFunction:
     first_line: int
     indent: int
     lines: list[str]
-    namespace: dict = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -39,10 +40,17 @@ class ParsedFunction:
         return SourceLocation(self.filename, self.first_line + index, col, " " * self.indent + text)
 
     def lookup(self, identifier: str):
-        """The object a free name refers to, or raise KeyError."""
-        if identifier in self.namespace:
-            return self.namespace[identifier]
-        return getattr(builtins, identifier)
+        """The object a free name refers to now (closure cell, module global or builtin), or raise
+        KeyError."""
+        closure = _closure_values(self.pyfunc)
+        if identifier in closure:
+            return closure[identifier]
+        if identifier in self.pyfunc.__globals__:
+            return self.pyfunc.__globals__[identifier]
+        try:
+            return getattr(builtins, identifier)
+        except AttributeError:
+            raise KeyError(identifier) from None
 
 
 def python_function(fn):
@@ -77,11 +85,11 @@ def parse_function(fn) -> ParsedFunction:
             ".py module and import it.") from None
     source = "".join(lines)
     dedented = textwrap.dedent(source)
+    _check_source_matches_code(fn, dedented, filename)
     indent = _indent_of(source) - _indent_of(dedented)
     tree = syntax.parse_module(dedented).body[0]
     tree.decorator_list = []
-    return ParsedFunction(fn, tree, filename, first_line, indent, dedented.splitlines(),
-                          _namespace(fn))
+    return ParsedFunction(fn, tree, filename, first_line, indent, dedented.splitlines())
 
 
 def _indent_of(source: str) -> int:
@@ -89,12 +97,60 @@ def _indent_of(source: str) -> int:
     return len(first) - len(first.lstrip())
 
 
-def _namespace(fn) -> dict:
-    namespace = dict(fn.__globals__)
+def _closure_values(fn) -> dict:
+    values = {}
     if fn.__closure__:
         for var, cell in zip(fn.__code__.co_freevars, fn.__closure__):
             try:
-                namespace[var] = cell.cell_contents
+                values[var] = cell.cell_contents
             except ValueError:  # an empty cell: the closure variable is not assigned yet
                 pass
-    return namespace
+    return values
+
+
+# ----- does the source on disk still describe the running code? ------------------------------
+
+_IGNORED_OPS = {"CACHE", "PUSH_NULL", "PRECALL", "NOP", "RESUME", "EXTENDED_ARG", "COPY_FREE_VARS", "MAKE_CELL"}
+_SAME_OPS = {"LOAD_METHOD": "LOAD_ATTR"}   # the compiler picks one by context we do not reproduce
+
+
+def _check_source_matches_code(fn, source: str, filename: str) -> None:
+    """Raise StaleSourceError when `source` (read from disk now) compiles to other code than
+    the function Python is running: its file was edited and the module not reloaded."""
+    try:
+        fresh = _compile_alone(fn, source)
+        matches = fresh is None or _code_shape(fresh) == _code_shape(inspect.unwrap(fn).__code__)
+    except Exception:   # source we cannot recompile on its own: nothing to compare, trust it
+        return
+    if not matches:
+        raise StaleSourceError(
+            f"the source of {fn.__qualname__} in {filename} no longer matches the code Python is running: "
+            "the file was edited after its module was imported. srcgrad differentiates the source, so it "
+            "would differentiate the new text while the function still runs the old one. Reload the module "
+            "(importlib.reload) or restart Python, then ask for the derivative again.")
+
+
+def _compile_alone(fn, source: str):
+    """The code object `source` (one def) compiles to; free variables become closure cells again."""
+    code = inspect.unwrap(fn).__code__
+    if code.co_freevars:
+        cells = "".join(f"    {v} = None\n" for v in code.co_freevars)
+        source = (f"def __srcgrad_outer__():\n{cells}{textwrap.indent(source, '    ')}\n"
+                  f"    return {code.co_name}\n")
+    module = compile(source, "<srcgrad source check>", "exec")
+    if code.co_freevars:
+        module = next(c for c in module.co_consts if isinstance(c, types.CodeType))
+    return next((c for c in module.co_consts if isinstance(c, types.CodeType) and c.co_name == code.co_name), None)
+
+
+def _code_shape(code) -> tuple:
+    """Names, constants and the instruction sequence, without line numbers or jump offsets."""
+    ops = []
+    for ins in dis.get_instructions(code):
+        if ins.opname in _IGNORED_OPS:
+            continue
+        jump = ins.opcode in dis.hasjrel or ins.opcode in dis.hasjabs
+        arg = None if jump or isinstance(ins.argval, types.CodeType) else repr(ins.argval)
+        ops.append((_SAME_OPS.get(ins.opname, ins.opname), arg))
+    nested = tuple(_code_shape(c) for c in code.co_consts if isinstance(c, types.CodeType))
+    return code.co_varnames, code.co_freevars, tuple(ops), nested

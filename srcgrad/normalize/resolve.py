@@ -19,6 +19,7 @@ from .. import syntax
 from ..errors import NoRuleError, UnsupportedSyntaxError
 from ..frontend.parse import ParsedFunction, python_function
 from ..rules import registry
+from ..rules.template import CallTemplate
 
 # Array methods become the numpy function of the same meaning, with the array first.
 METHODS = {
@@ -33,9 +34,26 @@ ARRAY_PROPERTIES = {"shape", "size", "ndim", "dtype"}
 class Resolved:
     """What resolution found besides the rewritten tree."""
 
-    def __init__(self):
+    def __init__(self, parsed: ParsedFunction):
+        self.parsed = parsed
         self.user_calls: dict[str, object] = {}    # name used in the tree -> Python function
-        self.globals_read: dict[str, object] = {}  # free name -> value (numbers, arrays)
+        self.global_paths: dict[str, list] = {}    # name used in the tree -> its dotted path (numbers, arrays)
+        self.bound: dict[str, object] = {}         # name used in the tree -> a registered function
+
+    @property
+    def globals_read(self) -> dict:
+        """Every module-level value the function reads, as the module holds it *now*: a derivative
+        made after the module rebinds or mutates a global sees the new value, as numba.njit does."""
+        values = dict(self.bound)
+        for name, path in self.global_paths.items():
+            value = self.parsed.lookup(path[0])
+            for attr in path[1:]:
+                value = getattr(value, attr)
+            if not isinstance(value, (int, float, np.integer, np.floating, np.ndarray)) or isinstance(value, bool):
+                raise UnsupportedSyntaxError(f"the global `{'.'.join(path)}`, now of type {type(value).__name__}",
+                                             None, "Only numbers and numpy arrays can be read from module level.")
+            values[name] = value.copy() if isinstance(value, np.ndarray) else value
+        return values
 
 
 def resolve(parsed: ParsedFunction) -> Resolved:
@@ -63,7 +81,7 @@ def _dotted_path(node) -> list[str] | None:
 
 class _Resolver(gast.NodeTransformer):
     def __init__(self, parsed: ParsedFunction, local: set[str]):
-        self.parsed, self.local, self.found = parsed, local, Resolved()
+        self.parsed, self.local, self.found = parsed, local, Resolved(parsed)
 
     def _error(self, node, construct, advice):
         raise UnsupportedSyntaxError(construct, self.parsed.location(node), advice)
@@ -79,28 +97,52 @@ class _Resolver(gast.NodeTransformer):
         return obj
 
     # ----- calls -----------------------------------------------------------------------------
+    def visit_For(self, node):
+        iterator = node.iter
+        if isinstance(iterator, gast.Call) and isinstance(iterator.func, gast.Name) and \
+                iterator.func.id in ("range", "enumerate") and iterator.func.id not in self.local:
+            # loop headers are lowered by desugar; only their arguments are expressions
+            iterator.args = [self.visit(a) for a in iterator.args]
+            node.target = self.visit(node.target)
+            node.body = [self.visit(s) for s in node.body]
+            node.orelse = [self.visit(s) for s in node.orelse]
+            if iterator.func.id == "range":
+                self._bind_call(iterator, range, "range")
+            return node
+        return self.generic_visit(node)
+
     def visit_Call(self, node):
         node.args = [self.visit(a) for a in node.args]
         for keyword in node.keywords:
             keyword.value = self.visit(keyword.value)
-        path = _dotted_path(node.func)
+        func = node.func
+        if isinstance(func, gast.Attribute) and not self._names_global(func.value):
+            return self._method_call(node, self.visit(func.value), func.attr)
+        path = _dotted_path(func)
         if path is None:
             self._error(node, "a call through a computed expression", "Call a named function.")
         if path[0] in self.local:
-            return self._method_call(node, path)
-        return self._bind_call(node, self._evaluate(node.func, path), ".".join(path))
+            self._error(node, f"a call through the variable `{path[0]}`",
+                        "Call a function defined at module level by its name.")
+        return self._bind_call(node, self._evaluate(func, path), ".".join(path))
 
-    def _method_call(self, node, path):
-        if len(path) != 2 or path[1] not in METHODS:
-            self._error(node, f"the method call `{'.'.join(path)}()`",
+    def _names_global(self, node) -> bool:
+        """Whether `node` is a dotted path (`np`, `np.linalg`) starting at a non-local name."""
+        path = _dotted_path(node)
+        return path is not None and path[0] not in self.local
+
+    def _method_call(self, node, receiver, method: str):
+        """`receiver.method(args)`: the numpy function of the same meaning, receiver first."""
+        if method not in METHODS:
+            self._error(node, f"the method call `.{method}()`",
                         f"Use the numpy function instead; supported methods: {', '.join(sorted(METHODS))}.")
-        canonical = METHODS[path[1]]
-        receiver = syntax.name(path[0])
+        canonical = METHODS[method]
         args = [receiver] + node.args
-        if path[1] == "reshape" and len(node.args) > 1:
+        if method == "reshape" and len(node.args) > 1:
             args = [receiver, syntax.tuple_(node.args)]
         call = syntax.call(canonical, *args)
         call.keywords = node.keywords
+        _copy_position(call, node)
         return self._bind_call(call, self._evaluate(call.func, canonical.split(".")), canonical)
 
     def _bind_call(self, node, obj, spelled):
@@ -108,10 +150,12 @@ class _Resolver(gast.NodeTransformer):
             return gast.BinOp(left=node.args[0], op=gast.MatMult(), right=node.args[1])
         rule = registry.lookup(obj)
         if rule is not None:
-            node.func = syntax.dotted(rule.name) if "." in rule.name else syntax.name(rule.name)
+            node.func = syntax.dotted(rule.emitted)
             node.srcgrad_rule = rule
             if getattr(rule, "function", None) is not None:   # registered by the user: bound at load
-                self.found.globals_read[rule.name] = rule.function
+                self.found.bound[rule.emitted] = rule.function
+                if isinstance(rule.partials, CallTemplate):
+                    self.found.bound[rule.partials.name] = rule.partials.fn
             return node
         pyfunc = python_function(obj)
         if isinstance(pyfunc, types.FunctionType):
@@ -132,37 +176,49 @@ class _Resolver(gast.NodeTransformer):
 
     # ----- attributes and free names ---------------------------------------------------------
     def visit_Attribute(self, node):
+        if not self._names_global(node.value) or isinstance(
+                self._evaluate(node.value, _dotted_path(node.value)), np.ndarray):
+            return self._array_attribute(node, self.visit(node.value))
         path = _dotted_path(node)
-        if path and path[0] in self.local:
-            if len(path) == 2 and path[1] == "T":
-                return self._bind_call(syntax.call("np.transpose", syntax.name(path[0])), np.transpose, "np.transpose")
-            if len(path) == 2 and path[1] in ARRAY_PROPERTIES:
-                return node
-            self._error(node, f"the attribute `{'.'.join(path)}`",
-                        f"Only {', '.join(sorted(ARRAY_PROPERTIES | {'T'}))} are supported on arrays.")
-        if path is None:
-            self.generic_visit(node)
-            return node
         value = self._evaluate(node, path)
         if len(path) == 2 and self.parsed.lookup(path[0]) in (math, np) and isinstance(value, float):
             node.srcgrad_constant = True   # math.pi, np.e: generated code imports math and np too
             node.value = syntax.name("math" if self.parsed.lookup(path[0]) is math else "np")
             return node
-        return self._constant_or_global(node, "_".join(path), value)
+        return self._constant_or_global(node, path, value)
+
+    def _array_attribute(self, node, receiver):
+        """`x.T`, `(A @ B).T`, `x.shape`: attributes of array values."""
+        if node.attr == "T":
+            call = syntax.call("np.transpose", receiver)
+            _copy_position(call, node)
+            return self._bind_call(call, np.transpose, "np.transpose")
+        if node.attr in ARRAY_PROPERTIES:
+            node.value = receiver
+            return node
+        self._error(node, f"the attribute `.{node.attr}`",
+                    f"Only {', '.join(sorted(ARRAY_PROPERTIES | {'T'}))} are supported on arrays.")
 
     def visit_Name(self, node):
         if not isinstance(node.ctx, gast.Load) or node.id in self.local:
             return node
         value = self._evaluate(node, [node.id])
-        return self._constant_or_global(node, node.id, value)
+        return self._constant_or_global(node, [node.id], value)
 
-    def _constant_or_global(self, node, as_name, value):
+    def _constant_or_global(self, node, path, value):
+        as_name = "_".join(path)
         if isinstance(value, (bool, np.bool_)) or value is None:
             return syntax.const(value if value is None else bool(value))
         if isinstance(value, (int, float, np.integer, np.floating, np.ndarray)):
-            self.found.globals_read[as_name] = value
+            self.found.global_paths[as_name] = path
             return syntax.name(as_name)
         if callable(value) or isinstance(value, types.ModuleType):
             return node  # a function or module name, used by an enclosing call
         self._error(node, f"the global `{as_name}` of type {type(value).__name__}",
                     "Only numbers and numpy arrays can be read from module level.")
+
+
+def _copy_position(new, old):
+    for attr in ("lineno", "col_offset", "end_lineno", "end_col_offset"):
+        if hasattr(old, attr):
+            setattr(new, attr, getattr(old, attr))

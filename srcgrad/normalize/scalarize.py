@@ -242,8 +242,13 @@ class _Scalarize:
         return value
 
     def _reduced(self, stmt, views, scalar_of, index):
+        """The atom summed into a reduction this iteration (np.dot's product gets its own name)."""
         args = [self._element(a, views, scalar_of, index) for a in stmt.value.args]
-        return args[0] if len(args) == 1 else syntax.binop(args[0], "*", args[1])
+        if len(args) == 1:
+            return args[0]
+        product = self.names.fresh("product")
+        self._read_stmts.append(self._located(syntax.assign(product, syntax.binop(args[0], "*", args[1])), stmt))
+        return syntax.name(product)
 
     def _arrays_read(self, group) -> list:
         seen = []
@@ -265,8 +270,9 @@ class _Scalarize:
             return []
         tests = [gast.Compare(left=s, ops=[gast.NotEq()], comparators=[syntax.name(length)]) for s in sizes[1:]]
         test = tests[0] if len(tests) == 1 else gast.BoolOp(op=gast.Or(), values=tests)
+        mismatch = self.names.fresh("mismatch")
         error = gast.Raise(exc=syntax.call("ValueError", gast.Constant(value="operands could not be broadcast together", kind=None)), cause=None)
-        return [syntax.if_(test, [error])]
+        return [syntax.assign(mismatch, test), syntax.if_(syntax.name(mismatch), [error])]
 
     def _used_later(self, group) -> set[str]:
         """Arrays of the run that code outside the run reads: these are still written out."""

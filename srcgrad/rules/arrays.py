@@ -40,9 +40,9 @@ def copy_transpose(g, x):
 
 @linear("np.cumsum")
 def cumsum_transpose(g, x):
-    return np.cumsum(g[::-1])[::-1]
+    return np.reshape(np.ascontiguousarray(np.cumsum(g[::-1])[::-1]), x.shape)   # np.cumsum flattens n-D arrays
 
-@linear("np.where", linear_args=(1, 2))
+@linear("np.where", linear_args=(1, 2), broadcasts=True)
 def where_transpose(g, c, a, b):
     return np.where(c, g, 0.0), np.where(c, 0.0, g)
 
@@ -77,12 +77,12 @@ structural("np.min", forward=_selection("np.argmin")[0], reverse=_selection("np.
 
 def _prod_forward(ctx, result, value, positions):
     x = value.args[0]
-    return True, syntax.call("np.sum", syntax.binop(syntax.binop(syntax.name(result), "/", syntax.clone(x)), "*", ctx.tangent_of(x)))
+    return False, syntax.call("np.sum", syntax.binop(syntax.call("prod_of_others", syntax.clone(x)), "*", ctx.tangent_of(x)))
 
 
 def _prod_reverse(ctx, result, value, positions):
     x = value.args[0]
-    partial = syntax.binop(syntax.name(result), "/", syntax.clone(x))
+    partial = syntax.call("prod_of_others", syntax.clone(x))
     return ctx.accumulate(x, syntax.binop(partial, "*", syntax.name(ctx.adjoint(result))))
 
 

@@ -160,7 +160,7 @@ def maximum(a, b):
 def minimum(a, b):
     return 1.0 * (a <= b), 1.0 * (a > b)
 
-@elementwise("np.clip", domain=(REAL, (-1.0, -0.5), (0.5, 1.0)))
+@elementwise("np.clip", domain=(REAL, (-1.0, -0.5), (0.5, 1.0)), spelling="clip")   # numba's np.clip takes arrays only
 def clip(x, lo, hi):
     return 1.0 * ((x >= lo) & (x <= hi)), 1.0 * (x < lo), 1.0 * (x > hi)
 

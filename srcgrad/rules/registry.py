@@ -12,20 +12,29 @@ Kinds of entry:
 from __future__ import annotations
 
 import builtins
+import inspect
 import math
+import types
 from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
 
-from ..errors import DuplicateRuleError
-from .template import Template
+from .. import syntax
+from ..errors import DuplicateRuleError, SrcgradError
+from ..frontend.parse import python_function
+from .template import CallTemplate, Template, single_return
 
 
 @dataclass
 class Rule:
-    name: str                    # canonical spelling emitted in generated code, e.g. "np.sin"
+    name: str                    # canonical spelling, e.g. "np.sin"
     domain: tuple = ()           # valid input ranges per argument, for the rule tests
+    spelling: str = ""           # what generated code calls, when not `name` (a srcgrad_runtime helper)
+
+    @property
+    def emitted(self) -> str:
+        return self.spelling or self.name
 
 
 @dataclass
@@ -37,6 +46,7 @@ class ElementwiseRule(Rule):
 class LinearRule(Rule):
     linear_args: tuple = (0,)
     transposes: dict = field(default_factory=dict)   # arg index -> Template(g, *args, ans)
+    broadcasts: bool = False     # operands broadcast to the result: transposes are result-shaped
 
 
 @dataclass
@@ -97,43 +107,115 @@ def _resolve_path(path: str):
     return obj
 
 
-def elementwise(*paths: str, domain: tuple = ()):
+def elementwise(*paths: str, domain: tuple = (), spelling: str = ""):
     """Decorator: `partials(x, y, ..., ans)` returns one partial derivative per argument."""
     def wrap(fn):
         template = Template(fn)
         for path in paths:
-            register(_resolve_path(path), ElementwiseRule(name=path, domain=domain, partials=template))
+            register(_resolve_path(path), ElementwiseRule(name=path, domain=domain, partials=template, spelling=spelling))
         return fn
     return wrap
 
 
-def register_elementwise(fn, partials, name: str | None = None, domain: tuple = ()) -> Rule:
+def register_elementwise(fn, partials, name: str | None = None, domain: tuple = (), check: bool = True) -> Rule:
     """Register your own elementwise function (one numba can compile, e.g. an ``@njit`` function).
 
     Parameters
     ----------
     fn : callable
-        The function user code calls, such as ``softplus(x)``.
-    partials : function
-        A ``def`` in a .py file with fn's parameters, returning one partial derivative per
-        parameter (a tuple when there are several); it may use ``np``, ``math`` and ``ans``
-        (fn's result), e.g. ``def softplus_partials(x): return 1.0 / (1.0 + np.exp(-x))``.
+        The function user code calls, such as ``softplus(x)``: a Python function (srcgrad compiles
+        it with numba), an ``@njit`` function, or a math/numpy function numba supports.
+    partials : callable
+        Takes fn's parameters and returns one partial derivative per parameter (a tuple when there
+        are several). A ``def`` whose body is one ``return`` of math on its parameters, ``np``,
+        ``math`` and ``ans`` (fn's result) is written into the generated code as math, e.g.
+        ``def softplus_partials(x): return 1.0 / (1.0 + np.exp(-x))``; any other callable numba
+        can compile (a lambda, a longer def, an ``@njit`` function) is called from it.
     name : str, optional
         The name generated code calls fn by (default: ``fn.__name__``).
+    domain : tuple of (low, high), optional
+        Valid input range per parameter, used by the check below (default: (0.2, 1.8) each).
+    check : bool
+        Compare the partials with central differences of fn at a few points of the domain now,
+        and refuse the rule when they disagree (pass False for a deliberate subgradient).
     """
-    rule = ElementwiseRule(name=name or getattr(fn, "__name__", "user_function"), domain=domain,
-                           partials=Template(partials))
-    rule.function = fn
+    spelling = name or getattr(fn, "__name__", "user_function")
+    count = _arity(fn, partials)
+    template = _partials_template(partials, spelling, count)
+    if check:
+        _check_partials(fn, partials, count, domain or ((0.2, 1.8),) * count, spelling)
+    rule = ElementwiseRule(name=spelling, domain=domain, partials=template)
+    rule.function = _numba_callable(fn)
     return register(fn, rule)
 
 
-def linear(*paths: str, linear_args: tuple = (0,)):
+def _arity(fn, partials) -> int:
+    """How many arguments fn takes: a ufunc's inputs, a function's parameters, else the partials'."""
+    if isinstance(fn, np.ufunc):
+        return fn.nin
+    for candidate in (python_function(fn), partials):
+        try:
+            return len(inspect.signature(candidate).parameters)
+        except (TypeError, ValueError):
+            continue
+    return 1
+
+
+def _partials_template(partials, spelling: str, count: int):
+    """Inline math when `partials` is one return of math on what generated code can name; else a call."""
+    returned = single_return(partials)
+    if returned is not None:
+        allowed = set(inspect.signature(partials).parameters) | {"np", "math", "M", "ans"}
+        if syntax.names_in(returned) <= allowed:
+            return Template(partials)
+    return CallTemplate(_numba_callable(partials), f"{spelling}_partials", count)
+
+
+def _numba_callable(fn):
+    """What generated code binds for `fn`: numba dispatchers and builtins as they are, plain Python
+    functions (lambdas too) compiled with numba when first called."""
+    import numba
+    if isinstance(fn, types.FunctionType):
+        return numba.njit(fn)
+    return fn
+
+
+def _check_partials(fn, partials, count: int, domain: tuple, spelling: str) -> None:
+    """Central differences of fn against `partials` at three points of the domain."""
+    for fraction in (0.3, 0.55, 0.8):
+        point = [low + fraction * (high - low) for low, high in domain]
+        try:
+            given = partials(*point)
+            given = tuple(given) if count > 1 else (given,)
+            values = [float(fn(*point))]
+        except Exception as exc:
+            raise SrcgradError(f"register_elementwise({spelling}): calling it or its partials at {point} failed "
+                               f"({type(exc).__name__}: {exc}); pass domain= with ranges where both are defined") from None
+        if len(given) != count:
+            raise SrcgradError(f"register_elementwise({spelling}): the partials return {len(given)} value(s), "
+                               f"but {spelling} takes {count} argument(s): return one partial per argument")
+        for k in range(count):
+            h = 1e-6 * max(1.0, abs(point[k]))
+            up, down = list(point), list(point)
+            up[k] += h
+            down[k] -= h
+            numeric = (float(fn(*up)) - float(fn(*down))) / (2 * h)
+            if not math.isclose(float(given[k]), numeric, rel_tol=1e-4, abs_tol=1e-6):
+                raise SrcgradError(
+                    f"register_elementwise({spelling}): the partial derivative for argument {k} is "
+                    f"{float(given[k])!r} at {point}, but central differences of {spelling} give {numeric!r}. "
+                    "Fix the partials, pass domain= if this point is outside where they hold, or "
+                    "check=False for a deliberate subgradient.")
+
+
+def linear(*paths: str, linear_args: tuple = (0,), broadcasts: bool = False):
     """Decorator: the function returns, per linear argument, its transpose applied to `g`."""
     def wrap(fn):
         template = Template(fn)
         transposes = {arg: _Indexed(template, k) for k, arg in enumerate(linear_args)}
         for path in paths:
-            register(_resolve_path(path), LinearRule(name=path, linear_args=linear_args, transposes=transposes))
+            register(_resolve_path(path), LinearRule(name=path, linear_args=linear_args, transposes=transposes,
+                                                     broadcasts=broadcasts))
         return fn
     return wrap
 

@@ -24,10 +24,8 @@ class Template:
     @property
     def exprs(self) -> list[gast.AST]:
         if self._exprs is None:
-            tree = syntax.parse_module(textwrap.dedent(inspect.getsource(self.fn))).body[0]
-            ret = tree.body[-1]
-            assert isinstance(ret, gast.Return), f"rule template {self.fn.__name__} must end in return"
-            value = ret.value
+            value = single_return(self.fn)
+            assert value is not None, f"rule template {self.fn.__name__} must be one return statement"
             self._exprs = list(value.elts) if isinstance(value, gast.Tuple) else [value]
         return self._exprs
 
@@ -40,6 +38,40 @@ class Template:
         exprs = self.exprs if index is None else [self.exprs[index]]
         out = [simplify(syntax.substitute(e, bindings)) for e in exprs]
         return out if index is None else out[0]
+
+
+def single_return(fn):
+    """The returned expression of a `def` whose body is one return statement (after a docstring),
+    or None when fn is anything else (a lambda, several statements, no readable source)."""
+    try:
+        tree = syntax.parse_module(textwrap.dedent(inspect.getsource(fn))).body[0]
+    except (OSError, TypeError, SyntaxError, IndexError):
+        return None
+    if not isinstance(tree, gast.FunctionDef):
+        return None
+    body = [s for s in tree.body if not (isinstance(s, gast.Expr) and isinstance(s.value, gast.Constant))]
+    if len(body) != 1 or not isinstance(body[0], gast.Return) or body[0].value is None:
+        return None
+    return body[0].value
+
+
+class CallTemplate:
+    """Partials computed by calling a function (one numba can compile) rather than inlined as math:
+    generated code calls it by `name`, bound into the generated module, and takes element `index`
+    of its result when there are several partials."""
+
+    def __init__(self, fn, name: str, count: int):
+        self.fn, self.name, self.count = fn, name, count
+        self.params = list(inspect.signature(fn).parameters)
+
+    def uses(self, param: str, index: int | None = None) -> bool:
+        return param in self.params
+
+    def instantiate(self, bindings: dict, index: int | None = None):
+        call = syntax.call(syntax.name(self.name), *[syntax.clone(bindings[p]) for p in self.params])
+        if index is None:
+            return [syntax.subscript(call, syntax.const(k)) for k in range(self.count)] if self.count > 1 else [call]
+        return syntax.subscript(call, syntax.const(index)) if self.count > 1 else call
 
 
 def _number(node):

@@ -50,8 +50,16 @@ class Adjoints:
     def init(self, var: str) -> list:
         """`x_bar = 0` statements shaped like `var`."""
         if self.is_tuple(var):
-            return [syntax.assign(name, syntax.const(0.0)) for name in self.element_adjoints(var)]
+            kinds = self.kinds[var]
+            return [syntax.assign(name, self.zeros.of_kind(syntax.subscript(syntax.name(var), syntax.const(k)), kinds[k]))
+                    for k, name in enumerate(self.element_adjoints(var))]
         return [syntax.assign(self.adjoint(var), self.zeros.like(syntax.name(var)))]
+
+    def cotangent(self, var: str) -> gast.AST:
+        """The adjoint of `var` as one expression: a name, or a tuple of names for a tuple."""
+        if self.is_tuple(var):
+            return syntax.tuple_([syntax.name(n) for n in self.element_adjoints(var)])
+        return syntax.name(self.adjoint(var))
 
     def kill(self, var: str) -> list:
         """Reset `var`'s adjoint when `var` is overwritten."""
@@ -70,6 +78,9 @@ class Adjoints:
         """`atom_bar += contribution`, summing broadcast dimensions away when shapes may differ."""
         if not (isinstance(atom, gast.Name) and atom.id in self.active):
             return []
+        if self.is_tuple(atom.id):
+            return [syntax.aug_assign(bar, "+", syntax.subscript(syntax.clone(contribution), syntax.const(k)))
+                    for k, bar in enumerate(self.element_adjoints(atom.id))]
         target = self.kinds.get(atom.id, K.UNKNOWN)
         kind = target if contribution_kind is None else contribution_kind
         if kind != target or target == K.UNKNOWN or target == "a?":
@@ -111,15 +122,16 @@ class Adjoints:
 
     def flows(self, y, value, evaluated, positions) -> list:
         """(operand, contribution to its adjoint, kind of the contribution) for each active operand."""
-        g = syntax.name(self.adjoint(y))
+        g = self.cotangent(y)
         result_kind = self.kinds.get(y, K.UNKNOWN)
         if isinstance(value, gast.Name):
             return [(value, g, result_kind)]
         if isinstance(value, gast.Subscript):
             return [(value.value, self._read_back(value, g), None)]
         if isinstance(value, gast.Tuple):
-            raise UnsupportedSyntaxError("a tuple-valued variable in reverse mode", self.location(value),
-                                         "Return the tuple directly, or unpack it into separate variables.")
+            parts = self.element_adjoints(y)
+            return [(elt, syntax.name(parts[k]), K.UNKNOWN if not isinstance(result_kind, tuple) else result_kind[k])
+                    for k, elt in enumerate(value.elts) if k in positions]
         rule = op_rule(value) or getattr(value, "srcgrad_rule", None)
         check_arguments(rule, value, "reverse", self.location)
         ops, evaluated_ops = operands(value), operands(evaluated)
@@ -128,7 +140,8 @@ class Adjoints:
             return [(ops[k], times(rule.partials.instantiate(bindings, k), syntax.clone(g)),
                      result_kind) for k in positions]
         if isinstance(rule, (LinearRule, BilinearRule)):
-            return [(ops[k], self._transpose(rule, k, g, evaluated_ops, y, value), None) for k in positions]
+            kind = result_kind if getattr(rule, "broadcasts", False) else None
+            return [(ops[k], self._transpose(rule, k, g, evaluated_ops, y, value), kind) for k in positions]
         if isinstance(rule, StructuralRule):
             return [(None, rule.reverse(self, y, evaluated, positions), None)]
         raise UnsupportedSyntaxError(f"`{syntax.names_in(value)}` in reverse mode", self.location(value),
@@ -188,8 +201,8 @@ class Adjoints:
         if not positions or not any(r in self.active for r in results):
             return []
         function = self.callee(call, positions, mode="reverse", with_value=False)
-        cotangents = [syntax.name(self.adjoint(r)) if r in self.active else self.zeros.like(syntax.name(r)) for r in results]
-        cotangent = cotangents[0] if len(results) == 1 else syntax.tuple_(cotangents)
+        cotangents = [self.cotangent(r) if r in self.active else self.zeros.like(syntax.name(r)) for r in results]
+        cotangent = cotangents[0] if isinstance(target, gast.Name) else syntax.tuple_(cotangents)
         args = [syntax.name(before.get(a.id, a.id)) if isinstance(a, gast.Name) else syntax.clone(a) for a in call.args]
         parts = [self.names.fresh(f"{call.args[k].id}_bar_from_{call.func.id.strip('_')}") for k in positions]
         grads = syntax.call(function, *args, cotangent)   # the callee returns a tuple of gradients

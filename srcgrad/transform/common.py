@@ -47,6 +47,16 @@ def operands(node) -> list:
     return []
 
 
+def primal_calls(node, callee):
+    """Point every call to a user function inside `node` at its generated primal copy (in place).
+
+    Used for code that runs as the primal does: conditions, loop tests, inactive statements."""
+    for sub in gast.walk(node):
+        if isinstance(sub, gast.Call) and getattr(sub, "srcgrad_user", None) is not None:
+            sub.func = syntax.name(callee(sub, []))
+    return node
+
+
 def module_of(rule) -> str:
     """`math` or `np`: what the template name `M` stands for."""
     return "math" if rule.name.startswith("math.") else "np"
@@ -80,21 +90,29 @@ def times(partial, value):
 
 
 class Zeros:
-    """Zeros shaped like a variable, spelled as simply as its kind allows."""
+    """Zeros shaped like a variable, spelled as simply as its kind allows.
+
+    Array zeros are C-contiguous float64 (`np.zeros(x.shape)`) whatever the layout or dtype of
+    `x`, so flat-index updates of adjoints (argmax selections) write in place.
+    """
 
     def __init__(self, kinds: dict):
         self.kinds = kinds
 
     def like(self, atom) -> gast.AST:
-        kind = self.kind(atom)
+        return self.of_kind(atom, self.kind(atom))
+
+    def of_kind(self, value, kind) -> gast.AST:
+        """Zeros shaped like the expression `value`, whose kind is `kind`."""
         if K.is_scalar(kind):
             return syntax.const(0.0)
         if K.is_array(kind):
-            return syntax.call("np.zeros_like", syntax.clone(atom))
+            shape = gast.Attribute(value=syntax.clone(value), attr="shape", ctx=gast.Load())
+            return syntax.call("np.zeros", shape)
         if isinstance(kind, tuple):
-            return syntax.tuple_([syntax.const(0.0) if K.is_scalar(k) else syntax.call("zeros_like", syntax.subscript(syntax.clone(atom), syntax.const(i)))
+            return syntax.tuple_([self.of_kind(syntax.subscript(syntax.clone(value), syntax.const(i)), k)
                                   for i, k in enumerate(kind)])
-        return syntax.call("zeros_like", syntax.clone(atom))
+        return syntax.call("zeros_like", syntax.clone(value))
 
     def kind(self, atom):
         return K.of_atom(atom, self.kinds)

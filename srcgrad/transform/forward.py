@@ -9,9 +9,11 @@ from __future__ import annotations
 import gast
 
 from .. import syntax
+from ..analyze import kinds as K
 from ..analyze.activity import active_operands
+from ..analyze.dataflow import mutated_arrays
 from ..rules.registry import BilinearRule, ElementwiseRule, LinearRule, StructuralRule
-from .common import Zeros, by_origin, check_arguments, elementwise_bindings, op_rule, operands, times
+from .common import Zeros, by_origin, check_arguments, elementwise_bindings, op_rule, operands, primal_calls, times
 
 
 class ForwardTransform:
@@ -24,6 +26,8 @@ class ForwardTransform:
         self.location = location or (lambda node: None)
         self.zeros = Zeros(kinds)
         self.tangents: dict[str, str] = {}
+        self.mutated = mutated_arrays(fn)
+        self._result_kind = K.UNKNOWN
 
     def tangent(self, var: str) -> str:
         if var not in self.tangents:
@@ -58,6 +62,7 @@ class ForwardTransform:
         if isinstance(stmt, gast.Return):
             return [self.return_(stmt)]
         if isinstance(stmt, (gast.For, gast.While, gast.If)):
+            primal_calls(stmt.iter if isinstance(stmt, gast.For) else stmt.test, self.callee)
             stmt.body = self.block(stmt.body)
             stmt.orelse = self.block(stmt.orelse)
         return [stmt]
@@ -79,18 +84,19 @@ class ForwardTransform:
             return self._unpack(stmt, target, value)
         name = target.id
         if isinstance(value, gast.Call) and getattr(value, "srcgrad_user", None) is not None:
-            return self._user_call(stmt, [target], value)
+            return self._user_call(stmt, target, value)
         if name not in self.active:
-            return [stmt]
+            return [primal_calls(stmt, self.callee)]
         positions = active_operands(value, self.active)
         if not positions:
-            return [stmt] + self._zero_tangent(name)
+            return [primal_calls(stmt, self.callee)] + self._zero_tangent(name)
         return self._differentiate(stmt, name, value, positions)
 
     def _zero_tangent(self, name: str) -> list:
         return [syntax.assign(self.tangent(name), self.zeros.like(syntax.name(name)))]
 
     def _differentiate(self, stmt, name, value, positions) -> list:
+        self._result_kind = self.kinds.get(name, K.UNKNOWN)
         uses_result, tangent = self.tangent_expr(name, value, positions)
         overwrites_operand = name in {a.id for a in operands(value) if isinstance(a, gast.Name)} or (
             isinstance(value, (gast.Subscript, gast.Name)) and name in syntax.loaded_names(value))
@@ -135,7 +141,34 @@ class ForwardTransform:
         bindings = elementwise_bindings(rule, value, result)
         uses_result = any(rule.partials.uses("ans", k) for k in positions)
         terms = [times(rule.partials.instantiate(bindings, k), self.tangent_of(operands(value)[k])) for k in positions]
-        return uses_result, _sum(terms)
+        tangent = _sum(terms)
+        if self._aliases_operand(tangent, value):
+            tangent = syntax.call("np.copy", tangent)
+        if self._may_be_smaller(tangent, value):
+            # numpy broadcast an inactive operand up: the tangent must have the result's shape
+            return True, syntax.call("broadcast_like", tangent, syntax.name(result))
+        return uses_result, tangent
+
+    def _array_operands(self, value) -> list:
+        return [a for a in operands(value) if isinstance(a, gast.Name)
+                and (K.is_array(self.kinds.get(a.id)) or self.kinds.get(a.id, K.UNKNOWN) == K.UNKNOWN)]
+
+    def _may_be_smaller(self, tangent, value) -> bool:
+        """Whether the tangent expression may have fewer elements than the operation's result:
+        it leaves out an array operand that numpy broadcasts against the ones it mentions."""
+        if K.is_scalar(self._result_kind):
+            return False
+        mentioned = syntax.names_in(tangent)
+        return any(a.id not in mentioned and self.tangents.get(a.id) not in mentioned
+                   for a in self._array_operands(value))
+
+    def _aliases_operand(self, tangent, value) -> bool:
+        """`y = x + 1.0` makes a new array but its tangent is `dx` itself: copy it when the
+        function writes into arrays, which could otherwise change both tangents at once."""
+        if not (isinstance(tangent, gast.Name) and not K.is_scalar(self._result_kind) and self.mutated):
+            return False
+        return any(isinstance(a, gast.Name) and self.tangents.get(a.id) == tangent.id
+                   and not K.is_scalar(self.kinds.get(a.id, K.UNKNOWN)) for a in operands(value))
 
     def _element_write(self, stmt, target, value) -> list:
         array = syntax.base_name(target)
@@ -147,7 +180,7 @@ class ForwardTransform:
 
     def _unpack(self, stmt, target, value) -> list:
         if isinstance(value, gast.Call) and getattr(value, "srcgrad_user", None) is not None:
-            return self._user_call(stmt, target.elts, value)
+            return self._user_call(stmt, target, value)
         names = [e.id for e in target.elts]
         if not any(n in self.active for n in names):
             return [stmt]
@@ -156,8 +189,9 @@ class ForwardTransform:
             return [stmt, syntax.assign(tangents, syntax.name(self.tangent(value.id)))]
         return [stmt] + [z for n in names if n in self.active for z in self._zero_tangent(n)]
 
-    def _user_call(self, stmt, targets, call) -> list:
+    def _user_call(self, stmt, target, call) -> list:
         positions = active_operands(call, self.active)
+        targets = [target] if isinstance(target, gast.Name) else list(target.elts)
         names = [t.id for t in targets]
         if not positions:
             primal = [stmt]
@@ -166,9 +200,9 @@ class ForwardTransform:
             return primal
         function = self.callee(call, positions)
         args = [syntax.clone(a) for a in call.args] + [self.tangent_of(call.args[k]) for k in positions]
-        values = targets[0] if len(targets) == 1 else syntax.tuple_(targets, store=True)
+        values = syntax.as_store(target)
         tangent_names = [syntax.name(self.tangent(n), store=True) for n in names]
-        tangents = tangent_names[0] if len(targets) == 1 else syntax.tuple_(tangent_names, store=True)
+        tangents = tangent_names[0] if isinstance(target, gast.Name) else syntax.tuple_(tangent_names, store=True)
         return [syntax.assign(syntax.tuple_([values, tangents], store=True), syntax.call(function, *args))]
 
 

@@ -16,14 +16,16 @@ from __future__ import annotations
 import gast
 
 from .. import syntax
+from ..errors import SrcgradError
 from ..analyze import kinds as K
 from ..analyze.activity import active_operands
 from ..rules.registry import ElementwiseRule, InactiveRule
 from .common import CONSTANT_ALLOCATIONS, is_expensive, op_rule
 from .forward import ForwardTransform
 
-class NotVectorizable(Exception):
-    """The function uses an operation vector mode does not handle; use one pass per direction."""
+class NotVectorizable(SrcgradError):
+    """The function uses an operation vector mode does not handle; jacfwd then uses one pass per
+    direction (never reaches the user)."""
 
 
 class VectorForwardTransform(ForwardTransform):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import gast
 
 from .. import syntax
+from .common import primal_calls
 
 
 class PrimalTransform:
@@ -13,7 +14,5 @@ class PrimalTransform:
         self.fn, self.callee = fn, callee
 
     def run(self, function_name: str) -> gast.FunctionDef:
-        for node in gast.walk(self.fn):
-            if isinstance(node, gast.Call) and getattr(node, "srcgrad_user", None) is not None:
-                node.func = syntax.name(self.callee(node, []))
+        primal_calls(self.fn, self.callee)
         return syntax.function(function_name, syntax.param_names(self.fn), self.fn.body)

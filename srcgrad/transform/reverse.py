@@ -23,7 +23,7 @@ from ..analyze import kinds as K
 from ..analyze.dataflow import bound_names, eliminate_dead_code, mutated_arrays, upward_exposed
 from ..errors import UnsupportedSyntaxError
 from .adjoints import Adjoints
-from .common import by_origin
+from .common import by_origin, primal_calls
 from .peephole import drop_unneeded_saves, fold_first_contributions
 from .reverse_loops import LoopReversal, is_loop_exit as _is_loop_exit, on_tape as _tape, values_read
 
@@ -248,9 +248,12 @@ class ReverseTransform(LoopReversal):
         copy = syntax.clone(stmt)
         if isinstance(copy, gast.Assign) and isinstance(copy.value, gast.Subscript) and self._is_view(copy.value):
             copy.value = syntax.call("np.copy", copy.value)
-        for node in gast.walk(copy):
-            if isinstance(node, gast.Call) and getattr(node, "srcgrad_user", None) is not None:
-                node.func = syntax.name(self.adj.callee(node, []))
+        return primal_calls(copy, self.adj.callee)
+
+    def primal_header(self, loop):
+        """A copy of `loop` whose test or iterator calls the primal copies of user functions."""
+        copy = syntax.clone(loop)
+        primal_calls(copy.test if isinstance(copy, gast.While) else copy.iter, self.adj.callee)
         return copy
 
     def _is_view(self, subscript) -> bool:
@@ -261,7 +264,7 @@ class ReverseTransform(LoopReversal):
         return any(isinstance(p, gast.Slice) for p in parts) or K.ndim(self.kinds.get(array)) != len(parts)
 
     def _plain_loop(self, loop):
-        copy = syntax.clone(loop)
+        copy = self.primal_header(loop)
         copy.body = self.forward_block(loop.body, region=False) or [gast.Pass()]
         return copy
 

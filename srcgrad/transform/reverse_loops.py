@@ -183,7 +183,7 @@ class LoopReversal:
             trips = self._trips_name(plan)
             before.append(on_tape(syntax.assign(trips, syntax.const(0))))
             record.insert(0, on_tape(syntax.assign(trips, syntax.binop(syntax.name(trips), "+", syntax.const(1)))))
-        copy = syntax.clone(loop)
+        copy = self.primal_header(loop)
         outer = self._logging, self._storing
         self._logging, self._storing = set(plan.logged), {**self._storing, **storing}
         copy.body = record + self.forward_block(loop.body, region=False)

@@ -11,7 +11,7 @@ def vjp_rosenbrock(x, out_bar):
     x_shape_0 = x_shape[0]
     sub = x_shape_0 - 1
     # reverse sweep
-    x_bar = np.zeros_like(x)
+    x_bar = np.zeros(x.shape)
     s_bar = out_bar
     for i in range(sub):
         add = i + 1

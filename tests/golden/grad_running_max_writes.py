@@ -29,8 +29,8 @@ def vjp_running_max_of_sines(x, out_bar):
         y_log.append(y[i])
         y[i] = max_1
     # reverse sweep
-    x_bar = np.zeros_like(x)
-    y_bar = np.zeros_like(y)
+    x_bar = np.zeros(x.shape)
+    y_bar = np.zeros(y.shape)
     sum_1_bar = out_bar
     # d(return np.sum(y))
     y_bar += sum_1_bar

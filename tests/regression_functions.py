@@ -1,0 +1,165 @@
+"""Functions that srcgrad once differentiated wrongly or crashed on (issue 6), one bug each."""
+import math
+
+import numpy as np
+
+
+def dot_derived(x):
+    v = np.sin(x)
+    return np.dot(x, v)
+
+
+def dot_method(x):
+    return x.dot(2.0 * x)
+
+
+def transposed_product(A, B):
+    return np.sum((A @ B).T * B)
+
+
+def transposed_scaled(A, B):
+    return np.sum((A * 2.0).T * B)
+
+
+def transposed_sum(A, B):
+    return np.sum((A + B).T * B)
+
+
+def one(x):
+    return (x * 2.0,)
+
+
+def unpack_one(x):
+    (y,) = one(x)
+    return np.sum(y * y)
+
+
+def index_call(x):
+    y = one(x)[0]
+    return np.sum(y * y)
+
+
+def pair(p):
+    return p * 2.0, p * 3.0
+
+
+def tuple_kept(p):
+    t = pair(p)
+    return np.sum(t[0] * t[1])
+
+
+def prod_over_zero(x):
+    return np.prod(x)
+
+
+def prod_unused(x):
+    p = np.prod(x)
+    return np.sum(x * x) + 0.0 * p
+
+
+def prod_unread(x):
+    p = np.prod(x)   # noqa: F841  (never read: its partials must not leak a NaN into the gradient)
+    return np.sum(x * x)
+
+
+def cumsum_matrix(A):
+    c = np.cumsum(A)
+    return np.sum(c * c)
+
+
+def max_of_transpose(A):
+    return np.max(A.T)
+
+
+def max_method_of_transpose(A):
+    return A.T.max() + np.min(A.T)
+
+
+def broadcast_up(y):
+    M = np.zeros((2, 3))
+    m = M - y
+    return np.sum(m * m)
+
+
+def broadcast_up_read(y):
+    M = np.zeros((2, 3))
+    m = M - y
+    return m[1, 2] * m[0, 1]
+
+
+def early_constant_return(c):
+    if c <= 0.0:
+        return 0.0
+    return c * c
+
+
+def conditional_write_in_loop(x):
+    out = np.zeros(x.shape[0])
+    for i in range(x.shape[0]):
+        out[i] = x[i] if x[i] > 0 else 2.0 * x[i]
+    return np.sum(out * out)
+
+
+def concatenate_matrices(A):
+    B = np.concatenate((A, A * 2.0))
+    return np.sum(B * B)
+
+
+def inactive_elementwise(x, a):
+    w = np.sin(x)
+    return np.sum(w * a)
+
+
+def active_in_branch(x, a):
+    s = a
+    if x[0] > 5.0:
+        s = np.mean(x)
+    return s * a
+
+
+def helper_constant(a):
+    return a * 2.0
+
+
+def helper_in_condition(x):
+    s = x
+    if helper_constant(1.0) > 1.0:
+        s = x * x
+    return s
+
+
+def where_scalar(x, y):
+    return np.sum(np.where(x > 0, x * y, y))
+
+
+def identity_written(x):
+    n = x.shape[0]
+    E = np.eye(n)
+    E[0, 0] = x[0]
+    return np.sum(E * x)
+
+
+def reshape_argument(A):
+    return np.sum(np.reshape(A, (6,)) ** 2)
+
+
+def enumerate_loop(x):
+    s = 0.0
+    for i, v in enumerate(x):
+        s += v * i
+    return s
+
+
+def tuple_return_after_break(x):
+    s = 0.0
+    t = 0.0
+    for i in range(x.shape[0]):
+        if x[i] > 10.0:
+            break
+        s += x[i]
+        t += x[i] * x[i]
+    return s, t
+
+
+def clip_float(a):
+    return np.clip(a, -1.0, 1.0) * a + math.sin(a)

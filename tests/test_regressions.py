@@ -1,0 +1,69 @@
+"""Every known wrong derivative and crash, in both modes on both backends, against finite
+differences and the dot-product test; a few against hand-derived values too."""
+import numpy as np
+import pytest
+
+from gradcheck import check_jvp, check_vjp, dot_product_test
+
+import regression_functions as rf
+import srcgrad
+
+RNG = np.random.default_rng(7)
+M23, M33a, M33b = RNG.standard_normal((2, 3)), RNG.standard_normal((3, 3)), RNG.standard_normal((3, 3))
+V3 = np.array([0.3, -0.5, 0.9])
+
+CASES = [
+    (rf.dot_derived, (V3,), 0),
+    (rf.dot_method, (V3,), 0),
+    (rf.transposed_product, (M33a, M33b), (0, 1)),
+    (rf.transposed_scaled, (M23, RNG.standard_normal((3, 2))), (0, 1)),
+    (rf.transposed_sum, (M33a, M33b), (0, 1)),
+    (rf.unpack_one, (V3,), 0),
+    (rf.index_call, (V3,), 0),
+    (rf.tuple_kept, (V3,), 0),
+    (rf.prod_over_zero, (np.array([1.0, 0.0, 2.0, 3.0]),), 0),
+    (rf.prod_over_zero, (np.array([1.5, 0.0, 2.0, 0.0]),), 0),
+    (rf.prod_unused, (np.array([1.0, 0.0, 2.0, 3.0]),), 0),
+    (rf.prod_unread, (np.array([1.0, 0.0, 2.0, 3.0]),), 0),
+    (rf.cumsum_matrix, (M23,), 0),
+    (rf.max_of_transpose, (M23,), 0),
+    (rf.max_method_of_transpose, (M23,), 0),
+    (rf.broadcast_up, (V3,), 0),
+    (rf.broadcast_up_read, (V3,), 0),
+    (rf.early_constant_return, (0.7,), 0),
+    (rf.early_constant_return, (-0.7,), 0),
+    (rf.conditional_write_in_loop, (V3,), 0),
+    (rf.concatenate_matrices, (M23,), 0),
+    (rf.inactive_elementwise, (V3, 0.5), 1),
+    (rf.active_in_branch, (V3, 0.5), (0, 1)),
+    (rf.helper_in_condition, (0.7,), 0),
+    (rf.where_scalar, (V3, 0.5), (0, 1)),
+    (rf.identity_written, (V3,), 0),
+    (rf.reshape_argument, (np.asfortranarray(M23),), 0),
+    (rf.enumerate_loop, (V3,), 0),
+    (rf.tuple_return_after_break, (V3,), 0),
+    (rf.clip_float, (0.5,), 0),
+    (rf.clip_float, (1.5,), 0),
+]
+IDS = [f"{fn.__name__}-{k}" for k, (fn, _, _) in enumerate(CASES)]
+
+
+@pytest.mark.parametrize("backend", ["numba", "python"])
+@pytest.mark.parametrize("fn,args,wrt", CASES, ids=IDS)
+def test_forward_reverse_and_dot_product(fn, args, wrt, backend):
+    check_jvp(fn, args, wrt, backend)
+    check_vjp(fn, args, wrt, backend)
+    dot_product_test(fn, args, wrt, backend)
+
+
+@pytest.mark.parametrize("backend", ["numba", "python"])
+def test_hand_derived_values(backend):
+    grad = lambda f, *args: srcgrad.grad(f, backend=backend)(*args)  # noqa: E731
+    np.testing.assert_allclose(grad(rf.unpack_one, np.array([1.0, 2.0, 3.0])), [8.0, 16.0, 24.0])
+    np.testing.assert_allclose(grad(rf.prod_over_zero, np.array([1.0, 0.0, 2.0, 3.0])), [0.0, 6.0, 0.0, 0.0])
+    np.testing.assert_allclose(grad(rf.prod_unread, np.array([1.0, 0.0, 2.0, 3.0])), [2.0, 0.0, 4.0, 6.0])
+    x = np.array([0.2, 0.4, 1.1])
+    np.testing.assert_allclose(grad(rf.dot_derived, x), np.sin(x) + x * np.cos(x))
+    A = np.array([[1.0, 5.0, 2.0], [0.5, 3.0, -1.0]])
+    np.testing.assert_allclose(grad(rf.max_of_transpose, A), [[0.0, 1.0, 0.0], [0.0, 0.0, 0.0]])
+    assert grad(rf.early_constant_return, -1.0) == 0.0
