@@ -39,6 +39,11 @@ class ParsedFunction:
         col = getattr(node, "col_offset", 0) + self.indent
         return SourceLocation(self.filename, self.first_line + index, col, " " * self.indent + text)
 
+    @property
+    def namespace(self) -> dict:
+        """The names the function's body can see now: its module's globals and its closure."""
+        return {**self.pyfunc.__globals__, **_closure_values(self.pyfunc)}
+
     def lookup(self, identifier: str):
         """The object a free name refers to now (closure cell, module global or builtin), or raise
         KeyError."""
