@@ -16,9 +16,6 @@ from .. import syntax
 from ..analyze import kinds as K
 from ..rules.registry import InactiveRule, LinearRule
 
-# calls whose result may share memory with their first argument
-_VIEWS = {"np.transpose", "np.reshape", "np.ravel"}
-
 
 def active_variables(fn: gast.FunctionDef, wrt_names: set[str], kinds: dict | None = None) -> set[str]:
     """The variables of `fn` that carry derivatives when differentiating with respect to `wrt_names`."""
@@ -88,7 +85,7 @@ def _alias_pairs(assignments, kinds) -> list[tuple[str, str]]:
         elif isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name):
             source = value.value.id if K.is_array(kinds.get(target.id, K.UNKNOWN)) or \
                 kinds.get(target.id, K.UNKNOWN) == K.UNKNOWN else None
-        elif isinstance(value, gast.Call) and getattr(getattr(value, "srcgrad_rule", None), "name", None) in _VIEWS:
+        elif isinstance(value, gast.Call) and getattr(getattr(value, "srcgrad_rule", None), "result", None) == "view":
             source = _name_of(value.args[0]) if value.args else None
         if source is not None and not K.is_scalar(kinds.get(source, K.UNKNOWN)):
             pairs.append((target.id, source))

@@ -75,12 +75,6 @@ def broadcast(*kinds):
     return FLOAT if FLOAT in kinds else INT
 
 
-_SAME_AS_FIRST = {"np.copy", "np.zeros_like", "np.empty_like", "np.ones_like", "np.transpose", "np.clip",
-                  "np.negative", "np.abs", "np.fabs"}
-_TO_FLOAT = {"np.sum", "np.mean", "np.prod", "np.max", "np.min", "float", "np.linalg.norm"}
-_TO_INT = {"len", "int", "round", "math.floor", "math.ceil", "math.trunc", "np.argmax", "np.argmin"}
-
-
 def of_atom(atom, kinds: dict):
     """The kind of an ANF operand: a variable's inferred kind, or a constant's."""
     if isinstance(atom, gast.Name):
@@ -103,7 +97,7 @@ class KindInference:
             self._block(self.fn.body)
             if before == self.kinds:
                 break
-        return self.kinds
+        return {name: UNKNOWN if kind is None else kind for name, kind in self.kinds.items()}
 
     def of(self, node):
         if isinstance(node, gast.Name):
@@ -134,10 +128,13 @@ class KindInference:
             self._set(target.id, self.expr(value))
         elif isinstance(target, gast.Tuple):
             kind = self.expr(value)
+            if kind is None:
+                return
             for k, elt in enumerate(target.elts):
                 self._set(elt.id, kind[k] if isinstance(kind, tuple) and k < len(kind) else UNKNOWN)
 
     def expr(self, node):
+        """The kind of an ANF operation's value; None while an operand is not inferred yet."""
         if isinstance(node, (gast.Compare, gast.BoolOp)):
             return BOOL
         if isinstance(node, gast.BinOp):
@@ -146,21 +143,25 @@ class KindInference:
             return self._subscript(node)
         if isinstance(node, gast.Attribute):
             base = self.of(node.value)
+            if base is None and not syntax.is_module_path(node):
+                return None
             if node.attr == "shape":
                 n = ndim(base)
                 return (INT,) * n if n is not None else UNKNOWN
             return INT if node.attr in ("size", "ndim") else self.of(node)
         if isinstance(node, gast.Tuple):
-            return tuple(self.of(e) for e in node.elts)
+            elements = tuple(self.of(e) for e in node.elts)
+            return None if None in elements else elements
         if isinstance(node, gast.Call):
             return self._call(node)
-        kind = self.of(node)
-        return UNKNOWN if kind is None else kind
+        return self.of(node)
 
     def _binop(self, node):
         left, right = self.of(node.left), self.of(node.right)
+        if left is None or right is None:
+            return None
         if isinstance(node.op, gast.MatMult):
-            return _matmul_kind(left, right)
+            return matmul_kind(left, right)
         kind = broadcast(left, right)
         if kind == INT and isinstance(node.op, gast.Div):
             return FLOAT
@@ -172,6 +173,8 @@ class KindInference:
         if isinstance(node.value, gast.Attribute) and node.value.attr == "shape":
             return INT
         base = self.of(node.value)
+        if base is None:
+            return None
         if isinstance(base, tuple):
             index = node.slice
             if isinstance(index, gast.Constant) and isinstance(index.value, int) and index.value < len(base):
@@ -192,14 +195,16 @@ class KindInference:
         rule = getattr(node, "srcgrad_rule", None)
         args = [self.of(a) if not isinstance(a, (gast.Tuple, gast.List)) else tuple(self.of(e) for e in a.elts)
                 for a in node.args]
+        if any(a is None or (isinstance(a, tuple) and None in a) for a in args):
+            return None   # an argument not inferred yet: a later round of the fixpoint decides
         if getattr(node, "srcgrad_user", None) is not None:
             return self.call_kinds(node, args)
         if rule is None:
             return UNKNOWN
-        return _rule_kind(rule.name, args, node)
+        return rule.result_kind(args, node)
 
 
-def _matmul_kind(a, b):
+def matmul_kind(a, b):
     da, db = ndim(a), ndim(b)
     if da is None or db is None:
         return UNKNOWN
@@ -208,45 +213,3 @@ def _matmul_kind(a, b):
     if da == 0 or db == 0:
         return UNKNOWN
     return array(da + db - 2)
-
-
-def _rule_kind(name, args, node):
-    has_axis = len(args) > 1 or any(k.arg == "axis" for k in node.keywords)
-    if name in _TO_INT:
-        return INT if not (args and is_array(args[0]) and name.startswith("np.") and name not in ("np.argmax", "np.argmin")) else args[0]
-    if name in _TO_FLOAT and not has_axis:
-        return FLOAT
-    if name in _TO_FLOAT and args and ndim(args[0]):
-        return FLOAT if ndim(args[0]) == 1 else array(ndim(args[0]) - 1)
-    if name == "np.cumsum":
-        return (args[0] if ndim(args[0]) in (0, 1) else "a1") if not has_axis else args[0]
-    if name in ("np.eye", "np.identity"):
-        return "a2"
-    if name in _SAME_AS_FIRST:
-        return args[0] if args else UNKNOWN
-    if name.startswith("math."):
-        return INT if name in _TO_INT else FLOAT
-    if name in ("np.dot", "np.matmul", "op:@"):
-        return _matmul_kind(*args[:2])
-    if name == "np.outer":
-        return "a2"
-    if name in ("np.zeros", "np.ones", "np.empty", "np.full"):
-        shape = args[0] if args else UNKNOWN
-        return array(len(shape)) if isinstance(shape, tuple) else "a1" if shape == INT else "a?"
-    if name in ("np.ravel", "np.arange", "np.linspace"):
-        return "a1"
-    if name == "np.reshape":
-        shape = args[1] if len(args) > 1 else UNKNOWN
-        return array(len(shape)) if isinstance(shape, tuple) else "a1" if shape == INT else "a?"
-    if name == "np.where":
-        return broadcast(*args[1:3])
-    if name in ("np.concatenate",):
-        parts = args[0] if args and isinstance(args[0], tuple) else ()
-        return parts[0] if parts else UNKNOWN
-    if name in ("np.stack", "np.array"):
-        parts = args[0] if args and isinstance(args[0], tuple) else ()
-        inner = parts[0] if parts else UNKNOWN
-        return "a1" if is_scalar(inner) else array(ndim(inner) + 1) if ndim(inner) else "a?"
-    if name in ("range", "np.shape"):
-        return UNKNOWN
-    return broadcast(*args) if args else UNKNOWN

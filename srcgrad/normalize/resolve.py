@@ -21,13 +21,6 @@ from ..frontend.parse import ParsedFunction, python_function
 from ..rules import registry
 from ..rules.template import CallTemplate
 
-# Array methods become the numpy function of the same meaning, with the array first.
-METHODS = {
-    "sum": "np.sum", "mean": "np.mean", "prod": "np.prod", "max": "np.max", "min": "np.min",
-    "copy": "np.copy", "ravel": "np.ravel", "flatten": "np.ravel", "reshape": "np.reshape",
-    "dot": "np.dot", "transpose": "np.transpose", "cumsum": "np.cumsum", "argmax": "np.argmax",
-    "argmin": "np.argmin",
-}
 ARRAY_PROPERTIES = {"shape", "size", "ndim", "dtype"}
 
 
@@ -133,17 +126,19 @@ class _Resolver(gast.NodeTransformer):
 
     def _method_call(self, node, receiver, method: str):
         """`receiver.method(args)`: the numpy function of the same meaning, receiver first."""
-        if method not in METHODS:
+        rule = registry.method(method)
+        if rule is None:
+            supported = sorted(m for _, r in registry.all_rules() for m in r.methods)
             self._error(node, f"the method call `.{method}()`",
-                        f"Use the numpy function instead; supported methods: {', '.join(sorted(METHODS))}.")
-        canonical = METHODS[method]
+                        f"Use the numpy function instead; supported methods: {', '.join(supported)}.")
+        canonical = rule.name
         args = [receiver] + node.args
         if method == "reshape" and len(node.args) > 1:
             args = [receiver, syntax.tuple_(node.args)]
         call = syntax.call(canonical, *args)
         call.keywords = node.keywords
         _copy_position(call, node)
-        return self._bind_call(call, self._evaluate(call.func, canonical.split(".")), canonical)
+        return self._bind_call(call, registry.resolve_path(canonical), canonical)
 
     def _bind_call(self, node, obj, spelled):
         if obj is np.matmul and len(node.args) == 2:  # numba compiles `@` but not np.matmul

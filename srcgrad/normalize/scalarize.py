@@ -21,10 +21,10 @@ import gast
 
 from .. import syntax
 from ..analyze import kinds as K
-from ..rules.registry import ElementwiseRule, rule_call
+from ..rules.registry import rule_call
 
 _ELEMENTWISE_OPS = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Pow)
-_REDUCTIONS = {"np.sum", "np.mean", "np.dot"}
+_REDUCTIONS = ("sum", "mean", "dot")   # the records' `fuse` values scalarize folds into a running sum
 
 
 def scalarize(fn: gast.FunctionDef, kinds: dict, names) -> bool:
@@ -32,12 +32,6 @@ def scalarize(fn: gast.FunctionDef, kinds: dict, names) -> bool:
     pass_ = _Scalarize(fn, kinds, names)
     fn.body = pass_.block(fn.body)
     return pass_.changed
-
-
-def _is_ufunc(name: str) -> bool:
-    """numpy ufuncs also take scalars, so numba compiles them on single elements."""
-    import numpy as np
-    return name.startswith("np.") and isinstance(getattr(np, name[3:], None), np.ufunc)
 
 
 class _SameLength:
@@ -133,7 +127,7 @@ class _Scalarize:
             ok, operands = isinstance(value.op, (gast.USub, gast.UAdd)), [value.operand]
         elif isinstance(value, gast.Call):
             rule = getattr(value, "srcgrad_rule", None)
-            ok = isinstance(rule, ElementwiseRule) and _is_ufunc(rule.name) and not value.keywords
+            ok = rule is not None and rule.fuse == "elementwise" and not value.keywords
             operands = list(value.args)
         else:
             return False
@@ -147,9 +141,9 @@ class _Scalarize:
     def _is_reduction(self, stmt, chain=None) -> bool:
         value = stmt.value
         if not (isinstance(value, gast.Call) and getattr(value, "srcgrad_rule", None) is not None
-                and value.srcgrad_rule.name in _REDUCTIONS and not value.keywords):
+                and value.srcgrad_rule.fuse in _REDUCTIONS and not value.keywords):
             return False
-        needed = 2 if value.srcgrad_rule.name == "np.dot" else 1
+        needed = 2 if value.srcgrad_rule.fuse == "dot" else 1
         args = value.args
         return (len(args) == needed and all(isinstance(a, gast.Name) and self.kinds.get(a.id) == "a1" for a in args)
                 and (chain is None or any(a.id in chain for a in args)))
@@ -189,7 +183,7 @@ class _Scalarize:
             if self._is_reduction(stmt):
                 before.append(self._located(syntax.assign(target, syntax.const(0.0)), stmt))
                 body.append(self._located(syntax.assign(target, syntax.binop(syntax.name(target), "+", self._reduced(stmt, views, scalar_of, index))), stmt))
-                if stmt.value.srcgrad_rule.name == "np.mean":
+                if stmt.value.srcgrad_rule.fuse == "mean":
                     after.append(self._located(syntax.assign(target, syntax.binop(syntax.name(target), "/", syntax.name(length))), stmt))
                 continue
             scalar = self.names.fresh(target + "_k") if target in kept else target

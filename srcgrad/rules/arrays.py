@@ -7,52 +7,65 @@ forward/reverse generator pairs. `g` is the cotangent of the result, `ans` the r
 import numpy as np
 
 from .. import syntax
-from .registry import bilinear, inactive, linear, structural
+from .registry import Options, bilinear, inactive, linear, structural
+from .results import (MATRIX, VECTOR, flattened, from_shape, index_reduction, int_array_like, int_scalar, joined, matmul, matrix, python_bool,
+                      reduction, reshaped, same_as_first, stacked, unknown, vector, where)
+
+AXIS = Options(positional=2, keywords=frozenset({"axis"}), forward_any=True)   # reduce all, or along axis=
+FORWARD_ANY = Options(forward_any=True)   # forward mode applies the call, options and all, to tangents
 
 g = ans = 0.0  # only for linters: templates are parsed, never run
 matmul_grad_left = matmul_grad_right = None  # srcgrad_runtime helpers the templates name
 
 # ----- Linear maps: forward applies the map to the tangent; reverse applies its transpose -----
 
-@linear("np.sum")
+@linear("np.sum", kind=reduction, spread="sum", methods=("sum",), fuse="sum", options=AXIS,
+        samples=((VECTOR,), (MATRIX,)))
 def sum_transpose(g, x):
     return g
 
-@linear("np.mean")
+@linear("np.mean", kind=reduction, spread="mean", methods=("mean",), fuse="mean", options=AXIS,
+        samples=((VECTOR,), (MATRIX,)))
 def mean_transpose(g, x):
     return g / x.size
 
-@linear("np.transpose")
+@linear("np.transpose", kind=same_as_first, result="view", methods=("transpose",), options=FORWARD_ANY,
+        samples=((MATRIX,), (VECTOR,)))
 def transpose_transpose(g, x):
     return np.transpose(g)
 
-@linear("np.ravel")
+@linear("np.ravel", kind=flattened, result="view", methods=("ravel", "flatten"), options=FORWARD_ANY,
+        samples=((MATRIX,),))
 def ravel_transpose(g, x):
     return np.reshape(g, x.shape)
 
-@linear("np.reshape")
+@linear("np.reshape", kind=reshaped, result="view", methods=("reshape",), options=FORWARD_ANY,
+        samples=((MATRIX, (-1,)), (VECTOR, (3, 4)), (VECTOR, 12)))
 def reshape_transpose(g, x, shape):
     return np.reshape(np.ascontiguousarray(g), x.shape)
 
-@linear("np.copy", "np.ascontiguousarray")
+@linear("np.copy", "np.ascontiguousarray", kind=same_as_first, result="new", methods=("copy",), options=FORWARD_ANY,
+        samples=((MATRIX,),))
 def copy_transpose(g, x):
     return g
 
-@linear("np.cumsum")
+@linear("np.cumsum", kind=flattened, result="new", methods=("cumsum",), options=FORWARD_ANY,
+        samples=((VECTOR,), (MATRIX,)))
 def cumsum_transpose(g, x):
     return np.reshape(np.ascontiguousarray(np.cumsum(g[::-1])[::-1]), x.shape)   # np.cumsum flattens n-D arrays
 
-@linear("np.where", linear_args=(1, 2), broadcasts=True)
+@linear("np.where", linear_args=(1, 2), broadcasts=True, kind=where, result="new", samples=((VECTOR > 0.5, VECTOR, 0.5), (MATRIX > 0.5, 0.5, VECTOR[:4])))
 def where_transpose(g, c, a, b):
     return np.where(c, g, 0.0), np.where(c, 0.0, g)
 
 # ----- Products --------------------------------------------------------------------------
 
-@bilinear("np.dot", "np.matmul", "op:@")
+@bilinear("np.dot", "np.matmul", "op:@", kind=matmul, result="new", methods=("dot",), fuse="dot",
+          samples=((VECTOR, VECTOR), (MATRIX, VECTOR[:4]), (VECTOR[:3], MATRIX), (MATRIX.T, MATRIX)))
 def matmul_transpose(g, a, b):
     return matmul_grad_left(g, a, b), matmul_grad_right(g, a, b)
 
-@bilinear("np.outer")
+@bilinear("np.outer", kind=matrix, result="new", samples=((VECTOR, VECTOR),))
 def outer_transpose(g, a, b):
     return np.dot(g, b), np.dot(a, g)
 
@@ -71,8 +84,10 @@ def _selection(argfunc):
     return forward, reverse
 
 
-structural("np.max", forward=_selection("np.argmax")[0], reverse=_selection("np.argmax")[1])
-structural("np.min", forward=_selection("np.argmin")[0], reverse=_selection("np.argmin")[1])
+structural("np.max", forward=_selection("np.argmax")[0], reverse=_selection("np.argmax")[1], kind=reduction,
+           methods=("max",), samples=((VECTOR,), (MATRIX,)))
+structural("np.min", forward=_selection("np.argmin")[0], reverse=_selection("np.argmin")[1], kind=reduction,
+           methods=("min",), samples=((VECTOR,), (MATRIX,)))
 
 
 def _prod_forward(ctx, result, value, positions):
@@ -86,7 +101,8 @@ def _prod_reverse(ctx, result, value, positions):
     return ctx.accumulate(x, syntax.binop(partial, "*", syntax.name(ctx.adjoint(result))))
 
 
-structural("np.prod", forward=_prod_forward, reverse=_prod_reverse)
+structural("np.prod", forward=_prod_forward, reverse=_prod_reverse, kind=reduction, methods=("prod",),
+           samples=((VECTOR,), (MATRIX,)))
 
 # ----- Building arrays from pieces -------------------------------------------------------
 
@@ -127,11 +143,24 @@ def _is_zero(node):
     return isinstance(node, syntax.Constant) and node.value == 0
 
 
-structural("np.concatenate", forward=_build_forward, reverse=_concatenate_reverse)
-structural("np.stack", "np.array", forward=_build_forward, reverse=_stack_reverse)
+structural("np.concatenate", forward=_build_forward, reverse=_concatenate_reverse, kind=joined, result="new",
+           options=FORWARD_ANY, samples=(((VECTOR, VECTOR),), ((MATRIX, MATRIX),)))
+structural("np.stack", "np.array", forward=_build_forward, reverse=_stack_reverse, kind=stacked, result="new",
+           options=FORWARD_ANY, samples=(((0.5, 1.5),), ((VECTOR, VECTOR),)))
 
 # ----- Zero derivative: shapes, indices and constructors ---------------------------------
 
-inactive("len", "range", "np.zeros", "np.ones", "np.empty", "np.zeros_like", "np.ones_like", "np.empty_like",
-         "np.full", "np.arange", "np.linspace", "np.eye", "np.argmax", "np.argmin", "np.shape", "np.isnan",
-         "np.isfinite", "np.any", "np.all", "np.argsort")
+inactive("len", kind=int_scalar, samples=((VECTOR,), ((1.0, 2.0),)))
+inactive("np.argmax", kind=index_reduction, methods=("argmax",), samples=((VECTOR,), (MATRIX,)))
+inactive("np.argmin", kind=index_reduction, methods=("argmin",), samples=((VECTOR,), (MATRIX,)))
+inactive("range", kind=unknown)
+inactive("np.shape", kind=unknown)
+inactive("np.zeros", "np.ones", "np.empty", kind=from_shape, result="constant", samples=((3,), ((3, 2),)))
+inactive("np.full", kind=from_shape, result="constant", samples=(((3, 2), 1.5),))
+inactive("np.zeros_like", "np.ones_like", "np.empty_like", kind=same_as_first, result="constant",
+         samples=((VECTOR,), (MATRIX,)))
+inactive("np.arange", "np.linspace", kind=vector, result="constant", samples=((0.0, 1.0, 5),))
+inactive("np.eye", kind=matrix, result="constant", samples=((3,),))
+inactive("np.isnan", "np.isfinite", kind=int_array_like, result="new", samples=((VECTOR,), (0.5,)))
+inactive("np.any", "np.all", kind=python_bool)
+inactive("np.argsort", kind=int_array_like, result="new", samples=((VECTOR,),))

@@ -9,6 +9,7 @@ import math
 import numpy as np
 
 from .registry import alias, elementwise, inactive
+from .results import broadcast, float_broadcast, math_float, python_bool, python_int, rounded
 
 M = np  # only for linters: templates are parsed, never run
 ans = 0.0
@@ -18,15 +19,15 @@ UNIT = (-0.9, 0.9)
 
 # ----- Arithmetic operators -----------------------------------------------------------------
 
-@elementwise("op:+", domain=(REAL, REAL))
+@elementwise("op:+", domain=(REAL, REAL), kind=broadcast)
 def add(a, b):
     return 1, 1
 
-@elementwise("op:-", domain=(REAL, REAL))
+@elementwise("op:-", domain=(REAL, REAL), kind=broadcast)
 def sub(a, b):
     return 1, -1
 
-@elementwise("op:*", domain=(REAL, REAL))
+@elementwise("op:*", domain=(REAL, REAL), kind=broadcast)
 def mul(a, b):
     return b, a
 
@@ -34,93 +35,105 @@ def mul(a, b):
 def div(a, b):
     return 1.0 / b, -ans * (1.0 / b)   # one reciprocal serves both partials
 
-@elementwise("op:**", "np.power", "math.pow", domain=(POSITIVE, REAL))
+@elementwise("op:**", domain=(POSITIVE, REAL), kind=broadcast)
+def power_operator(a, b):
+    return b * a ** (b - 1), ans * np.log(a)
+
+@elementwise("np.power", domain=(POSITIVE, REAL), expensive=True, kind=broadcast)
+def power_function(a, b):
+    return b * a ** (b - 1), ans * np.log(a)
+
+@elementwise("math.pow", domain=(POSITIVE, REAL), expensive=True)
 def power(a, b):
     return b * a ** (b - 1), ans * np.log(a)
 
-@elementwise("op:%", domain=(POSITIVE, POSITIVE))
+@elementwise("op:%", domain=(POSITIVE, POSITIVE), kind=broadcast)
 def mod(a, b):
     return 1, -(a // b)
 
-@elementwise("op:unary-", "np.negative", domain=(REAL,))
+@elementwise("op:unary-", "np.negative", domain=(REAL,), kind=broadcast)
 def negative(x):
     return -1
 
-@elementwise("op:unary+", "float", domain=(REAL,))
+@elementwise("op:unary+", domain=(REAL,), kind=broadcast)
+def unary_plus(x):
+    return 1
+
+@elementwise("float", domain=(REAL,), kind=math_float)
 def identity(x):
     return 1
 
 # ----- Trigonometric ----------------------------------------------------------------------
 
-@elementwise("math.sin", "np.sin", domain=(REAL,))
+@elementwise("math.sin", "np.sin", domain=(REAL,), expensive=True)
 def sin(x):
     return M.cos(x)
 
-@elementwise("math.cos", "np.cos", domain=(REAL,))
+@elementwise("math.cos", "np.cos", domain=(REAL,), expensive=True)
 def cos(x):
     return -M.sin(x)
 
-@elementwise("math.tan", "np.tan", domain=(UNIT,))
+@elementwise("math.tan", "np.tan", domain=(UNIT,), expensive=True)
 def tan(x):
     return 1.0 + ans * ans
 
-@elementwise("math.asin", "np.arcsin", domain=(UNIT,))
+@elementwise("math.asin", "np.arcsin", domain=(UNIT,), expensive=True)
 def arcsin(x):
     return 1.0 / M.sqrt(1.0 - x * x)
 
-@elementwise("math.acos", "np.arccos", domain=(UNIT,))
+@elementwise("math.acos", "np.arccos", domain=(UNIT,), expensive=True)
 def arccos(x):
     return -1.0 / M.sqrt(1.0 - x * x)
 
-@elementwise("math.atan", "np.arctan", domain=(REAL,))
+@elementwise("math.atan", "np.arctan", domain=(REAL,), expensive=True)
 def arctan(x):
     return 1.0 / (1.0 + x * x)
 
-@elementwise("math.atan2", "np.arctan2", domain=(POSITIVE, POSITIVE))
+@elementwise("math.atan2", "np.arctan2", domain=(POSITIVE, POSITIVE), expensive=True)
 def arctan2(y, x):
     return x / (x * x + y * y), -y / (x * x + y * y)
 
 # ----- Hyperbolic -------------------------------------------------------------------------
 
-@elementwise("math.sinh", "np.sinh", domain=(REAL,))
+@elementwise("math.sinh", "np.sinh", domain=(REAL,), expensive=True)
 def sinh(x):
     return M.cosh(x)
 
-@elementwise("math.cosh", "np.cosh", domain=(REAL,))
+@elementwise("math.cosh", "np.cosh", domain=(REAL,), expensive=True)
 def cosh(x):
     return M.sinh(x)
 
-@elementwise("math.tanh", "np.tanh", domain=(REAL,))
+@elementwise("math.tanh", "np.tanh", domain=(REAL,), expensive=True)
 def tanh(x):
     return 1.0 - ans * ans
 
 # ----- Exponentials and logarithms --------------------------------------------------------
 
-@elementwise("math.exp", "np.exp", domain=(REAL,))
+@elementwise("math.exp", "np.exp", domain=(REAL,), expensive=True)
 def exp(x):
     return ans
 
-@elementwise("np.exp2", domain=(REAL,))
+@elementwise("np.exp2", domain=(REAL,), expensive=True)
 def exp2(x):
     return ans * M.log(2.0)
 
-@elementwise("math.expm1", "np.expm1", domain=(REAL,))
+@elementwise("math.expm1", "np.expm1", domain=(REAL,), expensive=True)
 def expm1(x):
     return ans + 1.0
 
-@elementwise("math.log", "np.log", domain=(POSITIVE,))
+@elementwise("math.log", "np.log", domain=(POSITIVE,), expensive=True)
 def log(x):
     return 1.0 / x
 
-@elementwise("math.log2", "np.log2", domain=(POSITIVE,))
+@elementwise("math.log2", "np.log2", domain=(POSITIVE,), expensive=True)
 def log2(x):
     return 1.0 / (x * M.log(2.0))
 
-@elementwise("math.log10", "np.log10", domain=(POSITIVE,))
+@elementwise("math.log10", "np.log10", domain=(POSITIVE,), expensive=True)
 def log10(x):
     return 1.0 / (x * M.log(10.0))
 
-@elementwise("math.log1p", "np.log1p", domain=(POSITIVE,))
+@elementwise("math.log1p", "np.log1p", domain=(POSITIVE,), expensive=True)
 def log1p(x):
     return 1.0 / (1.0 + x)
 
@@ -130,44 +143,55 @@ def log1p(x):
 def sqrt(x):
     return 0.5 / ans
 
-@elementwise("np.cbrt", domain=(POSITIVE,))
+@elementwise("np.cbrt", domain=(POSITIVE,), expensive=True)
 def cbrt(x):
     return 1.0 / (3.0 * ans * ans)
 
-@elementwise("np.square", domain=(REAL,))
+@elementwise("np.square", domain=(REAL,), kind=broadcast)
 def square(x):
     return 2.0 * x
 
-@elementwise("np.reciprocal", domain=(POSITIVE,))
+@elementwise("np.reciprocal", domain=(POSITIVE,), kind=broadcast)
 def reciprocal(x):
     return -ans * ans
 
-@elementwise("math.hypot", "np.hypot", domain=(POSITIVE, POSITIVE))
+@elementwise("math.hypot", "np.hypot", domain=(POSITIVE, POSITIVE), expensive=True)
 def hypot(a, b):
     return a / ans, b / ans
 
 # ----- Piecewise (derivative of the selected branch; kinks take the first argument's side) --
 
-@elementwise("abs", "math.fabs", "np.abs", "np.fabs", domain=(POSITIVE,))
+@elementwise("abs", "np.abs", domain=(POSITIVE,), kind=broadcast)
+def absolute_value(x):
+    return np.sign(x)
+
+@elementwise("math.fabs", "np.fabs", domain=(POSITIVE,))
 def absolute(x):
     return np.sign(x)
 
-@elementwise("max", "np.maximum", "np.fmax", domain=(REAL, REAL))
+@elementwise("max", "np.maximum", "np.fmax", domain=(REAL, REAL), kind=broadcast)
 def maximum(a, b):
     return 1.0 * (a >= b), 1.0 * (a < b)
 
-@elementwise("min", "np.minimum", "np.fmin", domain=(REAL, REAL))
+@elementwise("min", "np.minimum", "np.fmin", domain=(REAL, REAL), kind=broadcast)
 def minimum(a, b):
     return 1.0 * (a <= b), 1.0 * (a > b)
 
-@elementwise("np.clip", domain=(REAL, (-1.0, -0.5), (0.5, 1.0)), spelling="clip")   # numba's np.clip takes arrays only
+@elementwise("np.clip", domain=(REAL, (-1.0, -0.5), (0.5, 1.0)), spelling="clip", kind=broadcast)   # numba's np.clip takes arrays only
 def clip(x, lo, hi):
     return 1.0 * ((x >= lo) & (x <= hi)), 1.0 * (x < lo), 1.0 * (x > hi)
 
 # ----- Zero derivative: rounding and sign -------------------------------------------------
 
-inactive("math.floor", "math.ceil", "math.trunc", "round", "np.floor", "np.ceil", "np.round",
-         "np.rint", "np.trunc", "np.sign", "int", "bool", "op://")
+SCALARS = ((0.5,), (2,))
+ARRAYS = ((0.5,), (2,), (np.linspace(0.1, 0.9, 5),))
+inactive("math.floor", "math.ceil", "math.trunc", "int", kind=python_int, samples=SCALARS)
+inactive("round", kind=rounded, samples=SCALARS + ((0.5, 2),))
+inactive("np.floor", "np.ceil", "np.round", "np.trunc", kind=broadcast, samples=ARRAYS)   # ints stay ints
+inactive("np.rint", kind=float_broadcast, samples=ARRAYS)
+inactive("np.sign", kind=broadcast, samples=ARRAYS)
+inactive("op://", kind=broadcast)
+inactive("bool", kind=python_bool, samples=SCALARS)
 
 # numba compiles neither math.exp2 nor math.cbrt: generated code calls numpy's, which it does.
 for _name in ("exp2", "cbrt"):

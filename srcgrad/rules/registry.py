@@ -1,12 +1,23 @@
-"""The derivative-rule registry: one entry per primitive, shared by forward and reverse mode.
+"""The primitive registry: one record per primitive, holding every fact the compiler needs about it.
+
+A record says how to differentiate the primitive (its kind of entry, below) and, beside that:
+- `kind`: its result kind from its argument kinds (a function from rules/results.py);
+- `expensive`: far costlier than arithmetic (reverse mode stores it, vector mode shares it);
+- `result`: "new" (a fresh array), "constant" (a fresh array of constants, zero derivative),
+  "view" (may share memory with its first argument) or "value" (anything else);
+- `options`: which extra arguments and keywords its derivative honours (others are refused);
+- `fuse`: how scalarize may fold it into an element loop ("elementwise", "sum", "mean", "dot");
+- `methods`: array methods that mean the same (`x.sum()`);
+- `samples`: argument kinds on which the tests check `kind` against what numpy returns.
 
 Kinds of entry:
 - ElementwiseRule: the partial derivatives, one template expression per argument. Forward mode
   emits `dy = sum(partial_i * dx_i)`, reverse mode emits `x_i_bar += partial_i * y_bar`.
 - LinearRule: a map linear in some arguments. Forward mode applies the same call to the tangents;
   the entry gives, beside it, the transpose for each linear argument, which reverse mode emits.
-- StructuralRule: an op (indexing, reductions that select, concatenation, ...) whose forward and
-  reverse code are written as two small generators side by side.
+- BilinearRule: a product (dot, outer); the transpose for each factor.
+- StructuralRule: an op (reductions that select, concatenation, ...) whose forward and reverse
+  code are written as two small generators side by side.
 - InactiveRule: a call whose result has zero derivative (shapes, integer rounding, constructors).
 """
 from __future__ import annotations
@@ -23,23 +34,65 @@ import numpy as np
 from .. import syntax
 from ..errors import DuplicateRuleError, SrcgradError
 from ..frontend.parse import python_function
+from . import results
 from .template import CallTemplate, Template, single_return
+
+
+@dataclass(frozen=True)
+class Options:
+    """The arguments a primitive's derivative honours beyond its operands."""
+
+    positional: int | None = None           # most positional arguments (None: the operands only)
+    keywords: frozenset = frozenset()        # keyword options honoured in both modes
+    forward_any: bool = False                # forward mode applies the same call to tangents, options and all
+
+    def problem(self, call, mode: str, operands: int) -> str | None:
+        """What a derivative of `call` would ignore, or None when every option is honoured."""
+        if mode == "forward" and self.forward_any:
+            return None
+        limit = operands if self.positional is None else self.positional
+        extra = [k.arg for k in call.keywords if k.arg not in self.keywords]
+        if extra:
+            return ", ".join(f"{name}=" for name in extra)
+        if len(call.args) > limit:
+            return "an extra positional argument"
+        return None
 
 
 @dataclass
 class Rule:
-    name: str                    # canonical spelling, e.g. "np.sin"
-    domain: tuple = ()           # valid input ranges per argument, for the rule tests
-    spelling: str = ""           # what generated code calls, when not `name` (a srcgrad_runtime helper)
+    name: str                                # canonical spelling, e.g. "np.sin"
+    kind: Callable | None = None             # argument kinds -> result kind
+    spelling: str = ""                       # what generated code calls, when not `name` (a runtime helper)
+    domain: tuple = ()                       # valid input ranges per argument, for the rule tests
+    expensive: bool = False
+    result: str = "value"
+    options: Options = Options()
+    fuse: str = ""
+    methods: tuple = ()
+    samples: tuple = ()
 
     @property
     def emitted(self) -> str:
         return self.spelling or self.name
 
+    def result_kind(self, arg_kinds: list, call) -> object:
+        return self.kind(arg_kinds, call)
+
+    def refused_options(self, call, mode: str) -> str | None:
+        """The options of `call` this rule's derivative would ignore in `mode`, or None."""
+        return self.options.problem(call, mode, self.operand_count())
+
+    def operand_count(self) -> int:
+        return 1
+
 
 @dataclass
 class ElementwiseRule(Rule):
-    partials: Template | None = None
+    partials: Template | CallTemplate | None = None
+
+    def operand_count(self) -> int:
+        return len(self.partials.params)
 
 
 @dataclass
@@ -47,11 +100,18 @@ class LinearRule(Rule):
     linear_args: tuple = (0,)
     transposes: dict = field(default_factory=dict)   # arg index -> Template(g, *args, ans)
     broadcasts: bool = False     # operands broadcast to the result: transposes are result-shaped
+    spread: str = ""             # with axis=: "sum" or "mean" spreads the cotangent back along it
+
+    def operand_count(self) -> int:
+        return len(next(iter(self.transposes.values())).params) - 1
 
 
 @dataclass
 class BilinearRule(Rule):
     transposes: dict = field(default_factory=dict)   # arg index -> Template(g, a, b)
+
+    def operand_count(self) -> int:
+        return 2
 
 
 @dataclass
@@ -62,7 +122,8 @@ class StructuralRule(Rule):
 
 @dataclass
 class InactiveRule(Rule):
-    pass
+    def refused_options(self, call, mode: str) -> str | None:
+        return None   # no derivative to get wrong
 
 
 _RULES: dict = {}        # key: the callable object, or an "op:+" string for an operator
@@ -78,6 +139,11 @@ def register(obj, rule: Rule) -> Rule:
     if key in _RULES:
         raise DuplicateRuleError(f"a derivative rule for {rule.name} is already registered "
                                  f"(as {_RULES[key][1].name}); each primitive has exactly one rule")
+    if rule.kind is None:
+        raise SrcgradError(f"the rule for {rule.name} has no result kind: pass kind= (see srcgrad/rules/results.py)")
+    for name in rule.methods:
+        if method(name) is not None:
+            raise DuplicateRuleError(f"the array method .{name}() already means {method(name).name}")
     _RULES[key] = (obj, rule)
     return rule
 
@@ -91,10 +157,15 @@ def all_rules() -> list[tuple[object, Rule]]:
     return list(_RULES.values())
 
 
+def method(name: str) -> Rule | None:
+    """The rule of the numpy function that the array method `name` (`sum`, `T`...) means."""
+    return next((rule for _, rule in _RULES.values() if name in rule.methods), None)
+
+
 _MODULES = {"np": np, "math": math}
 
 
-def _resolve_path(path: str):
+def resolve_path(path: str):
     """The callable a rule path names: "np.sin", "math.sin", "abs"; "op:+" keys stay strings."""
     if path.startswith("op:"):
         return path
@@ -107,15 +178,92 @@ def _resolve_path(path: str):
     return obj
 
 
-def elementwise(*paths: str, domain: tuple = (), spelling: str = ""):
+def _elementwise_kind(path: str):
+    """Default result kind of an elementwise primitive: math.* give floats, numpy broadcasts."""
+    return results.math_float if path.startswith("math.") else results.float_broadcast
+
+
+def elementwise(*paths: str, domain: tuple = (), kind: Callable | None = None, **facts):
     """Decorator: `partials(x, y, ..., ans)` returns one partial derivative per argument."""
     def wrap(fn):
         template = Template(fn)
         for path in paths:
-            register(_resolve_path(path), ElementwiseRule(name=path, domain=domain, partials=template, spelling=spelling))
+            obj = resolve_path(path)
+            fuse = "elementwise" if isinstance(obj, np.ufunc) else ""
+            register(obj, ElementwiseRule(name=path, domain=domain, partials=template,
+                                          kind=kind or _elementwise_kind(path), fuse=fuse, **facts))
         return fn
     return wrap
 
+
+def linear(*paths: str, linear_args: tuple = (0,), **facts):
+    """Decorator: the function returns, per linear argument, its transpose applied to `g`."""
+    def wrap(fn):
+        template = Template(fn)
+        transposes = {arg: _Indexed(template, k) for k, arg in enumerate(linear_args)}
+        for k, path in enumerate(paths):
+            register(resolve_path(path), LinearRule(name=path, linear_args=linear_args, transposes=transposes,
+                                                    **_first_only(facts, k)))
+        return fn
+    return wrap
+
+
+def bilinear(*paths: str, **facts):
+    """Decorator: the function returns the transposes `(a_bar, b_bar)` applied to `g`."""
+    def wrap(fn):
+        template = Template(fn)
+        transposes = {0: _Indexed(template, 0), 1: _Indexed(template, 1)}
+        for k, path in enumerate(paths):
+            register(resolve_path(path), BilinearRule(name=path, transposes=transposes, **_first_only(facts, k)))
+        return fn
+    return wrap
+
+
+def alias(obj, path: str) -> None:
+    """Register `obj` under the rule already registered for `path` (same math, other spelling)."""
+    register(obj, lookup(resolve_path(path)))
+
+
+def structural(*paths: str, forward: Callable, reverse: Callable, **facts):
+    for k, path in enumerate(paths):
+        register(resolve_path(path), StructuralRule(name=path, forward=forward, reverse=reverse, **_first_only(facts, k)))
+
+
+def inactive(*paths: str, **facts):
+    for k, path in enumerate(paths):
+        register(resolve_path(path), InactiveRule(name=path, **_first_only(facts, k)))
+
+
+def _first_only(facts: dict, position: int) -> dict:
+    """An array method means one function: the first path a decorator names gets `methods`."""
+    return facts if position == 0 else {k: v for k, v in facts.items() if k != "methods"}
+
+
+class _Indexed:
+    """One element of a template that returns a tuple."""
+
+    def __init__(self, template: Template, index: int):
+        self.template, self.index = template, index
+
+    @property
+    def params(self):
+        return self.template.params
+
+    def uses(self, param: str) -> bool:
+        return self.template.uses(param, self.index)
+
+    def instantiate(self, bindings):
+        return self.template.instantiate(bindings, self.index)
+
+
+def rule_call(path: str, *args):
+    """A call node to a registered primitive, bound to its rule as the resolver would bind it."""
+    node = syntax.call(path, *args)
+    node.srcgrad_rule = lookup(resolve_path(path))
+    return node
+
+
+# ----- rules users register ---------------------------------------------------------------
 
 def register_elementwise(fn, partials, name: str | None = None, domain: tuple = (), check: bool = True) -> Rule:
     """Register your own elementwise function (one numba can compile, e.g. an ``@njit`` function).
@@ -144,7 +292,7 @@ def register_elementwise(fn, partials, name: str | None = None, domain: tuple = 
     template = _partials_template(partials, spelling, count)
     if check:
         _check_partials(fn, partials, count, domain or ((0.2, 1.8),) * count, spelling)
-    rule = ElementwiseRule(name=spelling, domain=domain, partials=template)
+    rule = ElementwiseRule(name=spelling, domain=domain, partials=template, kind=results.float_broadcast)
     rule.function = _numba_callable(fn)
     return register(fn, rule)
 
@@ -187,7 +335,7 @@ def _check_partials(fn, partials, count: int, domain: tuple, spelling: str) -> N
         try:
             given = partials(*point)
             given = tuple(given) if count > 1 else (given,)
-            values = [float(fn(*point))]
+            float(fn(*point))
         except Exception as exc:
             raise SrcgradError(f"register_elementwise({spelling}): calling it or its partials at {point} failed "
                                f"({type(exc).__name__}: {exc}); pass domain= with ranges where both are defined") from None
@@ -195,11 +343,7 @@ def _check_partials(fn, partials, count: int, domain: tuple, spelling: str) -> N
             raise SrcgradError(f"register_elementwise({spelling}): the partials return {len(given)} value(s), "
                                f"but {spelling} takes {count} argument(s): return one partial per argument")
         for k in range(count):
-            h = 1e-6 * max(1.0, abs(point[k]))
-            up, down = list(point), list(point)
-            up[k] += h
-            down[k] -= h
-            numeric = (float(fn(*up)) - float(fn(*down))) / (2 * h)
+            numeric = _central_difference(fn, point, k)
             if not math.isclose(float(given[k]), numeric, rel_tol=1e-4, abs_tol=1e-6):
                 raise SrcgradError(
                     f"register_elementwise({spelling}): the partial derivative for argument {k} is "
@@ -208,64 +352,9 @@ def _check_partials(fn, partials, count: int, domain: tuple, spelling: str) -> N
                     "check=False for a deliberate subgradient.")
 
 
-def linear(*paths: str, linear_args: tuple = (0,), broadcasts: bool = False):
-    """Decorator: the function returns, per linear argument, its transpose applied to `g`."""
-    def wrap(fn):
-        template = Template(fn)
-        transposes = {arg: _Indexed(template, k) for k, arg in enumerate(linear_args)}
-        for path in paths:
-            register(_resolve_path(path), LinearRule(name=path, linear_args=linear_args, transposes=transposes,
-                                                     broadcasts=broadcasts))
-        return fn
-    return wrap
-
-
-def bilinear(*paths: str):
-    """Decorator: the function returns the transposes `(a_bar, b_bar)` applied to `g`."""
-    def wrap(fn):
-        template = Template(fn)
-        for path in paths:
-            register(_resolve_path(path), BilinearRule(name=path, transposes={0: _Indexed(template, 0), 1: _Indexed(template, 1)}))
-        return fn
-    return wrap
-
-
-def alias(obj, path: str) -> None:
-    """Register `obj` under the rule already registered for `path` (same math, other spelling)."""
-    register(obj, lookup(_resolve_path(path)))
-
-
-def structural(*paths: str, forward: Callable, reverse: Callable):
-    for path in paths:
-        register(_resolve_path(path), StructuralRule(name=path, forward=forward, reverse=reverse))
-
-
-def inactive(*paths: str):
-    for path in paths:
-        obj = _resolve_path(path)
-        register(obj, InactiveRule(name=path))
-
-
-class _Indexed:
-    """One element of a template that returns a tuple."""
-
-    def __init__(self, template: Template, index: int):
-        self.template, self.index = template, index
-
-    @property
-    def params(self):
-        return self.template.params
-
-    def uses(self, param: str) -> bool:
-        return self.template.uses(param, self.index)
-
-    def instantiate(self, bindings):
-        return self.template.instantiate(bindings, self.index)
-
-
-def rule_call(path: str, *args):
-    """A call node to a registered primitive, bound to its rule as the resolver would bind it."""
-    from .. import syntax
-    node = syntax.call(path, *args)
-    node.srcgrad_rule = lookup(_resolve_path(path))
-    return node
+def _central_difference(fn, point: list, k: int) -> float:
+    h = 1e-6 * max(1.0, abs(point[k]))
+    up, down = list(point), list(point)
+    up[k] += h
+    down[k] -= h
+    return (float(fn(*up)) - float(fn(*down))) / (2 * h)

@@ -15,7 +15,7 @@ from ..analyze import kinds as K
 from ..analyze.activity import active_operands
 from ..errors import UnsupportedSyntaxError
 from ..rules.registry import BilinearRule, ElementwiseRule, LinearRule, StructuralRule
-from .common import AXIS_REDUCTIONS, Zeros, check_arguments, elementwise_bindings, op_rule, operands, times
+from .common import Zeros, check_arguments, elementwise_bindings, op_rule, operands, times
 
 
 class Adjoints:
@@ -148,10 +148,10 @@ class Adjoints:
                                      "This operation has no reverse rule yet.")
 
     def _transpose(self, rule, k, g, args, y, call=None):
-        axis = _axis_argument(call) if call is not None and rule.name in AXIS_REDUCTIONS else None
+        axis = _axis_argument(call) if call is not None and getattr(rule, "spread", "") else None
         if axis is not None:   # sum/mean over one axis: spread the cotangent back along it
             spread = syntax.call("np.expand_dims", syntax.clone(g), syntax.clone(axis))
-            if rule.name == "np.mean":
+            if rule.spread == "mean":
                 size = syntax.subscript(gast.Attribute(value=syntax.clone(args[0]), attr="shape", ctx=gast.Load()),
                                         syntax.clone(axis))
                 spread = syntax.binop(spread, "/", size)

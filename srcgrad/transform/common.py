@@ -8,20 +8,16 @@ from ..analyze import kinds as K
 from ..rules import registry
 from ..rules.registry import ElementwiseRule
 
-# Functions that cost far more than arithmetic: worth storing in reverse mode rather than
-# recomputing (a tape write and read cost ~2 ns), and worth sharing across directions in vector mode.
-EXPENSIVE = {"exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sin", "cos", "tan", "asin", "acos", "atan",
-             "arcsin", "arccos", "arctan", "atan2", "arctan2", "sinh", "cosh", "tanh", "pow", "power", "cbrt", "hypot"}
-
-
-# Calls returning a new array filled with constants (zero derivative), and calls returning any new
-# array (never a view of an argument).
-CONSTANT_ALLOCATIONS = {"np.empty", "np.zeros", "np.ones", "np.full", "np.empty_like", "np.zeros_like", "np.ones_like"}
-NEW_ARRAYS = CONSTANT_ALLOCATIONS | {"np.copy"}
-
-
 def is_expensive(rule) -> bool:
-    return rule is not None and rule.name.split(".")[-1] in EXPENSIVE
+    """Far costlier than arithmetic: reverse mode stores it rather than recomputing it, vector mode
+    shares one evaluation across directions."""
+    return rule is not None and rule.expensive
+
+
+def allocates(value, what: tuple = ("new", "constant")) -> bool:
+    """Whether `value` is a call returning a fresh array (of constants only, for ("constant",))."""
+    rule = getattr(value, "srcgrad_rule", None) if isinstance(value, gast.Call) else None
+    return rule is not None and rule.result in what
 
 
 _OP_SYMBOLS = {gast.Add: "+", gast.Sub: "-", gast.Mult: "*", gast.Div: "/", gast.Pow: "**",
@@ -136,32 +132,14 @@ def by_origin(stmts):
         yield origin, group
 
 
-# Reductions whose `axis` argument reverse mode handles (by expanding the cotangent back).
-AXIS_REDUCTIONS = {"np.sum", "np.mean"}
-
-
 def check_arguments(rule, call, mode: str, location) -> None:
     """Refuse calls whose extra arguments (axis=, keepdims=, a second array ...) a rule does not
     account for: a derivative that ignored them would be silently wrong."""
     from ..errors import UnsupportedSyntaxError
-    from ..rules.registry import BilinearRule, ElementwiseRule, LinearRule, StructuralRule
-    if not isinstance(call, gast.Call):
+    if rule is None or not isinstance(call, gast.Call):
         return
-    keywords = [k.arg for k in call.keywords]
-    if isinstance(rule, ElementwiseRule):
-        allowed = len(rule.partials.params)
-    elif isinstance(rule, StructuralRule):
-        if mode == "forward" and rule.name in ("np.concatenate", "np.stack", "np.array"):
-            return   # forward mode applies the same call, options included, to the tangents
-        allowed = 1
-    elif isinstance(rule, (LinearRule, BilinearRule)) and mode == "reverse":
-        allowed = len(next(iter(rule.transposes.values())).params) - 1
-        if rule.name in AXIS_REDUCTIONS and (keywords == ["axis"] or (not keywords and len(call.args) == 2)):
-            return
-    else:
-        return
-    if keywords or len(call.args) > allowed:
-        extra = ", ".join(keywords) or "an extra positional argument"
+    extra = rule.refused_options(call, mode)
+    if extra:
         raise UnsupportedSyntaxError(
             f"`{rule.name}` called with {extra}" + (" in reverse mode" if mode == "reverse" else ""),
             location(call), "Call it with its basic arguments (for reductions: over the whole array, "

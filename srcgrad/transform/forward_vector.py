@@ -20,7 +20,7 @@ from ..errors import SrcgradError
 from ..analyze import kinds as K
 from ..analyze.activity import active_operands
 from ..rules.registry import ElementwiseRule, InactiveRule
-from .common import CONSTANT_ALLOCATIONS, is_expensive, op_rule
+from .common import allocates, is_expensive, op_rule
 from .forward import ForwardTransform
 
 class NotVectorizable(SrcgradError):
@@ -104,8 +104,7 @@ class VectorForwardTransform(ForwardTransform):
             isinstance(p, gast.Slice) for p in parts)
 
     def _is_allocation(self, value) -> bool:
-        rule = getattr(value, "srcgrad_rule", None)
-        return isinstance(value, gast.Call) and rule is not None and rule.name in CONSTANT_ALLOCATIONS
+        return allocates(value, ("constant",))
 
     # ----- tangents of one direction -------------------------------------------------------
     def tangent_of(self, atom) -> gast.AST:

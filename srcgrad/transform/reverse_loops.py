@@ -14,7 +14,7 @@ from ..analyze import kinds as K
 from ..analyze.dataflow import bound_names, eliminate_dead_code, mutated_arrays, upward_exposed
 from ..errors import UnsupportedSyntaxError
 from ..rules.template import simplify
-from .common import NEW_ARRAYS, is_expensive
+from .common import allocates, is_expensive
 
 
 def is_loop_exit(stmt) -> bool:
@@ -95,10 +95,8 @@ class LoopReversal:
         for stmt in reversed(block[:index]):
             if array not in syntax.names_in(stmt):
                 continue
-            value = getattr(stmt, "value", None)
-            rule = getattr(value, "srcgrad_rule", None)
-            return (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name) and rule is not None
-                    and rule.name in NEW_ARRAYS)
+            return (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name)
+                    and allocates(stmt.value))
         return False
 
     def _position_of(self, loop):

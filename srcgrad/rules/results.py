@@ -1,0 +1,168 @@
+"""Result kinds of primitives: each function maps a call's argument kinds to the kind of its result.
+
+A primitive's record names one of these (`kind=`); kind inference calls it with the kinds of the
+call's positional arguments (a tuple or list display gives a tuple of kinds) and the call node
+(for keyword options such as `axis=`). Unknown inputs give UNKNOWN, never a guess.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..analyze import kinds as K
+
+# values for a record's `samples`: the tests call the primitive on them and compare the kind of
+# what numpy returns with what the record's kind function says
+VECTOR = np.linspace(0.1, 0.9, 12)
+MATRIX = VECTOR.reshape(3, 4)
+SQUARE = np.linspace(0.2, 1.0, 9).reshape(3, 3)
+
+
+def keyword(call, name: str, position: int | None = None):
+    """The node passed as option `name` (by keyword, or at `position`), or None."""
+    for k in getattr(call, "keywords", ()):
+        if k.arg == name:
+            return k.value
+    args = getattr(call, "args", [])
+    return args[position] if position is not None and position < len(args) else None
+
+
+def to_float(kind):
+    """Integers become floats (math functions, true division): scalars and arrays alike."""
+    if kind in (K.INT, K.BOOL):
+        return K.FLOAT
+    if isinstance(kind, str) and kind.startswith("ia"):
+        return kind[1:]
+    return kind
+
+
+def broadcast(args, call=None):
+    """Elementwise arithmetic: numpy broadcasting; int stays int."""
+    return K.broadcast(*args) if args else K.UNKNOWN
+
+
+def float_broadcast(args, call=None):
+    """Elementwise functions whose result is a float (sin, exp, sqrt, ...), whatever the input."""
+    return to_float(broadcast(args))
+
+
+def math_float(args, call=None):
+    """math.* functions: always a Python float."""
+    return K.FLOAT
+
+
+def same_as_first(args, call=None):
+    return args[0] if args else K.UNKNOWN
+
+
+def python_int(args, call=None):
+    return K.INT
+
+
+def rounded(args, call=None):
+    """round(x) is an int, round(x, ndigits) a float."""
+    return K.INT if len(args) < 2 else K.FLOAT
+
+
+def python_bool(args, call=None):
+    return K.BOOL
+
+
+def float_scalar(args, call=None):
+    return K.FLOAT
+
+
+def int_scalar(args, call=None):
+    return K.INT
+
+
+def reduction(args, call=None):
+    """sum, mean, max, prod ... : a float over the whole array, one rank less along `axis=`."""
+    axis = keyword(call, "axis", 1)
+    if axis is None:
+        return K.FLOAT
+    rank = K.ndim(args[0]) if args else None
+    if rank is None:
+        return K.UNKNOWN
+    return K.FLOAT if rank <= 1 else K.array(rank - 1)
+
+
+def index_reduction(args, call=None):
+    """argmax, argmin: an int over the whole array."""
+    return K.INT if keyword(call, "axis", 1) is None else K.UNKNOWN
+
+
+def int_array_like(args, call=None):
+    """isnan, isfinite: booleans shaped like the argument (bool arrays count as integer arrays)."""
+    rank = K.ndim(args[0]) if args else None
+    if rank == 0:
+        return K.BOOL
+    return "ia?" if rank is None else f"ia{rank}"
+
+
+def flattened(args, call=None):
+    """ravel, cumsum without axis: one dimension; cumsum along axis= keeps the shape."""
+    if call is not None and keyword(call, "axis", 1) is not None:
+        return same_as_first(args)
+    return "a1"
+
+
+def vector(args, call=None):
+    """arange, linspace: one dimension."""
+    return "a1"
+
+
+def matrix(args, call=None):
+    return "a2"
+
+
+def matmul(args, call=None):
+    return K.matmul_kind(*args[:2]) if len(args) >= 2 else K.UNKNOWN
+
+
+def transpose(args, call=None):
+    return same_as_first(args)
+
+
+def from_shape(args, call=None):
+    """zeros, ones, empty, full: the rank is the length of the shape argument."""
+    shape = args[0] if args else K.UNKNOWN
+    if isinstance(shape, tuple):
+        return K.array(len(shape))
+    return "a1" if shape == K.INT else "a?"
+
+
+def float_like(args, call=None):
+    """zeros_like, ones_like, empty_like: an array shaped like the argument (float when asked)."""
+    return same_as_first(args)
+
+
+def reshaped(args, call=None):
+    shape = args[1] if len(args) > 1 else K.UNKNOWN
+    if isinstance(shape, tuple):
+        return K.array(len(shape))
+    return "a1" if shape == K.INT else "a?"
+
+
+def where(args, call=None):
+    """np.where(condition, a, b): a float array shaped by broadcasting all three."""
+    return to_float(K.broadcast(*args[:3], K.FLOAT)) if len(args) >= 3 else K.UNKNOWN
+
+
+def joined(args, call=None):
+    """concatenate: the kind of the pieces."""
+    parts = args[0] if args and isinstance(args[0], tuple) else ()
+    return parts[0] if parts else K.UNKNOWN
+
+
+def stacked(args, call=None):
+    """stack, np.array of pieces: one dimension more than a piece."""
+    parts = args[0] if args and isinstance(args[0], tuple) else ()
+    inner = parts[0] if parts else K.UNKNOWN
+    if K.is_scalar(inner):
+        return "a1"
+    rank = K.ndim(inner)
+    return K.array(rank + 1) if rank else "a?"
+
+
+def unknown(args, call=None):
+    return K.UNKNOWN

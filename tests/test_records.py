@@ -1,0 +1,80 @@
+"""Every primitive is one complete record: its facts are declared, and its declared result kind is
+what numpy actually returns on sample arguments."""
+import math
+import operator
+import warnings
+
+import numpy as np
+import pytest
+
+import gradcheck  # noqa: F401  (puts the checkout on sys.path)
+from srcgrad import syntax
+from srcgrad.analyze import kinds as K
+from srcgrad.rules import registry
+from srcgrad.rules.registry import ElementwiseRule, Options
+
+OPERATORS = {"op:+": operator.add, "op:-": operator.sub, "op:*": operator.mul, "op:/": operator.truediv,
+             "op:**": operator.pow, "op:%": operator.mod, "op:unary-": operator.neg, "op:unary+": operator.pos,
+             "op://": operator.floordiv, "op:@": operator.matmul}
+RULES = sorted({(obj if isinstance(obj, str) else f"{rule.name}@{id(obj)}"): (obj, rule)
+                for obj, rule in registry.all_rules()}.items())
+
+
+@pytest.mark.parametrize("key,entry", RULES, ids=[k for k, _ in RULES])
+def test_record_declares_every_fact(key, entry):
+    obj, rule = entry
+    assert callable(rule.kind), "kind= (a function from srcgrad/rules/results.py)"
+    assert rule.result in ("new", "constant", "view", "value")
+    assert rule.fuse in ("", "elementwise", "sum", "mean", "dot")
+    assert isinstance(rule.options, Options) and isinstance(rule.expensive, bool)
+    assert all(registry.method(m) is rule for m in rule.methods)
+    if not isinstance(obj, str) and "." in rule.name and rule.name.split(".")[0] in ("np", "math"):
+        assert registry.lookup(registry.resolve_path(rule.name)) is rule
+
+
+def _samples(obj, rule):
+    if rule.samples:
+        samples = rule.samples
+    elif isinstance(rule, ElementwiseRule) and rule.domain:
+        middle = tuple(0.5 * (lo + hi) for lo, hi in rule.domain)
+        samples = (middle, tuple(np.full(4, v) for v in middle), tuple(int(round(v)) for v in middle))
+    else:
+        return ()
+    if getattr(obj, "__module__", None) in ("math", "builtins") or obj in (math.floor, int, round, abs, max, min):
+        samples = tuple(s for s in samples if not any(isinstance(a, np.ndarray) for a in s))   # scalars only
+    return samples
+
+
+def _call_node(args):
+    return syntax.call("f", *[syntax.name(f"a{k}") for k in range(len(args))])
+
+
+def _kind_of_argument(value):
+    return K.of_value(value)
+
+
+CHECKED = [(key, obj, rule, args) for key, (obj, rule) in RULES for args in _samples(obj, rule)]
+
+
+@pytest.mark.parametrize("key,obj,rule,args", CHECKED, ids=[f"{k}-{n}" for n, (k, _, _, _) in enumerate(CHECKED)])
+def test_declared_kind_is_what_numpy_returns(key, obj, rule, args):
+    function = OPERATORS.get(obj) if isinstance(obj, str) else obj
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        actual = K.of_value(function(*args))
+    declared = rule.kind([_kind_of_argument(a) for a in args], _call_node(args))
+    if actual == K.BOOL and declared == K.INT:
+        actual = K.INT
+    assert declared == actual, f"{rule.name}{tuple(K.of_value(a) for a in args)}: declared {declared}, numpy gives {actual}"
+
+
+def test_every_record_with_arrays_has_samples():
+    missing = [rule.name for _, (obj, rule) in RULES
+               if not _samples(obj, rule) and rule.kind.__name__ != "unknown" and not isinstance(obj, str)
+               and rule.name not in ("np.any", "np.all")]
+    assert not missing, f"records without samples to check their kind: {missing}"
+
+
+def test_math_functions_return_floats():
+    rule = registry.lookup(math.sin)
+    assert rule.kind([K.INT], None) == K.FLOAT and rule.expensive
