@@ -24,7 +24,7 @@ from .frontend.parse import ParsedFunction, parse_function, python_function
 from .normalize.anf import to_anf
 from .normalize.desugar import desugar
 from .normalize.loop_exits import lower_exits
-from .normalize.names import NameGenerator
+from .normalize.names import NameGenerator, rename_reserved
 from .normalize.resolve import Resolved, resolve
 from .normalize.scalarize import scalarize
 from .normalize.verify import verify_after
@@ -36,6 +36,7 @@ from .transform.reverse import ReverseTransform
 # Normalization, shared by both modes. Each pass rewrites ParsedFunction.tree in place.
 NORMALIZE = [
     ("fence", lambda unit: check_supported(unit.parsed)),          # reject what we cannot differentiate
+    ("names", lambda unit: rename_reserved(unit.parsed.tree, unit.names, MODULE_NAMES)),  # free np, max, ... for generated code
     ("resolve", lambda unit: unit.bind(resolve(unit.parsed))),     # bind calls to rules / user functions
     ("desugar", lambda unit: desugar(unit.parsed, unit.names)),    # x += v, for-over-rows, ... -> core
     ("anf", lambda unit: to_anf(unit.parsed, unit.names)),         # one operation per statement

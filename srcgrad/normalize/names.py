@@ -30,3 +30,16 @@ class NameGenerator:
     def derived(self, base: str, prefix: str = "", suffix: str = "") -> str:
         """`dx`, `x_bar`: the conventional derived name when free, else a unique variant."""
         return self.fresh(f"{prefix}{base}{suffix}")
+
+
+def rename_reserved(fn, names: NameGenerator, reserved: set[str]) -> None:
+    """Rename the function's own variables that share a name with something generated code calls
+    (`np`, `math`, `max`, `len`, a runtime helper such as `clip`): `max = 0.0` becomes `max_1 = 0.0`.
+
+    After this pass no parameter or assigned name of the function is in `reserved`.
+    """
+    from .. import syntax
+    local = set(syntax.param_names(fn)) | syntax.stored_names(fn.body)
+    clashes = {name: names.fresh(name) for name in sorted(local & reserved)}
+    if clashes:
+        syntax.rename(fn, clashes)
