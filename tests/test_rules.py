@@ -66,12 +66,16 @@ def _one_sided(fn, args, eps):
     return out
 
 
+def _smooth_at(fn, args) -> bool:
+    """A kink (max at a tie, clip at a bound) has no derivative: one-sided differences disagree there."""
+    return np.allclose(_one_sided(fn, args, 1e-5), _one_sided(fn, args, -1e-5), rtol=1e-3, atol=1e-3)
+
+
 def _check_rule(fn, domain, fractions, backend):
     args = _inside(domain, fractions)
     wrt = tuple(range(len(args)))
     expected = _numeric_partials(fn, args)
-    # a kink (max at a tie, clip at a bound) has no derivative: one-sided differences disagree there
-    assume(np.allclose(_one_sided(fn, args, 1e-5), _one_sided(fn, args, -1e-5), rtol=1e-3, atol=1e-3))
+    assert _smooth_at(fn, args), f"the fixed check point {args} is at a kink"
     for k in wrt:
         tangents = [1.0 if j == k else 0.0 for j in wrt]
         value, tangent = srcgrad.jvp(fn, wrt=wrt, backend=backend)(*args, *tangents)
@@ -89,7 +93,9 @@ FRACTIONS = st.lists(st.floats(0.05, 0.95), min_size=3, max_size=3)
 @given(fractions=FRACTIONS)
 def test_rule_matches_finite_differences(rule_module, index, fractions):
     name, rule = ELEMENTWISE[index]
-    _check_rule(getattr(rule_module, f"rule_{index}"), rule.domain, fractions, "python")
+    fn = getattr(rule_module, f"rule_{index}")
+    assume(_smooth_at(fn, _inside(rule.domain, fractions)))
+    _check_rule(fn, rule.domain, fractions, "python")
 
 
 @pytest.mark.parametrize("index", range(len(ELEMENTWISE)), ids=[name for name, _ in ELEMENTWISE])
