@@ -68,7 +68,3 @@ def writes_through_alias(x):
 
 def error_function_weighted(x):
     return math.erf(x) * x
-
-
-def erf_partials(x):
-    return 2.0 / math.sqrt(math.pi) * math.exp(-x * x)

@@ -62,15 +62,3 @@ def test_reductions_with_options_the_rule_ignores_are_refused():
 def test_writes_through_aliases_are_refused(fn, message):
     with pytest.raises(srcgrad.UnsupportedSyntaxError, match=message):
         srcgrad.grad(fn, backend="python")(np.linspace(0.5, 1.5, 4))
-
-
-def test_a_user_registered_rule_is_used_by_both_modes():
-    import math
-    srcgrad.rules.register_elementwise(math.erf, pf.erf_partials)
-    x = 0.6
-    expected = math.erf(x) + x * 2.0 / math.sqrt(math.pi) * math.exp(-x * x)
-    for backend in ("numba", "python"):
-        assert np.isclose(srcgrad.grad(pf.error_function_weighted, backend=backend)(x), expected, rtol=1e-12)
-        assert np.isclose(srcgrad.jvp(pf.error_function_weighted, backend=backend)(x, 1.0)[1], expected, rtol=1e-12)
-    with pytest.raises(srcgrad.rules.registry.DuplicateRuleError):
-        srcgrad.rules.register_elementwise(math.erf, pf.erf_partials)

@@ -17,37 +17,31 @@ REAL = (-2.0, 2.0)
 POSITIVE = (0.1, 3.0)
 UNIT = (-0.9, 0.9)
 
-# ----- Arithmetic operators -----------------------------------------------------------------
+# ----- Arithmetic operators and their ufunc spellings ----------------------------------------
 
-@elementwise("op:+", domain=(REAL, REAL), kind=broadcast)
+@elementwise("op:+", "np.add", domain=(REAL, REAL), kind=broadcast)
 def add(a, b):
     return 1, 1
 
-@elementwise("op:-", domain=(REAL, REAL), kind=broadcast)
+@elementwise("op:-", "np.subtract", domain=(REAL, REAL), kind=broadcast)
 def sub(a, b):
     return 1, -1
 
-@elementwise("op:*", domain=(REAL, REAL), kind=broadcast)
+@elementwise("op:*", "np.multiply", domain=(REAL, REAL), kind=broadcast)
 def mul(a, b):
     return b, a
 
-@elementwise("op:/", domain=(REAL, POSITIVE))
+@elementwise("op:/", "np.divide", domain=(REAL, POSITIVE))
 def div(a, b):
     return 1.0 / b, -ans * (1.0 / b)   # one reciprocal serves both partials
 
 @elementwise("op:**", domain=(POSITIVE, REAL), kind=broadcast)
-def power_operator(a, b):
-    return b * a ** (b - 1), ans * np.log(a)
-
 @elementwise("np.power", domain=(POSITIVE, REAL), expensive=True, kind=broadcast)
-def power_function(a, b):
-    return b * a ** (b - 1), ans * np.log(a)
-
 @elementwise("math.pow", domain=(POSITIVE, REAL), expensive=True)
 def power(a, b):
     return b * a ** (b - 1), ans * np.log(a)
 
-@elementwise("op:%", domain=(POSITIVE, POSITIVE), kind=broadcast)
+@elementwise("op:%", "np.mod", domain=(POSITIVE, POSITIVE), kind=broadcast)
 def mod(a, b):
     return 1, -(a // b)
 
@@ -55,10 +49,7 @@ def mod(a, b):
 def negative(x):
     return -1
 
-@elementwise("op:unary+", domain=(REAL,), kind=broadcast)
-def unary_plus(x):
-    return 1
-
+@elementwise("op:unary+", "np.positive", domain=(REAL,), kind=broadcast)
 @elementwise("float", domain=(REAL,), kind=math_float)
 def identity(x):
     return 1
@@ -107,6 +98,28 @@ def cosh(x):
 def tanh(x):
     return 1.0 - ans * ans
 
+@elementwise("math.asinh", "np.arcsinh", domain=(REAL,), expensive=True)
+def arcsinh(x):
+    return 1.0 / M.sqrt(x * x + 1.0)
+
+@elementwise("math.acosh", "np.arccosh", domain=((1.1, 3.0),), expensive=True)
+def arccosh(x):
+    return 1.0 / M.sqrt(x * x - 1.0)
+
+@elementwise("math.atanh", "np.arctanh", domain=(UNIT,), expensive=True)
+def arctanh(x):
+    return 1.0 / (1.0 - x * x)
+
+# ----- Angles -----------------------------------------------------------------------------
+
+@elementwise("np.deg2rad", "np.radians", "math.radians", domain=(REAL,))
+def deg2rad(x):
+    return math.pi / 180.0
+
+@elementwise("np.rad2deg", "np.degrees", "math.degrees", domain=(REAL,))
+def rad2deg(x):
+    return 180.0 / math.pi
+
 # ----- Exponentials and logarithms --------------------------------------------------------
 
 @elementwise("math.exp", "np.exp", domain=(REAL,), expensive=True)
@@ -137,6 +150,22 @@ def log10(x):
 def log1p(x):
     return 1.0 / (1.0 + x)
 
+@elementwise("np.logaddexp", domain=(REAL, REAL), expensive=True)
+def logaddexp(a, b):
+    return np.exp(a - ans), np.exp(b - ans)
+
+@elementwise("np.logaddexp2", domain=(REAL, REAL), expensive=True)
+def logaddexp2(a, b):
+    return np.exp2(a - ans), np.exp2(b - ans)
+
+@elementwise("math.erf", domain=(REAL,), expensive=True)
+def erf(x):
+    return 1.1283791670955126 * M.exp(-x * x)   # 2 / sqrt(pi)
+
+@elementwise("math.erfc", domain=(REAL,), expensive=True)
+def erfc(x):
+    return -1.1283791670955126 * M.exp(-x * x)
+
 # ----- Powers and roots -------------------------------------------------------------------
 
 @elementwise("math.sqrt", "np.sqrt", domain=(POSITIVE,))
@@ -162,9 +191,6 @@ def hypot(a, b):
 # ----- Piecewise (derivative of the selected branch; kinks take the first argument's side) --
 
 @elementwise("abs", "np.abs", domain=(POSITIVE,), kind=broadcast)
-def absolute_value(x):
-    return np.sign(x)
-
 @elementwise("math.fabs", "np.fabs", domain=(POSITIVE,))
 def absolute(x):
     return np.sign(x)

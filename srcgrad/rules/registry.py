@@ -334,7 +334,7 @@ def _check_partials(fn, partials, count: int, domain: tuple, spelling: str) -> N
         point = [low + fraction * (high - low) for low, high in domain]
         try:
             given = partials(*point)
-            given = tuple(given) if count > 1 else (given,)
+            given = tuple(given) if isinstance(given, (tuple, list)) else (given,)
             float(fn(*point))
         except Exception as exc:
             raise SrcgradError(f"register_elementwise({spelling}): calling it or its partials at {point} failed "
