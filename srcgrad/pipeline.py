@@ -169,7 +169,7 @@ class ModuleBuilder:
         """A private copy of the normalized function with its kinds for this signature; vectorized
         1-D array code becomes element loops (then kinds are inferred again)."""
         self.module_names.reserve(_local_names(unit.parsed.tree))
-        work = _Work(copy.deepcopy(unit.parsed.tree), copy.deepcopy(unit.names))
+        work = _Work(syntax.clone(unit.parsed.tree), copy.deepcopy(unit.names))
         values = self._take_constants(unit.resolved.globals_read, work.tree)
         params = syntax.param_names(work.tree)
         globals_kinds = {k: K.of_value(v) for k, v in values.items()}

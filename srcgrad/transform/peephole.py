@@ -57,16 +57,28 @@ def _restore_index(stmts, start, saved, var):
 @_in_every_block
 def fold_first_contributions(out: list) -> list:
     """`v_bar = 0.0` then a first `v_bar += e` becomes `v_bar = e` (scalar zero initializations only)."""
-    k = 0
-    while k < len(out):
-        var = _zero_init(out[k])
-        j = _next_mention(out, k + 1, var) if var else None
-        if j is not None and _is_first_add(out[j], var):
-            out[j] = syntax.assign(var, out[j].value)
-            del out[k]
+    folds = [(k, j) for k, j in _next_mentions(out) if _is_first_add(out[j], _zero_init(out[k]))]
+    for k, j in folds:
+        out[j] = syntax.assign(_zero_init(out[k]), out[j].value)
+    dropped = {k for k, _ in folds}
+    return [stmt for k, stmt in enumerate(out) if k not in dropped]
+
+
+def _next_mentions(stmts):
+    """(k, j) for each zero initialization k: j is the next statement that mentions its variable
+    (comments skipped). One backward sweep, so long straight-line code stays linear."""
+    next_seen: dict = {}
+    found = []
+    for k in range(len(stmts) - 1, -1, -1):
+        stmt = stmts[k]
+        if syntax.is_comment(stmt):
             continue
-        k += 1
-    return out
+        var = _zero_init(stmt)
+        if var is not None and var in next_seen:
+            found.append((k, next_seen[var]))
+        for name in syntax.names_in(stmt):
+            next_seen[name] = k
+    return found
 
 
 def _zero_init(stmt):
@@ -74,15 +86,6 @@ def _zero_init(stmt):
             and isinstance(stmt.value, gast.Constant) and stmt.value.value == 0.0
             and stmt.targets[0].id.endswith("_bar")):
         return stmt.targets[0].id
-    return None
-
-
-def _next_mention(stmts, start, var):
-    for j in range(start, len(stmts)):
-        if syntax.is_comment(stmts[j]):
-            continue
-        if var in syntax.names_in(stmts[j]):
-            return j
     return None
 
 
