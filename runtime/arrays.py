@@ -8,6 +8,11 @@ from numba import types
 from numba.extending import overload
 
 
+class UnequalLengths(ValueError):
+    """Raised by an element loop srcgrad fused from 1-D array operations whose arrays differ in
+    length (numpy would broadcast a length-1 array; the loop needs one length)."""
+
+
 def zeros_like(x):
     """0.0 for a scalar, a C-contiguous float64 zero array for an array."""
     return np.zeros(x.shape) if isinstance(x, np.ndarray) else 0.0

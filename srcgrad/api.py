@@ -7,9 +7,10 @@ from typing import Callable, Sequence, Union
 
 import numba
 import numpy as np
+from srcgrad_runtime import UnequalLengths
 
 from .analyze import kinds as K
-from .errors import CompilationError, InternalError, SrcgradError, WrtError
+from .errors import CompilationError, InternalError, SrcgradError, UnsupportedSyntaxError, WrtError
 from .frontend.parse import python_function, require_python_function
 from .pipeline import ModuleBuilder, normalized
 from .transform.forward_vector import NotVectorizable
@@ -68,6 +69,13 @@ def _guarded(compiled, pyfunc, backend: str):
             raise
         except numba.core.errors.NumbaError as exc:
             raise CompilationError(_numba_message(exc, compiled, pyfunc)) from None
+        except UnequalLengths:
+            if _function_raises(pyfunc, args[:n_params]):
+                raise
+            raise UnsupportedSyntaxError(
+                "elementwise operations on 1-D arrays of different lengths (numpy broadcasts a length-1 "
+                f"array) in {pyfunc.__qualname__}", None, "srcgrad runs such a line as one loop over elements, which "
+                "needs one length: index the length-1 array as a number (`x[0]`) instead.") from None
         except Exception as exc:
             if _function_raises(pyfunc, args[:n_params]):
                 raise

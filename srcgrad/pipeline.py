@@ -188,7 +188,7 @@ class ModuleBuilder:
         if mode == "primal":
             return PrimalTransform(work.tree, callee).run(name)
         params = syntax.param_names(work.tree)
-        active = active_variables(work.tree, {params[k] for k in wrt}, work.kinds)
+        active = active_variables(work.tree, {params[k] for k in wrt}, work.kinds, unit.parsed.location)
         transform = {"forward": ForwardTransform, "forward_vector": VectorForwardTransform,
                      "reverse": ReverseTransform}[mode]
         return transform(work.tree, list(wrt), active, work.kinds, work.names, callee,

@@ -163,3 +163,68 @@ def tuple_return_after_break(x):
 
 def clip_float(a):
     return np.clip(a, -1.0, 1.0) * a + math.sin(a)
+
+
+# ----- found by the random-program fuzzer ---------------------------------------------------
+
+def filled_from_input(a):
+    w = np.zeros((3, 3))
+    w[-1, 2] = a
+    w[1, :] -= np.concatenate((np.linspace(0.5, 1.5, 1) * w[0, -1], np.full(2, a)))
+    return np.sum(w * np.linspace(a, 2.0 * a, 3)) + np.sum(np.full_like(w, a))
+
+
+def arange_of_input(a):
+    return np.sum(np.arange(a, 3.0, 0.5))
+
+
+def return_arrays_from_loop(a, n):
+    s = 0.0
+    if n % 2 == 0:
+        k = 0
+        while k < 4:
+            k += 1
+            if a > 5.0:
+                return np.ones(2) * a, a * s
+            s = s - 0.1 * a
+    return np.ones(2) * s, a * a
+
+
+def overwrite_in_elementwise_run(x):
+    u = x * 2.0
+    u = np.tanh(u + x)
+    return np.sum(u * u)
+
+
+def length_one_broadcast(a):
+    u = np.ones(1) * a
+    u = np.tanh(u + np.ones(4))
+    return np.sum(u)
+
+
+def chained_index_write(A):
+    w = (A @ A.T).copy()
+    i = 0
+    w[2][i] = 0.75
+    w[1][2] += w[0][0]
+    return np.sum(w * w)
+
+
+def write_while_viewed(x):
+    A = np.zeros((2, 3))
+    A[0, :] = x
+    r = A[0]
+    A[0, 1] = 5.0
+    return np.sum(r * x)
+
+
+def write_into_row(x):
+    A = np.zeros((2, 3))
+    r = A[1]
+    r[0] = x[0]
+    return np.sum(A * A)
+
+
+def chained_assignment(x):
+    a = b = x * 2.0
+    return np.sum(a * b)

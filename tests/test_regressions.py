@@ -44,7 +44,17 @@ CASES = [
     (rf.tuple_return_after_break, (V3,), 0),
     (rf.clip_float, (0.5,), 0),
     (rf.clip_float, (1.5,), 0),
+    (rf.filled_from_input, (0.13,), 0),
+    (rf.return_arrays_from_loop, (0.5, 4), 0),
+    (rf.return_arrays_from_loop, (6.5, 4), 0),
+    (rf.overwrite_in_elementwise_run, (V3,), 0),
+    (rf.chained_index_write, (RNG.standard_normal((4, 4)),), 0),
+    (rf.chained_assignment, (V3,), 0),
 ]
+# forward mode follows numpy's views; reverse mode refuses what it cannot restore faithfully
+FORWARD_ONLY = [(rf.write_while_viewed, "while `r`, a view of it"), (rf.write_into_row, "shares memory with the array `A`")]
+REFUSED = [(rf.arange_of_input, (0.5,), "np.arange` with an argument that depends"),
+           (rf.length_one_broadcast, (0.5,), "different lengths")]
 IDS = [f"{fn.__name__}-{k}" for k, (fn, _, _) in enumerate(CASES)]
 
 
@@ -67,3 +77,19 @@ def test_hand_derived_values(backend):
     A = np.array([[1.0, 5.0, 2.0], [0.5, 3.0, -1.0]])
     np.testing.assert_allclose(grad(rf.max_of_transpose, A), [[0.0, 1.0, 0.0], [0.0, 0.0, 0.0]])
     assert grad(rf.early_constant_return, -1.0) == 0.0
+
+
+@pytest.mark.parametrize("backend", ["numba", "python"])
+@pytest.mark.parametrize("fn,message", FORWARD_ONLY, ids=[f.__name__ for f, _ in FORWARD_ONLY])
+def test_writes_through_views(fn, message, backend):
+    check_jvp(fn, (V3,), 0, backend)
+    with pytest.raises(srcgrad.UnsupportedSyntaxError, match=message):
+        srcgrad.grad(fn, backend=backend)(V3)
+
+
+@pytest.mark.parametrize("backend", ["numba", "python"])
+@pytest.mark.parametrize("fn,args,message", REFUSED, ids=[f.__name__ for f, _, _ in REFUSED])
+def test_refused_with_a_clear_error(fn, args, message, backend):
+    for make in (srcgrad.grad, srcgrad.derivative):
+        with pytest.raises(srcgrad.UnsupportedSyntaxError, match=message):
+            make(fn, backend=backend)(*args)

@@ -13,17 +13,34 @@ from __future__ import annotations
 import gast
 
 from .. import syntax
-from ..analyze import kinds as K
+from .aliasing import views
+from ..errors import UnsupportedSyntaxError
 from ..rules.registry import InactiveRule, LinearRule
 
 
-def active_variables(fn: gast.FunctionDef, wrt_names: set[str], kinds: dict | None = None) -> set[str]:
+def active_variables(fn: gast.FunctionDef, wrt_names: set[str], kinds: dict | None = None,
+                     location=lambda node: None) -> set[str]:
     """The variables of `fn` that carry derivatives when differentiating with respect to `wrt_names`."""
     assignments = list(_assignments(fn.body))
-    aliases = _alias_pairs(assignments, kinds or {})
+    aliases = [(view.name, view.base) for view in views(fn.body, kinds or {})]
     varied = _fixpoint(set(wrt_names), assignments, aliases, forward=True)
     useful = _fixpoint(_returned_names(fn.body), assignments, aliases, forward=False)
-    return (varied & useful) | set(wrt_names)
+    active = (varied & useful) | set(wrt_names)
+    _refuse_dropped_derivatives(assignments, active, location)
+    return active
+
+
+def _refuse_dropped_derivatives(assignments, active: set, location) -> None:
+    """A call whose rule has no derivative although its result depends smoothly on its arguments
+    (np.arange's start) is refused when one of those arguments carries a derivative."""
+    for stmt in assignments:
+        value = stmt.value
+        rule = getattr(value, "srcgrad_rule", None) if isinstance(value, gast.Call) else None
+        if isinstance(rule, InactiveRule) and not rule.zero_derivative and any(_arg_active(a, active) for a in value.args):
+            raise UnsupportedSyntaxError(
+                f"`{rule.name}` with an argument that depends on the differentiated input",
+                location(value), "srcgrad cannot differentiate through it; build the values another way "
+                "(for np.arange: start + step * np.arange(n)).")
 
 
 def _fixpoint(seed: set, assignments, aliases, forward: bool) -> set:
@@ -70,26 +87,6 @@ def _returned_names(stmts) -> set[str]:
             if isinstance(node, gast.Return) and node.value is not None:
                 found |= syntax.loaded_names(node.value)
     return found
-
-
-def _alias_pairs(assignments, kinds) -> list[tuple[str, str]]:
-    """(b, a) for each `b = a` or `b = <view of a>` between arrays."""
-    pairs = []
-    for stmt in assignments:
-        target, value = stmt.targets[0], stmt.value
-        if not isinstance(target, gast.Name):
-            continue
-        source = None
-        if isinstance(value, gast.Name):
-            source = value.id
-        elif isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name):
-            source = value.value.id if K.is_array(kinds.get(target.id, K.UNKNOWN)) or \
-                kinds.get(target.id, K.UNKNOWN) == K.UNKNOWN else None
-        elif isinstance(value, gast.Call) and getattr(getattr(value, "srcgrad_rule", None), "result", None) == "view":
-            source = _name_of(value.args[0]) if value.args else None
-        if source is not None and not K.is_scalar(kinds.get(source, K.UNKNOWN)):
-            pairs.append((target.id, source))
-    return pairs
 
 
 def _assignments(stmts):

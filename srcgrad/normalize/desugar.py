@@ -33,11 +33,18 @@ class _Desugar:
             return []
         if isinstance(stmt, gast.AugAssign):
             value = gast.BinOp(left=syntax.as_load(stmt.target), op=stmt.op, right=stmt.value)
-            return [_located(syntax.assign(stmt.target, value), stmt)]
+            return [_located(syntax.assign(_merged_indices(stmt.target), value), stmt)]
         if isinstance(stmt, gast.AnnAssign):
             return [_located(syntax.assign(stmt.target, stmt.value), stmt)] if stmt.value else []
         if isinstance(stmt, gast.Assign) and len(stmt.targets) > 1:
-            return [_located(syntax.assign(t, syntax.clone(stmt.value)), stmt) for t in stmt.targets[::-1]]
+            # a = b = v: v is evaluated once and both names refer to that one value
+            last = stmt.targets[-1]
+            first = _located(syntax.assign(_merged_indices(last), stmt.value), stmt)
+            return [first] + [_located(syntax.assign(_merged_indices(t), syntax.as_load(last)), stmt)
+                              for t in stmt.targets[-2::-1]]
+        if isinstance(stmt, gast.Assign):
+            stmt.targets = [_merged_indices(stmt.targets[0])]
+            return [stmt]
         if isinstance(stmt, gast.For):
             return [self.for_loop(stmt)]
         if isinstance(stmt, (gast.If, gast.While)):
@@ -77,6 +84,19 @@ class _Desugar:
     def _reject(self, node, construct):
         raise UnsupportedSyntaxError(construct, self.parsed.location(node),
                                      "Loop over range(n), over an array's rows, or enumerate(array).")
+
+
+def _merged_indices(target):
+    """`a[i][j] = v` writes into the row `a[i]`, a view: written `a[i, j] = v`, it writes into `a`
+    itself, which later passes track. Only indices without slices merge (`a[1:3][0]` is not
+    `a[1:3, 0]`)."""
+    if not (isinstance(target, gast.Subscript) and isinstance(target.value, gast.Subscript)):
+        return target
+    inner = _merged_indices(target.value)
+    parts = syntax.index_parts(inner) + syntax.index_parts(target)
+    if any(isinstance(p, gast.Slice) for p in parts):
+        return target
+    return syntax.subscript(inner.value, syntax.tuple_(parts), store=True)
 
 
 def _located(new, old):

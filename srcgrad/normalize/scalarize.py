@@ -13,7 +13,7 @@ statements that slice 1-D arrays, combine 1-D arrays and scalars elementwise, an
 np.sum / np.mean / np.dot is a single loop: no temporary arrays, one pass over memory, and
 derivative code that is a loop too (numba compiles loops fast and fuses nothing otherwise).
 Arrays the rest of the function still reads are written out element by element. Operands whose
-lengths differ raise ValueError, as numpy would.
+lengths differ raise UnequalLengths (a ValueError), which the API reports as a limitation.
 """
 from __future__ import annotations
 
@@ -90,12 +90,17 @@ class _Scalarize:
         chain: set[str] = set()
         reduced: set[str] = set()   # a total is complete only after the loop
         lengths = _SameLength()     # arrays numpy requires to have one length
+        read_before: set[str] = set()   # names the run reads before (or without) defining them
         end = start
         while end < len(stmts) and self._fits(stmts[end], chain) and not (syntax.loaded_names(stmts[end]) & reduced):
             stmt = stmts[end]
+            target = stmt.targets[0].id
+            if target in read_before or target in reduced:
+                break   # the loop would overwrite a value an earlier element of the run still reads
             if not lengths.admit(stmt, self):
                 break   # an independent computation, possibly of another length: its own loop
-            (reduced if self._is_reduction(stmt) else chain).add(stmt.targets[0].id)
+            read_before |= syntax.loaded_names(stmt.value) - chain - reduced
+            (reduced if self._is_reduction(stmt) else chain).add(target)
             end += 1
         while end > start and self._is_view(stmts[end - 1]):   # trailing views serve no loop
             end -= 1
@@ -265,7 +270,7 @@ class _Scalarize:
         tests = [gast.Compare(left=s, ops=[gast.NotEq()], comparators=[syntax.name(length)]) for s in sizes[1:]]
         test = tests[0] if len(tests) == 1 else gast.BoolOp(op=gast.Or(), values=tests)
         mismatch = self.names.fresh("mismatch")
-        error = gast.Raise(exc=syntax.call("ValueError", gast.Constant(value="operands could not be broadcast together", kind=None)), cause=None)
+        error = gast.Raise(exc=syntax.call("UnequalLengths", gast.Constant(value="operands could not be broadcast together", kind=None)), cause=None)
         return [syntax.assign(mismatch, test), syntax.if_(syntax.name(mismatch), [error])]
 
     def _used_later(self, group) -> set[str]:

@@ -37,9 +37,21 @@ def verify_single_exit(stmts: list) -> None:
              "the function must end in its only return")
     for node in (n for s in stmts for n in gast.walk(s)):
         _require(not isinstance(node, gast.Continue), node, "continue must be lowered to a flag")
-        if syntax.is_loop(node) and any(isinstance(n, gast.Break) for s in node.body for n in gast.walk(s)):
+        if syntax.is_loop(node) and _own_breaks(node.body):
             last = node.body[-1]
-            _require(getattr(last, "srcgrad_loop_exit", False), node, "a loop's break must be its last statement")
+            _require(getattr(last, "srcgrad_loop_exit", False) and _own_breaks(node.body[:-1]) == 0, node,
+                     "a loop's only break must be its last statement")
+
+
+def _own_breaks(stmts: list) -> int:
+    """The breaks that leave this loop (not the loops nested in it)."""
+    count = 0
+    for stmt in stmts:
+        if isinstance(stmt, gast.Break):
+            count += 1
+        elif not syntax.is_loop(stmt):
+            count += sum(_own_breaks(block) for block in syntax.child_blocks(stmt))
+    return count
 
 
 def _require(condition: bool, node, what: str) -> None:

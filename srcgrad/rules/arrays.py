@@ -58,6 +58,20 @@ def cumsum_transpose(g, x):
 def where_transpose(g, c, a, b):
     return np.where(c, g, 0.0), np.where(c, 0.0, g)
 
+@linear("np.full", linear_args=(1,), broadcasts=True, kind=from_shape, result="new", options=FORWARD_ANY,
+        samples=(((3, 2), 1.5), (3, 0.5)))
+def full_transpose(g, shape, value):
+    return g   # summed back to the fill value's shape
+
+@linear("np.full_like", linear_args=(1,), broadcasts=True, kind=same_as_first, result="new", options=FORWARD_ANY,
+        samples=((MATRIX, 1.5),))
+def full_like_transpose(g, x, value):
+    return g
+
+@linear("np.linspace", linear_args=(0, 1), kind=vector, result="new", options=FORWARD_ANY, samples=((0.0, 1.0, 5),))
+def linspace_transpose(g, start, stop, num):
+    return np.sum(g * np.linspace(1.0, 0.0, num)), np.sum(g * np.linspace(0.0, 1.0, num))
+
 # ----- Products --------------------------------------------------------------------------
 
 @bilinear("np.dot", "np.matmul", "op:@", kind=matmul, result="new", methods=("dot",), fuse="dot",
@@ -156,10 +170,10 @@ inactive("np.argmin", kind=index_reduction, methods=("argmin",), samples=((VECTO
 inactive("range", kind=unknown)
 inactive("np.shape", kind=unknown)
 inactive("np.zeros", "np.ones", "np.empty", kind=from_shape, result="constant", samples=((3,), ((3, 2),)))
-inactive("np.full", kind=from_shape, result="constant", samples=(((3, 2), 1.5),))
+
 inactive("np.zeros_like", "np.ones_like", "np.empty_like", kind=same_as_first, result="constant",
          samples=((VECTOR,), (MATRIX,)))
-inactive("np.arange", "np.linspace", kind=vector, result="constant", samples=((0.0, 1.0, 5),))
+inactive("np.arange", kind=vector, result="constant", zero_derivative=False, samples=((0.0, 1.0, 0.25),))
 inactive("np.eye", kind=matrix, result="constant", samples=((3,),))
 inactive("np.isnan", "np.isfinite", kind=int_array_like, result="new", samples=((VECTOR,), (0.5,)))
 inactive("np.any", "np.all", kind=python_bool)

@@ -122,6 +122,10 @@ class StructuralRule(Rule):
 
 @dataclass
 class InactiveRule(Rule):
+    # False when the result does depend smoothly on its arguments (np.arange's start and step):
+    # then an argument that carries a derivative is refused instead of silently dropped
+    zero_derivative: bool = True
+
     def refused_options(self, call, mode: str) -> str | None:
         return None   # no derivative to get wrong
 

@@ -62,16 +62,12 @@ class Adjoints:
         return syntax.name(self.adjoint(var))
 
     def kill(self, var: str) -> list:
-        """Reset `var`'s adjoint when `var` is overwritten."""
+        """Reset `var`'s adjoint when `var` is overwritten (in place: reading `var` here would
+        make it a value the reverse sweep must keep)."""
         if self.is_tuple(var):
-            return self.init(var)
-        kind = self.kinds.get(var, K.UNKNOWN)
-        bar = self.adjoint(var)
-        if K.is_scalar(kind):
-            return [syntax.assign(bar, syntax.const(0.0))]
-        if K.is_array(kind):
-            return [syntax.assign(syntax.subscript(syntax.name(bar), gast.Constant(value=Ellipsis, kind=None), store=True), syntax.const(0.0))]
-        return [syntax.assign(bar, syntax.call("zeroed", syntax.name(bar)))]
+            return [s for bar, kind in zip(self.element_adjoints(var), self.kinds[var]) for s in _zero_in_place(bar, kind)]
+        return _zero_in_place(self.adjoint(var), self.kinds.get(var, K.UNKNOWN))
+
 
     # ----- accumulation ----------------------------------------------------------------------
     def accumulate(self, atom, contribution, contribution_kind=None) -> list:
@@ -222,6 +218,15 @@ class Adjoints:
             if call.args[k].id in results:
                 out.append(syntax.aug_assign(self.adjoint(call.args[k].id), "+", syntax.name(part)))
         return out
+
+
+def _zero_in_place(bar: str, kind) -> list:
+    if K.is_scalar(kind):
+        return [syntax.assign(bar, syntax.const(0.0))]
+    if K.is_array(kind):
+        everything = gast.Constant(value=Ellipsis, kind=None)
+        return [syntax.assign(syntax.subscript(syntax.name(bar), everything, store=True), syntax.const(0.0))]
+    return [syntax.assign(bar, syntax.call("zeroed", syntax.name(bar)))]
 
 
 def _axis_argument(call):

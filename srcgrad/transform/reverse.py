@@ -20,6 +20,7 @@ import gast
 
 from .. import syntax
 from ..analyze import kinds as K
+from ..analyze.aliasing import writes_through_views, written_while_viewed
 from ..analyze.dataflow import bound_names, eliminate_dead_code, mutated_arrays, upward_exposed
 from ..errors import UnsupportedSyntaxError
 from .adjoints import Adjoints
@@ -86,30 +87,32 @@ class ReverseTransform(LoopReversal):
         return syntax.function(function_name, self.params + [out_bar], code)
 
     def _refuse_writes_through_aliases(self) -> None:
-        """Element writes into an argument, or into a second name for another array, would change
-        values the reverse sweep treats as separate: refuse them rather than differentiate wrongly."""
+        """Writes that reach an array through another name (an argument, a second name, a row or
+        slice) change values the reverse sweep keeps apart: refuse them rather than differentiate
+        wrongly."""
         rebound = {t.id for n in gast.walk(self.fn) if isinstance(n, gast.Assign) for t in n.targets
                    if isinstance(t, gast.Name)}
-        bindings: dict = {}
-        for n in gast.walk(self.fn):
-            if isinstance(n, gast.Assign) and isinstance(n.targets[0], gast.Name):
-                bindings.setdefault(n.targets[0].id, []).append(n.value)
-        # a name only ever bound to another array variable writes into that array
-        aliases = {name: values[0].id for name, values in bindings.items()
-                   if all(isinstance(v, gast.Name) and K.is_array(self.kinds.get(v.id)) for v in values)}
         for node in gast.walk(self.fn):
-            if not (isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Subscript)):
-                continue
-            array = syntax.base_name(node.targets[0])
-            if array in self.params and array not in rebound:
-                problem = f"a write into the argument `{array}`"
-                advice = f"Copy it first (`{array} = {array}.copy()`); derivatives assume arguments are not modified."
-            elif array in aliases:
-                problem = f"a write into `{array}`, another name for the array `{aliases[array]}`"
-                advice = f"Make `{array}` a copy (`{array} = {aliases[array]}.copy()`) before writing into it."
-            else:
-                continue
-            raise UnsupportedSyntaxError(problem + " in reverse mode", self.adj.location(node), advice)
+            if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Subscript):
+                array = syntax.base_name(node.targets[0])
+                if array in self.params and array not in rebound:
+                    raise UnsupportedSyntaxError(
+                        f"a write into the argument `{array}` in reverse mode", self.adj.location(node),
+                        f"Copy it first (`{array} = {array}.copy()`); derivatives assume arguments are not modified.")
+        through = writes_through_views(self.fn, self.kinds)
+        if through:
+            write, view = through
+            raise UnsupportedSyntaxError(
+                f"a write into `{view.name}`, which shares memory with the array `{view.base}`, in reverse mode",
+                self.adj.location(write), f"Make `{view.name}` a copy (`.copy()`) before writing into it, or write "
+                f"into `{view.base}` itself.")
+        conflict = written_while_viewed(self.fn, self.kinds)
+        if conflict:
+            view, write = conflict
+            raise UnsupportedSyntaxError(
+                f"a write into `{view.base}` while `{view.name}`, a view of it, is still used, in reverse mode",
+                self.adj.location(write), f"Take a copy instead of a view (`{view.name} = ....copy()`) where "
+                f"`{view.name}` is bound, so later writes into `{view.base}` do not change it.")
 
     def _value_from_reverse_loop(self, main, ret) -> bool:
         """Whether the function ends in a loop whose reverse may also compute the value: it records
@@ -138,10 +141,22 @@ class ReverseTransform(LoopReversal):
         return isinstance(target, gast.Name) and target.id in self.adj.bars.values()
 
     def _captured(self, value):
+        """The returned value as it is now: arrays the reverse sweep will write into (restoring
+        overwritten elements) are copied, also inside a tuple-valued variable."""
         atoms = value.elts if isinstance(value, gast.Tuple) else [value]
         mutated = mutated_arrays(self.fn)
-        copied = [syntax.call("np.copy", a) if isinstance(a, gast.Name) and a.id in mutated else a for a in atoms]
+        copied = [self._snapshot(a, mutated) for a in atoms]
         return syntax.tuple_(copied) if isinstance(value, gast.Tuple) else copied[0]
+
+    def _snapshot(self, atom, mutated):
+        if not isinstance(atom, gast.Name) or not mutated:
+            return atom
+        kind = self.kinds.get(atom.id, K.UNKNOWN)
+        if isinstance(kind, tuple):
+            return syntax.tuple_([syntax.call("np.copy", syntax.subscript(syntax.name(atom.id), syntax.const(k)))
+                                  if K.is_array(element) else syntax.subscript(syntax.name(atom.id), syntax.const(k))
+                                  for k, element in enumerate(kind)])
+        return syntax.call("np.copy", atom) if atom.id in mutated else atom
 
     def _grad_of(self, param):
         if self.adj.is_tuple(param):

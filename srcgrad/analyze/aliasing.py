@@ -1,0 +1,159 @@
+"""Aliasing: which names share memory with which arrays (a second name, a row, a slice, a transpose).
+
+numpy writes through any of these names change what the others see. Activity analysis makes
+aliases share activity; reverse mode, which keeps values apart to restore them, refuses the
+writes it could not replay faithfully.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import gast
+
+from .. import syntax
+from . import kinds as K
+from .dataflow import own_reads
+
+
+@dataclass
+class View:
+    """`name = <base or a view of base>` at `stmt`."""
+
+    stmt: object
+    name: str
+    base: str
+
+
+def views(stmts: list, kinds: dict) -> list[View]:
+    """Every binding of a name to an array variable or a view of one, in `stmts` and nested blocks."""
+    found = []
+    for stmt in _assignments(stmts):
+        base = view_base(stmt, kinds)
+        if base is not None:
+            found.append(View(stmt, stmt.targets[0].id, base))
+    return found
+
+
+def view_base(stmt, kinds: dict) -> str | None:
+    """The array whose memory `stmt` binds its target name to, or None."""
+    target, value = stmt.targets[0], stmt.value
+    if not isinstance(target, gast.Name):
+        return None
+    source = None
+    if isinstance(value, gast.Name):
+        source = value.id
+    elif isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name):
+        result = kinds.get(target.id, K.UNKNOWN)
+        source = value.value.id if K.is_array(result) or result == K.UNKNOWN else None
+    elif isinstance(value, gast.Call) and getattr(getattr(value, "srcgrad_rule", None), "result", None) == "view":
+        source = value.args[0].id if value.args and isinstance(value.args[0], gast.Name) else None
+    if source is None or K.is_scalar(kinds.get(source, K.UNKNOWN)) or isinstance(kinds.get(source), tuple):
+        return None
+    return source
+
+
+def _assignments(stmts):
+    for stmt in stmts:
+        if isinstance(stmt, gast.Assign):
+            yield stmt
+        for block in syntax.child_blocks(stmt):
+            yield from _assignments(block)
+
+
+def writes_through_views(fn: gast.FunctionDef, kinds: dict):
+    """(write, view) for the first element write whose array name may, on some path, still be
+    bound to another array or a view of one (reaching definitions over structured code)."""
+    bound = {id(view.stmt): view for view in views(fn.body, kinds)}
+    found = []
+
+    def block(stmts, reaching: dict) -> dict:
+        for stmt in stmts:
+            reaching = stmt_(stmt, reaching)
+        return reaching
+
+    def stmt_(stmt, reaching: dict) -> dict:
+        if isinstance(stmt, gast.Assign):
+            target = stmt.targets[0]
+            if isinstance(target, gast.Subscript):
+                through = [bound[d] for d in reaching.get(syntax.base_name(target), ()) if d in bound]
+                if through:
+                    found.append((stmt, through[0]))
+                return reaching
+            return {**reaching, **{name: {id(stmt)} for name in syntax.stored_names([stmt])}}
+        if isinstance(stmt, gast.If):
+            return _merge(block(stmt.body, reaching), block(stmt.orelse, reaching))
+        if syntax.is_loop(stmt):
+            state = reaching
+            for _ in range(len(stmt.body) + 2):   # until no new definition reaches the loop head
+                after = _merge(state, block(stmt.body, state))
+                if after == state:
+                    break
+                state = after
+            return state
+        return reaching
+
+    block(fn.body, {})
+    return found[0] if found else None
+
+
+def _merge(a: dict, b: dict) -> dict:
+    return {name: a.get(name, set()) | b.get(name, set()) for name in set(a) | set(b)}
+
+
+def written_while_viewed(fn: gast.FunctionDef, kinds: dict):
+    """(view, write) where `write` changes the base array of `view` while its name is still read
+    afterwards: a copy of the view would then differ from numpy's view. None when there is none."""
+    order = _linear_order(fn.body)
+    for view in views(fn.body, kinds):
+        start = order.position[id(view.stmt)]
+        writes = [s for s in order.statements if _writes_into(s, view.base) and order.position[id(s)] > start]
+        reads = [s for s in order.statements if view.name in own_reads(s) and order.position[id(s)] > start]
+        for write in writes:
+            for read in reads:
+                if order.position[id(read)] > order.position[id(write)] or order.share_loop(read, write, view.stmt):
+                    if not _rebound_between(order, view, write, read):
+                        return view, write
+    return None
+
+
+def _writes_into(stmt, array: str) -> bool:
+    return (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Subscript)
+            and syntax.base_name(stmt.targets[0]) == array)
+
+
+def _rebound_between(order, view: View, write, read) -> bool:
+    """Whether the view's name is bound again after the write and before the read (a fresh view)."""
+    low, high = order.position[id(write)], order.position[id(read)]
+    return any(isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) and s.targets[0].id == view.name
+               and low < order.position[id(s)] < high for s in order.statements)
+
+
+class _LinearOrder:
+    """Statements in program order, with the loops enclosing each."""
+
+    def __init__(self):
+        self.statements: list = []
+        self.position: dict = {}
+        self.loops: dict = {}
+
+    def share_loop(self, a, b, outside) -> bool:
+        """Whether a and b run in one loop that does not contain `outside` (so b runs before a
+        again in the next iteration)."""
+        common = set(self.loops[id(a)]) & set(self.loops[id(b)])
+        return bool(common - set(self.loops[id(outside)]))
+
+
+def _linear_order(stmts) -> _LinearOrder:
+    order = _LinearOrder()
+
+    def visit(block, loops):
+        for stmt in block:
+            order.position[id(stmt)] = len(order.statements)
+            order.loops[id(stmt)] = loops
+            order.statements.append(stmt)
+            inner = loops + (id(stmt),) if syntax.is_loop(stmt) else loops
+            for child in syntax.child_blocks(stmt):
+                visit(child, inner)
+
+    visit(stmts, ())
+    return order
