@@ -61,6 +61,11 @@ def clip(x, lo, hi):
     return np.clip(x, lo, hi)
 
 
+def mean(x, axis=None):
+    """np.mean, also along an axis under numba (whose np.mean takes no axis)."""
+    return np.mean(x) if axis is None else np.mean(x, axis=axis)
+
+
 def take_flat(x, k):
     """x.flat[k]: the element an argmax/argmin picked."""
     return np.ravel(x)[k]
@@ -162,6 +167,13 @@ def _clip(x, lo, hi):
     if _is_array(x) or _is_array(lo) or _is_array(hi):
         return lambda x, lo, hi: np.clip(x, lo, hi)
     return lambda x, lo, hi: min(max(x, lo), hi)
+
+
+@overload(mean)
+def _mean(x, axis=None):
+    if axis is None or isinstance(axis, (types.NoneType, types.Omitted)):
+        return lambda x, axis=None: np.mean(x)
+    return lambda x, axis=None: np.sum(x, axis=axis) / x.shape[axis]
 
 
 @overload(take_flat, inline="always")

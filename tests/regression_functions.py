@@ -228,3 +228,14 @@ def write_into_row(x):
 def chained_assignment(x):
     a = b = x * 2.0
     return np.sum(a * b)
+
+
+def name_reused_by_run(a, A, B):
+    t = np.negative(A[0, :])
+    t = np.sin(t) * np.mean(np.tan(0.8 * np.sin(B)), axis=0)
+    return a * np.sum(t)
+
+
+def parameter_becomes_active(x, q):
+    q /= x[0]
+    return q * np.sum(x)

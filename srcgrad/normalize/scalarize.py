@@ -191,7 +191,8 @@ class _Scalarize:
                 if stmt.value.srcgrad_rule.fuse == "mean":
                     after.append(self._located(syntax.assign(target, syntax.binop(syntax.name(target), "/", syntax.name(length))), stmt))
                 continue
-            scalar = self.names.fresh(target + "_k") if target in kept else target
+            # the element keeps the array's name only where that name means nothing else
+            scalar = self.names.fresh(target + "_k") if target in kept or self._bound_elsewhere(target, stmt) else target
             scalar_of[target] = scalar
             value = self._elementwise_value(stmt.value, views, scalar_of, index)
             body.append(self._located(syntax.assign(scalar, value), stmt))
@@ -272,6 +273,10 @@ class _Scalarize:
         mismatch = self.names.fresh("mismatch")
         error = gast.Raise(exc=syntax.call("UnequalLengths", gast.Constant(value="operands could not be broadcast together", kind=None)), cause=None)
         return [syntax.assign(mismatch, test), syntax.if_(syntax.name(mismatch), [error])]
+
+    def _bound_elsewhere(self, name: str, stmt) -> bool:
+        return any(isinstance(n, gast.Assign) and n is not stmt and name in syntax.stored_names([n])
+                   for n in syntax.walk(self.fn))
 
     def _used_later(self, group) -> set[str]:
         """Arrays of the run that code outside the run reads: these are still written out."""

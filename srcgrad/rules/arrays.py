@@ -24,7 +24,7 @@ matmul_grad_left = matmul_grad_right = None  # srcgrad_runtime helpers the templ
 def sum_transpose(g, x):
     return g
 
-@linear("np.mean", kind=reduction, spread="mean", methods=("mean",), fuse="mean", options=AXIS,
+@linear("np.mean", kind=reduction, spread="mean", methods=("mean",), fuse="mean", options=AXIS, spelling="mean",
         samples=((VECTOR,), (MATRIX,)))
 def mean_transpose(g, x):
     return g / x.size

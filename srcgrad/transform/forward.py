@@ -44,7 +44,9 @@ class ForwardTransform:
     def run(self, function_name: str) -> gast.FunctionDef:
         params = syntax.param_names(self.fn)
         tangent_params = [self.tangent(params[k]) for k in self.wrt]
-        body = self.block(self.fn.body)
+        # a parameter not differentiated that later holds differentiated values starts with zero tangent
+        later_active = [p for k, p in enumerate(params) if p in self.active and k not in self.wrt]
+        body = [z for p in later_active for z in self._zero_tangent(p)] + self.block(self.fn.body)
         return syntax.function(function_name, params + tangent_params, body)
 
     def block(self, stmts) -> list:

@@ -48,8 +48,11 @@ class VectorForwardTransform(ForwardTransform):
         axis = 0 if self.kinds.get(first) == K.FLOAT else 1
         count = syntax.assign(self.count, syntax.subscript(
             gast.Attribute(value=syntax.name(self.tangent(first)), attr="shape", ctx=gast.Load()), syntax.const(axis)))
+        differentiated = {params[k] for k in self.wrt}
+        if any(K.is_array(self.kinds.get(p)) for p in (set(params) & self.active) - differentiated):
+            raise NotVectorizable("an array argument not differentiated receives differentiated values")
         buffers = [syntax.assign(self.tangent(v), syntax.call("np.zeros", syntax.name(self.count)))
-                   for v in sorted(self.active) if self.kinds.get(v) in (K.FLOAT, K.INT) and v not in params]
+                   for v in sorted(self.active) if self.kinds.get(v) in (K.FLOAT, K.INT) and v not in differentiated]
         tangent_params = [self.tangent(params[k]) for k in self.wrt]
         body = [count] + buffers + self.block(self.fn.body)
         return syntax.function(function_name, params + tangent_params, body)

@@ -1,0 +1,88 @@
+"""Finite differences with kink detection, and the tolerances every numeric comparison uses."""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from . import suite
+
+FINE, CHECK, COARSE = 1e-6, 1e-5, 1e-4   # relative FD steps: compared, noise estimate, kink detection
+FD_RTOL, FD_ATOL = 1e-5, 1e-6            # atol is relative to the size of the terms in J·v
+KINK_RTOL = 1e-3                         # FINE vs COARSE beyond this: not smooth here, skip FD
+VALUE_RTOL, VALUE_ATOL = 1e-8, 1e-10     # srcgrad's primal vs the plain function
+BACKEND_RTOL = 1e-8                      # python vs numba backend
+DOT_RTOL = 1e-9                          # <Jv, w> vs <v, Jᵀw>
+
+
+class FiniteDifferences:
+    """Central-difference Jacobians of f at args, computed on demand."""
+
+    def __init__(self, f, args, wrt):
+        self.f, self.args, self.wrt = f, args, wrt
+        self._jacobians = {}
+
+    def jacobian(self, eps):
+        if eps not in self._jacobians:
+            self._jacobians[eps] = self._compute(eps)
+        return self._jacobians[eps]
+
+    def _compute(self, eps):
+        try:
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")
+                J = suite.numeric_jacobian(self.f, self.args, self.wrt, eps)
+        except Exception:
+            return None
+        return J if np.all(np.isfinite(J)) else None
+
+    @property
+    def smooth(self) -> bool:
+        """Differentiable at the sample as far as FD can tell: two step sizes agree."""
+        fine, coarse = self.jacobian(FINE), self.jacobian(COARSE)
+        if fine is None or coarse is None or np.max(np.abs(fine), initial=0.0) > 1e8:
+            return False
+        tolerance = KINK_RTOL * np.abs(fine) + 1e-5 * (1.0 + np.max(np.abs(fine), initial=0.0))
+        return bool(np.all(np.abs(fine - coarse) <= tolerance))
+
+    def check_forward(self, got, v) -> str | None:
+        """None if `got` matches J·v, else the difference."""
+        return self._check(got, lambda J: J @ v, lambda J: np.abs(J) @ np.abs(v))
+
+    def check_reverse(self, got, w) -> str | None:
+        """None if `got` matches Jᵀw, else the difference."""
+        return self._check(got, lambda J: J.T @ w, lambda J: np.abs(J).T @ np.abs(w))
+
+    def _check(self, got, apply, magnitude):
+        fine = self.jacobian(FINE)
+        want = apply(fine)
+        tolerance = FD_RTOL * np.abs(want) + FD_ATOL * (1.0 + np.max(magnitude(fine), initial=0.0))
+        err = np.abs(got - want)
+        if np.all(err <= tolerance):
+            return None
+        other = self.jacobian(CHECK)
+        noise = np.abs(want - apply(other)) if other is not None else np.inf
+        if np.all(err <= tolerance + 10.0 * noise):
+            return None   # the finite differences themselves are that noisy here
+        return differences(got, want)
+
+
+def mismatch(got, want, rtol, atol_scale=0.0, atol=0.0) -> str | None:
+    """None if flat vectors agree to rtol (plus atol, plus atol_scale times the largest |want|)."""
+    if got.shape != want.shape:
+        return f"sizes differ: {got.size} values, expected {want.size}"
+    scale = np.max(np.abs(want), initial=0.0)
+    tolerance = rtol * np.abs(want) + atol + atol_scale * (1.0 + scale)
+    if np.all(np.abs(got - want) <= tolerance):
+        return None
+    return differences(got, want)
+
+
+def differences(got, want) -> str:
+    err = np.abs(got - want)
+    k = int(np.nanargmax(err)) if np.any(np.isfinite(err)) else 0
+    head = f"max |diff| {err[k]:.3e} at flat index {k}: got {got[k]!r}, expected {want[k]!r}"
+    if got.size <= 16:
+        head += f"\n  got      {np.array2string(got, precision=10, max_line_width=200)}" \
+                f"\n  expected {np.array2string(want, precision=10, max_line_width=200)}"
+    return head
