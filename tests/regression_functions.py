@@ -239,3 +239,10 @@ def name_reused_by_run(a, A, B):
 def parameter_becomes_active(x, q):
     q /= x[0]
     return q * np.sum(x)
+
+
+def lists_of_arrays(x):
+    y = np.concatenate([x, x * 2.0])
+    z = np.stack([x, x])
+    w = np.array([x[0], x[1] * x[2]])
+    return np.sum(y * y) + np.sum(z) + np.sum(w)

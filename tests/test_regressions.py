@@ -52,6 +52,7 @@ CASES = [
     (rf.chained_assignment, (V3,), 0),
     (rf.name_reused_by_run, (0.5, M33a, M33b), (0, 1, 2)),
     (rf.parameter_becomes_active, (V3 + 1.0, 1.5), 0),
+    (rf.lists_of_arrays, (V3,), 0),
 ]
 # forward mode follows numpy's views; reverse mode refuses what it cannot restore faithfully
 FORWARD_ONLY = [(rf.write_while_viewed, "while `r`, a view of it"), (rf.write_into_row, "shares memory with the array `A`")]

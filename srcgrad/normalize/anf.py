@@ -182,7 +182,8 @@ class _Anf:
 
     def call_arg(self, node):
         if isinstance(node, (gast.Tuple, gast.List)):  # np.concatenate((a, b)), np.array([x, y])
-            return type(node)(elts=[self.atom(e) for e in node.elts], ctx=gast.Load())
+            # a tuple either way: numba builds arrays from tuples of arrays, not from lists
+            return syntax.tuple_([self.atom(e) for e in node.elts])
         return self.atom(node)
 
     def array_name(self, node):
