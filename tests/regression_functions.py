@@ -246,3 +246,18 @@ def lists_of_arrays(x):
     z = np.stack([x, x])
     w = np.array([x[0], x[1] * x[2]])
     return np.sum(y * y) + np.sum(z) + np.sum(w)
+
+
+def rows_of_rebound_array(x):
+    for i, r in enumerate(x):
+        x = np.ones(3) * r
+    return x[1]
+
+
+def rows_rebound_inside_nested_loop(A, B):
+    total = 0.0
+    for i, b in enumerate(B):
+        for r in A:
+            r = 0.5 * r + b[0]
+            total += np.sum(r * r)
+    return total

@@ -53,6 +53,8 @@ CASES = [
     (rf.name_reused_by_run, (0.5, M33a, M33b), (0, 1, 2)),
     (rf.parameter_becomes_active, (V3 + 1.0, 1.5), 0),
     (rf.lists_of_arrays, (V3,), 0),
+    (rf.rows_of_rebound_array, (V3,), 0),
+    (rf.rows_rebound_inside_nested_loop, (M23, M33a), (0, 1)),
 ]
 # forward mode follows numpy's views; reverse mode refuses what it cannot restore faithfully
 FORWARD_ONLY = [(rf.write_while_viewed, "while `r`, a view of it"), (rf.write_into_row, "shares memory with the array `A`")]

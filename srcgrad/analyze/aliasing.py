@@ -62,22 +62,41 @@ def _assignments(stmts):
 
 def writes_through_views(fn: gast.FunctionDef, kinds: dict):
     """(write, view) for the first element write whose array name may, on some path, still be
-    bound to another array or a view of one (reaching definitions over structured code)."""
+    bound to another array or a view of one. None when there is none."""
     bound = {id(view.stmt): view for view in views(fn.body, kinds)}
-    found = []
+    for write, definitions in element_writes(fn.body, {}):
+        through = [bound[d] for d in definitions if d in bound]
+        if through:
+            return write, through[0]
+    return None
 
-    def block(stmts, reaching: dict) -> dict:
-        for stmt in stmts:
-            reaching = stmt_(stmt, reaching)
+
+BEFORE = "before"   # the definition that reached the start of the analysed statements
+
+
+def element_writes(stmts: list, initial: dict) -> list:
+    """(write, definitions) for each element write `a[...] = v` in `stmts`: the statements (ids)
+    whose binding of `a` may reach it, or BEFORE when the name's value from before `stmts` may."""
+    writes = [s for s in _simple_statements(stmts) if _is_element_write(s)]
+    reaching = reaching_definitions(stmts, initial, {id(w) for w in writes})
+    return [(w, reaching[id(w)].get(syntax.base_name(w.targets[0]), {BEFORE})) for w in writes]
+
+
+def reaching_definitions(stmts: list, initial: dict, wanted: set) -> dict:
+    """For each statement whose id is in `wanted`: name -> ids of the bindings that may reach it
+    (BEFORE for the value from before `stmts`). Structured code; loops iterate to a fixpoint."""
+    found = {}
+
+    def block(body, reaching: dict) -> dict:
+        for stmt in body:
+            reaching = statement(stmt, reaching)
         return reaching
 
-    def stmt_(stmt, reaching: dict) -> dict:
+    def statement(stmt, reaching: dict) -> dict:
+        if id(stmt) in wanted:
+            found[id(stmt)] = _merge(found.get(id(stmt), {}), reaching) if id(stmt) in found else dict(reaching)
         if isinstance(stmt, gast.Assign):
-            target = stmt.targets[0]
-            if isinstance(target, gast.Subscript):
-                through = [bound[d] for d in reaching.get(syntax.base_name(target), ()) if d in bound]
-                if through:
-                    found.append((stmt, through[0]))
+            if _is_element_write(stmt):
                 return reaching
             return {**reaching, **{name: {id(stmt)} for name in syntax.stored_names([stmt])}}
         if isinstance(stmt, gast.If):
@@ -92,33 +111,46 @@ def writes_through_views(fn: gast.FunctionDef, kinds: dict):
             return state
         return reaching
 
-    block(fn.body, {})
-    return found[0] if found else None
+    block(stmts, initial)
+    return found
+
+
+def _is_element_write(stmt) -> bool:
+    return isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Subscript)
+
+
+def _simple_statements(stmts):
+    for stmt in stmts:
+        if not isinstance(stmt, (gast.If, gast.For, gast.While)):
+            yield stmt
+        for block in syntax.child_blocks(stmt):
+            yield from _simple_statements(block)
 
 
 def _merge(a: dict, b: dict) -> dict:
-    return {name: a.get(name, set()) | b.get(name, set()) for name in set(a) | set(b)}
+    return {name: a.get(name, {BEFORE}) | b.get(name, {BEFORE}) for name in set(a) | set(b)}
 
 
 def written_while_viewed(fn: gast.FunctionDef, kinds: dict):
-    """(view, write) where `write` changes the base array of `view` while its name is still read
-    afterwards: a copy of the view would then differ from numpy's view. None when there is none."""
+    """(view, write) where `write` changes the array object a view was taken of while the view's
+    name is still read afterwards: a copy of the view would then differ from numpy's view."""
     order = _linear_order(fn.body)
-    for view in views(fn.body, kinds):
+    found = views(fn.body, kinds)
+    writes = [s for s in order.statements if _is_element_write(s)]
+    reaching = reaching_definitions(fn.body, {}, {id(s) for s in writes} | {id(v.stmt) for v in found})
+    for view in found:
         start = order.position[id(view.stmt)]
-        writes = [s for s in order.statements if _writes_into(s, view.base) and order.position[id(s)] > start]
+        viewed = reaching[id(view.stmt)].get(view.base, {BEFORE})
+        later_writes = [s for s in writes if syntax.base_name(s.targets[0]) == view.base
+                        and order.position[id(s)] > start
+                        and reaching[id(s)].get(view.base, {BEFORE}) & viewed]
         reads = [s for s in order.statements if view.name in own_reads(s) and order.position[id(s)] > start]
-        for write in writes:
+        for write in later_writes:
             for read in reads:
                 if order.position[id(read)] > order.position[id(write)] or order.share_loop(read, write, view.stmt):
                     if not _rebound_between(order, view, write, read):
                         return view, write
     return None
-
-
-def _writes_into(stmt, array: str) -> bool:
-    return (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Subscript)
-            and syntax.base_name(stmt.targets[0]) == array)
 
 
 def _rebound_between(order, view: View, write, read) -> bool:

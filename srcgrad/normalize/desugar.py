@@ -46,34 +46,39 @@ class _Desugar:
             stmt.targets = [_merged_indices(stmt.targets[0])]
             return [stmt]
         if isinstance(stmt, gast.For):
-            return [self.for_loop(stmt)]
+            return self.for_loop(stmt)
         if isinstance(stmt, (gast.If, gast.While)):
             stmt.body = self.block(stmt.body)
             stmt.orelse = self.block(stmt.orelse)
             return [stmt]
         return [stmt]
 
-    def for_loop(self, loop: gast.For) -> gast.For:
+    def for_loop(self, loop: gast.For) -> list:
         loop.body = self.block(loop.body)
         iterator = loop.iter
         if isinstance(iterator, gast.Call) and isinstance(iterator.func, gast.Name) and iterator.func.id == "range":
             if not isinstance(loop.target, gast.Name):
                 self._reject(loop, "a for loop over range with a tuple target")
-            return loop
+            return [loop]
         if isinstance(iterator, gast.Call) and isinstance(iterator.func, gast.Name) and iterator.func.id == "enumerate":
             return self._enumerate(loop)
         if isinstance(iterator, gast.Name):
             return self._rows(loop, loop.target, iterator, self.names.fresh("row_index"))
         self._reject(loop, "a for loop over this kind of iterable")
 
-    def _rows(self, loop, target, array: gast.Name, index: str) -> gast.For:
-        shape0 = syntax.subscript(gast.Attribute(value=syntax.name(array.id), attr="shape", ctx=gast.Load()),
+    def _rows(self, loop, target, array: gast.Name, index: str) -> list:
+        before = []
+        rows = array.id
+        if rows in syntax.stored_names(loop.body):   # Python iterates over the array the loop started with
+            rows = self.names.fresh(f"{array.id}_rows")
+            before = [_located(syntax.assign(rows, syntax.name(array.id)), loop)]
+        shape0 = syntax.subscript(gast.Attribute(value=syntax.name(rows), attr="shape", ctx=gast.Load()),
                                   syntax.const(0))
-        read_row = _located(syntax.assign(target, syntax.subscript(syntax.name(array.id), syntax.name(index))), loop)
+        read_row = _located(syntax.assign(target, syntax.subscript(syntax.name(rows), syntax.name(index))), loop)
         new = syntax.for_range(index, [shape0], [read_row] + loop.body)
-        return _located(new, loop)
+        return before + [_located(new, loop)]
 
-    def _enumerate(self, loop) -> gast.For:
+    def _enumerate(self, loop) -> list:
         target = loop.target
         array = loop.iter.args[0] if loop.iter.args else None
         if not (isinstance(target, gast.Tuple) and len(target.elts) == 2 and isinstance(target.elts[0], gast.Name)

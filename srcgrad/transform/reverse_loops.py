@@ -11,6 +11,7 @@ import gast
 
 from .. import syntax
 from ..analyze import kinds as K
+from ..analyze.aliasing import BEFORE, element_writes
 from ..analyze.dataflow import bound_names, eliminate_dead_code, mutated_arrays, upward_exposed
 from ..errors import UnsupportedSyntaxError
 from ..rules.template import simplify
@@ -70,7 +71,7 @@ class LoopReversal:
             return self._plans[id(loop)]
         body = loop.body
         has_exit = bool(body) and is_loop_exit(body[-1])
-        logged = sorted(a for a in (mutated_arrays(loop) & self.read_arrays) - _fresh_in_body(body)
+        logged = sorted(a for a in (mutated_arrays(loop) & self.read_arrays) - self._fresh_each_iteration(loop)
                         if not self._filled_fresh(a, loop))
         adjoint = self.reverse_block(body)
         stored = self._expensive_values(body, upward_exposed(adjoint), nested=not self._is_top(loop))
@@ -85,6 +86,22 @@ class LoopReversal:
         plan.stored = stored
         self._plans[id(loop)] = plan
         return plan
+
+    def _fresh_each_iteration(self, loop) -> set[str]:
+        """Arrays the loop writes only after binding them anew in the same iteration: their writes go
+        to new objects, so nothing from before the iteration needs restoring. An array written both
+        into its object from before the iteration and into one bound inside is refused: one undo
+        log by name could not tell the two apart."""
+        before, inside = set(), set()
+        for write, definitions in element_writes(loop.body, {}):
+            array = syntax.base_name(write.targets[0])
+            (before if BEFORE in definitions else inside).add(array)
+            if BEFORE in definitions and len(definitions) > 1:
+                raise UnsupportedSyntaxError(
+                    f"a write into `{array}`, which the loop also binds to a new array, in reverse mode",
+                    self.adj.location(write), f"Use a different name for the array the loop creates, so "
+                    f"`{array}` always means one array when it is written.")
+        return inside - before
 
     def _filled_fresh(self, array: str, loop) -> bool:
         """True when the loop only writes into an array allocated just before it: no adjoint that
@@ -303,7 +320,8 @@ class LoopReversal:
         nodes = [n for stmt in body for n in gast.walk(stmt)]
         accumulations = [n for n in nodes if isinstance(n, gast.AugAssign)]
         written_through = {id(n.target.value) for n in accumulations if isinstance(n.target, gast.Subscript)}
-        assigned = {t.id for n in nodes if isinstance(n, gast.Assign) for t in n.targets if isinstance(t, gast.Name)}
+        assigned = {syntax.base_name(t) for n in nodes if isinstance(n, gast.Assign) for t in n.targets
+                    if isinstance(t, (gast.Name, gast.Subscript))}   # x_bar[k] = 0.0 resets: order matters
         augmented = {syntax.base_name(n.target) for n in accumulations}
         read = {n.id for n in nodes if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and id(n) not in written_through}
         return not (outer & assigned) and not (outer & augmented & read)
@@ -366,16 +384,3 @@ def values_read(stmts) -> set[str]:
             elif isinstance(node, gast.For):
                 read |= syntax.loaded_names(node.iter)
     return read
-
-
-def _fresh_in_body(body) -> set[str]:
-    """Arrays the loop body binds anew before writing into them: their writes go to a new object,
-    so nothing from before the iteration needs restoring."""
-    fresh, written = set(), set()
-    for stmt in body:
-        written |= mutated_arrays(stmt)
-        if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name):
-            name = stmt.targets[0].id
-            if name not in written:
-                fresh.add(name)
-    return fresh
