@@ -61,6 +61,11 @@ def clip(x, lo, hi):
     return np.clip(x, lo, hi)
 
 
+def reshape(x, shape):
+    """np.reshape, also of a transpose or slice under numba (whose reshape needs C order)."""
+    return np.reshape(x, shape)
+
+
 def mean(x, axis=None):
     """np.mean, also along an axis under numba (whose np.mean takes no axis)."""
     return np.mean(x) if axis is None else np.mean(x, axis=axis)
@@ -167,6 +172,11 @@ def _clip(x, lo, hi):
     if _is_array(x) or _is_array(lo) or _is_array(hi):
         return lambda x, lo, hi: np.clip(x, lo, hi)
     return lambda x, lo, hi: min(max(x, lo), hi)
+
+
+@overload(reshape)
+def _reshape(x, shape):
+    return lambda x, shape: np.reshape(np.ascontiguousarray(x), shape)
 
 
 @overload(mean)

@@ -132,10 +132,12 @@ def _merge(a: dict, b: dict) -> dict:
 
 
 def written_while_viewed(fn: gast.FunctionDef, kinds: dict):
-    """(view, write) where `write` changes the array object a view was taken of while the view's
-    name is still read afterwards: a copy of the view would then differ from numpy's view."""
+    """(view, write) where `write` changes the array object a row or slice was taken of while the
+    view's name is still read afterwards: reverse mode copies such views (it needs their values
+    as they were), and a copy would then differ from numpy's view. Second names, transposes and
+    reshapes stay views there and are not reported."""
     order = _linear_order(fn.body)
-    found = views(fn.body, kinds)
+    found = [view for view in views(fn.body, kinds) if isinstance(view.stmt.value, gast.Subscript)]
     writes = [s for s in order.statements if _is_element_write(s)]
     reaching = reaching_definitions(fn.body, {}, {id(s) for s in writes} | {id(v.stmt) for v in found})
     for view in found:

@@ -130,6 +130,12 @@ class KindInference:
             kind = self.expr(value)
             if kind is None:
                 return
+            if is_array(kind):   # unpacking an array gives its rows
+                rank = ndim(kind)
+                integer = kind.startswith("ia")
+                row = UNKNOWN if rank is None else (INT if integer else FLOAT) if rank == 1 else \
+                    ("i" if integer else "") + array(rank - 1)
+                kind = tuple([row] * len(target.elts))
             for k, elt in enumerate(target.elts):
                 self._set(elt.id, kind[k] if isinstance(kind, tuple) and k < len(kind) else UNKNOWN)
 

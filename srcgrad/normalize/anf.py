@@ -85,7 +85,8 @@ class _Anf:
         if isinstance(target, gast.Tuple):
             if not all(isinstance(e, gast.Name) for e in target.elts):
                 self._reject(stmt, "unpacking into something other than plain names")
-            unpacked = self.operation(value) if isinstance(value, gast.Call) else self.atom(value)
+            user_call = isinstance(value, gast.Call) and getattr(value, "srcgrad_user", None) is not None
+            unpacked = self.operation(value) if user_call else self.atom(value)   # else a name, unpacked below
             return self.emit(syntax.assign(target, unpacked))
         if not isinstance(target, gast.Name):
             self._reject(stmt, "assignment to an attribute")

@@ -15,7 +15,7 @@ AXIS = Options(positional=2, keywords=frozenset({"axis"}), forward_any=True)   #
 FORWARD_ANY = Options(forward_any=True)   # forward mode applies the call, options and all, to tangents
 
 g = ans = 0.0  # only for linters: templates are parsed, never run
-matmul_grad_left = matmul_grad_right = None  # srcgrad_runtime helpers the templates name
+matmul_grad_left = matmul_grad_right = reshape = None  # srcgrad_runtime helpers the templates name
 
 # ----- Linear maps: forward applies the map to the tangent; reverse applies its transpose -----
 
@@ -39,10 +39,10 @@ def transpose_transpose(g, x):
 def ravel_transpose(g, x):
     return np.reshape(g, x.shape)
 
-@linear("np.reshape", kind=reshaped, result="view", methods=("reshape",), options=FORWARD_ANY,
+@linear("np.reshape", kind=reshaped, result="view", methods=("reshape",), options=FORWARD_ANY, spelling="reshape",
         samples=((MATRIX, (-1,)), (VECTOR, (3, 4)), (VECTOR, 12)))
 def reshape_transpose(g, x, shape):
-    return np.reshape(np.ascontiguousarray(g), x.shape)
+    return reshape(g, x.shape)
 
 @linear("np.copy", "np.ascontiguousarray", kind=same_as_first, result="new", methods=("copy",), options=FORWARD_ANY,
         samples=((MATRIX,),))

@@ -185,6 +185,11 @@ class Adjoints:
             for name, bar in zip(names, self.element_adjoints(value.id)):
                 if name in self.active:
                     out.append(syntax.aug_assign(bar, "+", syntax.name(self.adjoint(name))))
+        elif isinstance(value, gast.Name) and value.id in self.active:   # the rows of an array
+            for k, name in enumerate(names):
+                if name in self.active:
+                    row = syntax.subscript(syntax.name(self.adjoint(value.id)), syntax.const(k), store=True)
+                    out.append(syntax.aug_assign(row, "+", syntax.name(self.adjoint(name))))
         for name in names:
             if name in self.active:
                 out += self.kill(name)

@@ -187,8 +187,10 @@ class ForwardTransform:
         if not any(n in self.active for n in names):
             return [stmt]
         tangents = syntax.tuple_([syntax.name(self.tangent(n), store=True) for n in names], store=True)
-        if isinstance(value, gast.Name) and value.id in self.active:
+        if isinstance(value, gast.Name) and value.id in self.active:   # a tuple's parts, an array's rows
             return [stmt, syntax.assign(tangents, syntax.name(self.tangent(value.id)))]
+        if not (syntax.is_atom(value) and not (isinstance(value, gast.Name) and value.id in self.active)):
+            raise AssertionError(f"unpacking from a value that is not an atom: {syntax.fingerprint(value)}")
         return [stmt] + [z for n in names if n in self.active for z in self._zero_tangent(n)]
 
     def _user_call(self, stmt, target, call) -> list:
