@@ -267,3 +267,20 @@ def unpack_rows_of_a_reshape(x, a):
     w = (np.ones((4, 4)) * a @ (np.outer(x, x) + x)).copy()
     u, v = np.reshape(w[0:2].T, (2, 4))
     return u * v + np.sum(w)
+
+
+def trajectory_rows(x):
+    Y = np.zeros((4, 3))
+    Y[0, :] = x
+    for t in range(3):
+        y = Y[t]
+        Y[t + 1, :] = y * 0.5 + np.sin(y)
+    return np.sum(Y[3] * Y[2])
+
+
+def interior_slices(u, k):
+    v = u.copy()
+    for _ in range(3):
+        v[1:-1] = v[1:-1] + k * (v[2:] - 2.0 * v[1:-1] + v[:-2])
+        v[0:2] = v[0:2] * 0.9
+    return np.sum(v * v)

@@ -54,6 +54,8 @@ CASES = [
     (rf.parameter_becomes_active, (V3 + 1.0, 1.5), 0),
     (rf.lists_of_arrays, (V3,), 0),
     (rf.rows_of_rebound_array, (V3,), 0),
+    (rf.trajectory_rows, (V3,), 0),
+    (rf.interior_slices, (np.linspace(0.1, 1.0, 6), 0.2), (0, 1)),
     (rf.unpack_rows_of_a_reshape, (np.array([0.3, -0.5, 0.9, 0.2]), 0.7), (0, 1)),
     (rf.rows_rebound_inside_nested_loop, (M23, M33a), (0, 1)),
 ]

@@ -25,6 +25,7 @@ from ..analyze.dataflow import bound_names, eliminate_dead_code, mutated_arrays,
 from ..errors import UnsupportedSyntaxError
 from .adjoints import Adjoints
 from .common import by_origin, primal_calls
+from .write_index import index_atoms
 from .peephole import drop_unneeded_saves, fold_first_contributions
 from .reverse_loops import LoopReversal, is_loop_exit as _is_loop_exit, on_tape as _tape, values_read
 
@@ -295,13 +296,9 @@ class ReverseTransform(LoopReversal):
             return [syntax.assign(self.saved_name(stmt, array, "old"), old), syntax.clone(stmt)]
         if array not in self._logging:
             return [syntax.clone(stmt)]
-        if any(isinstance(p, gast.Slice) for p in syntax.index_parts(target)):
-            raise UnsupportedSyntaxError("a slice assignment inside a loop, in reverse mode", self.adj.location(stmt),
-                                         "Write the elements one by one in an inner loop, or write each step into a new array "
-                                         "(`new = v.copy(); new[1:-1] = ...; v = new`), which reverse mode supports.")
         values, indices = self._write_log(array)
         log = [_tape(gast.Expr(value=syntax.call(gast.Attribute(value=syntax.name(indices), attr="append", ctx=gast.Load()),
-                                                  syntax.clone(p)))) for p in syntax.index_parts(target)]
+                                                  syntax.clone(p)))) for p in index_atoms(target)]
         log.append(_tape(gast.Expr(value=syntax.call(gast.Attribute(value=syntax.name(values), attr="append", ctx=gast.Load()), old))))
         return log + [syntax.clone(stmt)]
 

@@ -16,6 +16,7 @@ from ..analyze.dataflow import bound_names, eliminate_dead_code, mutated_arrays,
 from ..errors import UnsupportedSyntaxError
 from ..rules.template import simplify
 from .common import allocates, is_expensive
+from .write_index import index_pattern, rebuild_index
 
 
 def is_loop_exit(stmt) -> bool:
@@ -327,28 +328,30 @@ class LoopReversal:
         return not (outer & assigned) and not (outer & augmented & read)
 
     def _undo_writes(self, array, loop, heights) -> list:
-        """Put back, newest first, the elements this iteration overwrote (before replaying it)."""
+        """Put back, newest first, the elements (or rows, or slices) this iteration overwrote,
+        before replaying it."""
         values, indices = self._write_log(array)
-        arity = self._write_arity(array, loop)
+        pattern = self._write_pattern(array, loop)
         key = ("undo", id(loop), array)
         if key not in self._tapes:
-            self._tapes[key] = [self.names.fresh(f"{array}_index") for _ in range(arity)]
+            self._tapes[key] = [self.names.fresh(f"{array}_index") for _ in range(_atom_count(pattern))]
         index_names = self._tapes[key]
         pops = [on_tape(syntax.assign(n, syntax.call(gast.Attribute(value=syntax.name(indices), attr="pop", ctx=gast.Load()))))
                 for n in reversed(index_names)]
-        index = syntax.tuple_([syntax.name(n) for n in index_names]) if arity > 1 else syntax.name(index_names[0])
-        restore = on_tape(syntax.assign(syntax.subscript(syntax.name(array), index, store=True),
-                                      syntax.call(gast.Attribute(value=syntax.name(values), attr="pop", ctx=gast.Load()))))
+        restore = on_tape(syntax.assign(syntax.subscript(syntax.name(array), rebuild_index(pattern, index_names), store=True),
+                                        syntax.call(gast.Attribute(value=syntax.name(values), attr="pop", ctx=gast.Load()))))
         test = gast.Compare(left=syntax.call("len", syntax.name(values)), ops=[gast.Gt()], comparators=[syntax.name(heights[values])])
         return [on_tape(syntax.while_(test, pops + [restore]))]
 
-    def _write_arity(self, array, loop) -> int:
-        arities = {len(syntax.index_parts(n)) for n in gast.walk(loop)
-                   if isinstance(n, gast.Subscript) and isinstance(n.ctx, gast.Store) and syntax.base_name(n) == array}
-        if len(arities) != 1:
-            raise UnsupportedSyntaxError(f"writes into `{array}` with different numbers of indices in one loop, in reverse mode",
-                                         None, "Write whole elements (x[i, j]) or whole rows (x[i]) consistently.")
-        return arities.pop()
+    def _write_pattern(self, array, loop) -> tuple:
+        patterns = {index_pattern(n) for n in gast.walk(loop)
+                    if isinstance(n, gast.Subscript) and isinstance(n.ctx, gast.Store) and syntax.base_name(n) == array}
+        if len(patterns) != 1:
+            raise UnsupportedSyntaxError(f"writes into `{array}` through differently shaped indices in one loop, in reverse mode",
+                                         None, "Write whole elements (x[i, j]), whole rows (x[i]) or slices of one shape "
+                                         "(x[i, a:b]) consistently within a loop.")
+        return patterns.pop()
+
 
     def _reverse_header(self, plan):
         if plan.is_for and not plan.has_exit and plan.unit_step:
@@ -384,3 +387,7 @@ def values_read(stmts) -> set[str]:
             elif isinstance(node, gast.For):
                 read |= syntax.loaded_names(node.iter)
     return read
+
+
+def _atom_count(pattern: tuple) -> int:
+    return sum(1 if part == "scalar" else sum(part[1:]) for part in pattern)
