@@ -284,3 +284,23 @@ def interior_slices(u, k):
         v[1:-1] = v[1:-1] + k * (v[2:] - 2.0 * v[1:-1] + v[:-2])
         v[0:2] = v[0:2] * 0.9
     return np.sum(v * v)
+
+
+def slice_of_slice(x):
+    w = 0.5
+    w -= np.sin(x[:3][0:2])
+    return w
+
+
+def returned_alias_written(x):
+    w = np.zeros((4, 2))
+    t = w
+    w[1][-2] = np.dot(x, x)
+    return t
+
+
+def transpose_then_written(x):
+    w = np.zeros((3, 3))
+    t = w.T
+    w[0, 2] += np.dot(x, x)
+    return t

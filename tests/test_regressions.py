@@ -54,13 +54,17 @@ CASES = [
     (rf.parameter_becomes_active, (V3 + 1.0, 1.5), 0),
     (rf.lists_of_arrays, (V3,), 0),
     (rf.rows_of_rebound_array, (V3,), 0),
+    (rf.slice_of_slice, (np.array([1.28, 0.91, -0.08, -0.16]),), 0),
     (rf.trajectory_rows, (V3,), 0),
     (rf.interior_slices, (np.linspace(0.1, 1.0, 6), 0.2), (0, 1)),
     (rf.unpack_rows_of_a_reshape, (np.array([0.3, -0.5, 0.9, 0.2]), 0.7), (0, 1)),
     (rf.rows_rebound_inside_nested_loop, (M23, M33a), (0, 1)),
 ]
 # forward mode follows numpy's views; reverse mode refuses what it cannot restore faithfully
-FORWARD_ONLY = [(rf.write_while_viewed, "while `r`, a view of it"), (rf.write_into_row, "shares memory with the array `A`")]
+FORWARD_ONLY = [(rf.write_while_viewed, "while `r`, which shares its memory"),
+                (rf.write_into_row, "shares memory with the array `A`"),
+                (rf.returned_alias_written, "while `t`, which shares its memory"),
+                (rf.transpose_then_written, "while `t`, which shares its memory")]
 REFUSED = [(rf.arange_of_input, (0.5,), "np.arange` with an argument that depends"),
            (rf.length_one_broadcast, (0.5,), "different lengths")]
 IDS = [f"{fn.__name__}-{k}" for k, (fn, _, _) in enumerate(CASES)]
@@ -92,7 +96,7 @@ def test_hand_derived_values(backend):
 def test_writes_through_views(fn, message, backend):
     check_jvp(fn, (V3,), 0, backend)
     with pytest.raises(srcgrad.UnsupportedSyntaxError, match=message):
-        srcgrad.grad(fn, backend=backend)(V3)
+        srcgrad.vjp(fn, backend=backend)(V3, np.ones_like(fn(V3)))
 
 
 @pytest.mark.parametrize("backend", ["numba", "python"])

@@ -132,12 +132,12 @@ def _merge(a: dict, b: dict) -> dict:
 
 
 def written_while_viewed(fn: gast.FunctionDef, kinds: dict):
-    """(view, write) where `write` changes the array object a row or slice was taken of while the
-    view's name is still read afterwards: reverse mode copies such views (it needs their values
-    as they were), and a copy would then differ from numpy's view. Second names, transposes and
-    reshapes stay views there and are not reported."""
+    """(view, write) where `write` changes the array object another name shares (a second name, a
+    row, a slice, a transpose) while that name is still read afterwards. Reverse mode keeps one
+    adjoint per name, so the write's adjoint would not see the cotangent the other name gathers
+    (and a row or slice it copies would keep the old values)."""
     order = _linear_order(fn.body)
-    found = [view for view in views(fn.body, kinds) if isinstance(view.stmt.value, gast.Subscript)]
+    found = views(fn.body, kinds)
     writes = [s for s in order.statements if _is_element_write(s)]
     reaching = reaching_definitions(fn.body, {}, {id(s) for s in writes} | {id(v.stmt) for v in found})
     for view in found:

@@ -69,7 +69,7 @@ class _Desugar:
     def _rows(self, loop, target, array: gast.Name, index: str) -> list:
         before = []
         rows = array.id
-        if rows in syntax.stored_names(loop.body):   # Python iterates over the array the loop started with
+        if rows in _rebound(loop.body):   # Python iterates over the array the loop started with
             rows = self.names.fresh(f"{array.id}_rows")
             before = [_located(syntax.assign(rows, syntax.name(array.id)), loop)]
         shape0 = syntax.subscript(gast.Attribute(value=syntax.name(rows), attr="shape", ctx=gast.Load()),
@@ -89,6 +89,11 @@ class _Desugar:
     def _reject(self, node, construct):
         raise UnsupportedSyntaxError(construct, self.parsed.location(node),
                                      "Loop over range(n), over an array's rows, or enumerate(array).")
+
+
+def _rebound(stmts) -> set:
+    """Names bound anew (not element writes) anywhere in `stmts`."""
+    return {n.id for stmt in stmts for n in gast.walk(stmt) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
 
 
 def _merged_indices(target):

@@ -111,6 +111,8 @@ class _Scalarize:
             return False
         if stmt.targets[0].id in chain or stmt.targets[0].id in syntax.loaded_names(stmt.value):
             return False
+        if self._is_view(stmt) and stmt.value.value.id in chain:
+            return False   # a view of a view: the inner one is a statement of its own, before the loop
         return self._is_view(stmt) or self._is_elementwise(stmt) or self._is_reduction(stmt, chain)
 
     def _is_view(self, stmt) -> bool:
@@ -155,14 +157,20 @@ class _Scalarize:
 
     # ----- the loop ------------------------------------------------------------------------
     def _length_source(self, group):
-        for stmt in group:
-            if self._is_view(stmt):
-                return syntax.clone(stmt.value)
-            if self._is_elementwise(stmt):
-                for atom in syntax.walk(stmt.value):
-                    if isinstance(atom, gast.Name) and self.kinds.get(atom.id) == "a1" and atom.id not in self._defined(group):
-                        return syntax.name(atom.id)
+        """An array from outside the run (or a view of one) that its element loop runs over."""
+        views = self._used_views(group)
+        defined = self._defined(group)
+        for name in self._arrays_read(group):
+            if name in views:
+                return syntax.clone(views[name])
+            if name not in defined:
+                return syntax.name(name)
         return None
+
+    def _used_views(self, group) -> dict:
+        """The views of the run that its elementwise operations and reductions read: name -> slice."""
+        read = set(self._arrays_read(group))
+        return {s.targets[0].id: s.value for s in group if self._is_view(s) and s.targets[0].id in read}
 
     def _defined(self, group) -> set[str]:
         return {s.targets[0].id for s in group}
@@ -170,7 +178,7 @@ class _Scalarize:
     def _loop(self, group) -> list:
         index = self.names.fresh("k")
         length = self.names.fresh("n")
-        views = {s.targets[0].id: s.value for s in group if self._is_view(s)}
+        views = self._used_views(group)
         arrays = [v for v in self._arrays_read(group) if v not in self._defined(group)]
         kept = self._used_later(group)
         before = [syntax.assign(length, syntax.Attribute(value=self._length_source(group), attr="shape", ctx=gast.Load()))]

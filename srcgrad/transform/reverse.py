@@ -111,7 +111,7 @@ class ReverseTransform(LoopReversal):
         if conflict:
             view, write = conflict
             raise UnsupportedSyntaxError(
-                f"a write into `{view.base}` while `{view.name}`, a view of it, is still used, in reverse mode",
+                f"a write into `{view.base}` while `{view.name}`, which shares its memory, is still used, in reverse mode",
                 self.adj.location(write), f"Take a copy instead of a view (`{view.name} = ....copy()`) where "
                 f"`{view.name}` is bound, so later writes into `{view.base}` do not change it.")
 

@@ -89,6 +89,7 @@ def _telling_line(text: str) -> str:
 
 def _generic(line: str) -> str:
     line = re.sub(r" at 0x[0-9a-f]+", "", line)
+    line = re.sub(r"'[A-Za-z_]\w*'", "'<name>'", line)   # generated variable names differ per program
     line = re.sub(r"(/[\w.\-]+)+\.py(:\d+)?", "<file>", line)
     line = re.sub(r"fuzz_prog_[0-9a-f]+|srcgrad_gen_[0-9a-f]+", "<module>", line)
     line = re.sub(r"\b([A-Za-z_]+?)_?\d+\b", r"\1#", line)

@@ -219,6 +219,8 @@ def _simplify_expression(tree, path):
     nodes = [n for n in _own_expressions(stmt) if not isinstance(n, (ast.Name, ast.Constant))]
     for index, node in enumerate(nodes):
         for replacement in _simpler(node):
+            if isinstance(stmt, ast.Assign) and node is stmt.value and isinstance(replacement, ast.Name):
+                continue   # `t = w` would make a second name for an array, which generated programs never do
             new, body, k = _at(tree, path)
             target = [n for n in _own_expressions(body[k]) if not isinstance(n, (ast.Name, ast.Constant))][index]
             if _replace(body[k], target, replacement):
@@ -243,6 +245,7 @@ def _own_expressions(stmt) -> list:
 
 
 def _simpler(node) -> list:
+    """Operands that could stand in for `node`, then the constant 0.5."""
     children = []
     if isinstance(node, ast.BinOp):
         children = [node.left, node.right]
@@ -252,15 +255,21 @@ def _simpler(node) -> list:
         children = [node.body, node.orelse]
     elif isinstance(node, ast.Call):
         children = [a for a in node.args if not isinstance(a, ast.Constant)]
-    elif isinstance(node, ast.Attribute) and node.attr == "T":
+    elif isinstance(node, ast.Tuple):
+        children = node.elts
+    elif isinstance(node, (ast.Subscript, ast.Attribute)):
         children = [node.value]
     return [copy.deepcopy(c) for c in children] + [ast.Constant(0.5)]
 
 
 def _replace(root, old, new) -> bool:
+    """Put `new` where `old` is in `root`; False where a constant cannot go (an indexed or called object)."""
     for parent in ast.walk(root):
         for field, value in ast.iter_fields(parent):
             if value is old:
+                if isinstance(new, ast.Constant) and isinstance(parent, (ast.Subscript, ast.Attribute)) \
+                        and field == "value":
+                    return False
                 setattr(parent, field, new)
                 return True
             if isinstance(value, list) and any(v is old for v in value):
