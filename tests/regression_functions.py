@@ -304,3 +304,22 @@ def transpose_then_written(x):
     t = w.T
     w[0, 2] += np.dot(x, x)
     return t
+
+
+def rebound_and_written_in_while(A):
+    w = np.zeros((4, 2))
+    k = 0
+    while k < 6:
+        k += 1
+        w[k % 4, 1] += 0.5
+        w /= 1.0 + A[k % 3]
+    return w.sum()
+
+
+def transpose_read_after_restore(x):
+    s = 0.5
+    w = np.zeros((3, 3))
+    w[2:3, :] = 0.5
+    s /= w.T @ x
+    w[-3, 2] += 0.5
+    return w + s

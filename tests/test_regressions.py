@@ -55,6 +55,8 @@ CASES = [
     (rf.lists_of_arrays, (V3,), 0),
     (rf.rows_of_rebound_array, (V3,), 0),
     (rf.slice_of_slice, (np.array([1.28, 0.91, -0.08, -0.16]),), 0),
+    (rf.rebound_and_written_in_while, (RNG.standard_normal((3, 2)) * 0.3,), 0),
+    (rf.transpose_read_after_restore, (np.array([0.89, 0.08, 0.55]),), 0),
     (rf.trajectory_rows, (V3,), 0),
     (rf.interior_slices, (np.linspace(0.1, 1.0, 6), 0.2), (0, 1)),
     (rf.unpack_rows_of_a_reshape, (np.array([0.3, -0.5, 0.9, 0.2]), 0.7), (0, 1)),

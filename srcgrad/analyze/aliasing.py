@@ -34,6 +34,18 @@ def views(stmts: list, kinds: dict) -> list[View]:
     return found
 
 
+def sharing(stmts: list, kinds: dict) -> dict:
+    """name -> the other names that may share its memory (second names and views, both ways,
+    closed under chains of views)."""
+    pairs = [(v.name, v.base) for v in views(stmts, kinds)]
+    groups: dict = {}
+    for a, b in pairs:
+        group = groups.get(a, {a}) | groups.get(b, {b})
+        for name in group:
+            groups[name] = group
+    return {name: group - {name} for name, group in groups.items()}
+
+
 def view_base(stmt, kinds: dict) -> str | None:
     """The array whose memory `stmt` binds its target name to, or None."""
     target, value = stmt.targets[0], stmt.value

@@ -66,12 +66,15 @@ def must_bind(stmts: list) -> set[str]:
     return defined
 
 
-def eliminate_dead_code(stmts: list, live: set[str], essential=lambda stmt: False) -> list:
+def eliminate_dead_code(stmts: list, live: set[str], essential=lambda stmt: False, shares=None) -> list:
     """Drop assignments whose values are never read afterwards, and loops/ifs left empty.
 
     Backward liveness over structured code. `live`: names read after `stmts`; `essential(stmt)`:
     statements kept regardless (tape pushes and pops). Return statements make their names live.
+    `shares`: array name -> other names for its memory (views); a write into an array is kept
+    while any of them is read later.
     """
+    essential = _Essential(essential, shares or {})
     kept, _ = _live_block(stmts, set(live), essential)
     return _drop_orphan_comments(kept)
 
@@ -106,13 +109,24 @@ def _live_stmt(stmt, live, essential):
     if isinstance(stmt, (gast.Assign, gast.AugAssign)):
         target = stmt.targets[0] if isinstance(stmt, gast.Assign) else stmt.target
         if isinstance(target, gast.Subscript) or isinstance(stmt, gast.AugAssign):
-            if syntax.base_name(target) not in live:
+            base = syntax.base_name(target)
+            if not ({base} | essential.shares.get(base, set())) & live:
                 return None, live
             return stmt, live | own_reads(stmt)
         if not (bound_names(stmt) & live):
             return None, live
         return stmt, (live - bound_names(stmt)) | own_reads(stmt)
     return stmt, live | own_reads(stmt)
+
+
+class _Essential:
+    """The statements dead-code elimination keeps regardless, and which names share memory."""
+
+    def __init__(self, keep, shares: dict):
+        self.keep, self.shares = keep, shares
+
+    def __call__(self, stmt) -> bool:
+        return self.keep(stmt)
 
 
 def _killed(stmt):

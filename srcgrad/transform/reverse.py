@@ -20,7 +20,7 @@ import gast
 
 from .. import syntax
 from ..analyze import kinds as K
-from ..analyze.aliasing import writes_through_views, written_while_viewed
+from ..analyze.aliasing import sharing, writes_through_views, written_while_viewed
 from ..analyze.dataflow import bound_names, eliminate_dead_code, mutated_arrays, upward_exposed
 from ..errors import UnsupportedSyntaxError
 from .adjoints import Adjoints
@@ -44,6 +44,7 @@ class ReverseTransform(LoopReversal):
         self.read_arrays = values_read(fn.body[:-1])
         self._refuse_writes_through_aliases()
         self.mutated = mutated_arrays(fn)
+        self.shares = sharing(fn.body, kinds)
         self.hoisted: list = []
         self._logging: set = set()   # arrays whose writes the loop being emitted must log
         self._storing: dict = {}     # statement id -> tape its value is pushed to
@@ -83,7 +84,8 @@ class ReverseTransform(LoopReversal):
             reverse.insert(loop_at + 1, capture.pop())
         code = (self.hoisted + forward + capture + [syntax.comment("reverse sweep")]
                 + inits + seed + reverse + [syntax.return_(result)])
-        code = eliminate_dead_code(code, set(), essential=lambda s: getattr(s, "srcgrad_tape", False))
+        code = eliminate_dead_code(code, set(), essential=lambda s: getattr(s, "srcgrad_tape", False),
+                                   shares=self.shares)
         code = fold_first_contributions(drop_unneeded_saves(code))
         return syntax.function(function_name, self.params + [out_bar], code)
 

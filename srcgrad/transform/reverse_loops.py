@@ -80,9 +80,13 @@ class LoopReversal:
         replay = self.forward_block(body, region=True)
         self._replaying = outer
         keep = {id(n) for s in adjoint for n in gast.walk(s)}
-        code = eliminate_dead_code(replay + adjoint, set(), essential=lambda s: id(s) in keep or getattr(s, "srcgrad_tape", False))
+        code = eliminate_dead_code(replay + adjoint, set(), shares=self.shares,
+                                   essential=lambda s: id(s) in keep or getattr(s, "srcgrad_tape", False))
         index = {loop.target.id} if isinstance(loop, gast.For) else set()
-        carried = (upward_exposed(code) & bound_names(loop) & self._defined_outside(loop)) - index - set(logged)
+        # a logged array keeps its object, whose writes the log undoes; one the loop also rebinds
+        # needs its object recorded per iteration too
+        carried = (upward_exposed(code) & bound_names(loop) & self._defined_outside(loop)) - index - \
+            (set(logged) - bound_names(loop))
         plan = _LoopPlan(loop, sorted(carried), logged, has_exit)
         plan.stored = stored
         self._plans[id(loop)] = plan
