@@ -192,7 +192,7 @@ class Trial:
             return   # already reported as a structure failure
         lhs, rhs = float(jv @ w), float(v @ jtw)
         scale = np.linalg.norm(jv) * np.linalg.norm(w) + np.linalg.norm(v) * np.linalg.norm(jtw)
-        if not abs(lhs - rhs) <= numeric.DOT_RTOL * max(scale, 1e-300):
+        if not abs(lhs - rhs) <= numeric.DOT_RTOL * scale + numeric.DOT_ATOL:
             self.fail("dot product", "jvp+vjp", backend,
                       f"<Jv, w> = {lhs!r} but <v, Jᵀw> = {rhs!r} (|diff| {abs(lhs - rhs):.3e}, scale {scale:.3e})")
 

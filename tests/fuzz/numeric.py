@@ -13,6 +13,7 @@ KINK_RTOL = 1e-3                         # FINE vs COARSE beyond this: not smoot
 VALUE_RTOL, VALUE_ATOL = 1e-8, 1e-10     # srcgrad's primal vs the plain function
 BACKEND_RTOL = 1e-8                      # python vs numba backend
 DOT_RTOL = 1e-9                          # <Jv, w> vs <v, Jᵀw>
+DOT_ATOL = 1e-13                         # floor: both sides round to ~1e-16 of intermediates near 1
 
 
 class FiniteDifferences:
