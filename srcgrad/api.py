@@ -181,11 +181,16 @@ class _Arguments:
         self.pyfunc = python_function(fn)
         self.signature = inspect.signature(self.pyfunc)
         self.what, self.trailing, self.trailing_what = what, trailing, trailing_what
+        parameters = self.signature.parameters.values()
+        self.variadic = any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in parameters)
+        self.n_positional = len(parameters) if all(p.kind == p.POSITIONAL_OR_KEYWORD for p in parameters) else -1
 
     def bind(self, values: tuple, keywords: dict) -> tuple[tuple, tuple]:
-        if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in self.signature.parameters.values()):
-            normalized(self.pyfunc, "primal")   # the fence refuses *args / **kwargs, naming the line
         split = len(values) - self.trailing
+        if not keywords and split == self.n_positional:   # the common call, at numba dispatch cost
+            return values[:split], values[split:]
+        if self.variadic:
+            normalized(self.pyfunc, "primal")   # the fence refuses *args / **kwargs, naming the line
         if split < 0:
             raise SrcgradError(self._usage(f"got {len(values)} positional value(s)"))
         try:

@@ -23,6 +23,7 @@ from .frontend.fence import check_supported
 from .frontend.parse import ParsedFunction, parse_function, python_function
 from .normalize.anf import to_anf
 from .normalize.desugar import desugar
+from .normalize.inline import inline_calls
 from .normalize.loop_exits import lower_exits
 from .normalize.names import NameGenerator, rename_reserved
 from .normalize.resolve import Resolved, resolve
@@ -40,6 +41,7 @@ NORMALIZE = [
     ("resolve", lambda unit: unit.bind(resolve(unit.parsed))),     # bind calls to rules / user functions
     ("desugar", lambda unit: desugar(unit.parsed, unit.names)),    # x += v, for-over-rows, ... -> core
     ("anf", lambda unit: to_anf(unit.parsed, unit.names)),         # one operation per statement
+    ("inline", lambda unit: inline_calls(unit, _subroutine, MODULE_NAMES)),  # calls that write into arguments
 ]
 # Reverse mode also needs a single exit and loops whose body can be replayed without jumping.
 REVERSE_ONLY = [
@@ -91,24 +93,41 @@ def _dump(pass_name: str, unit_name: str, tree) -> None:
 
 
 _NORMALIZED: dict = {}
+_NORMALIZING: set = set()
+
+
+def _subroutine(pyfunc) -> Unit:
+    """A callee as the inline pass takes it: normalized, its own subroutine calls inlined."""
+    return normalized(pyfunc, "forward")
 
 
 def normalized(fn, mode: str) -> Unit:
     """The function after the normalization passes for `mode` ("forward", "reverse" or "primal")."""
     pyfunc = python_function(fn)
     key = (pyfunc, mode == "reverse")
+    if key in _NORMALIZING:
+        raise SrcgradError(f"{pyfunc.__qualname__} calls itself; recursive functions are not supported. "
+                           "Rewrite the recursion as a loop.")
     if key not in _NORMALIZED:
-        parsed = parse_function(pyfunc)
-        _dump("parse", parsed.name, parsed.tree)
-        unit = Unit(parsed, NameGenerator(syntax.names_in(parsed.tree) | MODULE_NAMES))
-        passes = NORMALIZE + (REVERSE_ONLY if mode == "reverse" else [])
-        for pass_name, run in passes:
-            with compiler_pass(pass_name, parsed):
-                run(unit)
-                verify_after(pass_name, parsed.tree)
-            _dump(pass_name, parsed.name, parsed.tree)
-        _NORMALIZED[key] = unit
+        _NORMALIZING.add(key)
+        try:
+            _NORMALIZED[key] = _normalize(pyfunc, mode)
+        finally:
+            _NORMALIZING.discard(key)
     return _NORMALIZED[key]
+
+
+def _normalize(pyfunc, mode: str) -> Unit:
+    parsed = parse_function(pyfunc)
+    _dump("parse", parsed.name, parsed.tree)
+    unit = Unit(parsed, NameGenerator(syntax.names_in(parsed.tree) | MODULE_NAMES))
+    passes = NORMALIZE + (REVERSE_ONLY if mode == "reverse" else [])
+    for pass_name, run in passes:
+        with compiler_pass(pass_name, parsed):
+            run(unit)
+            verify_after(pass_name, parsed.tree)
+        _dump(pass_name, parsed.name, parsed.tree)
+    return unit
 
 
 @dataclass

@@ -791,5 +791,62 @@ def rk4_predator_prey(y0, p):
     return y
 
 
+# ---------------------------------------------------------------------------- subroutines
+# Fortran-style helpers that write into arrays the caller passes (inlined by srcgrad).
+
+
+@numba.njit
+def _derivative_into(n, p, y, z):
+    z[0] = p[0]
+    for i in range(1, n):
+        z[i] = p[i] * y[i - 1]
+
+
+def _stage_into(y_tmp, y, k, h):
+    _axpy_into(y_tmp, y, k, h)          # a subroutine calling a subroutine
+
+
+def _axpy_into(out, y, k, a):
+    for i in range(y.shape[0]):
+        out[i] = y[i] + a * k[i]
+
+
+@case("v")
+def rk4_work_arrays(p):
+    n = p.shape[0]
+    h = 0.1
+    k1 = np.zeros(n)
+    k2 = np.zeros(n)
+    y_tmp = np.zeros(n)
+    y = np.ones(n)
+    for step in range(3):
+        _derivative_into(n, p, y, k1)
+        _stage_into(y_tmp, y, k1, h / 2.0)
+        _derivative_into(n, p, y_tmp, k2)
+        for i in range(n):
+            y[i] += h * k2[i]
+    return np.sum(y * y)
+
+
+def _normalize_into(v, out):
+    n = v.shape[0]
+    total = 0.0
+    for i in range(n):
+        total += v[i] * v[i]
+    n = math.sqrt(total)                 # rebinds a parameter-derived local: the caller's n is untouched
+    for i in range(v.shape[0]):
+        out[i] = v[i] / n
+    return n
+
+
+@case("vs")
+def subroutine_returns_value(x, a):
+    n = 3.0
+    out = np.empty(x.shape[0])
+    total = _normalize_into(x * a, out)
+    ch.scaled_into(out, out * n, scale=a)
+    return total * np.sum(out) + n
+
+
 CORPUS_BY_NAME = {c.name: c for c in CORPUS}
 assert len(CORPUS_BY_NAME) == len(CORPUS), "duplicate corpus names"

@@ -16,3 +16,9 @@ def damped(a, b):
 
 def normalize(x):
     return x / np.sqrt(np.sum(x * x))
+
+
+def scaled_into(out, x, scale=2.0):
+    """A subroutine from another module: writes into `out`, reads this module's DECAY."""
+    for i in range(x.shape[0]):
+        out[i] = DECAY * scale * x[i] * x[i]

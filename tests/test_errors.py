@@ -99,6 +99,46 @@ def calls_bad_helper(x):
     return _bad_helper(x) * 2.0
 
 
+def prints(x):
+    print(x)  # marker
+    return x * x
+
+
+def _fill_or_stop(out, x):
+    if x[0] > 100.0:
+        return 0.0
+    out[0] = x[0]
+    return 1.0
+
+
+def subroutine_returns_early(x):
+    out = np.zeros(1)
+    _fill_or_stop(out, x)  # marker
+    return out[0] * x[0]
+
+
+def _stop_early(out, x):
+    if x[0] > 100.0:
+        return  # marker
+    out[0] = x[0]
+
+
+def subroutine_bare_return(x):
+    out = np.zeros(1)
+    _stop_early(out, x)
+    return out[0] * x[0]
+
+
+def _fill(out, x):
+    out[0] = x[0] * x[0]
+
+
+def uses_value_of_subroutine(x):
+    out = np.zeros(1)
+    y = _fill(out, x)  # marker
+    return out[0] + y
+
+
 REJECTED = [
     # (function, marker owner, construct regex, scalar or vector input)
     (uses_class, None, r"class", 0.5),
@@ -112,6 +152,10 @@ REJECTED = [
     (uses_nonlocal, None, r"nonlocal", 0.5),
     (star_args, None, r"\*args|star|var.?arg", 0.5),
     (calls_bad_helper, _bad_helper, r"generator", np.ones(3)),
+    (prints, None, r"expression statement", 0.5),
+    (subroutine_returns_early, None, r"writes into an array argument and returns early", np.ones(2)),
+    (uses_value_of_subroutine, None, r"returns nothing", np.ones(2)),
+    (subroutine_bare_return, _stop_early, r"without a value", np.ones(2)),
 ]
 
 

@@ -76,9 +76,9 @@ def _check_node(parsed: ParsedFunction, node) -> None:
             _reject(parsed, node, construct, advice)
     if isinstance(node, (gast.For, gast.While)) and node.orelse:
         _reject(parsed, node, "an else clause on a loop", "Use a flag variable set before break.")
-    if isinstance(node, gast.Expr) and not _is_docstring(node) and not isinstance(node.value, (gast.Yield, gast.YieldFrom, gast.Await)):
-        _reject(parsed, node, "an expression statement (a call whose result is discarded)",
-                "Assign the result, or remove the call (printing and other side effects are not differentiable).")
+    if isinstance(node, gast.Expr) and not _is_docstring(node) and not isinstance(
+            node.value, (gast.Yield, gast.YieldFrom, gast.Await, gast.Call)):
+        _reject(parsed, node, "an expression statement", "Remove it; its value is discarded.")
     if isinstance(node, gast.Call) and node.keywords and any(k.arg is None for k in node.keywords):
         _reject(parsed, node, "**kwargs in a call", "Pass the arguments by name.")
     if isinstance(node, gast.Compare) and any(isinstance(op, (gast.In, gast.NotIn, gast.Is, gast.IsNot)) for op in node.ops):

@@ -25,7 +25,10 @@ _OP_NAMES = {gast.Add: "add", gast.Sub: "sub", gast.Mult: "mul", gast.Div: "div"
 
 
 def to_anf(parsed: ParsedFunction, names: NameGenerator) -> None:
-    parsed.tree.body = _Anf(parsed, names).block(parsed.tree.body)
+    body = parsed.tree.body
+    if body and isinstance(body[-1], gast.Return) and body[-1].value is None:
+        body = body[:-1]   # a subroutine's closing `return`: it returns nothing either way
+    parsed.tree.body = _Anf(parsed, names).block(body)
 
 
 def _is_condition(node) -> bool:
@@ -125,7 +128,9 @@ class _Anf:
     def stmt_Return(self, stmt):
         value = stmt.value
         if value is None:
-            self._reject(stmt, "a return without a value", )
+            raise UnsupportedSyntaxError("a return without a value before the end of the function",
+                                         self.parsed.location(stmt),
+                                         "Put the rest of the function in an else branch, so it ends in one place.")
         if isinstance(value, gast.Tuple):
             self.emit(syntax.return_(syntax.tuple_([self.atom(e) for e in value.elts])))
         else:
@@ -137,7 +142,9 @@ class _Anf:
     def stmt_Continue(self, stmt):
         self.emit(gast.Continue())
 
-    def stmt_Expr(self, stmt):  # srcgrad comments only; fence rejected the rest
+    def stmt_Expr(self, stmt):  # srcgrad comments, and calls of user functions for their effects
+        if isinstance(stmt.value, gast.Call):
+            return self.emit(gast.Expr(value=self.operation(stmt.value)))
         self.out.append(stmt)
 
     # ----- expressions -----------------------------------------------------------------------

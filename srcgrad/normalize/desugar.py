@@ -29,7 +29,8 @@ class _Desugar:
         return out
 
     def stmt(self, stmt) -> list:
-        if isinstance(stmt, (gast.Pass,)) or (isinstance(stmt, gast.Expr) and not syntax.is_comment(stmt)):
+        if isinstance(stmt, (gast.Pass,)) or (isinstance(stmt, gast.Expr) and not syntax.is_comment(stmt)
+                                               and not isinstance(stmt.value, gast.Call)):
             return []
         if isinstance(stmt, gast.AugAssign):
             value = gast.BinOp(left=syntax.as_load(stmt.target), op=stmt.op, right=stmt.value)

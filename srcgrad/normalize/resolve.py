@@ -31,6 +31,7 @@ class Resolved:
         self.parsed = parsed
         self.user_calls: dict[str, object] = {}    # name used in the tree -> Python function
         self.global_paths: dict[str, list] = {}    # name used in the tree -> its dotted path (numbers, arrays)
+        self.global_owners: dict[str, ParsedFunction] = {}   # name -> the function whose module holds it
         self.bound: dict[str, object] = {}         # name used in the tree -> a registered function
 
     @property
@@ -39,7 +40,7 @@ class Resolved:
         made after the module rebinds or mutates a global sees the new value, as numba.njit does."""
         values = dict(self.bound)
         for name, path in self.global_paths.items():
-            value = self.parsed.lookup(path[0])
+            value = self.global_owners.get(name, self.parsed).lookup(path[0])
             for attr in path[1:]:
                 value = getattr(value, attr)
             if not isinstance(value, (int, float, np.integer, np.floating, np.ndarray)) or isinstance(value, bool):
@@ -47,6 +48,35 @@ class Resolved:
                                              None, "Only numbers and numpy arrays can be read from module level.")
             values[name] = value.copy() if isinstance(value, np.ndarray) else value
         return values
+
+    def adopt(self, callee: "Resolved", names) -> dict[str, str]:
+        """Take in the functions and globals an inlined callee refers to; returns the renames its
+        body needs where one of its names means something else here (`names`: the caller's)."""
+        renames = {}
+        for mine, theirs in ((self.user_calls, callee.user_calls), (self.bound, callee.bound),
+                             (self.global_paths, callee.global_paths)):
+            for name, meaning in theirs.items():
+                if name in mine and self._means(name) is callee._means(name):
+                    continue
+                here = names.fresh(name) if name in names.taken else name
+                names.reserve([here])
+                mine[here] = meaning
+                if theirs is callee.global_paths:
+                    self.global_owners[here] = callee.global_owners.get(name, callee.parsed)
+                if here != name:
+                    renames[name] = here
+        return renames
+
+    def _means(self, name: str):
+        """The object `name` stands for in this function: a function, or a global's current value."""
+        if name in self.user_calls:
+            return self.user_calls[name]
+        if name in self.bound:
+            return self.bound[name]
+        value = self.global_owners.get(name, self.parsed).lookup(self.global_paths[name][0])
+        for attr in self.global_paths[name][1:]:
+            value = getattr(value, attr)
+        return value
 
 
 def resolve(parsed: ParsedFunction) -> Resolved:
@@ -90,6 +120,21 @@ class _Resolver(gast.NodeTransformer):
         return obj
 
     # ----- calls -----------------------------------------------------------------------------
+    def visit_Expr(self, node):
+        """A call statement is kept only when it calls user code, which may write into its arguments."""
+        if not isinstance(node.value, gast.Call):
+            return node   # a docstring
+        try:
+            node.value = self.visit(node.value)
+        except NoRuleError:
+            node.value.srcgrad_user = None
+        if getattr(node.value, "srcgrad_user", None) is None:
+            self._error(node, "an expression statement (a call whose result is discarded)",
+                        "Assign the result, or remove the call (printing and other side effects are not "
+                        "differentiable). A call to your own function that writes into its array arguments "
+                        "is supported.")
+        return node
+
     def visit_For(self, node):
         iterator = node.iter
         if isinstance(iterator, gast.Call) and isinstance(iterator.func, gast.Name) and \

@@ -17,6 +17,10 @@ _CONDITIONS = (gast.Compare, gast.BoolOp)
 def verify_after(pass_name: str, tree: gast.FunctionDef) -> None:
     if pass_name in ("anf", "scalarize"):
         verify_anf(tree.body)
+    elif pass_name == "inline":
+        verify_anf(tree.body)
+        calls = [n for n in gast.walk(tree) if isinstance(n, gast.Expr) and isinstance(n.value, gast.Call)]
+        _require(not calls, calls[0] if calls else None, "call statements are inlined")
     elif pass_name == "loop_exits":
         verify_anf(tree.body)
         verify_single_exit(tree.body)
@@ -72,6 +76,8 @@ def _check_statement(stmt) -> None:
         value = stmt.value
         elts = value.elts if isinstance(value, gast.Tuple) else [value]
         _require(all(_is_atom(e) for e in elts), stmt, "return an atom or a tuple of atoms")
+    elif isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Call):
+        _require(_is_call(stmt.value), stmt, "a call statement's arguments are atoms")
     else:
         _require(isinstance(stmt, (gast.While, gast.Break, gast.Continue, gast.Pass, gast.Raise)) or syntax.is_comment(stmt),
                  stmt, "statement form")

@@ -1,0 +1,153 @@
+"""Inline: calls to user functions made for their effect on array arguments become the callee's body.
+
+After this pass no statement calls a user function whose work includes writing into arrays the
+caller passed it. A call statement (`step(x, k1)`, result discarded) and an assignment from a call
+to a function that writes into one of its parameters (or a view of one) are replaced by the
+callee's normalized body: its locals renamed apart from the caller's, its parameters bound to the
+caller's atoms (so `z[i] = ...` inside the callee writes into the caller's `k1`), and its final
+`return v` turned into an assignment to the call's target. Both modes already differentiate writes
+into a function's own arrays, so subroutines written the Fortran way need nothing else. Other
+user calls stay calls, each with its own generated derivative.
+"""
+from __future__ import annotations
+
+import inspect
+
+import gast
+
+from .. import syntax
+from ..analyze.aliasing import views
+from ..errors import UnsupportedSyntaxError
+
+
+def inline_calls(unit, normalized_callee, module_names: set) -> None:
+    """Replace, in `unit`'s tree, the user calls this pass is about (see the module docstring).
+
+    `normalized_callee(pyfunc)` returns a callee's Unit after the same passes, inlining included,
+    so a subroutine calling another subroutine arrives already flattened.
+    """
+    _Inliner(unit, normalized_callee, module_names).block(unit.parsed.tree.body)
+
+
+def writes_into_parameters(tree: gast.FunctionDef) -> bool:
+    """Whether the function writes elements or slices of a parameter, or of a view of one."""
+    reached = set(syntax.param_names(tree))
+    changed = True
+    while changed:   # close the parameters under views (`row = z[i]`, `zt = z.T`, `w = z`)
+        new = {v.name for v in views(tree.body, {}) if v.base in reached}
+        changed = not new <= reached
+        reached |= new
+    return any(isinstance(n, gast.Subscript) and isinstance(n.ctx, gast.Store) and syntax.base_name(n) in reached
+               for n in gast.walk(tree))
+
+
+class _Inliner:
+    def __init__(self, unit, normalized_callee, module_names: set):
+        self.unit, self.normalized_callee, self.module_names = unit, normalized_callee, module_names
+        self.parsed = unit.parsed
+
+    def block(self, stmts: list) -> None:
+        """Inline in place, in `stmts` and the blocks nested in it."""
+        out = []
+        for stmt in stmts:
+            for block in syntax.child_blocks(stmt):
+                self.block(block)
+            call, target = _user_call(stmt)
+            if call is not None and (target is None or writes_into_parameters(self._callee(call).parsed.tree)):
+                out.extend(self.inline(stmt, call, target))
+            else:
+                out.append(stmt)
+        stmts[:] = out
+
+    def _callee(self, call):
+        return self.normalized_callee(call.srcgrad_user)
+
+    def inline(self, stmt, call, target) -> list:
+        callee = self._callee(call)
+        tree = callee.parsed.tree
+        body = syntax.clone(tree.body)
+        value = self._returned(body, call, target, callee)
+        renames = self.unit.resolved.adopt(callee.resolved, self.unit.names)
+        bindings, renames = self._bind_parameters(call, tree, renames)
+        callee_names = syntax.names_in(body + ([value] if value is not None else []))
+        outside = set(renames) | self.module_names | _module_level_names(callee.resolved)
+        for name in sorted(callee_names - outside):
+            renames[name] = self.unit.names.fresh(name)
+        syntax.rename(body, renames)
+        result = [] if value is None else self._assign_result(target, syntax.rename(value, renames))
+        inlined = [syntax.comment(f"inlined: {gast.unparse(call).strip()}")] + bindings + body + result
+        for new in inlined:
+            new.srcgrad_origin = getattr(new, "srcgrad_origin", None) or getattr(stmt, "srcgrad_origin", "")
+        return inlined
+
+    def _returned(self, body: list, call, target, callee):
+        """Take the callee's one `return` (its last statement) off `body`; its value, if the caller uses it."""
+        returns = [n for s in body for n in gast.walk(s) if isinstance(n, gast.Return)]
+        final = body[-1] if body and isinstance(body[-1], gast.Return) else None
+        if len(returns) > (final is not None):
+            raise UnsupportedSyntaxError(
+                f"a call to `{callee.parsed.name}`, which writes into an array argument and returns early",
+                self.parsed.location(call),
+                f"srcgrad inlines such calls; give `{callee.parsed.name}` one return, at its end "
+                "(an if/else around the rest, a flag for loops).")
+        if final is not None:
+            body.pop()
+        if target is None:
+            return None
+        if final is None:
+            raise UnsupportedSyntaxError(f"the value of a call to `{callee.parsed.name}`, which returns nothing",
+                                         self.parsed.location(call), "Call it as a statement.")
+        return final.value
+
+    def _assign_result(self, target, value) -> list:
+        if isinstance(target, gast.Tuple) and isinstance(value, gast.Tuple):
+            packed = self.unit.names.fresh("returned")   # unpacking assigns names from an atom
+            return [syntax.assign(packed, value), syntax.assign(target, syntax.name(packed))]
+        return [syntax.assign(target, value)]
+
+    def _bind_parameters(self, call, tree, renames: dict) -> tuple[list, dict]:
+        """Parameters the callee never rebinds become the caller's names; the others get a local copy."""
+        arguments = self._arguments(call, tree)
+        rebound = {n.id for n in gast.walk(tree) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+        bindings, renames = [], dict(renames)
+        for param, atom in arguments.items():
+            if isinstance(atom, gast.Name) and param not in rebound:
+                renames[param] = atom.id
+            else:
+                local = self.unit.names.fresh(param)
+                bindings.append(syntax.assign(local, syntax.clone(atom)))
+                renames[param] = local
+        return bindings, renames
+
+    def _arguments(self, call, tree) -> dict:
+        """Parameter name -> the caller's atom (positional, keyword or default)."""
+        signature = inspect.signature(call.srcgrad_user)
+        try:
+            bound = signature.bind(*call.args, **{k.arg: k.value for k in call.keywords})
+        except TypeError as exc:
+            raise UnsupportedSyntaxError(f"a call to `{call.srcgrad_user.__qualname__}`: {exc}",
+                                         self.parsed.location(call), "Pass one value per parameter.") from None
+        arguments = {}
+        for param in signature.parameters.values():
+            if param.name in bound.arguments:
+                arguments[param.name] = bound.arguments[param.name]
+            elif isinstance(param.default, (int, float, bool)) or param.default is None:
+                arguments[param.name] = syntax.const(param.default)
+            else:
+                raise UnsupportedSyntaxError(
+                    f"the default value of `{param.name}` in `{call.srcgrad_user.__qualname__}`",
+                    self.parsed.location(call), "Pass it explicitly; only number defaults are supported.")
+        return arguments
+
+
+def _module_level_names(resolved) -> set:
+    return set(resolved.user_calls) | set(resolved.bound) | set(resolved.global_paths)
+
+
+def _user_call(stmt):
+    """(call, target) when `stmt` is `f(...)` or `target = f(...)` for a user function f."""
+    if isinstance(stmt, gast.Expr) and getattr(stmt.value, "srcgrad_user", None) is not None:
+        return stmt.value, None
+    if isinstance(stmt, gast.Assign) and getattr(stmt.value, "srcgrad_user", None) is not None:
+        return stmt.value, stmt.targets[0]
+    return None, None
