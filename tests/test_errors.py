@@ -155,7 +155,6 @@ REJECTED = [
     (prints, None, r"expression statement", 0.5),
     (subroutine_returns_early, None, r"writes into an array argument and returns early", np.ones(2)),
     (uses_value_of_subroutine, None, r"returns nothing", np.ones(2)),
-    (subroutine_bare_return, _stop_early, r"without a value", np.ones(2)),
 ]
 
 
@@ -190,6 +189,12 @@ def test_rejected_construct(fn, owner, construct, x, api):
     assert re.search(construct, prose, re.IGNORECASE), f"construct /{construct}/ not named in:\n{msg}"
     assert re.search(rf"{re.escape(THIS_FILE)}:{line}\b", msg), f"{THIS_FILE}:{line} not in:\n{msg}"
     assert text in msg, f"quoted line {text!r} not in:\n{msg}"
+
+
+def test_bare_return_before_the_end_names_the_line():
+    line, _ = _marker_line(_stop_early)
+    with pytest.raises(srcgrad.UnsupportedSyntaxError, match=rf"(?s){THIS_FILE}:{line}:.*return without a value"):
+        _build_and_call("grad", subroutine_bare_return, np.ones(2))
 
 
 def test_error_message_has_column_and_suggestion():
