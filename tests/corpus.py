@@ -848,5 +848,57 @@ def subroutine_returns_value(x, a):
     return total * np.sum(out) + n
 
 
+# ---------------------------------------------------------------------------- arrays restored per loop
+# Reverse mode restores arrays a loop writes by the cheapest sound means (array_restore.py); each
+# case would give a wrong gradient if the wrong one were chosen.
+
+
+@case("v")
+def same_element_updates(x):
+    y = x.copy()
+    for step in range(3):
+        for i in range(y.shape[0]):          # iteration i touches only y[i]: restored from one copy
+            y[i] = y[i] * math.sin(y[i]) + x[i]
+    return np.sum(y * y)
+
+
+@case("v")
+def bulk_then_carried(x):
+    n = x.shape[0]
+    z = np.zeros(n)
+    for step in range(3):                    # each step rewrites z in an inner loop: one snapshot per step
+        z[0] = x[0] * z[0] + 1.0
+        for i in range(1, n):                # reads z[i - 1]: its own writes are logged
+            z[i] = z[i - 1] * x[i] + math.cos(z[i])
+    return np.sum(z * x)
+
+
+@case("v")
+def work_array_read_before_rewrite(x):
+    n = x.shape[0]
+    k = np.zeros(n)
+    total = 0.0
+    for step in range(3):
+        total += k[n - 1] * k[n - 1]         # read before this step rewrites k: not a scratch array
+        for i in range(n - 1):
+            k[i] = math.sin(x[i] + total)
+        k[n - 1] = k[0] * x[0]
+    return total
+
+
+@case("v")
+def work_array_scratch(x):
+    n = x.shape[0]
+    k = np.zeros(n)
+    y = x.copy()
+    for step in range(3):                    # k is rewritten whole before it is read, every step
+        k[0] = y[0]
+        for i in range(1, n):
+            k[i] = y[i] * y[i - 1]
+        for i in range(n):
+            y[i] = y[i] + 0.1 * math.tanh(k[i])
+    return np.sum(y * y)
+
+
 CORPUS_BY_NAME = {c.name: c for c in CORPUS}
 assert len(CORPUS_BY_NAME) == len(CORPUS), "duplicate corpus names"

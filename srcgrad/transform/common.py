@@ -8,6 +8,12 @@ from ..analyze import kinds as K
 from ..rules import registry
 from ..rules.registry import ElementwiseRule
 
+def on_tape(stmt):
+    """Mark a statement as tape traffic, which dead-code elimination keeps."""
+    stmt.srcgrad_tape = True
+    return stmt
+
+
 def is_expensive(rule) -> bool:
     """Far costlier than arithmetic: reverse mode stores it rather than recomputing it, vector mode
     shares one evaluation across directions."""

@@ -24,10 +24,10 @@ from ..analyze.aliasing import sharing, writes_through_views, written_while_view
 from ..analyze.dataflow import bound_names, eliminate_dead_code, mutated_arrays, upward_exposed
 from ..errors import UnsupportedSyntaxError
 from .adjoints import Adjoints
-from .common import by_origin, primal_calls
+from .common import by_origin, on_tape as _tape, primal_calls
 from .write_index import index_atoms
 from .peephole import drop_unneeded_saves, fold_first_contributions
-from .reverse_loops import LoopReversal, is_loop_exit as _is_loop_exit, on_tape as _tape, values_read
+from .reverse_loops import LoopReversal, is_loop_exit as _is_loop_exit, values_read
 
 
 
@@ -124,7 +124,7 @@ class ReverseTransform(LoopReversal):
             return False
         loop = main[-1]
         plan = self.plan(loop)
-        if plan.checkpoint or plan.logged or plan.stored or plan.has_exit:
+        if plan.checkpoint or plan.restored or plan.stored or plan.has_exit:
             return False
         reverse = self.loop_reverse(loop)
         returned = syntax.loaded_names(ret.value)

@@ -15,25 +15,28 @@ from ..analyze.aliasing import BEFORE, element_writes
 from ..analyze.dataflow import bound_names, eliminate_dead_code, mutated_arrays, upward_exposed
 from ..errors import UnsupportedSyntaxError
 from ..rules.template import simplify
-from .common import allocates, is_expensive
+from .array_restore import (DISJOINT, LOG, SNAPSHOT, disjoint_position, entry_copy, overwritten_before_read,
+                            restore_own_part, snapshot_allocation, snapshot_record, snapshot_restore, writes_in_bulk)
+from .common import allocates, is_expensive, on_tape
 from .write_index import index_pattern, rebuild_index
+
+
+_SIZED_ALLOCATIONS = {"np.zeros", "np.ones", "np.empty", "np.full"}   # first argument: the length
 
 
 def is_loop_exit(stmt) -> bool:
     return getattr(stmt, "srcgrad_loop_exit", False)
 
 
-def on_tape(stmt):
-    """Mark a statement as tape traffic, which dead-code elimination keeps."""
-    stmt.srcgrad_tape = True
-    return stmt
-
-
 class _LoopPlan:
     """What one loop records per iteration, and how its reverse sweep counts iterations."""
 
-    def __init__(self, loop, checkpoint: list, logged: list, has_exit: bool):
-        self.loop, self.checkpoint, self.logged, self.has_exit = loop, checkpoint, logged, has_exit
+    def __init__(self, loop, checkpoint: list, restored: dict, has_exit: bool):
+        self.loop, self.checkpoint, self.has_exit = loop, checkpoint, has_exit
+        self.restored = restored   # array -> how it is restored (see array_restore.py)
+        self.logged = sorted(a for a, how in restored.items() if how == LOG)
+        self.snapshots = sorted(a for a, how in restored.items() if how == SNAPSHOT)
+        self.disjoint = sorted(a for a, how in restored.items() if how == DISJOINT)
 
     @property
     def is_for(self) -> bool:
@@ -72,8 +75,7 @@ class LoopReversal:
             return self._plans[id(loop)]
         body = loop.body
         has_exit = bool(body) and is_loop_exit(body[-1])
-        logged = sorted(a for a in (mutated_arrays(loop) & self.read_arrays) - self._fresh_each_iteration(loop)
-                        if not self._filled_fresh(a, loop))
+        restored = {a: self._restore_strategy(loop, a) for a in self._restored_arrays(loop)}
         adjoint = self.reverse_block(body)
         stored = self._expensive_values(body, upward_exposed(adjoint), nested=not self._is_top(loop))
         outer, self._replaying = self._replaying, {**self._replaying, **{id(s): None for s, _ in stored}}
@@ -83,14 +85,78 @@ class LoopReversal:
         code = eliminate_dead_code(replay + adjoint, set(), shares=self.shares,
                                    essential=lambda s: id(s) in keep or getattr(s, "srcgrad_tape", False))
         index = {loop.target.id} if isinstance(loop, gast.For) else set()
-        # a logged array keeps its object, whose writes the log undoes; one the loop also rebinds
-        # needs its object recorded per iteration too
+        # a restored array keeps its object, whose contents its strategy restores; one the loop also
+        # rebinds needs its object recorded per iteration too
         carried = (upward_exposed(code) & bound_names(loop) & self._defined_outside(loop)) - index - \
-            (set(logged) - bound_names(loop))
-        plan = _LoopPlan(loop, sorted(carried), logged, has_exit)
+            (set(restored) - bound_names(loop))
+        plan = _LoopPlan(loop, sorted(carried), restored, has_exit)
         plan.stored = stored
         self._plans[id(loop)] = plan
         return plan
+
+    def _restored_arrays(self, loop) -> set[str]:
+        """Arrays from before an iteration that it writes into and that are read somewhere."""
+        key = ("restored", id(loop))
+        if key not in self._tapes:
+            self._tapes[key] = {a for a in (mutated_arrays(loop) & self.read_arrays) - self._fresh_each_iteration(loop)
+                                if not self._filled_fresh(a, loop) and not self._work_array(a, loop)}
+        return self._tapes[key]
+
+    def _work_array(self, array: str, loop) -> bool:
+        """True for a scratch array allocated before the loop (nothing reads it in between) that every
+        iteration overwrites whole before reading it: no iteration needs what an earlier one left."""
+        if array in bound_names(loop):
+            return False
+        block, index = self._position_of(loop)
+        allocation = next((s for s in reversed(block[:index]) if array in syntax.names_in(s)), None)
+        if not (isinstance(allocation, gast.Assign) and isinstance(allocation.targets[0], gast.Name)
+                and getattr(getattr(allocation.value, "srcgrad_rule", None), "name", None) in _SIZED_ALLOCATIONS
+                and K.ndim(self.kinds.get(array)) == 1):
+            return False
+        size = allocation.value.args[0] if allocation.value.args else None
+        if isinstance(size, gast.Name) and self._definitions(size.id) <= 1:
+            length = size.id
+        elif isinstance(size, gast.Constant) and isinstance(size.value, int):
+            length = size.value
+        else:
+            return False
+        return overwritten_before_read(loop.body, array, length)
+
+    def _definitions(self, name: str) -> int:
+        stores = sum(1 for n in gast.walk(self.fn) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store) and n.id == name)
+        return stores + (name in self.params)
+
+    def _restore_strategy(self, loop, array: str) -> str:
+        key = ("strategy", id(loop), array)
+        if key not in self._tapes:
+            self._tapes[key] = self._choose_strategy(loop, array)
+        return self._tapes[key]
+
+    def _choose_strategy(self, loop, array: str) -> str:
+        if array in bound_names(loop):
+            return LOG
+        for outer in self._enclosing_loops(loop):   # an outer loop's undo pops what this loop pushes
+            if array in self._restored_arrays(outer) and self._restore_strategy(outer, array) == LOG:
+                return LOG
+        if disjoint_position(loop, array) is not None:
+            return DISJOINT
+        if writes_in_bulk(loop, array) and isinstance(loop, gast.For) and not is_loop_exit(loop.body[-1]) and \
+                _LoopPlan(loop, [], {}, False).unit_step:
+            return SNAPSHOT
+        return LOG
+
+    def _enclosing_loops(self, loop) -> list:
+        def search(stmts, outer):
+            for stmt in stmts:
+                if stmt is loop:
+                    return outer
+                inner = outer + [stmt] if syntax.is_loop(stmt) else outer
+                for block in syntax.child_blocks(stmt):
+                    found = search(block, inner)
+                    if found is not None:
+                        return found
+            return None
+        return search(self.fn.body, []) or []
 
     def _fresh_each_iteration(self, loop) -> set[str]:
         """Arrays the loop writes only after binding them anew in the same iteration: their writes go
@@ -199,6 +265,10 @@ class LoopReversal:
             tape, dtype = self._stored_tape(plan, var)
             before += self._tape_alloc(tape, dtype, plan)
             storing[id(stmt)] = (tape, dtype, position)
+        for array in plan.snapshots:
+            before.append(snapshot_allocation(array, self._restore_name(plan, array, "snapshots"), self._trip_count(plan)))
+            record.append(snapshot_record(array, self._restore_name(plan, array, "snapshots"), position))
+        before += [entry_copy(array, self._restore_name(plan, array, "at_entry")) for array in plan.disjoint]
         if self._counts_trips(plan):
             trips = self._trips_name(plan)
             before.append(on_tape(syntax.assign(trips, syntax.const(0))))
@@ -209,6 +279,12 @@ class LoopReversal:
         copy.body = record + self.forward_block(loop.body, region=False)
         self._logging, self._storing = outer
         return before + [copy]
+
+    def _restore_name(self, plan, array: str, what: str) -> str:
+        key = (what, id(plan.loop), array)
+        if key not in self._tapes:
+            self._tapes[key] = self.names.fresh(f"{array}_{what}")
+        return self._tapes[key]
 
     def _stored_tape(self, plan, var):
         key = ("stored", id(plan.loop), var)
@@ -299,6 +375,10 @@ class LoopReversal:
             else:
                 target = var
             restore.append(on_tape(syntax.assign(target, self._tape_read(tape, dtype, self._position(plan)))))
+        restore += [snapshot_restore(array, self._restore_name(plan, array, "snapshots"), self._position(plan))
+                    for array in plan.snapshots]
+        restore += [restore_own_part(array, self._restore_name(plan, array, "at_entry"),
+                                     disjoint_position(plan.loop, array), plan.loop.target.id) for array in plan.disjoint]
         undo = [stmt for array in plan.logged for stmt in self._undo_writes(array, plan.loop, heights)]
         replaying = {id(stmt): (*self._stored_tape(plan, var), self._position(plan)) for stmt, var in plan.stored}
         outer, self._replaying = self._replaying, {**self._replaying, **replaying}
@@ -314,7 +394,7 @@ class LoopReversal:
         """True when the iterations' adjoints may run in the primal's order: nothing is popped, and
         every adjoint from outside the body is either only read or only accumulated into. Then the
         reverse loop keeps the primal's header, which numba compiles (and vectorizes) best."""
-        if not (plan.is_for and not plan.has_exit and not plan.logged):
+        if not (plan.is_for and not plan.has_exit and not plan.logged and not plan.snapshots):
             return False
         calls = [n for s in body for n in gast.walk(s) if isinstance(n, gast.Call)]
         if any(isinstance(c.func, gast.Attribute) and c.func.attr == "pop" for c in calls):
