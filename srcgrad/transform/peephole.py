@@ -93,3 +93,60 @@ def _is_first_add(stmt, var) -> bool:
     return (isinstance(stmt, gast.AugAssign) and isinstance(stmt.op, gast.Add)
             and isinstance(stmt.target, gast.Name) and stmt.target.id == var
             and var not in syntax.names_in(stmt.value))
+
+
+def drop_undone_writes(shares: dict):
+    """`old = a[i]; a[i] = v; ...; a[i] = old` with nothing between reading `a` (or a name sharing
+    its memory): the replayed write is undone before anyone sees it, so neither is needed."""
+    @_in_every_block
+    def rewrite(out: list) -> list:
+        k = 0
+        while k < len(out):
+            j = _undo_of(out, k, shares)
+            if j is None:
+                k += 1
+                continue
+            old = out[j].value.id
+            del out[j]
+            del out[k]
+            if not any(isinstance(n, gast.Name) and n.id == old and isinstance(n.ctx, gast.Load)
+                       for s in out for n in gast.walk(s)):
+                out[:] = [s for s in out if not (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)
+                                                 and s.targets[0].id == old)]
+        return out
+    return rewrite
+
+
+def _undo_of(stmts, k, shares):
+    """The index of the statement that undoes element write `stmts[k]`, if nothing reads between."""
+    write = stmts[k]
+    if not (isinstance(write, gast.Assign) and isinstance(write.targets[0], gast.Subscript)
+            and isinstance(write.targets[0].value, gast.Name)):
+        return None
+    array = write.targets[0].value.id
+    watched = {array} | set(shares.get(array, ()))
+    index = syntax.names_in(write.targets[0].slice)
+    key = syntax.fingerprint(write.targets[0].slice)
+    for j in range(k + 1, len(stmts)):
+        stmt = stmts[j]
+        if (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Subscript)
+                and syntax.base_name(stmt.targets[0]) == array and isinstance(stmt.targets[0].value, gast.Name)
+                and syntax.fingerprint(stmt.targets[0].slice) == key and isinstance(stmt.value, gast.Name)):
+            old = stmt.value.id
+            rebound = any(old in bound_names(s) for s in stmts[k + 1:j])
+            return j if _saved_before(stmts[:k], old, array, key) and not rebound else None
+        if watched & syntax.names_in(stmt) or index & bound_names(stmt):
+            return None
+    return None
+
+
+def _saved_before(stmts, old: str, array: str, key: str) -> bool:
+    """Whether `old = a[i]` (or a copy of it) comes right before, with the same index."""
+    for stmt in reversed(stmts):
+        if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name) and stmt.targets[0].id == old:
+            value = stmt.value
+            if isinstance(value, gast.Call) and value.args:
+                value = value.args[0]   # np.copy(a[i]) for rows and slices
+            return (isinstance(value, gast.Subscript) and syntax.base_name(value) == array
+                    and syntax.fingerprint(value.slice) == key)
+    return False

@@ -26,7 +26,7 @@ from ..errors import UnsupportedSyntaxError
 from .adjoints import Adjoints
 from .common import by_origin, on_tape as _tape, primal_calls
 from .write_index import index_atoms
-from .peephole import drop_unneeded_saves, fold_first_contributions
+from .peephole import drop_undone_writes, drop_unneeded_saves, fold_first_contributions
 from .reverse_loops import LoopReversal, is_loop_exit as _is_loop_exit, values_read
 
 
@@ -86,7 +86,7 @@ class ReverseTransform(LoopReversal):
                 + inits + seed + reverse + [syntax.return_(result)])
         code = eliminate_dead_code(code, set(), essential=lambda s: getattr(s, "srcgrad_tape", False),
                                    shares=self.shares)
-        code = fold_first_contributions(drop_unneeded_saves(code))
+        code = fold_first_contributions(drop_unneeded_saves(drop_undone_writes(self.shares)(code)))
         return syntax.function(function_name, self.params + [out_bar], code)
 
     def _refuse_writes_through_aliases(self) -> None:

@@ -44,12 +44,9 @@ def vjp_running_max_of_sines(x, out_bar):
         x_i = x[i]
         sin_1 = sin_1_tape[i - 1]
         max_1 = max(y_sub, sin_1)
-        y_old_1 = y[i]
-        y[i] = max_1
         # d(y[i] = max(y[i - 1], math.sin(x[i])))
         max_1_bar = y_bar[i]
         y_bar[i] = 0.0
-        y[i] = y_old_1
         y_sub_bar = (y_sub >= sin_1) * max_1_bar
         sin_1_bar = (y_sub < sin_1) * max_1_bar
         x_i_bar = math.cos(x_i) * sin_1_bar
