@@ -37,12 +37,18 @@ def parse(argv) -> argparse.Namespace:
 
 
 class Progress:
-    """A progress line on stderr every 20 s."""
+    """A progress line on stderr every 20 s, and a line for each failing program as it is found (a
+    long campaign's failures can be looked at with --only before it ends)."""
 
     def __init__(self, total: int):
         self.total, self.start, self.last = total, time.monotonic(), 0.0
+        self.reported: set = set()
 
     def __call__(self, results: dict) -> None:
+        for index, outcome in results.items():
+            if outcome.status == "failed" and index not in self.reported:
+                self.reported.add(index)
+                print(f"fuzz: program {outcome.program.seed} failed: {outcome.primary.signature[:160]}", file=sys.stderr, flush=True)
         now = time.monotonic()
         if now - self.last < 20 and len(results) < self.total:
             return
