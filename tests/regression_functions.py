@@ -323,3 +323,15 @@ def transpose_read_after_restore(x):
     s /= w.T @ x
     w[-3, 2] += 0.5
     return w + s
+
+
+def overwritten_after_array_read(p):
+    # fuzzer 78:32:0: two straight-line writes after an array-level read; undoing the second write
+    # must not be mistaken for a write that the first undo cancels
+    w = np.empty(2)
+    for i in range(w.shape[0]):
+        w[i] = p[i]
+    t = np.arcsinh(w)
+    w[0] = 0.22
+    w[0] += 0.5
+    return t

@@ -141,12 +141,15 @@ def _undo_of(stmts, k, shares):
 
 
 def _saved_before(stmts, old: str, array: str, key: str) -> bool:
-    """Whether `old = a[i]` (or a copy of it) comes right before, with the same index."""
-    for stmt in reversed(stmts):
-        if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name) and stmt.targets[0].id == old:
-            value = stmt.value
-            if isinstance(value, gast.Call) and value.args:
-                value = value.args[0]   # np.copy(a[i]) for rows and slices
-            return (isinstance(value, gast.Subscript) and syntax.base_name(value) == array
-                    and syntax.fingerprint(value.slice) == key)
-    return False
+    """Whether the statement right before the write is `old = a[i]` (or a copy of it), same index:
+    then `old` is what the write overwrote, and restoring it undoes exactly that write."""
+    previous = [s for s in stmts if not syntax.is_comment(s)][-1:]
+    if not previous:
+        return False
+    stmt = previous[0]
+    if not (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name) and stmt.targets[0].id == old):
+        return False
+    value = stmt.value
+    if isinstance(value, gast.Call) and value.args:
+        value = value.args[0]   # np.copy(a[i]) for rows and slices
+    return isinstance(value, gast.Subscript) and syntax.base_name(value) == array and syntax.fingerprint(value.slice) == key

@@ -10,6 +10,7 @@ CONTROL = ["for range", "for over rows", "for enumerate", "while", "while True",
            "and/or/not"]
 DATA = ["augmented assign", "loop-carried variable", "index read", "slice read", "element write", "slice write",
         "augmented element write", "augmented slice write", "parameter rebound", "helper call",
+        "subroutine call",
         "helper calls helper", "helper with loop", "tuple unpack", "tuple return", "helper tuple return",
         "scalar arg", "vector arg", "matrix arg", "int arg", "several wrt"]
 OPERATORS = ["+", "-", "*", "/", "**", "%", "//", "@", "unary -", "unary +"]
@@ -125,6 +126,11 @@ class _FunctionVisitor(ast.NodeVisitor):
             self.found.add("return in loop")
         if isinstance(node.value, ast.Tuple):
             self.found.add("helper tuple return" if self.is_helper else "tuple return")
+        self.generic_visit(node)
+
+    def visit_Expr(self, node):
+        if isinstance(node.value, ast.Call) and _dotted(node.value.func) in self.helpers:
+            self.found.add("subroutine call")
         self.generic_visit(node)
 
     def visit_Assign(self, node):

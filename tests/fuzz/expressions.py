@@ -39,6 +39,7 @@ class ExprGen:
     def __init__(self, rng, dims: list, flat: int | None):
         self.rng, self.dims, self.flat = rng, dims, flat
         self.helpers: list = []
+        self.subroutines: list = []   # helpers whose first parameter is an array they write into
 
     # ----- small utilities -----------------------------------------------------------------
     def pick(self, weighted):

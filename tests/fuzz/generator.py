@@ -19,6 +19,7 @@ def generate(seed: str) -> Program:
     flat = dims[0] * dims[-1] if len(dims) > 1 and rng.random() < 0.45 else None
     gen = BodyGen(rng, dims, flat)
     sources = [_helper(gen, k) for k in range(gen.pick([(5, 0), (4, 1), (2, 2)]))]
+    sources += [_subroutine(gen, k) for k in range(gen.pick([(6, 0), (3, 1), (1, 2)]))]
     params = _params(gen)
     sources.append(gen.function("f", [_as_var(p) for p in params], _main_returns(gen), rng.randint(4, 12)))
     source = HEADER + "".join("\n\n" + _tidy(s) + "\n" for s in sources)
@@ -63,6 +64,16 @@ def _helper(gen: BodyGen, k: int) -> str:
     rets = _returns(gen, 0.45)
     source = gen.function(f"h{k}", params, rets, gen.rng.randint(1, 4))
     gen.helpers.append(Helper(f"h{k}", tuple(shapes), rets))
+    return source
+
+
+def _subroutine(gen: BodyGen, k: int) -> str:
+    """`def sub0(out, p)`: writes into `out`, the caller's array; returns nothing, or a value."""
+    out = Var("out", gen.random_shape((0, 3, 1.5)), owned=True, param=True)
+    params = [out] + [Var(name, gen.random_shape(), param=True) for name in "pq"[:gen.rng.randint(1, 2)]]
+    rets = () if gen.rng.random() < 0.6 else (gen.random_shape((6, 2, 0)),)
+    source = gen.function(f"sub{k}", params, rets, gen.rng.randint(1, 4))
+    gen.subroutines.append(Helper(f"sub{k}", tuple(p.shape for p in params), rets))
     return source
 
 

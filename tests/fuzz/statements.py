@@ -72,7 +72,9 @@ class BodyGen(ExprGen):
             (2.5 if owned else 0, self.write_element), ((0.3 if ctx.loops else 1.2) if owned else 0, self.write_slice),
             (2.2 if loops else 0, self.for_loop), (1 if loops else 0, self.while_loop),
             (2 if nest else 0, self.if_statement), (1.5 if self.helpers else 0, self.call_helper),
-            (1.5 if last else 0, self.guarded_exit), (2 if last and ctx.in_branch else 0, self.bare_exit),
+            (3 if self.subroutines_for(ctx) else 0, self.call_subroutine),
+            (1.5 if last and (ctx.rets or ctx.loops) else 0, self.guarded_exit),
+            (2 if last and ctx.in_branch and (ctx.rets or ctx.loops) else 0, self.bare_exit),
         ])
         return make(ctx)
 
@@ -255,7 +257,8 @@ class BodyGen(ExprGen):
         return indent(self.block(ctx.child(branch=True), self.rng.randint(1, 2)))
 
     def exit_line(self, ctx: Ctx) -> str:
-        kind = self.pick([(2 if ctx.loops else 0, "break"), (1.5 if ctx.loops else 0, "continue"), (1.5, "return")])
+        kind = self.pick([(2 if ctx.loops else 0, "break"), (1.5 if ctx.loops else 0, "continue"),
+                          (1.5 if ctx.rets else 0, "return")])
         if kind != "return":
             return kind
         return "return " + ", ".join(self.expr(ctx.scope, shape, 2) for shape in ctx.rets)
@@ -274,14 +277,38 @@ class BodyGen(ExprGen):
         names = [ctx.scope.add(Var(self.fresh("u"), shape)).name for shape in helper.rets]
         return [f"{', '.join(names)} = {call}"]
 
+    def subroutines_for(self, ctx: Ctx) -> list:
+        """(subroutine, an array of this function's it may write into) pairs."""
+        owned = ctx.scope.owned()
+        return [(s, v) for s in self.subroutines for v in owned if v.shape == s.params[0] and not v.param]
+
+    def call_subroutine(self, ctx: Ctx) -> list:
+        """`s0(w, ...)`: a Fortran-style call that writes into `w`; sometimes its value is used too."""
+        sub, out = self.rng.choice(self.subroutines_for(ctx))
+        args = ", ".join([out.name] + [self.expr(ctx.scope, p, 2) for p in sub.params[1:]])
+        if not sub.rets:
+            return [f"{sub.name}({args})"]
+        names = [ctx.scope.add(Var(self.fresh("u"), shape)).name for shape in sub.rets]
+        return [f"{', '.join(names)} = {sub.name}({args})"]
+
     # ----- whole functions -----------------------------------------------------------------
     def function(self, name: str, params: list, rets: tuple, budget: int) -> str:
+        """A function returning values of the shapes `rets`; with no `rets`, a subroutine that ends
+        by writing into its first parameter (an array the caller owns)."""
         ctx = Ctx(Scope(), rets)
         for p in params:
             ctx.scope.add(p)
         self.budget = budget
-        lines = self.prologue(ctx) + self.block(ctx, self.rng.randint(2, 5)) + [self.final_return(ctx)]
+        lines = self.prologue(ctx) + self.block(ctx, self.rng.randint(2, 5))
+        if params and params[0].owned:
+            lines += self.write_into(ctx, params[0])
+        if rets:
+            lines.append(self.final_return(ctx))
         return f"def {name}({', '.join(p.name for p in params)}):\n" + "\n".join(indent(lines))
+
+    def write_into(self, ctx: Ctx, var) -> list:
+        target = self.element(ctx.scope, var.name, var.shape)
+        return [f"{target} {self.pick([(2, '='), (1, '+=')])} {self.expr(ctx.scope, (), self.expr_depth())}"]
 
     def prologue(self, ctx: Ctx) -> list:
         lines = []
