@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import inspect
+import os
 import re
 from typing import Callable, Sequence, Union
 
@@ -10,9 +11,10 @@ import numpy as np
 from srcgrad_runtime import UnequalLengths
 
 from .analyze import kinds as K
+from .emit import cache
 from .errors import CompilationError, InternalError, SrcgradError, UnsupportedSyntaxError, WrtError
 from .frontend.parse import python_function, require_python_function
-from .pipeline import ModuleBuilder, normalized
+from .pipeline import ModuleBuilder, globals_fingerprint, normalized
 from .transform.forward_vector import NotVectorizable
 
 Wrt = Union[int, Sequence[int]]
@@ -38,6 +40,18 @@ class _Specializations:
         return self.last
 
     def _build(self, arg_kinds):
+        """The generated code for these kinds; reused from an earlier derivative function of the same
+        request while the globals it reads are unchanged (making `grad(f)` again costs a lookup)."""
+        key = (python_function(self.fn), self.mode, self.wrt, self.backend, tuple(sorted(self.options.items())),
+               arg_kinds, globals_fingerprint(self.fn, self.mode))
+        done = cache.state.built
+        if key in done and _file_state(done[key][0]) == done[key][1]:
+            return done[key][0]
+        built = self._generate(arg_kinds)
+        done[key] = built, _file_state(built)   # a changed file is checked again, as in a new process
+        return built
+
+    def _generate(self, arg_kinds):
         builder = ModuleBuilder(self.backend)
         built = builder.build(self.fn, self.mode, self.wrt, arg_kinds, **self.options)
         pyfunc = python_function(self.fn)
@@ -86,6 +100,14 @@ def _guarded(compiled, pyfunc, backend: str):
                 "with the function's source.") from exc
     call.dispatcher = compiled
     return call
+
+
+def _file_state(built) -> tuple | None:
+    try:
+        stat = os.stat(_generated_file(built[0].dispatcher))
+    except OSError:
+        return None
+    return stat.st_size, stat.st_mtime_ns
 
 
 def _function_raises(pyfunc, args) -> bool:

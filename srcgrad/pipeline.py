@@ -8,10 +8,13 @@ from __future__ import annotations
 import ast
 import builtins
 import copy
+import hashlib
 import os
 import sys
 from contextlib import contextmanager
 from dataclasses import dataclass
+
+import numpy as np
 
 from . import syntax
 from .analyze import kinds as K
@@ -115,6 +118,29 @@ def normalized(fn, mode: str) -> Unit:
         finally:
             _NORMALIZING.discard(key)
     return _NORMALIZED[key]
+
+
+def globals_fingerprint(fn, mode: str) -> tuple:
+    """What the module-level values `fn` and the functions it calls read are now: equal
+    fingerprints mean a derivative built earlier would be built the same way again."""
+    seen, prints, pending = set(), [], [python_function(fn)]
+    while pending:
+        pyfunc = pending.pop()
+        if pyfunc in seen:
+            continue
+        seen.add(pyfunc)
+        resolved = normalized(pyfunc, mode).resolved
+        prints += [(id(pyfunc), name, _value_print(value)) for name, value in sorted(resolved.globals_read.items())]
+        pending += list(resolved.user_calls.values())
+    return tuple(prints)
+
+
+def _value_print(value):
+    if isinstance(value, np.ndarray):
+        return value.dtype.str, value.shape, hashlib.sha1(np.ascontiguousarray(value).view(np.uint8)).hexdigest()
+    if callable(value):
+        return id(value)
+    return type(value).__name__, value
 
 
 def _normalize(pyfunc, mode: str) -> Unit:

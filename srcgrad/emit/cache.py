@@ -30,6 +30,7 @@ class _State:
         self.verdicts: dict[str, Path] = {}   # configured directory -> directory actually used
         self.fallback: Path | None = None
         self.loaded: dict[str, ModuleType] = {}  # module name -> module imported from verified bytes
+        self.built: dict = {}   # derivative request (and the globals it read) -> what the API built
 
 
 state = _State()
