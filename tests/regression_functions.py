@@ -335,3 +335,19 @@ def overwritten_after_array_read(p):
     w[0] = 0.22
     w[0] += 0.5
     return t
+
+
+def lgamma_constant(x, n):
+    # math.lgamma has no derivative rule, but on a constant it is just a number (GMM's Wishart prior)
+    c = math.lgamma(0.5 * n) - math.lgamma(1.5)
+    return c * np.sum(x * x)
+
+
+def lgamma_of_input(x):
+    return math.lgamma(x) * x
+
+
+def arange_scaled_by_input(x):
+    # the arange's argument is not needed by anything else: its derivative would silently vanish
+    step = 0.5 * x
+    return np.sum(np.arange(0.0, 3.0, step) * 2.0)

@@ -13,6 +13,7 @@ M23, M33a, M33b = RNG.standard_normal((2, 3)), RNG.standard_normal((3, 3)), RNG.
 V3 = np.array([0.3, -0.5, 0.9])
 
 CASES = [
+    (rf.lgamma_constant, (V3, 5), 0),
     (rf.overwritten_after_array_read, (V3[:2],), 0),
     (rf.dot_derived, (V3,), 0),
     (rf.dot_method, (V3,), 0),
@@ -69,6 +70,8 @@ FORWARD_ONLY = [(rf.write_while_viewed, "while `r`, which shares its memory"),
                 (rf.returned_alias_written, "while `t`, which shares its memory"),
                 (rf.transpose_then_written, "while `t`, which shares its memory")]
 REFUSED = [(rf.arange_of_input, (0.5,), "np.arange` with an argument that depends"),
+           (rf.arange_scaled_by_input, (0.5,), "np.arange` with an argument that depends"),
+           (rf.lgamma_of_input, (1.5,), r"register_elementwise\(math.lgamma"),
            (rf.length_one_broadcast, (0.5,), "different lengths")]
 IDS = [f"{fn.__name__}-{k}" for k, (fn, _, _) in enumerate(CASES)]
 

@@ -26,21 +26,22 @@ def active_variables(fn: gast.FunctionDef, wrt_names: set[str], kinds: dict | No
     varied = _fixpoint(set(wrt_names), assignments, aliases, forward=True)
     useful = _fixpoint(_returned_names(fn.body), assignments, aliases, forward=False)
     active = (varied & useful) | set(wrt_names)
-    _refuse_dropped_derivatives(assignments, active, location)
+    _refuse_dropped_derivatives(assignments, varied, useful, location)
     return active
 
 
-def _refuse_dropped_derivatives(assignments, active: set, location) -> None:
+def _refuse_dropped_derivatives(assignments, varied: set, useful: set, location) -> None:
     """A call whose rule has no derivative although its result depends smoothly on its arguments
-    (np.arange's start) is refused when one of those arguments carries a derivative."""
+    (np.arange's start, math.lgamma) is refused when one of those arguments depends on the input
+    and the result reaches the output: its derivative would silently be dropped."""
     for stmt in assignments:
         value = stmt.value
         rule = getattr(value, "srcgrad_rule", None) if isinstance(value, gast.Call) else None
-        if isinstance(rule, InactiveRule) and not rule.zero_derivative and any(_arg_active(a, active) for a in value.args):
+        if (isinstance(rule, InactiveRule) and not rule.zero_derivative and syntax.stored_names(stmt) & useful
+                and any(_arg_active(a, varied) for a in value.args)):
             raise UnsupportedSyntaxError(
                 f"`{rule.name}` with an argument that depends on the differentiated input",
-                location(value), "srcgrad cannot differentiate through it; build the values another way "
-                "(for np.arange: start + step * np.arange(n)).")
+                location(value), f"srcgrad cannot differentiate through it; {rule.advice}")
 
 
 def _fixpoint(seed: set, assignments, aliases, forward: bool) -> set:

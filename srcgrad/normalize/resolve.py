@@ -188,7 +188,7 @@ class _Resolver(gast.NodeTransformer):
     def _bind_call(self, node, obj, spelled):
         if obj is np.matmul and len(node.args) == 2:  # numba compiles `@` but not np.matmul
             return gast.BinOp(left=node.args[0], op=gast.MatMult(), right=node.args[1])
-        rule = registry.lookup(obj)
+        rule = registry.lookup(obj) or registry.constant_only(obj)
         if rule is not None:
             node.func = syntax.dotted(rule.emitted)
             node.srcgrad_rule = rule

@@ -125,6 +125,7 @@ class InactiveRule(Rule):
     # False when the result does depend smoothly on its arguments (np.arange's start and step):
     # then an argument that carries a derivative is refused instead of silently dropped
     zero_derivative: bool = True
+    advice: str = "build the values another way (for np.arange: start + step * np.arange(n))."
 
     def refused_options(self, call, mode: str) -> str | None:
         return None   # no derivative to get wrong
@@ -150,6 +151,28 @@ def register(obj, rule: Rule) -> Rule:
             raise DuplicateRuleError(f"the array method .{name}() already means {method(name).name}")
     _RULES[key] = (obj, rule)
     return rule
+
+
+_CONSTANT_ONLY: dict = {}
+
+
+def constant_only(obj) -> Rule | None:
+    """A record for a `math` function or numpy ufunc that has no derivative rule: it may be called on
+    values that carry no derivative (`math.lgamma(0.5 * n)` in a normalizing constant), and an
+    argument that does carry one is refused, naming how to register the rule. None for anything else."""
+    name = getattr(obj, "__name__", "")
+    if isinstance(obj, np.ufunc) and getattr(np, name, None) is obj:
+        spelling, kind = f"np.{name}", results.float_broadcast
+    elif isinstance(obj, types.BuiltinFunctionType) and getattr(math, name, None) is obj:
+        spelling, kind = f"math.{name}", results.math_float
+    else:
+        return None
+    if spelling not in _CONSTANT_ONLY:
+        _CONSTANT_ONLY[spelling] = InactiveRule(
+            name=spelling, kind=kind, zero_derivative=False,
+            advice=f"it has no derivative rule. If its argument should carry a derivative, register "
+                   f"the partial derivatives: `srcgrad.rules.register_elementwise({spelling}, partials)`.")
+    return _CONSTANT_ONLY[spelling]
 
 
 def lookup(obj) -> Rule | None:
