@@ -142,15 +142,47 @@ def _numba_message(exc, dispatcher, pyfunc) -> str:
 class DerivativeFunction:
     """A compiled derivative: call it like the function it came from; `.source` shows the code."""
 
-    def __init__(self, fn: Callable, call: Callable, specializations: _Specializations, doc: str):
+    def __init__(self, fn: Callable, call: Callable, specializations: _Specializations, doc: str,
+                 numba_call: tuple | None = None):
         self.__wrapped__ = fn
         self._call = call
         self._specializations = specializations
+        self._numba_call = numba_call   # (body template, number of trailing values), see _NUMBA_CALLS
+        self._numba_versions: dict = {}
         self.__name__ = getattr(fn, "__name__", "derivative")
         self.__doc__ = doc
 
     def __call__(self, *args, **kwargs):
         return self._call(*args, **kwargs)
+
+    def compiled_for(self, *args):
+        """This derivative as a function your own ``@numba.njit`` code can call.
+
+        Parameters
+        ----------
+        *args
+            Example values, as you would pass them to this object (for `jvp` the tangents too, for
+            `vjp` the cotangent): the function is compiled for arguments of these kinds.
+
+        Returns
+        -------
+        callable
+            A numba function taking and returning what this object does, so a loop compiled by
+            numba calls it without a Python call per iteration (e.g. one Jacobian block per
+            observation). With ``backend="python"``, a plain Python function.
+        """
+        if self._numba_call is None:
+            raise SrcgradError(f"compiled_for is available on grad, value_and_grad, jvp, vjp and derivative, "
+                               f"not on this {self._specializations.mode} derivative; call it from Python instead")
+        template, trailing = self._numba_call
+        fn_args = args[:len(args) - trailing]
+        kinds = tuple(K.of_value(a) for a in args)
+        if kinds not in self._numba_versions:
+            self._call(*args)   # checks the arguments and builds the specialization
+            inner = self._specializations.get(fn_args)[0]
+            self._numba_versions[kinds] = _numba_wrapper(template, len(fn_args), trailing,
+                                                         getattr(inner, "dispatcher", inner), self._specializations.backend)
+        return self._numba_versions[kinds]
 
     @property
     def source(self) -> str:
@@ -159,6 +191,22 @@ class DerivativeFunction:
 
     def __repr__(self) -> str:
         return f"<srcgrad {self._specializations.mode} derivative of {self.__name__}, wrt={self._specializations.wrt}>"
+
+
+def _numba_wrapper(template: str, n_args: int, trailing: int, inner, backend: str):
+    """A function with the API's calling convention around the generated function `inner`."""
+    params = [f"a{k}" for k in range(n_args)]
+    extra = [f"t{k}" for k in range(trailing)]
+    body = template.format(args=", ".join(params), extra=", ".join(extra))
+    source = f"def derivative_call({', '.join(params + extra)}):\n    " + body.replace("\n", "\n    ") + "\n"
+    namespace = {"inner": inner}
+    exec(compile(source, "<srcgrad compiled_for>", "exec"), namespace)
+    return numba.njit(namespace["derivative_call"]) if backend == "numba" else namespace["derivative_call"]
+
+
+def _numba_call(body: str, as_tuple: bool = True, trailing: int = 0) -> tuple:
+    """How an API calls the generated function, as a wrapper body; `{pick}` takes the one gradient."""
+    return body.replace("{pick}", "" if as_tuple else "[0]"), trailing
 
 
 def source(g: DerivativeFunction) -> str:
@@ -304,7 +352,8 @@ def jvp(fn: Callable, wrt: Wrt = 0, backend: str = "numba") -> DerivativeFunctio
         compiled = specs.get(args)[0]
         return compiled(*args, *tangents)
 
-    return DerivativeFunction(fn, call, specs, jvp.__doc__)
+    return DerivativeFunction(fn, call, specs, jvp.__doc__,
+                              _numba_call("return inner({args}, {extra})", trailing=len(positions)))
 
 
 def derivative(fn: Callable, backend: str = "numba") -> DerivativeFunction:
@@ -325,7 +374,8 @@ def derivative(fn: Callable, backend: str = "numba") -> DerivativeFunction:
                                f"first argument is an array here: use jacfwd or jvp instead")
         return inner(*args, 1.0)[1]
 
-    return DerivativeFunction(fn, call, inner._specializations, derivative.__doc__)
+    return DerivativeFunction(fn, call, inner._specializations, derivative.__doc__,
+                              _numba_call("return inner({args}, 1.0)[1]"))
 
 
 @_decorator
@@ -471,7 +521,7 @@ def grad(fn: Callable, wrt: Wrt = 0, backend: str = "numba") -> DerivativeFuncti
         compiled = _scalar_seed(specs, args, fn)
         return _shape_grads(compiled(*args, 1.0), args, positions, as_tuple)
 
-    return DerivativeFunction(fn, call, specs, grad.__doc__)
+    return DerivativeFunction(fn, call, specs, grad.__doc__, _numba_call("return inner({args}, 1.0){pick}", as_tuple))
 
 
 @_decorator
@@ -492,7 +542,8 @@ def value_and_grad(fn: Callable, wrt: Wrt = 0, backend: str = "numba") -> Deriva
         value, grads = compiled(*args, 1.0)
         return value, _shape_grads(grads, args, positions, as_tuple)
 
-    return DerivativeFunction(fn, call, specs, value_and_grad.__doc__)
+    return DerivativeFunction(fn, call, specs, value_and_grad.__doc__,
+                              _numba_call("value, grads = inner({args}, 1.0)\nreturn value, grads{pick}", as_tuple))
 
 
 @_decorator
@@ -514,7 +565,8 @@ def vjp(fn: Callable, wrt: Wrt = 0, backend: str = "numba") -> DerivativeFunctio
         value, grads = compiled(*args, _as_cotangent(cotangent))
         return value, _shape_grads(grads, args, positions, as_tuple)
 
-    return DerivativeFunction(fn, call, specs, vjp.__doc__)
+    return DerivativeFunction(fn, call, specs, vjp.__doc__,
+                              _numba_call("value, grads = inner({args}, {extra})\nreturn value, grads{pick}", as_tuple, 1))
 
 
 def _as_cotangent(cotangent):

@@ -1,0 +1,60 @@
+"""compiled_for: a derivative called from the user's own numba code gives what calling it from Python gives."""
+import numba
+import numpy as np
+import pytest
+
+import gradcheck  # noqa: F401  (puts the checkout on sys.path)
+
+import srcgrad
+
+
+def weighted_sines(x, a):
+    s = 0.0
+    for i in range(x.shape[0]):
+        s += a * np.sin(x[i]) * x[i]
+    return s
+
+
+def sine_times(x):
+    return np.sin(x) * x
+
+
+X = np.linspace(0.1, 1.0, 4)
+
+
+def test_every_api_inside_an_njit_loop():
+    g = srcgrad.grad(weighted_sines, wrt=(0, 1))
+    vg = srcgrad.value_and_grad(weighted_sines)
+    j, v = srcgrad.jvp(sine_times), srcgrad.vjp(sine_times)
+    dsin = srcgrad.derivative(lambda_free_scalar)
+    gc, vgc, jc, vc, dc = (g.compiled_for(X, 2.0), vg.compiled_for(X, 2.0), j.compiled_for(X, X),
+                           v.compiled_for(X, X), dsin.compiled_for(0.3))
+
+    @numba.njit
+    def loop(x):
+        total = np.zeros(x.shape[0])
+        for k in range(3):
+            gx, ga = gc(x, 2.0 + k)
+            value, gx1 = vgc(x, 1.0)
+            total += gx + ga + gx1 + value + jc(x, x)[1] + vc(x, 2.0 * x)[1] + dc(0.1 * k)
+        return total
+
+    want = sum(g(X, 2.0 + k)[0] + g(X, 2.0 + k)[1] + vg(X, 1.0)[1] + vg(X, 1.0)[0] + j(X, X)[1]
+               + v(X, 2.0 * X)[1] + dsin(0.1 * k) for k in range(3))
+    np.testing.assert_allclose(loop(X), want, rtol=1e-13)
+    np.testing.assert_allclose(dsin(0.3), np.cos(0.3) * 0.3 + np.sin(0.3), rtol=1e-13)
+
+
+def lambda_free_scalar(t):
+    return np.sin(t) * t
+
+
+def test_python_backend_gives_a_plain_function():
+    g = srcgrad.grad(weighted_sines, backend="python")
+    gc = g.compiled_for(X, 2.0)
+    np.testing.assert_allclose(gc(X, 2.0), g(X, 2.0))
+
+
+def test_jacobians_say_what_to_do_instead():
+    with pytest.raises(srcgrad.SrcgradError, match="compiled_for is available on grad"):
+        srcgrad.jacfwd(sine_times).compiled_for(X)
