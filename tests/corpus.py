@@ -900,5 +900,13 @@ def work_array_scratch(x):
     return np.sum(y * y)
 
 
+# ---------------------------------------------------------------------------- composite primitives
+
+
+@case("vm", shapes={1: (3, 3)})
+def statistics_and_norms(x, A):
+    return np.var(x) + 2.0 * np.std(x) + np.linalg.norm(A) * np.trace(A) + np.sum(np.cross(x[:3], x[1:4]) ** 2)
+
+
 CORPUS_BY_NAME = {c.name: c for c in CORPUS}
 assert len(CORPUS_BY_NAME) == len(CORPUS), "duplicate corpus names"

@@ -78,3 +78,13 @@ def test_every_record_with_arrays_has_samples():
 def test_math_functions_return_floats():
     rule = registry.lookup(math.sin)
     assert rule.kind([K.INT], None) == K.FLOAT and rule.expensive
+
+
+COMPOSITES = [(rule.name, obj, rule) for obj, rule in registry.all_rules() if isinstance(rule, registry.CompositeRule)]
+
+
+@pytest.mark.parametrize("name,obj,rule", COMPOSITES, ids=[c[0] for c in COMPOSITES])
+def test_composite_computes_what_numpy_computes(name, obj, rule):
+    assert rule.samples
+    for args in rule.samples:
+        np.testing.assert_allclose(rule.implementation(*args), obj(*args), rtol=1e-14)

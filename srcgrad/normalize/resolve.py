@@ -189,6 +189,8 @@ class _Resolver(gast.NodeTransformer):
         if obj is np.matmul and len(node.args) == 2:  # numba compiles `@` but not np.matmul
             return gast.BinOp(left=node.args[0], op=gast.MatMult(), right=node.args[1])
         rule = registry.lookup(obj) or registry.constant_only(obj)
+        if isinstance(rule, registry.CompositeRule):
+            return self._bind_composite(node, rule)
         if rule is not None:
             node.func = syntax.dotted(rule.emitted)
             node.srcgrad_rule = rule
@@ -199,7 +201,7 @@ class _Resolver(gast.NodeTransformer):
             return node
         pyfunc = python_function(obj)
         if isinstance(pyfunc, types.FunctionType):
-            local_name = pyfunc.__name__
+            local_name = pyfunc.__name__ if pyfunc.__name__ not in self.local else f"{pyfunc.__name__}_function"
             self.found.user_calls.setdefault(local_name, pyfunc)
             if self.found.user_calls[local_name] is not pyfunc:
                 local_name = f"{local_name}_{len(self.found.user_calls)}"
@@ -213,6 +215,14 @@ class _Resolver(gast.NodeTransformer):
             f"numba can compile it, register its partial derivatives: "
             f"`srcgrad.rules.register_elementwise({spelled.split('.')[-1]}, partials)` where `partials` "
             "is a def with the same parameters returning one derivative per parameter.")
+
+    def _bind_composite(self, node, rule):
+        """A NumPy function srcgrad implements in Python: a call to that implementation."""
+        extra = rule.refused_options(node, "reverse")
+        if extra:
+            self._error(node, f"`{rule.name}` called with {extra}",
+                        f"srcgrad implements {rule.name} for its basic arguments only; write the computation out.")
+        return self._bind_call(node, rule.implementation, rule.name)
 
     # ----- attributes and free names ---------------------------------------------------------
     def visit_Attribute(self, node):

@@ -115,6 +115,16 @@ class BilinearRule(Rule):
 
 
 @dataclass
+class CompositeRule(Rule):
+    """A primitive written in plain Python from other primitives (np.var from np.mean): srcgrad
+    differentiates the implementation as it does a user function, so there is no derivative here."""
+    implementation: Callable | None = None
+
+    def operand_count(self) -> int:
+        return len(inspect.signature(self.implementation).parameters)
+
+
+@dataclass
 class StructuralRule(Rule):
     forward: Callable | None = None   # (emit context) -> statements
     reverse: Callable | None = None
