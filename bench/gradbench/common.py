@@ -51,40 +51,44 @@ def central_difference(f, x, v, h):
     return (np.asarray(f(x + h * v)) - np.asarray(f(x - h * v))) / (2.0 * h)
 
 
-def relative_error(derivative, reference):
-    """Largest absolute difference, relative to the reference's size (at least 1e-300)."""
+def relative_error(derivative, reference, scale):
+    """Largest absolute difference over `scale`, the size of the derivative being checked."""
     derivative, reference = np.asarray(derivative, float), np.asarray(reference, float)
-    scale = max(np.max(np.abs(reference)), 1e-300)
-    return float(np.max(np.abs(derivative - reference)) / scale)
+    return float(np.max(np.abs(derivative - reference)) / max(scale, 1e-300))
 
 
 STEPS = (1e-3, 1e-4, 1e-5, 1e-6)
 TOLERANCE = 1e-5
 
 
-def best_difference(f, x, v, exact):
+def best_difference(f, x, v, exact, scale):
     """Relative error of `exact` against central differences, at the step size that agrees best.
 
     Too large a step shows truncation error, too small one rounding error in f; the best of a few
     steps is a fair estimate of how far off the derivative is.
     """
-    scale = max(1.0, float(np.max(np.abs(x))))
-    return min(relative_error(exact, central_difference(f, x, v, h * scale)) for h in STEPS)
+    step_scale = max(1.0, float(np.max(np.abs(x))))
+    return min(relative_error(exact, central_difference(f, x, v, h * step_scale), scale) for h in STEPS)
 
 
 def check_gradient(f, x, gx, count=3):
     """Directional central differences of scalar f at x against gradient gx: the worst relative error.
 
     A directional derivative sums many gradient entries, so one wrong entry shows; three random
-    directions make a cancellation by chance negligible.
+    directions make a cancellation by chance negligible. Errors are relative to |gx| (v is a unit
+    vector): relative to g.v itself, a direction almost orthogonal to gx would inflate them.
     """
-    return max(best_difference(f, x, v, np.sum(gx * v)) for v in directions(np.shape(x), count))
+    scale = float(np.linalg.norm(gx))
+    return max(best_difference(f, x, v, np.sum(gx * v), scale) for v in directions(np.shape(x), count))
 
 
 def check_jacobian(f, x, jx, count=3):
-    """As check_gradient, for a Jacobian jx of shape out.shape + x.shape."""
-    axes = (tuple(range(jx.ndim - np.ndim(x), jx.ndim)), tuple(range(np.ndim(x))))
-    return max(best_difference(f, x, v, np.tensordot(jx, v, axes=axes)) for v in directions(np.shape(x), count))
+    """As check_gradient, for a Jacobian jx of shape out.shape + x.shape (relative to its largest row)."""
+    in_axes = tuple(range(jx.ndim - np.ndim(x), jx.ndim))
+    scale = float(np.max(np.sqrt(np.sum(np.asarray(jx) ** 2, axis=in_axes)))) if in_axes else float(np.max(np.abs(jx)))
+    axes = (in_axes, tuple(range(np.ndim(x))))
+    return max(best_difference(f, x, v, np.tensordot(jx, v, axes=axes), scale)
+               for v in directions(np.shape(x), count))
 
 
 def gradient_is_zero(g):
@@ -102,5 +106,6 @@ def still_refused(derivative, *args):
     try:
         derivative(*args)
     except Exception as exc:
-        return f"refused: {type(exc).__name__}: {str(exc).splitlines()[-1][:160]}"
+        reason = str(exc).splitlines()[-1].split(" (<")[0].split(". ")[0]   # the message's first clause
+        return f"refused: {type(exc).__name__}: {reason[:160]}"
     return "now works"

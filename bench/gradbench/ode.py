@@ -58,11 +58,12 @@ def gradient(args):
 
 def check(input):
     """At GradBench's sizes the true gradient is about 2**n / n! (below 1e-300), so an all-zero
-    gradient passes its validation; check also the first 10 components, where it is not tiny."""
+    gradient passes its validation; check also the first 4 components as a system of their own,
+    whose last component is nonzero even after one step (RK4 carries x[0] through 4 stages)."""
     x, s = prepare(input)
-    small = x[:10].copy()
+    small = x[:4].copy()
     g_small = gradient_ode(small, s)
     return fd_report(fd_rel_err=check_gradient(lambda v: primal_last(v, s), x, gradient_ode(x, s)),
-                     fd_rel_err_n10=check_gradient(lambda v: primal_last(v, s), small, g_small)) | {
+                     fd_rel_err_n4=check_gradient(lambda v: primal_last(v, s), small, g_small)) | {
         "gradient_all_zero_at_eval_size": gradient_is_zero(gradient_ode(x, s)),
-        "gradient_all_zero_at_n10": gradient_is_zero(g_small)}
+        "gradient_all_zero_at_n4": gradient_is_zero(g_small)}

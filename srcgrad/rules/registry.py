@@ -18,6 +18,9 @@ Kinds of entry:
 - BilinearRule: a product (dot, outer); the transpose for each factor.
 - StructuralRule: an op (reductions that select, concatenation, ...) whose forward and reverse
   code are written as two small generators side by side.
+- CompositeRule: a plain-Python implementation from other primitives (np.var), differentiated
+  like a user function (rules/composite.py).
+- InactiveRule: no derivative (rounding, constructors of constants).
 - InactiveRule: a call whose result has zero derivative (shapes, integer rounding, constructors).
 """
 from __future__ import annotations
