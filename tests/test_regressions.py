@@ -13,6 +13,7 @@ M23, M33a, M33b = RNG.standard_normal((2, 3)), RNG.standard_normal((3, 3)), RNG.
 V3 = np.array([0.3, -0.5, 0.9])
 
 CASES = [
+    (rf.prints_and_asserts, (V3,), 0),
     (rf.lgamma_constant, (V3, 5), 0),
     (rf.overwritten_after_array_read, (V3[:2],), 0),
     (rf.dot_derived, (V3,), 0),

@@ -37,7 +37,6 @@ _REJECTED = {
     gast.Import: ("an import inside the function", "Import at module level."),
     gast.ImportFrom: ("an import inside the function", "Import at module level."),
     gast.Raise: ("raise", "Check inputs before calling the derivative; raising is not differentiable."),
-    gast.Assert: ("assert", "Check inputs before calling the derivative."),
     gast.Match: ("a match statement", "Use if/elif/else."),
     gast.NamedExpr: ("an assignment expression (:=)", "Assign on its own line first."),
     gast.JoinedStr: ("an f-string", "Remove string formatting from the differentiated function."),

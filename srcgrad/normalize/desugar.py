@@ -18,6 +18,11 @@ def desugar(parsed: ParsedFunction, names: NameGenerator) -> None:
     parsed.tree.body = _Desugar(parsed, names).block(parsed.tree.body)
 
 
+def _keeps_call(value) -> bool:
+    """A call statement that stays: one of a user function (a subroutine), not `print`."""
+    return isinstance(value, gast.Call) and getattr(value, "srcgrad_user", None) is not None
+
+
 class _Desugar:
     def __init__(self, parsed, names):
         self.parsed, self.names = parsed, names
@@ -29,9 +34,9 @@ class _Desugar:
         return out
 
     def stmt(self, stmt) -> list:
-        if isinstance(stmt, (gast.Pass,)) or (isinstance(stmt, gast.Expr) and not syntax.is_comment(stmt)
-                                               and not isinstance(stmt.value, gast.Call)):
-            return []
+        if isinstance(stmt, gast.Pass) or (isinstance(stmt, gast.Expr) and not syntax.is_comment(stmt)
+                                                           and not _keeps_call(stmt.value)):
+            return []   # a print shows values; the derivative computes without it
         if isinstance(stmt, gast.AugAssign):
             value = gast.BinOp(left=syntax.as_load(stmt.target), op=stmt.op, right=stmt.value)
             return [_located(syntax.assign(_merged_indices(stmt.target), value), stmt)]

@@ -124,6 +124,8 @@ class _Resolver(gast.NodeTransformer):
         """A call statement is kept only when it calls user code, which may write into its arguments."""
         if not isinstance(node.value, gast.Call):
             return node   # a docstring
+        if _is_print(node.value, self.local):
+            return node   # dropped by desugar: derivative code does not print
         try:
             node.value = self.visit(node.value)
         except NoRuleError:
@@ -134,6 +136,9 @@ class _Resolver(gast.NodeTransformer):
                         "differentiable). A call to your own function that writes into its array arguments "
                         "is supported.")
         return node
+
+    def visit_Assert(self, node):
+        return None   # it checks values; the derivative computes without it
 
     def visit_For(self, node):
         iterator = node.iter
@@ -266,6 +271,10 @@ class _Resolver(gast.NodeTransformer):
             return node  # a function or module name, used by an enclosing call
         self._error(node, f"the global `{as_name}` of type {type(value).__name__}",
                     "Only numbers and numpy arrays can be read from module level.")
+
+
+def _is_print(call, local: set) -> bool:
+    return isinstance(call.func, gast.Name) and call.func.id == "print" and "print" not in local
 
 
 def _copy_position(new, old):
