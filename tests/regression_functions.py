@@ -363,3 +363,28 @@ def prints_and_asserts(x):
         s += x[i] * x[i]
     print("total", s)
     return s
+
+
+def rebound_then_filled_in_while(x):
+    # fuzzer 2:351:0: the loop writes into the array from the previous iteration, then binds a new
+    # one and fills it; undoing the first write must not also write the new array's old contents
+    w = np.empty(2)
+    for i in range(w.shape[0]):
+        w[i] = float(i)
+    k = 0
+    while k < 2:
+        k += 1
+        w[k - 1] = 0.5
+        w = np.hypot(np.cos(w), x[k:k + 2])
+    return w
+
+
+def rebound_then_filled_and_read_nested(x):
+    # the same, with the new array filled by a loop that also reads it
+    w = np.ones(3)
+    for step in range(3):
+        w[step] = 0.5 * w[step] + x[step]
+        w = np.zeros(3) + x[0]
+        for i in range(1, 3):
+            w[i] = w[i - 1] * math.sin(x[i] + w[i])
+    return w

@@ -13,6 +13,8 @@ M23, M33a, M33b = RNG.standard_normal((2, 3)), RNG.standard_normal((3, 3)), RNG.
 V3 = np.array([0.3, -0.5, 0.9])
 
 CASES = [
+    (rf.rebound_then_filled_in_while, (np.array([-1.18, -1.07, 1.15, 0.21]),), 0),
+    (rf.rebound_then_filled_and_read_nested, (V3,), 0),
     (rf.prints_and_asserts, (V3,), 0),
     (rf.lgamma_constant, (V3, 5), 0),
     (rf.overwritten_after_array_read, (V3[:2],), 0),

@@ -47,6 +47,7 @@ class ReverseTransform(LoopReversal):
         self.shares = sharing(fn.body, kinds)
         self.hoisted: list = []
         self._logging: set = set()   # arrays whose writes the loop being emitted must log
+        self._unlogged: set = set()  # ids of its writes that go to an array made in the same iteration
         self._storing: dict = {}     # statement id -> tape its value is pushed to
         self._replaying: dict = {}   # statement id -> tape its value is read back from
         self._saved: dict = {}
@@ -296,7 +297,7 @@ class ReverseTransform(LoopReversal):
             old = syntax.call("np.copy", old)
         if region:
             return [syntax.assign(self.saved_name(stmt, array, "old"), old), syntax.clone(stmt)]
-        if array not in self._logging:
+        if array not in self._logging or id(stmt) in self._unlogged:
             return [syntax.clone(stmt)]
         values, indices = self._write_log(array)
         log = [_tape(gast.Expr(value=syntax.call(gast.Attribute(value=syntax.name(indices), attr="append", ctx=gast.Load()),

@@ -274,10 +274,14 @@ class LoopReversal:
             before.append(on_tape(syntax.assign(trips, syntax.const(0))))
             record.insert(0, on_tape(syntax.assign(trips, syntax.binop(syntax.name(trips), "+", syntax.const(1)))))
         copy = self.primal_header(loop)
-        outer = self._logging, self._storing
+        outer = self._logging, self._storing, self._unlogged
         self._logging, self._storing = set(plan.logged), {**self._storing, **storing}
+        # writes into an object this iteration (or an enclosing loop's, in its forward sweep) made
+        # itself: no earlier iteration's reverse sees that object, and a replay makes it again
+        self._unlogged = outer[2] | {id(write) for write, definitions in element_writes(loop.body, {})
+                                     if BEFORE not in definitions}
         copy.body = record + self.forward_block(loop.body, region=False)
-        self._logging, self._storing = outer
+        self._logging, self._storing, self._unlogged = outer
         return before + [copy]
 
     def _restore_name(self, plan, array: str, what: str) -> str:
