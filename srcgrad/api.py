@@ -35,7 +35,12 @@ class _Specializations:
         arg_kinds = tuple(K.of_value(a) for a in args)
         if arg_kinds not in self.cache:
             _check_wrt_kinds(self.fn, self.wrt, arg_kinds, args)
-            self.cache[arg_kinds] = self._build(arg_kinds)
+            try:
+                self.cache[arg_kinds] = self._build(arg_kinds)
+            except NotVectorizable as exc:   # jacfwd falls back to one pass per direction: decided once
+                self.cache[arg_kinds] = exc
+        if isinstance(self.cache[arg_kinds], NotVectorizable):
+            raise self.cache[arg_kinds]
         self.last = self.cache[arg_kinds]
         return self.last
 
@@ -143,11 +148,12 @@ class DerivativeFunction:
     """A compiled derivative: call it like the function it came from; `.source` shows the code."""
 
     def __init__(self, fn: Callable, call: Callable, specializations: _Specializations, doc: str,
-                 numba_call: tuple | None = None):
+                 numba_call: tuple | None = None, helpers: dict | None = None):
         self.__wrapped__ = fn
         self._call = call
         self._specializations = specializations
-        self._numba_call = numba_call   # (body template, number of trailing values), see _NUMBA_CALLS
+        self._numba_call = numba_call   # (body template or args -> template, number of trailing values)
+        self._numba_helpers = helpers or {}   # other specializations the template calls, by name
         self._numba_versions: dict = {}
         self.__name__ = getattr(fn, "__name__", "derivative")
         self.__doc__ = doc
@@ -172,16 +178,19 @@ class DerivativeFunction:
             observation). With ``backend="python"``, a plain Python function.
         """
         if self._numba_call is None:
-            raise SrcgradError(f"compiled_for is available on grad, value_and_grad, jvp, vjp and derivative, "
+            raise SrcgradError(f"compiled_for is available on grad, value_and_grad, jvp, vjp, derivative and jacrev, "
                                f"not on this {self._specializations.mode} derivative; call it from Python instead")
         template, trailing = self._numba_call
         fn_args = args[:len(args) - trailing]
         kinds = tuple(K.of_value(a) for a in args)
         if kinds not in self._numba_versions:
             self._call(*args)   # checks the arguments and builds the specialization
-            inner = self._specializations.get(fn_args)[0]
-            self._numba_versions[kinds] = _numba_wrapper(template, len(fn_args), trailing,
-                                                         getattr(inner, "dispatcher", inner), self._specializations.backend)
+            body = template(fn_args) if callable(template) else template
+            functions = {name: specs.get(fn_args)[0] for name, specs in self._numba_helpers.items()}
+            functions["inner"] = self._specializations.get(fn_args)[0]
+            self._numba_versions[kinds] = _numba_wrapper(
+                body, len(fn_args), trailing, {name: getattr(f, "dispatcher", f) for name, f in functions.items()},
+                self._specializations.backend)
         return self._numba_versions[kinds]
 
     @property
@@ -193,13 +202,13 @@ class DerivativeFunction:
         return f"<srcgrad {self._specializations.mode} derivative of {self.__name__}, wrt={self._specializations.wrt}>"
 
 
-def _numba_wrapper(template: str, n_args: int, trailing: int, inner, backend: str):
-    """A function with the API's calling convention around the generated function `inner`."""
+def _numba_wrapper(template: str, n_args: int, trailing: int, functions: dict, backend: str):
+    """A function with the API's calling convention around the generated `functions` (`inner`...)."""
     params = [f"a{k}" for k in range(n_args)]
     extra = [f"t{k}" for k in range(trailing)]
     body = template.format(args=", ".join(params), extra=", ".join(extra))
     source = f"def derivative_call({', '.join(params + extra)}):\n    " + body.replace("\n", "\n    ") + "\n"
-    namespace = {"inner": inner}
+    namespace = {"np": np, **functions}
     exec(compile(source, "<srcgrad compiled_for>", "exec"), namespace)
     return numba.njit(namespace["derivative_call"]) if backend == "numba" else namespace["derivative_call"]
 
@@ -603,5 +612,20 @@ def jacrev(fn: Callable, wrt: Wrt = 0, backend: str = "numba") -> DerivativeFunc
         blocks = [_finish(np.stack(r).reshape(np.shape(value) + np.shape(args[w]))) for r, w in zip(rows, positions)]
         return tuple(blocks) if as_tuple else blocks[0]
 
-    return DerivativeFunction(fn, call, specs, jacrev.__doc__)
+    def numba_template(args) -> str:
+        """One reverse pass per output element, inside numba: for a float or 1-D output."""
+        out_kind = specs.get(args)[2]
+        if out_kind == K.FLOAT:
+            return "return inner({args}, 1.0)" + ("" if as_tuple else "[0]")
+        if not (K.is_array(out_kind) and K.ndim(out_kind) == 1):
+            raise SrcgradError("compiled_for on jacrev needs a function returning a float or a 1-D array")
+        shapes = [f"(m,) + a{w}.shape" if isinstance(args[w], np.ndarray) else "m" for w in positions]
+        allocate = "\n".join(f"J{k} = np.empty({shape})" for k, shape in enumerate(shapes))
+        store = "\n    ".join(f"J{k}[i] = rows[{k}]" for k in range(len(positions)))
+        blocks = ", ".join(f"J{k}" for k in range(len(positions)))
+        return (f"m = primal({{args}}).shape[0]\n{allocate}\nfor i in range(m):\n    cotangent = np.zeros(m)\n"
+                f"    cotangent[i] = 1.0\n    rows = inner({{args}}, cotangent)\n    {store}\n"
+                f"return {'(' + blocks + ',)' if as_tuple else blocks}")
+
+    return DerivativeFunction(fn, call, specs, jacrev.__doc__, (numba_template, 0), {"primal": primal})
 

@@ -55,6 +55,31 @@ def test_python_backend_gives_a_plain_function():
     np.testing.assert_allclose(gc(X, 2.0), g(X, 2.0))
 
 
+def rotate_and_scale(angles, point, scale):
+    c, s = np.cos(angles[0]), np.sin(angles[0])
+    return scale * np.array([c * point[0] - s * point[1], s * point[0] + c * point[1], point[2] * angles[1]])
+
+
+def test_jacrev_blocks_inside_an_njit_loop():
+    jac = srcgrad.jacrev(rotate_and_scale, wrt=(0, 1, 2))
+    angles, point = np.array([0.3, 1.2]), np.array([1.0, -2.0, 0.5])
+    blocks = jac.compiled_for(angles, point, 2.0)
+    scalar_jac = srcgrad.jacrev(weighted_sines, wrt=(0, 1)).compiled_for(X, 2.0)
+
+    @numba.njit
+    def loop(angles, point):
+        total = np.zeros((3, 2))
+        for k in range(4):
+            J_angles, J_point, J_scale = blocks(angles, point, 1.0 + k)
+            total += J_angles + J_point[:, :2] + J_scale.reshape(3, 1)
+        return total, scalar_jac(angles[:1] * np.ones(4), 2.0)
+
+    total, (g_x, g_a) = loop(angles, point)
+    want = sum(J[0] + J[1][:, :2] + J[2].reshape(3, 1) for J in (jac(angles, point, 1.0 + k) for k in range(4)))
+    np.testing.assert_allclose(total, want, rtol=1e-13)
+    np.testing.assert_allclose(g_x, srcgrad.grad(weighted_sines)(np.full(4, 0.3), 2.0), rtol=1e-13)
+
+
 def test_jacobians_say_what_to_do_instead():
     with pytest.raises(srcgrad.SrcgradError, match="compiled_for is available on grad"):
         srcgrad.jacfwd(sine_times).compiled_for(X)
