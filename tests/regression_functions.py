@@ -388,3 +388,14 @@ def rebound_then_filled_and_read_nested(x):
         for i in range(1, 3):
             w[i] = w[i - 1] * math.sin(x[i] + w[i])
     return w
+
+
+def update_while_rows_viewed(x):
+    # fuzzer 2:823:0: numpy's `w -= r` changes the rows of w that r views; refused, not miscomputed
+    w = np.empty((3, 3))
+    for i in range(3):
+        for j in range(3):
+            w[i, j] = x[j % 2]
+    for i, r in enumerate(w):
+        w -= r
+    return w.sum()

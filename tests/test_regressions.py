@@ -114,3 +114,12 @@ def test_refused_with_a_clear_error(fn, args, message, backend):
     for make in (srcgrad.grad, srcgrad.derivative):
         with pytest.raises(srcgrad.UnsupportedSyntaxError, match=message):
             make(fn, backend=backend)(*args)
+
+
+@pytest.mark.parametrize("backend", ["numba", "python"])
+def test_in_place_update_of_a_viewed_array_is_refused_in_both_modes(backend):
+    x = V3[:2]
+    with pytest.raises(srcgrad.UnsupportedSyntaxError, match="augmented assignment to the array `w` while `r`"):
+        srcgrad.grad(rf.update_while_rows_viewed, backend=backend)(x)
+    with pytest.raises(srcgrad.UnsupportedSyntaxError, match="augmented assignment to the array `w` while `r`"):
+        srcgrad.jvp(rf.update_while_rows_viewed, backend=backend)(x, x)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import gast
 
 from .. import syntax
+from . import kinds as K
 from .aliasing import views
 from ..errors import UnsupportedSyntaxError
 from ..rules.registry import InactiveRule, LinearRule
@@ -27,6 +28,7 @@ def active_variables(fn: gast.FunctionDef, wrt_names: set[str], kinds: dict | No
     useful = _fixpoint(_returned_names(fn.body), assignments, aliases, forward=False)
     active = (varied & useful) | set(wrt_names)
     _refuse_dropped_derivatives(assignments, varied, useful, location)
+    _refuse_updates_of_viewed_arrays(assignments, aliases, kinds or {}, location)
     return active
 
 
@@ -42,6 +44,33 @@ def _refuse_dropped_derivatives(assignments, varied: set, useful: set, location)
             raise UnsupportedSyntaxError(
                 f"`{rule.name}` with an argument that depends on the differentiated input",
                 location(value), f"srcgrad cannot differentiate through it; {rule.advice}")
+
+
+def _refuse_updates_of_viewed_arrays(assignments, aliases, kinds: dict, location) -> None:
+    """`a -= r` updates numpy's array in place, so a row or view of `a` changes too; srcgrad
+    computes `a = a - r` as a new array. Refused where the two differ: while `a` has a view."""
+    viewed = {name for pair in aliases for name in pair}
+    for stmt in assignments:
+        target = stmt.targets[0]
+        kind = kinds.get(getattr(target, "id", None), K.UNKNOWN)
+        if (getattr(stmt, "srcgrad_augmented", False) and isinstance(target, gast.Name) and target.id in viewed
+                and not K.is_scalar(kind) and not isinstance(kind, tuple)):
+            other = _sharers(target.id, aliases)
+            raise UnsupportedSyntaxError(
+                f"an augmented assignment to the array `{target.id}` while `{', '.join(other)}` shares its memory",
+                location(stmt), f"numpy would update `{target.id}` in place and change `{other[0]}` too. Take a copy "
+                f"where `{other[0]}` is bound (`....copy()`), or write `{target.id} = {target.id} - ...` to make a new array.")
+
+
+def _sharers(name: str, aliases) -> list:
+    """The names sharing `name`'s memory through chains of views, the user's own first (a loop over
+    rows reads them through a `<array>_rows` name of srcgrad's)."""
+    group, changed = {name}, True
+    while changed:
+        bigger = group | {a for a, b in aliases if b in group} | {b for a, b in aliases if a in group}
+        changed, group = bigger != group, bigger
+    names = sorted(group - {name})
+    return [n for n in names if not n.endswith("_rows")] or names
 
 
 def _fixpoint(seed: set, assignments, aliases, forward: bool) -> set:

@@ -93,7 +93,9 @@ class _Anf:
             return self.emit(syntax.assign(target, unpacked))
         if not isinstance(target, gast.Name):
             self._reject(stmt, "assignment to an attribute")
-        self.emit(syntax.assign(target, self.operation(value)))
+        new = syntax.assign(target, self.operation(value))
+        new.srcgrad_augmented = getattr(stmt, "srcgrad_augmented", False)
+        self.emit(new)
 
     def _parallel_assign(self, stmt, target, value):
         if len(target.elts) != len(value.elts):

@@ -39,7 +39,9 @@ class _Desugar:
             return []   # a print shows values; the derivative computes without it
         if isinstance(stmt, gast.AugAssign):
             value = gast.BinOp(left=syntax.as_load(stmt.target), op=stmt.op, right=stmt.value)
-            return [_located(syntax.assign(_merged_indices(stmt.target), value), stmt)]
+            assign = _located(syntax.assign(_merged_indices(stmt.target), value), stmt)
+            assign.srcgrad_augmented = True   # numpy updates an array in place; srcgrad binds a new one
+            return [assign]
         if isinstance(stmt, gast.AnnAssign):
             return [_located(syntax.assign(stmt.target, stmt.value), stmt)] if stmt.value else []
         if isinstance(stmt, gast.Assign) and len(stmt.targets) > 1:
