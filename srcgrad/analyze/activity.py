@@ -13,8 +13,7 @@ from __future__ import annotations
 import gast
 
 from .. import syntax
-from . import kinds as K
-from .aliasing import views
+from .aliasing import updated_while_viewed, views
 from ..errors import UnsupportedSyntaxError
 from ..rules.registry import InactiveRule, LinearRule
 
@@ -28,7 +27,7 @@ def active_variables(fn: gast.FunctionDef, wrt_names: set[str], kinds: dict | No
     useful = _fixpoint(_returned_names(fn.body), assignments, aliases, forward=False)
     active = (varied & useful) | set(wrt_names)
     _refuse_dropped_derivatives(assignments, varied, useful, location)
-    _refuse_updates_of_viewed_arrays(assignments, aliases, kinds or {}, location)
+    _refuse_updates_of_viewed_arrays(fn, aliases, kinds or {}, location)
     return active
 
 
@@ -46,20 +45,19 @@ def _refuse_dropped_derivatives(assignments, varied: set, useful: set, location)
                 location(value), f"srcgrad cannot differentiate through it; {rule.advice}")
 
 
-def _refuse_updates_of_viewed_arrays(assignments, aliases, kinds: dict, location) -> None:
+def _refuse_updates_of_viewed_arrays(fn, aliases, kinds: dict, location) -> None:
     """`a -= r` updates numpy's array in place, so a row or view of `a` changes too; srcgrad
-    computes `a = a - r` as a new array. Refused where the two differ: while `a` has a view."""
-    viewed = {name for pair in aliases for name in pair}
-    for stmt in assignments:
-        target = stmt.targets[0]
-        kind = kinds.get(getattr(target, "id", None), K.UNKNOWN)
-        if (getattr(stmt, "srcgrad_augmented", False) and isinstance(target, gast.Name) and target.id in viewed
-                and not K.is_scalar(kind) and not isinstance(kind, tuple)):
-            other = _sharers(target.id, aliases)
-            raise UnsupportedSyntaxError(
-                f"an augmented assignment to the array `{target.id}` while `{', '.join(other)}` shares its memory",
-                location(stmt), f"numpy would update `{target.id}` in place and change `{other[0]}` too. Take a copy "
-                f"where `{other[0]}` is bound (`....copy()`), or write `{target.id} = {target.id} - ...` to make a new array.")
+    computes `a = a - r` as a new array. Refused where the two differ: a view read afterwards."""
+    found = updated_while_viewed(fn, kinds)
+    if not found:
+        return
+    update = found[1]
+    array = update.targets[0].id
+    other = _sharers(array, aliases)
+    raise UnsupportedSyntaxError(
+        f"an augmented assignment to the array `{array}` while `{', '.join(other)}` shares its memory",
+        location(update), f"numpy would update `{array}` in place and change `{other[0]}` too. Take a copy "
+        f"where `{other[0]}` is bound (`....copy()`), or write `{array} = {array} - ...` to make a new array.")
 
 
 def _sharers(name: str, aliases) -> list:

@@ -148,9 +148,21 @@ def written_while_viewed(fn: gast.FunctionDef, kinds: dict):
     row, a slice, a transpose) while that name is still read afterwards. Reverse mode keeps one
     adjoint per name, so the write's adjoint would not see the cotangent the other name gathers
     (and a row or slice it copies would keep the old values)."""
+    return _changed_while_viewed(fn, kinds, _is_element_write)
+
+
+def updated_while_viewed(fn: gast.FunctionDef, kinds: dict):
+    """(view, update) where `update` is an augmented assignment `a -= v` to an array another name
+    shares, read afterwards: numpy changes the array in place, and so what the other name sees,
+    while srcgrad binds `a` to a new array."""
+    return _changed_while_viewed(fn, kinds, lambda s: getattr(s, "srcgrad_augmented", False)
+                                 and isinstance(s.targets[0], gast.Name) and not K.is_scalar(kinds.get(s.targets[0].id, K.UNKNOWN)))
+
+
+def _changed_while_viewed(fn: gast.FunctionDef, kinds: dict, changes):
     order = _linear_order(fn.body)
     found = views(fn.body, kinds)
-    writes = [s for s in order.statements if _is_element_write(s)]
+    writes = [s for s in order.statements if isinstance(s, gast.Assign) and changes(s)]
     reaching = reaching_definitions(fn.body, {}, {id(s) for s in writes} | {id(v.stmt) for v in found})
     for view in found:
         start = order.position[id(view.stmt)]

@@ -6,8 +6,9 @@ to a function that writes into one of its parameters (or a view of one) are repl
 callee's normalized body: its locals renamed apart from the caller's, its parameters bound to the
 caller's atoms (so `z[i] = ...` inside the callee writes into the caller's `k1`), and its final
 `return v` turned into an assignment to the call's target. Both modes already differentiate writes
-into a function's own arrays, so subroutines written the Fortran way need nothing else. Other
-user calls stay calls, each with its own generated derivative.
+into a function's own arrays, so subroutines written the Fortran way need nothing else. Small
+callees (at most SMALL_CALLEE statements, one return at their end) are inlined as well; other user
+calls stay calls, each with its own generated derivative.
 """
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ import gast
 from .. import syntax
 from ..analyze.aliasing import views
 from ..errors import UnsupportedSyntaxError
+
+SMALL_CALLEE = 40   # statements after normalization
 
 
 def inline_calls(unit, normalized_callee, module_names: set) -> None:
@@ -53,11 +56,22 @@ class _Inliner:
             for block in syntax.child_blocks(stmt):
                 self.block(block)
             call, target = _user_call(stmt)
-            if call is not None and (target is None or writes_into_parameters(self._callee(call).parsed.tree)):
+            if call is not None and self._inlined(call, target):
                 out.extend(self.inline(stmt, call, target))
             else:
                 out.append(stmt)
         stmts[:] = out
+
+    def _inlined(self, call, target) -> bool:
+        """Calls for their effect on arrays must be inlined; small callees with one return at their
+        end are inlined too, which saves a call and, in reverse mode, rerunning the callee's forward
+        sweep inside its adjoint (GMM: 8-13x -> 5-8x the primal)."""
+        tree = self._callee(call).parsed.tree
+        if target is None or writes_into_parameters(tree):
+            return True
+        statements = sum(1 for s in gast.walk(tree) if isinstance(s, gast.stmt)) - 1
+        returns = [n for n in gast.walk(tree) if isinstance(n, gast.Return)]
+        return statements <= SMALL_CALLEE and len(returns) == 1 and tree.body[-1] is returns[0]
 
     def _callee(self, call):
         return self.normalized_callee(call.srcgrad_user)
