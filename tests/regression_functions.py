@@ -399,3 +399,23 @@ def update_while_rows_viewed(x):
     for i, r in enumerate(w):
         w -= r
     return w.sum()
+
+
+def slice_assigned_to_itself(x):
+    # fuzzer 2:1832:0: `w[:] = w` passes the cotangent through; its adjoint took then cleared it
+    w = np.full(3, 0.68)
+    w[0:3] += x[-3:]
+    w[:] = w
+    return w
+
+
+def rebound_in_branch_after_nonlinear(n, A):
+    # fuzzer 2:2151:0: a branch that rebinds w (and in its other arm writes into it) must save w,
+    # which the adjoint of tanh reads
+    w = A.copy()
+    w = np.tanh(w)
+    if n > 1:
+        w *= 0.77
+    else:
+        w[-1 - n, -1 - n] *= 0.5
+    return w

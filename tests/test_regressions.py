@@ -13,6 +13,9 @@ M23, M33a, M33b = RNG.standard_normal((2, 3)), RNG.standard_normal((3, 3)), RNG.
 V3 = np.array([0.3, -0.5, 0.9])
 
 CASES = [
+    (rf.slice_assigned_to_itself, (np.linspace(-1.0, 1.0, 8),), 0),
+    (rf.rebound_in_branch_after_nonlinear, (2, M23), 1),
+    (rf.rebound_in_branch_after_nonlinear, (0, M33a), 1),
     (rf.rebound_then_filled_in_while, (np.array([-1.18, -1.07, 1.15, 0.21]),), 0),
     (rf.rebound_then_filled_and_read_nested, (V3,), 0),
     (rf.prints_and_asserts, (V3,), 0),

@@ -175,8 +175,12 @@ class Adjoints:
         if array not in self.active:
             return []
         slot = syntax.subscript(syntax.name(self.adjoint(array)), syntax.clone(target.slice))
-        out = self.accumulate(value, slot, K.UNKNOWN if not _is_element(target, self.kinds) else K.FLOAT)
-        return out + [syntax.assign(syntax.as_store(slot), syntax.const(0.0))]
+        kind = K.UNKNOWN if not _is_element(target, self.kinds) else K.FLOAT
+        clear = syntax.assign(syntax.as_store(syntax.clone(slot)), syntax.const(0.0))
+        if isinstance(value, gast.Name) and value.id == array:   # a[s] = a: take the slot's adjoint before clearing it
+            taken = self.names.fresh(f"{array}_bar_slot")
+            return [syntax.assign(taken, syntax.call("np.copy", slot)), clear] + self.accumulate(value, syntax.name(taken), kind)
+        return self.accumulate(value, slot, kind) + [clear]
 
     def _unpack(self, stmt, target, value) -> list:
         names = [e.id for e in target.elts]

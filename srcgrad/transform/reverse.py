@@ -219,12 +219,20 @@ class ReverseTransform(LoopReversal):
                 clobbered = set()
             elif isinstance(stmt, gast.Assign):
                 clobbered = bound_names(stmt) & (needed | (own & syntax.loaded_names(stmt.value)))
-            else:
-                clobbered = (bound_names(stmt) & needed) - mutated_arrays(stmt)
+            else:   # a branch or loop; one that rebinds an array it also writes into is saved too
+                clobbered = bound_names(stmt) & needed
             result[id(stmt)] = sorted(clobbered)
             needed |= own
         self._saves[key] = result
         return result
+
+    def _share(self, name: str, other: str) -> None:
+        """`other = name` saves an array by reference: writes through either are writes into both,
+        which dead-code elimination must see (a restored element is read through the saved name)."""
+        if not K.is_scalar(self.kinds.get(name, K.UNKNOWN)):
+            group = {name, other} | self.shares.get(name, set()) | self.shares.get(other, set())
+            for member in group:
+                self.shares[member] = group - {member}
 
     def saved_name(self, stmt, var: str, suffix: str = "saved") -> str:
         key = (id(stmt), var, suffix)
@@ -242,7 +250,9 @@ class ReverseTransform(LoopReversal):
         for stmt in stmts:
             if region and _is_loop_exit(stmt):
                 continue
-            out += [syntax.assign(self.saved_name(stmt, v), syntax.name(v)) for v in saves.get(id(stmt), [])]
+            for v in saves.get(id(stmt), []):
+                out.append(syntax.assign(self.saved_name(stmt, v), syntax.name(v)))
+                self._share(v, self.saved_name(stmt, v))
             out += self.forward_stmt(stmt, region)
         return out
 
