@@ -40,6 +40,8 @@ class Eval:
     quick: list
     target: float
     published: tuple  # manual C++, Enzyme, Tapenade, JAX ("–": none published)
+    gradbench_eval: str = ""   # the GradBench eval, when `name` is a variant of it
+    variant: str = ""          # the tool then runs `<function>_<variant>` of the eval's module
 
 
 EVALS = {e.name: e for e in [
@@ -53,8 +55,10 @@ EVALS = {e.name: e for e in [
          ["-d", "2", "10", "-k", "5"], 3, ("2.4", "7.6", "3.3", "3.0")),
     Eval("lstm", "objective", "jacobian", ["-l", "2", "4", "-c", "1024", "4096"],
          ["-l", "2", "-c", "1024"], 3, ("8.5", "2.8", "3.2", "–")),
-    Eval("ba", "objective", "jacobian", ["--min", "1", "--max", "1"], ["--min", "0", "--max", "0"], 5,
+    Eval("ba", "objective", "jacobian", ["--min", "1", "--max", "3"], ["--min", "0", "--max", "0"], 5,
          ("–", "–", "–", "–")),
+    Eval("ba-python-loop", "objective", "jacobian", ["--min", "1", "--max", "1"], ["--min", "0", "--max", "0"],
+         5, ("–", "–", "–", "–"), gradbench_eval="ba", variant="python_loop"),
     Eval("ht", "objective", "jacobian", ["--min", "1", "--max", "8"], ["--min", "1", "--max", "2"], 5,
          ("–", "–", "–", "–")),
 ]}
@@ -135,8 +139,9 @@ def record(message, response, workloads, pending, log):
 def run_eval(spec, args, log):
     """Run one eval at the chosen sizes; returns (workloads, our own check's report)."""
     report = Path(tempfile.mkstemp(prefix=f"gb-{spec.name}-", suffix=".jsonl")[1])
-    env = dict(os.environ, SRCGRAD_CACHE_DIR=str(args.cache_dir), GB_SRCGRAD_REPORT=str(report))
-    eval_cmd = [sys.executable, "-m", f"gradbench.evals.{spec.name}.run",
+    env = dict(os.environ, SRCGRAD_CACHE_DIR=str(args.cache_dir), GB_SRCGRAD_REPORT=str(report),
+               GB_SRCGRAD_VARIANT=spec.variant)
+    eval_cmd = [sys.executable, "-m", f"gradbench.evals.{spec.gradbench_eval or spec.name}.run",
                 *(spec.quick if args.quick else spec.full),
                 "--min-runs", str(args.min_runs), "--min-seconds", str(args.min_seconds)]
     tool_cmd = [sys.executable, str(TOOL)]

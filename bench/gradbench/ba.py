@@ -3,16 +3,14 @@
 import numba
 import numpy as np
 import srcgrad
-from common import check_jacobian, fd_report, still_refused, timed
+from common import check_jacobian, fd_report, timed
 
 DERIVATIVE = "jacobian"
 N_CAM_PARAMS = 11   # rotation (3), centre (3), focal length, principal point (2), distortion (2)
 
 
 @numba.njit
-def rodrigues_rotate_point_as_written(rot, X):
-    """The reference's rotation, with np.cross: srcgrad refuses np.cross (NoRuleError), so the
-    eval uses rodrigues_rotate_point below; check() reports whether this one still fails."""
+def rodrigues_rotate_point(rot, X):
     sqtheta = np.sum(rot ** 2)
     if sqtheta != 0.0:
         theta = np.sqrt(sqtheta)
@@ -25,27 +23,6 @@ def rodrigues_rotate_point_as_written(rot, X):
         return X * costheta + w_cross_X * sintheta + w * tmp
     else:
         return X + np.cross(rot, X)
-
-
-@numba.njit
-def cross(a, b):
-    return np.array([a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]])
-
-
-@numba.njit
-def rodrigues_rotate_point(rot, X):
-    sqtheta = np.sum(rot ** 2)
-    if sqtheta != 0.0:
-        theta = np.sqrt(sqtheta)
-        costheta = np.cos(theta)
-        sintheta = np.sin(theta)
-        theta_inverse = 1.0 / theta
-        w = theta_inverse * rot
-        w_cross_X = cross(w, X)
-        tmp = np.dot(w, X) * (1.0 - costheta)
-        return X * costheta + w_cross_X * sintheta + w * tmp
-    else:
-        return X + cross(rot, X)
 
 
 @numba.njit
@@ -83,12 +60,20 @@ def ba_objective(cams, X, w, obs, feats):
 
 
 primal_ba = numba.njit(ba_objective)
-reproj_err_jacobian = srcgrad.jacfwd(compute_reproj_err, wrt=(0, 1, 2))
+reproj_err_jacobian = srcgrad.jacrev(compute_reproj_err, wrt=(0, 1, 2))   # 2 outputs, 15 inputs
 w_err_derivative = srcgrad.derivative(compute_w_err)
 
 
 def ba_jacobian(cams, X, w, obs, feats):
-    """As the reference: one small Jacobian per observation, then the sparse matrix."""
+    """One small Jacobian per observation, computed inside a numba loop, then the sparse matrix."""
+    example = (cams[0], X[0], w[0], feats[0])
+    blocks, w_grads = jacobian_blocks(reproj_err_jacobian.compiled_for(*example),
+                                      w_err_derivative.compiled_for(w[0]), cams, X, w, obs, feats)
+    return sparse_matrix(blocks, w_grads, obs, cams.shape[0], X.shape[0])
+
+
+@numba.njit
+def jacobian_blocks(reproj_err_jacobian, w_err_derivative, cams, X, w, obs, feats):
     p = obs.shape[0]
     blocks = np.empty((p, 2, N_CAM_PARAMS + 3 + 1))
     w_grads = np.empty(p)
@@ -97,7 +82,23 @@ def ba_jacobian(cams, X, w, obs, feats):
         blocks[i, :, :N_CAM_PARAMS] = J_cam
         blocks[i, :, N_CAM_PARAMS:N_CAM_PARAMS + 3] = J_X
         blocks[i, :, -1] = J_w
+        w_grads[i] = w_err_derivative(w[i])
+    return blocks, w_grads
+
+
+reproj_err_jacfwd = srcgrad.jacfwd(compute_reproj_err, wrt=(0, 1, 2))
+
+
+def ba_jacobian_python_loop(cams, X, w, obs, feats):
+    """The variant "python_loop": as tools/pytorch/ba.py, a Python loop calling srcgrad per observation."""
+    p = obs.shape[0]
+    blocks = np.empty((p, 2, N_CAM_PARAMS + 3 + 1))
+    w_grads = np.empty(p)
     for i in range(p):
+        J_cam, J_X, J_w = reproj_err_jacfwd(cams[obs[i, 0]], X[obs[i, 1]], w[i], feats[i])
+        blocks[i, :, :N_CAM_PARAMS] = J_cam
+        blocks[i, :, N_CAM_PARAMS:N_CAM_PARAMS + 3] = J_X
+        blocks[i, :, -1] = J_w
         w_grads[i] = w_err_derivative(w[i])
     return sparse_matrix(blocks, w_grads, obs, cams.shape[0], X.shape[0])
 
@@ -170,16 +171,23 @@ def jacobian(args):
     return ba_jacobian(*args)
 
 
+@timed(pre=prepare, post=jacobian_json, first_call_input=first_observations)
+def jacobian_python_loop(args):
+    return ba_jacobian_python_loop(*args)
+
+
 def check(input):
-    """The first observation's block against central differences of compute_reproj_err."""
+    """The first observation's block against central differences of compute_reproj_err, and
+    both ways of computing the blocks against each other."""
     cams, X, w, obs, feats = prepare(input)
     cam, x, wi, feat = cams[obs[0, 0]], X[obs[0, 1]], w[0], feats[0]
     J_cam, J_X, J_w = reproj_err_jacobian(cam, x, wi, feat)
+    loop_vals = ba_jacobian(*first_observations((cams, X, w, obs, feats)))[2]
+    python_vals = ba_jacobian_python_loop(*first_observations((cams, X, w, obs, feats)))[2]
     return fd_report(
         fd_rel_err_cam=check_jacobian(lambda v: compute_reproj_err(v, x, wi, feat), cam, J_cam),
         fd_rel_err_X=check_jacobian(lambda v: compute_reproj_err(cam, v, wi, feat), x, J_X),
         fd_rel_err_w=check_jacobian(lambda v: compute_reproj_err(cam, x, float(v), feat), np.float64(wi),
                                     np.asarray(J_w)),
-        fd_rel_err_w_err=abs(w_err_derivative(wi) + 2 * wi) / abs(2 * wi)) | {
-        "np_cross_as_written": still_refused(srcgrad.jacfwd(rodrigues_rotate_point_as_written, wrt=(0, 1)),
-                                             cam[0:3], x - cam[3:6])}
+        fd_rel_err_w_err=abs(w_err_derivative(wi) + 2 * wi) / abs(2 * wi),
+        jacrev_in_numba_vs_jacfwd_rel_diff=float(np.max(np.abs(loop_vals - python_vals)) / np.max(np.abs(python_vals))))

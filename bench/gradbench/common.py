@@ -100,12 +100,3 @@ def fd_report(**errors):
     """The check's report: each relative error by name, ok when all are below TOLERANCE."""
     return {"ok": all(e < TOLERANCE for e in errors.values())} | errors
 
-
-def still_refused(derivative, *args):
-    """For an eval's as-written variant that srcgrad refused: does it still? (The error's first line.)"""
-    try:
-        derivative(*args)
-    except Exception as exc:
-        reason = str(exc).splitlines()[-1].split(" (<")[0].split(". ")[0]   # the message's first clause
-        return f"refused: {type(exc).__name__}: {reason[:160]}"
-    return "now works"

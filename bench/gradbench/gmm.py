@@ -11,24 +11,6 @@ DERIVATIVE = "jacobian"
 
 
 @numba.njit
-def digamma(x):
-    """d/dx lgamma(x), for x > 0: recurrence up to 6, then the asymptotic series."""
-    result = 0.0
-    while x < 6.0:
-        result -= 1.0 / x
-        x += 1.0
-    f = 1.0 / (x * x)
-    series = f * (1.0 / 12 - f * (1.0 / 120 - f * (1.0 / 252 - f * (1.0 / 240 - f / 132))))
-    return result + math.log(x) - 0.5 / x - series
-
-
-# Only a work-around: srcgrad refuses math.lgamma even where, as here, its argument is a
-# constant that does not depend on the differentiated inputs (NoRuleError). Giving it a rule
-# keeps gmm_objective as written.
-srcgrad.rules.register_elementwise(math.lgamma, digamma, domain=((0.5, 20.0),))
-
-
-@numba.njit
 def logsumexp(v):
     mx = np.max(v)
     return np.log(np.sum(np.exp(v - mx))) + mx
