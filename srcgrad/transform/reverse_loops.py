@@ -274,6 +274,7 @@ class LoopReversal:
             before.append(on_tape(syntax.assign(trips, syntax.const(0))))
             record.insert(0, on_tape(syntax.assign(trips, syntax.binop(syntax.name(trips), "+", syntax.const(1)))))
         copy = self.primal_header(loop)
+        before = self._restore_comment(plan) + before
         outer = self._logging, self._storing, self._unlogged
         self._logging, self._storing = set(plan.logged), {**self._storing, **storing}
         # writes into an object this iteration (or an enclosing loop's, in its forward sweep) made
@@ -283,6 +284,15 @@ class LoopReversal:
         copy.body = record + self.forward_block(loop.body, region=False)
         self._logging, self._storing, self._unlogged = outer
         return before + [copy]
+
+    def _restore_comment(self, plan) -> list:
+        """Which way each array this loop writes is brought back for the reverse sweep (array_restore.py)."""
+        scratch = [a for a in sorted(mutated_arrays(plan.loop) & self.read_arrays)
+                   if a not in plan.restored and self._work_array(a, plan.loop)]
+        groups = [(plan.snapshots, "by a snapshot per iteration"), (plan.disjoint, "by a copy at loop entry (disjoint)"),
+                  (plan.logged, "by an element log"), (scratch, "not at all (rewritten before read)")]
+        parts = [f"{', '.join(arrays)} {way}" for arrays, way in groups if arrays]
+        return [syntax.comment(f"arrays restored for the reverse sweep: {'; '.join(parts)}")] if parts else []
 
     def _restore_name(self, plan, array: str, what: str) -> str:
         key = (what, id(plan.loop), array)

@@ -15,6 +15,7 @@ def vjp_running_max_of_sines(x, out_bar):
     y[0] = sin
     x_shape = x.shape
     x_shape_0 = x_shape[0]
+    # arrays restored for the reverse sweep: y by an element log
     y_log_height_tape = np.empty(max(x_shape_0 - 1, 0), dtype=np.int64)
     sin_1_tape = np.empty(max(x_shape_0 - 1, 0))
     for i in range(1, x_shape_0):
