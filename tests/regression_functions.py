@@ -419,3 +419,17 @@ def rebound_in_branch_after_nonlinear(n, A):
     else:
         w[-1 - n, -1 - n] *= 0.5
     return w
+
+
+def _set_last(out, p):
+    out[-1] = 0.66
+    return 0.5 * p
+
+
+def element_read_again_after_subroutine(x):
+    # fuzzer 93:180:0: w[-1] read before a call that writes into w must be read again after it
+    w = np.empty(2)
+    for i in range(2):
+        w[i] = math.erfc(np.log1p(1.0 + x[2 - i] ** 2))
+    u = _set_last(w, w[-1])
+    return w[-1] * x[0] + u

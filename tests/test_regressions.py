@@ -13,6 +13,7 @@ M23, M33a, M33b = RNG.standard_normal((2, 3)), RNG.standard_normal((3, 3)), RNG.
 V3 = np.array([0.3, -0.5, 0.9])
 
 CASES = [
+    (rf.element_read_again_after_subroutine, (V3,), 0),
     (rf.slice_assigned_to_itself, (np.linspace(-1.0, 1.0, 8),), 0),
     (rf.rebound_in_branch_after_nonlinear, (2, M23), 1),
     (rf.rebound_in_branch_after_nonlinear, (0, M33a), 1),

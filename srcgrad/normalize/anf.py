@@ -62,8 +62,8 @@ class _Anf:
             if getattr(stmt, attr, None) is None and self.position.get(attr) is not None:
                 setattr(stmt, attr, self.position[attr])
         self.out.append(stmt)
-        if not isinstance(stmt, gast.Assign):
-            self.reads.clear()   # a loop or branch may write anything
+        if not isinstance(stmt, gast.Assign) or getattr(stmt.value, "srcgrad_user", None) is not None:
+            self.reads.clear()   # a loop, a branch or a call of user code (a subroutine) may write anything
             return
         written = syntax.stored_names(stmt)
         self.reads = {key: (temp, names) for key, (temp, names) in self.reads.items() if not names & written}
