@@ -24,6 +24,12 @@ from .write_index import index_pattern, rebuild_index
 _SIZED_ALLOCATIONS = {"np.zeros", "np.ones", "np.empty", "np.full"}   # first argument: the length
 
 
+def _counted(loop) -> bool:
+    """A `for` over a unit-step range that runs to its end: its trip count sizes tapes up front."""
+    plan = _LoopPlan(loop, [], {}, has_exit=bool(loop.body) and is_loop_exit(loop.body[-1]))
+    return plan.is_for and not plan.has_exit and plan.unit_step
+
+
 def is_loop_exit(stmt) -> bool:
     return getattr(stmt, "srcgrad_loop_exit", False)
 
@@ -140,8 +146,7 @@ class LoopReversal:
                 return LOG
         if disjoint_position(loop, array) is not None:
             return DISJOINT
-        if writes_in_bulk(loop, array) and isinstance(loop, gast.For) and not is_loop_exit(loop.body[-1]) and \
-                _LoopPlan(loop, [], {}, False).unit_step:
+        if writes_in_bulk(loop, array) and _counted(loop):   # the snapshot tape is sized by the trip count
             return SNAPSHOT
         return LOG
 
@@ -236,7 +241,7 @@ class LoopReversal:
         return outside
 
     def _preallocated(self, plan) -> bool:
-        return plan.is_for and not plan.has_exit and plan.unit_step
+        return _counted(plan.loop)
 
     def _checkpoint_tapes(self, plan) -> list:
         """(variable, tape name, dtype or None for a list) for each checkpointed value."""
