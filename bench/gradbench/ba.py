@@ -72,8 +72,8 @@ def ba_jacobian(cams, X, w, obs, feats):
     return sparse_matrix(blocks, w_grads, obs, cams.shape[0], X.shape[0])
 
 
-@numba.njit
-def jacobian_blocks(reproj_err_jacobian, w_err_derivative, cams, X, w, obs, feats):
+def fill_blocks(reproj_err_jacobian, w_err_derivative, cams, X, w, obs, feats):
+    """One Jacobian block per observation and one derivative per weight, as the reference loops."""
     p = obs.shape[0]
     blocks = np.empty((p, 2, N_CAM_PARAMS + 3 + 1))
     w_grads = np.empty(p)
@@ -86,20 +86,15 @@ def jacobian_blocks(reproj_err_jacobian, w_err_derivative, cams, X, w, obs, feat
     return blocks, w_grads
 
 
+jacobian_blocks = numba.njit(fill_blocks)   # the same loop compiled, calling compiled_for functions
+
+
 reproj_err_jacfwd = srcgrad.jacfwd(compute_reproj_err, wrt=(0, 1, 2))
 
 
 def ba_jacobian_python_loop(cams, X, w, obs, feats):
     """The variant "python_loop": as tools/pytorch/ba.py, a Python loop calling srcgrad per observation."""
-    p = obs.shape[0]
-    blocks = np.empty((p, 2, N_CAM_PARAMS + 3 + 1))
-    w_grads = np.empty(p)
-    for i in range(p):
-        J_cam, J_X, J_w = reproj_err_jacfwd(cams[obs[i, 0]], X[obs[i, 1]], w[i], feats[i])
-        blocks[i, :, :N_CAM_PARAMS] = J_cam
-        blocks[i, :, N_CAM_PARAMS:N_CAM_PARAMS + 3] = J_X
-        blocks[i, :, -1] = J_w
-        w_grads[i] = w_err_derivative(w[i])
+    blocks, w_grads = fill_blocks(reproj_err_jacfwd, w_err_derivative, cams, X, w, obs, feats)
     return sparse_matrix(blocks, w_grads, obs, cams.shape[0], X.shape[0])
 
 
