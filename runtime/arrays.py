@@ -81,6 +81,29 @@ def add_at_flat(x_bar, k, value):
     x_bar[np.unravel_index(k, x_bar.shape)] += value
 
 
+def scatter_add(x_bar, index, g):
+    """x_bar[index] += g, adding once per occurrence of a repeated index (the adjoint of a gather
+    `y = x[index]` with an integer-array index, where `x_bar[index] += g` would add only once)."""
+    np.add.at(x_bar, index, g)
+
+
+def kept_slots(x_bar, index):
+    """x_bar[index], with zeros where a later occurrence of the same element in `index` overwrote
+    the write (the cotangent of `v` in `x[index] = v`: numpy keeps the last of repeated writes)."""
+    positions = np.arange(x_bar.size).reshape(x_bar.shape)[index]
+    kept = np.array(x_bar[index], dtype=np.float64)
+    _zero_overwritten(kept.reshape(-1), positions.reshape(-1))
+    return kept
+
+
+def _zero_overwritten(kept, positions):
+    seen = set()
+    for k in range(positions.size - 1, -1, -1):
+        if positions[k] in seen:
+            kept[k] = 0.0
+        seen.add(positions[k])
+
+
 def matmul_grad_left(g, a, b):
     """The cotangent of `a` in `a @ b` (also np.dot), for vectors and matrices."""
     if a.ndim == 1 and b.ndim == 1:
@@ -201,6 +224,59 @@ def _add_at_flat(x_bar, k, value):
     def add(x_bar, k, value):
         x_bar.reshape(-1)[k] += value
     return add
+
+
+@overload(scatter_add)
+def _scatter_add(x_bar, index, g):
+    parts = index.types if isinstance(index, types.BaseTuple) else (index,)
+    if not any(isinstance(part, types.Array) for part in parts):
+        def basic(x_bar, index, g):   # integers and slices select each element at most once
+            x_bar[index] += g
+        return basic
+    if isinstance(index, types.Array) and isinstance(index.dtype, types.Boolean):
+        def masked(x_bar, index, g):   # a mask selects each element at most once
+            x_bar[index] += g
+        return masked
+    if isinstance(index, types.Array) and index.ndim == 1:
+        if _is_array(g):
+            def per_row(x_bar, index, g):
+                for k in range(index.shape[0]):
+                    x_bar[index[k]] += g[k]
+            return per_row
+
+        def same_value(x_bar, index, g):
+            for k in range(index.shape[0]):
+                x_bar[index[k]] += g
+        return same_value
+
+    def by_position(x_bar, index, g):
+        # the flat position of each selected element, by applying the same index to their numbers
+        positions = np.arange(x_bar.size).reshape(x_bar.shape)[index]
+        contributions = np.broadcast_to(g, positions.shape)
+        flat = x_bar.reshape(-1)
+        for position, contribution in zip(positions.ravel(), np.ravel(contributions)):
+            flat[position] += contribution
+    return by_position
+
+
+@overload(kept_slots)
+def _kept_slots(x_bar, index):
+    parts = index.types if isinstance(index, types.BaseTuple) else (index,)
+    if not any(isinstance(part, types.Array) and isinstance(part.dtype, types.Integer) for part in parts):
+        return lambda x_bar, index: np.copy(x_bar[index])   # no element is selected twice
+
+    def overwritten_zeroed(x_bar, index):
+        positions = np.ascontiguousarray(np.arange(x_bar.size).reshape(x_bar.shape)[index])
+        kept = np.ascontiguousarray(x_bar[index])
+        flat_kept, flat_positions = kept.reshape(-1), positions.reshape(-1)
+        last = np.full(x_bar.size, -1)
+        for k in range(flat_positions.size):
+            last[flat_positions[k]] = k
+        for k in range(flat_positions.size):
+            if last[flat_positions[k]] != k:
+                flat_kept[k] = 0.0
+        return kept
+    return overwritten_zeroed
 
 
 @overload(matmul_grad_left, inline="always")

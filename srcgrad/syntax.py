@@ -289,3 +289,12 @@ def fingerprint(node) -> str:
 def index_parts(subscript) -> list:
     """The index components of `x[i]` ([i]) or `x[i, j]` ([i, j])."""
     return subscript.slice.elts if isinstance(subscript.slice, gast.Tuple) else [subscript.slice]
+
+
+def index_value(index: gast.AST) -> gast.AST:
+    """An index as a value to pass to a function: `1:n` becomes `slice(1, n, None)`."""
+    if isinstance(index, gast.Slice):
+        return call("slice", *(clone(b) if b is not None else const(None) for b in (index.lower, index.upper, index.step)))
+    if isinstance(index, gast.Tuple):
+        return tuple_([index_value(part) for part in index.elts])
+    return clone(index)

@@ -433,3 +433,70 @@ def element_read_again_after_subroutine(x):
         w[i] = math.erfc(np.log1p(1.0 + x[2 - i] ** 2))
     u = _set_last(w, w[-1])
     return w[-1] * x[0] + u
+
+
+def gather_repeated(x):
+    # an integer-array index that repeats an element: its adjoint adds once per occurrence
+    return np.sum(x[np.array([0, 2, 2, -1])] ** 2)
+
+
+def gather_rows_repeated(A, rows):
+    return np.sum(np.sin(A[rows, 1:]) * A[rows, :2])
+
+
+def gather_column_in_loop(A, rows):
+    total = 0.0
+    for j in range(A.shape[1]):
+        total += np.sum(A[rows, j] * A[rows, j])
+    return total
+
+
+def gather_masked(x):
+    return np.sum(x[x > 0.0] ** 3)
+
+
+def scatter_repeated(x, v):
+    # numpy keeps the last of repeated writes: the earlier ones have no derivative
+    y = x * 1.0
+    y[np.array([0, 2, 2])] = v
+    return np.sum(y * x)
+
+
+def scatter_added_in_loop(x, v):
+    y = x * 1.0
+    for k in range(2):
+        y[np.array([0, 2, 2])] += v * y[1]
+    return np.sum(y * x)
+
+
+def scalar_into_repeated_slots(x, y):
+    # fuzzer 101:138:0: one value written into several slots: its adjoint sums them
+    w = np.ones(4)
+    w[np.array([-4, -4, 1])] = y @ y
+    return w * x
+
+
+def _scale_in_place(out, p):
+    out *= p
+
+
+def _shift_number(a, p):
+    a += p
+    return a * 2.0
+
+
+def subroutine_updates_in_place(x):
+    # fuzzer 101:242:0: `out *= p` in a subroutine changes the caller's array, as numpy does
+    w = x * 1.0
+    _scale_in_place(w, x[0])
+    s = x[1] * 1.0
+    t = _shift_number(s, x[2])   # a float parameter's update stays inside the callee
+    return np.sum(w * w) + s * t
+
+
+def view_updated_in_place(a):
+    # numpy's `row *= 2.0` changes w too; srcgrad would bind a new row: refused
+    w = np.array([a, 2.0 * a, 3.0])
+    row = w[0:2]
+    row *= 2.0
+    return np.sum(w * w)

@@ -14,6 +14,14 @@ V3 = np.array([0.3, -0.5, 0.9])
 
 CASES = [
     (rf.element_read_again_after_subroutine, (V3,), 0),
+    (rf.gather_repeated, (np.array([0.3, -0.5, 0.9, 0.2]),), 0),
+    (rf.gather_rows_repeated, (M33a, np.array([2, 0, 2, 2])), 0),
+    (rf.gather_column_in_loop, (M33a, np.array([1, 1, 0])), 0),
+    (rf.gather_masked, (np.array([0.3, -0.5, 0.9, 0.2]),), 0),
+    (rf.scatter_repeated, (np.array([0.3, -0.5, 0.9, 0.2]), V3), (0, 1)),
+    (rf.scalar_into_repeated_slots, (np.array([0.3, -0.5, 0.9, 0.2]), V3), (0, 1)),
+    (rf.subroutine_updates_in_place, (V3,), 0),
+    (rf.scatter_added_in_loop, (np.array([0.3, -0.5, 0.9, 0.2]), V3), (0, 1)),
     (rf.slice_assigned_to_itself, (np.linspace(-1.0, 1.0, 8),), 0),
     (rf.rebound_in_branch_after_nonlinear, (2, M23), 1),
     (rf.rebound_in_branch_after_nonlinear, (0, M33a), 1),
@@ -79,7 +87,8 @@ FORWARD_ONLY = [(rf.write_while_viewed, "while `r`, which shares its memory"),
 REFUSED = [(rf.arange_of_input, (0.5,), "np.arange` with an argument that depends"),
            (rf.arange_scaled_by_input, (0.5,), "np.arange` with an argument that depends"),
            (rf.lgamma_of_input, (1.5,), r"register_elementwise\(math.lgamma"),
-           (rf.length_one_broadcast, (0.5,), "different lengths")]
+           (rf.length_one_broadcast, (0.5,), "different lengths"),
+           (rf.view_updated_in_place, (0.5,), "augmented assignment to the array `row` while `w` shares")]
 IDS = [f"{fn.__name__}-{k}" for k, (fn, _, _) in enumerate(CASES)]
 
 
@@ -95,6 +104,7 @@ def test_forward_reverse_and_dot_product(fn, args, wrt, backend):
 def test_hand_derived_values(backend):
     grad = lambda f, *args: srcgrad.grad(f, backend=backend)(*args)  # noqa: E731
     np.testing.assert_allclose(grad(rf.unpack_one, np.array([1.0, 2.0, 3.0])), [8.0, 16.0, 24.0])
+    np.testing.assert_allclose(grad(rf.gather_repeated, np.array([1.0, 2.0, 3.0, 4.0])), [2.0, 0.0, 12.0, 8.0])
     np.testing.assert_allclose(grad(rf.prod_over_zero, np.array([1.0, 0.0, 2.0, 3.0])), [0.0, 6.0, 0.0, 0.0])
     np.testing.assert_allclose(grad(rf.prod_unread, np.array([1.0, 0.0, 2.0, 3.0])), [2.0, 0.0, 4.0, 6.0])
     x = np.array([0.2, 0.4, 1.1])

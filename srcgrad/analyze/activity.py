@@ -51,13 +51,14 @@ def _refuse_updates_of_viewed_arrays(fn, aliases, kinds: dict, location) -> None
     found = updated_while_viewed(fn, kinds)
     if not found:
         return
-    update = found[1]
+    view, update = found
     array = update.targets[0].id
     other = _sharers(array, aliases)
+    copied = view.name   # a copy where the view is bound separates the two names
     raise UnsupportedSyntaxError(
         f"an augmented assignment to the array `{array}` while `{', '.join(other)}` shares its memory",
         location(update), f"numpy would update `{array}` in place and change `{other[0]}` too. Take a copy "
-        f"where `{other[0]}` is bound (`....copy()`), or write `{array} = {array} - ...` to make a new array.")
+        f"where `{copied}` is bound (`{copied} = ....copy()`), or write `{array} = {array} - ...` to make a new array.")
 
 
 def _sharers(name: str, aliases) -> list:

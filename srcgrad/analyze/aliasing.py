@@ -160,29 +160,71 @@ def updated_while_viewed(fn: gast.FunctionDef, kinds: dict):
 
 
 def _changed_while_viewed(fn: gast.FunctionDef, kinds: dict, changes):
+    """(observer, change): the first `change` of an array's memory (through any name bound to it,
+    or to a view of it, a chain of views included) after which another name for that memory is
+    read. `observer.name` is that name, `observer.base` the changed one."""
     order = _linear_order(fn.body)
-    found = views(fn.body, kinds)
-    writes = [s for s in order.statements if isinstance(s, gast.Assign) and changes(s)]
-    reaching = reaching_definitions(fn.body, {}, {id(s) for s in writes} | {id(v.stmt) for v in found})
-    for view in found:
-        start = order.position[id(view.stmt)]
-        viewed = reaching[id(view.stmt)].get(view.base, {BEFORE})
-        later_writes = [s for s in writes if syntax.base_name(s.targets[0]) == view.base
-                        and order.position[id(s)] > start
-                        and reaching[id(s)].get(view.base, {BEFORE}) & viewed]
-        reads = [s for s in order.statements if view.name in own_reads(s) and order.position[id(s)] > start]
-        for write in later_writes:
-            for read in reads:
-                if order.position[id(read)] > order.position[id(write)] or order.share_loop(read, write, view.stmt):
-                    if not _rebound_between(order, view, write, read):
-                        return view, write
+    changed_at = [s for s in order.statements if isinstance(s, gast.Assign) and changes(s)]
+    if not changed_at:
+        return None
+    memory = _Memory(fn.body, kinds, order)
+    readers: dict = {}
+    for stmt in order.statements:
+        for name in own_reads(stmt) & memory.names:
+            readers.setdefault(name, []).append(stmt)
+    for change in changed_at:
+        changed = syntax.base_name(change.targets[0])
+        changed_memory = memory.of(changed, change)
+        for observer in sorted(memory.names - {changed}):
+            # bindings of the observer written after the change come round a loop: the arrays they
+            # share were made again before this change (`u = new` after `new = np.zeros(n)`)
+            if not memory.of(observer, change, earlier_only=True) & changed_memory:
+                continue
+            bound = memory.binding(observer, change)
+            for read in readers.get(observer, []):
+                later = order.position[id(read)] > order.position[id(change)]
+                if (later or order.share_loop(read, change, bound)) and not _rebound_between(order, observer, change, read):
+                    return View(read, observer, changed), change
     return None
 
 
-def _rebound_between(order, view: View, write, read) -> bool:
-    """Whether the view's name is bound again after the write and before the read (a fresh view)."""
+class _Memory:
+    """Which array each name refers to before a statement: the bindings at the root of its chain of
+    views (a statement that makes a new array, or a parameter's value), as a set over paths."""
+
+    def __init__(self, stmts: list, kinds: dict, order):
+        self.views = {id(v.stmt): v for v in views(stmts, kinds)}
+        self.names = {n for v in self.views.values() for n in (v.name, v.base)}
+        self.reaching = reaching_definitions(stmts, {}, {id(s) for s in order.statements})
+        self.statements = {id(s): s for s in order.statements}
+        self.position = order.position
+        self._roots: dict = {}
+
+    def binding(self, name: str, stmt):
+        """A statement binding `name` that reaches `stmt`; None for a value from before the function."""
+        definitions = [d for d in self.reaching[id(stmt)].get(name, {BEFORE}) if d != BEFORE]
+        return self.statements[definitions[0]] if definitions else None
+
+    def of(self, name: str, stmt, earlier_only: bool = False) -> set:
+        definitions = self.reaching[id(stmt)].get(name, {BEFORE})
+        if earlier_only:
+            definitions = {d for d in definitions if d == BEFORE or self.position[d] < self.position[id(stmt)]}
+        return {root for d in definitions for root in self._root(d, name)}
+
+    def _root(self, definition, name: str) -> frozenset:
+        key = (definition, name)
+        if key not in self._roots:
+            self._roots[key] = frozenset([key])   # a view of itself around a loop ends here
+            view = self.views.get(definition)
+            if view is not None and view.name == name:
+                self._roots[key] = frozenset(self.of(view.base, view.stmt))
+        return self._roots[key]
+
+
+def _rebound_between(order, name: str, write, read) -> bool:
+    """Whether `name` is bound again after the write and before the read (a fresh binding)."""
     low, high = order.position[id(write)], order.position[id(read)]
-    return any(isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) and s.targets[0].id == view.name
+    return any(isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) and s.targets[0].id == name
                and low < order.position[id(s)] < high for s in order.statements)
 
 
@@ -198,7 +240,7 @@ class _LinearOrder:
         """Whether a and b run in one loop that does not contain `outside` (so b runs before a
         again in the next iteration)."""
         common = set(self.loops[id(a)]) & set(self.loops[id(b)])
-        return bool(common - set(self.loops[id(outside)]))
+        return bool(common - set(self.loops[id(outside)] if outside is not None else ()))
 
 
 def _linear_order(stmts) -> _LinearOrder:

@@ -58,6 +58,8 @@ def join(a, b):
         return b
     if b is None or a == b:
         return a
+    if isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b):
+        return tuple(join(x, y) for x, y in zip(a, b))
     if {a, b} <= {FLOAT, INT, BOOL}:
         return FLOAT if FLOAT in (a, b) else INT
     if is_array(a) and is_array(b):
@@ -190,9 +192,14 @@ class KindInference:
             return UNKNOWN
         n = ndim(base)
         parts = node.slice.elts if isinstance(node.slice, gast.Tuple) else [node.slice]
-        dropped = sum(1 for p in parts if not isinstance(p, gast.Slice) and self.of(p) in (INT, BOOL))
-        if any(not isinstance(p, gast.Slice) and self.of(p) not in (INT, BOOL) for p in parts) or n is None:
-            return "a?" if n is None else UNKNOWN
+        indices = [self.of(p) for p in parts if not isinstance(p, gast.Slice)]
+        dropped = sum(1 for k in indices if k in (INT, BOOL))
+        # one vector of indices (or a 1-D mask) replaces its axis by one of its own length
+        vectors = sum(1 for k in indices if is_array(k) and ndim(k) == 1)
+        if any(k not in (INT, BOOL) for k in indices) and not (vectors == 1 and dropped + vectors == len(indices)):
+            return "a?" if n is None or vectors else UNKNOWN
+        if n is None:
+            return "a?"
         rest = n - dropped
         element = INT if base.startswith("ia") else FLOAT
         return element if rest == 0 else (("ia" if element == INT else "a") + str(rest))
@@ -219,3 +226,11 @@ def matmul_kind(a, b):
     if da == 0 or db == 0:
         return UNKNOWN
     return array(da + db - 2)
+
+
+def selects_element(subscript, kinds: dict) -> bool:
+    """Whether `x[...]` is one element of the array x: an integer for every axis (no slice, no
+    index array)."""
+    parts = syntax.index_parts(subscript)
+    return ndim(kinds.get(syntax.base_name(subscript))) == len(parts) and all(
+        not isinstance(p, gast.Slice) and is_scalar(of_atom(p, kinds)) for p in parts)

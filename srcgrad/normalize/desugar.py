@@ -55,6 +55,10 @@ class _Desugar:
             return [stmt]
         if isinstance(stmt, gast.For):
             return self.for_loop(stmt)
+        if isinstance(stmt, gast.If) and _constant_test(stmt.test) is not None:
+            # numba drops the branch a constant test never takes, and then cannot type the names
+            # only that branch binds where the derivative's sweep reads them: take the branch here
+            return self.block(stmt.body if _constant_test(stmt.test) else stmt.orelse)
         if isinstance(stmt, (gast.If, gast.While)):
             stmt.body = self.block(stmt.body)
             stmt.orelse = self.block(stmt.orelse)
@@ -97,6 +101,19 @@ class _Desugar:
     def _reject(self, node, construct):
         raise UnsupportedSyntaxError(construct, self.parsed.location(node),
                                      "Loop over range(n), over an array's rows, or enumerate(array).")
+
+
+def _constant_test(test) -> bool | None:
+    """The truth of a condition made of literal numbers only (`-1.1 < 0.52`), else None."""
+    if not all(isinstance(n, (gast.Constant, gast.Compare, gast.BoolOp, gast.UnaryOp, gast.BinOp, gast.cmpop,
+                              gast.boolop, gast.unaryop, gast.operator)) for n in gast.walk(test)):
+        return None
+    if any(isinstance(n, gast.Constant) and not isinstance(n.value, (int, float, bool)) for n in gast.walk(test)):
+        return None
+    try:
+        return bool(eval(compile(gast.gast_to_ast(gast.Expression(body=syntax.clone(test))), "<test>", "eval"), {}))
+    except Exception:
+        return None
 
 
 def _rebound(stmts) -> set:

@@ -17,6 +17,7 @@ import inspect
 import gast
 
 from .. import syntax
+from ..analyze import kinds as K
 from ..analyze.aliasing import views
 from ..errors import UnsupportedSyntaxError
 
@@ -41,7 +42,19 @@ def writes_into_parameters(tree: gast.FunctionDef) -> bool:
         changed = not new <= reached
         reached |= new
     return any(isinstance(n, gast.Subscript) and isinstance(n.ctx, gast.Store) and syntax.base_name(n) in reached
-               for n in gast.walk(tree))
+               for n in gast.walk(tree)) or bool(updated_in_place(tree))
+
+
+def updated_in_place(tree: gast.FunctionDef) -> set:
+    """Parameters bound again only by augmented assignments (`out *= dt`): numpy updates the
+    caller's array in place, where srcgrad binds the parameter to a new array."""
+    augmented = {id(n.targets[0]) for n in gast.walk(tree) if isinstance(n, gast.Assign)
+                 and getattr(n, "srcgrad_augmented", False) and isinstance(n.targets[0], gast.Name)}
+    bindings: dict = {}
+    for node in gast.walk(tree):
+        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
+            bindings.setdefault(node.id, []).append(id(node) in augmented)
+    return {p for p in syntax.param_names(tree) if p in bindings and all(bindings[p])}
 
 
 class _Inliner:
@@ -89,7 +102,9 @@ class _Inliner:
             renames[name] = self.unit.names.fresh(name)
         syntax.rename(body, renames)
         result = [] if value is None else self._assign_result(target, syntax.rename(value, renames))
-        inlined = [syntax.comment(f"inlined: {gast.unparse(call).strip()}")] + bindings + body + result
+        written_back = self._write_back(call, tree, renames)
+        inlined = ([syntax.comment(f"inlined: {gast.unparse(call).strip()}")] + bindings + body + written_back
+                   + result)
         for new in inlined:
             new.srcgrad_origin = getattr(new, "srcgrad_origin", None) or getattr(stmt, "srcgrad_origin", "")
         return inlined
@@ -108,10 +123,13 @@ class _Inliner:
             body.pop()
         if target is None:
             return None
-        if final is None:
+        value = final.value if final is not None else None
+        if value is None or isinstance(value, gast.Constant) and value.value is None:
+            if isinstance(target, gast.Name) and target.id not in syntax.loaded_names(self.parsed.tree):
+                return syntax.const(None)   # `u = step(x)`, u never read
             raise UnsupportedSyntaxError(f"the value of a call to `{callee.parsed.name}`, which returns nothing",
                                          self.parsed.location(call), "Call it as a statement.")
-        return final.value
+        return value
 
     def _assign_result(self, target, value) -> list:
         if isinstance(target, gast.Tuple) and isinstance(value, gast.Tuple):
@@ -132,6 +150,21 @@ class _Inliner:
                 bindings.append(syntax.assign(local, syntax.clone(atom)))
                 renames[param] = local
         return bindings, renames
+
+    def _write_back(self, call, tree, renames: dict) -> list:
+        """`w = out` after the body, for each parameter `out` the callee updates with `out *= ...`:
+        the caller's array changes, as numpy's in-place update changes it. Kept only where the
+        argument is an array (`in_place_write_back`); a float parameter's update stays local."""
+        arguments = self._arguments(call, tree)
+        statements = []
+        for param in sorted(updated_in_place(tree)):
+            atom = arguments[param]
+            if isinstance(atom, gast.Name):
+                back = syntax.assign(atom.id, syntax.name(renames[param]))
+                back.srcgrad_augmented = True   # to the caller, an in-place update of its array
+                back.srcgrad_write_back = True
+                statements.append(back)
+        return statements
 
     def _arguments(self, call, tree) -> dict:
         """Parameter name -> the caller's atom (positional, keyword or default)."""
@@ -165,3 +198,25 @@ def _user_call(stmt):
     if isinstance(stmt, gast.Assign) and getattr(stmt.value, "srcgrad_user", None) is not None:
         return stmt.value, stmt.targets[0]
     return None, None
+
+
+def drop_scalar_write_backs(tree: gast.FunctionDef, kinds: dict) -> bool:
+    """Remove the write-backs (`w = out`, see `_write_back`) of parameters that hold numbers for
+    this signature: `p += 1.0` in the callee leaves the caller's float alone. True if any went."""
+    dropped = False
+
+    def block(stmts: list) -> list:
+        nonlocal dropped
+        kept = []
+        for stmt in stmts:
+            for child in syntax.child_blocks(stmt):
+                child[:] = block(child)
+            if getattr(stmt, "srcgrad_write_back", False) and not K.is_array(kinds.get(stmt.targets[0].id)) \
+                    and kinds.get(stmt.targets[0].id) != K.UNKNOWN:
+                dropped = True
+                continue
+            kept.append(stmt)
+        return kept
+
+    tree.body[:] = block(tree.body)
+    return dropped

@@ -91,6 +91,7 @@ class _Lowering:
             out += [syntax.assign(loop.exit_flag, syntax.const(True)), syntax.assign(loop.skip_flag, syntax.const(True))]
         for s in out:
             s.srcgrad_origin = getattr(stmt, "srcgrad_origin", None)
+            gast.copy_location(s, stmt)
         return out
 
     def stmt(self, stmt, loop) -> list:

@@ -99,6 +99,10 @@ class Adjoints:
         y = target.id
         if y not in self.active:
             return []
+        if isinstance(value, gast.Tuple) and not self.is_tuple(y):
+            raise UnsupportedSyntaxError("a value that is a tuple on one path and something else (or a tuple of "
+                                         "another length) on another, in reverse mode", self.location(stmt),
+                                         "Return (or assign) the same structure on every path.")
         positions = active_operands(value, self.active)
         if not positions:
             return self.kill(y)
@@ -167,16 +171,26 @@ class Adjoints:
                 raise UnsupportedSyntaxError("indexing a tuple with a variable in reverse mode", self.location(value),
                                              "Unpack the tuple: `a, b = t`.")
             return [syntax.aug_assign(self.element_adjoints(array)[index.value], "+", g)]
+        if self._selects_by_array(value.slice):   # an index may repeat: add once per occurrence
+            return [gast.Expr(value=syntax.call("scatter_add", syntax.name(self.adjoint(array)),
+                                                syntax.index_value(value.slice), g))]
         target = syntax.subscript(syntax.name(self.adjoint(array)), syntax.clone(value.slice), store=True)
         return [syntax.aug_assign(target, "+", g)]
+
+    def _selects_by_array(self, index) -> bool:
+        parts = index.elts if isinstance(index, gast.Tuple) else [index]
+        kinds = [K.of_atom(part, self.kinds) for part in parts if not isinstance(part, gast.Slice)]
+        return any(K.is_array(kind) or kind == K.UNKNOWN for kind in kinds)
 
     def _element_write(self, target, value) -> list:
         array = syntax.base_name(target)
         if array not in self.active:
             return []
         slot = syntax.subscript(syntax.name(self.adjoint(array)), syntax.clone(target.slice))
-        kind = K.UNKNOWN if not _is_element(target, self.kinds) else K.FLOAT
         clear = syntax.assign(syntax.as_store(syntax.clone(slot)), syntax.const(0.0))
+        if self._selects_by_array(target.slice):   # of repeated elements only the last write is kept
+            slot = syntax.call("kept_slots", syntax.name(self.adjoint(array)), syntax.index_value(target.slice))
+        kind = K.UNKNOWN if not K.selects_element(target, self.kinds) else K.FLOAT
         if isinstance(value, gast.Name) and value.id == array:   # a[s] = a: take the slot's adjoint before clearing it
             taken = self.names.fresh(f"{array}_bar_slot")
             return [syntax.assign(taken, syntax.call("np.copy", slot)), clear] + self.accumulate(value, syntax.name(taken), kind)
@@ -243,9 +257,3 @@ def _axis_argument(call):
         if keyword.arg == "axis":
             return keyword.value
     return call.args[1] if len(call.args) > 1 else None
-
-
-def _is_element(target, kinds) -> bool:
-    kind = kinds.get(syntax.base_name(target))
-    parts = target.slice.elts if isinstance(target.slice, gast.Tuple) else [target.slice]
-    return K.ndim(kind) == len(parts) and not any(isinstance(p, gast.Slice) for p in parts)

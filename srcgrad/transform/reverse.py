@@ -303,7 +303,7 @@ class ReverseTransform(LoopReversal):
         if array not in self.read_arrays:
             return [syntax.clone(stmt)]
         old = syntax.subscript(syntax.name(array), syntax.clone(target.slice))
-        if not _is_element_write(target, self.kinds):
+        if not K.selects_element(target, self.kinds):
             old = syntax.call("np.copy", old)
         if region:
             return [syntax.assign(self.saved_name(stmt, array, "old"), old), syntax.clone(stmt)]
@@ -375,9 +375,3 @@ class ReverseTransform(LoopReversal):
         if array in self.read_arrays:
             code.append(syntax.assign(syntax.clone(target), syntax.name(self.saved_name(stmt, array, "old"))))
         return code
-
-
-def _is_element_write(target, kinds) -> bool:
-    kind = kinds.get(syntax.base_name(target))
-    parts = syntax.index_parts(target)
-    return K.ndim(kind) == len(parts) and not any(isinstance(p, gast.Slice) for p in parts)

@@ -49,6 +49,11 @@ class Progress:
             if outcome.status == "failed" and index not in self.reported:
                 self.reported.add(index)
                 print(f"fuzz: program {outcome.program.seed} failed: {outcome.primary.signature[:160]}", file=sys.stderr, flush=True)
+            suspicious = [r for r in outcome.refusals if "likely a srcgrad bug" in r.error]
+            if suspicious and index not in self.reported:
+                self.reported.add(index)
+                print(f"fuzz: program {outcome.program.seed} refused, likely a srcgrad bug: {suspicious[0].error[:160]}",
+                      file=sys.stderr, flush=True)
         now = time.monotonic()
         if now - self.last < 20 and len(results) < self.total:
             return

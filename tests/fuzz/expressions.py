@@ -108,8 +108,10 @@ class ExprGen:
         rows = [v for v in sc.floats() if len(v.shape) == 2 and v.shape[1] == n]
         cols = [v for v in sc.floats() if len(v.shape) == 2 and v.shape[0] == n]
         longer = [v for v in sc.floats() if len(v.shape) == 1 and v.shape[0] >= n]
+        vectors = [v for v in sc.floats() if len(v.shape) == 1]
         return self.pick([
             (5, same and (lambda: self.choose(same).name)),
+            (0.6, vectors and (lambda: self.gather(self.choose(vectors), n))),
             (2, rows and (lambda: self.row(sc, self.choose(rows)))),
             (1.5, cols and (lambda: self.column(sc, self.choose(cols)))),
             (1.5, longer and (lambda: self.vector_slice(sc, self.choose(longer), n))),
@@ -117,6 +119,16 @@ class ExprGen:
             (0.5, lambda: f"np.linspace(0.5, 1.5, {n}) * {self.scalar_leaf(sc)}"),
             (0.1, lambda: f"np.full({n}, {self.scalar_leaf(sc)})"),
         ])()
+
+    def gather(self, var, n: int) -> str:
+        """n elements of a vector picked by an integer array, repeats and negative indices allowed."""
+        return f"{var.name}[{self.index_array(var.shape[0], n)}]"
+
+    def index_array(self, length: int, n: int) -> str:
+        picks = [self.rng.randint(-length, length - 1) for _ in range(n)]
+        if n > 1 and self.rng.random() < 0.5:
+            picks[-1] = picks[0]   # a repeated element: its adjoint adds up, its writes keep the last
+        return f"np.array([{', '.join(map(str, picks))}])"
 
     def row(self, sc, var) -> str:
         i = self.index(sc, var.shape[0])
@@ -144,12 +156,14 @@ class ExprGen:
         r, c = shape
         same = sc.floats(shape)
         flipped = sc.floats((c, r))
+        same_columns = [v for v in sc.floats() if len(v.shape) == 2 and v.shape[1] == c]
         bigger = [v for v in sc.floats() if len(v.shape) == 2 and v.shape[0] >= r and v.shape[1] >= c
                   and v.shape != shape]
         return self.pick([
             (5, same and (lambda: self.choose(same).name)),
             (2, flipped and (lambda: f"{self.choose(flipped).name}.T")),
             (1, bigger and (lambda: self.matrix_slice(self.choose(bigger), r, c))),
+            (0.4, same_columns and (lambda: self.gather(self.choose(same_columns), r))),
             (0.5, lambda: f"np.ones(({r}, {c})) * {self.scalar_leaf(sc)}"),
             (0.5, lambda: f"np.outer({self.vector_leaf(sc, (r,))}, {self.vector_leaf(sc, (c,))})"),
         ])()

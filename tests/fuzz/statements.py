@@ -163,6 +163,9 @@ class BodyGen(ExprGen):
             return f"{var.name}[{i}:{i} + 2]", (2,)
         if self.rng.random() < 0.25:
             return f"{var.name}[:]", (n,)
+        if self.rng.random() < 0.15:
+            k = self.rng.randint(1, 3)
+            return f"{var.name}[{self.index_array(n, k)}]", (k,)
         a = self.rng.randint(0, n - 1)
         b = self.rng.randint(a + 1, n)
         return f"{var.name}[{a}:{b}]", (b - a,)
