@@ -61,6 +61,11 @@ def clip(x, lo, hi):
     return np.clip(x, lo, hi)
 
 
+def flatten(x):
+    """x.flatten(): a new 1-D array (np.ravel may return a view of x)."""
+    return np.ravel(x).copy()
+
+
 def reshape(x, shape):
     """np.reshape, also of a transpose or slice under numba (whose reshape needs C order)."""
     return np.reshape(x, shape)
@@ -195,6 +200,11 @@ def _clip(x, lo, hi):
     if _is_array(x) or _is_array(lo) or _is_array(hi):
         return lambda x, lo, hi: np.clip(x, lo, hi)
     return lambda x, lo, hi: min(max(x, lo), hi)
+
+
+@overload(flatten)
+def _flatten(x):
+    return lambda x: x.flatten()
 
 
 @overload(reshape)

@@ -500,3 +500,16 @@ def view_updated_in_place(a):
     row = w[0:2]
     row *= 2.0
     return np.sum(w * w)
+
+
+def flatten_then_written(a):
+    # fuzzer 104:11:0: x.flatten() is a copy (np.ravel may be a view): a later write into w leaves t alone
+    w = np.full((2, 2), a)
+    t = w.flatten()
+    w[:, 0] += 0.5 * a
+    return np.sum(t * t) + np.sum(w)
+
+
+def array_of_a_tuple_variable(a):
+    t = (a, 2.0 * a)
+    return np.sum(np.array(t) ** 2)

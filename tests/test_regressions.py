@@ -21,6 +21,8 @@ CASES = [
     (rf.scatter_repeated, (np.array([0.3, -0.5, 0.9, 0.2]), V3), (0, 1)),
     (rf.scalar_into_repeated_slots, (np.array([0.3, -0.5, 0.9, 0.2]), V3), (0, 1)),
     (rf.subroutine_updates_in_place, (V3,), 0),
+    (rf.flatten_then_written, (0.7,), 0),
+    (rf.array_of_a_tuple_variable, (0.7,), 0),
     (rf.scatter_added_in_loop, (np.array([0.3, -0.5, 0.9, 0.2]), V3), (0, 1)),
     (rf.slice_assigned_to_itself, (np.linspace(-1.0, 1.0, 8),), 0),
     (rf.rebound_in_branch_after_nonlinear, (2, M23), 1),

@@ -54,7 +54,7 @@ def view_base(stmt, kinds: dict) -> str | None:
     source = None
     if isinstance(value, gast.Name):
         source = value.id
-    elif isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name):
+    elif isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name) and not K.selects_by_array(value.slice, kinds, if_unknown=False):
         result = kinds.get(target.id, K.UNKNOWN)
         source = value.value.id if K.is_array(result) or result == K.UNKNOWN else None
     elif isinstance(value, gast.Call) and getattr(getattr(value, "srcgrad_rule", None), "result", None) == "view":

@@ -234,3 +234,11 @@ def selects_element(subscript, kinds: dict) -> bool:
     parts = syntax.index_parts(subscript)
     return ndim(kinds.get(syntax.base_name(subscript))) == len(parts) and all(
         not isinstance(p, gast.Slice) and is_scalar(of_atom(p, kinds)) for p in parts)
+
+
+def selects_by_array(index, kinds: dict, if_unknown: bool) -> bool:
+    """Whether an index (`x[index]`) holds an integer array or a mask (numpy copies what they
+    select, and may select one element twice); `if_unknown` answers for parts of unknown kind."""
+    parts = index.elts if isinstance(index, gast.Tuple) else [index]
+    found = [of_atom(part, kinds) for part in parts if not isinstance(part, gast.Slice)]
+    return any(is_array(kind) or (kind == UNKNOWN and if_unknown) for kind in found)

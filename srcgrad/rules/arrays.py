@@ -7,6 +7,7 @@ forward/reverse generator pairs. `g` is the cotangent of the result, `ans` the r
 import numpy as np
 
 from .. import syntax
+from ..errors import UnsupportedSyntaxError
 from .registry import Options, bilinear, inactive, linear, structural
 from .results import (MATRIX, VECTOR, flattened, from_shape, index_reduction, int_array_like, int_scalar, joined, matmul, matrix, python_bool,
                       reduction, reshaped, same_as_first, stacked, unknown, vector, where)
@@ -34,9 +35,15 @@ def mean_transpose(g, x):
 def transpose_transpose(g, x):
     return np.transpose(g)
 
-@linear("np.ravel", kind=flattened, result="view", methods=("ravel", "flatten"), options=FORWARD_ANY,
+@linear("np.ravel", kind=flattened, result="view", methods=("ravel",), options=FORWARD_ANY,
         samples=((MATRIX,),))
 def ravel_transpose(g, x):
+    return np.reshape(g, x.shape)
+
+# x.flatten() copies where np.ravel(x) may be a view: a later write into x must not reach it
+@linear("np.ndarray.flatten", kind=flattened, result="new", methods=("flatten",), options=FORWARD_ANY,
+        spelling="flatten", samples=((MATRIX,),))
+def flatten_transpose(g, x):
     return np.reshape(g, x.shape)
 
 @linear("np.reshape", kind=reshaped, result="view", methods=("reshape",), options=FORWARD_ANY, spelling="reshape",
@@ -124,14 +131,25 @@ def _pieces(value):
     return list(value.args[0].elts)
 
 
+def _of_one_value(value) -> bool:
+    """`np.array(x)`, `np.stack(t)`: one array (a copy) or one tuple variable, not a literal list."""
+    return isinstance(value.args[0], syntax.Name)
+
+
 def _build_forward(ctx, result, value, positions):
-    sequence = type(value.args[0])(elts=[ctx.tangent_of(e) for e in _pieces(value)], ctx=syntax.gast.Load())
+    if _of_one_value(value):
+        sequence = ctx.tangent_of(value.args[0])
+    else:
+        sequence = type(value.args[0])(elts=[ctx.tangent_of(e) for e in _pieces(value)], ctx=syntax.gast.Load())
     call = syntax.call(syntax.clone(value.func), sequence, *[syntax.clone(a) for a in value.args[1:]])
     call.keywords = [syntax.clone(k) for k in value.keywords]
     return False, call
 
 
 def _concatenate_reverse(ctx, result, value, positions):
+    if _of_one_value(value):
+        raise UnsupportedSyntaxError("`np.concatenate` of a variable in reverse mode", ctx.location(value),
+                                     "Write the pieces in the call: `np.concatenate((a, b))`.")
     out, offset = [], syntax.const(0)
     g = syntax.name(ctx.adjoint(result))
     for piece in _pieces(value):
@@ -147,6 +165,8 @@ def _concatenate_reverse(ctx, result, value, positions):
 def _stack_reverse(ctx, result, value, positions):
     out = []
     g = syntax.name(ctx.adjoint(result))
+    if _of_one_value(value):   # a copy of an array, or a tuple variable's items in rows
+        return ctx.accumulate(value.args[0], g)
     for k, piece in enumerate(_pieces(value)):
         if isinstance(piece, syntax.Name) and piece.id in ctx.active:
             out.extend(ctx.accumulate(piece, syntax.subscript(g, syntax.const(k))))

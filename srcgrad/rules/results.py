@@ -155,7 +155,9 @@ def joined(args, call=None):
 
 
 def stacked(args, call=None):
-    """stack, np.array of pieces: one dimension more than a piece."""
+    """stack, np.array of pieces: one dimension more than a piece; of one array, a copy of it."""
+    if args and K.is_array(args[0]):
+        return args[0]
     parts = args[0] if args and isinstance(args[0], tuple) else ()
     inner = parts[0] if parts else K.UNKNOWN
     if K.is_scalar(inner):

@@ -171,16 +171,11 @@ class Adjoints:
                 raise UnsupportedSyntaxError("indexing a tuple with a variable in reverse mode", self.location(value),
                                              "Unpack the tuple: `a, b = t`.")
             return [syntax.aug_assign(self.element_adjoints(array)[index.value], "+", g)]
-        if self._selects_by_array(value.slice):   # an index may repeat: add once per occurrence
+        if K.selects_by_array(value.slice, self.kinds, if_unknown=True):   # an index may repeat: add once per occurrence
             return [gast.Expr(value=syntax.call("scatter_add", syntax.name(self.adjoint(array)),
                                                 syntax.index_value(value.slice), g))]
         target = syntax.subscript(syntax.name(self.adjoint(array)), syntax.clone(value.slice), store=True)
         return [syntax.aug_assign(target, "+", g)]
-
-    def _selects_by_array(self, index) -> bool:
-        parts = index.elts if isinstance(index, gast.Tuple) else [index]
-        kinds = [K.of_atom(part, self.kinds) for part in parts if not isinstance(part, gast.Slice)]
-        return any(K.is_array(kind) or kind == K.UNKNOWN for kind in kinds)
 
     def _element_write(self, target, value) -> list:
         array = syntax.base_name(target)
@@ -188,7 +183,7 @@ class Adjoints:
             return []
         slot = syntax.subscript(syntax.name(self.adjoint(array)), syntax.clone(target.slice))
         clear = syntax.assign(syntax.as_store(syntax.clone(slot)), syntax.const(0.0))
-        if self._selects_by_array(target.slice):   # of repeated elements only the last write is kept
+        if K.selects_by_array(target.slice, self.kinds, if_unknown=True):   # of repeated elements only the last write is kept
             slot = syntax.call("kept_slots", syntax.name(self.adjoint(array)), syntax.index_value(target.slice))
         kind = K.UNKNOWN if not K.selects_element(target, self.kinds) else K.FLOAT
         if isinstance(value, gast.Name) and value.id == array:   # a[s] = a: take the slot's adjoint before clearing it
