@@ -5,7 +5,7 @@ branch at compile time from the argument types.
 """
 import numpy as np
 from numba import types
-from numba.extending import overload
+from numba.extending import overload, register_jitable
 
 
 class UnequalLengths(ValueError):
@@ -309,3 +309,154 @@ def _matmul_grad_right(g, a, b):
     if a.ndim == 1:
         return lambda g, a, b: np.outer(a, g)
     return lambda g, a, b: np.dot(np.ascontiguousarray(a.T), g)
+
+
+# ----- transposes and helpers of array-building primitives ------------------------------------
+# Each is written once per rank as a numba-compilable function; the public helper picks by rank,
+# in Python at run time and in numba at compile time.
+
+def _diag_of_matrix(g, x):
+    return np.diag(g)
+
+
+def _diag_into_matrix(g, x):
+    out = np.zeros(x.shape)
+    for i in range(min(x.shape[0], x.shape[1])):
+        out[i, i] = g[i]
+    return out
+
+
+def _diff_transpose_1(g, x):
+    out = np.zeros(x.shape)
+    out[1:] += g
+    out[:-1] -= g
+    return out
+
+
+def _diff_transpose_2(g, x):
+    out = np.zeros(x.shape)
+    out[:, 1:] += g
+    out[:, :-1] -= g
+    return out
+
+
+def _kron_left_1(g, a, b):
+    return np.reshape(np.ascontiguousarray(g), (a.shape[0], b.shape[0])) @ b
+
+
+def _kron_left_2(g, a, b):
+    out = np.zeros(a.shape)
+    r, c = b.shape
+    for i in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            out[i, j] = np.sum(g[i * r:(i + 1) * r, j * c:(j + 1) * c] * b)
+    return out
+
+
+def _kron_right_1(g, a, b):
+    return a @ np.reshape(np.ascontiguousarray(g), (a.shape[0], b.shape[0]))
+
+
+def _kron_right_2(g, a, b):
+    out = np.zeros(b.shape)
+    r, c = b.shape
+    for i in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            out += a[i, j] * g[i * r:(i + 1) * r, j * c:(j + 1) * c]
+    return out
+
+
+def _sort_order_1(x):
+    return np.argsort(x)
+
+
+def _sort_order_2(x):
+    order = np.empty(x.shape, dtype=np.int64)
+    for i in range(x.shape[0]):
+        order[i] = np.argsort(x[i])
+    return order
+
+
+def _sorted_like_1(t, order):
+    return t[order]
+
+
+def _sorted_like_2(t, order):
+    out = np.empty(t.shape)
+    for i in range(t.shape[0]):
+        out[i] = t[i][order[i]]
+    return out
+
+
+def _unsorted_1(g, order):
+    out = np.zeros(g.shape)
+    out[order] = g
+    return out
+
+
+def _unsorted_2(g, order):
+    out = np.zeros(g.shape)
+    for i in range(g.shape[0]):
+        out[i][order[i]] = g[i]
+    return out
+
+
+def _by_rank(name: str, doc: str, versions: dict, rank_of: int = 1):
+    """A helper calling versions[ndim of its argument number `rank_of`], in Python and in numba."""
+    jitted = {rank: register_jitable(fn) for rank, fn in versions.items()}
+
+    def helper(*args):
+        return versions[np.ndim(args[rank_of])](*args)
+
+    helper.__name__, helper.__doc__ = name, doc
+    params = ", ".join(versions[1].__code__.co_varnames[:versions[1].__code__.co_argcount])
+    namespace = {"overload": overload, "helper": helper, "jitted": jitted}
+    exec(f"@overload(helper)\ndef typer({params}):\n    return jitted.get({params.split(', ')[rank_of]}.ndim)",
+         namespace)
+    return helper
+
+
+diag_transpose = _by_rank("diag_transpose", "The cotangent of x in np.diag(x).",
+                          {1: _diag_of_matrix, 2: _diag_into_matrix})
+diff_transpose = _by_rank("diff_transpose", "The cotangent of x in np.diff(x) (along the last axis).",
+                          {1: _diff_transpose_1, 2: _diff_transpose_2})
+kron_grad_left = _by_rank("kron_grad_left", "The cotangent of a in np.kron(a, b).", {1: _kron_left_1, 2: _kron_left_2})
+kron_grad_right = _by_rank("kron_grad_right", "The cotangent of b in np.kron(a, b).",
+                           {1: _kron_right_1, 2: _kron_right_2})
+sort_order = _by_rank("sort_order", "np.argsort along the last axis.", {1: _sort_order_1, 2: _sort_order_2},
+                      rank_of=0)
+sorted_like = _by_rank("sorted_like", "t in the order np.sort put x in: the tangent of np.sort(x).",
+                       {1: _sorted_like_1, 2: _sorted_like_2}, rank_of=0)
+unsorted = _by_rank("unsorted", "The cotangent of x in np.sort(x): g put back where each element came from.",
+                    {1: _unsorted_1, 2: _unsorted_2}, rank_of=0)
+
+
+@register_jitable
+def repeat_transpose(g, x, repeats):
+    """The cotangent of x in np.repeat(x, repeats): the copies of each element summed."""
+    return np.reshape(np.sum(np.reshape(np.ascontiguousarray(g), (x.size, repeats)), axis=1), x.shape)
+
+
+def atleast_1d(x):
+    """np.atleast_1d, also of a float under numba."""
+    return np.atleast_1d(x)
+
+
+def astype(x, dtype):
+    """x.astype(dtype), also for `float` under numba (which takes numpy dtypes only)."""
+    return np.asarray(x).astype(dtype)
+
+
+@overload(atleast_1d)
+def _atleast_1d(x):
+    if _is_array(x):
+        return lambda x: x
+    return lambda x: np.full(1, x)
+
+
+@overload(astype)
+def _astype(x, dtype):
+    builtin = {float: np.float64, int: np.int64, bool: np.bool_}.get(getattr(dtype, "typing_key", None))
+    if builtin is not None:   # numba's astype takes numpy dtypes, not the builtin float, int or bool
+        return lambda x, dtype: x.astype(builtin)
+    return lambda x, dtype: x.astype(dtype)

@@ -21,6 +21,7 @@ from math import cos, sin
 
 import numba
 import numpy as np
+import scipy.special
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 if _HERE not in sys.path:  # corpus_helpers is a sibling module, also when imported as tests.corpus
@@ -906,6 +907,36 @@ def work_array_scratch(x):
 @case("vm", shapes={1: (3, 3)})
 def statistics_and_norms(x, A):
     return np.var(x) + 2.0 * np.std(x) + np.linalg.norm(A) * np.trace(A) + np.sum(np.cross(x[:3], x[1:4]) ** 2)
+
+
+@case("vs")
+def log_densities(x, a):
+    # scipy.special as a statistician writes it: logistic and softmax likelihoods, Gamma priors
+    p = scipy.special.expit(x)
+    softmax_terms = np.sum(scipy.special.softmax(x) * scipy.special.log_softmax(x))
+    priors = np.sum(scipy.special.gammaln(p + 1.0) + scipy.special.digamma(p + 2.0)) + math.lgamma(a * a + 1.5)
+    errors = np.sum(scipy.special.erf(x * a) - scipy.special.erfc(x))
+    return (scipy.special.logsumexp(x * a) + softmax_terms + priors + errors
+            + np.sum(scipy.special.xlogy(p, 1.0 - 0.5 * p) + scipy.special.logit(0.25 + 0.5 * p)))
+
+
+@case("vm", shapes={0: (5,), 1: (2, 3)})
+def rearranged_arrays(x, A):
+    # the array-building functions of numpy: each moves values around, so each is linear
+    pieces = np.diff(x) * np.flip(x)[1:] + np.roll(x, 2)[:4] * np.sort(x)[::-1][:4]
+    blocks = np.kron(A, A[:, :2].copy()) @ np.repeat(x, 2)[:6] + np.sum(np.diag(np.diag(A @ A.T)))
+    return (np.sum(pieces ** 2) + np.sum(np.sin(blocks)) + np.sum(np.atleast_1d(x[0]) * x[1])
+            + np.sum(x.astype(np.float64) * np.take(A, np.array([0, 4, 4]))[0]))
+
+
+@case("vm", shapes={0: (3,), 1: (3, 3)})
+def linear_algebra(b, A):
+    # a regularized least-squares fit and a Gaussian log-density, as a statistician writes them
+    S = A @ A.T + np.eye(3)
+    L = np.linalg.cholesky(S)
+    fit = np.linalg.solve(S, b)
+    return (np.dot(fit, b) + 2.0 * np.sum(np.log(np.diag(L))) + np.log(np.linalg.det(S))
+            + np.sum(np.linalg.inv(S + np.diag(b * b)) * A))
 
 
 CORPUS_BY_NAME = {c.name: c for c in CORPUS}

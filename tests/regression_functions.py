@@ -338,13 +338,18 @@ def overwritten_after_array_read(p):
 
 
 def lgamma_constant(x, n):
-    # math.lgamma has no derivative rule, but on a constant it is just a number (GMM's Wishart prior)
+    # on a constant argument a call is just a number (GMM's Wishart prior)
     c = math.lgamma(0.5 * n) - math.lgamma(1.5)
     return c * np.sum(x * x)
 
 
 def lgamma_of_input(x):
     return math.lgamma(x) * x
+
+
+def gamma_of_input(x):
+    # math.gamma has no derivative rule: on an input that carries a derivative it is refused
+    return math.gamma(x) * x
 
 
 def arange_scaled_by_input(x):

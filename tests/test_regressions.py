@@ -31,6 +31,7 @@ CASES = [
     (rf.rebound_then_filled_and_read_nested, (V3,), 0),
     (rf.prints_and_asserts, (V3,), 0),
     (rf.lgamma_constant, (V3, 5), 0),
+    (rf.lgamma_of_input, (1.5,), 0),
     (rf.overwritten_after_array_read, (V3[:2],), 0),
     (rf.dot_derived, (V3,), 0),
     (rf.dot_method, (V3,), 0),
@@ -88,7 +89,7 @@ FORWARD_ONLY = [(rf.write_while_viewed, "while `r`, which shares its memory"),
                 (rf.transpose_then_written, "while `t`, which shares its memory")]
 REFUSED = [(rf.arange_of_input, (0.5,), "np.arange` with an argument that depends"),
            (rf.arange_scaled_by_input, (0.5,), "np.arange` with an argument that depends"),
-           (rf.lgamma_of_input, (1.5,), r"register_elementwise\(math.lgamma"),
+           (rf.gamma_of_input, (1.5,), r"register_elementwise\(math.gamma"),
            (rf.length_one_broadcast, (0.5,), "different lengths"),
            (rf.view_updated_in_place, (0.5,), "augmented assignment to the array `row` while `w` shares")]
 IDS = [f"{fn.__name__}-{k}" for k, (fn, _, _) in enumerate(CASES)]

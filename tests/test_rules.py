@@ -33,7 +33,7 @@ def _expression(name: str, arity: int) -> str:
 def rule_module(tmp_path_factory):
     """One module with a function per rule, written to a real file so srcgrad can read its source."""
     directory = tmp_path_factory.mktemp("rules")
-    lines = ["import math", "import numpy as np", ""]
+    lines = ["import math", "import numpy as np", "import scipy.special", ""]
     for k, (name, rule) in enumerate(ELEMENTWISE):
         arity = len(rule.partials.params)
         lines += [f"def rule_{k}({', '.join('abc'[:arity])}):", f"    return {_expression(name, arity)}", ""]

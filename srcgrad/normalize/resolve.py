@@ -10,6 +10,8 @@ Anything that resolves to neither a rule nor Python source raises NoRuleError.
 from __future__ import annotations
 
 import math
+import os
+import sysconfig
 import types
 
 import gast
@@ -187,8 +189,19 @@ class _Resolver(gast.NodeTransformer):
             args = [receiver, syntax.tuple_(node.args)]
         call = syntax.call(canonical, *args)
         call.keywords = node.keywords
+        if method == "astype":   # to floats a derivative passes through; to ints or bools none does
+            call.srcgrad_to_float = self._is_float_dtype(node.args[0] if node.args else None)
         _copy_position(call, node)
         return self._bind_call(call, registry.resolve_path(canonical), canonical)
+
+    def _is_float_dtype(self, dtype) -> bool:
+        try:
+            value = eval(compile(gast.gast_to_ast(gast.Expression(body=syntax.clone(dtype))), "<dtype>", "eval"),
+                         dict(self.parsed.namespace))
+            return np.dtype(value).kind == "f"
+        except Exception:
+            self._error(dtype if dtype is not None else self.parsed.tree, "`.astype` with this dtype",
+                        "Pass a dtype srcgrad can read when it compiles: float, np.float64, int, ...")
 
     def _bind_call(self, node, obj, spelled):
         if obj is np.matmul and len(node.args) == 2:  # numba compiles `@` but not np.matmul
@@ -205,7 +218,7 @@ class _Resolver(gast.NodeTransformer):
                     self.found.bound[rule.partials.name] = rule.partials.fn
             return node
         pyfunc = python_function(obj)
-        if isinstance(pyfunc, types.FunctionType):
+        if isinstance(pyfunc, types.FunctionType) and not _installed_library(pyfunc):
             local_name = pyfunc.__name__ if pyfunc.__name__ not in self.local else f"{pyfunc.__name__}_function"
             self.found.user_calls.setdefault(local_name, pyfunc)
             if self.found.user_calls[local_name] is not pyfunc:
@@ -214,6 +227,14 @@ class _Resolver(gast.NodeTransformer):
             node.func = syntax.name(local_name)
             node.srcgrad_user = pyfunc
             return node
+        module = (getattr(obj, "__module__", None) or "").split(".")[0]
+        if module in _LIBRARIES:
+            raise NoRuleError(
+                f"{self.parsed.location(node)}\nsrcgrad has no derivative rule for `{spelled}`, a function of "
+                f"{module}, and does not differentiate a library's internals. Write this step in Python from "
+                "supported operations (an ODE solve as an explicit integrator loop, say), or, if the function is "
+                "elementwise and numba compiles it, register its partial derivatives with "
+                "`srcgrad.rules.register_elementwise`.")
         raise NoRuleError(
             f"{self.parsed.location(node)}\nsrcgrad has no derivative rule for `{spelled}` "
             f"({obj!r}) and it is not a Python function it could read. Write it in Python, or, if "
@@ -281,3 +302,17 @@ def _copy_position(new, old):
     for attr in ("lineno", "col_offset", "end_lineno", "end_col_offset"):
         if hasattr(old, attr):
             setattr(new, attr, getattr(old, attr))
+
+
+# libraries whose Python-level functions srcgrad does not read: their internals use what the
+# supported subset does not (dtype dispatch, *args, try/except), and an error would point into them
+_LIBRARIES = {"numpy", "scipy", "numba", "pandas", "sklearn", "jax", "torch"}
+_STDLIB = os.path.realpath(sysconfig.get_paths()["stdlib"]) + os.sep
+
+
+def _installed_library(pyfunc) -> bool:
+    """A function of NumPy, SciPy or the standard library (np.identity, scipy.integrate.odeint):
+    refused at the user's call, not differentiated from its source."""
+    module = (getattr(pyfunc, "__module__", None) or "").split(".")[0]
+    filename = os.path.realpath(pyfunc.__code__.co_filename)
+    return module in _LIBRARIES or (filename.startswith(_STDLIB) and "site-packages" not in filename)

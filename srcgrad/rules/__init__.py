@@ -1,3 +1,3 @@
 """Derivative rules; importing this package registers every built-in rule exactly once."""
-from . import arrays, composite, elementwise  # noqa: F401  (registration happens on import)
+from . import arrays, composite, elementwise, linalg  # noqa: F401  (registration happens on import)
 from .registry import all_rules, lookup, register_elementwise  # noqa: F401

@@ -7,16 +7,18 @@ forward/reverse generator pairs. `g` is the cotangent of the result, `ans` the r
 import numpy as np
 
 from .. import syntax
+from ..analyze import kinds as K
 from ..errors import UnsupportedSyntaxError
 from .registry import Options, bilinear, inactive, linear, structural
 from .results import (MATRIX, VECTOR, flattened, from_shape, index_reduction, int_array_like, int_scalar, joined, matmul, matrix, python_bool,
-                      reduction, reshaped, same_as_first, stacked, unknown, vector, where)
+                      reduction, reshaped, same_as_first, stacked, unknown, vector, where, diagonal, at_least_vector)
 
 AXIS = Options(positional=2, keywords=frozenset({"axis"}), forward_any=True)   # reduce all, or along axis=
 FORWARD_ANY = Options(forward_any=True)   # forward mode applies the call, options and all, to tangents
 
 g = ans = 0.0  # only for linters: templates are parsed, never run
 matmul_grad_left = matmul_grad_right = reshape = None  # srcgrad_runtime helpers the templates name
+diag_transpose = diff_transpose = repeat_transpose = kron_grad_left = kron_grad_right = sum_to = None
 
 # ----- Linear maps: forward applies the map to the tangent; reverse applies its transpose -----
 
@@ -79,12 +81,40 @@ def full_like_transpose(g, x, value):
 def linspace_transpose(g, start, stop, num):
     return np.sum(g * np.linspace(1.0, 0.0, num)), np.sum(g * np.linspace(0.0, 1.0, num))
 
+@linear("np.diag", kind=diagonal, result="new", samples=((VECTOR,), (MATRIX,)))
+def diag_transpose_(g, x):
+    return diag_transpose(g, x)
+
+@linear("np.diff", kind=same_as_first, result="new", samples=((VECTOR,), (MATRIX,)))
+def diff_transpose_(g, x):
+    return diff_transpose(g, x)
+
+@linear("np.flip", kind=same_as_first, result="view", samples=((VECTOR,), (MATRIX,)))
+def flip_transpose(g, x):
+    return np.flip(g)
+
+@linear("np.roll", kind=same_as_first, result="new", samples=((VECTOR, 1), (MATRIX, -2)))
+def roll_transpose(g, x, shift):
+    return np.roll(g, -shift)
+
+@linear("np.repeat", kind=vector, result="new", samples=((VECTOR, 2), (MATRIX, 3)))
+def repeat_transpose_(g, x, repeats):
+    return repeat_transpose(g, x, repeats)
+
+@linear("np.atleast_1d", kind=at_least_vector, result="view", spelling="atleast_1d", samples=((0.5,), (VECTOR,)))
+def atleast_1d_transpose(g, x):
+    return sum_to(g, x)
+
 # ----- Products --------------------------------------------------------------------------
 
 @bilinear("np.dot", "np.matmul", "op:@", kind=matmul, result="new", methods=("dot",), fuse="dot",
           samples=((VECTOR, VECTOR), (MATRIX, VECTOR[:4]), (VECTOR[:3], MATRIX), (MATRIX.T, MATRIX)))
 def matmul_transpose(g, a, b):
     return matmul_grad_left(g, a, b), matmul_grad_right(g, a, b)
+
+@bilinear("np.kron", kind=same_as_first, result="new", samples=((VECTOR, VECTOR[:3]), (MATRIX, MATRIX[:2, :2])))
+def kron_transpose(g, a, b):
+    return kron_grad_left(g, a, b), kron_grad_right(g, a, b)
 
 @bilinear("np.outer", kind=matrix, result="new", samples=((VECTOR, VECTOR),))
 def outer_transpose(g, a, b):
@@ -124,6 +154,49 @@ def _prod_reverse(ctx, result, value, positions):
 
 structural("np.prod", forward=_prod_forward, reverse=_prod_reverse, kind=reduction, methods=("prod",),
            samples=((VECTOR,), (MATRIX,)))
+
+# np.sort: the tangent and cotangent follow each element to where the sort put it
+def _sort_forward(ctx, result, value, positions):
+    x = value.args[0]
+    return False, syntax.call("sorted_like", ctx.tangent_of(x), syntax.call("sort_order", syntax.clone(x)))
+
+
+def _sort_reverse(ctx, result, value, positions):
+    x = value.args[0]
+    order = syntax.call("sort_order", syntax.clone(x))
+    return ctx.accumulate(x, syntax.call("unsorted", syntax.name(ctx.adjoint(result)), order))
+
+
+structural("np.sort", forward=_sort_forward, reverse=_sort_reverse, kind=same_as_first, result="new",
+           samples=((VECTOR,), (MATRIX,)))
+
+
+# x.astype(float) copies (a derivative passes through); to int or bool it rounds (none does)
+def _to_float(value) -> bool:
+    return getattr(value, "srcgrad_to_float", False)   # decided by the resolve pass from the dtype
+
+
+def _astype_forward(ctx, result, value, positions):
+    if _to_float(value):
+        return False, syntax.call("astype", ctx.tangent_of(value.args[0]), syntax.clone(value.args[1]))
+    return True, syntax.call("zeros_like", syntax.name(result))
+
+
+def _astype_reverse(ctx, result, value, positions):
+    return ctx.accumulate(value.args[0], syntax.name(ctx.adjoint(result))) if _to_float(value) else []
+
+
+def _astype_kind(args, call=None):
+    rank = K.ndim(args[0]) if args else None
+    if rank is None:
+        return K.UNKNOWN
+    if call is not None and _to_float(call):
+        return K.array(rank) if rank else K.FLOAT
+    return ("ia" + str(rank)) if rank else K.INT
+
+
+structural("np.ndarray.astype", forward=_astype_forward, reverse=_astype_reverse, kind=_astype_kind, result="new",
+           methods=("astype",), spelling="astype", options=Options(positional=2), samples=((VECTOR, int),))
 
 # ----- Building arrays from pieces -------------------------------------------------------
 
@@ -194,7 +267,7 @@ inactive("np.zeros", "np.ones", "np.empty", kind=from_shape, result="constant", 
 inactive("np.zeros_like", "np.ones_like", "np.empty_like", kind=same_as_first, result="constant",
          samples=((VECTOR,), (MATRIX,)))
 inactive("np.arange", kind=vector, result="constant", zero_derivative=False, samples=((0.0, 1.0, 0.25),))
-inactive("np.eye", kind=matrix, result="constant", samples=((3,),))
+inactive("np.eye", "np.identity", kind=matrix, result="constant", samples=((3,),))
 inactive("np.isnan", "np.isfinite", kind=int_array_like, result="new", samples=((VECTOR,), (0.5,)))
 inactive("np.any", "np.all", kind=python_bool)
 inactive("np.argsort", kind=int_array_like, result="new", samples=((VECTOR,),))

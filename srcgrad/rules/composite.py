@@ -54,3 +54,51 @@ def np_trace(a):
 def np_cross(a, b):
     """The cross product of two 3-vectors."""
     return np.array([a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]])
+
+
+# ----- scipy.special: the functions of probabilities and log-densities -------------------------
+
+_P = np.array([0.1, 0.45, 0.8, 0.97])
+
+
+@composite("scipy.special.expit", kind=results.float_broadcast, samples=((_V,), (_M,), (0.3,)))
+def expit(x):
+    """The logistic sigmoid 1 / (1 + exp(-x)), as tanh: no overflow for large negative x."""
+    return 0.5 + 0.5 * np.tanh(0.5 * x)
+
+
+@composite("scipy.special.logit", kind=results.float_broadcast, samples=((_P,), (0.3,)))
+def logit(p):
+    return np.log(p) - np.log1p(-p)
+
+
+@composite("scipy.special.xlogy", kind=results.float_broadcast, samples=((_P, _P[::-1]), (0.3, _P)))
+def xlogy(x, y):
+    """x * log(y), valid for y > 0 (the derivative at x = 0, y = 0 does not exist)."""
+    return x * np.log(y)
+
+
+@composite("scipy.special.logsumexp", kind=results.float_scalar, samples=((_V,), (_M,)))
+def logsumexp(a):
+    """log(sum(exp(a))) over all elements, shifted by the largest so no exp overflows."""
+    largest = np.max(a)
+    return largest + np.log(np.sum(np.exp(a - largest)))
+
+
+@composite("scipy.special.softmax", kind=results.same_as_first, samples=((_V,), (_M,)))
+def softmax(x):
+    """exp(x) / sum(exp(x)) over all elements."""
+    e = np.exp(x - np.max(x))
+    return e / np.sum(e)
+
+
+@composite("scipy.special.log_softmax", kind=results.same_as_first, samples=((_V,), (_M,)))
+def log_softmax(x):
+    shifted = x - np.max(x)
+    return shifted - np.log(np.sum(np.exp(shifted)))
+
+
+@composite("np.take", kind=results.vector, samples=((_M, np.array([0, 4, 4])),))
+def np_take(a, indices):
+    """Elements of the flattened array (np.take without axis=); repeated indices add up in reverse."""
+    return np.ravel(a)[indices]

@@ -7,6 +7,7 @@ forward mode (dy = p * dx) and reverse mode (x_bar += p * y_bar).
 import math
 
 import numpy as np
+from srcgrad_runtime import digamma, trigamma
 
 from .registry import alias, elementwise, inactive
 from .results import broadcast, float_broadcast, math_float, python_bool, python_int, rounded
@@ -165,6 +166,26 @@ def erf(x):
 @elementwise("math.erfc", domain=(REAL,), expensive=True)
 def erfc(x):
     return -1.1283791670955126 * M.exp(-x * x)
+
+@elementwise("math.lgamma", domain=(POSITIVE,), expensive=True)
+@elementwise("scipy.special.gammaln", domain=(POSITIVE,), expensive=True, spelling="gammaln", kind=float_broadcast)
+def gammaln(x):
+    return digamma(x)
+
+# numba cannot call scipy.special: generated code calls srcgrad_runtime's, for floats and arrays
+
+@elementwise("scipy.special.erf", domain=(REAL,), expensive=True, spelling="erf", kind=float_broadcast)
+def special_erf(x):
+    return 1.1283791670955126 * np.exp(-x * x)
+
+@elementwise("scipy.special.erfc", domain=(REAL,), expensive=True, spelling="erfc", kind=float_broadcast)
+def special_erfc(x):
+    return -1.1283791670955126 * np.exp(-x * x)
+
+@elementwise("scipy.special.digamma", domain=(POSITIVE,), expensive=True, spelling="digamma",
+             kind=float_broadcast)
+def special_digamma(x):
+    return trigamma(x)
 
 # ----- Powers and roots -------------------------------------------------------------------
 

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
+import scipy.special
 
 from .. import syntax
 from ..errors import DuplicateRuleError, SrcgradError
@@ -202,7 +203,7 @@ def method(name: str) -> Rule | None:
     return next((rule for _, rule in _RULES.values() if name in rule.methods), None)
 
 
-_MODULES = {"np": np, "math": math}
+_MODULES = {"np": np, "math": math, "scipy": scipy}
 
 
 def resolve_path(path: str):

@@ -168,3 +168,12 @@ def stacked(args, call=None):
 
 def unknown(args, call=None):
     return K.UNKNOWN
+
+
+def diagonal(args, call=None):
+    """np.diag: a vector's diagonal matrix, a matrix's diagonal."""
+    return {1: "a2", 2: "a1"}.get(K.ndim(args[0]), K.UNKNOWN) if args else K.UNKNOWN
+
+
+def at_least_vector(args, call=None):
+    return "a1" if args and K.is_scalar(args[0]) else same_as_first(args)
