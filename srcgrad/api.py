@@ -79,6 +79,8 @@ def _guarded(compiled, pyfunc, backend: str):
     n_params = len(inspect.signature(pyfunc).parameters)
 
     def call(*args):
+        if any(isinstance(a, K.Keyed) for a in args):
+            args = tuple(_plain(a) for a in args)
         if backend == "numba":   # numba compiles one version per layout, and reshape needs C order
             args = tuple(np.ascontiguousarray(a) if isinstance(a, np.ndarray) and not a.flags.c_contiguous else a
                          for a in args)
@@ -105,6 +107,22 @@ def _guarded(compiled, pyfunc, backend: str):
                 "with the function's source.") from exc
     call.dispatcher = compiled
     return call
+
+
+def _plain(value):
+    """A Keyed dict argument as the plain tuple generated code takes (numba types no subclass)."""
+    if isinstance(value, tuple):
+        return tuple(_plain(v) for v in value)
+    return value
+
+
+def _like_argument(value, like):
+    """A gradient or tangent shaped like the user's argument: a dict where the argument was one."""
+    if isinstance(like, K.Keyed):
+        return {key: _like_argument(v, item) for key, v, item in zip(like.keys, value, like)}
+    if isinstance(like, tuple) and isinstance(value, tuple):
+        return tuple(_like_argument(v, item) for v, item in zip(value, like))
+    return value
 
 
 def _file_state(built) -> tuple | None:
@@ -266,6 +284,9 @@ class _Arguments:
 
     def bind(self, values: tuple, keywords: dict) -> tuple[tuple, tuple]:
         split = len(values) - self.trailing
+        if any(isinstance(v, dict) for v in values) or any(isinstance(v, dict) for v in keywords.values()):
+            values = tuple(K.as_keyed(v) for v in values)   # parameters in a dict, as JAX and PyTorch users keep them
+            keywords = {k: K.as_keyed(v) for k, v in keywords.items()}
         if not keywords and split == self.n_positional:   # the common call, at numba dispatch cost
             return values[:split], values[split:]
         if self.variadic:
@@ -291,10 +312,16 @@ def _check_wrt_kinds(fn, wrt: tuple, arg_kinds: tuple, args: tuple) -> None:
         raise SrcgradError(f"{python_function(fn).__qualname__} takes {len(params)} argument(s), got {len(arg_kinds)}")
     for w in wrt:
         kind = arg_kinds[w]
-        if not (kind == K.FLOAT or (K.is_array(kind) and kind.startswith("a")) or
-                (isinstance(kind, tuple) and all(k == K.FLOAT for k in kind))):
+        if not _differentiable(kind):
             raise WrtError(f"cannot differentiate with respect to argument {w} ({params[w]!r}): it is "
                            f"{_describe(args[w])}. Pass a float or a float64 array, or choose another wrt.")
+
+
+def _differentiable(kind) -> bool:
+    """A float, a float array, or a tuple of them (nested)."""
+    if isinstance(kind, tuple):
+        return all(_differentiable(k) for k in kind)
+    return kind == K.FLOAT or (K.is_array(kind) and kind.startswith("a"))
 
 
 def _describe(value) -> str:
@@ -315,8 +342,14 @@ def _as_float(value, like):
         if out.shape != like.shape:
             raise SrcgradError(f"a tangent/cotangent has shape {out.shape}, expected {like.shape}")
         return out
+    if isinstance(like, K.Keyed) and isinstance(value, dict):
+        if set(value) != set(like.keys):
+            raise SrcgradError(f"a tangent/cotangent dict must have the keys {list(like.keys)}, not {list(value)}")
+        value = tuple(value[key] for key in like.keys)
     if isinstance(like, tuple):
-        return tuple(float(v) for v in value)
+        if not isinstance(value, (tuple, list)) or len(value) != len(like):
+            raise SrcgradError(f"a tangent/cotangent of a tuple of {len(like)} items must be a tuple of as many")
+        return tuple(_as_float(v, item) for v, item in zip(value, like))
     return float(value)
 
 
@@ -500,7 +533,8 @@ def _scalar_seed(specs, args, fn):
 
 
 def _shape_grads(grads, args, positions, as_tuple):
-    shaped = tuple(float(g) if not isinstance(args[w], (np.ndarray, tuple)) else g for g, w in zip(grads, positions))
+    shaped = tuple(float(g) if not isinstance(args[w], (np.ndarray, tuple)) else _like_argument(g, args[w])
+                   for g, w in zip(grads, positions))
     return shaped if as_tuple else shaped[0]
 
 

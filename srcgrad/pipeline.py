@@ -26,6 +26,7 @@ from .frontend.fence import check_supported
 from .frontend.parse import ParsedFunction, parse_function, python_function
 from .normalize.anf import to_anf
 from .normalize.desugar import desugar
+from .normalize.dict_keys import index_dict_keys
 from .normalize.inline import drop_scalar_write_backs, inline_calls
 from .normalize.loop_exits import lower_exits
 from .normalize.names import NameGenerator, rename_reserved
@@ -221,6 +222,8 @@ class ModuleBuilder:
         infer = lambda: K.KindInference(work.tree, dict(zip(params, arg_kinds)), self._call_kinds,  # noqa: E731
                                         globals_kinds).run()
         work.kinds = infer()
+        while index_dict_keys(work.tree, work.kinds, unit.parsed.location):   # a dict in a dict: again
+            work.kinds = infer()
         if drop_scalar_write_backs(work.tree, work.kinds):
             work.kinds = infer()
         if mode != "primal" and scalarize(work.tree, work.kinds, work.names):

@@ -35,6 +35,46 @@ def ndim(kind):
     return int(digits) if digits.isdigit() else None
 
 
+class Keyed(tuple):
+    """A dict argument as the tuple of its values in its key order (`keys`): what generated code
+    takes in its place, `params["W1"]` having become `params[0]`."""
+
+    def __new__(cls, mapping: dict):
+        keyed = super().__new__(cls, (as_keyed(v) for v in mapping.values()))
+        keyed.keys = tuple(mapping)
+        return keyed
+
+
+def as_keyed(value):
+    """`value` with every dict in it (nested in tuples and dicts too) a Keyed tuple."""
+    if isinstance(value, dict):
+        return Keyed(value)
+    if type(value) is tuple:
+        return tuple(as_keyed(v) for v in value)
+    return value
+
+
+class DictKind(tuple):
+    """The kind of a Keyed argument: its values' kinds, and its keys (part of its identity)."""
+
+    def __new__(cls, kinds, keys):
+        kind = super().__new__(cls, kinds)
+        kind.keys = tuple(keys)
+        return kind
+
+    def __eq__(self, other):
+        return isinstance(other, DictKind) and self.keys == other.keys and tuple.__eq__(self, other)
+
+    def __ne__(self, other):
+        return not self == other
+
+    def __hash__(self):
+        return hash((tuple(self), self.keys))
+
+    def __repr__(self):
+        return "{" + ", ".join(f"{k!r}: {v!r}" for k, v in zip(self.keys, self)) + "}"
+
+
 def of_value(value):
     """The kind of a runtime argument."""
     if isinstance(value, (bool, np.bool_)):
@@ -48,6 +88,10 @@ def of_value(value):
             return UNKNOWN   # complex, object, ...: nothing srcgrad can differentiate or spell
         prefix = "a" if value.dtype.kind == "f" else "ia"
         return f"{prefix}{value.ndim}"
+    if isinstance(value, Keyed):
+        return DictKind(tuple(of_value(v) for v in value), value.keys)
+    if isinstance(value, dict):
+        return of_value(Keyed(value))
     if isinstance(value, tuple):
         return tuple(of_value(v) for v in value)
     return UNKNOWN

@@ -50,6 +50,8 @@ class _Desugar:
             first = _located(syntax.assign(_merged_indices(last), stmt.value), stmt)
             return [first] + [_located(syntax.assign(_merged_indices(t), syntax.as_load(last)), stmt)
                               for t in stmt.targets[-2::-1]]
+        if isinstance(stmt, gast.Assign) and _nested_unpacking(stmt.targets[0]):
+            return self.block(self._unpack_in_steps(stmt))
         if isinstance(stmt, gast.Assign):
             stmt.targets = [_merged_indices(stmt.targets[0])]
             return [stmt]
@@ -64,6 +66,20 @@ class _Desugar:
             stmt.orelse = self.block(stmt.orelse)
             return [stmt]
         return [stmt]
+
+    def _unpack_in_steps(self, stmt) -> list:
+        """`(a, b), c = v` as `ab, c = v` then `a, b = ab`."""
+        inner, elements = [], []
+        for element in stmt.targets[0].elts:
+            if isinstance(element, (gast.Tuple, gast.List)):
+                name = self.names.fresh("_".join(sorted(syntax.stored_names(element))) or "items")
+                elements.append(syntax.name(name, store=True))
+                inner.append(_located(syntax.assign(gast.Tuple(elts=element.elts, ctx=gast.Store()),
+                                                    syntax.name(name)), stmt))
+            else:
+                elements.append(element)
+        outer = _located(syntax.assign(gast.Tuple(elts=elements, ctx=gast.Store()), stmt.value), stmt)
+        return [outer] + inner
 
     def for_loop(self, loop: gast.For) -> list:
         loop.body = self.block(loop.body)
@@ -101,6 +117,10 @@ class _Desugar:
     def _reject(self, node, construct):
         raise UnsupportedSyntaxError(construct, self.parsed.location(node),
                                      "Loop over range(n), over an array's rows, or enumerate(array).")
+
+
+def _nested_unpacking(target) -> bool:
+    return isinstance(target, (gast.Tuple, gast.List)) and any(isinstance(e, (gast.Tuple, gast.List)) for e in target.elts)
 
 
 def _constant_test(test) -> bool | None:

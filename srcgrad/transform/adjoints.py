@@ -75,8 +75,8 @@ class Adjoints:
         if not (isinstance(atom, gast.Name) and atom.id in self.active):
             return []
         if self.is_tuple(atom.id):
-            return [syntax.aug_assign(bar, "+", syntax.subscript(syntax.clone(contribution), syntax.const(k)))
-                    for k, bar in enumerate(self.element_adjoints(atom.id))]
+            return [s for k, (bar, kind) in enumerate(zip(self.element_adjoints(atom.id), self.kinds[atom.id]))
+                    for s in self.add_to_item(bar, syntax.subscript(syntax.clone(contribution), syntax.const(k)), kind)]
         target = self.kinds.get(atom.id, K.UNKNOWN)
         kind = target if contribution_kind is None else contribution_kind
         if kind != target or target == K.UNKNOWN or target == "a?":
@@ -85,6 +85,13 @@ class Adjoints:
             elif not (K.is_scalar(target) and K.is_scalar(kind)):
                 contribution = syntax.call("sum_to", contribution, syntax.name(atom.id))
         return [syntax.aug_assign(self.adjoint(atom.id), "+", contribution)]
+
+    def add_to_item(self, bar: str, contribution, kind) -> list:
+        """`bar += contribution` for the adjoint of one item of a tuple; an item that is a tuple
+        itself is added item by item (`+=` would concatenate the tuples)."""
+        if isinstance(kind, tuple):
+            return [syntax.assign(bar, _itemwise_sum(syntax.name(bar), contribution, kind))]
+        return [syntax.aug_assign(bar, "+", contribution)]
 
     # ----- statements ------------------------------------------------------------------------
     def statement(self, stmt, before: dict | None = None) -> list:
@@ -170,7 +177,7 @@ class Adjoints:
             if not (isinstance(index, gast.Constant) and isinstance(index.value, int)):
                 raise UnsupportedSyntaxError("indexing a tuple with a variable in reverse mode", self.location(value),
                                              "Unpack the tuple: `a, b = t`.")
-            return [syntax.aug_assign(self.element_adjoints(array)[index.value], "+", g)]
+            return self.add_to_item(self.element_adjoints(array)[index.value], g, self.kinds[array][index.value])
         if K.selects_by_array(value.slice, self.kinds, if_unknown=True):   # an index may repeat: add once per occurrence
             return [gast.Expr(value=syntax.call("scatter_add", syntax.name(self.adjoint(array)),
                                                 syntax.index_value(value.slice), g))]
@@ -195,9 +202,9 @@ class Adjoints:
         names = [e.id for e in target.elts]
         out = []
         if isinstance(value, gast.Name) and value.id in self.active and self.is_tuple(value.id):
-            for name, bar in zip(names, self.element_adjoints(value.id)):
+            for name, bar, kind in zip(names, self.element_adjoints(value.id), self.kinds[value.id]):
                 if name in self.active:
-                    out.append(syntax.aug_assign(bar, "+", syntax.name(self.adjoint(name))))
+                    out.extend(self.add_to_item(bar, self.cotangent(name), kind))
         elif isinstance(value, gast.Name) and value.id in self.active:   # the rows of an array
             for k, name in enumerate(names):
                 if name in self.active:
@@ -236,6 +243,14 @@ class Adjoints:
             if call.args[k].id in results:
                 out.append(syntax.aug_assign(self.adjoint(call.args[k].id), "+", syntax.name(part)))
         return out
+
+
+def _itemwise_sum(a, b, kind):
+    if isinstance(kind, tuple):
+        return syntax.tuple_([_itemwise_sum(syntax.subscript(syntax.clone(a), syntax.const(k)),
+                                            syntax.subscript(syntax.clone(b), syntax.const(k)), item)
+                              for k, item in enumerate(kind)])
+    return syntax.binop(a, "+", b)
 
 
 def _zero_in_place(bar: str, kind) -> list:

@@ -1,0 +1,23 @@
+"""Losses with their parameters in dicts and tuples, as JAX and PyTorch users write them."""
+import numpy as np
+
+
+def layer(p, h):
+    return np.tanh(h @ p["W"] + p["b"])
+
+
+def mlp_loss(params, x, y):
+    h = layer(params["hidden"], x)
+    out = h @ params["out"]["W"] + params["out"]["b"]
+    return np.mean((out - y) ** 2) + 0.01 * params["scale"] ** 2
+
+
+def mlp_loss_tuples(params, x, y):
+    (W1, b1), (W2, b2), scale = params
+    h = np.tanh(x @ W1 + b1)
+    out = h @ W2 + b2
+    return np.mean((out - y) ** 2) + 0.01 * scale ** 2
+
+
+def unknown_key(params, x):
+    return np.sum(params["weights"] * x)

@@ -1,0 +1,65 @@
+"""Parameters in (nested) tuples and dicts: gradients and tangents come back in the same structure."""
+import numpy as np
+import pytest
+
+from gradcheck import check_jvp, check_vjp, dot_product_test
+
+import pytree_functions as pf
+import srcgrad
+
+RNG = np.random.default_rng(3)
+X, Y = RNG.standard_normal((6, 4)), RNG.standard_normal(6)
+W1, B1, W2 = RNG.standard_normal((4, 5)), 0.1 * RNG.standard_normal(5), RNG.standard_normal(5)
+AS_TUPLES = ((W1, B1), (W2, 0.3), 0.5)
+AS_DICT = {"hidden": {"W": W1, "b": B1}, "out": {"W": W2, "b": 0.3}, "scale": 0.5}
+
+
+def _as_tuples(tree):
+    return ((tree["hidden"]["W"], tree["hidden"]["b"]), (tree["out"]["W"], tree["out"]["b"]), tree["scale"])
+
+
+@pytest.mark.parametrize("backend", ["numba", "python"])
+def test_nested_tuples_against_finite_differences_and_each_other(backend):
+    check_jvp(pf.mlp_loss_tuples, (AS_TUPLES, X, Y), 0, backend)
+    check_vjp(pf.mlp_loss_tuples, (AS_TUPLES, X, Y), 0, backend)
+    dot_product_test(pf.mlp_loss_tuples, (AS_TUPLES, X, Y), 0, backend)
+
+
+@pytest.mark.parametrize("backend", ["numba", "python"])
+def test_dict_gradient_is_a_dict_with_the_tuple_version_values(backend):
+    value, grads = srcgrad.value_and_grad(pf.mlp_loss, backend=backend)(AS_DICT, X, Y)
+    expected_value, expected = srcgrad.value_and_grad(pf.mlp_loss_tuples, backend=backend)(AS_TUPLES, X, Y)
+    assert value == pytest.approx(expected_value, rel=1e-12)
+    assert set(grads) == {"hidden", "out", "scale"} and set(grads["hidden"]) == {"W", "b"}
+    for got, want in zip(_flat(_as_tuples(grads)), _flat(expected)):
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+    step = 1e-6   # one entry against central differences, through the dict itself
+    up, down = _with_scale(AS_DICT, 0.5 + step), _with_scale(AS_DICT, 0.5 - step)
+    numeric = (pf.mlp_loss(up, X, Y) - pf.mlp_loss(down, X, Y)) / (2 * step)
+    assert grads["scale"] == pytest.approx(numeric, rel=1e-6)
+
+
+@pytest.mark.parametrize("backend", ["numba", "python"])
+def test_dict_tangent_in_forward_mode(backend):
+    tangent = {"hidden": {"W": np.ones_like(W1), "b": np.zeros(5)}, "out": {"W": W2, "b": 1.0}, "scale": -1.0}
+    value, derivative = srcgrad.jvp(pf.mlp_loss, backend=backend)(AS_DICT, X, Y, tangent)
+    _, expected = srcgrad.jvp(pf.mlp_loss_tuples, backend=backend)(AS_TUPLES, X, Y, _as_tuples(tangent))
+    assert derivative == pytest.approx(expected, rel=1e-12)
+    grads = srcgrad.grad(pf.mlp_loss, backend=backend)(AS_DICT, X, Y)
+    assert derivative == pytest.approx(sum(np.sum(g * t) for g, t in zip(_flat(_as_tuples(grads)),
+                                                                        _flat(_as_tuples(tangent)))), rel=1e-10)
+
+
+def test_a_key_the_dict_lacks_is_refused_by_name():
+    with pytest.raises(srcgrad.UnsupportedSyntaxError, match=r"params\['weights'\].*\['bias', 'scale'\]"):
+        srcgrad.grad(pf.unknown_key, backend="python")({"bias": X[0], "scale": 1.0}, X[0])
+
+
+def _flat(tree):
+    if isinstance(tree, tuple):
+        return [leaf for item in tree for leaf in _flat(item)]
+    return [tree]
+
+
+def _with_scale(tree, scale):
+    return {**tree, "scale": scale}
