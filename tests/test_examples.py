@@ -16,6 +16,7 @@ CASES = [
     ("quickstart.py", {}, "OK: forward mode, reverse mode and finite differences agree."),
     ("heat_inverse.py", {"HEAT_INVERSE_N": "24"}, "OK: gradient matches finite differences and the fit recovers kappa and q."),
     ("seir_sensitivity.py", {"SEIR_STEPS": "400"}, "OK: jacfwd, jacrev and finite differences agree."),
+    ("mlp_digits.py", {"MLP_STEPS": "60"}, "OK: the dict gradient matches finite differences and training lowers the loss."),
 ]
 
 

@@ -247,10 +247,15 @@ class Adjoints:
 
 def _itemwise_sum(a, b, kind):
     if isinstance(kind, tuple):
-        return syntax.tuple_([_itemwise_sum(syntax.subscript(syntax.clone(a), syntax.const(k)),
-                                            syntax.subscript(syntax.clone(b), syntax.const(k)), item)
-                              for k, item in enumerate(kind)])
+        return syntax.tuple_([_itemwise_sum(_item(a, k), _item(b, k), item) for k, item in enumerate(kind)])
     return syntax.binop(a, "+", b)
+
+
+def _item(value, k: int):
+    """Item k of a tuple: of a tuple written out, that item itself."""
+    if isinstance(value, gast.Tuple):
+        return syntax.clone(value.elts[k])
+    return syntax.subscript(syntax.clone(value), syntax.const(k))
 
 
 def _zero_in_place(bar: str, kind) -> list:
