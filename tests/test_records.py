@@ -88,3 +88,11 @@ def test_composite_computes_what_numpy_computes(name, obj, rule):
     assert rule.samples
     for args in rule.samples:
         np.testing.assert_allclose(rule.implementation(*args), obj(*args), rtol=1e-14)
+
+
+def test_readme_table_is_what_the_records_say():
+    from pathlib import Path
+
+    from srcgrad.rules.table import markdown_table, table_in_readme
+    readme = Path(__file__).resolve().parent.parent / "README.md"
+    assert table_in_readme(readme) == markdown_table(), "run `python -m srcgrad.rules.table` to update README.md"
