@@ -460,3 +460,162 @@ def _astype(x, dtype):
     if builtin is not None:   # numba's astype takes numpy dtypes, not the builtin float, int or bool
         return lambda x, dtype: x.astype(builtin)
     return lambda x, dtype: x.astype(dtype)
+
+
+# ----- max, min and prod over the whole array or along one axis (numba's take no axis) --------
+
+def largest(x, axis=None):
+    """np.max, also along an axis under numba."""
+    return np.max(x, axis=axis)
+
+
+def smallest(x, axis=None):
+    """np.min, also along an axis under numba."""
+    return np.min(x, axis=axis)
+
+
+def product(x, axis=None):
+    """np.prod, also along an axis under numba."""
+    return np.prod(x, axis=axis)
+
+
+def picked_along(x, axis, pick_largest):
+    """The index, along `axis`, of each line's largest (or smallest) element: np.argmax(x, axis)."""
+    return np.argmax(x, axis=axis) if pick_largest else np.argmin(x, axis=axis)
+
+
+def take_along(t, picked, axis):
+    """t's element at `picked` in each line along `axis` (the tangent of a max along an axis)."""
+    return np.squeeze(np.take_along_axis(t, np.expand_dims(picked, axis), axis), axis)
+
+
+def put_along(g, picked, axis, x):
+    """An x-shaped array holding g at `picked` along `axis`, zero elsewhere (its cotangent)."""
+    out = np.zeros(x.shape)
+    np.put_along_axis(out, np.expand_dims(picked, axis), np.expand_dims(g, axis), axis)
+    return out
+
+
+def prod_of_others_along(x, axis):
+    """For each element, the product of the others in its line along `axis`."""
+    return np.apply_along_axis(prod_of_others, axis, x)
+
+
+@register_jitable
+def _line_axis(axis, ndim):
+    return axis + ndim if axis < 0 else axis
+
+
+def _reduce_overload(whole, of_line):
+    """A numba overload reducing a vector, or a matrix along axis 0 or 1, with `of_line`."""
+    def typer(x, axis=None):
+        if axis is None or isinstance(axis, (types.NoneType, types.Omitted)):
+            return lambda x, axis=None: whole(x)
+        if x.ndim == 1:
+            return lambda x, axis=None: whole(x)
+
+        def along(x, axis=None):
+            a = _line_axis(axis, 2)
+            out = np.empty(x.shape[1 - a])
+            for k in range(out.shape[0]):
+                out[k] = of_line(x[:, k]) if a == 0 else of_line(x[k])
+            return out
+        return along
+    return typer
+
+
+@register_jitable
+def _max_of(x):
+    return np.max(x)
+
+
+@register_jitable
+def _min_of(x):
+    return np.min(x)
+
+
+@register_jitable
+def _prod_of(x):
+    return np.prod(x)
+
+
+@register_jitable
+def _argmax_of(x):
+    return np.argmax(x)
+
+
+@register_jitable
+def _argmin_of(x):
+    return np.argmin(x)
+
+
+overload(largest)(_reduce_overload(_max_of, _max_of))
+overload(smallest)(_reduce_overload(_min_of, _min_of))
+overload(product)(_reduce_overload(_prod_of, _prod_of))
+
+
+@overload(picked_along)
+def _picked_along(x, axis, pick_largest):
+    def picked(x, axis, pick_largest):
+        a = _line_axis(axis, 2)
+        out = np.empty(x.shape[1 - a], dtype=np.int64)
+        for k in range(out.shape[0]):
+            line = x[:, k] if a == 0 else x[k]
+            out[k] = _argmax_of(line) if pick_largest else _argmin_of(line)
+        return out
+    if x.ndim == 1:
+        return lambda x, axis, pick_largest: _argmax_of(x) if pick_largest else _argmin_of(x)
+    return picked
+
+
+@overload(take_along)
+def _take_along(t, picked, axis):
+    if t.ndim == 1:
+        return lambda t, picked, axis: t[picked]
+
+    def taken(t, picked, axis):
+        a = _line_axis(axis, 2)
+        out = np.empty(picked.shape[0])
+        for k in range(out.shape[0]):
+            out[k] = t[picked[k], k] if a == 0 else t[k, picked[k]]
+        return out
+    return taken
+
+
+@overload(put_along)
+def _put_along(g, picked, axis, x):
+    if x.ndim == 1:
+        def put1(g, picked, axis, x):
+            out = np.zeros(x.shape)
+            out[picked] = g
+            return out
+        return put1
+
+    def put(g, picked, axis, x):
+        a = _line_axis(axis, 2)
+        out = np.zeros(x.shape)
+        flat_g = np.ravel(np.asarray(g))
+        for k in range(picked.shape[0]):
+            if a == 0:
+                out[picked[k], k] = flat_g[k]
+            else:
+                out[k, picked[k]] = flat_g[k]
+        return out
+    return put
+
+
+@overload(prod_of_others_along)
+def _prod_of_others_along(x, axis):
+    if x.ndim == 1:
+        return lambda x, axis: prod_of_others(x)
+
+    def along(x, axis):
+        a = _line_axis(axis, 2)
+        out = np.empty(x.shape)
+        for k in range(x.shape[1 - a]):
+            if a == 0:
+                out[:, k] = prod_of_others(np.ascontiguousarray(x[:, k]))
+            else:
+                out[k] = prod_of_others(np.ascontiguousarray(x[k]))
+        return out
+    return along

@@ -939,5 +939,21 @@ def linear_algebra(b, A):
             + np.sum(np.linalg.inv(S + np.diag(b * b)) * A))
 
 
+@case("m", shapes={0: (4, 3)})
+def row_softmax_and_axis_reductions(Z):
+    # softmax over each row, stabilized by the row's largest score, as machine-learning code has it
+    shifted = Z - np.max(Z, axis=1, keepdims=True)
+    probabilities = np.exp(shifted) / np.sum(np.exp(shifted), axis=1, keepdims=True)
+    spread = np.max(Z, axis=0) - np.min(Z, axis=0)
+    return np.sum(probabilities * Z) + np.sum(spread ** 2) + np.sum(np.prod(1.0 + 0.1 * Z, axis=1))
+
+
+@case("vm", shapes={0: (3,), 1: (3, 3)})
+def broadcast_column_against_matrix(x, A):
+    # a (3, 1) column times a (3, 3) matrix: same rank, broadcast all the same
+    column = np.reshape(x, (3, 1))
+    return np.sum(np.sin(column * A + A * column.T))
+
+
 CORPUS_BY_NAME = {c.name: c for c in CORPUS}
 assert len(CORPUS_BY_NAME) == len(CORPUS), "duplicate corpus names"

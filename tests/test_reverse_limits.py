@@ -49,11 +49,17 @@ def test_sum_over_one_axis_spreads_the_cotangent_along_that_axis():
         np.testing.assert_allclose(dw, np.sum(A * A, axis=1), rtol=1e-12)
 
 
+def test_max_along_an_axis_sends_each_cotangent_to_its_lines_peak():
+    A = np.array([[0.5, 2.0, -1.0], [1.5, 0.0, 3.0]])
+    for backend in ("numba", "python"):
+        np.testing.assert_allclose(srcgrad.grad(pf.column_peaks, backend=backend)(A), [[0, 2, 0], [1, 0, 3]])
+
+
 def test_reductions_with_options_the_rule_ignores_are_refused():
     A = np.arange(6.0).reshape(2, 3)
     for make in (srcgrad.grad, srcgrad.jvp):
-        with pytest.raises(srcgrad.UnsupportedSyntaxError, match="np.max` called with axis"):
-            make(pf.column_peaks, backend="python")(A, *([np.ones_like(A)] if make is srcgrad.jvp else []))
+        with pytest.raises(srcgrad.UnsupportedSyntaxError, match="np.max` called with a tuple of axes"):
+            make(pf.peak_over_both_axes, backend="python")(A, *([np.ones_like(A)] if make is srcgrad.jvp else []))
 
 
 @pytest.mark.parametrize("fn, message", [(pf.writes_into_argument, "write into the argument `x`"),

@@ -21,6 +21,7 @@ from .. import syntax
 from ..errors import NoRuleError, UnsupportedSyntaxError
 from ..frontend.parse import ParsedFunction, python_function
 from ..rules import registry
+from ..rules.results import keyword as results_keyword
 from ..rules.template import CallTemplate
 
 ARRAY_PROPERTIES = {"shape", "size", "ndim", "dtype"}
@@ -194,6 +195,22 @@ class _Resolver(gast.NodeTransformer):
         _copy_position(call, node)
         return self._bind_call(call, registry.resolve_path(canonical), canonical)
 
+    def _kept_dimension(self, node, obj, spelled):
+        """`np.max(z, axis=1, keepdims=True)` as `np.expand_dims(np.max(z, axis=1), 1)`: one
+        reduction record serves both, and numba, whose reductions take no keepdims, compiles it."""
+        keep = next(k for k in node.keywords if k.arg == "keepdims")
+        axis = results_keyword(node, "axis", 1)
+        if not isinstance(keep.value, gast.Constant) or (keep.value.value and axis is None):
+            self._error(node, f"`{spelled}` with keepdims= other than a constant, or without axis=",
+                        "Pass axis= and keepdims=True or False as written constants.")
+        node.keywords = [k for k in node.keywords if k.arg != "keepdims"]
+        reduced = self._bind_call(node, obj, spelled)
+        if not keep.value.value:
+            return reduced
+        kept = syntax.call("np.expand_dims", reduced, syntax.clone(axis))
+        _copy_position(kept, node)
+        return self._bind_call(kept, np.expand_dims, "np.expand_dims")
+
     def _is_float_dtype(self, dtype) -> bool:
         try:
             value = eval(compile(gast.gast_to_ast(gast.Expression(body=syntax.clone(dtype))), "<dtype>", "eval"),
@@ -209,6 +226,12 @@ class _Resolver(gast.NodeTransformer):
         rule = registry.lookup(obj) or registry.constant_only(obj)
         if isinstance(rule, registry.CompositeRule):
             return self._bind_composite(node, rule)
+        if rule is not None and "axis" in rule.options.keywords:
+            axis = results_keyword(node, "axis", 1)
+            if isinstance(axis, (gast.Tuple, gast.List)):
+                self._error(node, f"`{spelled}` called with a tuple of axes", "Reduce one axis at a time, or the whole array.")
+            if any(k.arg == "keepdims" for k in node.keywords):
+                return self._kept_dimension(node, obj, spelled)
         if rule is not None:
             node.func = syntax.dotted(rule.emitted)
             node.srcgrad_rule = rule

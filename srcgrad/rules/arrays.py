@@ -4,11 +4,13 @@ Linear maps give their transpose beside them (forward mode applies the map itsel
 Bilinear products give the transpose for each factor. Selections and sequence builders are small
 forward/reverse generator pairs. `g` is the cotangent of the result, `ans` the result.
 """
+import gast
 import numpy as np
 
 from .. import syntax
 from ..analyze import kinds as K
 from ..errors import UnsupportedSyntaxError
+from . import results
 from .registry import Options, bilinear, inactive, linear, structural
 from .results import (MATRIX, VECTOR, flattened, from_shape, index_reduction, int_array_like, int_scalar, joined, matmul, matrix, python_bool,
                       reduction, reshaped, same_as_first, stacked, unknown, vector, where, diagonal, at_least_vector)
@@ -101,6 +103,11 @@ def roll_transpose(g, x, shift):
 def repeat_transpose_(g, x, repeats):
     return repeat_transpose(g, x, repeats)
 
+@linear("np.expand_dims", kind=lambda args, call=None: K.array(K.ndim(args[0]) + 1) if K.ndim(args[0]) is not None
+        else K.UNKNOWN, result="view", options=FORWARD_ANY, samples=((VECTOR, 0), (MATRIX, -1)))
+def expand_dims_transpose(g, x, axis):
+    return reshape(g, x.shape)
+
 @linear("np.atleast_1d", kind=at_least_vector, result="view", spelling="atleast_1d", samples=((0.5,), (VECTOR,)))
 def atleast_1d_transpose(g, x):
     return sum_to(g, x)
@@ -121,39 +128,66 @@ def outer_transpose(g, a, b):
     return np.dot(g, b), np.dot(a, g)
 
 # ----- Selection: the derivative flows through the selected element -----------------------
+# Over the whole array the element is found by argmax (one flat index); along an axis, one per
+# line. Generated code calls srcgrad_runtime's largest/smallest/product, which numba compiles
+# with an axis too.
 
-def _selection(argfunc):
+def _axis_of(value):
+    return results.keyword(value, "axis", 1)
+
+
+def _selection(argfunc, pick_largest: bool):
     def forward(ctx, result, value, positions):
-        x = value.args[0]
+        x, axis = value.args[0], _axis_of(value)
+        if axis is not None:
+            picked = syntax.call("picked_along", syntax.clone(x), syntax.clone(axis), syntax.const(pick_largest))
+            return False, syntax.call("take_along", ctx.tangent_of(x), picked, syntax.clone(axis))
         return False, syntax.call("take_flat", ctx.tangent_of(x), syntax.call(argfunc, syntax.clone(x)))
 
     def reverse(ctx, result, value, positions):
-        x = value.args[0]
-        add = syntax.call("add_at_flat", syntax.name(ctx.adjoint(x.id)), syntax.call(argfunc, syntax.clone(x)),
-                          syntax.name(ctx.adjoint(result)))
+        x, axis = value.args[0], _axis_of(value)
+        g = syntax.name(ctx.adjoint(result))
+        if axis is not None:
+            picked = syntax.call("picked_along", syntax.clone(x), syntax.clone(axis), syntax.const(pick_largest))
+            return ctx.accumulate(x, syntax.call("put_along", g, picked, syntax.clone(axis), syntax.clone(x)))
+        add = syntax.call("add_at_flat", syntax.name(ctx.adjoint(x.id)), syntax.call(argfunc, syntax.clone(x)), g)
         return [syntax.Expr(value=add)]
     return forward, reverse
 
 
-structural("np.max", forward=_selection("np.argmax")[0], reverse=_selection("np.argmax")[1], kind=reduction,
-           methods=("max",), samples=((VECTOR,), (MATRIX,)))
-structural("np.min", forward=_selection("np.argmin")[0], reverse=_selection("np.argmin")[1], kind=reduction,
-           methods=("min",), samples=((VECTOR,), (MATRIX,)))
+structural("np.max", forward=_selection("np.argmax", True)[0], reverse=_selection("np.argmax", True)[1],
+           kind=reduction, methods=("max",), spelling="largest", options=AXIS, samples=((VECTOR,), (MATRIX,), (MATRIX, 1)))
+structural("np.min", forward=_selection("np.argmin", False)[0], reverse=_selection("np.argmin", False)[1],
+           kind=reduction, methods=("min",), spelling="smallest", options=AXIS, samples=((VECTOR,), (MATRIX,), (MATRIX, 0)))
+
+
+def _others(x, axis):
+    if axis is None:
+        return syntax.call("prod_of_others", syntax.clone(x))
+    return syntax.call("prod_of_others_along", syntax.clone(x), syntax.clone(axis))
 
 
 def _prod_forward(ctx, result, value, positions):
-    x = value.args[0]
-    return False, syntax.call("np.sum", syntax.binop(syntax.call("prod_of_others", syntax.clone(x)), "*", ctx.tangent_of(x)))
+    x, axis = value.args[0], _axis_of(value)
+    change = syntax.binop(_others(x, axis), "*", ctx.tangent_of(x))
+    return False, syntax.call("np.sum", change) if axis is None else _call_with_axis("np.sum", change, axis)
 
 
 def _prod_reverse(ctx, result, value, positions):
-    x = value.args[0]
-    partial = syntax.call("prod_of_others", syntax.clone(x))
-    return ctx.accumulate(x, syntax.binop(partial, "*", syntax.name(ctx.adjoint(result))))
+    x, axis = value.args[0], _axis_of(value)
+    g = syntax.name(ctx.adjoint(result))
+    spread = g if axis is None else syntax.call("np.expand_dims", g, syntax.clone(axis))
+    return ctx.accumulate(x, syntax.binop(_others(x, axis), "*", spread))
+
+
+def _call_with_axis(function: str, value, axis):
+    call = syntax.call(function, value)
+    call.keywords = [gast.keyword(arg="axis", value=syntax.clone(axis))]
+    return call
 
 
 structural("np.prod", forward=_prod_forward, reverse=_prod_reverse, kind=reduction, methods=("prod",),
-           samples=((VECTOR,), (MATRIX,)))
+           spelling="product", options=AXIS, samples=((VECTOR,), (MATRIX,), (MATRIX, 1)))
 
 # np.sort: the tangent and cotangent follow each element to where the sort put it
 def _sort_forward(ctx, result, value, positions):

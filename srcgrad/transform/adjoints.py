@@ -144,8 +144,11 @@ class Adjoints:
         ops, evaluated_ops = operands(value), operands(evaluated)
         if isinstance(rule, ElementwiseRule):
             bindings = elementwise_bindings(rule, evaluated, y)
-            return [(ops[k], times(rule.partials.instantiate(bindings, k), syntax.clone(g)),
-                     result_kind) for k in positions]
+            # two array operands may broadcast ((3, 1) * (3, 3)) although their ranks agree: then
+            # each contribution is summed back to its operand's shape
+            arrays = sum(1 for op in ops if not K.is_scalar(K.of_atom(op, self.kinds)))
+            kind = result_kind if arrays < 2 else K.UNKNOWN
+            return [(ops[k], times(rule.partials.instantiate(bindings, k), syntax.clone(g)), kind) for k in positions]
         if isinstance(rule, (LinearRule, BilinearRule)):
             kind = result_kind if getattr(rule, "broadcasts", False) else None
             return [(ops[k], self._transpose(rule, k, g, evaluated_ops, y, value), kind) for k in positions]
