@@ -355,10 +355,10 @@ def _as_float(value, like):
 
 def _decorator(make):
     """Let `make(f, wrt=...)` also be used as `@make` and `@make(wrt=...)`."""
-    def api(fn=None, wrt: Wrt = 0, backend: str = "numba"):
+    def api(fn=None, wrt: Wrt = 0, backend: str = "numba", **options):
         if fn is None:
-            return lambda f: make(f, wrt=wrt, backend=backend)
-        return make(fn, wrt=wrt, backend=backend)
+            return lambda f: make(f, wrt=wrt, backend=backend, **options)
+        return make(fn, wrt=wrt, backend=backend, **options)
     api.__name__, api.__doc__ = make.__name__, make.__doc__
     return api
 
@@ -538,8 +538,35 @@ def _shape_grads(grads, args, positions, as_tuple):
     return shaped if as_tuple else shaped[0]
 
 
+def _aux_seed(out_kind, fn) -> tuple:
+    """The output cotangent of a `(loss, aux)` result: 1 for the loss, zeros for aux (which carries
+    no derivative to the gradient, whatever it holds)."""
+    if not (isinstance(out_kind, tuple) and len(out_kind) == 2 and (K.is_scalar(out_kind[0]) or out_kind[0] == K.UNKNOWN)):
+        raise SrcgradError(f"has_aux=True needs {python_function(fn).__qualname__} to return a pair (loss, aux) "
+                           "with a float loss")
+    return (1.0, _zeros_of_kind(out_kind[1]))
+
+
+def _zeros_of_kind(kind):
+    return tuple(_zeros_of_kind(k) for k in kind) if isinstance(kind, tuple) else 0.0   # broadcasts into arrays
+
+
+def _with_aux(specs, positions, as_tuple, fn):
+    """Call and compiled_for template of grad / value_and_grad with has_aux=True: (value, aux, grads)."""
+    def call(args):
+        compiled, _, out_kind = specs.get(args)
+        (value, aux), grads = compiled(*args, _aux_seed(out_kind, fn))
+        return value, aux, _shape_grads(grads, args, positions, as_tuple)
+
+    def template(body: str):
+        pick = "" if as_tuple else "[0]"
+        return lambda fn_args: (f"result, grads = inner({{args}}, {_aux_seed(specs.get(fn_args)[2], fn)!r})\n"
+                                + body.format(pick=pick)), 0
+    return call, template
+
+
 @_decorator
-def grad(fn: Callable, wrt: Wrt = 0, backend: str = "numba") -> DerivativeFunction:
+def grad(fn: Callable, wrt: Wrt = 0, backend: str = "numba", has_aux: bool = False) -> DerivativeFunction:
     """The gradient of a scalar function by reverse mode.
 
     Parameters
@@ -554,10 +581,19 @@ def grad(fn: Callable, wrt: Wrt = 0, backend: str = "numba") -> DerivativeFuncti
     -------
     DerivativeFunction
         ``g(*args)``: df/d(args[wrt]), shaped like that argument (a float for a float argument);
-        a tuple when `wrt` is a tuple, even a tuple of one.
+        a tuple when `wrt` is a tuple, even a tuple of one. With `has_aux=True` (`fn` returns
+        `(loss, aux)`), ``(grads, aux)``.
     """
-    positions, as_tuple, specs = _reverse(fn, wrt, backend, with_value=False)
+    positions, as_tuple, specs = _reverse(fn, wrt, backend, with_value=has_aux)
     arguments = _Arguments(fn, "grad")
+    if has_aux:
+        with_aux, template = _with_aux(specs, positions, as_tuple, fn)
+
+        def call_with_aux(*args, **keywords):
+            _, aux, grads = with_aux(arguments.bind(args, keywords)[0])
+            return grads, aux
+
+        return DerivativeFunction(fn, call_with_aux, specs, grad.__doc__, template("return grads{pick}, result[1]"))
 
     def call(*args, **keywords):
         args, _ = arguments.bind(args, keywords)
@@ -568,16 +604,32 @@ def grad(fn: Callable, wrt: Wrt = 0, backend: str = "numba") -> DerivativeFuncti
 
 
 @_decorator
-def value_and_grad(fn: Callable, wrt: Wrt = 0, backend: str = "numba") -> DerivativeFunction:
+def value_and_grad(fn: Callable, wrt: Wrt = 0, backend: str = "numba", has_aux: bool = False) -> DerivativeFunction:
     """The value and gradient of a scalar function, in one reverse-mode pass.
+
+    Parameters
+    ----------
+    has_aux : bool
+        `fn` returns a pair `(loss, aux)`: the gradient is the loss's, and `aux` (anything srcgrad
+        can compute: floats, arrays, tuples) comes back beside the value, as in JAX.
 
     Returns
     -------
     DerivativeFunction
-        ``g(*args) -> (value, grads)``, grads as for :func:`grad`.
+        ``g(*args) -> (value, grads)``, grads as for :func:`grad`; with `has_aux`,
+        ``((value, aux), grads)``.
     """
     positions, as_tuple, specs = _reverse(fn, wrt, backend, with_value=True)
     arguments = _Arguments(fn, "value_and_grad")
+    if has_aux:
+        with_aux, template = _with_aux(specs, positions, as_tuple, fn)
+
+        def call_with_aux(*args, **keywords):
+            value, aux, grads = with_aux(arguments.bind(args, keywords)[0])
+            return (value, aux), grads
+
+        return DerivativeFunction(fn, call_with_aux, specs, value_and_grad.__doc__,
+                                  template("return result, grads{pick}"))
 
     def call(*args, **keywords):
         args, _ = arguments.bind(args, keywords)

@@ -955,5 +955,20 @@ def broadcast_column_against_matrix(x, A):
     return np.sum(np.sin(column * A + A * column.T))
 
 
+@case("v")
+def nested_helpers(x):
+    # helpers defined inside the function, reading only their arguments
+    def energy(v, stiffness=2.0):
+        return stiffness * v * v
+
+    def wiggle(a):
+        total = 0.0
+        for i in range(a.shape[0]):
+            total += np.sin(a[i])
+        return total
+
+    return np.sum(energy(x)) + wiggle(x) + np.sum(energy(x, 3.0))
+
+
 CORPUS_BY_NAME = {c.name: c for c in CORPUS}
 assert len(CORPUS_BY_NAME) == len(CORPUS), "duplicate corpus names"

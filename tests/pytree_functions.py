@@ -21,3 +21,13 @@ def mlp_loss_tuples(params, x, y):
 
 def unknown_key(params, x):
     return np.sum(params["weights"] * x)
+
+
+def loss_with_aux(w, x, y):
+    prediction = x @ w
+    residual = prediction - y
+    return np.mean(residual ** 2), (prediction, np.max(np.abs(residual)))
+
+
+def loss_only(w, x, y):
+    return loss_with_aux(w, x, y)[0]

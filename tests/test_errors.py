@@ -87,6 +87,15 @@ def _make_nonlocal():
 uses_nonlocal = _make_nonlocal()
 
 
+def closes_over_a_local(x):
+    scale = 2.0 * x
+
+    def scaled(v):  # marker
+        return scale * v
+
+    return scaled(x)
+
+
 def star_args(*args):  # marker
     return args[0] * args[0]
 
@@ -151,6 +160,7 @@ REJECTED = [
     (uses_yield, None, r"yield|generator", 0.5),
     (uses_nonlocal, None, r"nonlocal", 0.5),
     (star_args, None, r"\*args|star|var.?arg", 0.5),
+    (closes_over_a_local, None, r"nested function that reads variables of the function around it", 0.5),
     (calls_bad_helper, _bad_helper, r"generator", np.ones(3)),
     (discards_a_call, None, r"expression statement", 0.5),
     (subroutine_returns_early, None, r"writes into an array argument and returns early", np.ones(2)),

@@ -63,3 +63,20 @@ def _flat(tree):
 
 def _with_scale(tree, scale):
     return {**tree, "scale": scale}
+
+
+@pytest.mark.parametrize("backend", ["numba", "python"])
+def test_has_aux_returns_the_loss_gradient_and_the_aux_values(backend):
+    w = RNG.standard_normal(4)
+    (value, (prediction, worst)), grads = srcgrad.value_and_grad(pf.loss_with_aux, has_aux=True, backend=backend)(w, X, Y)
+    grads_only, aux = srcgrad.grad(pf.loss_with_aux, has_aux=True, backend=backend)(w, X, Y)
+    np.testing.assert_allclose(grads, 2 * X.T @ (X @ w - Y) / X.shape[0], rtol=1e-12)   # by hand
+    np.testing.assert_allclose(grads_only, srcgrad.grad(pf.loss_only, backend=backend)(w, X, Y), rtol=1e-12)
+    np.testing.assert_allclose(prediction, X @ w, rtol=1e-12)
+    assert worst == pytest.approx(np.max(np.abs(X @ w - Y))) and aux[1] == pytest.approx(worst)
+    assert value == pytest.approx(pf.loss_only(w, X, Y))
+
+
+def test_has_aux_needs_a_pair():
+    with pytest.raises(srcgrad.SrcgradError, match="has_aux=True needs loss_only to return a pair"):
+        srcgrad.grad(pf.loss_only, has_aux=True, backend="python")(RNG.standard_normal(4), X, Y)

@@ -14,7 +14,9 @@ from .parse import ParsedFunction
 
 _REJECTED = {
     gast.ClassDef: ("a class definition", "Define the class at module level and pass plain arrays/floats in."),
-    gast.FunctionDef: ("a nested function definition", "Define the helper at module level; srcgrad differentiates calls to it."),
+    gast.FunctionDef: ("a nested function that reads variables of the function around it",
+                       "Pass those values as arguments (a helper that reads only its arguments and globals "
+                       "is differentiated like a module-level function), or define it at module level."),
     gast.AsyncFunctionDef: ("an async function", "Differentiate an ordinary def."),
     gast.Lambda: ("a lambda", "Define a named function at module level and call it."),
     gast.GeneratorExp: ("a generator expression", "Write an explicit for loop that accumulates the result."),

@@ -9,7 +9,7 @@ import dis
 import inspect
 import textwrap
 import types
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .. import syntax
 from ..errors import MissingSourceError, SourceLocation, StaleSourceError
@@ -25,6 +25,7 @@ class ParsedFunction:
     first_line: int
     indent: int
     lines: list[str]
+    nested: dict = field(default_factory=dict)   # helpers defined in the body, lifted out of it
 
     @property
     def name(self) -> str:
@@ -42,11 +43,13 @@ class ParsedFunction:
     @property
     def namespace(self) -> dict:
         """The names the function's body can see now: its module's globals and its closure."""
-        return {**self.pyfunc.__globals__, **_closure_values(self.pyfunc)}
+        return {**self.pyfunc.__globals__, **_closure_values(self.pyfunc), **self.nested}
 
     def lookup(self, identifier: str):
         """The object a free name refers to now (closure cell, module global or builtin), or raise
         KeyError."""
+        if identifier in self.nested:
+            return self.nested[identifier]
         closure = _closure_values(self.pyfunc)
         if identifier in closure:
             return closure[identifier]
@@ -94,7 +97,34 @@ def parse_function(fn) -> ParsedFunction:
     indent = _indent_of(source) - _indent_of(dedented)
     tree = syntax.parse_module(dedented).body[0]
     tree.decorator_list = []
-    return ParsedFunction(fn, tree, filename, first_line, indent, dedented.splitlines())
+    parsed = ParsedFunction(fn, tree, filename, first_line, indent, dedented.splitlines())
+    _lift_nested_functions(parsed)
+    return parsed
+
+
+def _lift_nested_functions(parsed: ParsedFunction) -> None:
+    """A helper defined in the body that reads only its arguments and globals (no enclosing
+    variable) is a module-level function in all but place: it leaves the body and calls to it
+    resolve to a function made from its compiled code, with its own source lines. Helpers that
+    read enclosing variables stay, and the fence refuses them."""
+    codes = {(c.co_name, c.co_firstlineno): c for c in parsed.pyfunc.__code__.co_consts if isinstance(c, types.CodeType)}
+    kept = []
+    for stmt in parsed.tree.body:
+        code = codes.get((getattr(stmt, "name", None), parsed.first_line + getattr(stmt, "lineno", 0) - 1))
+        liftable = isinstance(stmt, syntax.FunctionDef) and code is not None and not code.co_freevars
+        defaults = _defaults(stmt) if liftable else None
+        if liftable and not stmt.decorator_list and defaults is not False:
+            parsed.nested[stmt.name] = types.FunctionType(code, parsed.pyfunc.__globals__, stmt.name, defaults)
+            continue
+        kept.append(stmt)
+    parsed.tree.body = kept
+
+
+def _defaults(stmt):
+    """The helper's default values (None when it has none), or False when one is not a constant."""
+    if not all(isinstance(d, syntax.Constant) for d in stmt.args.defaults):
+        return False
+    return tuple(d.value for d in stmt.args.defaults) or None
 
 
 def _indent_of(source: str) -> int:
