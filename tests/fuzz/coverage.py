@@ -19,7 +19,8 @@ ARRAYS = ["np.zeros", "np.ones", "np.empty", "np.zeros_like", "np.empty_like", "
           ".sum()", ".mean()", ".max()", ".min()", ".prod()", ".sum(axis=)", ".mean(axis=)", "np.dot", ".dot()",
           "np.matmul", "np.outer", ".T", "np.transpose", ".transpose()", "transpose of expression", "np.reshape",
           ".reshape()", "np.ravel", ".ravel()", ".flatten()", "np.concatenate", "np.stack", "np.where",
-          "np.cumsum", ".cumsum()", "len", ".shape"]
+          "np.cumsum", ".cumsum()", "len", ".shape", "np.flip", "np.roll", "np.sort", "np.diff", "np.repeat",
+          "np.diag", "np.max(axis=)", "np.min(axis=)", "np.prod(axis=)", "keepdims=", "index array"]
 
 
 def groups() -> dict:
@@ -51,8 +52,9 @@ def constructs(program) -> set:
 def _dotted(node) -> str | None:
     if isinstance(node, ast.Name):
         return node.id
-    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in ("np", "math"):
-        return f"{node.value.id}.{node.attr}"
+    if isinstance(node, ast.Attribute):
+        base = _dotted(node.value)
+        return f"{base}.{node.attr}" if base in ("np", "math", "scipy", "scipy.special", "np.linalg") else None
     return None
 
 
@@ -163,6 +165,8 @@ class _FunctionVisitor(ast.NodeVisitor):
             self.found.add(name)
         if name and any(k.arg == "axis" for k in node.keywords):
             self.found.add(name.replace("()", "") + "(axis=)")
+        if any(k.arg == "keepdims" for k in node.keywords):
+            self.found.add("keepdims=")
         if name in _TRANSPOSES and not isinstance(_operand(node), ast.Name):
             self.found.add("transpose of expression")
         self.generic_visit(node)
@@ -177,6 +181,8 @@ class _FunctionVisitor(ast.NodeVisitor):
     def visit_Subscript(self, node):
         if isinstance(node.ctx, ast.Load):
             self.found.add("slice read" if _has_slice(node.slice) else "index read")
+        if isinstance(node.slice, ast.Call) and _dotted(node.slice.func) == "np.array":
+            self.found.add("index array")
         self.generic_visit(node)
 
     def visit_BinOp(self, node):

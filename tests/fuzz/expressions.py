@@ -342,10 +342,35 @@ class ExprGen:
         n, k = shape[0], self.rng.choice(self.dims)
         axis = self.rng.randint(0, 1)
         src = self.expr(sc, (n, k) if axis == 1 else (k, n), d)
-        kind = self.rng.choice(["sum", "mean"])
+        kind = self.pick([(3, "sum"), (2, "mean"), (1, "max"), (1, "min"), (0.7, "prod")])
+        if kind == "prod":
+            src = f"1.0 + 0.5 * np.tanh({src})"
         if self.rng.random() < 0.3:
             return f"{paren(src)}.{kind}(axis={axis})"
         return f"np.{kind}({src}, axis={axis})"
+
+    def rearranged(self, sc, shape, d):
+        """A vector moved around: flipped, rolled, sorted, differenced, repeated or a diagonal."""
+        n = shape[0]
+        form = self.pick([(1, "flip"), (1, "roll"), (1, "sort"), (1, "diff"), (0.7, "repeat"), (0.7, "diag")])
+        if form == "diff":
+            return f"np.diff({self.expr(sc, (n + 1,), d)})"
+        if form == "repeat":
+            if n % 2:
+                return None
+            return f"np.repeat({self.expr(sc, (n // 2,), d)}, 2)"
+        if form == "diag":
+            return f"np.diag({self.expr(sc, (n, n), d)})"
+        if form == "roll":
+            return f"np.roll({self.expr(sc, shape, d)}, {self.rng.randint(-2, 2)})"
+        return f"np.{form}({self.expr(sc, shape, d)})"
+
+    def kept_dimension(self, sc, shape, d):
+        """`m - np.max(m, axis=1, keepdims=True)`: a reduction broadcast back over its axis."""
+        axis = self.rng.randint(0, 1)
+        m = self.expr(sc, shape, d)
+        kind = self.pick([(2, "max"), (1, "min"), (2, "sum"), (1, "mean")])
+        return f"{paren(m)} - np.{kind}({m}, axis={axis}, keepdims=True)"
 
     def cumsum(self, sc, shape, d):
         if len(shape) != 1:
@@ -424,7 +449,7 @@ class ExprGen:
               (2, read_element), (0.4, if_expression), (0.5, from_int), (1.5, helper_call)]
     VECTOR = [(3, binop), (0.5, unary), (3, elementwise), (0.3, inactive), (2, matvec), (1, axis_reduction),
               (1, cumsum), (1, where), (1, concatenate), (0.7, array_of_scalars), (3, flatten), (1, part_of),
-              (0.3, if_expression), (1.5, helper_call)]
+              (0.3, if_expression), (1.5, helper_call), (1, rearranged)]
     MATRIX = [(3, binop), (0.5, unary), (3, elementwise), (0.2, inactive), (2, matmul), (2, transpose),
               (1, outer), (0.7, stack), (1, reshape), (0.8, where), (0.3, concatenate), (0.2, if_expression),
-              (1.5, helper_call)]
+              (1.5, helper_call), (0.6, kept_dimension)]

@@ -50,7 +50,7 @@ def rounding() -> tuple:
 def _fn(name: str, domain: tuple) -> Fn:
     base = name.rpartition(".")[2]
     domains = tuple(GROW if d == REAL and base in GROWING else tuple(d) for d in domain)
-    return Fn(name, domains, arrays=name.startswith("np."))
+    return Fn(name, domains, arrays=name.startswith(("np.", "scipy.")))
 
 
 def spellings() -> list:

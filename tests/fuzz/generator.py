@@ -9,7 +9,7 @@ from .program import Param, Program
 from .scope import Var
 from .statements import BodyGen
 
-HEADER = "import math\n\nimport numpy as np\n"
+HEADER = "import math\n\nimport numpy as np\nimport scipy.special\n"
 
 
 def generate(seed: str) -> Program:
