@@ -518,3 +518,10 @@ def flatten_then_written(a):
 def array_of_a_tuple_variable(a):
     t = (a, 2.0 * a)
     return np.sum(np.array(t) ** 2)
+
+
+def shifted_in_place(x):
+    # a write whose value is a view of the array written: numpy copies the overlapping values
+    w = x * 1.0
+    w[1:] = w[:-1]
+    return w * np.arange(1.0, 5.0)

@@ -22,6 +22,7 @@ CASES = [
     (rf.scalar_into_repeated_slots, (np.array([0.3, -0.5, 0.9, 0.2]), V3), (0, 1)),
     (rf.subroutine_updates_in_place, (V3,), 0),
     (rf.flatten_then_written, (0.7,), 0),
+    (rf.shifted_in_place, (np.array([0.3, -0.5, 0.9, 0.2]),), 0),
     (rf.array_of_a_tuple_variable, (0.7,), 0),
     (rf.scatter_added_in_loop, (np.array([0.3, -0.5, 0.9, 0.2]), V3), (0, 1)),
     (rf.slice_assigned_to_itself, (np.linspace(-1.0, 1.0, 8),), 0),
