@@ -10,10 +10,10 @@ from .arrays import (UnequalLengths, add_at_flat, astype, largest, smallest, pro
 from .backends import numba_jit, python_jit
 from .linalg import cholesky_adjoint, cholesky_tangent
 from .special import digamma, erf, erfc, gammaln, trigamma
-from .tape import zeroed
+from .tape import zeroed, zeroed_like
 
 __all__ = ["UnequalLengths", "astype", "largest", "smallest", "product", "picked_along", "take_along", "put_along",
            "prod_of_others_along", "atleast_1d", "diag_transpose", "diff_transpose", "kron_grad_left",
            "kron_grad_right", "repeat_transpose", "sort_order", "sorted_like", "unsorted", "mean", "reshape", "add_at_flat", "clip", "flatten", "kept_slots", "broadcast_like", "prod_of_others", "scatter_add", "matmul_grad_left", "matmul_grad_right", "sum_to", "take_flat", "zeros_like",
-           "numba_jit", "python_jit", "zeroed",
+           "numba_jit", "python_jit", "zeroed", "zeroed_like",
            "erf", "erfc", "gammaln", "digamma", "trigamma", "cholesky_tangent", "cholesky_adjoint"]

@@ -21,3 +21,26 @@ def _zeroed(x):
         return zero_array
     return lambda x: 0.0
 
+
+
+def zeroed_like(x_bar, old):
+    """The adjoint of a name's value before it was bound again: `x_bar` zeroed in place when that
+    value `old` has its shape, else new zeros shaped like `old` (the name held an array of
+    another shape, or a number: a trajectory grown by np.concatenate, a work name reused)."""
+    if isinstance(x_bar, np.ndarray) and isinstance(old, np.ndarray) and x_bar.shape == old.shape:
+        x_bar[...] = 0.0
+        return x_bar
+    return np.zeros(old.shape) if isinstance(old, np.ndarray) else 0.0
+
+
+@overload(zeroed_like, inline="always")
+def _zeroed_like(x_bar, old):
+    if not isinstance(old, types.Array):
+        return lambda x_bar, old: 0.0
+
+    def zero_or_reshape(x_bar, old):
+        if x_bar.shape == old.shape:
+            x_bar[...] = 0.0
+            return x_bar
+        return np.zeros(old.shape)
+    return zero_or_reshape

@@ -29,6 +29,7 @@ from .normalize.desugar import desugar
 from .normalize.dict_keys import index_dict_keys
 from .normalize.inline import drop_scalar_write_backs, inline_calls
 from .normalize.loop_exits import lower_exits
+from .normalize.layouts import view_loop_carried_transposes
 from .normalize.overlap import copy_overlapping_values
 from .normalize.names import NameGenerator, rename_reserved
 from .normalize.resolve import Resolved, resolve
@@ -228,6 +229,8 @@ class ModuleBuilder:
         if drop_scalar_write_backs(work.tree, work.kinds):
             work.kinds = infer()
         if copy_overlapping_values(work.tree, work.kinds, work.names):
+            work.kinds = infer()
+        if self.backend == "numba" and view_loop_carried_transposes(work.tree, work.kinds):
             work.kinds = infer()
         if mode != "primal" and scalarize(work.tree, work.kinds, work.names):
             verify_after("scalarize", work.tree)

@@ -525,3 +525,60 @@ def shifted_in_place(x):
     w = x * 1.0
     w[1:] = w[:-1]
     return w * np.arange(1.0, 5.0)
+
+
+def transpose_rescaled_in_loop(A, x):
+    t = np.transpose(A)
+    for i in range(x.shape[0]):
+        t = 0.5 * t + x
+    return np.sum(t * t)
+
+
+def transpose_through_ufunc_in_while(A, x):
+    t = A.T * 2.0
+    k = 0
+    while k < 3:
+        m = np.sin(t)
+        t = m[1:] + x
+        k += 1
+    return np.sum(t ** 2)
+
+
+def transpose_rebound_in_nested_loops(A, x):
+    t = A.T * x[0]
+    for i in range(2):
+        for j in range(2):
+            s = -t
+            t = s * x
+    return np.sum(t)
+
+
+def grown_trajectory(a):
+    xs = np.array([a])
+    for i in range(3):
+        xs = np.concatenate((xs, np.array([xs[-1] * a])))
+    return np.sum(xs * xs)
+
+
+def shrunk_by_differences(x):
+    while x.shape[0] > 1:
+        x = x[1:] - 0.5 * x[:-1] ** 2
+    return x[0]
+
+
+def work_name_reused(x, A):
+    tmp = A @ x
+    s = np.sum(tmp * tmp)
+    tmp = A[:2] @ x
+    return s + np.sum(tmp * x[:2])
+
+
+def sliced_to_itself(x):
+    x = x[1:, :]
+    return np.sum(np.sin(x) * x)
+
+
+def last_of_shrinking_temporary(x):
+    for k in range(1, 4):
+        tmp = x[:k] * 2.0
+    return np.sum(tmp * tmp)

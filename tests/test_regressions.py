@@ -14,6 +14,14 @@ V3 = np.array([0.3, -0.5, 0.9])
 
 CASES = [
     (rf.element_read_again_after_subroutine, (V3,), 0),
+    (rf.transpose_rescaled_in_loop, (RNG.standard_normal((4, 3)), RNG.standard_normal(4)), (0, 1)),
+    (rf.transpose_through_ufunc_in_while, (RNG.standard_normal((5, 3)), RNG.standard_normal(5)), (0, 1)),
+    (rf.transpose_rebound_in_nested_loops, (M33a, V3), (0, 1)),
+    (rf.grown_trajectory, (1.3,), 0),
+    (rf.shrunk_by_differences, (np.array([0.3, 0.5, 0.9, 1.1]),), 0),
+    (rf.work_name_reused, (V3, M33a), (0, 1)),
+    (rf.sliced_to_itself, (M33a,), 0),
+    (rf.last_of_shrinking_temporary, (V3,), 0),
     (rf.gather_repeated, (np.array([0.3, -0.5, 0.9, 0.2]),), 0),
     (rf.gather_rows_repeated, (M33a, np.array([2, 0, 2, 2])), 0),
     (rf.gather_column_in_loop, (M33a, np.array([1, 1, 0])), 0),

@@ -163,7 +163,7 @@ def _changed_while_viewed(fn: gast.FunctionDef, kinds: dict, changes):
     """(observer, change): the first `change` of an array's memory (through any name bound to it,
     or to a view of it, a chain of views included) after which another name for that memory is
     read. `observer.name` is that name, `observer.base` the changed one."""
-    order = _linear_order(fn.body)
+    order = linear_order(fn.body)
     changed_at = [s for s in order.statements if isinstance(s, gast.Assign) and changes(s)]
     if not changed_at:
         return None
@@ -198,6 +198,7 @@ class _Memory:
         self.reaching = reaching_definitions(stmts, {}, {id(s) for s in order.statements})
         self.statements = {id(s): s for s in order.statements}
         self.position = order.position
+        self.order = order
         self._roots: dict = {}
 
     def binding(self, name: str, stmt):
@@ -206,10 +207,23 @@ class _Memory:
         return self.statements[definitions[0]] if definitions else None
 
     def of(self, name: str, stmt, earlier_only: bool = False) -> set:
+        """The roots of `name`'s array before `stmt`. `earlier_only`: as seen by a name bound
+        before `stmt` (an observer of a change at `stmt`): bindings after it, and arrays made
+        again on every path from the observer's binding to `stmt`, are not the changed array."""
         definitions = self.reaching[id(stmt)].get(name, {BEFORE})
-        if earlier_only:
-            definitions = {d for d in definitions if d == BEFORE or self.position[d] < self.position[id(stmt)]}
-        return {root for d in definitions for root in self._root(d, name)}
+        if not earlier_only:
+            return {root for d in definitions for root in self._root(d, name)}
+        definitions = {d for d in definitions if d == BEFORE or self.position[d] < self.position[id(stmt)]}
+        return {root for d in definitions for root in self._root(d, name)
+                if not self._made_again_between(root[0], d, stmt)}
+
+    def _made_again_between(self, root, definition, stmt) -> bool:
+        """Whether the statement `root` makes a new array after `definition` and before `stmt` on
+        every path (`x = np.empty(n)` in a loop body, between `v = x[1:]` and a write `x[k] = ...`)."""
+        if root == BEFORE or not _makes_new_array(self.statements[root]):
+            return False
+        start = self.position[definition] if definition != BEFORE else -1
+        return start < self.position[root] < self.position[id(stmt)] and self.order.runs_before(root, stmt)
 
     def _root(self, definition, name: str) -> frozenset:
         key = (definition, name)
@@ -221,6 +235,14 @@ class _Memory:
         return self._roots[key]
 
 
+def _makes_new_array(stmt) -> bool:
+    """An assignment whose value is a new array: arithmetic, or a call to a primitive that allocates."""
+    value = stmt.value if isinstance(stmt, gast.Assign) else None
+    if isinstance(value, (gast.BinOp, gast.UnaryOp)):
+        return True
+    return getattr(getattr(value, "srcgrad_rule", None), "result", None) in ("new", "constant")
+
+
 def _rebound_between(order, name: str, write, read) -> bool:
     """Whether `name` is bound again after the write and before the read (a fresh binding)."""
     low, high = order.position[id(write)], order.position[id(read)]
@@ -228,13 +250,35 @@ def _rebound_between(order, name: str, write, read) -> bool:
                and low < order.position[id(s)] < high for s in order.statements)
 
 
-class _LinearOrder:
+class LinearOrder:
     """Statements in program order, with the loops enclosing each."""
 
     def __init__(self):
         self.statements: list = []
         self.position: dict = {}
         self.loops: dict = {}
+        self.block: dict = {}    # id -> (id of the statement list holding it, index there)
+        self.parent: dict = {}   # id -> id of the compound statement holding it, or None
+
+    def runs_before(self, first: int, stmt) -> bool:
+        """Whether the statement with id `first` runs on every path into `stmt` from before it in
+        its block: `stmt` follows it in the same block, or inside a statement that does."""
+        block, index = self.block[first]
+        node = id(stmt)
+        while node is not None:
+            if self.block[node][0] == block:
+                return self.block[node][1] > index
+            node = self.parent[node]
+        return False
+
+    def encloses(self, block, stmt_id: int) -> bool:
+        """Whether the block (the id of a statement list, or "function") holds the statement."""
+        node = stmt_id
+        while node is not None:
+            if block == "function" or self.block[node][0] == block:
+                return True
+            node = self.parent[node]
+        return False
 
     def share_loop(self, a, b, outside) -> bool:
         """Whether a and b run in one loop that does not contain `outside` (so b runs before a
@@ -243,17 +287,19 @@ class _LinearOrder:
         return bool(common - set(self.loops[id(outside)] if outside is not None else ()))
 
 
-def _linear_order(stmts) -> _LinearOrder:
-    order = _LinearOrder()
+def linear_order(stmts) -> LinearOrder:
+    order = LinearOrder()
 
-    def visit(block, loops):
-        for stmt in block:
+    def visit(block, loops, parent):
+        for index, stmt in enumerate(block):
             order.position[id(stmt)] = len(order.statements)
             order.loops[id(stmt)] = loops
+            order.block[id(stmt)] = (id(block), index)
+            order.parent[id(stmt)] = parent
             order.statements.append(stmt)
             inner = loops + (id(stmt),) if syntax.is_loop(stmt) else loops
             for child in syntax.child_blocks(stmt):
-                visit(child, inner)
+                visit(child, inner, id(stmt))
 
-    visit(stmts, ())
+    visit(stmts, (), None)
     return order

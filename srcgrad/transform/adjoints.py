@@ -26,6 +26,7 @@ class Adjoints:
         self.location = location
         self.zeros = Zeros(kinds)
         self.bars: dict[str, str] = {}
+        self.old_shapes: set = set()   # (statement id, name): see kill
 
     # ----- names -----------------------------------------------------------------------------
     def adjoint(self, var: str) -> str:
@@ -61,11 +62,15 @@ class Adjoints:
             return syntax.tuple_([syntax.name(n) for n in self.element_adjoints(var)])
         return syntax.name(self.adjoint(var))
 
-    def kill(self, var: str) -> list:
-        """Reset `var`'s adjoint when `var` is overwritten (in place: reading `var` here would
-        make it a value the reverse sweep must keep)."""
+    def kill(self, var: str, stmt=None, before: dict | None = None) -> list:
+        """Reset `var`'s adjoint when `stmt` binds `var` again: in place (reading `var` here would
+        make it a value the reverse sweep must keep), or shaped like the value it replaces where
+        the shapes may differ (`old_shapes`, whose old values the reverse sweep keeps)."""
         if self.is_tuple(var):
             return [s for bar, kind in zip(self.element_adjoints(var), self.kinds[var]) for s in _zero_in_place(bar, kind)]
+        if stmt is not None and (id(stmt), var) in self.old_shapes:
+            old = syntax.name((before or {}).get(var, var))
+            return [syntax.assign(self.adjoint(var), syntax.call("zeroed_like", syntax.name(self.adjoint(var)), old))]
         return _zero_in_place(self.adjoint(var), self.kinds.get(var, K.UNKNOWN))
 
 
@@ -102,7 +107,7 @@ class Adjoints:
         if isinstance(value, gast.Call) and getattr(value, "srcgrad_user", None) is not None:
             return self._user_call(stmt, target, value, before or {})
         if isinstance(target, gast.Tuple):
-            return self._unpack(stmt, target, value)
+            return self._unpack(stmt, target, value, before or {})
         y = target.id
         if y not in self.active:
             return []
@@ -112,7 +117,9 @@ class Adjoints:
                                          "Return (or assign) the same structure on every path.")
         positions = active_operands(value, self.active)
         if not positions:
-            return self.kill(y)
+            return self.kill(y, stmt, before)
+        if y in syntax.loaded_names(value) and _flows_as_statements(value):
+            return self._rebinding(stmt, before or {})
         evaluated = syntax.substitute(value, {k: syntax.name(v) for k, v in (before or {}).items()})
         flows = self.flows(y, value, evaluated, positions)   # [(operand atom, contribution, kind)]
         into_self = [(c, k) for atom, c, k in flows if isinstance(atom, gast.Name) and atom.id == y]
@@ -125,7 +132,25 @@ class Adjoints:
             if isinstance(total, gast.Name) and total.id == self.adjoint(y):
                 return out   # y = y + ...: y's adjoint passes through unchanged
             return out + [syntax.assign(self.adjoint(y), total)]
-        return out + self.kill(y)
+        return out + self.kill(y, stmt, before)
+
+    def _rebinding(self, stmt, before: dict) -> list:
+        """Adjoint of `y = x[1:]`-like statements that read the name they bind, where the adjoint
+        is statements that add into operands' adjoints (a slice, np.concatenate): the result's
+        adjoint moves to its own name, and y's adjoint restarts as zeros shaped like y's old
+        value (which may differ from the new one's shape)."""
+        y = stmt.targets[0].id
+        result = self.names.fresh(f"{y}_result")
+        self.kinds[result] = self.kinds.get(y, K.UNKNOWN)
+        self.active.add(result)
+        old = syntax.name(before.get(y, y))
+        code = [syntax.assign(self.adjoint(result), self.cotangent(y)),
+                syntax.assign(self.adjoint(y), self.zeros.of_kind(old, self.kinds[result]))]
+        renamed = syntax.assign(result, syntax.clone(stmt.value))
+        adjoint = [s for s in self.statement(renamed, {}) if not _kills(s, self.adjoint(result))]
+        # y is still the new value here (code that reads the result, np.max's `ans`, reads y);
+        # the operand y is its old value
+        return code + syntax.rename(adjoint, {y: old.id, result: y})
 
     def flows(self, y, value, evaluated, positions) -> list:
         """(operand, contribution to its adjoint, kind of the contribution) for each active operand."""
@@ -201,7 +226,7 @@ class Adjoints:
             return [syntax.assign(taken, syntax.call("np.copy", slot)), clear] + self.accumulate(value, syntax.name(taken), kind)
         return self.accumulate(value, slot, kind) + [clear]
 
-    def _unpack(self, stmt, target, value) -> list:
+    def _unpack(self, stmt, target, value, before: dict) -> list:
         names = [e.id for e in target.elts]
         out = []
         if isinstance(value, gast.Name) and value.id in self.active and self.is_tuple(value.id):
@@ -215,7 +240,7 @@ class Adjoints:
                     out.append(syntax.aug_assign(row, "+", syntax.name(self.adjoint(name))))
         for name in names:
             if name in self.active:
-                out += self.kill(name)
+                out += self.kill(name, stmt, before)
         return out
 
     def _user_call(self, stmt, target, call, before) -> list:
@@ -241,7 +266,7 @@ class Adjoints:
             out += self.accumulate(arg, syntax.name(part))
         for r in results:
             if r in self.active:
-                out += self.kill(r)
+                out += self.kill(r, stmt, before)
         for k, part in zip(positions, parts):   # an argument the call also overwrites
             if call.args[k].id in results:
                 out.append(syntax.aug_assign(self.adjoint(call.args[k].id), "+", syntax.name(part)))
@@ -259,6 +284,21 @@ def _item(value, k: int):
     if isinstance(value, gast.Tuple):
         return syntax.clone(value.elts[k])
     return syntax.subscript(syntax.clone(value), syntax.const(k))
+
+
+def _flows_as_statements(value) -> bool:
+    """True when the adjoint of `value` is statements adding into its operands' adjoints rather
+    than one expression per operand (a subscript read, a structural rule)."""
+    return isinstance(value, gast.Subscript) or isinstance(getattr(value, "srcgrad_rule", None), StructuralRule)
+
+
+def _kills(stmt, bar: str) -> bool:
+    """True for the statement `kill` emits for the adjoint `bar`."""
+    if not (isinstance(stmt, gast.Assign) and syntax.base_name(stmt.targets[0]) == bar):
+        return False
+    value = stmt.value
+    return (isinstance(value, gast.Constant) and value.value == 0.0) or (
+        isinstance(value, gast.Call) and isinstance(value.func, gast.Name) and value.func.id in ("zeroed", "zeroed_like"))
 
 
 def _zero_in_place(bar: str, kind) -> list:

@@ -20,7 +20,7 @@ import gast
 
 from .. import syntax
 from ..analyze import kinds as K
-from ..analyze.aliasing import sharing, writes_through_views, written_while_viewed
+from ..analyze.aliasing import BEFORE, linear_order, reaching_definitions, sharing, writes_through_views, written_while_viewed
 from ..analyze.dataflow import bound_names, eliminate_dead_code, mutated_arrays, upward_exposed
 from ..errors import UnsupportedSyntaxError
 from .adjoints import Adjoints
@@ -56,6 +56,7 @@ class ReverseTransform(LoopReversal):
         self._saves: dict = {}
         self._tapes: dict = {}
         self.home_of = self._home_blocks()
+        self.adj.old_shapes = self._old_shapes_needed()
 
     # ----- the function ----------------------------------------------------------------------
     def run(self, function_name: str) -> gast.FunctionDef:
@@ -200,6 +201,37 @@ class ReverseTransform(LoopReversal):
         names = sorted(v for v, h in self.home_of.items() if h == home and v in self.active)
         return [s for var in names for s in self.adj.init(var)]
 
+    def _old_shapes_needed(self) -> set:
+        """(statement id, name) for each binding after which the name's adjoint must take the shape
+        of the value the binding replaces, which may differ (a work name reused for another shape,
+        a trajectory grown or a state shrunk in a loop): that value's adjoint is still to come."""
+        order = linear_order(self.fn.body)
+        binds = [s for s in order.statements if isinstance(s, gast.Assign) and not isinstance(s.targets[0], gast.Subscript)]
+        reaching = reaching_definitions(self.fn.body, {}, {id(s) for s in binds})
+        needed = set()
+        for stmt in binds:
+            for name in bound_names(stmt) & self.active:
+                definitions = reaching[id(stmt)].get(name, {BEFORE})
+                # code outside loops runs its saves in the forward sweep, where a name that may be
+                # unbound cannot be read; a loop's saves run when its iterations are replayed
+                unbound = BEFORE in definitions and name not in self.params and not order.loops[id(stmt)]
+                kind = self.kinds.get(name, K.UNKNOWN)
+                if (K.is_array(kind) or kind == K.UNKNOWN) and not unbound and any(
+                        self._replaces_live_value(order, stmt, name, d) for d in definitions):
+                    needed.add((id(stmt), name))
+        return needed
+
+    def _replaces_live_value(self, order, stmt, name: str, definition) -> bool:
+        """Whether `definition`'s value of `name`, which `stmt` replaces, has an adjoint still to be
+        gathered: an argument, an earlier binding, or one from an earlier iteration of a loop inside
+        the name's home (a loop whose iterations each start the adjoint afresh needs no shape)."""
+        if definition == BEFORE:
+            return name in self.params
+        if order.position[definition] < order.position[id(stmt)]:
+            return True
+        common = [a for a, b in zip(order.loops[id(stmt)], order.loops[definition]) if a == b]
+        return bool(common) and order.encloses(self.home_of.get(name, "function"), common[-1])
+
     def adjoint_reads(self, stmt) -> set[str]:
         """Primal variables the reverse code of `stmt` reads before writing them."""
         if id(stmt) not in self._reads:
@@ -218,13 +250,17 @@ class ReverseTransform(LoopReversal):
             if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Subscript):
                 clobbered = set()
             elif isinstance(stmt, gast.Assign):
-                clobbered = bound_names(stmt) & (needed | (own & syntax.loaded_names(stmt.value)))
+                clobbered = bound_names(stmt) & (needed | (own & (syntax.loaded_names(stmt.value) | self._old_shape_of(stmt))))
             else:   # a branch or loop; one that rebinds an array it also writes into is saved too
                 clobbered = bound_names(stmt) & needed
             result[id(stmt)] = sorted(clobbered)
             needed |= own
         self._saves[key] = result
         return result
+
+    def _old_shape_of(self, stmt) -> set[str]:
+        """The names `stmt` binds whose adjoint then takes their old value's shape."""
+        return {name for name in bound_names(stmt) if (id(stmt), name) in self.adj.old_shapes}
 
     def _share(self, name: str, other: str) -> None:
         """`other = name` saves an array by reference: writes through either are writes into both,
@@ -344,7 +380,8 @@ class ReverseTransform(LoopReversal):
         if isinstance(stmt, gast.Assign):
             if isinstance(stmt.targets[0], gast.Subscript):
                 return self._reverse_element_write(stmt)
-            before = {v: self.saved_name(stmt, v) for v in saves.get(id(stmt), []) if v in syntax.loaded_names(stmt.value)}
+            before = {v: self.saved_name(stmt, v) for v in saves.get(id(stmt), [])
+                      if v in syntax.loaded_names(stmt.value) | self._old_shape_of(stmt)}
             return self.adj.statement(stmt, before)
         if isinstance(stmt, gast.If):
             body, orelse = self.reverse_block(stmt.body), self.reverse_block(stmt.orelse)

@@ -10,7 +10,7 @@ CONTROL = ["for range", "for over rows", "for enumerate", "while", "while True",
            "and/or/not"]
 DATA = ["augmented assign", "loop-carried variable", "index read", "slice read", "element write", "slice write",
         "augmented element write", "augmented slice write", "parameter rebound", "helper call",
-        "subroutine call",
+        "subroutine call", "name bound again", "rebound to a slice of itself", "grown in a loop",
         "helper calls helper", "helper with loop", "tuple unpack", "tuple return", "helper tuple return",
         "scalar arg", "vector arg", "matrix arg", "int arg", "several wrt"]
 OPERATORS = ["+", "-", "*", "/", "**", "%", "//", "@", "unary -", "unary +"]
@@ -143,8 +143,19 @@ class _FunctionVisitor(ast.NodeVisitor):
                 self.found.add("slice write" if _has_slice(target.slice) else "element write")
             if isinstance(target, ast.Name) and target.id in self.params:
                 self.found.add("parameter rebound")
+            if isinstance(target, ast.Name):
+                self._rebinding(target.id, node.value)
         self.generic_visit(node)
         self.defined |= {n.id for t in node.targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+
+    def _rebinding(self, name: str, value) -> None:
+        read = {n.id for n in ast.walk(value) if isinstance(n, ast.Name)}
+        if name in self.defined and name not in read and name not in self.params:
+            self.found.add("name bound again")
+        if isinstance(value, ast.Subscript) and _base(value) == name and _has_slice(value.slice):
+            self.found.add("rebound to a slice of itself")
+        if self.loops and isinstance(value, ast.Call) and _dotted(value.func) == "np.concatenate" and name in read:
+            self.found.add("grown in a loop")
 
     def visit_AugAssign(self, node):
         if isinstance(node.target, ast.Subscript):

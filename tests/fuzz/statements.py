@@ -3,7 +3,10 @@
 Every loop runs a small, statically known number of times (1-6), every index is in range where
 it is evaluated, and only arrays the function itself created (and never aliased) are written
 into, so a generated function is valid Python that terminates and leaves its arguments alone.
-Names are never reused, and a name defined inside a block is not used after it.
+A name is bound again only in the ways a scientist does it: an update of loop-carried state, a
+work name reused for a value of another shape in the block that defined it, a vector shifted
+(trimmed, then extended) and a trajectory grown by one element per iteration. A name defined
+inside a block is not used after it.
 """
 from __future__ import annotations
 
@@ -75,6 +78,9 @@ class BodyGen(ExprGen):
             (3 if self.subroutines_for(ctx) else 0, self.call_subroutine),
             (1.5 if last and (ctx.rets or ctx.loops) else 0, self.guarded_exit),
             (2 if last and ctx.in_branch and (ctx.rets or ctx.loops) else 0, self.bare_exit),
+            (0.8 if self.reusable(ctx) else 0, self.reuse_name),
+            (0.8 if self.shiftable(ctx) else 0, self.shift),
+            (0.6 if nest and ctx.loops < 2 else 0, self.trajectory),
         ])
         return make(ctx)
 
@@ -104,6 +110,52 @@ class BodyGen(ExprGen):
         if var.shape and not var.owned:   # augmented assignment would write into a shared array
             return [self.rng.choice(rebind)]
         return [self.rng.choice(rebind + in_place + in_place)]
+
+    def reusable(self, ctx: Ctx) -> list:
+        return [v for v in ctx.scope.own.values() if not (v.is_int or v.param or v.owned)]
+
+    def reuse_name(self, ctx: Ctx) -> list:
+        """Bind a name this block defined to a value of (often) another shape: a reused work name."""
+        var = self.rng.choice(self.reusable(ctx))
+        shape = self.random_shape()
+        value = self.expr(ctx.scope, shape, self.expr_depth())
+        if shape and value.isidentifier():
+            value = f"1.0 * {value}"
+        ctx.scope.add(Var(var.name, shape))
+        return [f"{var.name} = {value}"]
+
+    def shiftable(self, ctx: Ctx) -> list:
+        return [v for v in self.updatable(ctx) if len(v.shape) == 1 and v.shape[0] >= 2]
+
+    def shift(self, ctx: Ctx) -> list:
+        """Drop a vector's first (or last) element and append a new one (a delay line), in one
+        statement or in two, between which the name holds a shorter array."""
+        var = self.rng.choice(self.shiftable(ctx))
+        v, trimmed = var.name, self.rng.choice([f"{var.name}[1:]", f"{var.name}[:-1]"])
+        if self.rng.random() < 0.4:
+            e = self.expr(ctx.scope, (), self.expr_depth())
+            return [f"{v} = np.concatenate(({trimmed}, np.array([{e}])))"]
+        others = Scope()
+        for other in ctx.scope.all():
+            if other.name != v:
+                others.add(other)
+        e = self.expr(others, (), self.expr_depth())
+        pieces = self.rng.choice([f"{v}, np.array([{e}])", f"np.array([{e}]), {v}"])
+        return [f"{v} = {trimmed}", f"{v} = np.concatenate(({pieces}))"]
+
+    def trajectory(self, ctx: Ctx) -> list:
+        """A vector grown by one element per iteration from its last element or its mean."""
+        n = self.trip_count(ctx)
+        h = self.fresh("h")
+        inner = ctx.child(loop=True)
+        i = inner.scope.add(Var(self.fresh("i"), is_int=True, lo=0, hi=n - 1)).name
+        e = self.expr(inner.scope, (), 2)
+        last = self.rng.choice([f"{h}[-1]", f"np.mean({h})", f"np.sum({h} * {h})"])
+        step = self.rng.choice([f"0.5 * {last} + {paren(e)}", f"np.sin({last}) * {paren(e)}", f"{last} - 0.1 * {paren(e)}"])
+        lines = [f"{h} = np.array([{self.expr(ctx.scope, (), 2)}])", f"for {i} in range({n}):",
+                 f"    {h} = np.concatenate(({h}, np.array([{step}])))"]
+        ctx.scope.add(Var(h, (n + 1,)))
+        return lines
 
     def create_array(self, ctx: Ctx) -> list:
         shape = self.random_shape((0, 3, 2))
