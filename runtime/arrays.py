@@ -25,6 +25,8 @@ def sum_to(g, x):
     g = np.asarray(g)
     if g.shape == x.shape:
         return g
+    if g.ndim < x.ndim:   # a number (np.sum's cotangent) reaches every element
+        g = g + np.zeros(x.shape)
     while g.ndim > x.ndim:
         g = g.sum(axis=0)
     for axis, size in enumerate(x.shape):

@@ -37,6 +37,8 @@ def zeroed_like(x_bar, old):
 def _zeroed_like(x_bar, old):
     if not isinstance(old, types.Array):
         return lambda x_bar, old: 0.0
+    if not isinstance(x_bar, types.Array):
+        return lambda x_bar, old: np.zeros(old.shape)
 
     def zero_or_reshape(x_bar, old):
         if x_bar.shape == old.shape:

@@ -582,3 +582,22 @@ def last_of_shrinking_temporary(x):
     for k in range(1, 4):
         tmp = x[:k] * 2.0
     return np.sum(tmp * tmp)
+
+
+def transpose_bound_inside_nested_loop(A, x):
+    w = A * 1.0
+    for i in range(2):
+        for j in range(2):
+            w = w - 0.1 * w[:, 1].dot(x)
+            t = np.sign(w.T) * w.T
+        w = w / (1.0 + np.sum(t))
+    return np.sum(w * w)
+
+
+def array_then_number(x):
+    h = np.array([1.0])
+    for i in range(2):
+        h = np.concatenate((h, np.array([np.sum(h) * x[0]])))
+    s = np.sum(h * h)
+    h = 0.5 * s
+    return h

@@ -23,45 +23,51 @@ _ELEMENTWISE = (gast.BinOp, gast.UnaryOp, gast.Compare)
 
 def view_loop_carried_transposes(tree: gast.FunctionDef, kinds: dict) -> bool:
     """Insert `t = t[:, :]` before each loop that re-binds a name `t` that may hold an F-ordered
-    array when the loop starts; True if any was inserted."""
+    array when the loop starts (and surely holds some value); True if any was inserted."""
     found: dict = {}
-    _flow(tree.body, set(), kinds, found)
+    _flow(tree.body, set(), set(syntax.param_names(tree)), kinds, found)
     if not found:
         return False
     _insert(tree.body, found)
     return True
 
 
-def _flow(stmts: list, fortran: set, kinds: dict, found: dict) -> set:
-    """The names that may hold an F-ordered array after `stmts`, given those before; records in
-    `found` (loop id -> names) the names each loop must view before it starts."""
-    fortran = set(fortran)
+def _flow(stmts: list, fortran: set, bound: set, kinds: dict, found: dict) -> tuple:
+    """(names that may hold an F-ordered array, names surely bound) after `stmts`, given those
+    before; records in `found` (loop id -> names) the names each loop must view before it starts."""
+    fortran, bound = set(fortran), set(bound)
     for stmt in stmts:
         if syntax.is_loop(stmt):
-            fortran = _loop(stmt, fortran, kinds, found)
+            fortran = _loop(stmt, fortran, bound, kinds, found)
         elif isinstance(stmt, gast.If):
-            fortran = _flow(stmt.body, fortran, kinds, found) | _flow(stmt.orelse, fortran, kinds, found)
+            (in_body, bound_body), (in_else, bound_else) = (_flow(block, fortran, bound, kinds, found)
+                                                            for block in (stmt.body, stmt.orelse))
+            fortran, bound = in_body | in_else, bound_body & bound_else
         elif isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name):
             target = stmt.targets[0].id
             fortran.discard(target)
+            bound.add(target)
             if _may_be_fortran(stmt, fortran, kinds):
                 fortran.add(target)
-    return fortran
+        elif isinstance(stmt, gast.Assign):
+            bound |= {n.id for n in syntax.walk(stmt.targets[0]) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+    return fortran, bound
 
 
-def _loop(loop, fortran: set, kinds: dict, found: dict) -> set:
+def _loop(loop, fortran: set, bound: set, kinds: dict, found: dict) -> set:
     rebound = {n.id for n in syntax.walk(loop) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
     entering = set(fortran)
     while True:   # a name F at the end of one iteration enters the next one F
-        viewed = {name for name in entering & rebound if (K.ndim(kinds.get(name)) or 0) >= 2}
-        after_body = _flow(loop.body, entering - viewed, kinds, {})
+        viewed = {name for name in entering & rebound & bound if (K.ndim(kinds.get(name)) or 0) >= 2}
+        after_body, _ = _flow(loop.body, entering - viewed, bound, kinds, {})
         if after_body <= entering:
             break
         entering |= after_body
     if viewed:
         found[id(loop)] = sorted((name, K.ndim(kinds[name])) for name in viewed)
-    _flow(loop.body, entering - viewed, kinds, found)   # loops nested in this one
-    return (entering - viewed) | after_body | _flow(getattr(loop, "orelse", []), entering, kinds, found)
+    _flow(loop.body, entering - viewed, bound, kinds, found)   # loops nested in this one
+    after_else, _ = _flow(getattr(loop, "orelse", []), entering, bound, kinds, found)
+    return (entering - viewed) | after_body | after_else
 
 
 def _may_be_fortran(stmt, fortran: set, kinds: dict) -> bool:

@@ -212,9 +212,8 @@ class ReverseTransform(LoopReversal):
         for stmt in binds:
             for name in bound_names(stmt) & self.active:
                 definitions = reaching[id(stmt)].get(name, {BEFORE})
-                # code outside loops runs its saves in the forward sweep, where a name that may be
-                # unbound cannot be read; a loop's saves run when its iterations are replayed
-                unbound = BEFORE in definitions and name not in self.params and not order.loops[id(stmt)]
+                # a name that may be unbound here cannot be read (its value, or a loop's tape of it)
+                unbound = BEFORE in definitions and name not in self.params
                 kind = self.kinds.get(name, K.UNKNOWN)
                 if (K.is_array(kind) or kind == K.UNKNOWN) and not unbound and any(
                         self._replaces_live_value(order, stmt, name, d) for d in definitions):
