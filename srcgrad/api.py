@@ -1,6 +1,7 @@
 """The public API: derivative functions of ordinary Python/NumPy functions."""
 from __future__ import annotations
 
+import functools
 import inspect
 import os
 import re
@@ -60,8 +61,9 @@ class _Specializations:
         builder = ModuleBuilder(self.backend)
         built = builder.build(self.fn, self.mode, self.wrt, arg_kinds, **self.options)
         pyfunc = python_function(self.fn)
-        module, source = builder.load(f"{pyfunc.__qualname__} in {inspect.getsourcefile(pyfunc)}",
-                                      normalized(pyfunc, self.mode).parsed)
+        parsed = normalized(pyfunc, self.mode).parsed
+        module, source = builder.load(f"{parsed.name if pyfunc.__name__ == '<lambda>' else pyfunc.__qualname__} "
+                                      f"in {inspect.getsourcefile(pyfunc)}", parsed)
         compiled = _guarded(getattr(module, built.name), pyfunc, self.backend)
         return compiled, source, built.return_kind
 
@@ -354,13 +356,36 @@ def _as_float(value, like):
 
 
 def _decorator(make):
-    """Let `make(f, wrt=...)` also be used as `@make` and `@make(wrt=...)`."""
+    """Let `make(f, wrt=...)` also be used as `@make` and `@make(wrt=...)`, and on a
+    `functools.partial` of a function."""
     def api(fn=None, wrt: Wrt = 0, backend: str = "numba", **options):
         if fn is None:
             return lambda f: make(f, wrt=wrt, backend=backend, **options)
+        if isinstance(fn, functools.partial):
+            return _of_partial(make, fn, wrt, backend, options)
         return make(fn, wrt=wrt, backend=backend, **options)
     api.__name__, api.__doc__ = make.__name__, make.__doc__
     return api
+
+
+def _of_partial(make, bound: functools.partial, wrt: Wrt, backend: str, options: dict) -> DerivativeFunction:
+    """The derivative of `partial(f, *frozen, **fixed)`: f's derivative with respect to the same
+    arguments, called with the frozen and fixed values in their places (they carry no derivative)."""
+    if isinstance(bound.func, functools.partial):
+        bound = functools.partial(bound.func.func, *bound.func.args, *bound.args, **{**bound.func.keywords, **bound.keywords})
+    params = list(inspect.signature(require_python_function(bound.func)).parameters)
+    free = [p for p in params[len(bound.args):] if p not in bound.keywords]
+    positions = wrt if isinstance(wrt, (tuple, list)) else (wrt,)
+    names = [free[w] if isinstance(w, int) and 0 <= w < len(free) else w for w in positions]
+    if not all(name in free for name in names):
+        raise WrtError(f"wrt={wrt!r} does not name an argument that {bound!r} still takes ({', '.join(free)})")
+    inner_wrt = tuple(params.index(name) for name in names)
+    inner = make(bound.func, wrt=inner_wrt if isinstance(wrt, (tuple, list)) else inner_wrt[0], backend=backend, **options)
+
+    def call(*args, **keywords):
+        return inner(*bound.args, *args, **{**bound.keywords, **keywords})
+
+    return DerivativeFunction(bound.func, call, inner._specializations, inner.__doc__)
 
 
 # ----- forward mode -------------------------------------------------------------------------

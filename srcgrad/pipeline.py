@@ -203,7 +203,7 @@ class ModuleBuilder:
         unit = normalized(pyfunc, mode)
         with compiler_pass("kinds/scalarize", unit.parsed):
             work = self._specialize(unit, mode, arg_kinds)
-        name = self.module_names.fresh(PREFIXES[mode] + pyfunc.__name__)
+        name = self.module_names.fresh(PREFIXES[mode] + unit.parsed.name)
         with compiler_pass(mode, unit.parsed):
             generated = self._transform(work, unit, mode, wrt, name, options)
         _dump(mode, name, generated)

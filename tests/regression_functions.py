@@ -601,3 +601,10 @@ def array_then_number(x):
     s = np.sum(h * h)
     h = 0.5 * s
     return h
+
+
+def number_then_array(x, y):
+    s = np.outer(y, y)[1, 2] + 2.05
+    x = x + s
+    s = np.ones(3) * s
+    return np.sum(x * x) + np.sum(s * y)

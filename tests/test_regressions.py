@@ -18,6 +18,7 @@ CASES = [
     (rf.transpose_through_ufunc_in_while, (RNG.standard_normal((5, 3)), RNG.standard_normal(5)), (0, 1)),
     (rf.transpose_rebound_in_nested_loops, (M33a, V3), (0, 1)),
     (rf.grown_trajectory, (1.3,), 0),
+    (rf.number_then_array, (np.array([0.3, -0.5, 0.9, 0.2]), V3), (0, 1)),
     (rf.array_then_number, (V3,), 0),
     (rf.transpose_bound_inside_nested_loop, (M33a, V3), (0, 1)),
     (rf.shrunk_by_differences, (np.array([0.3, 0.5, 0.9, 1.1]),), 0),

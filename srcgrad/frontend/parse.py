@@ -4,9 +4,11 @@ After this pass the function's AST is available with line numbers that point int
 """
 from __future__ import annotations
 
+import ast
 import builtins
 import dis
 import inspect
+import linecache
 import textwrap
 import types
 from dataclasses import dataclass, field
@@ -74,15 +76,14 @@ def require_python_function(fn):
             f"{fn!r} is not a Python function, so srcgrad cannot read its source. "
             "Differentiate a function defined with `def` in a .py file, or register a derivative "
             "rule for it with srcgrad.rules.register_elementwise.")
-    if fn.__name__ == "<lambda>":
-        raise MissingSourceError(
-            f"{fn.__qualname__} is a lambda; srcgrad needs a function defined with `def` in a file.")
     return fn
 
 
 def parse_function(fn) -> ParsedFunction:
     """Read and parse the source of `fn`; raise MissingSourceError when there is none."""
     fn = require_python_function(fn)
+    if fn.__name__ == "<lambda>":
+        return _parse_lambda(fn)
     try:
         lines, first_line = inspect.getsourcelines(fn)
         filename = inspect.getsourcefile(fn) or fn.__code__.co_filename
@@ -100,6 +101,45 @@ def parse_function(fn) -> ParsedFunction:
     parsed = ParsedFunction(fn, tree, filename, first_line, indent, dedented.splitlines())
     _lift_nested_functions(parsed)
     return parsed
+
+
+def _parse_lambda(fn) -> ParsedFunction:
+    """A lambda as `def lambda_at_line_N(params): return body`, found in its file's syntax tree by
+    its line, parameters and the column of its body's first operation (a line may hold several)."""
+    code = fn.__code__
+    filename = inspect.getsourcefile(fn) or code.co_filename
+    lines = linecache.getlines(filename)
+    try:
+        module = syntax.parse_module("".join(lines))
+    except SyntaxError:
+        module = None
+    params = list(code.co_varnames[:code.co_argcount])
+    start = next((p[:3:2] for p in code.co_positions() if p[0] is not None and p[2]), None)
+    found = [] if module is None else [
+        node for node in syntax.walk(module) if isinstance(node, syntax.gast.Lambda) and node.lineno == code.co_firstlineno
+        and [a.id for a in node.args.args] == params and not node.args.defaults and _spans(node.body, start)]
+    if len(found) != 1:
+        raise MissingSourceError(
+            f"srcgrad could not find the source of the lambda at {filename}:{code.co_firstlineno}"
+            + (" (several lambdas there look alike)" if found else "")
+            + ". Define the function with `def` in a .py file.")
+    lam = found[0]
+    if not code.co_freevars:   # a lambda reading enclosing variables cannot be recompiled alone
+        _check_source_matches_code(fn, f"_ = {ast.get_source_segment(''.join(lines), lam)}", filename)
+    name = f"lambda_at_line_{code.co_firstlineno}"
+    returned = syntax.gast.Return(value=lam.body)
+    returned.srcgrad_origin = "return " + " ".join((ast.get_source_segment("".join(lines), lam.body) or "").split())
+    tree = syntax.function(name, params, [syntax.gast.copy_location(returned, lam.body)])
+    syntax.gast.copy_location(tree, lam)
+    return ParsedFunction(fn, tree, filename, 1, 0, [line.rstrip("\n") for line in lines])
+
+
+def _spans(node, position) -> bool:
+    """Whether the source range of `node` holds (line, column) `position`."""
+    if position is None:
+        return True
+    line, col = position
+    return (node.lineno, node.col_offset) <= (line, col) <= (node.end_lineno, node.end_col_offset)
 
 
 def _lift_nested_functions(parsed: ParsedFunction) -> None:

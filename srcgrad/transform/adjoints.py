@@ -82,14 +82,19 @@ class Adjoints:
         if self.is_tuple(atom.id):
             return [s for k, (bar, kind) in enumerate(zip(self.element_adjoints(atom.id), self.kinds[atom.id]))
                     for s in self.add_to_item(bar, syntax.subscript(syntax.clone(contribution), syntax.const(k)), kind)]
-        target = self.kinds.get(atom.id, K.UNKNOWN)
+        contribution = self.shaped_like(syntax.name(atom.id), self.kinds.get(atom.id, K.UNKNOWN),
+                                        contribution, contribution_kind)
+        return [syntax.aug_assign(self.adjoint(atom.id), "+", contribution)]
+
+    def shaped_like(self, value, target, contribution, contribution_kind=None):
+        """`contribution` summed to the shape of `value` (of kind `target`) where they may differ."""
         kind = target if contribution_kind is None else contribution_kind
         if kind != target or target == K.UNKNOWN or target == "a?":
             if K.is_scalar(target) and K.is_array(kind):
-                contribution = syntax.call("np.sum", contribution)
-            elif not (K.is_scalar(target) and K.is_scalar(kind)):
-                contribution = syntax.call("sum_to", contribution, syntax.name(atom.id))
-        return [syntax.aug_assign(self.adjoint(atom.id), "+", contribution)]
+                return syntax.call("np.sum", contribution)
+            if not (K.is_scalar(target) and K.is_scalar(kind)):
+                return syntax.call("sum_to", contribution, value)
+        return contribution
 
     def add_to_item(self, bar: str, contribution, kind) -> list:
         """`bar += contribution` for the adjoint of one item of a tuple; an item that is a tuple
@@ -129,6 +134,10 @@ class Adjoints:
             total = into_self[0][0]
             for c, _ in into_self[1:]:
                 total = syntax.binop(total, "+", c)
+            target = self.kinds.get(y, K.UNKNOWN)
+            kinds = {k if k is not None else target for _, k in into_self}
+            total = self.shaped_like(syntax.name((before or {}).get(y, y)), target, total,
+                                     kinds.pop() if len(kinds) == 1 else K.UNKNOWN)
             if isinstance(total, gast.Name) and total.id == self.adjoint(y):
                 return out   # y = y + ...: y's adjoint passes through unchanged
             return out + [syntax.assign(self.adjoint(y), total)]
