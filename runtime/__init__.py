@@ -3,7 +3,7 @@
 Generated modules import only this package, numpy, math and numba. Every helper here runs both as
 plain Python (backend="python") and inside numba-compiled code (backend="numba").
 """
-from .arrays import (UnequalLengths, add_at_flat, astype, largest, smallest, product, picked_along, take_along, put_along,
+from .arrays import (UnequalLengths, add_at_flat, appended, appended_head, empty_list, astype, largest, smallest, product, picked_along, take_along, put_along,
                      prod_of_others_along, atleast_1d, diag_transpose, diff_transpose, kron_grad_left,
                      kron_grad_right, repeat_transpose, sort_order, sorted_like, unsorted, broadcast_like, clip, flatten, kept_slots, mean, reshape, matmul_grad_left, matmul_grad_right, prod_of_others, scatter_add, sum_to, take_flat,
                      zeros_like)
@@ -12,7 +12,7 @@ from .linalg import cholesky_adjoint, cholesky_tangent
 from .special import digamma, erf, erfc, gammaln, trigamma
 from .tape import zeroed, zeroed_like
 
-__all__ = ["UnequalLengths", "astype", "largest", "smallest", "product", "picked_along", "take_along", "put_along",
+__all__ = ["UnequalLengths", "appended", "appended_head", "empty_list", "astype", "largest", "smallest", "product", "picked_along", "take_along", "put_along",
            "prod_of_others_along", "atleast_1d", "diag_transpose", "diff_transpose", "kron_grad_left",
            "kron_grad_right", "repeat_transpose", "sort_order", "sorted_like", "unsorted", "mean", "reshape", "add_at_flat", "clip", "flatten", "kept_slots", "broadcast_like", "prod_of_others", "scatter_add", "matmul_grad_left", "matmul_grad_right", "sum_to", "take_flat", "zeros_like",
            "numba_jit", "python_jit", "zeroed", "zeroed_like",

@@ -621,3 +621,53 @@ def _prod_of_others_along(x, axis):
                 out[k] = prod_of_others(np.ascontiguousarray(x[k]))
         return out
     return along
+
+
+def empty_list():
+    """`items = []` before numbers or arrays are appended (generated code has the rank instead)."""
+    return np.zeros(0)
+
+
+def appended(items, value):
+    """`items.append(value)` for a list kept as an array: one row more (a copy, as lists grow)."""
+    row = np.asarray(value, dtype=np.float64)[np.newaxis]
+    if items.shape[0] == 0:
+        return row.copy()
+    return np.concatenate((items, row))
+
+
+def appended_head(g, items):
+    """The part of `appended(items, value)`'s cotangent that belongs to `items`."""
+    if items.shape[0] == 0:
+        return np.zeros(items.shape)
+    return g[:items.shape[0]]
+
+
+@overload(appended)
+def _appended(items, value):
+    if not _is_array(value):
+        def append_number(items, value):
+            out = np.empty(items.shape[0] + 1)
+            out[:items.shape[0]] = items
+            out[items.shape[0]] = value
+            return out
+        return append_number
+    if value.ndim == 1:
+        def append_row(items, value):
+            n = items.shape[0]
+            out = np.empty((n + 1, value.shape[0]))
+            if n:
+                out[:n] = items
+            out[n] = value
+            return out
+        return append_row
+    return None
+
+
+@overload(appended_head)
+def _appended_head(g, items):
+    def head(g, items):
+        if items.shape[0] == 0:
+            return np.zeros(items.shape)
+        return np.ascontiguousarray(g[:items.shape[0]])
+    return head

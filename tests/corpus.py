@@ -948,6 +948,40 @@ def row_softmax_and_axis_reductions(Z):
     return np.sum(probabilities * Z) + np.sum(spread ** 2) + np.sum(np.prod(1.0 + 0.1 * Z, axis=1))
 
 
+@case("m", shapes={0: (5, 3)})
+def column_statistics(X):
+    # standardize the columns of a data matrix, then a per-row log-likelihood of a softmax model
+    z = (X - np.mean(X, axis=0)) / np.std(X, axis=0)
+    spread = np.var(X, axis=0) + np.linalg.norm(X, axis=1, keepdims=True)[1, 0]
+    scores = z @ np.array([[0.5, -0.2], [0.1, 0.3], [-0.4, 0.2]])
+    log_p = scipy.special.log_softmax(scores, axis=1)
+    return np.sum(log_p[:, 0]) - np.sum(scipy.special.logsumexp(scores, axis=1)) + np.sum(spread) \
+        + np.sum(scipy.special.softmax(scores, axis=0) ** 2)
+
+
+@case("sm", shapes={1: (4, 2)})
+def rotated_points(theta, P):
+    # a rotation matrix written as a nested list literal, applied to points in rows
+    R = np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
+    scale = np.array([[[1.0, theta], [0.0, 1.0]], [[2.0, 0.0], [theta * theta, 1.0]]])
+    return np.sum((P @ R.T) ** 3) + np.sum(scale[1] @ P[0]) + np.sum(np.array([[1.0, 2.0]]) @ R)
+
+
+@case("vs", shapes={0: (2,)})
+def pendulum_history_in_lists(x0, k):
+    # states and energies appended to Python lists in the loop, read back as arrays afterwards
+    history = []
+    energies = []
+    x = x0
+    for i in range(6):
+        x = x + 0.1 * np.array([x[1], -k * np.sin(x[0])])
+        history.append(x.copy())
+        energies.append(0.5 * x[1] ** 2 + k * (1.0 - np.cos(x[0])))
+    H = np.array(history)
+    weights = [1.0, k * k, 0.5]
+    return np.sum(H[:, 0] ** 2) + np.mean(np.array(energies)) + energies[-1] * weights[1] + weights[2] * H[-1, 1]
+
+
 @case("vm", shapes={0: (3,), 1: (3, 3)})
 def broadcast_column_against_matrix(x, A):
     # a (3, 1) column times a (3, 3) matrix: same rank, broadcast all the same

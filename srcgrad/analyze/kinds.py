@@ -13,6 +13,7 @@ import numpy as np
 from .. import syntax
 
 UNKNOWN = "?"
+EMPTY = "[]"   # an empty list: the kind of what is appended to it (join's identity)
 FLOAT, INT, BOOL = "f", "i", "b"
 
 
@@ -98,8 +99,10 @@ def of_value(value):
 
 
 def join(a, b):
-    if a is None:
+    if a is None or a == EMPTY:
         return b
+    if b == EMPTY:
+        return a
     if b is None or a == b:
         return a
     if isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b):

@@ -176,7 +176,7 @@ class _Anf:
         if isinstance(node, gast.UnaryOp):
             return gast.UnaryOp(op=node.op, operand=self.atom(node.operand))
         if isinstance(node, gast.Call):
-            node.args = [self.call_arg(a) for a in node.args]
+            node.args = [self.call_arg(a, node) for a in node.args]
             for keyword in node.keywords:
                 keyword.value = self.atom(keyword.value)
             return node
@@ -190,11 +190,25 @@ class _Anf:
             return self.atom(node)
         self._reject(node, f"the expression {type(node).__name__}")
 
-    def call_arg(self, node):
+    def call_arg(self, node, call=None):
         if isinstance(node, (gast.Tuple, gast.List)):  # np.concatenate((a, b)), np.array([x, y])
             # a tuple either way: numba builds arrays from tuples of arrays, not from lists
-            return syntax.tuple_([self.atom(e) for e in node.elts])
+            rows = [self._row(e, call) for e in node.elts]
+            if any(row is not e for row, e in zip(rows, node.elts)):
+                call.func = syntax.dotted("np.stack")   # numba stacks arrays; its np.array takes numbers
+            return syntax.tuple_([self.atom(row) for row in rows])
         return self.atom(node)
+
+    @staticmethod
+    def _row(element, call):
+        """A row of a nested literal, `np.array([[a, b], [c, d]])`, as an array of its own:
+        the matrix is then the rows stacked."""
+        rule = getattr(call, "srcgrad_rule", None)
+        if not (isinstance(element, (gast.Tuple, gast.List)) and rule is not None and rule.name in ("np.array", "np.stack")):
+            return element
+        row = syntax.call(syntax.clone(call.func), element)
+        row.srcgrad_rule = rule
+        return gast.copy_location(row, element)
 
     def array_name(self, node):
         value = self.atom(node)

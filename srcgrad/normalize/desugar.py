@@ -7,8 +7,11 @@ and `enumerate` become index loops that read the row first.
 from __future__ import annotations
 
 import gast
+import numpy as np
+import srcgrad_runtime
 
 from .. import syntax
+from ..rules import registry
 from ..errors import UnsupportedSyntaxError
 from ..frontend.parse import ParsedFunction
 from .names import NameGenerator
@@ -16,6 +19,23 @@ from .names import NameGenerator
 
 def desugar(parsed: ParsedFunction, names: NameGenerator) -> None:
     parsed.tree.body = _Desugar(parsed, names).block(parsed.tree.body)
+
+
+def _appends(value) -> bool:
+    rule = getattr(value, "srcgrad_rule", None)
+    return rule is not None and rule.name == "srcgrad_runtime.appended" and isinstance(value.args[0], gast.Name)
+
+
+def _list_as_array(value: gast.List) -> gast.Call:
+    """`[]` and `[a, b * b, 2.0]` bound to a name: a list of numbers or arrays is kept as an array
+    (numba's lists hold one type and srcgrad differentiates arrays)."""
+    if not value.elts:
+        call = syntax.call("empty_list")
+        call.srcgrad_rule = registry.lookup(srcgrad_runtime.empty_list)
+    else:
+        call = syntax.call("np.array", value)
+        call.srcgrad_rule = registry.lookup(np.array)
+    return gast.copy_location(call, value)
 
 
 def _keeps_call(value) -> bool:
@@ -34,6 +54,11 @@ class _Desugar:
         return out
 
     def stmt(self, stmt) -> list:
+        if isinstance(stmt, gast.Expr) and _appends(stmt.value):
+            # items.append(v): the list is an array that grows, bound again to the longer one
+            return [_located(syntax.assign(stmt.value.args[0].id, stmt.value), stmt)]
+        if isinstance(stmt, gast.Assign) and isinstance(stmt.value, gast.List) and isinstance(stmt.targets[0], gast.Name):
+            stmt.value = _list_as_array(stmt.value)
         if isinstance(stmt, gast.Pass) or (isinstance(stmt, gast.Expr) and not syntax.is_comment(stmt)
                                                            and not _keeps_call(stmt.value)):
             return []   # a print shows values; the derivative computes without it

@@ -21,7 +21,7 @@ from .. import syntax
 from ..errors import NoRuleError, UnsupportedSyntaxError
 from ..frontend.parse import ParsedFunction, python_function
 from ..rules import registry
-from ..rules.results import keyword as results_keyword
+from ..rules.results import keyword as results_keyword, same_as_first
 from ..rules.template import CallTemplate
 
 ARRAY_PROPERTIES = {"shape", "size", "ndim", "dtype"}
@@ -133,7 +133,11 @@ class _Resolver(gast.NodeTransformer):
             node.value = self.visit(node.value)
         except NoRuleError:
             node.value.srcgrad_user = None
-        if getattr(node.value, "srcgrad_user", None) is None:
+        appends = getattr(getattr(node.value, "srcgrad_rule", None), "name", "") == "srcgrad_runtime.appended"
+        if appends and not isinstance(node.value.args[0], gast.Name):
+            self._error(node, "`.append()` on something other than a list variable",
+                        "Append to a list bound to a name (`items = []` ... `items.append(v)`).")
+        if getattr(node.value, "srcgrad_user", None) is None and not appends:
             self._error(node, "an expression statement (a call whose result is discarded)",
                         "Assign the result, or remove the call (printing and other side effects are not "
                         "differentiable). A call to your own function that writes into its array arguments "
@@ -266,12 +270,31 @@ class _Resolver(gast.NodeTransformer):
             "is a def with the same parameters returning one derivative per parameter.")
 
     def _bind_composite(self, node, rule):
-        """A NumPy function srcgrad implements in Python: a call to that implementation."""
+        """A NumPy function srcgrad implements in Python: a call to that implementation (to its
+        version along one axis for `axis=`, `keepdims=True` as np.expand_dims around it)."""
+        if rule.along is not None and any(k.arg == "axis" for k in node.keywords) and len(node.args) == 1:
+            return self._composite_along(node, rule)
         extra = rule.refused_options(node, "reverse")
         if extra:
             self._error(node, f"`{rule.name}` called with {extra}",
                         f"srcgrad implements {rule.name} for its basic arguments only; write the computation out.")
         return self._bind_call(node, rule.implementation, rule.name)
+
+    def _composite_along(self, node, rule):
+        axis = results_keyword(node, "axis")
+        keep = next((k.value for k in node.keywords if k.arg == "keepdims"), syntax.const(False))
+        if (not isinstance(axis, gast.Constant) and not isinstance(axis, gast.UnaryOp)) or not isinstance(keep, gast.Constant) \
+                or {k.arg for k in node.keywords} - {"axis", "keepdims"}:
+            self._error(node, f"`{rule.name}` with axis= other than one written integer, or options besides keepdims=",
+                        "Pass one axis as a written integer (a tuple of axes: reduce one axis at a time).")
+        call = syntax.call("along", node.args[0], syntax.clone(axis))
+        _copy_position(call, node)
+        reduced = self._bind_call(call, rule.along, rule.name)
+        if not keep.value or rule.kind is same_as_first:   # softmax keeps every dimension anyway
+            return reduced
+        kept = syntax.call("np.expand_dims", reduced, syntax.clone(axis))
+        _copy_position(kept, node)
+        return self._bind_call(kept, np.expand_dims, "np.expand_dims")
 
     # ----- attributes and free names ---------------------------------------------------------
     def visit_Attribute(self, node):

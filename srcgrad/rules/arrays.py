@@ -305,3 +305,24 @@ inactive("np.eye", "np.identity", kind=matrix, result="constant", samples=((3,),
 inactive("np.isnan", "np.isfinite", kind=int_array_like, result="new", samples=((VECTOR,), (0.5,)))
 inactive("np.any", "np.all", kind=python_bool)
 inactive("np.argsort", kind=int_array_like, result="new", samples=((VECTOR,),))
+
+
+# ----- Python lists of numbers or arrays, kept as arrays that grow -------------------------------
+
+def _appended_forward(ctx, result, value, positions):
+    items, item = value.args
+    return False, syntax.call("appended", ctx.tangent_of(items), ctx.tangent_of(item))
+
+
+def _appended_reverse(ctx, result, value, positions):
+    items, item = value.args
+    g = syntax.name(ctx.adjoint(result))
+    length = syntax.subscript(gast.Attribute(value=syntax.clone(items), attr="shape", ctx=gast.Load()), syntax.const(0))
+    return (ctx.accumulate(items, syntax.call("appended_head", g, syntax.clone(items)))
+            + ctx.accumulate(item, syntax.subscript(syntax.clone(g), length)))
+
+
+structural("srcgrad_runtime.appended", forward=_appended_forward, reverse=_appended_reverse, kind=results.appended_row,
+           result="new", methods=("append",), spelling="appended", options=Options(positional=2),
+           samples=((np.zeros(0), 0.5), (np.zeros((0, 0)), VECTOR), (VECTOR, 0.5)))
+inactive("srcgrad_runtime.empty_list", kind=results.empty_list, result="constant")   # no samples: [] takes the kind of what is appended

@@ -13,10 +13,11 @@ from . import results
 from .registry import CompositeRule, register, resolve_path
 
 
-def composite(path: str, kind, samples: tuple):
+def composite(path: str, kind, samples: tuple, along=None):
+    """Register the decorated implementation for `path`; `along(x, axis)` serves calls with axis=."""
     def register_implementation(implementation):
         register(resolve_path(path), CompositeRule(name=path, kind=kind, implementation=implementation,
-                                                  samples=samples))
+                                                  samples=samples, along=along))
         return implementation
     return register_implementation
 
@@ -24,19 +25,34 @@ def composite(path: str, kind, samples: tuple):
 _V, _M = np.array([0.3, -1.2, 2.0, 0.7]), np.array([[0.5, 1.5, -0.4], [2.0, -1.0, 0.25]])
 
 
-@composite("np.var", kind=results.float_scalar, samples=((_V,), (_M,)))
+def var_along(x, axis):
+    deviation = x - np.mean(x, axis=axis, keepdims=True)
+    return np.mean(deviation * deviation, axis=axis)
+
+
+def std_along(x, axis):
+    deviation = x - np.mean(x, axis=axis, keepdims=True)
+    return np.sqrt(np.mean(deviation * deviation, axis=axis))
+
+
+def norm_along(x, axis):
+    """The 2-norms of the vectors along `axis`."""
+    return np.sqrt(np.sum(x * x, axis=axis))
+
+
+@composite("np.var", kind=results.float_scalar, samples=((_V,), (_M,)), along=var_along)
 def np_var(x):
     deviation = x - np.mean(x)
     return np.mean(deviation * deviation)
 
 
-@composite("np.std", kind=results.float_scalar, samples=((_V,), (_M,)))
+@composite("np.std", kind=results.float_scalar, samples=((_V,), (_M,)), along=std_along)
 def np_std(x):
     deviation = x - np.mean(x)
     return np.sqrt(np.mean(deviation * deviation))
 
 
-@composite("np.linalg.norm", kind=results.float_scalar, samples=((_V,), (_M,)))
+@composite("np.linalg.norm", kind=results.float_scalar, samples=((_V,), (_M,)), along=norm_along)
 def np_linalg_norm(x):
     """The 2-norm of a vector, the Frobenius norm of a matrix."""
     return np.sqrt(np.sum(x * x))
@@ -78,21 +94,36 @@ def xlogy(x, y):
     return x * np.log(y)
 
 
-@composite("scipy.special.logsumexp", kind=results.float_scalar, samples=((_V,), (_M,)))
+def logsumexp_along(a, axis):
+    largest = np.max(a, axis=axis, keepdims=True)
+    return np.sum(largest, axis=axis) + np.log(np.sum(np.exp(a - largest), axis=axis))
+
+
+def softmax_along(x, axis):
+    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def log_softmax_along(x, axis):
+    shifted = x - np.max(x, axis=axis, keepdims=True)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+
+
+@composite("scipy.special.logsumexp", kind=results.float_scalar, samples=((_V,), (_M,)), along=logsumexp_along)
 def logsumexp(a):
     """log(sum(exp(a))) over all elements, shifted by the largest so no exp overflows."""
     largest = np.max(a)
     return largest + np.log(np.sum(np.exp(a - largest)))
 
 
-@composite("scipy.special.softmax", kind=results.same_as_first, samples=((_V,), (_M,)))
+@composite("scipy.special.softmax", kind=results.same_as_first, samples=((_V,), (_M,)), along=softmax_along)
 def softmax(x):
     """exp(x) / sum(exp(x)) over all elements."""
     e = np.exp(x - np.max(x))
     return e / np.sum(e)
 
 
-@composite("scipy.special.log_softmax", kind=results.same_as_first, samples=((_V,), (_M,)))
+@composite("scipy.special.log_softmax", kind=results.same_as_first, samples=((_V,), (_M,)), along=log_softmax_along)
 def log_softmax(x):
     shifted = x - np.max(x)
     return shifted - np.log(np.sum(np.exp(shifted)))

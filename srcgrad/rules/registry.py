@@ -34,6 +34,7 @@ from typing import Callable
 
 import numpy as np
 import scipy.special
+import srcgrad_runtime
 
 from .. import syntax
 from ..errors import DuplicateRuleError, SrcgradError
@@ -123,6 +124,7 @@ class CompositeRule(Rule):
     """A primitive written in plain Python from other primitives (np.var from np.mean): srcgrad
     differentiates the implementation as it does a user function, so there is no derivative here."""
     implementation: Callable | None = None
+    along: Callable | None = None     # (x, axis) -> the same along one axis, for calls with axis=
 
     def operand_count(self) -> int:
         return len(inspect.signature(self.implementation).parameters)
@@ -203,7 +205,7 @@ def method(name: str) -> Rule | None:
     return next((rule for _, rule in _RULES.values() if name in rule.methods), None)
 
 
-_MODULES = {"np": np, "math": math, "scipy": scipy}
+_MODULES = {"np": np, "math": math, "scipy": scipy, "srcgrad_runtime": srcgrad_runtime}
 
 
 def resolve_path(path: str):

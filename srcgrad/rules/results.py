@@ -177,3 +177,17 @@ def diagonal(args, call=None):
 
 def at_least_vector(args, call=None):
     return "a1" if args and K.is_scalar(args[0]) else same_as_first(args)
+
+
+def appended_row(args, call=None):
+    """list.append, the list kept as an array: one dimension more than the value appended."""
+    value = args[1] if len(args) > 1 else K.UNKNOWN
+    if K.is_scalar(value):
+        return "a1"
+    rank = K.ndim(value)
+    return K.array(rank + 1) if rank else "a?"
+
+
+def empty_list(args, call=None):
+    """`[]`: the kind of whatever is appended to it."""
+    return K.EMPTY

@@ -88,6 +88,8 @@ def _notes(rules: list) -> str:
         notes.append(f"up to {rule.options.positional} positional arguments")
     if rule.expensive:
         notes.append("reverse mode stores its result")
+    if getattr(rule, "along", None) is not None:
+        notes.append("accepts `axis=` (one written integer) and `keepdims=`")
     if rule.spelling:
         notes.append(f"generated code calls srcgrad_runtime.{rule.spelling}")
     if any(isinstance(r, ElementwiseRule) and r.fuse for r in rules):
