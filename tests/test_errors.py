@@ -60,6 +60,19 @@ def uses_lambda(x):
     return sq(x)
 
 
+def repeats_a_list(x):
+    pair = [x, 2.0]
+    twice = pair * 2  # marker
+    return twice[3]
+
+
+def extends_a_list(x):
+    items = []
+    items.append(x)
+    items += [x * x]  # marker
+    return items[1]
+
+
 _COUNTER = 0.0
 
 
@@ -165,6 +178,8 @@ REJECTED = [
     (discards_a_call, None, r"expression statement", 0.5),
     (subroutine_returns_early, None, r"writes into an array argument and returns early", np.ones(2)),
     (uses_value_of_subroutine, None, r"returns nothing", np.ones(2)),
+    (repeats_a_list, None, r"arithmetic on a Python list", 0.5),
+    (extends_a_list, None, r"arithmetic on a Python list", 0.5),
 ]
 
 

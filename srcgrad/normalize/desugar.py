@@ -18,7 +18,42 @@ from .names import NameGenerator
 
 
 def desugar(parsed: ParsedFunction, names: NameGenerator) -> None:
+    _refuse_list_arithmetic(parsed)
     parsed.tree.body = _Desugar(parsed, names).block(parsed.tree.body)
+
+
+def _refuse_list_arithmetic(parsed: ParsedFunction) -> None:
+    """srcgrad keeps lists as arrays, where `+` and `*` add and multiply; on a Python list they
+    concatenate and repeat. A list (or a slice of one) used as an operand, or passed to your own
+    function (which could do either), would silently mean something else: refuse it."""
+    lists = {t.id for node in syntax.walk(parsed.tree) if isinstance(node, gast.Assign) and isinstance(node.value, gast.List)
+             for t in node.targets if isinstance(t, gast.Name)}
+    if not lists:
+        return
+
+    def is_list(node) -> bool:
+        while isinstance(node, gast.Subscript) and isinstance(node.slice, gast.Slice):
+            node = node.value
+        return isinstance(node, gast.Name) and node.id in lists or isinstance(node, gast.List)
+
+    for node in syntax.walk(parsed.tree):
+        operands = []
+        if isinstance(node, gast.BinOp):
+            operands = [node.left, node.right]
+        elif isinstance(node, gast.AugAssign):
+            operands = [node.target, node.value]
+        elif isinstance(node, gast.UnaryOp):
+            operands = [node.operand]
+        elif isinstance(node, gast.Compare):
+            operands = [node.left] + list(node.comparators)
+        elif isinstance(node, gast.Call) and getattr(node, "srcgrad_user", None) is not None:
+            operands = list(node.args)
+        for operand in operands:
+            if is_list(operand):
+                raise UnsupportedSyntaxError(
+                    "arithmetic on a Python list (or passing one to your own function)", parsed.location(operand),
+                    "On a list, `+` concatenates and `*` repeats, while srcgrad keeps lists as arrays: convert "
+                    "it first (`np.array(items)`) and compute on the array.")
 
 
 def _appends(value) -> bool:

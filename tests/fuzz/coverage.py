@@ -20,7 +20,10 @@ ARRAYS = ["np.zeros", "np.ones", "np.empty", "np.zeros_like", "np.empty_like", "
           "np.matmul", "np.outer", ".T", "np.transpose", ".transpose()", "transpose of expression", "np.reshape",
           ".reshape()", "np.ravel", ".ravel()", ".flatten()", "np.concatenate", "np.stack", "np.where",
           "np.cumsum", ".cumsum()", "len", ".shape", "np.flip", "np.roll", "np.sort", "np.diff", "np.repeat",
-          "np.diag", "np.max(axis=)", "np.min(axis=)", "np.prod(axis=)", "keepdims=", "index array"]
+          "np.diag", "np.max(axis=)", "np.min(axis=)", "np.prod(axis=)", "keepdims=", "index array",
+          "np.var(axis=)", "np.std(axis=)", "np.linalg.norm(axis=)", "scipy.special.logsumexp(axis=)",
+          "scipy.special.softmax(axis=)", "scipy.special.log_softmax(axis=)", "list literal", ".append()",
+          "matrix literal"]
 
 
 def groups() -> dict:
@@ -145,6 +148,8 @@ class _FunctionVisitor(ast.NodeVisitor):
                 self.found.add("parameter rebound")
             if isinstance(target, ast.Name):
                 self._rebinding(target.id, node.value)
+            if isinstance(node.value, ast.List) and node.value.elts:
+                self.found.add("list literal")
         self.generic_visit(node)
         self.defined |= {n.id for t in node.targets for n in ast.walk(t) if isinstance(n, ast.Name)}
 
@@ -187,6 +192,11 @@ class _FunctionVisitor(ast.NodeVisitor):
             self.found.add("." + node.attr)
             if node.attr == "T" and not isinstance(node.value, ast.Name):
                 self.found.add("transpose of expression")
+        self.generic_visit(node)
+
+    def visit_List(self, node):
+        if any(isinstance(e, ast.List) for e in node.elts):
+            self.found.add("matrix literal")
         self.generic_visit(node)
 
     def visit_Subscript(self, node):

@@ -342,10 +342,16 @@ class ExprGen:
         n, k = shape[0], self.rng.choice(self.dims)
         axis = self.rng.randint(0, 1)
         src = self.expr(sc, (n, k) if axis == 1 else (k, n), d)
-        kind = self.pick([(3, "sum"), (2, "mean"), (1, "max"), (1, "min"), (0.7, "prod")])
+        kind = self.pick([(3, "sum"), (2, "mean"), (1, "max"), (1, "min"), (0.7, "prod"), (0.5, "var"), (0.5, "std"),
+                          (0.5, "linalg.norm"), (0.5, "logsumexp")])
         if kind == "prod":
             src = f"1.0 + 0.5 * np.tanh({src})"
-        if self.rng.random() < 0.3:
+        if kind in ("std", "linalg.norm"):   # their derivatives are infinite where the spread or norm is 0
+            src = f"{paren(src)} + np.array([{', '.join(str(0.3 * j) for j in range(k if axis == 1 else n))}])" \
+                if axis == 1 else f"{paren(src)} + np.linspace(0.0, 1.0, {k * n}).reshape(({k}, {n}))"
+        if kind == "logsumexp":
+            return f"scipy.special.logsumexp({src}, axis={axis})"
+        if self.rng.random() < 0.3 and kind in ("sum", "mean", "max", "min", "prod"):
             return f"{paren(src)}.{kind}(axis={axis})"
         return f"np.{kind}({src}, axis={axis})"
 
@@ -371,6 +377,19 @@ class ExprGen:
         m = self.expr(sc, shape, d)
         kind = self.pick([(2, "max"), (1, "min"), (2, "sum"), (1, "mean")])
         return f"{paren(m)} - np.{kind}({m}, axis={axis}, keepdims=True)"
+
+    def normalized_rows(self, sc, shape, d):
+        """A softmax (or log-softmax) of a matrix along one axis."""
+        kind = self.rng.choice(["softmax", "log_softmax"])
+        return f"scipy.special.{kind}({self.expr(sc, shape, d)}, axis={self.rng.randint(0, 1)})"
+
+    def matrix_literal(self, sc, shape, d):
+        """`np.array([[a, b], [c, d]])`: a nested list literal of scalar expressions."""
+        r, c = shape
+        if r * c > 9:
+            return None
+        rows = ", ".join("[" + ", ".join(self.expr(sc, (), d) for _ in range(c)) + "]" for _ in range(r))
+        return f"np.array([{rows}])"
 
     def cumsum(self, sc, shape, d):
         if len(shape) != 1:
@@ -452,4 +471,4 @@ class ExprGen:
               (0.3, if_expression), (1.5, helper_call), (1, rearranged)]
     MATRIX = [(3, binop), (0.5, unary), (3, elementwise), (0.2, inactive), (2, matmul), (2, transpose),
               (1, outer), (0.7, stack), (1, reshape), (0.8, where), (0.3, concatenate), (0.2, if_expression),
-              (1.5, helper_call), (0.6, kept_dimension)]
+              (1.5, helper_call), (0.6, kept_dimension), (0.4, normalized_rows), (0.4, matrix_literal)]

@@ -81,6 +81,8 @@ class BodyGen(ExprGen):
             (0.8 if self.reusable(ctx) else 0, self.reuse_name),
             (0.8 if self.shiftable(ctx) else 0, self.shift),
             (0.6 if nest and ctx.loops < 2 else 0, self.trajectory),
+            (0.6 if nest and ctx.loops < 2 else 0, self.collect),
+            (0.3, self.list_literal),
         ])
         return make(ctx)
 
@@ -156,6 +158,28 @@ class BodyGen(ExprGen):
                  f"    {h} = np.concatenate(({h}, np.array([{step}])))"]
         ctx.scope.add(Var(h, (n + 1,)))
         return lines
+
+    def collect(self, ctx: Ctx) -> list:
+        """Numbers or vectors appended to a list in a loop, then read as an array."""
+        n = self.trip_count(ctx)
+        items, name = self.fresh("l"), self.fresh("t")
+        inner = ctx.child(loop=True)
+        i = inner.scope.add(Var(self.fresh("i"), is_int=True, lo=0, hi=n - 1)).name
+        shape = self.rng.choice([(), (), (self.rng.choice(self.dims),)])
+        value = self.expr(inner.scope, shape, 2)
+        if shape and value.isidentifier():
+            value = f"{value}.copy()"
+        ctx.scope.add(Var(name, (n,) + shape))
+        return [f"{items} = []", f"for {i} in range({n}):", f"    {items}.append({value})",
+                f"{name} = np.array({items})"]
+
+    def list_literal(self, ctx: Ctx) -> list:
+        """A short list of scalar expressions, one element read and the whole as an array."""
+        items, name = self.fresh("l"), self.fresh("t")
+        n = self.rng.randint(2, 4)
+        elements = ", ".join(self.expr(ctx.scope, (), 2) for _ in range(n))
+        ctx.scope.add(Var(name, (n,)))
+        return [f"{items} = [{elements}]", f"{name} = {items}[{self.rng.randint(0, n - 1)}] * np.array({items})"]
 
     def create_array(self, ctx: Ctx) -> list:
         shape = self.random_shape((0, 3, 2))
