@@ -11,6 +11,7 @@ import numba
 import numpy as np
 from srcgrad_runtime import UnequalLengths
 
+from . import syntax
 from .analyze import kinds as K
 from .emit import cache
 from .errors import CompilationError, InternalError, SrcgradError, UnsupportedSyntaxError, WrtError
@@ -462,16 +463,20 @@ def jacfwd(fn: Callable, wrt: Wrt = 0, backend: str = "numba") -> DerivativeFunc
     positions, as_tuple = _normalize_wrt(fn, wrt)
     vector = _Specializations(fn, "forward_vector", positions, backend)
     per_direction = _Specializations(fn, "forward", positions, backend)
+    primal = _Specializations(fn, "primal", (), backend)
     used = _LastUsed(per_direction)
     arguments = _Arguments(fn, "jacfwd")
 
     def call(*args, **keywords):
         args, _ = arguments.bind(args, keywords)
         sizes = [np.size(args[w]) for w in positions]
-        columns = _vector_pass(vector, args, positions, sizes) if sum(sizes) > 1 else None
+        pristine = _written_arguments(fn, args)
+        columns = _vector_pass(vector, _fresh(args, pristine), positions, sizes) if sum(sizes) > 1 else None
         used.specs = vector if columns is not None else per_direction
         if columns is None:
-            columns = _direction_passes(per_direction, args, positions)
+            columns = _direction_passes(per_direction, args, positions, fn)
+        if pristine:   # the caller's arrays change as one call of fn changes them
+            primal.get(args)[0](*args)
         blocks, offset = [], 0
         for w, size in zip(positions, sizes):
             block = columns[..., offset:offset + size]
@@ -507,17 +512,41 @@ def _vector_pass(specs, args, positions, sizes):
     return np.asarray(_single_output(compiled(*args, *seeds)[1]), dtype=np.float64)
 
 
-def _direction_passes(specs, args, positions):
+def _direction_passes(specs, args, positions, fn=None):
     """All Jacobian columns from one forward pass per input element."""
     compiled = specs.get(args)[0]
     zeros = [np.zeros_like(args[w], dtype=np.float64) if isinstance(args[w], np.ndarray) else 0.0 for w in positions]
     columns = []
+    pristine = _written_arguments(fn, args) if fn is not None else {}
     for k, w in enumerate(positions):
         for direction in _basis(args[w]):
             tangents = list(zeros)
             tangents[k] = direction
-            columns.append(np.asarray(_single_output(compiled(*args, *tangents)[1]), dtype=np.float64))
+            columns.append(np.asarray(_single_output(compiled(*_fresh(args, pristine), *tangents)[1]), dtype=np.float64))
     return np.stack(columns, axis=-1)
+
+
+def _written_arguments(fn, args) -> dict:
+    """position -> a copy of each argument array `fn` writes into: a Jacobian's passes each start
+    from the caller's values, and only the caller's own call changes its arrays."""
+    written = _written_positions(python_function(fn))
+    return {k: np.copy(a) for k, a in enumerate(args) if k in written and isinstance(a, np.ndarray)}
+
+
+@functools.lru_cache(maxsize=None)
+def _written_positions(pyfunc) -> frozenset:
+    """Positions of the parameters `pyfunc` writes into (element writes, in-place updates)."""
+    tree = normalized(pyfunc, "forward").parsed.tree
+    written = {syntax.base_name(t) for node in syntax.walk(tree) if isinstance(node, syntax.gast.Assign)
+               for t in node.targets if isinstance(t, syntax.gast.Subscript)}
+    written |= {node.targets[0].id for node in syntax.walk(tree) if isinstance(node, syntax.gast.Assign)
+                and getattr(node, "srcgrad_augmented", False) and isinstance(node.targets[0], syntax.gast.Name)}
+    return frozenset(k for k, p in enumerate(syntax.param_names(tree)) if p in written)
+
+
+def _fresh(args, pristine: dict) -> tuple:
+    """The arguments for one more pass: copies of the caller's values where a pass writes."""
+    return tuple(np.copy(pristine[k]) if k in pristine else a for k, a in enumerate(args))
 
 
 def _basis(like):
@@ -714,10 +743,11 @@ def jacrev(fn: Callable, wrt: Wrt = 0, backend: str = "numba") -> DerivativeFunc
     def call(*args, **keywords):
         args, _ = arguments.bind(args, keywords)
         compiled = specs.get(args)[0]
-        value = _single_output(primal.get(args)[0](*args))
+        pristine = _written_arguments(fn, args)
+        value = _single_output(primal.get(args)[0](*args))   # the one call that changes the caller's arrays
         rows = [[] for _ in positions]
         for direction in _basis(np.asarray(value, dtype=np.float64) if np.ndim(value) else 0.0):
-            grads = compiled(*args, direction)
+            grads = compiled(*_fresh(args, pristine), direction)
             for k, g in enumerate(grads):
                 rows[k].append(np.asarray(g, dtype=np.float64))
         blocks = [_finish(np.stack(r).reshape(np.shape(value) + np.shape(args[w]))) for r, w in zip(rows, positions)]

@@ -25,6 +25,7 @@ from .errors import InternalError, SrcgradError
 from .frontend.fence import check_supported
 from .frontend.parse import ParsedFunction, parse_function, python_function
 from .normalize.anf import to_anf
+from .normalize.arguments import copy_written_arguments
 from .normalize.desugar import desugar
 from .normalize.dict_keys import index_dict_keys
 from .normalize.inline import drop_scalar_write_backs, inline_calls
@@ -53,6 +54,7 @@ NORMALIZE = [
 # Reverse mode also needs a single exit and loops whose body can be replayed without jumping.
 REVERSE_ONLY = [
     ("loop_exits", lambda unit: lower_exits(unit.parsed, unit.names)),  # break/continue/return -> flags
+    ("arguments", lambda unit: copy_written_arguments(unit.parsed, unit.names)),  # x[0] = v on an argument
 ]
 MODULE_NAMES = {"math", "np", "jit"} | RUNTIME_HELPERS | set(dir(builtins))
 

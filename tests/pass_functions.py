@@ -72,3 +72,8 @@ def writes_through_alias(x):
 
 def error_function_weighted(x):
     return math.erf(x) * x
+
+
+def doubles_first_then_squares(x):
+    x[0] = x[0] * 2.0
+    return x * x

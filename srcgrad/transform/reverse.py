@@ -38,6 +38,9 @@ class ReverseTransform(LoopReversal):
     def __init__(self, fn, wrt, active, kinds, names, callee, with_value: bool = True, location=None):
         self.fn, self.wrt, self.active, self.kinds, self.names = fn, wrt, active, kinds, names
         self.with_value = with_value
+        # the caller's arrays receive the function's writes once the forward sweep is done
+        self.write_backs = [s for s in fn.body if getattr(s, "srcgrad_argument_write_back", False)]
+        fn.body[:] = [s for s in fn.body if not getattr(s, "srcgrad_argument_write_back", False)]
         self.adj = Adjoints(active, kinds, names, callee, location or (lambda node: None))
         self.params = syntax.param_names(fn)
         self.primal_vars = set(self.params) | syntax.stored_names(fn.body)
@@ -78,15 +81,18 @@ class ReverseTransform(LoopReversal):
         grads = syntax.tuple_([self._grad_of(self.params[w]) for w in self.wrt])
         result = syntax.tuple_([syntax.name(value_name), grads]) if self.with_value else grads
         inits, reverse = self._split_inits(reverse)
-        if capture and self._value_from_reverse_loop(main, ret):
+        if capture and not self.write_backs and self._value_from_reverse_loop(main, ret):
             # The last loop's reverse runs in the primal's order and replays every iteration
             # anyway: it computes the value too, so the forward sweep need not run that loop.
             forward = forward[:-1]
             loop_at = next(k for k, stmt in enumerate(reverse) if syntax.is_loop(stmt))
             reverse.insert(loop_at + 1, capture.pop())
-        code = (self.hoisted + forward + capture + [syntax.comment("reverse sweep")]
+        written = ([syntax.comment("the arguments written into get their final values")] + syntax.clone(self.write_backs)
+                   if self.write_backs else [])
+        code = (self.hoisted + forward + written + capture + [syntax.comment("reverse sweep")]
                 + inits + seed + reverse + [syntax.return_(result)])
-        code = eliminate_dead_code(code, set(), essential=lambda s: getattr(s, "srcgrad_tape", False),
+        code = eliminate_dead_code(code, set(), essential=lambda s: getattr(s, "srcgrad_tape", False)
+                                   or getattr(s, "srcgrad_argument_write_back", False),
                                    shares=self.shares)
         code = fold_first_contributions(drop_unneeded_saves(drop_undone_writes(self.shares)(code)))
         return syntax.function(function_name, self.params + [out_bar], code)
