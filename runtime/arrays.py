@@ -154,24 +154,32 @@ def _sum_to(g, x):
         return lambda g, x: g
     if not _is_array(g):
         return lambda g, x: np.full(x.shape, g)
+    # g and x broadcast together to (rows, columns); each element of that goes to x's one
     if g.ndim == x.ndim:
         if g.ndim == 2:
             def same_rank(g, x):
                 if g.shape == x.shape:
                     return g
-                out = np.zeros_like(x)
-                for i in range(g.shape[0]):
-                    for j in range(g.shape[1]):
-                        out[i if x.shape[0] != 1 else 0, j if x.shape[1] != 1 else 0] += g[i, j]
+                out = np.zeros(x.shape)
+                for i in range(max(g.shape[0], x.shape[0])):
+                    for j in range(max(g.shape[1], x.shape[1])):
+                        out[i if x.shape[0] != 1 else 0, j if x.shape[1] != 1 else 0] += \
+                            g[i if g.shape[0] != 1 else 0, j if g.shape[1] != 1 else 0]
                 return out
             return same_rank
-        return lambda g, x: g if g.shape == x.shape else np.full(x.shape, np.sum(g))
+        def same_rank_vector(g, x):
+            if g.shape == x.shape:
+                return g
+            if x.shape[0] == 1:
+                return np.full(x.shape, np.sum(g))
+            return np.full(x.shape, g[0])   # g has one element, broadcast to x
+        return same_rank_vector
     if g.ndim == 2 and x.ndim == 1:
         def rows(g, x):
-            out = np.zeros_like(x)
+            out = np.zeros(x.shape)
             for i in range(g.shape[0]):
-                for j in range(g.shape[1]):
-                    out[j if x.shape[0] != 1 else 0] += g[i, j]
+                for j in range(max(g.shape[1], x.shape[0])):
+                    out[j if x.shape[0] != 1 else 0] += g[i, j if g.shape[1] != 1 else 0]
             return out
         return rows
     return None

@@ -608,3 +608,19 @@ def number_then_array(x, y):
     x = x + s
     s = np.ones(3) * s
     return np.sum(x * x) + np.sum(s * y)
+
+
+def written_after_a_loop_that_tapes_it(x):
+    w = np.zeros((2, 4))
+    for i in range(4):
+        if x[0] > 10.0:
+            w = w - 1.5
+        t = x[i] * np.exp(np.sum(w, axis=0))
+    w[0, 1] += 0.5
+    return w * x[1] + np.sum(t)
+
+
+def row_sums_of_a_name_that_was_a_number(a, x):
+    s = 0.0
+    s = np.ones((3, 3)) * a
+    return np.sum(s, axis=1) * x + np.sum(s * s)

@@ -91,9 +91,21 @@ def load_module(source: str, constants: dict) -> tuple[ModuleType, str]:
     return module, source
 
 
+def _runtime_fingerprint() -> bytes:
+    """A hash of srcgrad_runtime's sources: numba's cache of a generated module does not notice when
+    a helper it inlined changes, so a changed runtime gets modules of its own."""
+    if not hasattr(_runtime_fingerprint, "value"):
+        digest = hashlib.sha256()
+        for path in sorted(Path(srcgrad_runtime.__file__).parent.glob("*.py")):
+            digest.update(path.read_bytes())
+        _runtime_fingerprint.value = digest.digest()
+    return _runtime_fingerprint.value
+
+
 def _module_name(data: bytes, constants: dict) -> str:
-    """The hash of the file's exact bytes and of the values bound after import (numba freezes them)."""
-    digest = hashlib.sha256(data)
+    """The hash of the file's exact bytes, of the runtime it calls, and of the values bound after
+    import (numba freezes them)."""
+    digest = hashlib.sha256(data + _runtime_fingerprint())
     for key in sorted(k for k, v in constants.items() if _bound_at_load(v)):
         value = constants[key]
         bound = np.ascontiguousarray(value).tobytes() if isinstance(value, np.ndarray) else _describe(value).encode()

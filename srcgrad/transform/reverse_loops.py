@@ -265,6 +265,10 @@ class LoopReversal:
             value = syntax.parse_expr(var) if var.startswith("len(") else syntax.name(var)
             before += self._tape_alloc(tape, dtype, plan)
             record.append(self._tape_write(tape, dtype, position, value))
+            if dtype is None and not var.startswith("len("):
+                # the list keeps the array itself: a later write into it (undone by the reverse sweep
+                # before the replay pops it) is a write into what the tape holds
+                self._share(var, tape)
         storing = {}
         for stmt, var in plan.stored:
             tape, dtype = self._stored_tape(plan, var)
