@@ -624,3 +624,8 @@ def row_sums_of_a_name_that_was_a_number(a, x):
     s = 0.0
     s = np.ones((3, 3)) * a
     return np.sum(s, axis=1) * x + np.sum(s * s)
+
+
+def vector_summed_along_its_axis(x, A):
+    # np.sum(x, axis=0) of a vector is a number (numba's expand_dims takes arrays only); Python's sum too
+    return np.sum(x, axis=0) ** 2 + np.mean(x, axis=-1) + sum(x) * np.sum(sum(A) * x)

@@ -58,6 +58,12 @@ def np_linalg_norm(x):
     return np.sqrt(np.sum(x * x))
 
 
+@composite("sum", kind=results.first_axis_summed, samples=((_V,), (_M,)))
+def builtin_sum(x):
+    """Python's sum over an array: its first axis (a number for a vector, a row for a matrix)."""
+    return np.sum(x, axis=0)
+
+
 @composite("np.trace", kind=results.float_scalar, samples=((_M,),))
 def np_trace(a):
     total = 0.0

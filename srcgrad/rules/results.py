@@ -191,3 +191,11 @@ def appended_row(args, call=None):
 def empty_list(args, call=None):
     """`[]`: the kind of whatever is appended to it."""
     return K.EMPTY
+
+
+def first_axis_summed(args, call=None):
+    """Python's sum over an array: one rank less (a vector gives a float)."""
+    rank = K.ndim(args[0]) if args else None
+    if rank is None:
+        return K.UNKNOWN
+    return K.FLOAT if rank <= 1 else K.array(rank - 1)

@@ -194,7 +194,8 @@ class Adjoints:
     def _transpose(self, rule, k, g, args, y, call=None):
         axis = _axis_argument(call) if call is not None and getattr(rule, "spread", "") else None
         if axis is not None:   # sum/mean over one axis: spread the cotangent back along it
-            spread = syntax.call("np.expand_dims", syntax.clone(g), syntax.clone(axis))
+            reduces_a_vector = K.ndim(K.of_atom(args[0], self.kinds)) == 1   # to a number: it spreads as is
+            spread = syntax.clone(g) if reduces_a_vector else syntax.call("np.expand_dims", syntax.clone(g), syntax.clone(axis))
             if rule.spread == "mean":
                 size = syntax.subscript(gast.Attribute(value=syntax.clone(args[0]), attr="shape", ctx=gast.Load()),
                                         syntax.clone(axis))
