@@ -40,7 +40,8 @@ def _samples(obj, rule):
         samples = (middle, tuple(np.full(4, v) for v in middle), tuple(int(round(v)) for v in middle))
     else:
         return ()
-    if getattr(obj, "__module__", None) in ("math", "builtins") or obj in (math.floor, int, round, abs, max, min):
+    if (getattr(obj, "__module__", None) in ("math", "builtins") or obj in (math.floor, int, round, abs, max, min)) \
+            and obj is not sum:   # Python's sum is recorded for arrays
         samples = tuple(s for s in samples if not any(isinstance(a, np.ndarray) for a in s))   # scalars only
     return samples
 
