@@ -93,3 +93,10 @@ def test_a_partial_fixes_data_and_options(backend):
     assert tangent == pytest.approx(np.sum(2.0 * X.T @ (X @ w - y) + 0.2 * w))
     with pytest.raises(srcgrad.SrcgradError, match="does not name an argument"):
         srcgrad.grad(functools.partial(least_squares, X=X), wrt="X")
+
+
+@pytest.mark.parametrize("backend", ["numba", "python"])
+def test_a_lambda_with_a_default_and_a_list_of_arrays(backend):
+    w = np.array([0.5, -0.3, 1.2])
+    g = srcgrad.grad(lambda v, c=2.0: np.sum(np.array([v, c * v]) ** 2), backend=backend)
+    np.testing.assert_allclose(g(w), 2.0 * w * (1.0 + 4.0))

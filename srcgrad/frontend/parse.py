@@ -117,7 +117,7 @@ def _parse_lambda(fn) -> ParsedFunction:
     start = next((p[:3:2] for p in code.co_positions() if p[0] is not None and p[2]), None)
     found = [] if module is None else [
         node for node in syntax.walk(module) if isinstance(node, syntax.gast.Lambda) and node.lineno == code.co_firstlineno
-        and [a.id for a in node.args.args] == params and not node.args.defaults and _spans(node.body, start)]
+        and [a.id for a in node.args.args] == params and _spans(node.body, start)]
     if len(found) != 1:
         raise MissingSourceError(
             f"srcgrad could not find the source of the lambda at {filename}:{code.co_firstlineno}"
@@ -130,6 +130,7 @@ def _parse_lambda(fn) -> ParsedFunction:
     returned = syntax.gast.Return(value=lam.body)
     returned.srcgrad_origin = "return " + " ".join((ast.get_source_segment("".join(lines), lam.body) or "").split())
     tree = syntax.function(name, params, [syntax.gast.copy_location(returned, lam.body)])
+    tree.args = lam.args   # defaults and keyword-only parameters too
     syntax.gast.copy_location(tree, lam)
     return ParsedFunction(fn, tree, filename, 1, 0, [line.rstrip("\n") for line in lines])
 

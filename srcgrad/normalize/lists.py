@@ -2,8 +2,8 @@
 
 Desugar keeps a list as an array that grows (`items.append(v)` is `items = appended(items, v)`);
 kinds then know what is appended (numbers: a vector; vectors: a matrix). Runs per signature, after
-kinds. After it, no `empty_list()` call remains, and `np.array` of an array variable is `np.copy`
-(the same copy; numba's np.array takes numbers and tuples only).
+kinds. After it, no `empty_list()` call remains, `np.array` of an array variable is `np.copy` and
+of a tuple of arrays `np.stack` (the same arrays; numba's np.array takes numbers only).
 """
 from __future__ import annotations
 
@@ -26,10 +26,21 @@ def lists_as_arrays(tree: gast.FunctionDef, kinds: dict) -> bool:
             zeros.srcgrad_rule = registry.lookup(np.zeros)
             node.value = gast.copy_location(zeros, node.value)
             changed = True
-        elif (isinstance(node, gast.Call) and getattr(getattr(node, "srcgrad_rule", None), "name", "") == "np.array"
-              and len(node.args) == 1 and not node.keywords and isinstance(node.args[0], gast.Name)
-              and K.is_array(kinds.get(node.args[0].id))):
-            node.func = syntax.dotted("np.copy")
-            node.srcgrad_rule = registry.lookup(np.copy)
-            changed = True
+        elif isinstance(node, gast.Call) and getattr(getattr(node, "srcgrad_rule", None), "name", "") == "np.array" \
+                and len(node.args) == 1 and not node.keywords:
+            changed |= _array_of_arrays(node, kinds)
     return changed
+
+
+def _array_of_arrays(call, kinds: dict) -> bool:
+    """`np.array(a)` of an array is `np.copy(a)`; of a tuple of arrays, `np.stack` (numba's
+    np.array takes numbers and tuples of numbers only)."""
+    arg = call.args[0]
+    if isinstance(arg, gast.Name) and K.is_array(kinds.get(arg.id)):
+        call.func = syntax.dotted("np.copy")
+        call.srcgrad_rule = registry.lookup(np.copy)
+        return True
+    if isinstance(arg, gast.Tuple) and any(isinstance(e, gast.Name) and K.is_array(kinds.get(e.id)) for e in arg.elts):
+        call.func = syntax.dotted("np.stack")
+        return True
+    return False
