@@ -31,7 +31,7 @@ from .normalize.dict_keys import index_dict_keys
 from .normalize.inline import drop_scalar_write_backs, inline_calls
 from .normalize.loop_exits import lower_exits
 from .normalize.layouts import view_loop_carried_transposes
-from .normalize.lists import lists_as_arrays
+from .normalize.builders import choose_builders
 from .normalize.overlap import copy_overlapping_values
 from .normalize.names import NameGenerator, rename_reserved
 from .normalize.resolve import Resolved, resolve
@@ -227,7 +227,7 @@ class ModuleBuilder:
         infer = lambda: K.KindInference(work.tree, dict(zip(params, arg_kinds)), self._call_kinds,  # noqa: E731
                                         globals_kinds).run()
         work.kinds = infer()
-        if lists_as_arrays(work.tree, work.kinds):
+        if choose_builders(work.tree, work.kinds):
             work.kinds = infer()
         while index_dict_keys(work.tree, work.kinds, unit.parsed.location):   # a dict in a dict: again
             work.kinds = infer()

@@ -983,6 +983,16 @@ def pendulum_history_in_lists(x0, k):
 
 
 @case("vm", shapes={0: (3,), 1: (3, 3)})
+def stacked_blocks(x, A):
+    # block matrices built with hstack / vstack / concatenate along axis 1
+    top = np.hstack((A, A * x))
+    rows = np.vstack((x, x ** 2))
+    whole = np.vstack((top, np.hstack((rows, rows))))
+    side = np.concatenate((A, A.T), axis=1)
+    return np.sum(np.sin(whole)) + np.sum(side ** 2) + np.sum(np.hstack((x, 2.0 * x)) ** 3)
+
+
+@case("vm", shapes={0: (3,), 1: (3, 3)})
 def broadcast_column_against_matrix(x, A):
     # a (3, 1) column times a (3, 3) matrix: same rank, broadcast all the same
     column = np.reshape(x, (3, 1))

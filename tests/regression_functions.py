@@ -629,3 +629,24 @@ def row_sums_of_a_name_that_was_a_number(a, x):
 def vector_summed_along_its_axis(x, A):
     # np.sum(x, axis=0) of a vector is a number (numba's expand_dims takes arrays only); Python's sum too
     return np.sum(x, axis=0) ** 2 + np.mean(x, axis=-1) + sum(x) * np.sum(sum(A) * x)
+
+
+def _half(p):
+    w = np.empty((3, 3))
+    for i in range(3):
+        for j in range(3):
+            w[i, j] = 0.25 * np.sign(p[j])
+    return 0.5
+
+
+def returns_a_filled_array_from_a_branch(x, a):
+    # the value is the array the reverse sweep restores in place: it must be captured as a copy
+    w = np.empty((3, 3))
+    for i in range(len(w)):
+        for j in range(w.shape[1]):
+            w[i, j] = x @ x * a
+    if 0.5 and _half(x) < 0.5:
+        pass
+    else:
+        return w
+    return w * 2.0

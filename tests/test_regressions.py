@@ -18,6 +18,7 @@ CASES = [
     (rf.transpose_through_ufunc_in_while, (RNG.standard_normal((5, 3)), RNG.standard_normal(5)), (0, 1)),
     (rf.transpose_rebound_in_nested_loops, (M33a, V3), (0, 1)),
     (rf.grown_trajectory, (1.3,), 0),
+    (rf.returns_a_filled_array_from_a_branch, (V3, 0.8), (0, 1)),
     (rf.vector_summed_along_its_axis, (V3, M33a), (0, 1)),
     (rf.written_after_a_loop_that_tapes_it, (np.array([0.3, -0.5, 0.9, 0.2]),), 0),
     (rf.row_sums_of_a_name_that_was_a_number, (0.7, V3), (0, 1)),

@@ -11,7 +11,7 @@ from .. import syntax
 from ..analyze import kinds as K
 from ..errors import UnsupportedSyntaxError
 from . import results
-from .registry import Options, bilinear, inactive, linear, structural
+from .registry import Options, bilinear, by_kind, inactive, linear, structural
 from .results import (MATRIX, VECTOR, flattened, from_shape, index_reduction, int_array_like, int_scalar, joined, matmul, matrix, python_bool,
                       reduction, reshaped, same_as_first, stacked, unknown, vector, where, diagonal, at_least_vector)
 
@@ -257,14 +257,21 @@ def _concatenate_reverse(ctx, result, value, positions):
     if _of_one_value(value):
         raise UnsupportedSyntaxError("`np.concatenate` of a variable in reverse mode", ctx.location(value),
                                      "Write the pieces in the call: `np.concatenate((a, b))`.")
+    axis = results.keyword(value, "axis", 1)
+    along = 0 if axis is None else getattr(axis, "value", None)
+    if along not in (0, 1):
+        raise UnsupportedSyntaxError("`np.concatenate` along an axis other than 0 or 1 in reverse mode", ctx.location(value),
+                                     "Pass axis=0 or axis=1 as a written integer.")
     out, offset = [], syntax.const(0)
     g = syntax.name(ctx.adjoint(result))
     for piece in _pieces(value):
-        length = syntax.subscript(syntax.Attribute(value=syntax.clone(piece), attr="shape", ctx=syntax.gast.Load()), syntax.const(0)) \
+        length = syntax.subscript(syntax.Attribute(value=syntax.clone(piece), attr="shape", ctx=syntax.gast.Load()), syntax.const(along)) \
             if not isinstance(piece, syntax.Constant) else syntax.const(1)
         end = syntax.binop(syntax.clone(offset), "+", length) if not _is_zero(offset) else length
         if isinstance(piece, syntax.Name) and piece.id in ctx.active:
-            out.extend(ctx.accumulate(piece, syntax.subscript(g, syntax.Slice(lower=syntax.clone(offset), upper=syntax.clone(end), step=None))))
+            part = syntax.Slice(lower=syntax.clone(offset), upper=syntax.clone(end), step=None)
+            index = part if along == 0 else syntax.tuple_([syntax.Slice(lower=None, upper=None, step=None), part])
+            out.extend(ctx.accumulate(piece, syntax.subscript(syntax.clone(g), index)))
         offset = end
     return out
 
@@ -285,7 +292,22 @@ def _is_zero(node):
 
 
 structural("np.concatenate", forward=_build_forward, reverse=_concatenate_reverse, kind=joined, result="new",
-           options=FORWARD_ANY, samples=(((VECTOR, VECTOR),), ((MATRIX, MATRIX),)))
+           options=Options(positional=2, keywords=frozenset({"axis"}), forward_any=True),
+           samples=(((VECTOR, VECTOR),), ((MATRIX, MATRIX),), ((MATRIX, MATRIX), 1)))
+
+
+def _hstack(pieces: tuple):
+    """np.hstack: vectors end to end, matrices side by side."""
+    return ("np.concatenate", {}) if K.ndim(pieces[0]) == 1 else ("np.concatenate", {"axis": 1})
+
+
+def _vstack(pieces: tuple):
+    """np.vstack: vectors as the rows of a matrix, matrices one above the other."""
+    return ("np.stack", {}) if K.ndim(pieces[0]) == 1 else ("np.concatenate", {})
+
+
+by_kind("np.hstack", choose=_hstack, kind=results.hstacked, result="new", samples=(((VECTOR, VECTOR),), ((MATRIX, MATRIX),)))
+by_kind("np.vstack", choose=_vstack, kind=results.vstacked, result="new", samples=(((VECTOR, VECTOR),), ((MATRIX, MATRIX),)))
 structural("np.stack", "np.array", forward=_build_forward, reverse=_stack_reverse, kind=stacked, result="new",
            options=FORWARD_ANY, samples=(((0.5, 1.5),), ((VECTOR, VECTOR),)))
 

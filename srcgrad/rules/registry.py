@@ -137,6 +137,17 @@ class StructuralRule(Rule):
 
 
 @dataclass
+class ByKindRule(Rule):
+    """A builder that is one of the other primitives, which one depending on its pieces' kinds
+    (np.hstack: np.concatenate of vectors, along axis 1 of matrices). Per signature, once kinds
+    are known, each call becomes a call of the chosen primitive; no transform sees it."""
+    choose: Callable | None = None    # (kinds of the pieces) -> (path of the primitive, keyword constants)
+
+    def operand_count(self) -> int:
+        return 1
+
+
+@dataclass
 class InactiveRule(Rule):
     # False when the result does depend smoothly on its arguments (np.arange's start and step):
     # then an argument that carries a derivative is refused instead of silently dropped
@@ -270,6 +281,10 @@ def alias(obj, path: str) -> None:
 def structural(*paths: str, forward: Callable, reverse: Callable, **facts):
     for k, path in enumerate(paths):
         register(resolve_path(path), StructuralRule(name=path, forward=forward, reverse=reverse, **_first_only(facts, k)))
+
+
+def by_kind(path: str, **facts):
+    register(resolve_path(path), ByKindRule(name=path, **facts))
 
 
 def inactive(*paths: str, **facts):

@@ -199,3 +199,15 @@ def first_axis_summed(args, call=None):
     if rank is None:
         return K.UNKNOWN
     return K.FLOAT if rank <= 1 else K.array(rank - 1)
+
+
+def hstacked(args, call=None):
+    """np.hstack: the kind of the pieces (vectors end to end, matrices side by side)."""
+    return joined(args, call)
+
+
+def vstacked(args, call=None):
+    """np.vstack: a matrix, of vectors as rows or of matrices one above the other."""
+    parts = args[0] if args and isinstance(args[0], tuple) else ()
+    rank = K.ndim(parts[0]) if parts else None
+    return "a2" if rank in (1, 2) else K.UNKNOWN

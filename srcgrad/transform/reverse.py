@@ -167,7 +167,8 @@ class ReverseTransform(LoopReversal):
             return syntax.tuple_([syntax.call("np.copy", syntax.subscript(syntax.name(atom.id), syntax.const(k)))
                                   if K.is_array(element) else syntax.subscript(syntax.name(atom.id), syntax.const(k))
                                   for k, element in enumerate(kind)])
-        return syntax.call("np.copy", atom) if atom.id in mutated else atom
+        written = atom.id in mutated or self.shares.get(atom.id, set()) & mutated   # `result = w` too
+        return syntax.call("np.copy", atom) if written else atom
 
     def _grad_of(self, param):
         if self.adj.is_tuple(param):

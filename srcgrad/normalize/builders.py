@@ -1,9 +1,11 @@
-"""Lists kept as arrays, per signature: `[]` takes the rank of what is appended; `np.array(items)` copies.
+"""Array builders whose primitive depends on kinds, chosen per signature: `[]`, `np.array`, `np.hstack`.
 
 Desugar keeps a list as an array that grows (`items.append(v)` is `items = appended(items, v)`);
 kinds then know what is appended (numbers: a vector; vectors: a matrix). Runs per signature, after
-kinds. After it, no `empty_list()` call remains, `np.array` of an array variable is `np.copy` and
-of a tuple of arrays `np.stack` (the same arrays; numba's np.array takes numbers only).
+kinds. After it, no `empty_list()` call and no call of a ByKindRule (np.hstack, np.vstack)
+remains: `[]` is zeros of length 0 with the rank of what is appended, np.hstack and np.vstack are
+the np.concatenate or np.stack their pieces call for, and `np.array` of an array variable is
+`np.copy`, of a tuple of arrays `np.stack` (numba's np.array takes numbers only).
 """
 from __future__ import annotations
 
@@ -12,11 +14,12 @@ import numpy as np
 
 from .. import syntax
 from ..analyze import kinds as K
+from ..errors import UnsupportedSyntaxError
 from ..rules import registry
 
 
-def lists_as_arrays(tree: gast.FunctionDef, kinds: dict) -> bool:
-    """Replace each `items = empty_list()` by `items = np.zeros((0,) * rank)`; True if any."""
+def choose_builders(tree: gast.FunctionDef, kinds: dict) -> bool:
+    """Rewrite the builders above into the primitives they are for these kinds; True if any."""
     changed = False
     for node in syntax.walk(tree):
         if (isinstance(node, gast.Assign) and isinstance(node.value, gast.Call)
@@ -29,6 +32,9 @@ def lists_as_arrays(tree: gast.FunctionDef, kinds: dict) -> bool:
         elif isinstance(node, gast.Call) and getattr(getattr(node, "srcgrad_rule", None), "name", "") == "np.array" \
                 and len(node.args) == 1 and not node.keywords:
             changed |= _array_of_arrays(node, kinds)
+        elif isinstance(node, gast.Call) and isinstance(getattr(node, "srcgrad_rule", None), registry.ByKindRule):
+            _chosen(node, kinds)
+            changed = True
     return changed
 
 
@@ -44,3 +50,18 @@ def _array_of_arrays(call, kinds: dict) -> bool:
         call.func = syntax.dotted("np.stack")
         return True
     return False
+
+
+def _chosen(call, kinds: dict) -> None:
+    """A call of np.hstack / np.vstack as the primitive its pieces' kinds call for."""
+    rule = call.srcgrad_rule
+    pieces = call.args[0].elts if call.args and isinstance(call.args[0], gast.Tuple) else []
+    piece_kinds = tuple(K.of_atom(p, kinds) for p in pieces)
+    if not piece_kinds or K.ndim(piece_kinds[0]) not in (1, 2):
+        raise UnsupportedSyntaxError(f"`{rule.name}` of pieces that are not all vectors or all matrices", None,
+                                     "Pass the pieces in the call as vectors or as matrices (np.concatenate "
+                                     "or np.stack say exactly which).")
+    path, options = rule.choose(piece_kinds)
+    call.func = syntax.dotted(path)
+    call.srcgrad_rule = registry.lookup(registry.resolve_path(path))
+    call.keywords = [gast.keyword(arg=k, value=syntax.const(v)) for k, v in options.items()]
