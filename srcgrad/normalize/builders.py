@@ -56,8 +56,10 @@ def _chosen(call, kinds: dict) -> None:
     """A call of np.hstack / np.vstack as the primitive its pieces' kinds call for."""
     rule = call.srcgrad_rule
     pieces = call.args[0].elts if call.args and isinstance(call.args[0], gast.Tuple) else []
-    piece_kinds = tuple(K.of_atom(p, kinds) for p in pieces)
-    if not piece_kinds or K.ndim(piece_kinds[0]) not in (1, 2):
+    ranks = [K.ndim(K.of_atom(p, kinds)) for p in pieces]
+    known = [r for r in ranks if r is not None]   # a piece of unknown rank has the others' rank
+    piece_kinds = tuple(K.array(known[0]) for _ in pieces) if known else ()
+    if not known or known[0] not in (1, 2) or any(r != known[0] for r in known):
         raise UnsupportedSyntaxError(f"`{rule.name}` of pieces that are not all vectors or all matrices", None,
                                      "Pass the pieces in the call as vectors or as matrices (np.concatenate "
                                      "or np.stack say exactly which).")

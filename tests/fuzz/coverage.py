@@ -23,7 +23,7 @@ ARRAYS = ["np.zeros", "np.ones", "np.empty", "np.zeros_like", "np.empty_like", "
           "np.diag", "np.max(axis=)", "np.min(axis=)", "np.prod(axis=)", "keepdims=", "index array",
           "np.var(axis=)", "np.std(axis=)", "np.linalg.norm(axis=)", "scipy.special.logsumexp(axis=)",
           "scipy.special.softmax(axis=)", "scipy.special.log_softmax(axis=)", "list literal", ".append()",
-          "matrix literal"]
+          "matrix literal", "np.hstack", "np.vstack", "np.concatenate(axis=)"]
 
 
 def groups() -> dict:

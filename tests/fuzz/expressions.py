@@ -378,6 +378,27 @@ class ExprGen:
         kind = self.pick([(2, "max"), (1, "min"), (2, "sum"), (1, "mean")])
         return f"{paren(m)} - np.{kind}({m}, axis={axis}, keepdims=True)"
 
+    def blocks(self, sc, shape, d):
+        """np.hstack / np.vstack / np.concatenate(axis=1) of pieces that fit `shape`."""
+        if len(shape) == 1:
+            n = shape[0]
+            if n < 2:
+                return None
+            a = self.rng.randint(1, n - 1)
+            return f"np.hstack(({self.expr(sc, (a,), d)}, {self.expr(sc, (n - a,), d)}))"
+        r, c = shape
+        form = self.pick([(1 if r <= 4 else 0, "rows"), (1 if c >= 2 else 0, "columns"), (1 if r >= 2 else 0, "above")])
+        if form == "rows":
+            return f"np.vstack(({', '.join(self.expr(sc, (c,), d) for _ in range(r))}))"
+        if form == "columns":
+            a = self.rng.randint(1, c - 1)
+            left, right = self.expr(sc, (r, a), d), self.expr(sc, (r, c - a), d)
+            return self.rng.choice([f"np.hstack(({left}, {right}))", f"np.concatenate(({left}, {right}), axis=1)"])
+        if form == "above":
+            a = self.rng.randint(1, r - 1)
+            return f"np.vstack(({self.expr(sc, (a, c), d)}, {self.expr(sc, (r - a, c), d)}))"
+        return None
+
     def normalized_rows(self, sc, shape, d):
         """A softmax (or log-softmax) of a matrix along one axis."""
         kind = self.rng.choice(["softmax", "log_softmax"])
@@ -468,7 +489,8 @@ class ExprGen:
               (2, read_element), (0.4, if_expression), (0.5, from_int), (1.5, helper_call)]
     VECTOR = [(3, binop), (0.5, unary), (3, elementwise), (0.3, inactive), (2, matvec), (1, axis_reduction),
               (1, cumsum), (1, where), (1, concatenate), (0.7, array_of_scalars), (3, flatten), (1, part_of),
-              (0.3, if_expression), (1.5, helper_call), (1, rearranged)]
+              (0.3, if_expression), (1.5, helper_call), (1, rearranged), (0.4, blocks)]
     MATRIX = [(3, binop), (0.5, unary), (3, elementwise), (0.2, inactive), (2, matmul), (2, transpose),
               (1, outer), (0.7, stack), (1, reshape), (0.8, where), (0.3, concatenate), (0.2, if_expression),
-              (1.5, helper_call), (0.6, kept_dimension), (0.4, normalized_rows), (0.4, matrix_literal)]
+              (1.5, helper_call), (0.6, kept_dimension), (0.4, normalized_rows), (0.4, matrix_literal),
+              (0.5, blocks)]
