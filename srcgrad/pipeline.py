@@ -227,7 +227,8 @@ class ModuleBuilder:
         infer = lambda: K.KindInference(work.tree, dict(zip(params, arg_kinds)), self._call_kinds,  # noqa: E731
                                         globals_kinds).run()
         work.kinds = infer()
-        if choose_builders(work.tree, work.kinds):
+        tentative = any(k == K.UNKNOWN or k == "a?" for k in arg_kinds)
+        if choose_builders(work.tree, work.kinds, tentative):
             work.kinds = infer()
         while index_dict_keys(work.tree, work.kinds, unit.parsed.location):   # a dict in a dict: again
             work.kinds = infer()

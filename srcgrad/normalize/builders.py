@@ -18,8 +18,10 @@ from ..errors import UnsupportedSyntaxError
 from ..rules import registry
 
 
-def choose_builders(tree: gast.FunctionDef, kinds: dict) -> bool:
-    """Rewrite the builders above into the primitives they are for these kinds; True if any."""
+def choose_builders(tree: gast.FunctionDef, kinds: dict, tentative: bool = False) -> bool:
+    """Rewrite the builders above into the primitives they are for these kinds; True if any.
+    `tentative`: some argument kinds are unknown (a callee built while its caller's kinds are still
+    being inferred); a builder whose pieces' ranks are unknown then takes its first choice."""
     changed = False
     for node in syntax.walk(tree):
         if (isinstance(node, gast.Assign) and isinstance(node.value, gast.Call)
@@ -33,7 +35,7 @@ def choose_builders(tree: gast.FunctionDef, kinds: dict) -> bool:
                 and len(node.args) == 1 and not node.keywords:
             changed |= _array_of_arrays(node, kinds)
         elif isinstance(node, gast.Call) and isinstance(getattr(node, "srcgrad_rule", None), registry.ByKindRule):
-            _chosen(node, kinds)
+            _chosen(node, kinds, tentative)
             changed = True
     return changed
 
@@ -52,12 +54,15 @@ def _array_of_arrays(call, kinds: dict) -> bool:
     return False
 
 
-def _chosen(call, kinds: dict) -> None:
+def _chosen(call, kinds: dict, tentative: bool) -> None:
     """A call of np.hstack / np.vstack as the primitive its pieces' kinds call for."""
     rule = call.srcgrad_rule
     pieces = call.args[0].elts if call.args and isinstance(call.args[0], gast.Tuple) else []
-    ranks = [K.ndim(K.of_atom(p, kinds)) for p in pieces]
+    inference = _NestedKinds(None, kinds)   # pieces inside a condition are expressions, not names
+    ranks = [K.ndim(inference.expr(p) or K.UNKNOWN) for p in pieces]
     known = [r for r in ranks if r is not None]   # a piece of unknown rank has the others' rank
+    if not known and tentative:
+        known = [1]
     piece_kinds = tuple(K.array(known[0]) for _ in pieces) if known else ()
     if not known or known[0] not in (1, 2) or any(r != known[0] for r in known):
         raise UnsupportedSyntaxError(f"`{rule.name}` of pieces that are not all vectors or all matrices", None,
@@ -67,3 +72,10 @@ def _chosen(call, kinds: dict) -> None:
     call.func = syntax.dotted(path)
     call.srcgrad_rule = registry.lookup(registry.resolve_path(path))
     call.keywords = [gast.keyword(arg=k, value=syntax.const(v)) for k, v in options.items()]
+
+
+class _NestedKinds(K.KindInference):
+    """Kinds of expressions of any depth: conditions are left whole by A-normal form."""
+
+    def of(self, node):
+        return super().of(node) if syntax.is_atom(node) else self.expr(node)

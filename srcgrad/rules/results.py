@@ -149,9 +149,10 @@ def where(args, call=None):
 
 
 def joined(args, call=None):
-    """concatenate: the kind of the pieces."""
+    """concatenate: the kind of the pieces (of one whose rank is known: all have one rank)."""
     parts = args[0] if args and isinstance(args[0], tuple) else ()
-    return parts[0] if parts else K.UNKNOWN
+    known = [p for p in parts if K.ndim(p) is not None]
+    return known[0] if known else (parts[0] if parts else K.UNKNOWN)
 
 
 def stacked(args, call=None):
@@ -209,5 +210,5 @@ def hstacked(args, call=None):
 def vstacked(args, call=None):
     """np.vstack: a matrix, of vectors as rows or of matrices one above the other."""
     parts = args[0] if args and isinstance(args[0], tuple) else ()
-    rank = K.ndim(parts[0]) if parts else None
-    return "a2" if rank in (1, 2) else K.UNKNOWN
+    ranks = [K.ndim(p) for p in parts if K.ndim(p) is not None]
+    return "a2" if ranks and ranks[0] in (1, 2) else K.UNKNOWN

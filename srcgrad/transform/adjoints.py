@@ -144,10 +144,10 @@ class Adjoints:
         return out + self.kill(y, stmt, before)
 
     def _rebinding(self, stmt, before: dict) -> list:
-        """Adjoint of `y = x[1:]`-like statements that read the name they bind, where the adjoint
-        is statements that add into operands' adjoints (a slice, np.concatenate): the result's
-        adjoint moves to its own name, and y's adjoint restarts as zeros shaped like y's old
-        value (which may differ from the new one's shape)."""
+        """Adjoint of a statement that binds a name it reads, `x = x[1:]` or `xs = np.concatenate((xs,
+        v))`, whose adjoint is statements adding into the operands' adjoints: the result's adjoint
+        moves to its own name, and the name's adjoint restarts as zeros shaped like its old value
+        (which may differ from the new one's shape)."""
         y = stmt.targets[0].id
         result = self.names.fresh(f"{y}_result")
         self.kinds[result] = self.kinds.get(y, K.UNKNOWN)
