@@ -474,7 +474,7 @@ def jacfwd(fn: Callable, wrt: Wrt = 0, backend: str = "numba") -> DerivativeFunc
         columns = _vector_pass(vector, _fresh(args, pristine), positions, sizes) if sum(sizes) > 1 else None
         used.specs = vector if columns is not None else per_direction
         if columns is None:
-            columns = _direction_passes(per_direction, args, positions, fn)
+            columns = _direction_passes(per_direction, args, positions, pristine)
         if pristine:   # the caller's arrays change as one call of fn changes them
             primal.get(args)[0](*args)
         blocks, offset = [], 0
@@ -512,12 +512,13 @@ def _vector_pass(specs, args, positions, sizes):
     return np.asarray(_single_output(compiled(*args, *seeds)[1]), dtype=np.float64)
 
 
-def _direction_passes(specs, args, positions, fn=None):
-    """All Jacobian columns from one forward pass per input element."""
+def _direction_passes(specs, args, positions, pristine: dict | None = None):
+    """All Jacobian columns from one forward pass per input element; each pass starts from the
+    `pristine` copies of the arguments the function writes into."""
+    pristine = pristine or {}
     compiled = specs.get(args)[0]
     zeros = [np.zeros_like(args[w], dtype=np.float64) if isinstance(args[w], np.ndarray) else 0.0 for w in positions]
     columns = []
-    pristine = _written_arguments(fn, args) if fn is not None else {}
     for k, w in enumerate(positions):
         for direction in _basis(args[w]):
             tangents = list(zeros)

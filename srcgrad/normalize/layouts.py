@@ -16,6 +16,7 @@ import gast
 from .. import syntax
 from ..analyze import kinds as K
 from ..analyze.aliasing import view_base
+from ..analyze.dataflow import bound_names
 from ..rules.registry import ElementwiseRule
 
 _ELEMENTWISE = (gast.BinOp, gast.UnaryOp, gast.Compare)
@@ -43,19 +44,18 @@ def _flow(stmts: list, fortran: set, bound: set, kinds: dict, found: dict) -> tu
             (in_body, bound_body), (in_else, bound_else) = (_flow(block, fortran, bound, kinds, found)
                                                             for block in (stmt.body, stmt.orelse))
             fortran, bound = in_body | in_else, bound_body & bound_else
-        elif isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name):
-            target = stmt.targets[0].id
-            fortran.discard(target)
-            bound.add(target)
-            if _may_be_fortran(stmt, fortran, kinds):
-                fortran.add(target)
         elif isinstance(stmt, gast.Assign):
-            bound |= {n.id for n in syntax.walk(stmt.targets[0]) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+            bound |= bound_names(stmt)
+            if isinstance(stmt.targets[0], gast.Name):
+                target = stmt.targets[0].id
+                fortran.discard(target)
+                if _may_be_fortran(stmt, fortran, kinds):
+                    fortran.add(target)
     return fortran, bound
 
 
 def _loop(loop, fortran: set, bound: set, kinds: dict, found: dict) -> set:
-    rebound = {n.id for n in syntax.walk(loop) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+    rebound = bound_names(loop)
     entering = set(fortran)
     while True:   # a name F at the end of one iteration enters the next one F
         viewed = {name for name in entering & rebound & bound if (K.ndim(kinds.get(name)) or 0) >= 2}
@@ -102,5 +102,4 @@ def _insert(stmts: list, found: dict) -> None:
 
 def _full_view(name: str, rank: int) -> gast.Assign:
     everything = [gast.Slice(lower=None, upper=None, step=None) for _ in range(rank)]
-    view = syntax.assign(name, syntax.subscript(syntax.name(name), syntax.tuple_(everything)))
-    return view
+    return syntax.assign(name, syntax.subscript(syntax.name(name), syntax.tuple_(everything)))

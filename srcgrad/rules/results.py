@@ -77,13 +77,25 @@ def int_scalar(args, call=None):
 
 def reduction(args, call=None):
     """sum, mean, max, prod ... : a float over the whole array, one rank less along `axis=`."""
-    axis = keyword(call, "axis", 1)
-    if axis is None:
+    if keyword(call, "axis", 1) is None:
         return K.FLOAT
-    rank = K.ndim(args[0]) if args else None
+    return _one_rank_less(args[0] if args else K.UNKNOWN)
+
+
+def _one_rank_less(kind):
+    """An array reduced along one axis: a float for a vector."""
+    rank = K.ndim(kind)
     if rank is None:
         return K.UNKNOWN
     return K.FLOAT if rank <= 1 else K.array(rank - 1)
+
+
+def _one_rank_more(kind):
+    """Pieces of this kind as the rows of an array: a vector of numbers, a matrix of vectors."""
+    if K.is_scalar(kind):
+        return "a1"
+    rank = K.ndim(kind)
+    return K.array(rank + 1) if rank else "a?"
 
 
 def index_reduction(args, call=None):
@@ -160,11 +172,7 @@ def stacked(args, call=None):
     if args and K.is_array(args[0]):
         return args[0]
     parts = args[0] if args and isinstance(args[0], tuple) else ()
-    inner = parts[0] if parts else K.UNKNOWN
-    if K.is_scalar(inner):
-        return "a1"
-    rank = K.ndim(inner)
-    return K.array(rank + 1) if rank else "a?"
+    return _one_rank_more(parts[0] if parts else K.UNKNOWN)
 
 
 def unknown(args, call=None):
@@ -182,11 +190,7 @@ def at_least_vector(args, call=None):
 
 def appended_row(args, call=None):
     """list.append, the list kept as an array: one dimension more than the value appended."""
-    value = args[1] if len(args) > 1 else K.UNKNOWN
-    if K.is_scalar(value):
-        return "a1"
-    rank = K.ndim(value)
-    return K.array(rank + 1) if rank else "a?"
+    return _one_rank_more(args[1] if len(args) > 1 else K.UNKNOWN)
 
 
 def empty_list(args, call=None):
@@ -196,10 +200,7 @@ def empty_list(args, call=None):
 
 def first_axis_summed(args, call=None):
     """Python's sum over an array: one rank less (a vector gives a float)."""
-    rank = K.ndim(args[0]) if args else None
-    if rank is None:
-        return K.UNKNOWN
-    return K.FLOAT if rank <= 1 else K.array(rank - 1)
+    return _one_rank_less(args[0] if args else K.UNKNOWN)
 
 
 def hstacked(args, call=None):

@@ -156,7 +156,8 @@ class Adjoints:
         code = [syntax.assign(self.adjoint(result), self.cotangent(y)),
                 syntax.assign(self.adjoint(y), self.zeros.of_kind(old, self.kinds[result]))]
         renamed = syntax.assign(result, syntax.clone(stmt.value))
-        adjoint = [s for s in self.statement(renamed, {}) if not _kills(s, self.adjoint(result))]
+        reset = {syntax.fingerprint(s) for s in self.kill(result)}   # the result has no earlier value
+        adjoint = [s for s in self.statement(renamed, {}) if syntax.fingerprint(s) not in reset]
         # y is still the new value here (code that reads the result, np.max's `ans`, reads y);
         # the operand y is its old value
         return code + syntax.rename(adjoint, {y: old.id, result: y})
@@ -300,15 +301,6 @@ def _flows_as_statements(value) -> bool:
     """True when the adjoint of `value` is statements adding into its operands' adjoints rather
     than one expression per operand (a subscript read, a structural rule)."""
     return isinstance(value, gast.Subscript) or isinstance(getattr(value, "srcgrad_rule", None), StructuralRule)
-
-
-def _kills(stmt, bar: str) -> bool:
-    """True for the statement `kill` emits for the adjoint `bar`."""
-    if not (isinstance(stmt, gast.Assign) and syntax.base_name(stmt.targets[0]) == bar):
-        return False
-    value = stmt.value
-    return (isinstance(value, gast.Constant) and value.value == 0.0) or (
-        isinstance(value, gast.Call) and isinstance(value.func, gast.Name) and value.func.id in ("zeroed", "zeroed_like"))
 
 
 def _zero_in_place(bar: str, kind) -> list:
