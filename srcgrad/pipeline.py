@@ -228,7 +228,7 @@ class ModuleBuilder:
                                         globals_kinds).run()
         work.kinds = infer()
         tentative = any(k == K.UNKNOWN or k == "a?" for k in arg_kinds)
-        if choose_builders(work.tree, work.kinds, tentative):
+        if choose_builders(work.tree, work.kinds, unit.parsed.location, tentative):
             work.kinds = infer()
         while index_dict_keys(work.tree, work.kinds, unit.parsed.location):   # a dict in a dict: again
             work.kinds = infer()

@@ -650,3 +650,14 @@ def returns_a_filled_array_from_a_branch(x, a):
     else:
         return w
     return w * 2.0
+
+
+def literal_pieces_concatenated(x, A):
+    # a list literal inside the pieces of np.concatenate / np.vstack is an array of its own
+    grown = np.concatenate((x, [np.sum(x * x) ** 2, x[0]]))
+    B = np.vstack((A, [[x[1], 2.0 * x[2], x[0]]]))
+    return np.sum(np.concatenate([grown, [1.5]]) ** 2) + np.sum(B @ grown[:3])
+
+
+def vstack_of_matrix_and_vector(x):
+    return np.sum(np.vstack((np.eye(3) * x, np.full(3, x))))

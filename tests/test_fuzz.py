@@ -89,6 +89,36 @@ def test_checks_catch_a_wrong_derivative(monkeypatch):
     assert trial.refusals == []
 
 
+def squared_sines(x):
+    h = np.concatenate((x, [np.sum(x * x) ** 2]))
+    for _ in range(3):
+        h = np.sin(h) * h   # h[-1] ~ 1e4: an ulp of h moves sin(h) * h by ~1e-8 relative, three times over
+    return np.sum(h)
+
+
+def _off_by(factor):
+    true_value_and_grad = srcgrad.value_and_grad
+
+    def value_and_grad(fn, wrt=0, backend="numba"):
+        g = true_value_and_grad(fn, wrt=wrt, backend=backend)
+        return lambda *args: (factor * g(*args)[0], g(*args)[1])
+    return value_and_grad
+
+
+@pytest.mark.parametrize("function, x, factor, flagged", [
+    (scaled, (np.array([0.3, -0.5]), np.array([1.0, 2.0])), 1 + 1e-7, True),
+    (squared_sines, (np.array([3.1, 3.3, 3.2]),), 1 + 1e-7, False),
+    (squared_sines, (np.array([3.1, 3.3, 3.2]),), 1 + 1e-3, True),
+])
+def test_value_check_allows_only_the_rounding_the_program_amplifies(monkeypatch, function, x, factor, flagged):
+    """numba's fused rounding moves an ill-conditioned program's value by what a few ulps of input
+    would (17:1750:0); the value check allows that much and no more."""
+    monkeypatch.setattr(srcgrad, "value_and_grad", _off_by(factor))
+    trial = Trial(function, x, 0, "unit")
+    trial.run_api("value_and_grad", "python")
+    assert ("value" in {f.check for f in trial.failures}) == flagged
+
+
 class _SinIsWrongPool:
     """Stands in for the worker pool: a valid program "fails" exactly when it calls np.sin."""
 

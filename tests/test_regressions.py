@@ -97,6 +97,7 @@ CASES = [
     (rf.interior_slices, (np.linspace(0.1, 1.0, 6), 0.2), (0, 1)),
     (rf.unpack_rows_of_a_reshape, (np.array([0.3, -0.5, 0.9, 0.2]), 0.7), (0, 1)),
     (rf.rows_rebound_inside_nested_loop, (M23, M33a), (0, 1)),
+    (rf.literal_pieces_concatenated, (V3, M23), (0, 1)),
 ]
 # forward mode follows numpy's views; reverse mode refuses what it cannot restore faithfully
 FORWARD_ONLY = [(rf.write_while_viewed, "while `r`, which shares its memory"),
@@ -107,7 +108,8 @@ REFUSED = [(rf.arange_of_input, (0.5,), "np.arange` with an argument that depend
            (rf.arange_scaled_by_input, (0.5,), "np.arange` with an argument that depends"),
            (rf.gamma_of_input, (1.5,), r"register_elementwise\(math.gamma"),
            (rf.length_one_broadcast, (0.5,), "different lengths"),
-           (rf.view_updated_in_place, (0.5,), "augmented assignment to the array `row` while `w` shares")]
+           (rf.view_updated_in_place, (0.5,), "augmented assignment to the array `row` while `w` shares"),
+           (rf.vstack_of_matrix_and_vector, (0.5,), r"(?s)regression_functions.py:\d+.*np.vstack` of pieces")]
 IDS = [f"{fn.__name__}-{k}" for k, (fn, _, _) in enumerate(CASES)]
 
 

@@ -18,6 +18,7 @@ import gast
 from .. import syntax
 from ..errors import UnsupportedSyntaxError
 from ..frontend.parse import ParsedFunction
+from ..rules import registry
 from .names import NameGenerator
 
 _OP_NAMES = {gast.Add: "add", gast.Sub: "sub", gast.Mult: "mul", gast.Div: "div", gast.Pow: "pow",
@@ -194,20 +195,23 @@ class _Anf:
         if isinstance(node, (gast.Tuple, gast.List)):  # np.concatenate((a, b)), np.array([x, y])
             # a tuple either way: numba builds arrays from tuples of arrays, not from lists
             rows = [self._row(e, call) for e in node.elts]
-            if any(row is not e for row, e in zip(rows, node.elts)):
+            if _builds_array(call) and any(row is not e for row, e in zip(rows, node.elts)):
                 call.func = syntax.dotted("np.stack")   # numba stacks arrays; its np.array takes numbers
             return syntax.tuple_([self.atom(row) for row in rows])
         return self.atom(node)
 
     @staticmethod
     def _row(element, call):
-        """A row of a nested literal, `np.array([[a, b], [c, d]])`, as an array of its own:
-        the matrix is then the rows stacked."""
-        rule = getattr(call, "srcgrad_rule", None)
-        if not (isinstance(element, (gast.Tuple, gast.List)) and rule is not None and rule.name in ("np.array", "np.stack")):
+        """A literal inside a sequence argument as an array of its own: a row of a nested literal,
+        `np.array([[a, b], [c, d]])` (the matrix is then the rows stacked), or a piece of a
+        concatenation, `np.concatenate((x, [s]))`."""
+        if not isinstance(element, (gast.Tuple, gast.List)):
             return element
-        row = syntax.call(syntax.clone(call.func), element)
-        row.srcgrad_rule = rule
+        if _builds_array(call):
+            row = syntax.call(syntax.clone(call.func), element)
+            row.srcgrad_rule = call.srcgrad_rule
+        else:
+            row = registry.rule_call("np.array", element)
         return gast.copy_location(row, element)
 
     def array_name(self, node):
@@ -259,3 +263,8 @@ class _Anf:
 
     def _reject(self, node, construct):
         raise UnsupportedSyntaxError(construct, self.parsed.location(node), "Split it into simpler statements.")
+
+
+def _builds_array(call) -> bool:
+    rule = getattr(call, "srcgrad_rule", None)
+    return rule is not None and rule.name in ("np.array", "np.stack")

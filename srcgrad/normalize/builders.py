@@ -18,9 +18,9 @@ from ..errors import UnsupportedSyntaxError
 from ..rules import registry
 
 
-def choose_builders(tree: gast.FunctionDef, kinds: dict, tentative: bool = False) -> bool:
+def choose_builders(tree: gast.FunctionDef, kinds: dict, location, tentative: bool = False) -> bool:
     """Rewrite the builders above into the primitives they are for these kinds; True if any.
-    `tentative`: some argument kinds are unknown (a callee built while its caller's kinds are still
+    `location` maps a node to its place in the user's file, for errors. `tentative`: some argument kinds are unknown (a callee built while its caller's kinds are still
     being inferred); a builder whose pieces' ranks are unknown then takes its first choice."""
     changed = False
     for node in syntax.walk(tree):
@@ -35,7 +35,7 @@ def choose_builders(tree: gast.FunctionDef, kinds: dict, tentative: bool = False
                 and len(node.args) == 1 and not node.keywords:
             changed |= _array_of_arrays(node, kinds)
         elif isinstance(node, gast.Call) and isinstance(getattr(node, "srcgrad_rule", None), registry.ByKindRule):
-            _chosen(node, kinds, tentative)
+            _chosen(node, kinds, location, tentative)
             changed = True
     return changed
 
@@ -54,7 +54,7 @@ def _array_of_arrays(call, kinds: dict) -> bool:
     return False
 
 
-def _chosen(call, kinds: dict, tentative: bool) -> None:
+def _chosen(call, kinds: dict, location, tentative: bool) -> None:
     """A call of np.hstack / np.vstack as the primitive its pieces' kinds call for."""
     rule = call.srcgrad_rule
     pieces = call.args[0].elts if call.args and isinstance(call.args[0], gast.Tuple) else []
@@ -65,9 +65,9 @@ def _chosen(call, kinds: dict, tentative: bool) -> None:
         known = [1]
     piece_kinds = tuple(K.array(known[0]) for _ in pieces) if known else ()
     if not known or known[0] not in (1, 2) or any(r != known[0] for r in known):
-        raise UnsupportedSyntaxError(f"`{rule.name}` of pieces that are not all vectors or all matrices", None,
-                                     "Pass the pieces in the call as vectors or as matrices (np.concatenate "
-                                     "or np.stack say exactly which).")
+        raise UnsupportedSyntaxError(f"`{rule.name}` of pieces that are not all vectors or all matrices", location(call),
+                                     "Pass the pieces as vectors or as matrices (a vector v as the row "
+                                     "v[None, :]); np.concatenate or np.stack say exactly which.")
     path, options = rule.choose(piece_kinds)
     call.func = syntax.dotted(path)
     call.srcgrad_rule = registry.lookup(registry.resolve_path(path))

@@ -93,6 +93,7 @@ class Trial:
         self.failures: list = []
         self.refusals: list = []
         self._primal_compiles = None
+        self._rounding_spread = None
 
     @property
     def scalar_output(self) -> bool:
@@ -158,7 +159,7 @@ class Trial:
         if not self.structure(api, backend, value, derivative, like):
             return
         if value is not None:
-            problem = mismatch(flatten(value), flatten(self.expected), numeric.VALUE_RTOL, numeric.VALUE_ATOL)
+            problem = self.value_mismatch(flatten(value))
             if problem:
                 self.fail("value", api, backend, f"the primal value differs from the plain function's: {problem}")
         if not self.fd.smooth:
@@ -171,6 +172,26 @@ class Trial:
         if problem:
             what = "J·v" if api == "jvp" else "Jᵀw"
             self.fail("finite differences", api, backend, f"{api} != {what} by central differences: {problem}")
+
+    def value_mismatch(self, got):
+        """None if `got` is the plain function's value up to the rounding the program itself amplifies."""
+        want = flatten(self.expected)
+        if mismatch(got, want, numeric.VALUE_RTOL, numeric.VALUE_ATOL) is None:
+            return None
+        if self._rounding_spread is None:
+            self._rounding_spread = numeric.rounding_spread(lambda args: flatten(self.f(*args)), self.args)
+        return mismatch(got, want, numeric.VALUE_RTOL, numeric.VALUE_ATOL + 10.0 * self._rounding_spread)
+
+    def result_spread(self, api):
+        """How far a few ulps of input move the python backend's flat result of `api` (see rounding_spread)."""
+        def evaluate(args):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return _flat_result(self.call(api, "python", args, copy_args(self.tangents), self.cotangent))
+        try:
+            return numeric.rounding_spread(evaluate, self.args)
+        except Exception:
+            return 0.0
 
     def structure(self, api, backend, value, derivative, like) -> bool:
         try:
@@ -204,6 +225,9 @@ class Trial:
             if got is None or want is None:
                 continue   # already reported as a structure failure
             problem = mismatch(got, want, numeric.BACKEND_RTOL, atol_scale=1e-10)
+            if problem:
+                problem = mismatch(got, want, numeric.BACKEND_RTOL, atol_scale=1e-10,
+                                   atol=10.0 * self.result_spread(api))
             if problem:
                 self.fail("python vs numba", api, "numba", f"numba (got) and python (expected) differ: {problem}")
 

@@ -23,7 +23,8 @@ ARRAYS = ["np.zeros", "np.ones", "np.empty", "np.zeros_like", "np.empty_like", "
           "np.diag", "np.max(axis=)", "np.min(axis=)", "np.prod(axis=)", "keepdims=", "index array",
           "np.var(axis=)", "np.std(axis=)", "np.linalg.norm(axis=)", "scipy.special.logsumexp(axis=)",
           "scipy.special.softmax(axis=)", "scipy.special.log_softmax(axis=)", "list literal", ".append()",
-          "matrix literal", "np.hstack", "np.vstack", "np.concatenate(axis=)"]
+          "matrix literal", "np.hstack", "np.vstack", "np.concatenate(axis=)",
+          "literal piece"]
 
 
 def groups() -> dict:
@@ -183,6 +184,9 @@ class _FunctionVisitor(ast.NodeVisitor):
             self.found.add(name.replace("()", "") + "(axis=)")
         if any(k.arg == "keepdims" for k in node.keywords):
             self.found.add("keepdims=")
+        if name == "np.concatenate" and node.args and isinstance(node.args[0], (ast.Tuple, ast.List)) \
+                and any(isinstance(e, ast.List) for e in node.args[0].elts):
+            self.found.add("literal piece")
         if name in _TRANSPOSES and not isinstance(_operand(node), ast.Name):
             self.found.add("transpose of expression")
         self.generic_visit(node)

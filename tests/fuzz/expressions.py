@@ -424,8 +424,14 @@ class ExprGen:
             return None
         cut = self.rng.randint(1, n - 1)
         parts = (shape[:0] + (cut,) + shape[1:], (n - cut,) + shape[1:])
-        a, b = (self.expr(sc, p, d) for p in parts)
+        a, b = (self.piece(sc, p, d) for p in parts)
         return f"np.concatenate(({a}, {b}))" if self.rng.random() < 0.85 else f"np.concatenate([{a}, {b}])"
+
+    def piece(self, sc, shape, d):
+        """A piece of a concatenation; a short vector sometimes as a list literal, `[a, b]`."""
+        if len(shape) == 1 and shape[0] <= 3 and self.rng.random() < 0.25:
+            return f"[{', '.join(self.expr(sc, (), d) for _ in range(shape[0]))}]"
+        return self.expr(sc, shape, d)
 
     def array_of_scalars(self, sc, shape, d):
         if shape[0] > 5:
