@@ -83,6 +83,14 @@ def take_flat(x, k):
     return np.ravel(x)[k]
 
 
+@register_jitable
+def placed_flat(g, x, k):
+    """An x-shaped array holding g at flat index k, zero elsewhere (the cotangent of take_flat)."""
+    out = np.zeros(x.size)
+    out[k] = g
+    return out.reshape(x.shape)
+
+
 def add_at_flat(x_bar, k, value):
     """x_bar.flat[k] += value, in place (x_bar is C-contiguous: generated code allocates it)."""
     x_bar[np.unravel_index(k, x_bar.shape)] += value

@@ -5,6 +5,7 @@ import functools
 import inspect
 import os
 import re
+import types
 from typing import Callable, Sequence, Union
 
 import numba
@@ -14,7 +15,8 @@ from srcgrad_runtime import UnequalLengths
 from . import syntax
 from .analyze import kinds as K
 from .emit import cache
-from .errors import CompilationError, InternalError, SrcgradError, UnsupportedSyntaxError, WrtError
+from .emit.module import load_module
+from .errors import CompilationError, InternalError, MissingSourceError, SrcgradError, UnsupportedSyntaxError, WrtError
 from .frontend.parse import python_function, require_python_function
 from .pipeline import ModuleBuilder, globals_fingerprint, normalized
 from .transform.forward_vector import NotVectorizable
@@ -37,8 +39,10 @@ class _Specializations:
         arg_kinds = tuple(K.of_value(a) for a in args)
         if arg_kinds not in self.cache:
             _check_wrt_kinds(self.fn, self.wrt, arg_kinds, args)
+            # a derivative of a derivative: its generated code for these arguments, as Python
+            target = self.fn.python_for(args) if isinstance(self.fn, DerivativeFunction) else self.fn
             try:
-                self.cache[arg_kinds] = self._build(arg_kinds)
+                self.cache[arg_kinds] = self._build(arg_kinds, target)
             except NotVectorizable as exc:   # jacfwd falls back to one pass per direction: decided once
                 self.cache[arg_kinds] = exc
         if isinstance(self.cache[arg_kinds], NotVectorizable):
@@ -46,22 +50,22 @@ class _Specializations:
         self.last = self.cache[arg_kinds]
         return self.last
 
-    def _build(self, arg_kinds):
+    def _build(self, arg_kinds, target):
         """The generated code for these kinds; reused from an earlier derivative function of the same
         request while the globals it reads are unchanged (making `grad(f)` again costs a lookup)."""
-        key = (python_function(self.fn), self.mode, self.wrt, self.backend, tuple(sorted(self.options.items())),
-               arg_kinds, globals_fingerprint(self.fn, self.mode))
+        key = (python_function(target), self.mode, self.wrt, self.backend, tuple(sorted(self.options.items())),
+               arg_kinds, globals_fingerprint(target, self.mode))
         done = cache.state.built
         if key in done and _file_state(done[key][0]) == done[key][1]:
             return done[key][0]
-        built = self._generate(arg_kinds)
+        built = self._generate(arg_kinds, target)
         done[key] = built, _file_state(built)   # a changed file is checked again, as in a new process
         return built
 
-    def _generate(self, arg_kinds):
+    def _generate(self, arg_kinds, target):
         builder = ModuleBuilder(self.backend)
-        built = builder.build(self.fn, self.mode, self.wrt, arg_kinds, **self.options)
-        pyfunc = python_function(self.fn)
+        built = builder.build(target, self.mode, self.wrt, arg_kinds, **self.options)
+        pyfunc = python_function(target)
         parsed = normalized(pyfunc, self.mode).parsed
         module, source = builder.load(f"{parsed.name if pyfunc.__name__ == '<lambda>' else pyfunc.__qualname__} "
                                       f"in {inspect.getsourcefile(pyfunc)}", parsed)
@@ -71,7 +75,7 @@ class _Specializations:
     def source(self) -> str:
         if self.last is None:
             params = inspect.signature(python_function(self.fn)).parameters
-            self.last = self._build(tuple(K.UNKNOWN for _ in params))
+            self.last = self._build(tuple(K.UNKNOWN for _ in params), self.fn)
         return self.last[1]
 
 
@@ -176,6 +180,8 @@ class DerivativeFunction:
         self._numba_call = numba_call   # (body template or args -> template, number of trailing values)
         self._numba_helpers = helpers or {}   # other specializations the template calls, by name
         self._numba_versions: dict = {}
+        self._wrapper = None
+        self._composable: dict = {}   # argument kinds -> py_func bound to that specialization
         self.__name__ = getattr(fn, "__name__", "derivative")
         self.__doc__ = doc
 
@@ -219,8 +225,58 @@ class DerivativeFunction:
         """The generated Python source (of the most recent specialization)."""
         return self._specializations.source()
 
+    @property
+    def py_func(self):
+        """A Python function, in a real file, with this derivative's parameters: it calls `inner`, the
+        generated code, which `python_for` binds per argument kinds. srcgrad reads it when this
+        derivative is itself differentiated (`srcgrad.derivative(srcgrad.derivative(f))`)."""
+        if self._wrapper is None:
+            if self._numba_call is None:
+                raise MissingSourceError(f"this {self._specializations.mode} derivative of {self.__name__} cannot be "
+                                         "differentiated again; differentiate f with hvp or hessian instead")
+            self._wrapper = composable_wrapper(self)
+        return self._wrapper
+
+    def python_for(self, args: tuple):
+        """py_func with `inner` bound to the generated code for these arguments (as this object takes them)."""
+        template, trailing = self._numba_call
+        fn_args = args[:len(args) - trailing]
+        kinds = tuple(K.of_value(a) for a in args)
+        if kinds not in self._composable:
+            wrapper = self.py_func
+            bound = {"inner": _generated(self._specializations.get(fn_args)[0])}
+            bound.update({name: _generated(specs.get(fn_args)[0]) for name, specs in self._numba_helpers.items()})
+            function = types.FunctionType(wrapper.__code__, {**wrapper.__globals__, **bound}, wrapper.__name__)
+            function.__qualname__ = wrapper.__qualname__
+            self._composable[kinds] = function
+        return self._composable[kinds]
+
     def __repr__(self) -> str:
         return f"<srcgrad {self._specializations.mode} derivative of {self.__name__}, wrt={self._specializations.wrt}>"
+
+
+def composable_wrapper(dfn: DerivativeFunction):
+    """The Python function behind `dfn`, written to a real file so srcgrad can read it; `inner`
+    (and any helper) is bound to the generated code per argument kinds (DerivativeFunction.python_for)."""
+    template, trailing = dfn._numba_call
+    if callable(template):
+        raise MissingSourceError(f"this derivative of {dfn.__name__} (with has_aux or jacrev) cannot be differentiated "
+                                 "again; differentiate f itself")
+    mode = dfn._specializations.mode
+    params = list(inspect.signature(python_function(dfn.__wrapped__)).parameters)
+    extra = [f"tangent_{k}" if mode == "forward" else "cotangent" for k in range(trailing)]
+    body = template.format(args=", ".join(params), extra=", ".join(extra))
+    name = f"{'jvp' if mode == 'forward' else 'vjp'}_of_{re.sub(r'[^0-9a-zA-Z_]', '', dfn.__name__) or 'function'}"
+    source = (f'"""The call srcgrad makes for {dfn!r}, as a function srcgrad can differentiate again."""\n'
+              f"inner = None\n\n\ndef {name}({', '.join(params + extra)}):\n    "
+              + body.replace("\n", "\n    ") + "\n")
+    module, _ = load_module(source, {})
+    return getattr(module, name)
+
+
+def _generated(call):
+    """The generated function (a numba dispatcher or a plain function) a guarded call runs."""
+    return getattr(call, "dispatcher", call)
 
 
 def _numba_wrapper(template: str, n_args: int, trailing: int, functions: dict, backend: str):
@@ -530,6 +586,8 @@ def _direction_passes(specs, args, positions, pristine: dict | None = None):
 def _written_arguments(fn, args) -> dict:
     """position -> a copy of each argument array `fn` writes into: a Jacobian's passes each start
     from the caller's values, and only the caller's own call changes its arrays."""
+    if isinstance(fn, DerivativeFunction):
+        return {}   # generated code leaves its arguments alone
     written = _written_positions(python_function(fn))
     return {k: np.copy(a) for k, a in enumerate(args) if k in written and isinstance(a, np.ndarray)}
 

@@ -661,3 +661,25 @@ def literal_pieces_concatenated(x, A):
 
 def vstack_of_matrix_and_vector(x):
     return np.sum(np.vstack((np.eye(3) * x, np.full(3, x))))
+
+
+def validated_inputs(x, n):
+    # input checks with raise: the derivative raises what the function raises
+    if n > x.shape[0]:
+        raise ValueError("n is longer than x")
+    s = 0.0
+    for i in range(n):
+        if x[i] < -10.0:
+            raise ValueError("x is too small")
+        s += x[i] ** 2 * x[0]
+    return s
+
+
+class ModelError(Exception):
+    pass
+
+
+def raises_own_exception(x):
+    if x < -10.0:
+        raise ModelError("x is too small")
+    return x * x

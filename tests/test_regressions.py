@@ -98,6 +98,7 @@ CASES = [
     (rf.unpack_rows_of_a_reshape, (np.array([0.3, -0.5, 0.9, 0.2]), 0.7), (0, 1)),
     (rf.rows_rebound_inside_nested_loop, (M23, M33a), (0, 1)),
     (rf.literal_pieces_concatenated, (V3, M23), (0, 1)),
+    (rf.validated_inputs, (V3, 3), 0),
 ]
 # forward mode follows numpy's views; reverse mode refuses what it cannot restore faithfully
 FORWARD_ONLY = [(rf.write_while_viewed, "while `r`, which shares its memory"),
@@ -109,6 +110,7 @@ REFUSED = [(rf.arange_of_input, (0.5,), "np.arange` with an argument that depend
            (rf.gamma_of_input, (1.5,), r"register_elementwise\(math.gamma"),
            (rf.length_one_broadcast, (0.5,), "different lengths"),
            (rf.view_updated_in_place, (0.5,), "augmented assignment to the array `row` while `w` shares"),
+           (rf.raises_own_exception, (0.5,), r"(?s)regression_functions.py:\d+.*not a built-in one"),
            (rf.vstack_of_matrix_and_vector, (0.5,), r"(?s)regression_functions.py:\d+.*np.vstack` of pieces")]
 IDS = [f"{fn.__name__}-{k}" for k, (fn, _, _) in enumerate(CASES)]
 
@@ -149,6 +151,16 @@ def test_refused_with_a_clear_error(fn, args, message, backend):
     for make in (srcgrad.grad, srcgrad.derivative):
         with pytest.raises(srcgrad.UnsupportedSyntaxError, match=message):
             make(fn, backend=backend)(*args)
+
+
+@pytest.mark.parametrize("backend", ["numba", "python"])
+@pytest.mark.parametrize("api", ["grad", "jvp", "vjp"])
+def test_derivative_raises_what_the_function_raises(api, backend):
+    g = getattr(srcgrad, api)(rf.validated_inputs, backend=backend)
+    extra = {"grad": (), "jvp": (V3,), "vjp": (1.0,)}[api]
+    for x, n, message in ((V3, 4, "n is longer"), (np.array([0.3, -20.0, 0.1]), 3, "too small")):
+        with pytest.raises(ValueError, match=message):
+            g(x, n, *extra)
 
 
 @pytest.mark.parametrize("backend", ["numba", "python"])

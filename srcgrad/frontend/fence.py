@@ -38,7 +38,6 @@ _REJECTED = {
     gast.Delete: ("del", "Remove the del statement; unused values cost nothing."),
     gast.Import: ("an import inside the function", "Import at module level."),
     gast.ImportFrom: ("an import inside the function", "Import at module level."),
-    gast.Raise: ("raise", "Check inputs before calling the derivative; raising is not differentiable."),
     gast.Match: ("a match statement", "Use if/elif/else."),
     gast.NamedExpr: ("an assignment expression (:=)", "Assign on its own line first."),
     gast.JoinedStr: ("an f-string", "Remove string formatting from the differentiated function."),
@@ -75,6 +74,10 @@ def _check_node(parsed: ParsedFunction, node) -> None:
     for node_type, (construct, advice) in _REJECTED.items():
         if isinstance(node, node_type):
             _reject(parsed, node, construct, advice)
+    if isinstance(node, gast.Raise) and not _plain_raise(node):
+        _reject(parsed, node, "a raise of something other than an exception class called with constants",
+                "Raise an exception class with a constant message, `raise ValueError(\"x must be positive\")`; "
+                "numba compiles only those.")
     if isinstance(node, (gast.For, gast.While)) and node.orelse:
         _reject(parsed, node, "an else clause on a loop", "Use a flag variable set before break.")
     if isinstance(node, gast.Expr) and not _is_docstring(node) and not isinstance(
@@ -84,6 +87,14 @@ def _check_node(parsed: ParsedFunction, node) -> None:
         _reject(parsed, node, "**kwargs in a call", "Pass the arguments by name.")
     if isinstance(node, gast.Compare) and any(isinstance(op, (gast.In, gast.NotIn, gast.Is, gast.IsNot)) for op in node.ops):
         _reject(parsed, node, "`in`/`is` comparisons", "Compare numbers with <, <=, ==, != instead.")
+
+
+def _plain_raise(node: gast.Raise) -> bool:
+    """`raise E` or `raise E("constant", 1)`: what the derivative can raise as the function does."""
+    exc = node.exc
+    if isinstance(exc, gast.Call) and not exc.keywords and all(isinstance(a, gast.Constant) for a in exc.args):
+        exc = exc.func
+    return node.cause is None and isinstance(exc, (gast.Name, gast.Attribute))
 
 
 def _is_docstring(node: gast.Expr) -> bool:

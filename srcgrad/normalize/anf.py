@@ -128,6 +128,9 @@ class _Anf:
         body, orelse = self.block(stmt.body), self.block(stmt.orelse)
         self.emit(syntax.if_(syntax.name(cond), body, orelse))
 
+    def stmt_Raise(self, stmt):
+        self.emit(syntax.clone(stmt))   # an exception class and constants: nothing to name
+
     def stmt_Return(self, stmt):
         value = stmt.value
         if value is None:

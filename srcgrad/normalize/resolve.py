@@ -9,6 +9,7 @@ Anything that resolves to neither a rule nor Python source raises NoRuleError.
 """
 from __future__ import annotations
 
+import builtins
 import math
 import os
 import sysconfig
@@ -16,11 +17,13 @@ import types
 
 import gast
 import numpy as np
+import srcgrad_runtime
 
 from .. import syntax
 from ..errors import NoRuleError, UnsupportedSyntaxError
 from ..frontend.parse import ParsedFunction, python_function
 from ..rules import registry
+from ..rules.runtime import READ_AS_PYTHON
 from ..rules.results import keyword as results_keyword, same_as_first
 from ..rules.template import CallTemplate
 
@@ -144,6 +147,17 @@ class _Resolver(gast.NodeTransformer):
                         "is supported.")
         return node
 
+    def visit_Raise(self, node):
+        """The derivative raises what the function raises; generated code sees builtins only."""
+        exc = node.exc.func if isinstance(node.exc, gast.Call) else node.exc
+        obj = self._evaluate(exc, [exc.id]) if isinstance(exc, gast.Name) and exc.id not in self.local else None
+        builtin = getattr(builtins, exc.id, None) is obj or obj is srcgrad_runtime.UnequalLengths
+        if not (isinstance(obj, type) and issubclass(obj, BaseException) and builtin):
+            self._error(node, "a raise of an exception that is not a built-in one",
+                        "Raise a built-in exception (ValueError, RuntimeError...): the derivative code "
+                        "cannot import your module's exception classes.")
+        return node
+
     def visit_Assert(self, node):
         return None   # it checks values; the derivative computes without it
 
@@ -216,6 +230,10 @@ class _Resolver(gast.NodeTransformer):
         return self._bind_call(kept, np.expand_dims, "np.expand_dims")
 
     def _is_float_dtype(self, dtype) -> bool:
+        if isinstance(dtype, gast.Name) and dtype.id in self.local:   # generated code names it once
+            bound = [n.value for n in gast.walk(self.parsed.tree) if isinstance(n, gast.Assign)
+                     and any(isinstance(t, gast.Name) and t.id == dtype.id for t in n.targets)]
+            dtype = bound[0] if len(bound) == 1 else dtype
         try:
             value = eval(compile(gast.gast_to_ast(gast.Expression(body=syntax.clone(dtype))), "<dtype>", "eval"),
                          dict(self.parsed.namespace))
@@ -225,6 +243,8 @@ class _Resolver(gast.NodeTransformer):
                         "Pass a dtype srcgrad can read when it compiles: float, np.float64, int, ...")
 
     def _bind_call(self, node, obj, spelled):
+        if obj is srcgrad_runtime.astype and len(node.args) == 2:   # x.astype(dtype) as generated code spells it
+            node.srcgrad_to_float = self._is_float_dtype(node.args[1])
         if obj is np.matmul and len(node.args) == 2:  # numba compiles `@` but not np.matmul
             return gast.BinOp(left=node.args[0], op=gast.MatMult(), right=node.args[1])
         rule = registry.lookup(obj) or registry.constant_only(obj)
@@ -245,6 +265,12 @@ class _Resolver(gast.NodeTransformer):
                     self.found.bound[rule.partials.name] = rule.partials.fn
             return node
         pyfunc = python_function(obj)
+        if (getattr(pyfunc, "__module__", None) or "").startswith("srcgrad_runtime") and obj not in READ_AS_PYTHON:
+            raise NoRuleError(
+                f"{self.parsed.location(node)}\nsrcgrad cannot differentiate its own helper `{spelled}` again: this "
+                "derivative of a derivative needs a higher derivative of a primitive that srcgrad has only to the "
+                "order already used (np.prod along an axis, np.linalg.cholesky, scipy.special.gammaln beyond "
+                "its second derivative). Take one derivative fewer of that step, or write it in Python.")
         if isinstance(pyfunc, types.FunctionType) and not _installed_library(pyfunc):
             local_name = pyfunc.__name__ if pyfunc.__name__ not in self.local else f"{pyfunc.__name__}_function"
             self.found.user_calls.setdefault(local_name, pyfunc)

@@ -174,7 +174,7 @@ def register(obj, rule: Rule) -> Rule:
     if rule.kind is None:
         raise SrcgradError(f"the rule for {rule.name} has no result kind: pass kind= (see srcgrad/rules/results.py)")
     for name in rule.methods:
-        if method(name) is not None:
+        if method(name) not in (None, rule):
             raise DuplicateRuleError(f"the array method .{name}() already means {method(name).name}")
     _RULES[key] = (obj, rule)
     return rule

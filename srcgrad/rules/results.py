@@ -90,6 +90,16 @@ def _one_rank_less(kind):
     return K.FLOAT if rank <= 1 else K.array(rank - 1)
 
 
+def taken_along(args, call=None):
+    """take_along(t, picked, axis): t with the axis taken away."""
+    return _one_rank_less(args[0] if args else K.UNKNOWN)
+
+
+def index_along(args, call=None):
+    """picked_along(x, axis, largest): one index per line along the axis."""
+    return int_array_like([taken_along(args)])
+
+
 def _one_rank_more(kind):
     """Pieces of this kind as the rows of an array: a vector of numbers, a matrix of vectors."""
     if K.is_scalar(kind):

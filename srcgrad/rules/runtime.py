@@ -1,0 +1,56 @@
+"""Rules for the runtime helpers derivative code calls, so that a derivative can be differentiated again.
+
+Forward-mode code is inside the differentiable subset: hvp and hessian run reverse mode over a
+jvp, and derivative(derivative(f)) runs forward mode over one. The helpers it calls are either
+another spelling of a registered primitive (`largest` is np.max), a linear map of a tangent
+(`take_flat` picks the element an argmax found), or an index computation with no derivative.
+"""
+import srcgrad_runtime
+
+from .registry import all_rules, inactive, linear, lookup, register
+from .results import MATRIX, SQUARE, VECTOR, float_scalar, index_along, int_array_like, same_as_first, taken_along
+
+# helpers written in differentiable Python: srcgrad reads their source like a user function's
+READ_AS_PYTHON = frozenset({srcgrad_runtime.prod_of_others})
+
+put_along = placed_flat = sum_to = unsorted = None   # srcgrad_runtime helpers the templates name
+
+
+def _helper_spellings() -> None:
+    """A rule emitted as a runtime helper (np.max as `largest`) also covers calls of that helper."""
+    for _, rule in all_rules():
+        helper = getattr(srcgrad_runtime, rule.spelling, None) if rule.spelling else None
+        if callable(helper) and lookup(helper) is None:
+            register(helper, rule)
+
+
+_helper_spellings()
+
+
+@linear("srcgrad_runtime.take_flat", spelling="take_flat", kind=float_scalar, result="value", samples=((MATRIX, 5), (VECTOR, 2)))
+def take_flat_transpose(g, x, k):
+    return placed_flat(g, x, k)
+
+
+@linear("srcgrad_runtime.take_along", spelling="take_along", kind=taken_along, result="new",
+        samples=((MATRIX, srcgrad_runtime.picked_along(MATRIX, 1, True), 1),
+                 (MATRIX, srcgrad_runtime.picked_along(MATRIX, 0, False), 0)))
+def take_along_transpose(g, t, picked, axis):
+    return put_along(g, picked, axis, t)
+
+
+@linear("srcgrad_runtime.sorted_like", spelling="sorted_like", kind=same_as_first, result="new",
+        samples=((VECTOR, srcgrad_runtime.sort_order(VECTOR[::-1])),))
+def sorted_like_transpose(g, t, order):
+    return unsorted(g, order)
+
+
+@linear("srcgrad_runtime.broadcast_like", spelling="broadcast_like", kind=lambda args, call=None: args[1], result="new",
+        samples=((0.5, VECTOR), (VECTOR[:4], MATRIX)))
+def broadcast_like_transpose(g, t, y):
+    return sum_to(g, t)
+
+
+inactive("srcgrad_runtime.picked_along", spelling="picked_along", kind=index_along, result="new", samples=((MATRIX, 1, True),))
+inactive("srcgrad_runtime.sort_order", spelling="sort_order", kind=int_array_like, result="new", samples=((VECTOR,), (SQUARE,)))
+inactive("srcgrad_runtime.zeros_like", spelling="zeros_like", kind=same_as_first, result="constant", samples=((VECTOR,), (0.5,)))

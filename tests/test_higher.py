@@ -1,0 +1,169 @@
+"""Second and third derivatives: hvp and hessian (reverse mode over the generated jvp), and
+derivatives of the derivative functions srcgrad returns, against finite differences of gradients."""
+import math
+
+import numpy as np
+import pytest
+
+import srcgrad
+from corpus import CORPUS
+from gradcheck import flatten
+
+FD_STEP = 1e-6
+
+
+def _scalar_output(case) -> bool:
+    value = case.fn(*case.args())
+    return not isinstance(value, tuple) and np.ndim(value) == 0
+
+
+SCALAR_CASES = [c for c in CORPUS if _scalar_output(c)]
+
+
+def _full_hessian(blocks, wrt_tuple, args):
+    """The blocks of a tuple-wrt Hessian as one matrix over the flattened arguments."""
+    sizes = [np.size(args[w]) for w in wrt_tuple]
+    return np.block([[np.reshape(blocks[i][j], (sizes[i], sizes[j])) for j in range(len(sizes))]
+                     for i in range(len(sizes))])
+
+
+def _hessian_by_differences(fn, args, wrt_tuple, backend):
+    """Central differences of srcgrad's gradient (itself checked by the rest of the suite)."""
+    g = srcgrad.grad(fn, wrt=wrt_tuple, backend=backend)
+    columns = []
+    for k, w in enumerate(wrt_tuple):
+        for m in range(np.size(args[w])):
+            def shifted(step):
+                moved = list(args)
+                if isinstance(args[w], np.ndarray):
+                    moved[w] = args[w].copy()
+                    moved[w].flat[m] += step
+                elif isinstance(args[w], tuple):
+                    moved[w] = tuple(a + step * (k == m) for k, a in enumerate(args[w]))
+                else:
+                    moved[w] = args[w] + step
+                return np.concatenate([np.ravel(part) for part in g(*moved)])
+            h = FD_STEP * max(1.0, abs(np.ravel(args[w])[m]))
+            columns.append((shifted(h) - shifted(-h)) / (2 * h))
+    return np.array(columns).T
+
+
+def check_hessian(fn, args, wrt, backend):
+    wrt_tuple = wrt if isinstance(wrt, tuple) else (wrt,)
+    H = srcgrad.hessian(fn, wrt=wrt_tuple, backend=backend)(*args)
+    H = _full_hessian(H, wrt_tuple, args)
+    want = _hessian_by_differences(fn, args, wrt_tuple, backend)
+    scale = 1.0 + np.max(np.abs(want))
+    assert np.allclose(H, want, rtol=1e-5, atol=1e-6 * scale), f"max |H - FD| {np.max(np.abs(H - want)):.3e}"
+    assert np.allclose(H, H.T, rtol=1e-9, atol=1e-10 * scale), "the Hessian is not symmetric"
+    return H
+
+
+# second derivatives srcgrad has only to first order inside: refused with a clear error
+BEYOND = {"log_densities": "gammaln", "linear_algebra": "cholesky", "row_softmax_and_axis_reductions": "np.prod"}
+
+
+@pytest.mark.parametrize("case", SCALAR_CASES, ids=[c.name for c in SCALAR_CASES])
+def test_hessian_of_the_corpus(case):
+    if case.name in BEYOND:
+        with pytest.raises(srcgrad.NoRuleError, match=f"(?s)again.*{BEYOND[case.name]}"):
+            srcgrad.hessian(case.fn, wrt=case.wrt, backend="python")(*case.args())
+        return
+    check_hessian(case.fn, case.args(), case.wrt, "python")
+
+
+# ----- both backends, on the shapes scientists write ------------------------------------------
+
+def rosenbrock(x):
+    s = 0.0
+    for i in range(x.shape[0] - 1):
+        s += 100.0 * (x[i + 1] - x[i] ** 2) ** 2 + (1.0 - x[i]) ** 2
+    return s
+
+
+def newton_sqrt_loss(a, x):
+    # a while loop whose iteration count depends on the value: Newton's iteration for sqrt(a)
+    r = a
+    k = 0
+    while abs(r * r - a) > 1e-12 and k < 50:
+        r = 0.5 * (r + a / r)
+        k += 1
+    return np.sum((x - r) ** 2) * r
+
+
+def logistic_loss(w, b, X, y):
+    z = X @ w + b
+    return np.sum(np.logaddexp(0.0, -y * z)) + 0.5 * np.dot(w, w)
+
+
+RNG = np.random.default_rng(3)
+BOTH = [
+    (rosenbrock, (np.array([0.5, 1.2, -0.3, 0.8]),), 0),
+    (newton_sqrt_loss, (2.0, np.array([0.3, 1.9, -0.4])), (0, 1)),
+    (logistic_loss, (RNG.standard_normal(3), 0.3, RNG.standard_normal((6, 3)), np.sign(RNG.standard_normal(6))), (0, 1)),
+]
+
+
+@pytest.mark.parametrize("backend", ["numba", "python"])
+@pytest.mark.parametrize("fn,args,wrt", BOTH, ids=[f.__name__ for f, _, _ in BOTH])
+def test_hessian_and_hvp(fn, args, wrt, backend):
+    H = check_hessian(fn, args, wrt, backend)
+    wrt_tuple = wrt if isinstance(wrt, tuple) else (wrt,)
+    v = tuple(RNG.standard_normal(np.shape(args[w])) if np.ndim(args[w]) else 0.7 for w in wrt_tuple)
+    value, g, hv = srcgrad.hvp(fn, wrt=wrt, backend=backend)(*args, v if isinstance(wrt, tuple) else v[0])
+    assert np.isclose(value, fn(*args), rtol=1e-12)
+    assert np.allclose(flatten(g), flatten(srcgrad.grad(fn, wrt=wrt, backend=backend)(*args)), rtol=1e-12)
+    assert np.allclose(flatten(hv), H @ flatten(v), rtol=1e-9, atol=1e-9)
+
+
+def test_rosenbrock_hessian_by_hand():
+    x = np.array([0.5, 1.2, -0.3])
+    want = np.array([[1200 * 0.25 - 400 * 1.2 + 2, -200.0, 0.0],
+                     [-200.0, 200 + 1200 * 1.44 - 400 * -0.3 + 2, -480.0],
+                     [0.0, -480.0, 200.0]])
+    assert np.allclose(srcgrad.hessian(rosenbrock)(x), want, rtol=1e-12)
+
+
+def test_second_derivative_of_a_float_argument_is_a_float():
+    H = srcgrad.hessian(lambda a: math.sin(a) * a ** 2)(0.4)
+    assert isinstance(H, float)
+    assert math.isclose(H, -math.sin(0.4) * 0.16 + 4 * 0.4 * math.cos(0.4) + 2 * math.sin(0.4), rel_tol=1e-12)
+
+
+# ----- derivatives of derivative functions --------------------------------------------------
+
+def cubic_sine(x):
+    return math.sin(x) * x ** 3
+
+
+@pytest.mark.parametrize("backend", ["numba", "python"])
+def test_third_derivative_by_nesting(backend):
+    d1 = srcgrad.derivative(cubic_sine, backend=backend)
+    d3 = srcgrad.derivative(srcgrad.derivative(d1, backend=backend), backend=backend)
+    x = 0.7
+    s, c = math.sin(x), math.cos(x)
+    assert math.isclose(d3(x), -c * x ** 3 - 9 * x ** 2 * s + 18 * x * c + 6 * s, rel_tol=1e-12)
+
+
+@pytest.mark.parametrize("outer", ["jacfwd", "jacrev"])
+def test_jacobian_of_a_gradient_is_the_hessian(outer):
+    x = np.array([0.5, 1.2, -0.3, 0.8])
+    H = getattr(srcgrad, outer)(srcgrad.grad(rosenbrock))(x)
+    assert np.allclose(H, srcgrad.hessian(rosenbrock)(x), rtol=1e-12)
+
+
+def test_vjp_of_a_jvp_gives_hessian_and_gradient():
+    """Reverse over forward, spelled by hand: what hvp runs."""
+    x, v = np.array([0.5, 1.2, -0.3]), np.array([1.0, -2.0, 0.5])
+    (value, jv), (hv, g) = srcgrad.vjp(srcgrad.jvp(rosenbrock), wrt=(0, 1))(x, v, (0.0, 1.0))
+    assert np.allclose(hv, srcgrad.hessian(rosenbrock)(x) @ v, rtol=1e-12)
+    assert np.allclose(g, srcgrad.grad(rosenbrock)(x), rtol=1e-12)
+    assert math.isclose(jv, g @ v, rel_tol=1e-12)
+
+
+def test_refusals_are_clear():
+    x = np.array([0.5, 1.2, -0.3])
+    with pytest.raises(srcgrad.SrcgradError, match="return a float"):
+        srcgrad.hvp(lambda x: np.sin(x))(x, x)
+    with pytest.raises(srcgrad.MissingSourceError, match="hessian"):
+        srcgrad.jacfwd(srcgrad.jacfwd(rosenbrock))(x)
