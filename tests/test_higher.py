@@ -167,3 +167,26 @@ def test_refusals_are_clear():
         srcgrad.hvp(lambda x: np.sin(x))(x, x)
     with pytest.raises(srcgrad.MissingSourceError, match="hessian"):
         srcgrad.jacfwd(srcgrad.jacfwd(rosenbrock))(x)
+
+
+# ----- check_grads, the public checker -------------------------------------------------------
+
+@pytest.mark.parametrize("backend", ["numba", "python"])
+def test_check_grads_passes_on_correct_derivatives(backend):
+    for fn, args, wrt in BOTH:
+        srcgrad.check_grads(fn, args, wrt=wrt, order=2, backend=backend)
+
+
+def test_check_grads_names_the_argument_and_mode_that_disagree(monkeypatch):
+    true_vjp = srcgrad.api.vjp
+
+    def off(fn, wrt=0, backend="numba"):
+        g = true_vjp(fn, wrt=wrt, backend=backend)
+        return lambda *a: (g(*a)[0], 1.01 * g(*a)[1] if wrt == 1 else g(*a)[1])
+
+    monkeypatch.setattr(srcgrad.api, "vjp", off)
+    args = BOTH[2][1]
+    with pytest.raises(srcgrad.GradientCheckError, match=r"vjp, argument 1") as info:
+        srcgrad.check_grads(logistic_loss, args, wrt=(0, 1), backend="python")
+    message = str(info.value)
+    assert "dot-product test, argument 1" in message and "argument 0" not in message
