@@ -21,6 +21,40 @@ def own_reads(stmt) -> set[str]:
     return syntax.loaded_names(stmt)
 
 
+_SHAPE_ONLY = frozenset({"shape", "size", "ndim"})
+
+
+def _reads(stmt) -> set[str]:
+    """own_reads, but a name read only for its shape (`x.shape`, `len(x)`) appears as "x.shape":
+    the array must be bound there, while what its elements hold is not needed."""
+    names = own_reads(stmt)
+    roots = {gast.For: lambda s: [s.iter], gast.While: lambda s: [s.test], gast.If: lambda s: [s.test]}
+    parts = roots[type(stmt)](stmt) if type(stmt) in roots else [stmt]
+    shape_only, full = set(), set()
+    for root in parts:
+        for node in gast.walk(root):
+            children = []
+            if isinstance(node, gast.Attribute) and node.attr in _SHAPE_ONLY:
+                children = [node.value]
+            elif isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and node.func.id == "len":
+                children = node.args
+            shape_only.update(id(c) for c in children if isinstance(c, gast.Name))
+        full.update(n.id for root in parts for n in gast.walk(root)
+                    if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and id(n) not in shape_only)
+    moved = {n for n in names if n not in full and not isinstance(stmt, gast.AugAssign)
+             and not (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Subscript)
+                      and syntax.base_name(stmt.targets[0]) == n)}
+    return (names - moved) | {f"{n}.shape" for n in moved}
+
+
+def _binding_live(names: set[str], live: set[str]) -> bool:
+    return bool(names & live) or any(f"{n}.shape" in live for n in names)
+
+
+def _unbound(live: set[str], names: set[str]) -> set[str]:
+    return live - names - {f"{n}.shape" for n in names}
+
+
 def bound_names(stmt) -> set[str]:
     """Names a statement (re)binds anywhere inside it; element writes `x[i] = v` bind nothing."""
     found = set()
@@ -92,6 +126,8 @@ def _live_block(stmts, live, essential):
 def _live_stmt(stmt, live, essential):
     if syntax.is_comment(stmt):
         return stmt, live
+    if getattr(stmt, "srcgrad_check_replayed", False):
+        return None, live   # a length check the reverse sweep's replay makes again
     if isinstance(stmt, gast.If):
         body, live_body = _live_block(stmt.body, set(live), essential)
         orelse, live_else = _live_block(stmt.orelse, set(live), essential)
@@ -99,24 +135,24 @@ def _live_stmt(stmt, live, essential):
         if not body and not orelse and not essential(stmt):
             return None, live
         stmt.body, stmt.orelse = body or [gast.Pass()], orelse
-        return stmt, live_body | live_else | own_reads(stmt)
+        return stmt, live_body | live_else | _reads(stmt)
     if isinstance(stmt, (gast.For, gast.While)):
         return _live_loop(stmt, live, essential)
     if isinstance(stmt, gast.Return):
-        return stmt, set(own_reads(stmt))
+        return stmt, set(_reads(stmt))
     if isinstance(stmt, (gast.Break, gast.Continue, gast.Expr)) or essential(stmt):
-        return stmt, (live - _killed(stmt)) | own_reads(stmt)
+        return stmt, _unbound(live, _killed(stmt)) | _reads(stmt)
     if isinstance(stmt, (gast.Assign, gast.AugAssign)):
         target = stmt.targets[0] if isinstance(stmt, gast.Assign) else stmt.target
         if isinstance(target, gast.Subscript) or isinstance(stmt, gast.AugAssign):
             base = syntax.base_name(target)
             if not ({base} | essential.shares.get(base, set())) & live:
-                return None, live
-            return stmt, live | own_reads(stmt)
-        if not (bound_names(stmt) & live):
+                return None, live   # the elements it writes are never read (a shape read needs none)
+            return stmt, live | _reads(stmt)
+        if not _binding_live(bound_names(stmt), live):
             return None, live
-        return stmt, (live - bound_names(stmt)) | own_reads(stmt)
-    return stmt, live | own_reads(stmt)
+        return stmt, _unbound(live, bound_names(stmt)) | _reads(stmt)
+    return stmt, live | _reads(stmt)
 
 
 class _Essential:
@@ -136,12 +172,15 @@ def _killed(stmt):
 
 
 def _live_loop(loop, live_after, essential):
+    # arrays each iteration overwrites whole before reading them (work arrays): dead at its start
+    overwritten = getattr(loop, "srcgrad_overwritten", frozenset())
     body_out = set(live_after)
     while True:
         _, body_in = _live_block(syntax.clone(loop.body), set(body_out), essential)
+        body_in = body_in - overwritten
         if isinstance(loop, gast.For):
-            body_in = body_in - {loop.target.id}
-        new_out = body_out | body_in | (syntax.loaded_names(loop.test) if isinstance(loop, gast.While) else set())
+            body_in = _unbound(body_in, {loop.target.id})
+        new_out = body_out | body_in | (_reads(loop) if isinstance(loop, gast.While) else set())
         if new_out == body_out:
             break
         body_out = new_out
@@ -150,9 +189,10 @@ def _live_loop(loop, live_after, essential):
     if not body:
         return None, live_after
     loop.body = body
+    body_in = body_in - overwritten
     if isinstance(loop, gast.For):
-        body_in = body_in - {loop.target.id}
-    return loop, live_after | body_in | own_reads(loop)
+        body_in = _unbound(body_in, {loop.target.id})
+    return loop, live_after | body_in | _reads(loop)
 
 
 def _drop_orphan_comments(stmts):

@@ -55,30 +55,30 @@ def writes_in_bulk(loop, array: str) -> bool:
 
 
 def entry_copy(array: str, copy: str) -> gast.Assign:
-    return on_tape(syntax.assign(copy, syntax.call("np.copy", syntax.name(array))))
+    return (syntax.assign(copy, syntax.call("np.copy", syntax.name(array))))
 
 
 def restore_own_part(array: str, copy: str, position: int, index: str) -> gast.Assign:
     """`array[:, i] = copy[:, i]`: the part iteration `i` touches, as it was when the loop began."""
     part = [gast.Slice(lower=None, upper=None, step=None) for _ in range(position)] + [syntax.name(index)]
     key = part[0] if len(part) == 1 else syntax.tuple_(part)
-    return on_tape(syntax.assign(syntax.subscript(syntax.name(array), key, store=True),
+    return (syntax.assign(syntax.subscript(syntax.name(array), key, store=True),
                                  syntax.subscript(syntax.name(copy), syntax.clone(key))))
 
 
 def snapshot_allocation(array: str, tape: str, trips) -> gast.Assign:
     shape = gast.BinOp(left=syntax.tuple_([syntax.clone(trips)]), op=gast.Add(),
                        right=syntax.attribute(array, "shape"))
-    return on_tape(syntax.assign(tape, syntax.call("np.empty", shape)))
+    return (syntax.assign(tape, syntax.call("np.empty", shape)))
 
 
 def snapshot_record(array: str, tape: str, position) -> gast.Assign:
-    return on_tape(syntax.assign(syntax.subscript(syntax.name(tape), syntax.clone(position), store=True),
+    return (syntax.assign(syntax.subscript(syntax.name(tape), syntax.clone(position), store=True),
                                  syntax.name(array)))
 
 
 def snapshot_restore(array: str, tape: str, position) -> gast.Assign:
-    return on_tape(syntax.assign(syntax.subscript(syntax.name(array), gast.Constant(value=Ellipsis, kind=None), store=True),
+    return (syntax.assign(syntax.subscript(syntax.name(array), gast.Constant(value=Ellipsis, kind=None), store=True),
                                  syntax.subscript(syntax.name(tape), syntax.clone(position))))
 
 

@@ -27,7 +27,7 @@ from .adjoints import Adjoints
 from .common import by_origin, on_tape as _tape, primal_calls
 from .write_index import index_atoms
 from .peephole import drop_undone_writes, drop_unneeded_saves, fold_first_contributions
-from .reverse_loops import LoopReversal, is_loop_exit as _is_loop_exit, values_read
+from .reverse_loops import LoopReversal, is_loop_exit as _is_loop_exit, restore_comments_that_stayed, values_read
 
 
 
@@ -95,6 +95,7 @@ class ReverseTransform(LoopReversal):
                                    or getattr(s, "srcgrad_argument_write_back", False),
                                    shares=self.shares)
         code = fold_first_contributions(drop_unneeded_saves(drop_undone_writes(self.shares)(code)))
+        code = reuse_adjoint_buffers(restore_comments_that_stayed(code))
         return syntax.function(function_name, self.params + [out_bar], code)
 
     def _refuse_writes_through_aliases(self) -> None:
@@ -206,7 +207,12 @@ class ReverseTransform(LoopReversal):
 
     def inits_for(self, home) -> list:
         names = sorted(v for v, h in self.home_of.items() if h == home and v in self.active)
-        return [s for var in names for s in self.adj.init(var)]
+        inits = [s for var in names for s in self.adj.init(var)]
+        for stmt, var in ((s, v) for v in names for s in inits if syntax.stored_names([s]) == {self.adj.adjoint(v)}):
+            rank = K.ndim(self.kinds.get(var, K.UNKNOWN))
+            if home != "function" and K.is_array(self.kinds.get(var)) and rank:
+                stmt.srcgrad_fresh_adjoint = (var, rank)   # allocated per iteration: may reuse its buffer
+        return inits
 
     def _old_shapes_needed(self) -> set:
         """(statement id, name) for each binding after which the name's adjoint must take the shape
@@ -418,3 +424,52 @@ class ReverseTransform(LoopReversal):
         if array in self.read_arrays:
             code.append(syntax.assign(syntax.clone(target), syntax.name(self.saved_name(stmt, array, "old"))))
         return code
+
+
+def reuse_adjoint_buffers(code: list) -> list:
+    """An array adjoint a loop body allocates afresh each iteration (`z_bar = np.zeros(z.shape)`)
+    takes the previous iteration's buffer instead, zeroed, when the shape is the same
+    (`z_bar = zeroed_like(z_bar, z)`; bound once before the first iteration): one allocation per
+    loop instead of one per iteration. Only for adjoints no other name can hold: never bound to
+    another name, passed on or returned, so zeroing the buffer touches nothing else."""
+    inits = [n for stmt in code for n in gast.walk(stmt) if getattr(n, "srcgrad_fresh_adjoint", None)]
+    escaping = _escaping_names(code)
+    hoisted, done = [], set()
+    for init in inits:
+        var, rank = init.srcgrad_fresh_adjoint
+        bar = init.targets[0].id
+        if bar in escaping:
+            continue
+        init.value = syntax.call("zeroed_like", syntax.name(bar), syntax.name(var))
+        if bar not in done:
+            done.add(bar)
+            hoisted.append(syntax.assign(bar, syntax.call("np.zeros", syntax.tuple_([syntax.const(0)] * rank))))
+    return hoisted + code
+
+
+def _escaping_names(code: list) -> set[str]:
+    """Names whose array may be held by another name: the whole value of a binding of another
+    name (directly or as a call argument, which may return it), returned, or bound from another."""
+    escaping = set()
+    for node in (n for stmt in code for n in gast.walk(stmt)):
+        if isinstance(node, gast.Return) and node.value is not None:
+            escaping |= syntax.loaded_names(node.value)
+        if isinstance(node, gast.Assign):
+            targets = syntax.stored_names([node])
+            if isinstance(node.targets[0], gast.Subscript):
+                continue   # an element write copies values
+            called = {id(n) for c in gast.walk(node.value) if isinstance(c, gast.Call) for n in gast.walk(c.func)}
+            reads = {n.id for n in gast.walk(node.value) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)
+                     and id(n) not in called and not _only_indexed_or_measured(node.value, n)}
+            escaping |= (reads - targets) | (targets if reads - targets else set())
+    return escaping
+
+
+def _only_indexed_or_measured(root, name_node) -> bool:
+    """`name_node` is read as `x[...]` or `x.shape` inside `root`: values or a size, not the array."""
+    for parent in gast.walk(root):
+        if isinstance(parent, gast.Subscript) and parent.value is name_node:
+            return True
+        if isinstance(parent, gast.Attribute) and parent.value is name_node and parent.attr in ("shape", "size", "ndim"):
+            return True
+    return False

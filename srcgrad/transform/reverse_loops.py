@@ -104,8 +104,10 @@ class LoopReversal:
         """Arrays from before an iteration that it writes into and that are read somewhere."""
         key = ("restored", id(loop))
         if key not in self._tapes:
+            scratch = {a for outer in self._enclosing_loops(loop) for a in self._scratch_arrays(outer)
+                       if self._first_to_touch(loop, outer, a)}
             self._tapes[key] = {a for a in (mutated_arrays(loop) & self.read_arrays) - self._fresh_each_iteration(loop)
-                                if not self._filled_fresh(a, loop) and not self._work_array(a, loop)}
+                                if not self._filled_fresh(a, loop) and not self._work_array(a, loop)} - scratch
         return self._tapes[key]
 
     def _work_array(self, array: str, loop) -> bool:
@@ -131,6 +133,22 @@ class LoopReversal:
     def _definitions(self, name: str) -> int:
         stores = sum(1 for n in gast.walk(self.fn) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store) and n.id == name)
         return stores + (name in self.params)
+
+    def _scratch_arrays(self, loop) -> list[str]:
+        """Work arrays of `loop` (see _work_array): nothing needs what one iteration left in them."""
+        return [a for a in sorted(mutated_arrays(loop) & self.read_arrays) if self._work_array(a, loop)]
+
+    @staticmethod
+    def _first_to_touch(loop, outer, array: str) -> bool:
+        """True when, in an iteration of `outer` (of which `array` is a work array), the statement
+        holding `loop` is the first to mention `array` and reads none of its values: what `loop`
+        overwrites is what the previous iteration left, which nothing reads."""
+        for stmt in outer.body:
+            if any(n is loop for n in gast.walk(stmt)):
+                return array not in values_read([stmt])
+            if array in syntax.names_in(stmt):
+                return False
+        return False
 
     def _restore_strategy(self, loop, array: str) -> str:
         key = ("strategy", id(loop), array)
@@ -291,17 +309,26 @@ class LoopReversal:
         self._unlogged = outer[2] | {id(write) for write, definitions in element_writes(loop.body, {})
                                      if BEFORE not in definitions}
         copy.body = record + self.forward_block(loop.body, region=False)
+        for node in gast.walk(copy):
+            if _is_shape_check(node):   # the replay checks again, before any adjoint reads an element
+                node.srcgrad_check_replayed = True
         self._logging, self._storing, self._unlogged = outer
         return before + [copy]
 
     def _restore_comment(self, plan) -> list:
-        """Which way each array this loop writes is brought back for the reverse sweep (array_restore.py)."""
-        scratch = [a for a in sorted(mutated_arrays(plan.loop) & self.read_arrays)
-                   if a not in plan.restored and self._work_array(a, plan.loop)]
-        groups = [(plan.snapshots, "by a snapshot per iteration"), (plan.disjoint, "by a copy at loop entry (disjoint)"),
-                  (plan.logged, "by an element log"), (scratch, "not at all (rewritten before read)")]
-        parts = [f"{', '.join(arrays)} {way}" for arrays, way in groups if arrays]
-        return [syntax.comment(f"arrays restored for the reverse sweep: {'; '.join(parts)}")] if parts else []
+        """Which way each array this loop writes is brought back for the reverse sweep (array_restore.py).
+        Each part names the tape that does it, so `restore_comments_that_stayed` can drop the parts
+        whose code dead-code elimination removed (nothing read what they would have restored)."""
+        scratch = self._scratch_arrays(plan.loop)
+        parts = [(f"{a} by a snapshot per iteration", self._restore_name(plan, a, "snapshots")) for a in plan.snapshots]
+        parts += [(f"{a} by a copy at loop entry (disjoint)", self._restore_name(plan, a, "at_entry")) for a in plan.disjoint]
+        parts += [(f"{', '.join(arrays)} {way}", None) for arrays, way in
+                  ((plan.logged, "by an element log"), (scratch, "not at all (rewritten before read)")) if arrays]
+        if not parts:
+            return []
+        comment = syntax.comment(f"arrays restored for the reverse sweep: {'; '.join(text for text, _ in parts)}")
+        comment.srcgrad_restore_parts = parts
+        return [comment]
 
     def _restore_name(self, plan, array: str, what: str) -> str:
         key = (what, id(plan.loop), array)
@@ -411,6 +438,8 @@ class LoopReversal:
         if self._iterations_commute(plan, body):
             header, body = syntax.clone(loop), restore + replay + self.reverse_block(loop.body)
         header.body = body or [gast.Pass()]
+        # the replay rewrites these before reading them: what the forward sweep left in them is dead
+        header.srcgrad_overwritten = frozenset(self._scratch_arrays(loop))
         return [header]
 
     def _iterations_commute(self, plan, body) -> bool:
@@ -480,6 +509,13 @@ class LoopReversal:
         return header, setup
 
 
+def _is_shape_check(node) -> bool:
+    """`if mismatch: raise UnequalLengths(...)`, which scalarize puts before a fused element loop."""
+    return (isinstance(node, gast.If) and not node.orelse and len(node.body) == 1
+            and isinstance(node.body[0], gast.Raise) and isinstance(node.body[0].exc, gast.Call)
+            and getattr(node.body[0].exc.func, "id", None) == "UnequalLengths")
+
+
 def values_read(stmts) -> set[str]:
     """Arrays whose values `stmts` read (the array of an element write `x[i] = v` is not read)."""
     read = set()
@@ -498,3 +534,24 @@ def values_read(stmts) -> set[str]:
 
 def _atom_count(pattern: tuple) -> int:
     return sum(1 if part == "scalar" else sum(part[1:]) for part in pattern)
+
+
+def restore_comments_that_stayed(code: list) -> list:
+    """Write each loop's restore comment with the parts whose tapes are still in `code`."""
+    used = {n.id for stmt in code for n in gast.walk(stmt) if isinstance(n, gast.Name)}
+
+    def visit(stmts):
+        out = []
+        for stmt in stmts:
+            parts = getattr(stmt, "srcgrad_restore_parts", None)
+            if parts is not None:
+                kept = [text for text, tape in parts if tape is None or tape in used]
+                if not kept:
+                    continue
+                stmt.value.value = f"arrays restored for the reverse sweep: {'; '.join(kept)}"
+            for field in ("body", "orelse"):
+                if isinstance(getattr(stmt, field, None), list):
+                    setattr(stmt, field, visit(getattr(stmt, field)))
+            out.append(stmt)
+        return out
+    return visit(code)
