@@ -134,25 +134,26 @@ def _live_stmt(stmt, live, essential):
         body, orelse = _drop_orphan_comments(body), _drop_orphan_comments(orelse)
         if not body and not orelse and not essential(stmt):
             return None, live
-        stmt.body, stmt.orelse = body or [gast.Pass()], orelse
-        return stmt, live_body | live_else | _reads(stmt)
+        if not essential.dry:
+            stmt.body, stmt.orelse = body or [gast.Pass()], orelse
+        return stmt, live_body | live_else | essential.reads(stmt)
     if isinstance(stmt, (gast.For, gast.While)):
         return _live_loop(stmt, live, essential)
     if isinstance(stmt, gast.Return):
-        return stmt, set(_reads(stmt))
+        return stmt, set(essential.reads(stmt))
     if isinstance(stmt, (gast.Break, gast.Continue, gast.Expr)) or essential(stmt):
-        return stmt, _unbound(live, _killed(stmt)) | _reads(stmt)
+        return stmt, _unbound(live, _killed(stmt)) | essential.reads(stmt)
     if isinstance(stmt, (gast.Assign, gast.AugAssign)):
         target = stmt.targets[0] if isinstance(stmt, gast.Assign) else stmt.target
         if isinstance(target, gast.Subscript) or isinstance(stmt, gast.AugAssign):
             base = syntax.base_name(target)
             if not ({base} | essential.shares.get(base, set())) & live:
                 return None, live   # the elements it writes are never read (a shape read needs none)
-            return stmt, live | _reads(stmt)
+            return stmt, live | essential.reads(stmt)
         if not _binding_live(bound_names(stmt), live):
             return None, live
-        return stmt, _unbound(live, bound_names(stmt)) | _reads(stmt)
-    return stmt, live | _reads(stmt)
+        return stmt, _unbound(live, bound_names(stmt)) | essential.reads(stmt)
+    return stmt, live | essential.reads(stmt)
 
 
 class _Essential:
@@ -160,9 +161,16 @@ class _Essential:
 
     def __init__(self, keep, shares: dict):
         self.keep, self.shares = keep, shares
+        self.dry = False        # a loop's fixpoint iteration: compute liveness, change nothing
+        self._reads: dict = {}  # id(statement) -> what it reads (DCE never changes that)
 
     def __call__(self, stmt) -> bool:
         return self.keep(stmt)
+
+    def reads(self, stmt) -> set[str]:
+        if id(stmt) not in self._reads:
+            self._reads[id(stmt)] = (stmt, _reads(stmt))   # the statement too: its id stays taken
+        return self._reads[id(stmt)][1]
 
 
 def _killed(stmt):
@@ -175,24 +183,27 @@ def _live_loop(loop, live_after, essential):
     # arrays each iteration overwrites whole before reading them (work arrays): dead at its start
     overwritten = getattr(loop, "srcgrad_overwritten", frozenset())
     body_out = set(live_after)
+    was_dry, essential.dry = essential.dry, True
     while True:
-        _, body_in = _live_block(syntax.clone(loop.body), set(body_out), essential)
+        _, body_in = _live_block(loop.body, set(body_out), essential)
         body_in = body_in - overwritten
         if isinstance(loop, gast.For):
             body_in = _unbound(body_in, {loop.target.id})
-        new_out = body_out | body_in | (_reads(loop) if isinstance(loop, gast.While) else set())
+        new_out = body_out | body_in | (essential.reads(loop) if isinstance(loop, gast.While) else set())
         if new_out == body_out:
             break
         body_out = new_out
+    essential.dry = was_dry
     body, body_in = _live_block(loop.body, set(body_out), essential)
     body = _drop_orphan_comments(body)
     if not body:
         return None, live_after
-    loop.body = body
+    if not essential.dry:
+        loop.body = body
     body_in = body_in - overwritten
     if isinstance(loop, gast.For):
         body_in = _unbound(body_in, {loop.target.id})
-    return loop, live_after | body_in | _reads(loop)
+    return loop, live_after | body_in | essential.reads(loop)
 
 
 def _drop_orphan_comments(stmts):

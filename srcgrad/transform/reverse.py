@@ -444,6 +444,8 @@ def reuse_adjoint_buffers(code: list) -> list:
         if bar not in done:
             done.add(bar)
             hoisted.append(syntax.assign(bar, syntax.call("np.zeros", syntax.tuple_([syntax.const(0)] * rank))))
+    if hoisted:
+        hoisted.insert(0, syntax.comment("adjoint buffers each loop iteration zeroes and reuses"))
     return hoisted + code
 
 
