@@ -74,28 +74,21 @@ def _sharers(name: str, aliases) -> list:
 
 def _fixpoint(seed: set, assignments, aliases, forward: bool) -> set:
     """Propagate from `seed` along the differentiable data flow, forwards (operands to targets)
-    or backwards (targets to operands), until nothing changes."""
-    found = set(seed)
-    changed = True
-    while changed:
-        changed = False
-        for stmt in assignments:
-            targets = set(_target_names(stmt.targets[0]))
-            sources = set(_differentiable_sources(stmt))
-            if forward and sources & found:
-                new = targets - found
-            elif not forward and targets & found:
-                new = sources - found
-            else:
-                new = set()
-            for a, b in aliases:
-                if (a in found or a in new) and b not in found:
-                    new.add(b)
-                if (b in found or b in new) and a not in found:
-                    new.add(a)
-            if new:
-                found |= new
-                changed = True
+    or backwards (targets to operands): everything reachable, aliases counting both ways."""
+    edges: dict = {}
+    for stmt in assignments:
+        targets, sources = _target_names(stmt.targets[0]), _differentiable_sources(stmt)
+        for start in (sources if forward else targets):
+            edges.setdefault(start, set()).update(targets if forward else sources)
+    for a, b in aliases:
+        edges.setdefault(a, set()).add(b)
+        edges.setdefault(b, set()).add(a)
+    found, pending = set(seed), list(seed)
+    while pending:
+        for reached in edges.get(pending.pop(), ()):
+            if reached not in found:
+                found.add(reached)
+                pending.append(reached)
     return found
 
 

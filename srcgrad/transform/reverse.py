@@ -207,11 +207,13 @@ class ReverseTransform(LoopReversal):
 
     def inits_for(self, home) -> list:
         names = sorted(v for v, h in self.home_of.items() if h == home and v in self.active)
-        inits = [s for var in names for s in self.adj.init(var)]
-        for stmt, var in ((s, v) for v in names for s in inits if syntax.stored_names([s]) == {self.adj.adjoint(v)}):
+        inits = []
+        for var in names:
+            made = self.adj.init(var)
             rank = K.ndim(self.kinds.get(var, K.UNKNOWN))
-            if home != "function" and K.is_array(self.kinds.get(var)) and rank:
-                stmt.srcgrad_fresh_adjoint = (var, rank)   # allocated per iteration: may reuse its buffer
+            if home != "function" and len(made) == 1 and K.is_array(self.kinds.get(var)) and rank:
+                made[0].srcgrad_fresh_adjoint = (var, rank)   # allocated per iteration: may reuse its buffer
+            inits += made
         return inits
 
     def _old_shapes_needed(self) -> set:
