@@ -455,6 +455,18 @@ def repeat_transpose(g, x, repeats):
     return np.reshape(np.sum(np.reshape(np.ascontiguousarray(g), (x.size, repeats)), axis=1), x.shape)
 
 
+def stop_gradient(x):
+    """x's value, through which no derivative flows: srcgrad differentiates it as a constant."""
+    return np.copy(x) if isinstance(x, np.ndarray) else x
+
+
+@overload(stop_gradient)
+def _stop_gradient(x):
+    if _is_array(x):
+        return lambda x: np.copy(x)
+    return lambda x: x
+
+
 def atleast_1d(x):
     """np.atleast_1d, also of a float under numba."""
     return np.atleast_1d(x)

@@ -190,3 +190,18 @@ def test_check_grads_names_the_argument_and_mode_that_disagree(monkeypatch):
         srcgrad.check_grads(logistic_loss, args, wrt=(0, 1), backend="python")
     message = str(info.value)
     assert "dot-product test, argument 1" in message and "argument 0" not in message
+
+
+def normalized_loss(x):
+    scale = srcgrad.stop_gradient(np.sum(x * x))   # a constant to the derivative
+    w = srcgrad.stop_gradient(x)
+    return np.sum(x * x) / scale + np.sum(w * x)
+
+
+@pytest.mark.parametrize("backend", ["numba", "python"])
+def test_stop_gradient_is_a_constant_to_every_mode(backend):
+    x = np.array([0.5, 1.2, -0.3])
+    want = 2 * x / np.sum(x * x) + x
+    assert np.allclose(srcgrad.grad(normalized_loss, backend=backend)(x), want, rtol=1e-12)
+    assert np.isclose(srcgrad.jvp(normalized_loss, backend=backend)(x, np.ones(3))[1], want.sum(), rtol=1e-12)
+    assert np.allclose(srcgrad.hessian(normalized_loss, backend=backend)(x), 2 * np.eye(3) / np.sum(x * x), rtol=1e-10)

@@ -53,4 +53,6 @@ def broadcast_like_transpose(g, t, y):
 
 inactive("srcgrad_runtime.picked_along", spelling="picked_along", kind=index_along, result="new", samples=((MATRIX, 1, True),))
 inactive("srcgrad_runtime.sort_order", spelling="sort_order", kind=int_array_like, result="new", samples=((VECTOR,), (SQUARE,)))
+inactive("srcgrad_runtime.stop_gradient", spelling="stop_gradient", kind=same_as_first, result="new",
+         samples=((VECTOR,), (0.5,)))   # srcgrad.stop_gradient: the user's way to say "a constant here"
 inactive("srcgrad_runtime.zeros_like", spelling="zeros_like", kind=same_as_first, result="constant", samples=((VECTOR,), (0.5,)))
