@@ -683,3 +683,13 @@ def raises_own_exception(x):
     if x < -10.0:
         raise ModelError("x is too small")
     return x * x
+
+
+def read_then_filled_with_constants(A):
+    # 21:4006:0: the loop fills w with constants after np.dot read it; np.dot's result is a new
+    # array, which made the loop look like it filled a fresh one, and w was never restored
+    w = np.zeros(4)
+    t = np.dot(A, w + 0.25)
+    for i in range(4):
+        w[i] = 0.5
+    return t * w[0]

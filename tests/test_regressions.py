@@ -99,6 +99,7 @@ CASES = [
     (rf.rows_rebound_inside_nested_loop, (M23, M33a), (0, 1)),
     (rf.literal_pieces_concatenated, (V3, M23), (0, 1)),
     (rf.validated_inputs, (V3, 3), 0),
+    (rf.read_then_filled_with_constants, (RNG.standard_normal((3, 4)),), 0),
 ]
 # forward mode follows numpy's views; reverse mode refuses what it cannot restore faithfully
 FORWARD_ONLY = [(rf.write_while_viewed, "while `r`, which shares its memory"),

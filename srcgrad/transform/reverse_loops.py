@@ -207,7 +207,7 @@ class LoopReversal:
             if array not in syntax.names_in(stmt):
                 continue
             return (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name)
-                    and allocates(stmt.value))
+                    and stmt.targets[0].id == array and allocates(stmt.value))   # 21:4006:0: not one that reads it
         return False
 
     def _position_of(self, loop):
