@@ -59,6 +59,9 @@ class ReverseTransform(LoopReversal):
         self._saves: dict = {}
         self._tapes: dict = {}
         self.home_of = self._home_blocks()
+        # blocks that run once per iteration of some loop: adjoints homed there may reuse buffers
+        self._loop_blocks = {id(block) for loop in syntax.walk(fn) if syntax.is_loop(loop)
+                             for node in syntax.walk(loop) for block in syntax.child_blocks(node)}
         self.adj.old_shapes = self._old_shapes_needed()
 
     # ----- the function ----------------------------------------------------------------------
@@ -211,7 +214,7 @@ class ReverseTransform(LoopReversal):
         for var in names:
             made = self.adj.init(var)
             rank = K.ndim(self.kinds.get(var, K.UNKNOWN))
-            if home != "function" and len(made) == 1 and K.is_array(self.kinds.get(var)) and rank:
+            if home in self._loop_blocks and len(made) == 1 and K.is_array(self.kinds.get(var)) and rank:
                 made[0].srcgrad_fresh_adjoint = (var, rank)   # allocated per iteration: may reuse its buffer
             inits += made
         return inits
