@@ -693,3 +693,18 @@ def read_then_filled_with_constants(A):
     for i in range(4):
         w[i] = 0.5
     return t * w[0]
+
+
+def dead_branch_of_an_aliased_name(p):
+    # 21:3053:0: t is a view of w in one branch, so active, and dead everywhere; the branch that
+    # binds it to an elementwise result must still bind it (the adjoint's allocation reads its shape)
+    w = np.ones(6)
+    w[-2] = p * 2.0
+    if p < 10.0:
+        if p < -0.18:
+            t = np.roll(w[4:], -1)
+        else:
+            t = np.ones(2) * p
+    else:
+        t = w[1:3]
+    return w[4] * p

@@ -100,6 +100,8 @@ CASES = [
     (rf.literal_pieces_concatenated, (V3, M23), (0, 1)),
     (rf.validated_inputs, (V3, 3), 0),
     (rf.read_then_filled_with_constants, (RNG.standard_normal((3, 4)),), 0),
+    (rf.dead_branch_of_an_aliased_name, (0.5,), 0),
+    (rf.dead_branch_of_an_aliased_name, (-1.0,), 0),
 ]
 # forward mode follows numpy's views; reverse mode refuses what it cannot restore faithfully
 FORWARD_ONLY = [(rf.write_while_viewed, "while `r`, which shares its memory"),

@@ -199,12 +199,14 @@ class _Scalarize:
                 if stmt.value.srcgrad_rule.fuse == "mean":
                     after.append(self._located(syntax.assign(target, syntax.binop(syntax.name(target), "/", syntax.name(length))), stmt))
                 continue
-            # the element keeps the array's name only where that name means nothing else
-            scalar = self.names.fresh(target + "_k") if target in kept or self._bound_elsewhere(target, stmt) else target
+            # the element keeps the array's name only where that name means nothing else; a name
+            # bound elsewhere stays an array here too, whose shape later code may read (21:3053:0)
+            written_out = target in kept or self._bound_elsewhere(target, stmt)
+            scalar = self.names.fresh(target + "_k") if written_out else target
             scalar_of[target] = scalar
             value = self._elementwise_value(stmt.value, views, scalar_of, index)
             body.append(self._located(syntax.assign(scalar, value), stmt))
-            if target in kept:
+            if written_out:
                 before.append(self._located(syntax.assign(target, rule_call("np.empty", syntax.name(length))), stmt))
                 body.append(self._located(syntax.assign(syntax.subscript(syntax.name(target), syntax.name(index), store=True),
                                                         syntax.name(scalar)), stmt))
