@@ -17,7 +17,6 @@ and saves a convergence plot next to itself when matplotlib is installed.
 Run `python examples/newton_fit.py`; NEWTON_FIT_STEPS=200 gives a shorter simulation, and
 NEWTON_FIT_PLOT=path puts the plot elsewhere.
 """
-import math
 import os
 import time
 
@@ -33,6 +32,15 @@ def rates_of(state, rates):
                      rates[3] * prey * predator - rates[2] * predator])
 
 
+def rk4_step(state, rates, dt):
+    """One classical Runge-Kutta step of the dynamics."""
+    k1 = rates_of(state, rates)
+    k2 = rates_of(state + 0.5 * dt * k1, rates)
+    k3 = rates_of(state + 0.5 * dt * k2, rates)
+    k4 = rates_of(state + dt * k3, rates)
+    return state + dt / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
+
+
 def misfit(log_rates, start, observed, dt, every):
     """Half the sum of squared log-population errors at every `every`-th RK4 step."""
     rates = np.exp(log_rates)
@@ -40,11 +48,7 @@ def misfit(log_rates, start, observed, dt, every):
     total = 0.0
     for k in range(observed.shape[0]):
         for _ in range(every):
-            k1 = rates_of(state, rates)
-            k2 = rates_of(state + 0.5 * dt * k1, rates)
-            k3 = rates_of(state + 0.5 * dt * k2, rates)
-            k4 = rates_of(state + dt * k3, rates)
-            state = state + dt / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
+            state = rk4_step(state, rates, dt)
         error = np.log(state) - np.log(observed[k])
         total += 0.5 * np.sum(error * error)
     return total
@@ -96,11 +100,7 @@ def _trajectory(log_rates, start, records, dt, every):
     state, out = start.copy(), np.empty((records, 2))
     for k in range(records):
         for _ in range(every):
-            k1 = rates_of(state, rates)
-            k2 = rates_of(state + 0.5 * dt * k1, rates)
-            k3 = rates_of(state + 0.5 * dt * k2, rates)
-            k4 = rates_of(state + dt * k3, rates)
-            state = state + dt / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
+            state = rk4_step(state, rates, dt)
         out[k] = state
     return out
 

@@ -213,12 +213,15 @@ class DerivativeFunction:
         if kinds not in self._numba_versions:
             self._call(*args)   # checks the arguments and builds the specialization
             body = template(fn_args) if callable(template) else template
-            functions = {name: specs.get(fn_args)[0] for name, specs in self._numba_helpers.items()}
-            functions["inner"] = self._specializations.get(fn_args)[0]
-            self._numba_versions[kinds] = _numba_wrapper(
-                body, len(fn_args), trailing, {name: getattr(f, "dispatcher", f) for name, f in functions.items()},
-                self._specializations.backend)
+            self._numba_versions[kinds] = _numba_wrapper(body, len(fn_args), trailing, self._generated_functions(fn_args),
+                                                         self._specializations.backend)
         return self._numba_versions[kinds]
+
+    def _generated_functions(self, fn_args: tuple) -> dict:
+        """`inner` and the helpers a call template names, as the generated functions (numba
+        dispatchers or plain functions) for these arguments of fn."""
+        calls = {name: specs.get(fn_args)[0] for name, specs in {"inner": self._specializations, **self._numba_helpers}.items()}
+        return {name: getattr(call, "dispatcher", call) for name, call in calls.items()}
 
     @property
     def source(self) -> str:
@@ -239,13 +242,12 @@ class DerivativeFunction:
 
     def python_for(self, args: tuple):
         """py_func with `inner` bound to the generated code for these arguments (as this object takes them)."""
-        template, trailing = self._numba_call
+        _, trailing = self._numba_call
         fn_args = args[:len(args) - trailing]
         kinds = tuple(K.of_value(a) for a in args)
         if kinds not in self._composable:
             wrapper = self.py_func
-            bound = {"inner": _generated(self._specializations.get(fn_args)[0])}
-            bound.update({name: _generated(specs.get(fn_args)[0]) for name, specs in self._numba_helpers.items()})
+            bound = self._generated_functions(fn_args)
             function = types.FunctionType(wrapper.__code__, {**wrapper.__globals__, **bound}, wrapper.__name__)
             function.__qualname__ = wrapper.__qualname__
             self._composable[kinds] = function
@@ -265,26 +267,23 @@ def composable_wrapper(dfn: DerivativeFunction):
     mode = dfn._specializations.mode
     params = list(inspect.signature(python_function(dfn.__wrapped__)).parameters)
     extra = [f"tangent_{k}" if mode == "forward" else "cotangent" for k in range(trailing)]
-    body = template.format(args=", ".join(params), extra=", ".join(extra))
     name = f"{'jvp' if mode == 'forward' else 'vjp'}_of_{re.sub(r'[^0-9a-zA-Z_]', '', dfn.__name__) or 'function'}"
     source = (f'"""The call srcgrad makes for {dfn!r}, as a function srcgrad can differentiate again."""\n'
-              f"inner = None\n\n\ndef {name}({', '.join(params + extra)}):\n    "
-              + body.replace("\n", "\n    ") + "\n")
+              f"inner = None\n\n\n" + _call_source(name, params, extra, template))
     module, _ = load_module(source, {})
     return getattr(module, name)
 
 
-def _generated(call):
-    """The generated function (a numba dispatcher or a plain function) a guarded call runs."""
-    return getattr(call, "dispatcher", call)
+def _call_source(name: str, params: list, extra: list, template: str) -> str:
+    """`def name(params, extra):` with the call template as its body."""
+    body = template.format(args=", ".join(params), extra=", ".join(extra))
+    return f"def {name}({', '.join(params + extra)}):\n    " + body.replace("\n", "\n    ") + "\n"
 
 
 def _numba_wrapper(template: str, n_args: int, trailing: int, functions: dict, backend: str):
     """A function with the API's calling convention around the generated `functions` (`inner`...)."""
-    params = [f"a{k}" for k in range(n_args)]
-    extra = [f"t{k}" for k in range(trailing)]
-    body = template.format(args=", ".join(params), extra=", ".join(extra))
-    source = f"def derivative_call({', '.join(params + extra)}):\n    " + body.replace("\n", "\n    ") + "\n"
+    source = _call_source("derivative_call", [f"a{k}" for k in range(n_args)], [f"t{k}" for k in range(trailing)],
+                          template)
     namespace = {"np": np, **functions}
     exec(compile(source, "<srcgrad compiled_for>", "exec"), namespace)
     return numba.njit(namespace["derivative_call"]) if backend == "numba" else namespace["derivative_call"]

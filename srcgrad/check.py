@@ -5,6 +5,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from . import api, higher   # called as api.jvp, ...: the functions the user's srcgrad has now
 from .errors import SrcgradError
 
 
@@ -41,8 +42,6 @@ def check_grads(fn: Callable, args: Sequence, wrt=0, modes: Sequence[str] = ("fw
     GradientCheckError
         Naming each argument and mode that disagrees, with the two numbers and their difference.
     """
-    from . import api, higher   # the public API imports this module
-
     args = tuple(args)
     positions = wrt if isinstance(wrt, (tuple, list)) else (wrt,)
     rng = np.random.default_rng(seed)

@@ -6,11 +6,11 @@ tangent v is ∇f, both from one pass. A Hessian is one such pass per direction.
 """
 from __future__ import annotations
 
+import inspect
 from typing import Callable
 
 import numpy as np
 
-from . import api
 from .api import DerivativeFunction, Wrt, _Arguments, _as_float, _basis, _normalize_wrt, _shape_grads, jvp, vjp
 from .analyze import kinds as K
 from .errors import SrcgradError
@@ -37,7 +37,7 @@ def hvp(fn: Callable, wrt: Wrt = 0, backend: str = "numba") -> DerivativeFunctio
         :func:`srcgrad.grad`. For `scipy.optimize.minimize(..., hessp=lambda x, v: g(x, v)[2])`.
     """
     positions, as_tuple = _normalize_wrt(fn, wrt)
-    n_params = len(api.inspect.signature(python_function(fn)).parameters)
+    n_params = len(inspect.signature(python_function(fn)).parameters)
     tangent = jvp(fn, wrt=positions, backend=backend)
     second = vjp(tangent, wrt=positions + tuple(n_params + k for k in range(len(positions))), backend=backend)
     arguments = _Arguments(fn, "hvp", 1, "direction v, shaped like the wrt argument(s)")

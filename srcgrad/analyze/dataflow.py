@@ -24,23 +24,28 @@ def own_reads(stmt) -> set[str]:
 _SHAPE_ONLY = frozenset({"shape", "size", "ndim"})
 
 
+def measured(root) -> set[int]:
+    """ids of the names `root` reads only for their size (`x.shape`, `x.size`, `x.ndim`, `len(x)`):
+    the array must exist, but neither its elements nor the object itself go anywhere."""
+    found = set()
+    for node in gast.walk(root):
+        if isinstance(node, gast.Attribute) and node.attr in _SHAPE_ONLY:
+            found.add(id(node.value))
+        elif isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and node.func.id == "len":
+            found.update(id(a) for a in node.args)
+    return found
+
+
 def _reads(stmt) -> set[str]:
     """own_reads, but a name read only for its shape (`x.shape`, `len(x)`) appears as "x.shape":
     the array must be bound there, while what its elements hold is not needed."""
     names = own_reads(stmt)
     roots = {gast.For: lambda s: [s.iter], gast.While: lambda s: [s.test], gast.If: lambda s: [s.test]}
-    parts = roots[type(stmt)](stmt) if type(stmt) in roots else [stmt]
-    shape_only, full = set(), set()
-    for root in parts:
-        for node in gast.walk(root):
-            children = []
-            if isinstance(node, gast.Attribute) and node.attr in _SHAPE_ONLY:
-                children = [node.value]
-            elif isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and node.func.id == "len":
-                children = node.args
-            shape_only.update(id(c) for c in children if isinstance(c, gast.Name))
-        full.update(n.id for root in parts for n in gast.walk(root)
-                    if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and id(n) not in shape_only)
+    full = set()
+    for root in roots[type(stmt)](stmt) if type(stmt) in roots else [stmt]:
+        sized = measured(root)
+        full.update(n.id for n in gast.walk(root)
+                    if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and id(n) not in sized)
     moved = {n for n in names if n not in full and not isinstance(stmt, gast.AugAssign)
              and not (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Subscript)
                       and syntax.base_name(stmt.targets[0]) == n)}

@@ -20,8 +20,9 @@ from ..rules import registry
 
 def choose_builders(tree: gast.FunctionDef, kinds: dict, location, tentative: bool = False) -> bool:
     """Rewrite the builders above into the primitives they are for these kinds; True if any.
-    `location` maps a node to its place in the user's file, for errors. `tentative`: some argument kinds are unknown (a callee built while its caller's kinds are still
-    being inferred); a builder whose pieces' ranks are unknown then takes its first choice."""
+    `location` maps a node to its place in the user's file, for errors. `tentative`: some
+    argument kinds are unknown (a callee built while its caller's kinds are still being inferred);
+    a builder whose pieces' ranks are unknown then takes its first choice."""
     changed = False
     for node in syntax.walk(tree):
         if (isinstance(node, gast.Assign) and isinstance(node.value, gast.Call)

@@ -20,7 +20,6 @@ from __future__ import annotations
 import gast
 
 from .. import syntax
-from .common import on_tape
 
 DISJOINT, SNAPSHOT, LOG = "disjoint", "snapshot", "log"
 _SHAPE_ATTRIBUTES = {"shape", "size", "ndim"}
@@ -55,31 +54,31 @@ def writes_in_bulk(loop, array: str) -> bool:
 
 
 def entry_copy(array: str, copy: str) -> gast.Assign:
-    return (syntax.assign(copy, syntax.call("np.copy", syntax.name(array))))
+    return syntax.assign(copy, syntax.call("np.copy", syntax.name(array)))
 
 
 def restore_own_part(array: str, copy: str, position: int, index: str) -> gast.Assign:
     """`array[:, i] = copy[:, i]`: the part iteration `i` touches, as it was when the loop began."""
     part = [gast.Slice(lower=None, upper=None, step=None) for _ in range(position)] + [syntax.name(index)]
     key = part[0] if len(part) == 1 else syntax.tuple_(part)
-    return (syntax.assign(syntax.subscript(syntax.name(array), key, store=True),
-                                 syntax.subscript(syntax.name(copy), syntax.clone(key))))
+    return syntax.assign(syntax.subscript(syntax.name(array), key, store=True),
+                         syntax.subscript(syntax.name(copy), syntax.clone(key)))
 
 
 def snapshot_allocation(array: str, tape: str, trips) -> gast.Assign:
     shape = gast.BinOp(left=syntax.tuple_([syntax.clone(trips)]), op=gast.Add(),
                        right=syntax.attribute(array, "shape"))
-    return (syntax.assign(tape, syntax.call("np.empty", shape)))
+    return syntax.assign(tape, syntax.call("np.empty", shape))
 
 
 def snapshot_record(array: str, tape: str, position) -> gast.Assign:
-    return (syntax.assign(syntax.subscript(syntax.name(tape), syntax.clone(position), store=True),
-                                 syntax.name(array)))
+    return syntax.assign(syntax.subscript(syntax.name(tape), syntax.clone(position), store=True),
+                         syntax.name(array))
 
 
 def snapshot_restore(array: str, tape: str, position) -> gast.Assign:
-    return (syntax.assign(syntax.subscript(syntax.name(array), gast.Constant(value=Ellipsis, kind=None), store=True),
-                                 syntax.subscript(syntax.name(tape), syntax.clone(position))))
+    return syntax.assign(syntax.subscript(syntax.name(array), gast.Constant(value=Ellipsis, kind=None), store=True),
+                         syntax.subscript(syntax.name(tape), syntax.clone(position)))
 
 
 def _accesses(stmts, array: str):

@@ -21,7 +21,7 @@ import gast
 from .. import syntax
 from ..analyze import kinds as K
 from ..analyze.aliasing import BEFORE, linear_order, reaching_definitions, sharing, writes_through_views, written_while_viewed
-from ..analyze.dataflow import bound_names, eliminate_dead_code, mutated_arrays, upward_exposed
+from ..analyze.dataflow import bound_names, eliminate_dead_code, measured, mutated_arrays, upward_exposed
 from ..errors import UnsupportedSyntaxError
 from .adjoints import Adjoints
 from .common import by_origin, on_tape as _tape, primal_calls
@@ -465,18 +465,11 @@ def _escaping_names(code: list) -> set[str]:
             targets = syntax.stored_names([node])
             if isinstance(node.targets[0], gast.Subscript):
                 continue   # an element write copies values
-            called = {id(n) for c in gast.walk(node.value) if isinstance(c, gast.Call) for n in gast.walk(c.func)}
+            # a function called, a name indexed or measured: values or a size, not the array
+            passive = {id(n) for c in gast.walk(node.value) if isinstance(c, gast.Call) for n in gast.walk(c.func)}
+            passive |= measured(node.value) | {id(n.value) for n in gast.walk(node.value) if isinstance(n, gast.Subscript)}
             reads = {n.id for n in gast.walk(node.value) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)
-                     and id(n) not in called and not _only_indexed_or_measured(node.value, n)}
+                     and id(n) not in passive}
             escaping |= (reads - targets) | (targets if reads - targets else set())
     return escaping
 
-
-def _only_indexed_or_measured(root, name_node) -> bool:
-    """`name_node` is read as `x[...]` or `x.shape` inside `root`: values or a size, not the array."""
-    for parent in gast.walk(root):
-        if isinstance(parent, gast.Subscript) and parent.value is name_node:
-            return True
-        if isinstance(parent, gast.Attribute) and parent.value is name_node and parent.attr in ("shape", "size", "ndim"):
-            return True
-    return False

@@ -93,7 +93,6 @@ class Trial:
         self.failures: list = []
         self.refusals: list = []
         self._primal_compiles = None
-        self._rounding_spread = None
 
     @property
     def scalar_output(self) -> bool:
@@ -178,9 +177,9 @@ class Trial:
         want = flatten(self.expected)
         if mismatch(got, want, numeric.VALUE_RTOL, numeric.VALUE_ATOL) is None:
             return None
-        if self._rounding_spread is None:
-            self._rounding_spread = numeric.rounding_spread(lambda args: flatten(self.f(*args)), self.args)
-        return mismatch(got, want, numeric.VALUE_RTOL, numeric.VALUE_ATOL + 10.0 * self._rounding_spread)
+        measured = self.fd.value_spread()
+        spread = measured[1] if measured is not None else 0.0
+        return mismatch(got, want, numeric.VALUE_RTOL, numeric.VALUE_ATOL + 10.0 * spread)
 
     def result_spread(self, api):
         """How far a few ulps of input move the python backend's flat result of `api` (see rounding_spread)."""

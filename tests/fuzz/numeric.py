@@ -25,6 +25,7 @@ class FiniteDifferences:
     def __init__(self, f, args, wrt):
         self.f, self.args, self.wrt = f, args, wrt
         self._jacobians = {}
+        self._value_spread = None
 
     def jacobian(self, eps):
         if eps not in self._jacobians:
@@ -55,15 +56,21 @@ class FiniteDifferences:
             return False
         return bool(np.all(np.abs(fine - finest) <= 10 * FD_RTOL * np.abs(fine) + 1e-6 * scale))
 
+    def value_spread(self):
+        """(f's flat value, how far a few ulps of input move it), measured once; None if f raised."""
+        if self._value_spread is None:
+            try:
+                value = flatten(self.f(*copy_args(self.args)))
+                self._value_spread = value, rounding_spread(lambda args: flatten(self.f(*args)), self.args)
+            except Exception:
+                self._value_spread = False
+        return self._value_spread or None
+
     def on_a_rounding_decided_branch(self) -> bool:
         """A few ulps of input move the value by far more than rounding could: the point sits on a
         jump (21:4235:0 branches on `a >= np.mean(np.ones((3, 2)) * a)`, a tie rounding decides)."""
-        try:
-            value = flatten(self.f(*copy_args(self.args)))
-            spread = rounding_spread(lambda args: flatten(self.f(*args)), self.args)
-        except Exception:
-            return False
-        return bool(np.any(spread > 1e-9 * (1.0 + np.abs(value))))
+        measured = self.value_spread()
+        return measured is not None and bool(np.any(measured[1] > 1e-9 * (1.0 + np.abs(measured[0]))))
 
     def check_forward(self, got, v) -> str | None:
         """None if `got` matches J·v, else the difference."""
