@@ -10,3 +10,20 @@ def numba_jit(fn):
 def python_jit(fn):
     """Leave the function uncompiled (backend="python"), for debugging the generated source."""
     return fn
+
+
+def parallel_jit(fn):
+    """A launcher whose `prange` loop runs on every CPU core (target="parallel")."""
+    return numba.njit(cache=True, parallel=True, error_model="numpy", fastmath={"contract"})(fn)
+
+
+def cuda_device_jit(fn):
+    """A CUDA device function (target="cuda"), inlined into the kernel that calls it."""
+    from numba import cuda   # imported on first use: the CPU targets never load the CUDA driver bindings
+    return cuda.jit(device=True, inline="always")(fn)
+
+
+def cuda_kernel_jit(fn):
+    """A CUDA kernel: one thread per element (target="cuda")."""
+    from numba import cuda
+    return cuda.jit(fn)

@@ -12,7 +12,7 @@ import numba
 import numpy as np
 from srcgrad_runtime import UnequalLengths
 
-from . import syntax
+from . import batched, syntax
 from .analyze import kinds as K
 from .emit import cache
 from .emit.module import load_module
@@ -444,10 +444,32 @@ def _of_partial(make, bound: functools.partial, wrt: Wrt, backend: str, options:
     return DerivativeFunction(bound.func, call, inner._specializations, inner.__doc__)
 
 
+# ----- targets ------------------------------------------------------------------------------
+
+def _batched(fn, what: str, wrt: Wrt, backend: str, target: str, doc: str, has_aux: bool = False) -> DerivativeFunction:
+    """The derivative at each element of fn's array arguments, on target "parallel" or "cuda"
+    (srcgrad/batched.py). jacfwd and jacrev of a function of floats are its gradient there."""
+    batched.check_target(target, backend)
+    if has_aux:
+        raise SrcgradError(f"has_aux=True is for target='cpu'; on target={target!r} return the loss alone")
+    positions, as_tuple = _normalize_wrt(fn, wrt)
+    runner = batched.Batched(fn, batched.Request(what, positions, as_tuple, target))
+    trailing_what = {"jvp": "tangent(s), one per wrt argument", "vjp": "cotangent"}.get(what, "")
+    arguments = _Arguments(fn, what, runner.request.trailing, trailing_what)
+
+    def call(*values, **keywords):
+        if target == "cuda":
+            batched.require_cuda()
+        args, extra = arguments.bind(values, keywords)
+        return runner(args, extra)
+
+    return DerivativeFunction(fn, call, runner, doc)
+
+
 # ----- forward mode -------------------------------------------------------------------------
 
 @_decorator
-def jvp(fn: Callable, wrt: Wrt = 0, backend: str = "numba") -> DerivativeFunction:
+def jvp(fn: Callable, wrt: Wrt = 0, backend: str = "numba", target: str = "cpu") -> DerivativeFunction:
     """Jacobian-vector product by forward mode.
 
     Parameters
@@ -465,6 +487,8 @@ def jvp(fn: Callable, wrt: Wrt = 0, backend: str = "numba") -> DerivativeFunctio
         ``g(*args, *tangents) -> (value, tangent_out)``: one tangent per `wrt` position, shaped like
         that argument; `tangent_out` is shaped like fn's output.
     """
+    if target != "cpu":
+        return _batched(fn, "jvp", wrt, backend, target, jvp.__doc__)
     positions, _ = _normalize_wrt(fn, wrt)
     specs = _Specializations(fn, "forward", positions, backend)
     arguments = _Arguments(fn, "jvp", len(positions), "tangent(s), one per wrt argument")
@@ -502,7 +526,7 @@ def derivative(fn: Callable, backend: str = "numba") -> DerivativeFunction:
 
 
 @_decorator
-def jacfwd(fn: Callable, wrt: Wrt = 0, backend: str = "numba") -> DerivativeFunction:
+def jacfwd(fn: Callable, wrt: Wrt = 0, backend: str = "numba", target: str = "cpu") -> DerivativeFunction:
     """The Jacobian by forward mode.
 
     Scalar-style code (float arithmetic, element reads and writes, any control flow) carries all
@@ -515,6 +539,8 @@ def jacfwd(fn: Callable, wrt: Wrt = 0, backend: str = "numba") -> DerivativeFunc
         ``J(*args)`` with shape ``np.shape(output) + np.shape(args[wrt])``; a tuple of such when
         `wrt` is a tuple.
     """
+    if target != "cpu":
+        return _batched(fn, "grad", wrt, backend, target, jacfwd.__doc__)
     positions, as_tuple = _normalize_wrt(fn, wrt)
     vector = _Specializations(fn, "forward_vector", positions, backend)
     per_direction = _Specializations(fn, "forward", positions, backend)
@@ -678,7 +704,8 @@ def _with_aux(specs, positions, as_tuple, fn):
 
 
 @_decorator
-def grad(fn: Callable, wrt: Wrt = 0, backend: str = "numba", has_aux: bool = False) -> DerivativeFunction:
+def grad(fn: Callable, wrt: Wrt = 0, backend: str = "numba", has_aux: bool = False,
+         target: str = "cpu") -> DerivativeFunction:
     """The gradient of a scalar function by reverse mode.
 
     Parameters
@@ -696,6 +723,8 @@ def grad(fn: Callable, wrt: Wrt = 0, backend: str = "numba", has_aux: bool = Fal
         a tuple when `wrt` is a tuple, even a tuple of one. With `has_aux=True` (`fn` returns
         `(loss, aux)`), ``(grads, aux)``.
     """
+    if target != "cpu":
+        return _batched(fn, "grad", wrt, backend, target, grad.__doc__, has_aux)
     positions, as_tuple, specs = _reverse(fn, wrt, backend, with_value=has_aux)
     arguments = _Arguments(fn, "grad")
     if has_aux:
@@ -716,7 +745,8 @@ def grad(fn: Callable, wrt: Wrt = 0, backend: str = "numba", has_aux: bool = Fal
 
 
 @_decorator
-def value_and_grad(fn: Callable, wrt: Wrt = 0, backend: str = "numba", has_aux: bool = False) -> DerivativeFunction:
+def value_and_grad(fn: Callable, wrt: Wrt = 0, backend: str = "numba", has_aux: bool = False,
+                   target: str = "cpu") -> DerivativeFunction:
     """The value and gradient of a scalar function, in one reverse-mode pass.
 
     Parameters
@@ -731,6 +761,8 @@ def value_and_grad(fn: Callable, wrt: Wrt = 0, backend: str = "numba", has_aux: 
         ``g(*args) -> (value, grads)``, grads as for :func:`grad`; with `has_aux`,
         ``((value, aux), grads)``.
     """
+    if target != "cpu":
+        return _batched(fn, "value_and_grad", wrt, backend, target, value_and_grad.__doc__, has_aux)
     positions, as_tuple, specs = _reverse(fn, wrt, backend, with_value=True)
     arguments = _Arguments(fn, "value_and_grad")
     if has_aux:
@@ -754,7 +786,7 @@ def value_and_grad(fn: Callable, wrt: Wrt = 0, backend: str = "numba", has_aux: 
 
 
 @_decorator
-def vjp(fn: Callable, wrt: Wrt = 0, backend: str = "numba") -> DerivativeFunction:
+def vjp(fn: Callable, wrt: Wrt = 0, backend: str = "numba", target: str = "cpu") -> DerivativeFunction:
     """Vector-Jacobian product by reverse mode.
 
     Returns
@@ -763,6 +795,8 @@ def vjp(fn: Callable, wrt: Wrt = 0, backend: str = "numba") -> DerivativeFunctio
         ``g(*args, cotangent) -> (value, grads)``: `cotangent` is shaped like fn's output; grads
         are shaped as for :func:`grad`.
     """
+    if target != "cpu":
+        return _batched(fn, "vjp", wrt, backend, target, vjp.__doc__)
     positions, as_tuple, specs = _reverse(fn, wrt, backend, with_value=True)
     arguments = _Arguments(fn, "vjp", 1, "cotangent, shaped like the output")
 
@@ -785,7 +819,7 @@ def _as_cotangent(cotangent):
 
 
 @_decorator
-def jacrev(fn: Callable, wrt: Wrt = 0, backend: str = "numba") -> DerivativeFunction:
+def jacrev(fn: Callable, wrt: Wrt = 0, backend: str = "numba", target: str = "cpu") -> DerivativeFunction:
     """The Jacobian by reverse mode: one adjoint pass per output element.
 
     Returns
@@ -794,6 +828,8 @@ def jacrev(fn: Callable, wrt: Wrt = 0, backend: str = "numba") -> DerivativeFunc
         ``J(*args)`` with shape ``np.shape(output) + np.shape(args[wrt])``; a tuple of such when
         `wrt` is a tuple.
     """
+    if target != "cpu":
+        return _batched(fn, "grad", wrt, backend, target, jacrev.__doc__)
     positions, as_tuple, specs = _reverse(fn, wrt, backend, with_value=False)
     primal = _Specializations(fn, "primal", (), backend)
     arguments = _Arguments(fn, "jacrev")

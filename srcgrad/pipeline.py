@@ -19,6 +19,7 @@ import numpy as np
 from . import syntax
 from .analyze import kinds as K
 from .analyze.activity import active_variables
+from .analyze.device_code import require_device_code
 from .emit.module import RUNTIME_HELPERS, load_module, module_source
 from .emit.printer import to_source
 from .errors import InternalError, SrcgradError
@@ -206,6 +207,8 @@ class ModuleBuilder:
         unit = normalized(pyfunc, mode)
         with compiler_pass("kinds/scalarize", unit.parsed):
             work = self._specialize(unit, mode, arg_kinds)
+        if self.backend == "cuda":
+            require_device_code(work.tree, work.kinds, unit.parsed.location)
         name = self.module_names.fresh(PREFIXES[mode] + unit.parsed.name)
         with compiler_pass(mode, unit.parsed):
             generated = self._transform(work, unit, mode, wrt, name, options)
@@ -276,9 +279,9 @@ class ModuleBuilder:
         return taken
 
     # ----- the module --------------------------------------------------------------------
-    def load(self, origin: str, parsed: ParsedFunction):
+    def load(self, origin: str, parsed: ParsedFunction, launcher: tuple = ("", "")):
         with compiler_pass("emit", parsed):
-            source = module_source([b.tree for b in self.order], self.constants, origin, self.backend)
+            source = module_source([b.tree for b in self.order], self.constants, origin, self.backend, launcher)
             ast.parse(source)   # generated code that does not parse is a bug: say so before writing it
         module, source = load_module(source, self.constants)
         return module, source

@@ -1,0 +1,70 @@
+"""The CUDA target in numba's simulator; run by test_targets.py with NUMBA_ENABLE_CUDASIM=1 set
+before numba is imported. Sizes stay small: the simulator runs about 200 µs per thread."""
+import os
+
+import numpy as np
+import pytest
+from numba import cuda
+
+import srcgrad
+from srcgrad.errors import UnsupportedSyntaxError
+from tests import target_functions as tf
+
+assert os.environ.get("NUMBA_ENABLE_CUDASIM") == "1", "run through tests/test_targets.py"
+rng = np.random.default_rng(3)
+
+
+def per_element(derivative, *args):
+    shape = next(np.shape(a) for a in args if np.ndim(a))
+    flat = [np.broadcast_to(a, shape).ravel() for a in args]
+    return [derivative(*(f[k] for f in flat)) for k in range(flat[0].size)]
+
+
+def close(a, b):
+    np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("fn, args, wrt", [
+    (tf.bs_call, (rng.uniform(80, 120, 12), rng.uniform(0.1, 0.5, 12), 0.03, 100.0, 1.0), (0, 1, 2)),
+    (tf.lennard_jones, (rng.uniform(0.8, 3.0, 12), 1.5, 1.1), (0, 1, 2)),
+    (tf.newton_sqrt, (rng.uniform(0.1, 50, 12), 1e-12), (0,)),
+    (tf.damped_oscillator, (rng.uniform(1, 5, 12), rng.uniform(0, 1, 12), 50), (0, 1)),
+    (tf.calls_helper, (rng.normal(size=(3, 4)), rng.normal(size=(3, 4))), (0, 1)),
+], ids=["bs_call", "lennard_jones", "newton_sqrt", "damped_oscillator", "calls_helper"])
+def test_value_and_grad_matches_cpu(fn, args, wrt):
+    value, grads = srcgrad.value_and_grad(fn, wrt=wrt, target="cuda")(*args)
+    assert isinstance(value, np.ndarray), "host arrays in, host arrays out"
+    expected = per_element(srcgrad.value_and_grad(fn, wrt=wrt), *args)
+    close(value.ravel(), [v for v, _ in expected])
+    for k in range(len(wrt)):
+        close(grads[k].ravel(), [g[k] for _, g in expected])
+
+
+def test_jvp_and_vjp_agree():
+    x, y, v, w = (rng.normal(size=10) for _ in range(4))
+    _, tangent = srcgrad.jvp(tf.calls_helper, wrt=(0, 1), target="cuda")(x, y, v, v)
+    _, (gx, gy) = srcgrad.vjp(tf.calls_helper, wrt=(0, 1), target="cuda")(x, y, w)
+    close(w * tangent, v * (gx + gy))
+
+
+def test_device_arrays_stay_on_the_device_and_the_kernel_is_reused():
+    S, sigma = rng.uniform(80, 120, 16), rng.uniform(0.1, 0.5, 16)
+    g = srcgrad.grad(tf.bs_call, wrt=(0, 1), target="cuda")
+    delta, vega = g(cuda.to_device(S), cuda.to_device(sigma), 0.03, 100.0, 1.0)
+    assert hasattr(delta, "copy_to_host") and not isinstance(delta, np.ndarray)
+    on_host = g(S, sigma, 0.03, 100.0, 1.0)
+    close(delta.copy_to_host(), on_host[0])
+    close(vega.copy_to_host(), on_host[1])
+    g(cuda.to_device(S[:5]), cuda.to_device(sigma[:5]), 0.04, 100.0, 1.0)
+    assert len(g._specializations.launchers) == 1   # same kinds: one kernel, whatever the size or the values
+
+
+def test_arrays_inside_the_function_are_refused_at_their_line():
+    g = srcgrad.grad(tf.binomial_call, target="cuda")
+    with pytest.raises(UnsupportedSyntaxError, match=r"target_functions.py:\d+(.|\n)*values = np.empty(.|\n)*CUDA device"):
+        g(np.full(4, 100.0), 0.2, 0.03, 100.0, 1.0, 10)
+
+
+def test_cpu_only_helpers_are_refused():
+    with pytest.raises(UnsupportedSyntaxError, match=r"scipy.special.erf on a CUDA device(.|\n)*math.erf"):
+        srcgrad.grad(tf.special_erf, target="cuda")(np.linspace(0, 1, 4))

@@ -1,0 +1,158 @@
+"""target="parallel" and target="cuda": batched derivatives agree with the CPU target element by element.
+
+The CUDA target runs under numba's simulator in a subprocess (tests/simulated_cuda.py), since the
+simulator must be switched on before numba is imported.
+"""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import srcgrad
+from srcgrad.errors import SrcgradError, WrtError
+from tests import target_functions as tf
+
+RTOL = 1e-10
+rng = np.random.default_rng(7)
+
+
+def per_element(derivative, *args):
+    """The CPU target's derivative at each element (scalars broadcast), as arrays."""
+    shape = next(np.shape(a) for a in args if np.ndim(a))
+    flat = [np.broadcast_to(a, shape).ravel() for a in args]
+    results = [derivative(*(f[k] for f in flat)) for k in range(flat[0].size)]
+    return results, shape
+
+
+def close(a, b):
+    np.testing.assert_allclose(a, b, rtol=RTOL, atol=1e-12)
+
+
+CASES = [
+    (tf.bs_call, (rng.uniform(80, 120, 40), rng.uniform(0.1, 0.5, 40), 0.03, 100.0, rng.uniform(0.2, 2, 40)), (0, 1, 2, 4)),
+    (tf.lennard_jones, (rng.uniform(0.8, 3.0, 40), 1.5, 1.1), (0, 1, 2)),
+    (tf.newton_sqrt, (rng.uniform(0.1, 50, 40), 1e-12), (0,)),
+    (tf.damped_oscillator, (rng.uniform(1, 5, 40), rng.uniform(0, 1, 40), 200), (0, 1)),
+    (tf.calls_helper, (rng.normal(size=(5, 8)), rng.normal(size=(5, 8))), (0, 1)),
+    (tf.binomial_call, (rng.uniform(80, 120, 12), rng.uniform(0.1, 0.5, 12), 0.03, 100.0, 1.0,
+                        rng.integers(20, 60, 12)), (0, 1)),
+]
+
+
+@pytest.mark.parametrize("fn, args, wrt", CASES, ids=[c[0].__name__ for c in CASES])
+def test_value_and_grad_matches_cpu(fn, args, wrt):
+    value, grads = srcgrad.value_and_grad(fn, wrt=wrt, target="parallel")(*args)
+    expected, shape = per_element(srcgrad.value_and_grad(fn, wrt=wrt), *args)
+    assert value.shape == shape and all(g.shape == shape for g in grads)
+    close(value.ravel(), [v for v, _ in expected])
+    for k in range(len(wrt)):
+        close(grads[k].ravel(), [g[k] for _, g in expected])
+
+
+def test_grad_matches_finite_differences():
+    S, sigma = rng.uniform(80, 120, 20), rng.uniform(0.1, 0.5, 20)
+    delta, vega = srcgrad.grad(tf.bs_call, wrt=(0, 1), target="parallel")(S, sigma, 0.03, 100.0, 1.0)
+    h = 1e-5
+    close_fd = lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6)  # noqa: E731
+    price = np.vectorize(tf.bs_call)
+    close_fd(delta, (price(S + h, sigma, 0.03, 100.0, 1.0) - price(S - h, sigma, 0.03, 100.0, 1.0)) / (2 * h))
+    close_fd(vega, (price(S, sigma + h, 0.03, 100.0, 1.0) - price(S, sigma - h, 0.03, 100.0, 1.0)) / (2 * h))
+
+
+def test_jvp_takes_array_and_scalar_tangents():
+    omega, zeta = rng.uniform(1, 5, 30), rng.uniform(0, 1, 30)
+    dzeta = rng.normal(size=30)
+    value, tangent = srcgrad.jvp(tf.damped_oscillator, wrt=(0, 1), target="parallel")(omega, zeta, 100, 1.0, dzeta)
+    expected, _ = per_element(lambda o, z, t: srcgrad.jvp(tf.damped_oscillator, wrt=(0, 1))(o, z, 100, 1.0, t), omega, zeta, dzeta)
+    close(value, [v for v, _ in expected])
+    close(tangent, [t for _, t in expected])
+
+
+def test_vjp_scales_by_the_cotangent_and_agrees_with_jvp():
+    x, y = rng.normal(size=25), rng.normal(size=25)
+    w, v = rng.normal(size=25), rng.normal(size=25)
+    _, (gx, gy) = srcgrad.vjp(tf.calls_helper, wrt=(0, 1), target="parallel")(x, y, w)
+    _, tangent = srcgrad.jvp(tf.calls_helper, wrt=(0, 1), target="parallel")(x, y, v, v)
+    close(w * tangent, v * (gx + gy))   # per element: <Jv, w> = <v, J^T w>
+
+
+def test_jacobians_of_a_function_of_floats_are_its_gradient():
+    x, y = rng.normal(size=10), rng.normal(size=10)
+    grads = srcgrad.grad(tf.calls_helper, wrt=(0, 1), target="parallel")(x, y)
+    for jac in (srcgrad.jacfwd, srcgrad.jacrev):
+        for a, b in zip(jac(tf.calls_helper, wrt=(0, 1), target="parallel")(x, y), grads):
+            close(a, b)
+
+
+def test_source_shows_the_launcher():
+    g = srcgrad.grad(tf.lennard_jones, target="parallel")
+    g(np.linspace(1, 2, 4), 1.0, 1.0)
+    text = srcgrad.source(g)
+    assert "def jvp_lennard_jones(" in text and "for i in prange(" in text and "@parallel_jit" in text
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: srcgrad.grad(tf.lennard_jones, target="parallel")(np.ones(3), np.ones(4), 1.0), "one shape"),
+    (lambda: srcgrad.grad(tf.lennard_jones, target="parallel")(1.0, 1.0, 1.0), "at least one array"),
+    (lambda: srcgrad.grad(tf.damped_oscillator, wrt=2, target="parallel")(np.ones(3), 0.1, np.arange(3)), "not floats"),
+    (lambda: srcgrad.grad(tf.lennard_jones, target="parallel", has_aux=True), "has_aux"),
+    (lambda: srcgrad.grad(tf.lennard_jones, target="parallel", backend="python"), "backend"),
+    (lambda: srcgrad.grad(tf.lennard_jones, target="gpu"), "target must be one of"),
+    (lambda: srcgrad.jvp(tf.two_outputs, target="parallel")(np.ones(3), 1.0), "one float per element"),
+    (lambda: srcgrad.grad(tf.lennard_jones, target="parallel")((1.0, 2.0), np.ones(2), 1.0), "one number"),
+])
+def test_bad_use_is_a_clear_error(call, message):
+    with pytest.raises(SrcgradError, match=message):
+        call()
+
+
+def test_wrt_must_be_float_elements():
+    with pytest.raises(WrtError):
+        srcgrad.grad(tf.damped_oscillator, wrt=2, target="parallel")(np.ones(3), 0.1, np.arange(3))
+
+
+def run_with(env: dict, target: str):
+    root = Path(__file__).resolve().parent.parent
+    return subprocess.run([sys.executable, "-m", "pytest", "-o", "addopts=", "-q", "-p", "no:cacheprovider", str(root / target)],
+                          cwd=root, env={**os.environ, **env}, capture_output=True, text=True, timeout=600)
+
+
+def test_cuda_target_under_the_simulator():
+    done = run_with({"NUMBA_ENABLE_CUDASIM": "1"}, "tests/simulated_cuda.py")
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert " passed" in done.stdout
+
+
+def test_cuda_target_without_a_device_says_so():
+    script = ("import numpy as np, srcgrad\nfrom numba import cuda\nfrom tests import target_functions as tf\n"
+              "g = srcgrad.grad(tf.lennard_jones, target='cuda')\n"
+              "try:\n    g(np.linspace(1.0, 2.0, 8), 1.0, 1.0)\n    print('ran: a device is present' if cuda.is_available() else 'ran without a device')\n"
+              "except srcgrad.SrcgradError as exc:\n    print('refused:', exc)\n")
+    root = Path(__file__).resolve().parent.parent
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
+    done = subprocess.run([sys.executable, "-c", script], cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "refused: target='cuda': no CUDA device was found" in done.stdout or "a device is present" in done.stdout
+
+
+def nvvm_available() -> bool:
+    try:
+        import numba
+        from numba import cuda
+
+        def empty(x):
+            pass
+        cuda.compile_ptx(empty, (numba.float64,), cc=(9, 0))   # finds NVVM or fails
+        return True
+    except Exception:
+        return False
+
+
+@pytest.mark.skipif(not nvvm_available(), reason="numba's NVVM is not installed (pip install -e '.[cuda]')")
+def test_kernels_compile_to_ptx_without_a_gpu():
+    for fn, args, wrt in CASES[:5]:
+        ptx = srcgrad.value_and_grad(fn, wrt=wrt, target="cuda")._specializations.ptx(args)
+        assert ".entry" in ptx and "value_and_grad" in ptx
