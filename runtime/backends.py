@@ -12,9 +12,15 @@ def python_jit(fn):
     return fn
 
 
+# only the prange loops srcgrad wrote run in parallel: numba's automatic parallelization of array
+# expressions would change the order of sums and, on some generated code, fails inside numba
+PRANGE_ONLY = {"prange": True, "comprehension": False, "reduction": False, "inplace_binop": False,
+               "setitem": False, "numpy": False, "stencil": False, "fusion": False}
+
+
 def parallel_jit(fn):
-    """A launcher whose `prange` loop runs on every CPU core (target="parallel")."""
-    return numba.njit(cache=True, parallel=True, error_model="numpy", fastmath={"contract"})(fn)
+    """A function whose `prange` loops run on every CPU core (target="parallel")."""
+    return numba.njit(cache=True, parallel=dict(PRANGE_ONLY), error_model="numpy", fastmath={"contract"})(fn)
 
 
 def cuda_device_jit(fn):

@@ -18,11 +18,11 @@ from .emit import cache
 from .emit.module import load_module
 from .errors import CompilationError, InternalError, MissingSourceError, SrcgradError, UnsupportedSyntaxError, WrtError
 from .frontend.parse import python_function, require_python_function
-from .pipeline import ModuleBuilder, globals_fingerprint, normalized
+from .pipeline import ModuleBuilder, globals_fingerprint, has_parallel_loops, normalized
 from .transform.forward_vector import NotVectorizable
 
 Wrt = Union[int, Sequence[int]]
-BACKENDS = ("numba", "python")
+BACKENDS = ("numba", "python", "parallel")   # "parallel": target="parallel" of a function with prange loops
 
 
 class _Specializations:
@@ -88,7 +88,7 @@ def _guarded(compiled, pyfunc, backend: str):
     def call(*args):
         if any(isinstance(a, K.Keyed) for a in args):
             args = tuple(_plain(a) for a in args)
-        if backend == "numba":   # numba compiles one version per layout, and reshape needs C order
+        if backend != "python":   # numba compiles one version per layout, and reshape needs C order
             args = tuple(np.ascontiguousarray(a) if isinstance(a, np.ndarray) and not a.flags.c_contiguous else a
                          for a in args)
         try:
@@ -446,6 +446,19 @@ def _of_partial(make, bound: functools.partial, wrt: Wrt, backend: str, options:
 
 # ----- targets ------------------------------------------------------------------------------
 
+def _parallel_loops_in(fn, target: str, backend: str) -> bool:
+    """Whether fn has prange loops: then target="parallel" compiles fn's own derivative with them
+    parallel; otherwise a target runs fn's derivative once per element (_batched)."""
+    batched.check_target(target, backend)
+    if isinstance(fn, DerivativeFunction) or not has_parallel_loops(python_function(fn)):
+        return False
+    if target == "cuda":
+        raise SrcgradError(f"{python_function(fn).__qualname__} has prange loops, which run on target='parallel'. "
+                           "On target='cuda' srcgrad runs a function of floats once per element (one thread each); "
+                           "a prange loop's body as a CUDA kernel is not supported yet.")
+    return True
+
+
 def _batched(fn, what: str, wrt: Wrt, backend: str, target: str, doc: str, has_aux: bool = False) -> DerivativeFunction:
     """The derivative at each element of fn's array arguments, on target "parallel" or "cuda"
     (srcgrad/batched.py). jacfwd and jacrev of a function of floats are its gradient there."""
@@ -487,8 +500,9 @@ def jvp(fn: Callable, wrt: Wrt = 0, backend: str = "numba", target: str = "cpu")
         ``g(*args, *tangents) -> (value, tangent_out)``: one tangent per `wrt` position, shaped like
         that argument; `tangent_out` is shaped like fn's output.
     """
-    if target != "cpu":
+    if target != "cpu" and not _parallel_loops_in(fn, target, backend):
         return _batched(fn, "jvp", wrt, backend, target, jvp.__doc__)
+    backend = "parallel" if target == "parallel" else backend
     positions, _ = _normalize_wrt(fn, wrt)
     specs = _Specializations(fn, "forward", positions, backend)
     arguments = _Arguments(fn, "jvp", len(positions), "tangent(s), one per wrt argument")
@@ -539,8 +553,9 @@ def jacfwd(fn: Callable, wrt: Wrt = 0, backend: str = "numba", target: str = "cp
         ``J(*args)`` with shape ``np.shape(output) + np.shape(args[wrt])``; a tuple of such when
         `wrt` is a tuple.
     """
-    if target != "cpu":
+    if target != "cpu" and not _parallel_loops_in(fn, target, backend):
         return _batched(fn, "grad", wrt, backend, target, jacfwd.__doc__)
+    backend = "parallel" if target == "parallel" else backend
     positions, as_tuple = _normalize_wrt(fn, wrt)
     vector = _Specializations(fn, "forward_vector", positions, backend)
     per_direction = _Specializations(fn, "forward", positions, backend)
@@ -723,8 +738,9 @@ def grad(fn: Callable, wrt: Wrt = 0, backend: str = "numba", has_aux: bool = Fal
         a tuple when `wrt` is a tuple, even a tuple of one. With `has_aux=True` (`fn` returns
         `(loss, aux)`), ``(grads, aux)``.
     """
-    if target != "cpu":
+    if target != "cpu" and not _parallel_loops_in(fn, target, backend):
         return _batched(fn, "grad", wrt, backend, target, grad.__doc__, has_aux)
+    backend = "parallel" if target == "parallel" else backend
     positions, as_tuple, specs = _reverse(fn, wrt, backend, with_value=has_aux)
     arguments = _Arguments(fn, "grad")
     if has_aux:
@@ -761,8 +777,9 @@ def value_and_grad(fn: Callable, wrt: Wrt = 0, backend: str = "numba", has_aux: 
         ``g(*args) -> (value, grads)``, grads as for :func:`grad`; with `has_aux`,
         ``((value, aux), grads)``.
     """
-    if target != "cpu":
+    if target != "cpu" and not _parallel_loops_in(fn, target, backend):
         return _batched(fn, "value_and_grad", wrt, backend, target, value_and_grad.__doc__, has_aux)
+    backend = "parallel" if target == "parallel" else backend
     positions, as_tuple, specs = _reverse(fn, wrt, backend, with_value=True)
     arguments = _Arguments(fn, "value_and_grad")
     if has_aux:
@@ -795,8 +812,9 @@ def vjp(fn: Callable, wrt: Wrt = 0, backend: str = "numba", target: str = "cpu")
         ``g(*args, cotangent) -> (value, grads)``: `cotangent` is shaped like fn's output; grads
         are shaped as for :func:`grad`.
     """
-    if target != "cpu":
+    if target != "cpu" and not _parallel_loops_in(fn, target, backend):
         return _batched(fn, "vjp", wrt, backend, target, vjp.__doc__)
+    backend = "parallel" if target == "parallel" else backend
     positions, as_tuple, specs = _reverse(fn, wrt, backend, with_value=True)
     arguments = _Arguments(fn, "vjp", 1, "cotangent, shaped like the output")
 
@@ -828,8 +846,9 @@ def jacrev(fn: Callable, wrt: Wrt = 0, backend: str = "numba", target: str = "cp
         ``J(*args)`` with shape ``np.shape(output) + np.shape(args[wrt])``; a tuple of such when
         `wrt` is a tuple.
     """
-    if target != "cpu":
+    if target != "cpu" and not _parallel_loops_in(fn, target, backend):
         return _batched(fn, "grad", wrt, backend, target, jacrev.__doc__)
+    backend = "parallel" if target == "parallel" else backend
     positions, as_tuple, specs = _reverse(fn, wrt, backend, with_value=False)
     primal = _Specializations(fn, "primal", (), backend)
     arguments = _Arguments(fn, "jacrev")

@@ -6,7 +6,6 @@ after those passes to stderr.
 from __future__ import annotations
 
 import ast
-import builtins
 import copy
 import hashlib
 import os
@@ -20,7 +19,7 @@ from . import syntax
 from .analyze import kinds as K
 from .analyze.activity import active_variables
 from .analyze.device_code import require_device_code
-from .emit.module import RUNTIME_HELPERS, load_module, module_source
+from .emit.module import MODULE_NAMES, load_module, module_source
 from .emit.printer import to_source
 from .errors import InternalError, SrcgradError
 from .frontend.fence import check_supported
@@ -39,6 +38,7 @@ from .normalize.resolve import Resolved, resolve
 from .normalize.scalarize import scalarize
 from .normalize.verify import verify_after
 from .transform.forward import ForwardTransform
+from .transform.parallel import parallelize
 from .transform.forward_vector import VectorForwardTransform
 from .transform.primal import PrimalTransform
 from .transform.reverse import ReverseTransform
@@ -57,7 +57,6 @@ REVERSE_ONLY = [
     ("loop_exits", lambda unit: lower_exits(unit.parsed, unit.names)),  # break/continue/return -> flags
     ("arguments", lambda unit: copy_written_arguments(unit.parsed, unit.names)),  # x[0] = v on an argument
 ]
-MODULE_NAMES = {"math", "np", "jit"} | RUNTIME_HELPERS | set(dir(builtins))
 
 
 @dataclass
@@ -142,6 +141,21 @@ def globals_fingerprint(fn, mode: str) -> tuple:
     return tuple(prints)
 
 
+def has_parallel_loops(pyfunc) -> bool:
+    """Whether `pyfunc` or a function it calls has a loop the user wrote with numba's prange."""
+    seen, pending = set(), [pyfunc]
+    while pending:
+        function = pending.pop()
+        if function in seen:
+            continue
+        seen.add(function)
+        unit = normalized(function, "forward")
+        if any(getattr(node, "srcgrad_parallel", False) for node in syntax.walk(unit.parsed.tree)):
+            return True
+        pending += list(unit.resolved.user_calls.values())
+    return False
+
+
 def _value_print(value):
     if isinstance(value, np.ndarray):
         return value.dtype.str, value.shape, hashlib.sha1(np.ascontiguousarray(value).view(np.uint8)).hexdigest()
@@ -212,6 +226,9 @@ class ModuleBuilder:
         name = self.module_names.fresh(PREFIXES[mode] + unit.parsed.name)
         with compiler_pass(mode, unit.parsed):
             generated = self._transform(work, unit, mode, wrt, name, options)
+        if self.backend == "parallel" and mode != "forward_vector":   # its direction buffers are shared
+            for loop in parallelize(generated, work.names, work.kinds, self.module_names):
+                self.order.append(Built(loop.name, loop, None))
         _dump(mode, name, generated)
         built = Built(name, generated, _return_kind(work.tree, work.kinds))
         self._in_progress.discard(key)
@@ -239,7 +256,7 @@ class ModuleBuilder:
             work.kinds = infer()
         if copy_overlapping_values(work.tree, work.kinds, work.names):
             work.kinds = infer()
-        if self.backend == "numba" and view_loop_carried_transposes(work.tree, work.kinds):
+        if self.backend in ("numba", "parallel") and view_loop_carried_transposes(work.tree, work.kinds):
             work.kinds = infer()
         if mode != "primal" and scalarize(work.tree, work.kinds, work.names):
             verify_after("scalarize", work.tree)

@@ -69,3 +69,75 @@ def special_erf(x):
 
 def two_outputs(x):
     return x, 2.0 * x
+
+
+# ----- prange loops (target="parallel" compiles them in parallel; the CPU target runs them in order) -----
+from numba import prange  # noqa: E402
+
+
+def least_squares(w, b, X, y):
+    """Mean squared error of a linear model, one data point per iteration."""
+    n = X.shape[0]
+    total = 0.0
+    for i in prange(n):
+        pred = b
+        for j in range(X.shape[1]):
+            pred += w[j] * X[i, j]
+        r = pred - y[i]
+        total += r * r
+    return total / n
+
+
+def gmm_loglik(means, log_weights, log_sigma, X):
+    """Log-likelihood of an isotropic Gaussian mixture, with a log-sum-exp per data point."""
+    n, d = X.shape
+    K = means.shape[0]
+    total = 0.0
+    for i in prange(n):
+        terms = np.empty(K)
+        best = -1e300
+        for k in range(K):
+            sq = 0.0
+            for j in range(d):
+                diff = (X[i, j] - means[k, j]) / math.exp(log_sigma[k])
+                sq += diff * diff
+            terms[k] = log_weights[k] - d * log_sigma[k] - 0.5 * sq
+            if terms[k] > best:
+                best = terms[k]
+        s = 0.0
+        for k in range(K):
+            s += math.exp(terms[k] - best)
+        total += best + math.log(s)
+    return total
+
+
+def decay_residuals(p, t, y):
+    """Residuals of y = p0 exp(-p1 t) + p2, one per observation (a vector output)."""
+    r = np.empty(t.shape[0])
+    for i in prange(t.shape[0]):
+        r[i] = p[0] * math.exp(-p[1] * t[i]) + p[2] - y[i]
+    return r
+
+
+def pair_energy(x, eps):
+    """Soft pair potential summed over all pairs of particles (rows of x): the adjoint of every
+    particle's position gathers from every iteration."""
+    n = x.shape[0]
+    energy = 0.0
+    for i in prange(n):
+        for j in range(i + 1, n):
+            r2 = 0.0
+            for c in range(x.shape[1]):
+                diff = x[i, c] - x[j, c]
+                r2 += diff * diff
+            energy += eps / (1.0 + r2)
+    return energy
+
+
+def running_product(x):
+    """A product over a prange loop: numba reduces it per thread, but its reverse sweep needs the
+    partial products in order, so srcgrad runs that loop sequentially."""
+    p = 1.0
+    for i in prange(x.shape[0]):
+        p *= x[i]
+    return p

@@ -17,6 +17,7 @@ CASES = [
     ("heat_inverse.py", {"HEAT_INVERSE_N": "24"}, "OK: gradient matches finite differences and the fit recovers kappa and q."),
     ("seir_sensitivity.py", {"SEIR_STEPS": "400"}, "OK: jacfwd, jacrev and finite differences agree."),
     ("mlp_digits.py", {"MLP_STEPS": "60"}, "OK: the dict gradient matches finite differences and training lowers the loss."),
+    ("option_greeks.py", {"NUMBA_ENABLE_CUDASIM": "1"}, "OK: the Greeks computed on numba's CUDA simulator match"),
     ("newton_fit.py", {"NEWTON_FIT_STEPS": "200", "NEWTON_FIT_PLOT": "newton_fit.png"}, "OK: Newton-CG with srcgrad's hvp reaches the fit"),
 ]
 

@@ -117,6 +117,8 @@ class _Anf:
         if stmt.iter.keywords or not 1 <= len(args) <= 3:
             self._reject(stmt, "range() with keyword or missing arguments")
         loop = syntax.for_range(stmt.target.id, args, self.block(stmt.body))
+        if getattr(stmt, "srcgrad_parallel", False):   # the user's prange: independent iterations
+            loop.srcgrad_parallel = True
         self.emit(loop)
 
     def stmt_While(self, stmt):

@@ -16,6 +16,7 @@ import sysconfig
 import types
 
 import gast
+import numba
 import numpy as np
 import srcgrad_runtime
 
@@ -163,6 +164,9 @@ class _Resolver(gast.NodeTransformer):
 
     def visit_For(self, node):
         iterator = node.iter
+        if self._is_prange(iterator):   # numba's parallel range: a range whose iterations are independent
+            iterator.func = syntax.name("range")
+            node.srcgrad_parallel = True
         if isinstance(iterator, gast.Call) and isinstance(iterator.func, gast.Name) and \
                 iterator.func.id in ("range", "enumerate") and iterator.func.id not in self.local:
             # loop headers are lowered by desugar; only their arguments are expressions
@@ -174,6 +178,20 @@ class _Resolver(gast.NodeTransformer):
                 self._bind_call(iterator, range, "range")
             return node
         return self.generic_visit(node)
+
+    def _is_prange(self, iterator) -> bool:
+        if not isinstance(iterator, gast.Call):
+            return False
+        path = _dotted_path(iterator.func)
+        if path is None or path[0] in self.local:
+            return False
+        try:
+            obj = self.parsed.lookup(path[0])
+            for attr in path[1:]:
+                obj = getattr(obj, attr)
+        except (KeyError, AttributeError):
+            return False
+        return obj is numba.prange
 
     def visit_Call(self, node):
         node.args = [self.visit(a) for a in node.args]

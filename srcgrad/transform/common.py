@@ -14,6 +14,13 @@ def on_tape(stmt):
     return stmt
 
 
+def scratch_buffer(stmt):
+    """Mark the statement that binds a scratch buffer once, before the loops that reuse it (a tape
+    grown when too small, an adjoint zeroed per iteration): a parallel loop gives each part its own."""
+    stmt.srcgrad_buffer = True
+    return stmt
+
+
 def is_expensive(rule) -> bool:
     """Far costlier than arithmetic: reverse mode stores it rather than recomputing it, vector mode
     shares one evaluation across directions."""

@@ -24,7 +24,7 @@ from ..analyze.aliasing import BEFORE, linear_order, reaching_definitions, shari
 from ..analyze.dataflow import bound_names, eliminate_dead_code, measured, mutated_arrays, upward_exposed
 from ..errors import UnsupportedSyntaxError
 from .adjoints import Adjoints
-from .common import by_origin, on_tape as _tape, primal_calls
+from .common import by_origin, on_tape as _tape, primal_calls, scratch_buffer
 from .write_index import index_atoms
 from .peephole import drop_undone_writes, drop_unneeded_saves, fold_first_contributions
 from .reverse_loops import LoopReversal, is_loop_exit as _is_loop_exit, restore_comments_that_stayed, values_read
@@ -448,7 +448,7 @@ def reuse_adjoint_buffers(code: list) -> list:
         init.value = syntax.call("zeroed_like", syntax.name(bar), syntax.name(var))
         if bar not in done:
             done.add(bar)
-            hoisted.append(syntax.assign(bar, syntax.call("np.zeros", syntax.tuple_([syntax.const(0)] * rank))))
+            hoisted.append(scratch_buffer(syntax.assign(bar, syntax.call("np.zeros", syntax.tuple_([syntax.const(0)] * rank)))))
     if hoisted:
         hoisted.insert(0, syntax.comment("adjoint buffers each loop iteration zeroes and reuses"))
     return hoisted + code

@@ -17,7 +17,7 @@ from ..errors import UnsupportedSyntaxError
 from ..rules.template import simplify
 from .array_restore import (DISJOINT, LOG, SNAPSHOT, disjoint_position, entry_copy, overwritten_before_read,
                             restore_own_part, snapshot_allocation, snapshot_record, snapshot_restore, writes_in_bulk)
-from .common import allocates, is_expensive, on_tape
+from .common import allocates, is_expensive, on_tape, scratch_buffer
 from .write_index import index_pattern, rebuild_index
 
 
@@ -361,7 +361,7 @@ class LoopReversal:
             empty = syntax.call("np.empty", syntax.const(0))
             if dtype == K.INT:
                 empty.keywords = [gast.keyword(arg="dtype", value=syntax.dotted("np.int64"))]
-            self.hoisted.append(on_tape(syntax.assign(tape, empty)))
+            self.hoisted.append(scratch_buffer(on_tape(syntax.assign(tape, empty))))
         size = self._trip_count(plan)
         too_small = gast.Compare(left=syntax.subscript(gast.Attribute(value=syntax.name(tape), attr="shape", ctx=gast.Load()),
                                                        syntax.const(0)),

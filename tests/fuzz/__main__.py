@@ -11,7 +11,9 @@ from .plan import APIS
 from .report import render, summary_line, write_reproducers
 from .shrink import shrink
 
-BACKENDS = {"python": ("python",), "numba": ("numba",), "both": ("python", "numba")}
+# "parallel": the program with its loops written as prange, on target="parallel" (compared with python)
+BACKENDS = {"python": ("python",), "numba": ("numba",), "both": ("python", "numba"),
+            "all": ("python", "numba", "parallel")}
 
 
 def parse(argv) -> argparse.Namespace:
@@ -20,6 +22,8 @@ def parse(argv) -> argparse.Namespace:
     p.add_argument("--seed", default="1", help="campaign seed; program k uses seed SEED:k:attempt")
     p.add_argument("--backend", choices=sorted(BACKENDS), default="both")
     p.add_argument("--numba-every", type=int, default=1, help="run numba on every k-th program only")
+    p.add_argument("--parallel-every", type=int, default=0,
+                   help="with --backend all: target='parallel' on every k-th program only (default: as numba)")
     p.add_argument("--apis", default=",".join(APIS), help=f"comma-separated subset of {','.join(APIS)}")
     p.add_argument("--jobs", type=int, default=2, help="worker processes")
     p.add_argument("--timeout", type=float, default=180.0, help="seconds per program before it counts as a hang")
@@ -80,7 +84,8 @@ def main(argv=None) -> int:
         print(generate(args.print).source)
         return 0
     settings = Settings(n=args.n, seed=args.seed, backends=BACKENDS[args.backend], apis=tuple(args.apis.split(",")),
-                        every={"numba": args.numba_every}, jobs=args.jobs, timeout=args.timeout,
+                        every={"numba": args.numba_every, "parallel": args.parallel_every or args.numba_every},
+                        jobs=args.jobs, timeout=args.timeout,
                         cache_dir=args.cache_dir, only=tuple(s for s in args.only.split(",") if s))
     with open_pool(settings) as pool:
         campaign = run_campaign(settings, pool, None if args.quiet else Progress(settings.count))

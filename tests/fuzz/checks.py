@@ -7,6 +7,7 @@ mutated argument) is a failure.
 from __future__ import annotations
 
 import inspect
+import re
 import sys
 import time
 import traceback
@@ -36,9 +37,13 @@ def check_program(program: Program, plan: Plan, directory: str) -> Outcome:
     """Load `program` from a real file in `directory` and run every check of `plan` on it."""
     start = time.perf_counter()
     module = None
+    parallel = None
     try:
         module = load(program, directory)
         trial = Trial(getattr(module, program.func), program.args(), program.wrt, program.seed)
+        if "parallel" in plan.backends and PARALLEL_LOOP.search(program.source):
+            parallel = load(program.with_source(with_prange(program.source)), directory)
+            trial.parallel_f = getattr(parallel, program.func)
     except Discard as why:
         return Outcome(program, "discarded", reason=str(why), seconds=time.perf_counter() - start)
     except Exception as exc:  # a generator bug: the plain module does not even load
@@ -47,8 +52,20 @@ def check_program(program: Program, plan: Plan, directory: str) -> Outcome:
         trial.run(plan)
     finally:
         unload(module)
+        if parallel is not None:
+            unload(parallel)
     return Outcome(program, status_of(trial.failures, trial.refusals), trial.failures, trial.refusals,
                    smooth=trial.fd.smooth, seconds=time.perf_counter() - start)
+
+
+PARALLEL_LOOP = re.compile(r"^(\s*for \w+ in )range\(", re.MULTILINE)
+
+
+def with_prange(source: str) -> str:
+    """The program with every `for ... in range(...)` loop written with numba's prange. On
+    target="parallel" srcgrad must compute exactly what the sequential loops compute: it runs a
+    loop in parallel only where its iterations are independent, and in order otherwise."""
+    return "from numba import prange\n" + PARALLEL_LOOP.sub(r"\1prange(", source)
 
 
 def plain_value(f, args):
@@ -93,6 +110,7 @@ class Trial:
         self.failures: list = []
         self.refusals: list = []
         self._primal_compiles = None
+        self.parallel_f = None   # the program with prange loops, for the "parallel" backend
 
     @property
     def scalar_output(self) -> bool:
@@ -100,6 +118,8 @@ class Trial:
 
     def run(self, plan: Plan) -> None:
         for backend in plan.backends:
+            if backend == "parallel" and self.parallel_f is None:
+                continue   # no loops: nothing to run in parallel
             for api in plan.apis_for(backend):
                 if api not in SCALAR_ONLY or self.scalar_output:
                     self.run_api(api, backend)
@@ -143,7 +163,10 @@ class Trial:
 
     def call(self, api, backend, args, tangents, cotangent):
         """(value or None, derivative) from one srcgrad API."""
-        g = getattr(srcgrad, api)(self.f, wrt=self.wrt, backend=backend)
+        if backend == "parallel":
+            g = getattr(srcgrad, api)(self.parallel_f, wrt=self.wrt, target="parallel")
+        else:
+            g = getattr(srcgrad, api)(self.f, wrt=self.wrt, backend=backend)
         if api == "jvp":
             return g(*args, *tangents)
         if api == "vjp":
@@ -218,17 +241,19 @@ class Trial:
 
     def compare_backends(self) -> None:
         for api in APIS:
-            if (api, "python") not in self.results or (api, "numba") not in self.results:
-                continue
-            got, want = _flat_result(self.results[api, "numba"]), _flat_result(self.results[api, "python"])
-            if got is None or want is None:
-                continue   # already reported as a structure failure
-            problem = mismatch(got, want, numeric.BACKEND_RTOL, atol_scale=1e-10)
-            if problem:
-                problem = mismatch(got, want, numeric.BACKEND_RTOL, atol_scale=1e-10,
-                                   atol=10.0 * self.result_spread(api))
-            if problem:
-                self.fail("python vs numba", api, "numba", f"numba (got) and python (expected) differ: {problem}")
+            for backend in ("numba", "parallel"):
+                if (api, "python") in self.results and (api, backend) in self.results:
+                    self.compare_to_python(api, backend)
+
+    def compare_to_python(self, api: str, backend: str) -> None:
+        got, want = _flat_result(self.results[api, backend]), _flat_result(self.results[api, "python"])
+        if got is None or want is None:
+            return   # already reported as a structure failure
+        problem = mismatch(got, want, numeric.BACKEND_RTOL, atol_scale=1e-10)
+        if problem:
+            problem = mismatch(got, want, numeric.BACKEND_RTOL, atol_scale=1e-10, atol=10.0 * self.result_spread(api))
+        if problem:
+            self.fail(f"python vs {backend}", api, backend, f"{backend} (got) and python (expected) differ: {problem}")
 
 
 def numba_compiles(f, args) -> bool:

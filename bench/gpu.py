@@ -1,0 +1,182 @@
+"""GPU and multi-core targets against the single-thread CPU target, ratios from one run.
+
+    python bench/gpu.py            # 10^6 to 10^8 elements (a GPU machine: minutes)
+    python bench/gpu.py --quick    # 10^4 and 10^5 (any machine; the CUDA rows need a GPU)
+
+Pattern 1, batched derivatives of functions of floats: the Greeks (delta, vega, rho) of
+Black-Scholes prices, and d/d(omega, zeta) of a damped oscillator integrated over 100 Euler steps
+per element. The `cpu` column is the CPU target's derivative called per element from one numba
+loop (`compiled_for`), the fastest single-thread use of it.
+
+Pattern 2, a loss summed over data points in a `prange` loop: a linear least-squares fit (8
+features) and a Gaussian-mixture log-likelihood (5 components in 3-D). `cpu` is grad with the
+default target (the loop runs in order).
+
+Every result is checked against the CPU target (relative 1e-10) before it is timed.
+"""
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+
+import numba
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import srcgrad  # noqa: E402
+from tests import target_functions as tf  # noqa: E402
+
+QUICK = "--quick" in sys.argv
+HAVE_GPU = False
+try:
+    from numba import cuda
+    HAVE_GPU = cuda.is_available()
+except Exception:
+    cuda = None
+
+
+def best(fn, repeats=3):
+    """The fastest of `repeats` calls after one warm-up call, in seconds."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def synchronized(fn):
+    def run():
+        out = fn()
+        cuda.synchronize()
+        return out
+    return run
+
+
+def agree(a, b, what):
+    a = np.concatenate([np.ravel(np.asarray(x)) for x in (a if isinstance(a, tuple) else (a,))])
+    b = np.concatenate([np.ravel(np.asarray(x)) for x in (b if isinstance(b, tuple) else (b,))])
+    err = np.max(np.abs(a - b)) / max(np.max(np.abs(b)), 1e-300)
+    if not err <= 1e-10:
+        raise SystemExit(f"{what}: differs from the CPU target by {err:.2e} (relative)")
+    return err
+
+
+# ----- pattern 1 ---------------------------------------------------------------------------------
+
+def per_element_loop(fn, wrt, n_args):
+    """value_and_grad of fn on the CPU target, called per element from one numba loop."""
+    vg = srcgrad.value_and_grad(fn, wrt=wrt)
+    sample = tuple(1.0 if k != n_args - 1 or fn is not tf.damped_oscillator else 10 for k in range(n_args))
+    inner = vg.compiled_for(*sample)
+    k = len(wrt)
+
+    @numba.njit
+    def run_bs(S, sigma, r, K, T, value, grads):
+        for i in range(S.shape[0]):
+            v, g = inner(S[i], sigma[i], r, K, T)
+            value[i] = v
+            for j in range(k):
+                grads[j, i] = g[j]
+
+    @numba.njit
+    def run_osc(omega, zeta, steps, value, grads):
+        for i in range(omega.shape[0]):
+            v, g = inner(omega[i], zeta[i], steps)
+            value[i] = v
+            for j in range(k):
+                grads[j, i] = g[j]
+    return run_bs if fn is tf.bs_call else run_osc
+
+
+def pattern_1(name, fn, wrt, make_args, sizes, rows):
+    cpu_loop = per_element_loop(fn, wrt, len(make_args(2)))
+    parallel = srcgrad.value_and_grad(fn, wrt=wrt, target="parallel")
+    gpu = srcgrad.value_and_grad(fn, wrt=wrt, target="cuda") if HAVE_GPU else None
+    for n in sizes:
+        args = make_args(n)
+        value, grads = np.empty(n), np.empty((len(wrt), n))
+        row = {"workload": name, "n": n}
+        if n <= 10 ** 7:
+            row["cpu"] = best(lambda: cpu_loop(*args, value, grads))
+            reference = (value.copy(), tuple(grads))
+        else:
+            reference = None
+        row["parallel"] = best(lambda: parallel(*args))
+        result = parallel(*args)
+        if reference is not None:
+            agree(result, reference, f"{name} parallel, n={n}")
+        else:
+            reference = result
+        if gpu is not None:
+            on_device = tuple(cuda.to_device(a) if isinstance(a, np.ndarray) else a for a in args)
+            row["cuda"] = best(synchronized(lambda: gpu(*on_device)))
+            row["cuda+copies"] = best(lambda: gpu(*args))
+            agree(gpu(*args), reference, f"{name} cuda, n={n}")
+        rows.append(row)
+        print(row, flush=True)
+
+
+def black_scholes_args(n):
+    rng = np.random.default_rng(0)
+    return rng.uniform(50, 150, n), rng.uniform(0.1, 0.6, n), 0.03, 100.0, 1.0
+
+
+def oscillator_args(n):
+    rng = np.random.default_rng(1)
+    return rng.uniform(1, 5, n), rng.uniform(0, 1, n), 100
+
+
+# ----- pattern 2 ---------------------------------------------------------------------------------
+
+def pattern_2(name, fn, wrt, make_args, sizes, rows):
+    cpu = srcgrad.grad(fn, wrt=wrt)
+    parallel = srcgrad.grad(fn, wrt=wrt, target="parallel")
+    for n in sizes:
+        args = make_args(n)
+        row = {"workload": name, "n": n, "cpu": best(lambda: cpu(*args)), "parallel": best(lambda: parallel(*args))}
+        agree(parallel(*args), cpu(*args), f"{name} parallel, n={n}")
+        rows.append(row)
+        print(row, flush=True)
+
+
+def least_squares_args(n):
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(n, 8))
+    return rng.normal(size=8), 0.1, X, X @ np.arange(8.0) + rng.normal(size=n)
+
+
+def gmm_args(n):
+    rng = np.random.default_rng(3)
+    return rng.normal(size=(5, 3)), np.log(np.full(5, 0.2)), np.zeros(5), rng.normal(size=(n, 3))
+
+
+def table(rows) -> str:
+    columns = ["cpu", "parallel", "cuda", "cuda+copies"]
+    lines = ["| workload | n | " + " | ".join(f"{c} (ms)" for c in columns) + " | parallel speed-up | cuda speed-up |",
+             "|---" * (len(columns) + 4) + "|"]
+    for row in rows:
+        cells = [f"{1e3 * row[c]:.2f}" if c in row else "—" for c in columns]
+        speed = [f"{row['cpu'] / row[c]:.1f}×" if "cpu" in row and c in row else "—" for c in ("parallel", "cuda")]
+        lines.append(f"| {row['workload']} | 10^{round(math.log10(row['n']))} | " + " | ".join(cells + speed) + " |")
+    return "\n".join(lines)
+
+
+def main():
+    print(f"numba {numba.__version__}, {numba.config.NUMBA_NUM_THREADS} threads, GPU: "
+          f"{cuda.get_current_device().name.decode() if HAVE_GPU else 'none'}", flush=True)
+    small = [10 ** 4, 10 ** 5] if QUICK else [10 ** 6, 10 ** 7, 10 ** 8]
+    rows = []
+    pattern_1("Black-Scholes Greeks", tf.bs_call, (0, 1, 2), black_scholes_args, small, rows)
+    pattern_1("oscillator, 100 steps", tf.damped_oscillator, (0, 1), oscillator_args, small[:2], rows)
+    medium = [10 ** 4, 10 ** 5] if QUICK else [10 ** 6, 10 ** 7]
+    pattern_2("least squares (prange)", tf.least_squares, (0, 1), least_squares_args, medium, rows)
+    pattern_2("GMM log-likelihood (prange)", tf.gmm_loglik, (0, 1, 2), gmm_args, medium, rows)
+    print(table(rows))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,265 @@
+"""Parallel loops (target="parallel"): a loop the user wrote with `prange` runs as a `prange` loop in
+the generated code too, forward and reverse.
+
+After this pass, each outermost loop marked `srcgrad_parallel` (resolve marks the user's prange
+loops; reverse mode keeps the mark where the iterations' adjoints commute) whose body is safe to
+split is a `prange` loop, and its function carries `srcgrad_decorator = "parallel_jit"`. Safe: a
+unit-step range, no tape pushes or pops, and every shared array it accumulates into (`w_bar[j] +=
+...`, the adjoint of a parameter every iteration reads) is only accumulated into. Such arrays get
+one private copy per part of the range, summed after the loop, since numba's prange reduces
+scalars and whole arrays but not array elements. Writes indexed by the loop's own index
+(`x_bar[i] += ...`) touch one iteration's elements and stay as they are. Any other loop stays
+sequential, which is always correct.
+"""
+from __future__ import annotations
+
+import gast
+from dataclasses import dataclass
+
+from .. import syntax
+from ..analyze import kinds as K
+from ..analyze.dataflow import upward_exposed
+from ..emit.module import MODULE_NAMES, RUNTIME_HELPERS
+from ..normalize.names import NameGenerator
+from ..rules.template import simplify
+
+
+def parallelize(fn, names: NameGenerator, kinds: dict, module_names: NameGenerator) -> list:
+    """Make the safe parallel loops of generated function `fn` prange loops, each moved into a
+    function of its own (compiled with numba's parallel=True, which then sees only that loop);
+    returns those functions. `kinds`: the primal function's kinds (which names hold arrays)."""
+    buffers = {stmt.targets[0].id: stmt for stmt in fn.body if getattr(stmt, "srcgrad_buffer", False)}
+    context = _Context(names, buffers, _array_names(fn, kinds), module_names, fn.name, [])
+    _parallelize_block(fn.body, context, [])
+    return context.outlined
+
+
+@dataclass
+class _Context:
+    names: NameGenerator
+    buffers: dict     # scratch buffer -> the statement that binds it before the loops
+    arrays: set       # names that hold arrays
+    module_names: NameGenerator
+    function: str     # the name of the function the loops are in
+    outlined: list    # the functions made so far, one per parallel loop
+
+
+def _parallelize_block(block: list, context: _Context, after: list) -> None:
+    """`after`: what runs once `block` is done, innermost first: ("then", statements) or ("loop", body)."""
+    k = 0
+    while k < len(block):
+        stmt = block[k]
+        following = [("then", block[k + 1:])] + after
+        live_after = _live_after(following)
+        if getattr(stmt, "srcgrad_parallel", False) and isinstance(stmt, gast.For) \
+                and _splittable(stmt, context, live_after):
+            sums = sorted(_assigned_names(stmt.body) & live_after)
+            block[k] = _outline(_parallel_loop(stmt, context.names, context.buffers), sums, context)
+            k += 1
+            continue
+        if getattr(stmt, "srcgrad_parallel", False):
+            block.insert(k, syntax.comment("a prange loop run in order: in this code its iterations depend on each other"))
+            k += 1
+        inner = ([("loop", stmt.body)] if syntax.is_loop(stmt) else []) + following
+        for child in syntax.child_blocks(stmt):
+            _parallelize_block(child, context, inner)
+        k += 1
+
+
+def _outline(stmts: list, sums: list, context: _Context):
+    """A function running `stmts` (the parallel loop) and returning the `sums` it adds to; the
+    statement that calls it in its place."""
+    called = {id(n.func) for n in gast.walk(gast.Module(body=stmts, type_ignores=[])) if isinstance(n, gast.Call)}
+    functions = {n.id for n in gast.walk(gast.Module(body=stmts, type_ignores=[])) if id(n) in called and isinstance(n, gast.Name)}
+    params = sorted(upward_exposed(stmts) - functions - MODULE_NAMES)
+    name = context.module_names.fresh(f"{context.function}_parallel_loop")
+    result = [syntax.return_(syntax.name(sums[0]) if len(sums) == 1 else syntax.tuple_(map(syntax.name, sums)))] if sums else []
+    outlined = syntax.function(name, params, stmts + result)
+    outlined.srcgrad_decorator = "parallel_jit"
+    context.outlined.append(outlined)
+    call = syntax.call(name, *map(syntax.name, params))
+    if not sums:
+        return gast.Expr(value=call)
+    return syntax.assign(syntax.name(sums[0]) if len(sums) == 1 else syntax.tuple_(map(syntax.name, sums)), call)
+
+
+def _live_after(context: list) -> set:
+    """Names read after a statement before being written again (enclosing loops' next iterations too)."""
+    continuation, live = [], set()
+    for how, stmts in context:
+        if how == "then":
+            continuation += stmts
+        else:
+            live |= upward_exposed(stmts)
+    return live | upward_exposed(continuation)
+
+
+def _splittable(loop, context: _Context, live_after: set) -> bool:
+    """A unit-step range loop of scalar-style code that pushes and pops nothing, whose shared arrays
+    are only accumulated into (scratch buffers become private to each part), and whose values that
+    outlive an iteration are sums."""
+    buffers = context.buffers
+    args = loop.iter.args
+    if len(args) == 3 and not (isinstance(args[2], gast.Constant) and args[2].value == 1):
+        return False
+    calls = [n for n in gast.walk(loop) if isinstance(n, gast.Call)]
+    if any(isinstance(c.func, gast.Attribute) and c.func.attr in ("append", "pop") for c in calls):
+        return False
+    if any(isinstance(c.func, gast.Name) and c.func.id in ("appended", "appended_head") for c in calls):
+        return False
+    if not _scalar_style(loop.body, context.arrays):
+        return False
+    shared = _shared_accumulations(loop, buffers)
+    assigned = _assigned_names(loop.body) - set(buffers) - {loop.target.id}
+    outliving = (upward_exposed(loop.body) | live_after) & assigned
+    return not any(_read_elsewhere(loop, array) for array in shared) and not (set(shared) & assigned) \
+        and all(_only_summed(loop, name) for name in outliving)
+
+
+# calls a prange body may make on arrays: allocations, which numba's parallel loops handle
+_ALLOCATIONS = {"np.empty", "np.zeros", "np.ones", "np.full", "np.copy", "np.empty_like", "np.zeros_like",
+                "zeroed_like", "zeroed"}
+
+
+def _scalar_style(body: list, arrays: set) -> bool:
+    """No arithmetic on whole arrays or slices in `body`: numba compiles a prange body's array
+    expressions poorly (some not at all, some with shape assertions that fail on reused buffers),
+    so such a loop runs in order. Element reads and writes, allocations and calls that pass arrays
+    to generated functions are fine."""
+    nodes = list(gast.walk(gast.Module(body=body, type_ignores=[])))
+    whole = lambda node: isinstance(node, gast.Name) and node.id in arrays  # noqa: E731
+    for node in nodes:
+        if isinstance(node, gast.Slice):
+            return False
+        if isinstance(node, gast.BinOp) and (whole(node.left) or whole(node.right)):
+            return False
+        if isinstance(node, gast.UnaryOp) and whole(node.operand):
+            return False
+        if isinstance(node, gast.Compare) and any(whole(n) for n in [node.left] + node.comparators):
+            return False
+        if isinstance(node, gast.AugAssign) and whole(node.target) or (isinstance(node, gast.AugAssign) and whole(node.value)):
+            return False
+        if isinstance(node, gast.Call) and any(whole(a) for a in node.args):
+            path = _dotted(node.func)
+            if path not in _ALLOCATIONS and (path.startswith("np.") or path in RUNTIME_HELPERS):
+                return False
+    return True
+
+
+def _dotted(func) -> str:
+    parts = []
+    while isinstance(func, gast.Attribute):
+        parts.append(func.attr)
+        func = func.value
+    return ".".join([func.id] + parts[::-1]) if isinstance(func, gast.Name) else ""
+
+
+def _array_names(fn, kinds: dict) -> set:
+    """Names of `fn` that hold arrays: the primal's array variables, their tangents (`dx`) and
+    adjoints (`x_bar`), and names bound to an allocation."""
+    arrays = set()
+    for name in syntax.names_in(fn):
+        base = name[:-4] if name.endswith("_bar") else name
+        if any(K.is_array(kinds.get(candidate)) for candidate in (name, base, name[1:] if name.startswith("d") else None)):
+            arrays.add(name)
+    for node in gast.walk(fn):
+        if isinstance(node, gast.Assign) and isinstance(node.value, gast.Call) and _dotted(node.value.func) in _ALLOCATIONS:
+            arrays |= syntax.stored_names(node.targets)
+    return arrays
+
+
+def _only_summed(loop, name: str) -> bool:
+    """Whether the loop touches `name` only in sums into it (`s = s + v`, `s += v`): numba's prange
+    computes such a sum per thread and adds the parts; any other value carried from one iteration to
+    the next, or read after the loop, needs the iterations in order."""
+    for stmt in (n for n in gast.walk(gast.Module(body=loop.body, type_ignores=[])) if isinstance(n, gast.stmt)):
+        if isinstance(stmt, (gast.For, gast.While, gast.If)):
+            header = stmt.iter if isinstance(stmt, gast.For) else stmt.test
+            if name in syntax.names_in(header):
+                return False
+        elif name in syntax.names_in(stmt) and _sum_into(stmt) != name:
+            return False
+    return True
+
+
+def _sum_into(stmt) -> str | None:
+    """`s` for `s = s + v`, `s = s - v` or `s += v` (v not reading s), else None."""
+    if isinstance(stmt, gast.AugAssign) and isinstance(stmt.target, gast.Name) and isinstance(stmt.op, (gast.Add, gast.Sub)):
+        name, value = stmt.target.id, stmt.value
+    elif isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name) and isinstance(stmt.value, gast.BinOp) \
+            and isinstance(stmt.value.op, (gast.Add, gast.Sub)) and isinstance(stmt.value.left, gast.Name) \
+            and stmt.value.left.id == stmt.targets[0].id:
+        name, value = stmt.targets[0].id, stmt.value.right
+    else:
+        return None
+    return name if name not in syntax.loaded_names(value) else None
+
+
+def _shared_accumulations(loop, buffers: dict) -> dict:
+    """array -> the `array[index] += value` statements of `loop` whose index is not the loop's own,
+    into arrays other than scratch buffers."""
+    index = loop.target.id
+    shared: dict = {}
+    for node in gast.walk(gast.Module(body=loop.body, type_ignores=[])):
+        if isinstance(node, gast.AugAssign) and isinstance(node.op, (gast.Add, gast.Sub)) \
+                and isinstance(node.target, gast.Subscript) and isinstance(node.target.value, gast.Name) \
+                and node.target.value.id not in buffers and not _own_element(node.target, index):
+            shared.setdefault(node.target.value.id, []).append(node)
+    return shared
+
+
+def _own_element(target, index: str) -> bool:
+    """`x[i]` or `x[i, ...]` with i the loop index: no other iteration touches it."""
+    first = target.slice.elts[0] if isinstance(target.slice, gast.Tuple) else target.slice
+    return isinstance(first, gast.Name) and first.id == index
+
+
+def _read_elsewhere(loop, array: str) -> bool:
+    """Whether the loop reads `array` other than through accumulations into its elements."""
+    body = list(gast.walk(gast.Module(body=loop.body, type_ignores=[])))
+    accumulated = {id(n.target.value) for n in body if isinstance(n, gast.AugAssign) and isinstance(n.target, gast.Subscript)}
+    return any(isinstance(n, gast.Name) and n.id == array and id(n) not in accumulated for n in body)
+
+
+def _assigned_names(body) -> set:
+    return {n.id for n in gast.walk(gast.Module(body=body, type_ignores=[]))
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+
+
+def _parallel_loop(loop, names, buffers: dict) -> list:
+    shared = _shared_accumulations(loop, buffers)
+    scratch = [syntax.clone(stmt) for name, stmt in sorted(buffers.items()) if name in syntax.names_in(loop.body)]
+    if not shared and not scratch:
+        loop.iter.func = syntax.name("prange")
+        return [loop]
+    return _split_into_parts(loop, shared, scratch, names)
+
+
+def _split_into_parts(loop, shared: dict, scratch: list, names) -> list:
+    """`for i in prange(a, b)` becomes a prange over parts of the range: each part binds its own
+    scratch buffers and accumulates into its own row of `array_parts`, summed after the loop."""
+    args = loop.iter.args
+    start = args[0] if len(args) > 1 else syntax.const(0)
+    stop = args[1] if len(args) > 1 else args[0]
+    part, parts, trips = names.fresh("part"), names.fresh("parts"), names.fresh("trips")
+    private = {array: names.fresh(f"{array}_parts") for array in sorted(shared)}
+    setup = [syntax.assign(trips, simplify(syntax.binop(syntax.clone(stop), "-", syntax.clone(start)))),
+             syntax.assign(parts, syntax.call("parallel_parts", syntax.name(trips)))]
+    for array, name in private.items():
+        shape = syntax.parse_expr(f"({parts},) + {array}.shape")
+        setup.append(syntax.assign(name, syntax.call("np.zeros", shape, syntax.parse_expr(f"{array}.dtype"))))
+    for array, statements in shared.items():
+        for stmt in statements:
+            stmt.target.value = syntax.name(private[array])
+            old = stmt.target.slice
+            elts = old.elts if isinstance(old, gast.Tuple) else [old]
+            stmt.target.slice = syntax.tuple_([syntax.name(part)] + elts)
+    bound = lambda k: simplify(syntax.binop(syntax.clone(start), "+", syntax.parse_expr(f"{k} * {trips} // {parts}")))  # noqa: E731
+    inner = syntax.for_range(loop.target.id, [bound(part), bound(f"({part} + 1)")], loop.body)
+    outer = syntax.for_range(part, [syntax.name(parts)], scratch + [inner])
+    outer.iter.func = syntax.name("prange")
+    sums = [syntax.for_range(part, [syntax.name(parts)],
+                             [syntax.aug_assign(syntax.name(array), "+", syntax.subscript(syntax.name(name), syntax.name(part)))])
+            for array, name in private.items()]
+    why = "accumulates the shared adjoints into its own row" if shared else "has its own scratch buffers"
+    return setup + [syntax.comment(f"each part of the range {why}"), outer] + sums
