@@ -53,6 +53,11 @@ def closed_form_greeks(S, sigma, r, K, T):
     return normal_cdf(d1), S * np.exp(-0.5 * d1 ** 2) / math.sqrt(2 * math.pi) * np.sqrt(T), K * T * np.exp(-r * T) * normal_cdf(d2)
 
 
+def device_name(cuda) -> str:
+    name = cuda.get_current_device().name
+    return name.decode() if isinstance(name, bytes) else name   # bytes in numba's built-in target
+
+
 def which_target() -> tuple[str, str, str]:
     """(target, where it runs in a few words, why)."""
     if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":
@@ -60,7 +65,7 @@ def which_target() -> tuple[str, str, str]:
     try:
         from numba import cuda
         if cuda.is_available():
-            return "cuda", f"the GPU ({cuda.get_current_device().name.decode()})", "a CUDA device was found"
+            return "cuda", f"the GPU ({device_name(cuda)})", "a CUDA device was found"
     except Exception:
         pass
     return "parallel", "every CPU core (target='parallel')", ("no CUDA device was found; set NUMBA_ENABLE_CUDASIM=1 to "

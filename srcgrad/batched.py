@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import inspect
 import math
+import re
 from dataclasses import dataclass
 
 import numba
 import numpy as np
 
+from . import syntax
 from .analyze import kinds as K
-from .errors import CompilationError, SrcgradError, WrtError
-from .frontend.parse import python_function
+from .errors import CompilationError, SrcgradError, UnsupportedSyntaxError, WrtError
+from .frontend.parse import parse_function, python_function
 from .normalize.names import NameGenerator
 from .pipeline import MODULE_NAMES, ModuleBuilder, normalized
 
@@ -109,8 +111,14 @@ class Batched:
     # ----- code ---------------------------------------------------------------------------------
     def _build(self, key):
         kinds = self._element_kinds(key)
+        self._require_floats(kinds)
         builder = ModuleBuilder("cuda" if self.request.target == "cuda" else "numba")
-        built = builder.build(self.fn, "forward", self.request.positions, kinds)
+        try:
+            built = builder.build(self.fn, "forward", self.request.positions, kinds)
+        except SrcgradError as exc:
+            if self.request.target == "cuda" and isinstance(exc, UnsupportedSyntaxError):
+                raise
+            raise type(exc)(*self._as_batched(exc)) from None
         if built.return_kind not in (K.FLOAT, K.INT, K.UNKNOWN):
             raise SrcgradError(f"a batched derivative needs {self.pyfunc.__qualname__} to return one float per "
                                f"element; it returns {built.return_kind!r}")
@@ -120,6 +128,30 @@ class Batched:
         module, source = builder.load(f"{self.pyfunc.__qualname__} in {inspect.getsourcefile(self.pyfunc)}, "
                                       f"target={self.request.target!r}", parsed, launcher)
         return _Launcher(getattr(module, name), self.pyfunc), source
+
+    def _require_floats(self, kinds) -> None:
+        """A parameter the function indexes or measures is an array to it, not one number per element."""
+        parsed = parse_function(self.pyfunc)   # as written: its nodes have their lines
+        numbers = {p for p, kind in zip(self.params, kinds) if K.is_scalar(kind)}
+        statements = [n for n in syntax.walk(parsed.tree) if isinstance(n, syntax.gast.stmt)]
+        for stmt, node in ((stmt, node) for stmt in statements for node in syntax.walk(stmt)):
+            base = node.value if isinstance(node, (syntax.gast.Subscript, syntax.gast.Attribute)) else None
+            if isinstance(base, syntax.gast.Name) and base.id in numbers:
+                raise UnsupportedSyntaxError(
+                    f"`{base.id}` used as an array on target={self.request.target!r}",
+                    parsed.location(node) or parsed.location(stmt) or parsed.location(parsed.tree),
+                    f"target={self.request.target!r} runs {self.pyfunc.__qualname__} once per element of its array "
+                    "arguments (it has no prange loop), so each argument is one number there. To differentiate a "
+                    "function of whole arrays on all cores, write its loop over data points with numba.prange.")
+
+    def _as_batched(self, exc) -> tuple:
+        """The arguments of `exc` again, its message saying first how this target read the function."""
+        preface = (f"target={self.request.target!r} evaluates {self.pyfunc.__qualname__} once per element of its array "
+                   "arguments (it has no prange loop), as a function of floats; that failed. To differentiate a "
+                   "function of whole arrays on all cores, write its loop over data points with numba.prange.\n")
+        if isinstance(exc, UnsupportedSyntaxError):
+            return exc.construct, exc.location, preface + exc.advice
+        return (preface + str(exc),)
 
     def _n_outputs(self) -> int:
         return {"grad": 0, "jvp": 1}.get(self.request.what, 1) + (1 if self.request.what == "jvp" else
@@ -275,6 +307,8 @@ class _Launcher:
         try:
             return run(*args)
         except numba.core.errors.NumbaError as exc:
-            raise CompilationError(f"numba could not compile the batched derivative of {self.pyfunc.__qualname__}:"
-                                   f"\n    {exc}\nThis is a bug in srcgrad; please report it with the function's "
-                                   "source.") from None
+            reason = re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).strip().replace("\n", "\n    ")
+            raise CompilationError(f"numba could not compile the batched derivative of {self.pyfunc.__qualname__}, "
+                                   "which runs it once per element of its array arguments, as a function of numbers. "
+                                   f"If {self.pyfunc.__qualname__} itself compiles with numba.njit for numbers, this is a "
+                                   f"bug in srcgrad; please report it.\nnumba's reason:\n    {reason}") from None

@@ -1,5 +1,7 @@
 """The CUDA target in numba's simulator; run by test_targets.py with NUMBA_ENABLE_CUDASIM=1 set
-before numba is imported. Sizes stay small: the simulator runs about 200 µs per thread."""
+before numba is imported. Sizes stay small: the simulator runs about 200 µs per thread. On a
+machine with a GPU, `python -m pytest -o addopts= tests/simulated_cuda.py` runs the same checks
+on the GPU."""
 import os
 
 import numpy as np
@@ -10,7 +12,8 @@ import srcgrad
 from srcgrad.errors import UnsupportedSyntaxError
 from tests import target_functions as tf
 
-assert os.environ.get("NUMBA_ENABLE_CUDASIM") == "1", "run through tests/test_targets.py"
+assert os.environ.get("NUMBA_ENABLE_CUDASIM") == "1" or cuda.is_available(), \
+    "run through tests/test_targets.py (the simulator), or on a machine with a GPU"
 rng = np.random.default_rng(3)
 
 

@@ -223,3 +223,10 @@ def test_prange_on_the_cpu_target_runs_in_order():
 def test_prange_on_cuda_is_refused_clearly():
     with pytest.raises(SrcgradError, match="prange loops, which run on target='parallel'"):
         srcgrad.grad(tf.least_squares, target="cuda")
+
+
+def test_a_function_of_arrays_without_prange_is_refused_at_its_line():
+    def total(x):
+        return x[0] * np.sum(x)
+    with pytest.raises(SrcgradError, match=r"test_targets.py:\d+(.|\n)*`x` used as an array(.|\n)*numba.prange"):
+        srcgrad.grad(total, target="parallel")(np.ones(3))

@@ -80,3 +80,14 @@ class _NestedKinds(K.KindInference):
 
     def of(self, node):
         return super().of(node) if syntax.is_atom(node) else self.expr(node)
+
+    def expr(self, node):
+        if isinstance(node, gast.IfExp):
+            body, orelse = self.of(node.body), self.of(node.orelse)
+            return None if body is None or orelse is None else K.join(body, orelse)
+        if isinstance(node, gast.UnaryOp):
+            return K.BOOL if isinstance(node.op, gast.Not) else self.of(node.operand)
+        if isinstance(node, (gast.Name, gast.Constant, gast.Compare, gast.BoolOp, gast.BinOp, gast.Subscript,
+                             gast.Attribute, gast.Tuple, gast.Call)):
+            return super().expr(node)
+        return K.UNKNOWN   # a construct ANF leaves in conditions that the kinds do not follow

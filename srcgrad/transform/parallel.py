@@ -51,10 +51,12 @@ def _parallelize_block(block: list, context: _Context, after: list) -> None:
         stmt = block[k]
         following = [("then", block[k + 1:])] + after
         live_after = _live_after(following)
+        # scratch buffers the loop uses and nothing reads after it: one per part of the range
+        private = {b: init for b, init in context.buffers.items() if b in syntax.names_in(stmt) and b not in live_after}
         if getattr(stmt, "srcgrad_parallel", False) and isinstance(stmt, gast.For) \
-                and _splittable(stmt, context, live_after):
+                and _splittable(stmt, context, private, live_after):
             sums = sorted(_assigned_names(stmt.body) & live_after)
-            block[k] = _outline(_parallel_loop(stmt, context.names, context.buffers), sums, context)
+            block[k] = _outline(_parallel_loop(stmt, context.names, private), sums, context)
             k += 1
             continue
         if getattr(stmt, "srcgrad_parallel", False):
@@ -94,11 +96,10 @@ def _live_after(context: list) -> set:
     return live | upward_exposed(continuation)
 
 
-def _splittable(loop, context: _Context, live_after: set) -> bool:
+def _splittable(loop, context: _Context, buffers: dict, live_after: set) -> bool:
     """A unit-step range loop of scalar-style code that pushes and pops nothing, whose shared arrays
-    are only accumulated into (scratch buffers become private to each part), and whose values that
-    outlive an iteration are sums."""
-    buffers = context.buffers
+    are only accumulated into (the scratch `buffers` become private to each part), and whose values
+    that outlive an iteration are sums."""
     args = loop.iter.args
     if len(args) == 3 and not (isinstance(args[2], gast.Constant) and args[2].value == 1):
         return False
@@ -228,7 +229,7 @@ def _assigned_names(body) -> set:
 
 def _parallel_loop(loop, names, buffers: dict) -> list:
     shared = _shared_accumulations(loop, buffers)
-    scratch = [syntax.clone(stmt) for name, stmt in sorted(buffers.items()) if name in syntax.names_in(loop.body)]
+    scratch = [syntax.clone(stmt) for _, stmt in sorted(buffers.items())]
     if not shared and not scratch:
         loop.iter.func = syntax.name("prange")
         return [loop]

@@ -72,18 +72,18 @@ class FiniteDifferences:
         measured = self.value_spread()
         return measured is not None and bool(np.any(measured[1] > 1e-9 * (1.0 + np.abs(measured[0]))))
 
-    def check_forward(self, got, v) -> str | None:
-        """None if `got` matches J·v, else the difference."""
-        return self._check(got, lambda J: J @ v, lambda J: np.abs(J) @ np.abs(v))
+    def check_forward(self, got, v, slack=0.0) -> str | None:
+        """None if `got` matches J·v (give or take `slack`), else the difference."""
+        return self._check(got, lambda J: J @ v, lambda J: np.abs(J) @ np.abs(v), slack)
 
-    def check_reverse(self, got, w) -> str | None:
-        """None if `got` matches Jᵀw, else the difference."""
-        return self._check(got, lambda J: J.T @ w, lambda J: np.abs(J).T @ np.abs(w))
+    def check_reverse(self, got, w, slack=0.0) -> str | None:
+        """None if `got` matches Jᵀw (give or take `slack`), else the difference."""
+        return self._check(got, lambda J: J.T @ w, lambda J: np.abs(J).T @ np.abs(w), slack)
 
-    def _check(self, got, apply, magnitude):
+    def _check(self, got, apply, magnitude, slack=0.0):
         fine = self.jacobian(FINE)
         want = apply(fine)
-        tolerance = FD_RTOL * np.abs(want) + FD_ATOL * (1.0 + np.max(magnitude(fine), initial=0.0))
+        tolerance = FD_RTOL * np.abs(want) + FD_ATOL * (1.0 + np.max(magnitude(fine), initial=0.0)) + slack
         err = np.abs(got - want)
         if np.all(err <= tolerance):
             return None

@@ -7,14 +7,14 @@ import os
 import sys
 import tempfile
 
-from .checks import PARALLEL_LOOP, Trial, with_prange
+from .checks import PARALLEL_LOOP, Trial, parallel_version, with_prange
 from .plan import APIS, Plan
 
 
 def replay(f, args, wrt, seed: str, backends=("python", "numba"), apis=APIS) -> Trial:
     trial = Trial(f, args, wrt, seed)
     if "parallel" in backends and PARALLEL_LOOP.search(inspect.getsource(sys.modules[f.__module__])):
-        trial.parallel_f = _prange_version(f)
+        trial.parallel_f = parallel_version(_prange_version(f))
     trial.run(Plan(backends=tuple(backends), apis=tuple(apis)))
     for finding in trial.failures:
         print("FAILED", finding.describe(), "\n")
