@@ -2,6 +2,7 @@
 
     python bench/gpu.py            # 10^6 to 10^8 elements (a GPU machine: minutes)
     python bench/gpu.py --quick    # 10^4 and 10^5 (any machine; the CUDA rows need a GPU)
+    python bench/gpu.py --prange   # pattern 2 alone, at 10^7 (the multi-core target on any machine)
 
 Pattern 1, batched derivatives of functions of floats: the Greeks (delta, vega, rho) of
 Black-Scholes prices, and d/d(omega, zeta) of a damped oscillator integrated over 100 Euler steps
@@ -29,6 +30,7 @@ import srcgrad  # noqa: E402
 from tests import target_functions as tf  # noqa: E402
 
 QUICK = "--quick" in sys.argv
+PRANGE_ONLY = "--prange" in sys.argv
 HAVE_GPU = False
 try:
     from numba import cuda
@@ -179,9 +181,10 @@ def main():
           f"{device_name() if HAVE_GPU else 'none'}", flush=True)
     small = [10 ** 4, 10 ** 5] if QUICK else [10 ** 6, 10 ** 7, 10 ** 8]
     rows = []
-    pattern_1("Black-Scholes Greeks", tf.bs_call, (0, 1, 2), black_scholes_args, small, rows)
-    pattern_1("oscillator, 100 steps", tf.damped_oscillator, (0, 1), oscillator_args, small[:2], rows)
-    medium = [10 ** 4, 10 ** 5] if QUICK else [10 ** 6, 10 ** 7]
+    if not PRANGE_ONLY:
+        pattern_1("Black-Scholes Greeks", tf.bs_call, (0, 1, 2), black_scholes_args, small, rows)
+        pattern_1("oscillator, 100 steps", tf.damped_oscillator, (0, 1), oscillator_args, small[:2], rows)
+    medium = [10 ** 4, 10 ** 5] if QUICK else [10 ** 7] if PRANGE_ONLY else [10 ** 6, 10 ** 7]
     pattern_2("least squares (prange)", tf.least_squares, (0, 1), least_squares_args, medium, rows)
     pattern_2("GMM log-likelihood (prange)", tf.gmm_loglik, (0, 1, 2), gmm_args, medium, rows)
     print(table(rows))

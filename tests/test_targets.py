@@ -208,7 +208,7 @@ def test_prange_source_shows_parallel_loops_and_private_parts():
     g = srcgrad.grad(tf.pair_energy, target="parallel")
     g(*PRANGE[2][1])
     assert "@parallel_jit" in g.source and "for part in prange(parts):" in g.source
-    assert "x_bar_parts[part, j, c] +=" in g.source and "x_bar[i, c] +=" in g.source   # shared row privatized, own row direct
+    assert "x_bar_part[j, c] +=" in g.source and "x_bar[i, c] +=" in g.source   # shared rows private to a part, own rows direct
     product = srcgrad.grad(tf.running_product, target="parallel")
     product(PRANGE[3][1][0])
     assert "in prange(" not in product.source and "run in order" in product.source

@@ -238,29 +238,31 @@ def _parallel_loop(loop, names, buffers: dict) -> list:
 
 def _split_into_parts(loop, shared: dict, scratch: list, names) -> list:
     """`for i in prange(a, b)` becomes a prange over parts of the range: each part binds its own
-    scratch buffers and accumulates into its own row of `array_parts`, summed after the loop."""
+    scratch buffers and accumulates into an array of its own (`array_part`, allocated by the part,
+    so no two threads write one cache line), stored as its row of `array_parts` when it is done;
+    the rows are summed after the loop."""
     args = loop.iter.args
     start = args[0] if len(args) > 1 else syntax.const(0)
     stop = args[1] if len(args) > 1 else args[0]
     part, parts, trips = names.fresh("part"), names.fresh("parts"), names.fresh("trips")
-    private = {array: names.fresh(f"{array}_parts") for array in sorted(shared)}
+    rows = {array: names.fresh(f"{array}_parts") for array in sorted(shared)}
+    own = {array: names.fresh(f"{array}_part") for array in sorted(shared)}
     setup = [syntax.assign(trips, simplify(syntax.binop(syntax.clone(stop), "-", syntax.clone(start)))),
              syntax.assign(parts, syntax.call("parallel_parts", syntax.name(trips)))]
-    for array, name in private.items():
-        shape = syntax.parse_expr(f"({parts},) + {array}.shape")
-        setup.append(syntax.assign(name, syntax.call("np.zeros", shape, syntax.parse_expr(f"{array}.dtype"))))
+    setup += [syntax.assign(rows[array], syntax.parse_expr(f"np.zeros(({parts},) + {array}.shape, {array}.dtype)"))
+              for array in sorted(shared)]
     for array, statements in shared.items():
         for stmt in statements:
-            stmt.target.value = syntax.name(private[array])
-            old = stmt.target.slice
-            elts = old.elts if isinstance(old, gast.Tuple) else [old]
-            stmt.target.slice = syntax.tuple_([syntax.name(part)] + elts)
+            stmt.target.value = syntax.name(own[array])
     bound = lambda k: simplify(syntax.binop(syntax.clone(start), "+", syntax.parse_expr(f"{k} * {trips} // {parts}")))  # noqa: E731
     inner = syntax.for_range(loop.target.id, [bound(part), bound(f"({part} + 1)")], loop.body)
-    outer = syntax.for_range(part, [syntax.name(parts)], scratch + [inner])
+    allocate = [syntax.assign(own[array], syntax.parse_expr(f"np.zeros({array}.shape, {array}.dtype)")) for array in sorted(shared)]
+    store = [syntax.assign(syntax.subscript(syntax.name(rows[array]), syntax.name(part), store=True), syntax.name(own[array]))
+             for array in sorted(shared)]
+    outer = syntax.for_range(part, [syntax.name(parts)], scratch + allocate + [inner] + store)
     outer.iter.func = syntax.name("prange")
     sums = [syntax.for_range(part, [syntax.name(parts)],
                              [syntax.aug_assign(syntax.name(array), "+", syntax.subscript(syntax.name(name), syntax.name(part)))])
-            for array, name in private.items()]
-    why = "accumulates the shared adjoints into its own row" if shared else "has its own scratch buffers"
+            for array, name in rows.items()]
+    why = "accumulates the shared adjoints into arrays of its own" if shared else "has its own scratch buffers"
     return setup + [syntax.comment(f"each part of the range {why}"), outer] + sums
