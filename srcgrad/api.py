@@ -493,6 +493,9 @@ def jvp(fn: Callable, wrt: Wrt = 0, backend: str = "numba", target: str = "cpu")
         Positions of the arguments to differentiate with respect to.
     backend : {"numba", "python"}
         Compile the generated code with numba, or run it as plain Python for debugging.
+    target : {"cpu", "parallel", "cuda"}
+        One thread, every CPU core (`prange` loops, or a function of floats per array element),
+        or a GPU thread per element: the README's "GPU and multi-core" section.
 
     Returns
     -------
@@ -546,6 +549,12 @@ def jacfwd(fn: Callable, wrt: Wrt = 0, backend: str = "numba", target: str = "cp
     Scalar-style code (float arithmetic, element reads and writes, any control flow) carries all
     input directions through one pass (vector mode); other code runs one tangent pass per input
     element.
+
+    Parameters
+    ----------
+    target : {"cpu", "parallel", "cuda"}
+        One thread, every CPU core (`prange` loops, or a function of floats per array element),
+        or a GPU thread per element: the README's "GPU and multi-core" section.
 
     Returns
     -------
@@ -730,6 +739,9 @@ def grad(fn: Callable, wrt: Wrt = 0, backend: str = "numba", has_aux: bool = Fal
     wrt : int or tuple of int
         Positions of the arguments to differentiate with respect to.
     backend : {"numba", "python"}
+    target : {"cpu", "parallel", "cuda"}
+        One thread, every CPU core (`prange` loops, or a function of floats per array element),
+        or a GPU thread per element: the README's "GPU and multi-core" section.
 
     Returns
     -------
@@ -770,6 +782,9 @@ def value_and_grad(fn: Callable, wrt: Wrt = 0, backend: str = "numba", has_aux: 
     has_aux : bool
         `fn` returns a pair `(loss, aux)`: the gradient is the loss's, and `aux` (anything srcgrad
         can compute: floats, arrays, tuples) comes back beside the value, as in JAX.
+    target : {"cpu", "parallel", "cuda"}
+        One thread, every CPU core (`prange` loops, or a function of floats per array element),
+        or a GPU thread per element: the README's "GPU and multi-core" section.
 
     Returns
     -------
@@ -806,6 +821,12 @@ def value_and_grad(fn: Callable, wrt: Wrt = 0, backend: str = "numba", has_aux: 
 def vjp(fn: Callable, wrt: Wrt = 0, backend: str = "numba", target: str = "cpu") -> DerivativeFunction:
     """Vector-Jacobian product by reverse mode.
 
+    Parameters
+    ----------
+    target : {"cpu", "parallel", "cuda"}
+        One thread, every CPU core (`prange` loops, or a function of floats per array element),
+        or a GPU thread per element: the README's "GPU and multi-core" section.
+
     Returns
     -------
     DerivativeFunction
@@ -839,6 +860,12 @@ def _as_cotangent(cotangent):
 @_decorator
 def jacrev(fn: Callable, wrt: Wrt = 0, backend: str = "numba", target: str = "cpu") -> DerivativeFunction:
     """The Jacobian by reverse mode: one adjoint pass per output element.
+
+    Parameters
+    ----------
+    target : {"cpu", "parallel", "cuda"}
+        One thread, every CPU core (`prange` loops, or a function of floats per array element),
+        or a GPU thread per element: the README's "GPU and multi-core" section.
 
     Returns
     -------

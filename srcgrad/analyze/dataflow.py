@@ -221,3 +221,29 @@ def _drop_orphan_comments(stmts):
                 continue
         out.append(stmt)
     return out
+
+
+def sum_into(stmt) -> str | None:
+    """`s` for `s = s + v`, `s = s - v` or `s += v` (v not reading s), else None."""
+    if isinstance(stmt, gast.AugAssign) and isinstance(stmt.target, gast.Name) and isinstance(stmt.op, (gast.Add, gast.Sub)):
+        name, value = stmt.target.id, stmt.value
+    elif isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name) and isinstance(stmt.value, gast.BinOp) \
+            and isinstance(stmt.value.op, (gast.Add, gast.Sub)) and isinstance(stmt.value.left, gast.Name) \
+            and stmt.value.left.id == stmt.targets[0].id:
+        name, value = stmt.targets[0].id, stmt.value.right
+    else:
+        return None
+    return name if name not in syntax.loaded_names(value) else None
+
+
+def only_summed(loop, name: str) -> bool:
+    """Whether `loop` touches `name` only in sums into it (`s = s + v`, `s += v`), at any depth: then
+    the order of its iterations does not matter to `name`, and no iteration needs its value."""
+    for stmt in (n for n in gast.walk(gast.Module(body=loop.body, type_ignores=[])) if isinstance(n, gast.stmt)):
+        if isinstance(stmt, (gast.For, gast.While, gast.If)):
+            header = stmt.iter if isinstance(stmt, gast.For) else stmt.test
+            if name in syntax.names_in(header):
+                return False
+        elif name in syntax.names_in(stmt) and sum_into(stmt) != name:
+            return False
+    return True

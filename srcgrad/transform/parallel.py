@@ -2,23 +2,25 @@
 the generated code too, forward and reverse.
 
 After this pass, each outermost loop marked `srcgrad_parallel` (resolve marks the user's prange
-loops; reverse mode keeps the mark where the iterations' adjoints commute) whose body is safe to
-split is a `prange` loop, and its function carries `srcgrad_decorator = "parallel_jit"`. Safe: a
-unit-step range, no tape pushes or pops, and every shared array it accumulates into (`w_bar[j] +=
-...`, the adjoint of a parameter every iteration reads) is only accumulated into. Such arrays get
-one private copy per part of the range, summed after the loop, since numba's prange reduces
-scalars and whole arrays but not array elements. Writes indexed by the loop's own index
-(`x_bar[i] += ...`) touch one iteration's elements and stay as they are. Any other loop stays
-sequential, which is always correct.
+loops; reverse mode keeps the mark where the iterations' adjoints commute) that is safe to split
+is a `prange` loop in a function of its own, decorated `parallel_jit`, which the generated
+function calls in the loop's place; every other marked loop runs in order, under a comment saying
+so, which is always correct. Safe: a unit-step range with no early exit, no tape pushes or pops,
+no arithmetic on whole arrays, and only sums carried from one iteration to the next or read after
+the loop. Shared arrays it accumulates into (`w_bar[j] += ...`, the adjoint of a parameter every
+iteration reads) get one private array per part of the range, summed after the loop, since
+numba's prange reduces scalars and whole arrays but not array elements. Writes indexed by the
+loop's own index (`x_bar[i] += ...`) touch one iteration's elements and stay as they are.
 """
 from __future__ import annotations
 
-import gast
 from dataclasses import dataclass
+
+import gast
 
 from .. import syntax
 from ..analyze import kinds as K
-from ..analyze.dataflow import upward_exposed
+from ..analyze.dataflow import only_summed, upward_exposed
 from ..emit.module import MODULE_NAMES, RUNTIME_HELPERS
 from ..normalize.names import NameGenerator
 from ..rules.template import simplify
@@ -103,6 +105,8 @@ def _splittable(loop, context: _Context, buffers: dict, live_after: set) -> bool
     args = loop.iter.args
     if len(args) == 3 and not (isinstance(args[2], gast.Constant) and args[2].value == 1):
         return False
+    if any(isinstance(n, (gast.Break, gast.Continue, gast.Return)) for n in gast.walk(loop)):
+        return False
     calls = [n for n in gast.walk(loop) if isinstance(n, gast.Call)]
     if any(isinstance(c.func, gast.Attribute) and c.func.attr in ("append", "pop") for c in calls):
         return False
@@ -114,7 +118,7 @@ def _splittable(loop, context: _Context, buffers: dict, live_after: set) -> bool
     assigned = _assigned_names(loop.body) - set(buffers) - {loop.target.id}
     outliving = (upward_exposed(loop.body) | live_after) & assigned
     return not any(_read_elsewhere(loop, array) for array in shared) and not (set(shared) & assigned) \
-        and all(_only_summed(loop, name) for name in outliving)
+        and all(only_summed(loop, name) for name in outliving)
 
 
 # calls a prange body may make on arrays: allocations, which numba's parallel loops handle
@@ -167,33 +171,6 @@ def _array_names(fn, kinds: dict) -> set:
         if isinstance(node, gast.Assign) and isinstance(node.value, gast.Call) and _dotted(node.value.func) in _ALLOCATIONS:
             arrays |= syntax.stored_names(node.targets)
     return arrays
-
-
-def _only_summed(loop, name: str) -> bool:
-    """Whether the loop touches `name` only in sums into it (`s = s + v`, `s += v`): numba's prange
-    computes such a sum per thread and adds the parts; any other value carried from one iteration to
-    the next, or read after the loop, needs the iterations in order."""
-    for stmt in (n for n in gast.walk(gast.Module(body=loop.body, type_ignores=[])) if isinstance(n, gast.stmt)):
-        if isinstance(stmt, (gast.For, gast.While, gast.If)):
-            header = stmt.iter if isinstance(stmt, gast.For) else stmt.test
-            if name in syntax.names_in(header):
-                return False
-        elif name in syntax.names_in(stmt) and _sum_into(stmt) != name:
-            return False
-    return True
-
-
-def _sum_into(stmt) -> str | None:
-    """`s` for `s = s + v`, `s = s - v` or `s += v` (v not reading s), else None."""
-    if isinstance(stmt, gast.AugAssign) and isinstance(stmt.target, gast.Name) and isinstance(stmt.op, (gast.Add, gast.Sub)):
-        name, value = stmt.target.id, stmt.value
-    elif isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name) and isinstance(stmt.value, gast.BinOp) \
-            and isinstance(stmt.value.op, (gast.Add, gast.Sub)) and isinstance(stmt.value.left, gast.Name) \
-            and stmt.value.left.id == stmt.targets[0].id:
-        name, value = stmt.targets[0].id, stmt.value.right
-    else:
-        return None
-    return name if name not in syntax.loaded_names(value) else None
 
 
 def _shared_accumulations(loop, buffers: dict) -> dict:

@@ -53,6 +53,8 @@ class ReverseTransform(LoopReversal):
         self._unlogged: set = set()  # ids of its writes that go to an array made in the same iteration
         self._storing: dict = {}     # statement id -> tape its value is pushed to
         self._replaying: dict = {}   # statement id -> tape its value is read back from
+        self._unreplayed: set = set()   # ids of sums into faint floats, left out of replayed iterations
+        self._sums_replayed_in = None   # id of the loop whose replays keep those sums (see run)
         self._saved: dict = {}
         self._plans: dict = {}
         self._reads: dict = {}
@@ -89,6 +91,8 @@ class ReverseTransform(LoopReversal):
             # anyway: it computes the value too, so the forward sweep need not run that loop.
             forward = forward[:-1]
             loop_at = next(k for k, stmt in enumerate(reverse) if syntax.is_loop(stmt))
+            self._sums_replayed_in = id(main[-1])   # its replays compute the sums the forward sweep no longer does
+            reverse[loop_at:loop_at + 1] = self.loop_reverse(main[-1])
             reverse.insert(loop_at + 1, capture.pop())
         written = ([syntax.comment("the arguments written into get their final values")] + syntax.clone(self.write_backs)
                    if self.write_backs else [])
@@ -310,6 +314,8 @@ class ReverseTransform(LoopReversal):
         return out
 
     def forward_stmt(self, stmt, region: bool) -> list:
+        if id(stmt) in self._unreplayed:
+            return []
         if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Subscript):
             return self._forward_element_write(stmt, region)
         if isinstance(stmt, gast.If):

@@ -12,7 +12,7 @@ import gast
 from .. import syntax
 from ..analyze import kinds as K
 from ..analyze.aliasing import BEFORE, element_writes
-from ..analyze.dataflow import bound_names, eliminate_dead_code, mutated_arrays, upward_exposed
+from ..analyze.dataflow import bound_names, eliminate_dead_code, mutated_arrays, only_summed, sum_into, upward_exposed
 from ..errors import UnsupportedSyntaxError
 from ..rules.template import simplify
 from .array_restore import (DISJOINT, LOG, SNAPSHOT, disjoint_position, entry_copy, overwritten_before_read,
@@ -84,9 +84,12 @@ class LoopReversal:
         restored = {a: self._restore_strategy(loop, a) for a in self._restored_arrays(loop)}
         adjoint = self.reverse_block(body)
         stored = self._expensive_values(body, upward_exposed(adjoint), nested=not self._is_top(loop))
+        faint = self._faint_sums(loop)
+        unreplayed = {id(s) for s in gast.walk(loop) if isinstance(s, gast.stmt) and sum_into(s) in faint}
         outer, self._replaying = self._replaying, {**self._replaying, **{id(s): None for s, _ in stored}}
+        outer_unreplayed, self._unreplayed = self._unreplayed, self._unreplayed | unreplayed
         replay = self.forward_block(body, region=True)
-        self._replaying = outer
+        self._replaying, self._unreplayed = outer, outer_unreplayed
         keep = {id(n) for s in adjoint for n in gast.walk(s)}
         code = eliminate_dead_code(replay + adjoint, set(), shares=self.shares,
                                    essential=lambda s: id(s) in keep or getattr(s, "srcgrad_tape", False))
@@ -94,11 +97,19 @@ class LoopReversal:
         # a restored array keeps its object, whose contents its strategy restores; one the loop also
         # rebinds needs its object recorded per iteration too
         carried = (upward_exposed(code) & bound_names(loop) & self._defined_outside(loop)) - index - \
-            (set(restored) - bound_names(loop))
+            (set(restored) - bound_names(loop)) - faint
         plan = _LoopPlan(loop, sorted(carried), restored, has_exit)
-        plan.stored = stored
+        plan.stored, plan.unreplayed = stored, unreplayed
         self._plans[id(loop)] = plan
         return plan
+
+    def _faint_sums(self, loop) -> set[str]:
+        """Floats the loop only adds to (`energy += ...`, at any depth): no adjoint reads them, so
+        the reverse sweep neither records, restores nor replays them, and they keep the value the
+        forward sweep left (what the function returns, when it returns them)."""
+        index = {loop.target.id} if isinstance(loop, gast.For) else set()
+        candidates = (bound_names(loop) & self._defined_outside(loop)) - index
+        return {v for v in candidates if self.kinds.get(v) == K.FLOAT and only_summed(loop, v)}
 
     def _restored_arrays(self, loop) -> set[str]:
         """Arrays from before an iteration that it writes into and that are read somewhere."""
@@ -432,8 +443,10 @@ class LoopReversal:
         undo = [stmt for array in plan.logged for stmt in self._undo_writes(array, plan.loop, heights)]
         replaying = {id(stmt): (*self._stored_tape(plan, var), self._position(plan)) for stmt, var in plan.stored}
         outer, self._replaying = self._replaying, {**self._replaying, **replaying}
+        skipped = set() if id(loop) == self._sums_replayed_in else plan.unreplayed
+        outer_unreplayed, self._unreplayed = self._unreplayed, self._unreplayed | skipped
         replay = self.forward_block(loop.body, region=True)
-        self._replaying = outer
+        self._replaying, self._unreplayed = outer, outer_unreplayed
         body = index_setup + restore + undo + replay + self.reverse_block(loop.body)
         if self._iterations_commute(plan, body):
             header, body = syntax.clone(loop), restore + replay + self.reverse_block(loop.body)
