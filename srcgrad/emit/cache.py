@@ -7,11 +7,13 @@ temporary directory for the rest of the process.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import shutil
 import stat
 import sys
 import tempfile
+import time
 import warnings
 from pathlib import Path
 from types import ModuleType
@@ -158,3 +160,80 @@ def _outside_srcgrad() -> int:
     while frame.f_back is not None and frame.f_code.co_filename.startswith(package):
         frame, level = frame.f_back, level + 1
     return level
+
+
+# ----- what the cache holds ----------------------------------------------------------------
+
+def _modules(directory: Path) -> dict:
+    """module name -> its files: the generated .py and numba's index and machine code for it."""
+    modules: dict = {}
+    for path in directory.glob("srcgrad_gen_*.py"):
+        modules.setdefault(path.stem, []).append(path)
+    for path in (directory / "__pycache__").glob("srcgrad_gen_*"):
+        modules.setdefault(path.name.split(".")[0], []).append(path)
+    return modules
+
+
+def _last_used(files: list) -> float:
+    """When a module was last written or read (the file times the filesystem keeps)."""
+    return max(max(f.stat().st_mtime, f.stat().st_atime) for f in files)
+
+
+def info() -> dict:
+    """The cache's location, its number of generated modules, their size in bytes (numba's
+    machine code included), and how long ago the least recently used one was used (seconds)."""
+    directory = cache_dir()
+    modules = _modules(directory) if directory.is_dir() else {}
+    now = time.time()
+    files = [f for group in modules.values() for f in group]
+    return {"location": str(directory), "modules": len(modules), "bytes": sum(f.stat().st_size for f in files),
+            "oldest": max((now - _last_used(group) for group in modules.values()), default=None)}
+
+
+def clear(older_than: float | None = None) -> int:
+    """Delete generated modules (with numba's files for them), or only those unused for
+    `older_than` seconds; returns how many. Modules this process imported stay importable: Python
+    and numba already hold their code."""
+    directory = cache_dir()
+    if not directory.is_dir():
+        return 0
+    now, removed = time.time(), 0
+    for name, files in _modules(directory).items():
+        if older_than is not None and now - _last_used(files) < older_than:
+            continue
+        for f in files:
+            with contextlib.suppress(OSError):
+                f.unlink()
+        state.loaded.pop(name, None)
+        removed += 1
+    state.built.clear()   # what the API built may name files just deleted
+    return removed
+
+
+CAP_ENV = "SRCGRAD_CACHE_MAX_MB"
+DEFAULT_CAP_MB = 500.0
+RECENT_SECONDS = 600.0   # a module used this recently may be in use by another process: never removed
+
+
+def enforce_cap(directory: Path) -> int:
+    """Keep the cache under $SRCGRAD_CACHE_MAX_MB (default 500): delete the least recently used
+    modules until it holds 90% of that, never one this process loaded or any process used in the
+    last ten minutes. Returns how many were deleted."""
+    cap = float(os.environ.get(CAP_ENV, DEFAULT_CAP_MB)) * 1e6
+    modules = _modules(directory)
+    sizes = {name: sum(f.stat().st_size for f in files) for name, files in modules.items()}
+    total = sum(sizes.values())
+    if total <= cap:
+        return 0
+    now, removed = time.time(), 0
+    for name in sorted(modules, key=lambda n: _last_used(modules[n])):
+        if total <= 0.9 * cap:
+            break
+        if name in state.loaded or now - _last_used(modules[name]) < RECENT_SECONDS:
+            continue
+        for f in modules[name]:
+            with contextlib.suppress(OSError):
+                f.unlink()
+        total -= sizes[name]
+        removed += 1
+    return removed

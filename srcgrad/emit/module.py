@@ -127,6 +127,8 @@ def _import_verified(name: str, data: bytes) -> ModuleType:
     path = directory / f"{name}.py"
     if _read_regular_file(path) != data:  # missing, or damaged: edited, truncated, empty, not a file
         path = _write_or_fall_back(directory, name, data)
+        with suppress(OSError):   # a new module: the place for keeping the cache under its size cap
+            cache.enforce_cap(path.parent)
     return _execute(name, path, data)
 
 
