@@ -188,6 +188,14 @@ class DerivativeFunction:
     def __call__(self, *args, **kwargs):
         return self._call(*args, **kwargs)
 
+    def __reduce__(self):
+        """Pickled as its recipe (the API, the function, wrt and options): small, and rebuilt from
+        the receiving process's own cache directory (or generated there)."""
+        recipe = getattr(self, "_recipe", None)
+        if recipe is None:
+            raise TypeError(f"{self!r} cannot be pickled: it was not made by a srcgrad API function")
+        return _remake, recipe + (_shipped_source(recipe[1]),)
+
     def compiled_for(self, *args):
         """This derivative as a function your own ``@numba.njit`` code can call.
 
@@ -416,12 +424,64 @@ def _decorator(make):
     `functools.partial` of a function."""
     def api(fn=None, wrt: Wrt = 0, backend: str = "numba", **options):
         if fn is None:
-            return lambda f: make(f, wrt=wrt, backend=backend, **options)
-        if isinstance(fn, functools.partial):
-            return _of_partial(make, fn, wrt, backend, options)
-        return make(fn, wrt=wrt, backend=backend, **options)
+            return lambda f: api(f, wrt=wrt, backend=backend, **options)
+        made = _of_partial(make, fn, wrt, backend, options) if isinstance(fn, functools.partial) else \
+            make(fn, wrt=wrt, backend=backend, **options)
+        return remember(made, make.__name__, fn, wrt=wrt, backend=backend, **options)
     api.__name__, api.__doc__ = make.__name__, make.__doc__
     return api
+
+
+def remember(made: "DerivativeFunction", name: str, fn, **arguments) -> "DerivativeFunction":
+    """Record how `made` was made (`srcgrad.<name>(fn, **arguments)`): pickling it stores that
+    recipe, and unpickling (in another process, on a Dask worker) makes it again there."""
+    made._recipe = (name, fn, arguments)
+    return made
+
+
+def _remake(name: str, fn, arguments: dict, source: str | None = None) -> "DerivativeFunction":
+    import srcgrad
+    if source is not None:
+        fn = _from_shipped_source(fn, source)
+    return getattr(srcgrad, name)(fn, **arguments)
+
+
+def _shipped_source(fn) -> str | None:
+    """The source to send with a function the receiving process cannot import by name (defined in
+    a script's __main__, or inside a function), which cloudpickle sends by value without its source."""
+    if not isinstance(fn, types.FunctionType) or fn.__closure__:
+        return None
+    if fn.__module__ != "__main__" and "<locals>" not in fn.__qualname__:
+        return None
+    try:
+        return inspect.getsource(fn)
+    except (OSError, TypeError):
+        return None
+
+
+def _from_shipped_source(fn, source: str):
+    """`fn` again, compiled from its shipped source in a file of this process's cache directory
+    (srcgrad reads functions from files), with the globals cloudpickle sent along with it."""
+    try:
+        inspect.getsource(fn)
+        return fn   # this process can read it already (the same script, say)
+    except (OSError, TypeError):
+        pass
+    import hashlib
+    import sys
+    import textwrap
+    from .emit.cache import usable_cache_dir
+    text = textwrap.dedent(source)
+    name = "srcgrad_shipped_" + hashlib.sha256(text.encode()).hexdigest()[:16]
+    path = usable_cache_dir() / f"{name}.py"
+    if not path.exists() or path.read_text() != text:
+        path.write_text(text)
+    module = types.ModuleType(name)
+    module.__dict__.update({k: v for k, v in fn.__globals__.items() if not k.startswith("__")})
+    module.__file__ = str(path)
+    sys.modules[name] = module
+    exec(compile(text, str(path), "exec"), module.__dict__)
+    return module.__dict__[fn.__name__]
 
 
 def _of_partial(make, bound: functools.partial, wrt: Wrt, backend: str, options: dict) -> DerivativeFunction:
@@ -538,8 +598,8 @@ def derivative(fn: Callable, backend: str = "numba") -> DerivativeFunction:
                                f"first argument is an array here: use jacfwd or jvp instead")
         return inner(*args, 1.0)[1]
 
-    return DerivativeFunction(fn, call, inner._specializations, derivative.__doc__,
-                              _numba_call("return inner({args}, 1.0)[1]"))
+    return remember(DerivativeFunction(fn, call, inner._specializations, derivative.__doc__,
+                                       _numba_call("return inner({args}, 1.0)[1]")), "derivative", fn, backend=backend)
 
 
 @_decorator

@@ -11,7 +11,7 @@ from typing import Callable
 
 import numpy as np
 
-from .api import DerivativeFunction, Wrt, _Arguments, _as_float, _basis, _normalize_wrt, _shape_grads, jvp, vjp
+from .api import DerivativeFunction, Wrt, _Arguments, _as_float, _basis, _normalize_wrt, _shape_grads, jvp, remember, vjp
 from .analyze import kinds as K
 from .errors import SrcgradError
 from .frontend.parse import python_function
@@ -57,7 +57,7 @@ def hvp(fn: Callable, wrt: Wrt = 0, backend: str = "numba") -> DerivativeFunctio
         k = len(positions)
         return value, _shape_grads(grads[k:], args, positions, as_tuple), _shape_grads(grads[:k], args, positions, as_tuple)
 
-    return DerivativeFunction(fn, call, second._specializations, hvp.__doc__)
+    return remember(DerivativeFunction(fn, call, second._specializations, hvp.__doc__), "hvp", fn, wrt=wrt, backend=backend)
 
 
 def hessian(fn: Callable, wrt: Wrt = 0, backend: str = "numba") -> DerivativeFunction:
@@ -90,7 +90,8 @@ def hessian(fn: Callable, wrt: Wrt = 0, backend: str = "numba") -> DerivativeFun
                        for i in range(len(likes)))
         return shaped if as_tuple else shaped[0][0]
 
-    return DerivativeFunction(fn, call, product._specializations, hessian.__doc__)
+    return remember(DerivativeFunction(fn, call, product._specializations, hessian.__doc__), "hessian", fn, wrt=wrt,
+                    backend=backend)
 
 
 def _zero_like(like):
