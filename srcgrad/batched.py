@@ -18,7 +18,7 @@ import numpy as np
 
 from . import syntax
 from .analyze import kinds as K
-from .errors import CompilationError, SrcgradError, UnsupportedSyntaxError, WrtError
+from .errors import CompilationError, InternalError, SrcgradError, UnsupportedSyntaxError, WrtError
 from .frontend.parse import parse_function, python_function
 from .normalize.names import NameGenerator
 from .pipeline import MODULE_NAMES, ModuleBuilder, normalized
@@ -61,9 +61,8 @@ class Batched:
 
     def __call__(self, args: tuple, extra: tuple):
         values = args + extra
-        batched = [_is_batch(v, self.request.target) for v in values]
+        batched, key = _signature(values, self.request.target)
         shape = self._batch_shape(values, batched)
-        key = tuple((b, _element_kind(v, b)) for v, b in zip(values, batched))
         if key not in self.launchers:
             self.launchers[key] = self._build(key)
         launcher, self.last_source = self.launchers[key]
@@ -76,8 +75,7 @@ class Batched:
         needs no GPU (numba-cuda and its NVVM library only)."""
         from numba import cuda
         values = args + extra
-        batched = [_is_batch(v, "cuda") for v in values]
-        key = tuple((b, _element_kind(v, b)) for v, b in zip(values, batched))
+        batched, key = _signature(values, "cuda")
         launcher, _ = self.launchers.get(key) or self._build(key)
         element_types = [numba.typeof(np.asarray(v).dtype.type(0))[::1] if b else numba.typeof(v)
                          for v, b in zip(values, batched)]
@@ -116,8 +114,8 @@ class Batched:
         try:
             built = builder.build(self.fn, "forward", self.request.positions, kinds)
         except SrcgradError as exc:
-            if self.request.target == "cuda" and isinstance(exc, UnsupportedSyntaxError):
-                raise
+            if isinstance(exc, InternalError) or (self.request.target == "cuda" and isinstance(exc, UnsupportedSyntaxError)):
+                raise   # a bug in srcgrad, or what a CUDA thread cannot run: already says what it is
             raise type(exc)(*self._as_batched(exc)) from None
         if built.return_kind not in (K.FLOAT, K.INT, K.UNKNOWN):
             raise SrcgradError(f"a batched derivative needs {self.pyfunc.__qualname__} to return one float per "
@@ -223,6 +221,13 @@ def launcher_source(request: Request, params: list, batched: list, inner: str, t
 
 
 # ----- running ------------------------------------------------------------------------------
+
+def _signature(values, target: str) -> tuple[list, tuple]:
+    """Which values are batches (arrays), and the key of the launcher for them: per value, whether
+    it is a batch and the kind of one element."""
+    batched = [_is_batch(v, target) for v in values]
+    return batched, tuple((b, _element_kind(v, b)) for v, b in zip(values, batched))
+
 
 def _is_batch(value, target: str) -> bool:
     if isinstance(value, np.ndarray):
