@@ -71,3 +71,16 @@ def test_arrays_inside_the_function_are_refused_at_their_line():
 def test_cpu_only_helpers_are_refused():
     with pytest.raises(UnsupportedSyntaxError, match=r"scipy.special.erf on a CUDA device(.|\n)*math.erf"):
         srcgrad.grad(tf.special_erf, target="cuda")(np.linspace(0, 1, 4))
+
+
+def test_cupy_arrays_are_taken_on_the_device():
+    if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":
+        pytest.skip("CuPy needs a real GPU")
+    cupy = pytest.importorskip("cupy")
+    S, sigma = rng.uniform(80, 120, 64), rng.uniform(0.1, 0.5, 64)
+    g = srcgrad.grad(tf.bs_call, wrt=(0, 1), target="cuda")
+    delta, vega = g(cupy.asarray(S), cupy.asarray(sigma), 0.03, 100.0, 1.0)
+    assert hasattr(delta, "copy_to_host")   # numba device arrays out, no copy through the host
+    on_host = g(S, sigma, 0.03, 100.0, 1.0)
+    close(delta.copy_to_host(), on_host[0])
+    close(vega.copy_to_host(), on_host[1])
