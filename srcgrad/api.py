@@ -439,11 +439,24 @@ def remember(made: "DerivativeFunction", name: str, fn, **arguments) -> "Derivat
     return made
 
 
+_REMADE: dict = {}   # what unpickling made in this process, so a worker builds each derivative once
+
+
 def _remake(name: str, fn, arguments: dict, source: str | None = None) -> "DerivativeFunction":
     import srcgrad
-    if source is not None:
-        fn = _from_shipped_source(fn, source)
-    return getattr(srcgrad, name)(fn, **arguments)
+    key = (name, repr(sorted(arguments.items())), fn if source is None else (source, _numbers_read(fn)))
+    if key not in _REMADE:
+        target = _from_shipped_source(fn, source) if source is not None else fn
+        _REMADE[key] = getattr(srcgrad, name)(target, **arguments)
+    return _REMADE[key]
+
+
+def _numbers_read(fn) -> tuple:
+    """The module-level numbers and arrays a shipped function reads, as they arrived: two tasks
+    whose functions read different values must not share a derivative."""
+    values = [(n, fn.__globals__[n]) for n in fn.__code__.co_names if n in fn.__globals__]
+    return tuple((n, v.tobytes() if isinstance(v, np.ndarray) else v) for n, v in values
+                 if isinstance(v, (int, float, np.ndarray)) and not isinstance(v, bool))
 
 
 def _shipped_source(fn) -> str | None:
@@ -468,7 +481,6 @@ def _from_shipped_source(fn, source: str):
     except (OSError, TypeError):
         pass
     import hashlib
-    import sys
     import textwrap
     from .emit.cache import usable_cache_dir
     text = textwrap.dedent(source)
@@ -476,12 +488,12 @@ def _from_shipped_source(fn, source: str):
     path = usable_cache_dir() / f"{name}.py"
     if not path.exists() or path.read_text() != text:
         path.write_text(text)
-    module = types.ModuleType(name)
-    module.__dict__.update({k: v for k, v in fn.__globals__.items() if not k.startswith("__")})
-    module.__file__ = str(path)
-    sys.modules[name] = module
-    exec(compile(text, str(path), "exec"), module.__dict__)
-    return module.__dict__[fn.__name__]
+    # not registered in sys.modules: pickled again (a worker passing it on), it must travel by
+    # value with its source, as it came, not by a reference no other process can import
+    namespace = {k: v for k, v in fn.__globals__.items() if not k.startswith("__")}
+    namespace.update(__name__="__main__", __file__=str(path))
+    exec(compile(text, str(path), "exec"), namespace)
+    return namespace[fn.__name__]
 
 
 def _of_partial(make, bound: functools.partial, wrt: Wrt, backend: str, options: dict) -> DerivativeFunction:

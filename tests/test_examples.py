@@ -18,6 +18,8 @@ CASES = [
     ("seir_sensitivity.py", {"SEIR_STEPS": "400"}, "OK: jacfwd, jacrev and finite differences agree."),
     ("mlp_digits.py", {"MLP_STEPS": "60"}, "OK: the dict gradient matches finite differences and training lowers the loss."),
     ("option_greeks.py", {"NUMBA_ENABLE_CUDASIM": "1"}, "OK: the Greeks computed on numba's CUDA simulator match"),
+    ("dask_fit.py", {"DASK_FIT_WORKERS": "2", "DASK_FIT_POINTS": "20000"},
+     "OK: the distributed gradient matches the one-process gradient and the fit finds the centers."),
     ("newton_fit.py", {"NEWTON_FIT_STEPS": "200", "NEWTON_FIT_PLOT": "newton_fit.png"}, "OK: Newton-CG with srcgrad's hvp reaches the fit"),
 ]
 
