@@ -1,6 +1,6 @@
 """The `srcgrad` command: read a derivative's generated code, check it, manage the cache.
 
-    srcgrad show model.py:loss --mode reverse --wrt 0 --shapes 5,3x3,f
+    srcgrad show model.py:loss --mode reverse --wrt 0 --shapes 5,3x3,f [--after anf | --diff]
     srcgrad check model.py:loss --shapes 5,3x3,f
     srcgrad cache info
     srcgrad cache clear [--older-than 30d]
@@ -8,8 +8,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import inspect
+import os
 import re
 import sys
 from pathlib import Path
@@ -39,6 +41,9 @@ def _parser() -> argparse.ArgumentParser:
     show = commands.add_parser("show", help="print the generated derivative source of a function")
     _function_arguments(show)
     show.add_argument("--mode", choices=sorted(MODES), default="reverse", help="reverse (vjp, default) or forward (jvp)")
+    show.add_argument("--after", choices=pass_names(), metavar="PASS",
+                      help=f"the code after one compiler pass instead: {', '.join(pass_names())}")
+    show.add_argument("--diff", action="store_true", help="the function beside its derivative, in two columns")
     show.set_defaults(run=show_command)
     check = commands.add_parser("check", help="check a function's derivatives against finite differences")
     _function_arguments(check)
@@ -61,8 +66,25 @@ def _function_arguments(parser) -> None:
 
 # ----- show and check ---------------------------------------------------------------------------
 
+def pass_names() -> list:
+    from .pipeline import NORMALIZE, REVERSE_ONLY
+    return [name for name, _ in NORMALIZE + REVERSE_ONLY] + ["scalarize", "forward", "reverse"]
+
+
 def show_command(args) -> int:
     fn = load_function(args.function)
+    if args.after:   # the pipeline prints each pass named in SRCGRAD_DUMP_AFTER to stderr: send it here
+        os.environ["SRCGRAD_DUMP_AFTER"] = args.after
+        with contextlib.redirect_stderr(sys.stdout):
+            _generated_source(fn, args)
+        return 0
+    source = _generated_source(fn, args)
+    print(side_by_side(inspect.getsource(fn), source) if args.diff else source)
+    return 0
+
+
+def _generated_source(fn, args) -> str:
+    """The derivative's source: for the kinds of sample arguments when --shapes is given."""
     wrt = _positions(args.wrt)
     derivative = MODES[args.mode](fn, wrt=wrt)
     if args.shapes:
@@ -70,8 +92,20 @@ def show_command(args) -> int:
         extra = [np.ones_like(values[w], dtype=float) if np.ndim(values[w]) else 1.0 for w in wrt] if args.mode == "forward" \
             else [np.ones_like(np.asarray(fn(*values), dtype=float)) if np.ndim(fn(*values)) else 1.0]
         derivative(*values, *extra)
-    print(derivative.source)
-    return 0
+    return derivative.source
+
+
+def side_by_side(left: str, right: str, width: int = 60) -> str:
+    """Two columns: the user's function, and the generated code (its module header dropped)."""
+    right_lines = right.splitlines()
+    first = next((k for k, line in enumerate(right_lines) if line.startswith("@")), 0)
+    left_lines = left.rstrip().splitlines()
+    rows = [f"{'your function':<{width}} | generated derivative", "-" * width + "-+-" + "-" * width]
+    for k in range(max(len(left_lines), len(right_lines) - first)):
+        a = left_lines[k] if k < len(left_lines) else ""
+        b = right_lines[first + k] if first + k < len(right_lines) else ""
+        rows.append(f"{a[:width]:<{width}} | {b}")
+    return "\n".join(rows)
 
 
 def check_command(args) -> int:

@@ -49,6 +49,17 @@ def test_show_prints_the_generated_source_in_both_modes(workspace):
     assert "def jvp_loss(w, X, k, dw):" in forward.stdout and "# total += np.tanh(X[i] @ w) ** k" in forward.stdout
 
 
+def test_show_after_a_pass_and_beside_the_function(workspace):
+    after = srcgrad_command(workspace, "show", "model.py:loss", "--after", "anf")
+    assert after.returncode == 0, after.stderr
+    assert "# ---- loss after anf ----" in after.stdout and "matmul = X_i @ w" in after.stdout
+    diff = srcgrad_command(workspace, "show", "model.py:loss", "--diff", "--shapes", "3,4x3,i2")
+    assert diff.returncode == 0, diff.stderr
+    assert "your function" in diff.stdout and "def loss(w, X, k):" in diff.stdout
+    assert any("def loss(w, X, k):" in line and "| @jit" in line for line in diff.stdout.splitlines())
+    assert srcgrad_command(workspace, "show", "model.py:loss", "--after", "nothing").returncode == 2   # argparse: not a pass
+
+
 def test_check_reports_a_verdict_per_argument(workspace):
     done = srcgrad_command(workspace, "check", "model.py:loss", "--shapes", "3,4x3,i2", "--wrt", "0,1")
     assert done.returncode == 0, done.stderr
