@@ -708,3 +708,9 @@ def dead_branch_of_an_aliased_name(p):
     else:
         t = w[1:3]
     return w[4] * p
+
+
+def outer_of_a_row(A, x):
+    # 25:4869:0: np.outer flattens its arguments; a (1, n) row's adjoint must take the row's shape
+    w = (x @ A - np.mean(A, axis=0, keepdims=True)).copy()
+    return np.sum(np.outer(A[0], w) * A[np.array([2, 1, 2, 0])].T)

@@ -102,6 +102,7 @@ CASES = [
     (rf.read_then_filled_with_constants, (RNG.standard_normal((3, 4)),), 0),
     (rf.dead_branch_of_an_aliased_name, (0.5,), 0),
     (rf.dead_branch_of_an_aliased_name, (-1.0,), 0),
+    (rf.outer_of_a_row, (np.arange(12.0).reshape(3, 4) / 7.0, np.array([0.3, -0.2, 0.5])), (0, 1)),
 ]
 # forward mode follows numpy's views; reverse mode refuses what it cannot restore faithfully
 FORWARD_ONLY = [(rf.write_while_viewed, "while `r`, which shares its memory"),

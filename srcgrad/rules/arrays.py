@@ -123,9 +123,9 @@ def matmul_transpose(g, a, b):
 def kron_transpose(g, a, b):
     return kron_grad_left(g, a, b), kron_grad_right(g, a, b)
 
-@bilinear("np.outer", kind=matrix, result="new", samples=((VECTOR, VECTOR),))
-def outer_transpose(g, a, b):
-    return np.dot(g, b), np.dot(a, g)
+@bilinear("np.outer", kind=matrix, result="new", samples=((VECTOR, VECTOR), (MATRIX[:1], VECTOR)))
+def outer_transpose(g, a, b):   # np.outer flattens its arguments (25:4869:0 passes a (1, n) row)
+    return reshape(np.dot(g, np.ravel(b)), np.shape(a)), reshape(np.dot(np.ravel(a), g), np.shape(b))
 
 # ----- Selection: the derivative flows through the selected element -----------------------
 # Over the whole array the element is found by argmax (one flat index); along an axis, one per
