@@ -116,6 +116,7 @@ def check_command(args) -> int:
     failed = 0
     for w in _positions(args.wrt):
         name = list(inspect.signature(fn).parameters)[w]
+        largest = 0.0
         for point in range(args.points):
             values = sample_arguments(fn, args.shapes, rng)
             try:
@@ -124,9 +125,21 @@ def check_command(args) -> int:
                 print(f"{name}: DISAGREES at point {point + 1}: {exc}")
                 failed += 1
                 break
+            largest = max(largest, _difference_from_fd(fn, values, w, rng))
         else:
-            print(f"{name}: forward mode, reverse mode and finite differences agree at {args.points} random points")
+            print(f"{name}: forward mode, reverse mode and finite differences agree at {args.points} random points "
+                  f"(largest relative difference from central differences {largest:.1e})")
     return 1 if failed else 0
+
+
+def _difference_from_fd(fn, values: tuple, w: int, rng) -> float:
+    """|J v - central difference| / |J v| for a random direction v of argument w."""
+    v = rng.normal(size=np.shape(values[w])) if np.ndim(values[w]) else float(rng.normal())
+    tangent = np.asarray(api.jvp(fn, wrt=w)(*values, v)[1], dtype=float)
+    h = 1e-6 * max(1.0, float(np.max(np.abs(values[w]))))
+    shifted = lambda sign: tuple(a + sign * h * v if k == w else a for k, a in enumerate(values))  # noqa: E731
+    fd = (np.asarray(fn(*shifted(1)), dtype=float) - np.asarray(fn(*shifted(-1)), dtype=float)) / (2 * h)
+    return float(np.max(np.abs(tangent - fd)) / max(float(np.max(np.abs(tangent))), 1e-300))
 
 
 def load_function(spec: str):
