@@ -78,33 +78,25 @@ def agree(a, b, what):
 
 # ----- pattern 1 ---------------------------------------------------------------------------------
 
-def per_element_loop(fn, wrt, n_args):
-    """value_and_grad of fn on the CPU target, called per element from one numba loop."""
+def per_element_loop(fn, wrt, sample_args):
+    """value_and_grad of fn on the CPU target, called per element from one numba loop: its two
+    array arguments come first, the numbers after them."""
     vg = srcgrad.value_and_grad(fn, wrt=wrt)
-    sample = tuple(1.0 if k != n_args - 1 or fn is not tf.damped_oscillator else 10 for k in range(n_args))
-    inner = vg.compiled_for(*sample)
+    inner = vg.compiled_for(*(a[0] if isinstance(a, np.ndarray) else a for a in sample_args))
     k = len(wrt)
 
     @numba.njit
-    def run_bs(S, sigma, r, K, T, value, grads):
-        for i in range(S.shape[0]):
-            v, g = inner(S[i], sigma[i], r, K, T)
+    def run(x, y, numbers, value, grads):
+        for i in range(x.shape[0]):
+            v, g = inner(x[i], y[i], *numbers)
             value[i] = v
             for j in range(k):
                 grads[j, i] = g[j]
-
-    @numba.njit
-    def run_osc(omega, zeta, steps, value, grads):
-        for i in range(omega.shape[0]):
-            v, g = inner(omega[i], zeta[i], steps)
-            value[i] = v
-            for j in range(k):
-                grads[j, i] = g[j]
-    return run_bs if fn is tf.bs_call else run_osc
+    return lambda x, y, *rest: run(x, y, tuple(rest[:-2]), *rest[-2:])
 
 
 def pattern_1(name, fn, wrt, make_args, sizes, rows):
-    cpu_loop = per_element_loop(fn, wrt, len(make_args(2)))
+    cpu_loop = per_element_loop(fn, wrt, make_args(2))
     parallel = srcgrad.value_and_grad(fn, wrt=wrt, target="parallel")
     gpu = srcgrad.value_and_grad(fn, wrt=wrt, target="cuda") if HAVE_GPU else None
     for n in sizes:

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import inspect
 import os
 import re
+import textwrap
 import types
 from typing import Callable, Sequence, Union
 
@@ -419,14 +421,24 @@ def _as_float(value, like):
     return float(value)
 
 
+# what a target other than "cpu" computes per element for each API (jacobians of a function of floats are its gradient)
+_PER_ELEMENT = {"jacfwd": "grad", "jacrev": "grad"}
+
+
 def _decorator(make):
     """Let `make(f, wrt=...)` also be used as `@make` and `@make(wrt=...)`, and on a
-    `functools.partial` of a function."""
+    `functools.partial` of a function; and give it the `target=` option every API documents."""
+    def targeted(fn, wrt: Wrt = 0, backend: str = "numba", target: str = "cpu", **options):
+        if target != "cpu" and not _parallel_loops_in(fn, target, backend):
+            return _batched(fn, _PER_ELEMENT.get(make.__name__, make.__name__), wrt, backend, target, make.__doc__,
+                            options.get("has_aux", False))
+        return make(fn, wrt=wrt, backend="parallel" if target == "parallel" else backend, **options)
+
     def api(fn=None, wrt: Wrt = 0, backend: str = "numba", **options):
         if fn is None:
             return lambda f: api(f, wrt=wrt, backend=backend, **options)
-        made = _of_partial(make, fn, wrt, backend, options) if isinstance(fn, functools.partial) else \
-            make(fn, wrt=wrt, backend=backend, **options)
+        made = _of_partial(targeted, fn, wrt, backend, options) if isinstance(fn, functools.partial) else \
+            targeted(fn, wrt=wrt, backend=backend, **options)
         return remember(made, make.__name__, fn, wrt=wrt, backend=backend, **options)
     api.__name__, api.__doc__ = make.__name__, make.__doc__
     return api
@@ -480,12 +492,9 @@ def _from_shipped_source(fn, source: str):
         return fn   # this process can read it already (the same script, say)
     except (OSError, TypeError):
         pass
-    import hashlib
-    import textwrap
-    from .emit.cache import usable_cache_dir
     text = textwrap.dedent(source)
     name = "srcgrad_shipped_" + hashlib.sha256(text.encode()).hexdigest()[:16]
-    path = usable_cache_dir() / f"{name}.py"
+    path = cache.usable_cache_dir() / f"{name}.py"
     if not path.exists() or path.read_text() != text:
         path.write_text(text)
     # not registered in sys.modules: pickled again (a worker passing it on), it must travel by
@@ -554,7 +563,7 @@ def _batched(fn, what: str, wrt: Wrt, backend: str, target: str, doc: str, has_a
 # ----- forward mode -------------------------------------------------------------------------
 
 @_decorator
-def jvp(fn: Callable, wrt: Wrt = 0, backend: str = "numba", target: str = "cpu") -> DerivativeFunction:
+def jvp(fn: Callable, wrt: Wrt = 0, backend: str = "numba") -> DerivativeFunction:
     """Jacobian-vector product by forward mode.
 
     Parameters
@@ -575,9 +584,6 @@ def jvp(fn: Callable, wrt: Wrt = 0, backend: str = "numba", target: str = "cpu")
         ``g(*args, *tangents) -> (value, tangent_out)``: one tangent per `wrt` position, shaped like
         that argument; `tangent_out` is shaped like fn's output.
     """
-    if target != "cpu" and not _parallel_loops_in(fn, target, backend):
-        return _batched(fn, "jvp", wrt, backend, target, jvp.__doc__)
-    backend = "parallel" if target == "parallel" else backend
     positions, _ = _normalize_wrt(fn, wrt)
     specs = _Specializations(fn, "forward", positions, backend)
     arguments = _Arguments(fn, "jvp", len(positions), "tangent(s), one per wrt argument")
@@ -615,7 +621,7 @@ def derivative(fn: Callable, backend: str = "numba") -> DerivativeFunction:
 
 
 @_decorator
-def jacfwd(fn: Callable, wrt: Wrt = 0, backend: str = "numba", target: str = "cpu") -> DerivativeFunction:
+def jacfwd(fn: Callable, wrt: Wrt = 0, backend: str = "numba") -> DerivativeFunction:
     """The Jacobian by forward mode.
 
     Scalar-style code (float arithmetic, element reads and writes, any control flow) carries all
@@ -634,9 +640,6 @@ def jacfwd(fn: Callable, wrt: Wrt = 0, backend: str = "numba", target: str = "cp
         ``J(*args)`` with shape ``np.shape(output) + np.shape(args[wrt])``; a tuple of such when
         `wrt` is a tuple.
     """
-    if target != "cpu" and not _parallel_loops_in(fn, target, backend):
-        return _batched(fn, "grad", wrt, backend, target, jacfwd.__doc__)
-    backend = "parallel" if target == "parallel" else backend
     positions, as_tuple = _normalize_wrt(fn, wrt)
     vector = _Specializations(fn, "forward_vector", positions, backend)
     per_direction = _Specializations(fn, "forward", positions, backend)
@@ -800,8 +803,7 @@ def _with_aux(specs, positions, as_tuple, fn):
 
 
 @_decorator
-def grad(fn: Callable, wrt: Wrt = 0, backend: str = "numba", has_aux: bool = False,
-         target: str = "cpu") -> DerivativeFunction:
+def grad(fn: Callable, wrt: Wrt = 0, backend: str = "numba", has_aux: bool = False) -> DerivativeFunction:
     """The gradient of a scalar function by reverse mode.
 
     Parameters
@@ -822,9 +824,6 @@ def grad(fn: Callable, wrt: Wrt = 0, backend: str = "numba", has_aux: bool = Fal
         a tuple when `wrt` is a tuple, even a tuple of one. With `has_aux=True` (`fn` returns
         `(loss, aux)`), ``(grads, aux)``.
     """
-    if target != "cpu" and not _parallel_loops_in(fn, target, backend):
-        return _batched(fn, "grad", wrt, backend, target, grad.__doc__, has_aux)
-    backend = "parallel" if target == "parallel" else backend
     positions, as_tuple, specs = _reverse(fn, wrt, backend, with_value=has_aux)
     arguments = _Arguments(fn, "grad")
     if has_aux:
@@ -845,8 +844,7 @@ def grad(fn: Callable, wrt: Wrt = 0, backend: str = "numba", has_aux: bool = Fal
 
 
 @_decorator
-def value_and_grad(fn: Callable, wrt: Wrt = 0, backend: str = "numba", has_aux: bool = False,
-                   target: str = "cpu") -> DerivativeFunction:
+def value_and_grad(fn: Callable, wrt: Wrt = 0, backend: str = "numba", has_aux: bool = False) -> DerivativeFunction:
     """The value and gradient of a scalar function, in one reverse-mode pass.
 
     Parameters
@@ -864,9 +862,6 @@ def value_and_grad(fn: Callable, wrt: Wrt = 0, backend: str = "numba", has_aux: 
         ``g(*args) -> (value, grads)``, grads as for :func:`grad`; with `has_aux`,
         ``((value, aux), grads)``.
     """
-    if target != "cpu" and not _parallel_loops_in(fn, target, backend):
-        return _batched(fn, "value_and_grad", wrt, backend, target, value_and_grad.__doc__, has_aux)
-    backend = "parallel" if target == "parallel" else backend
     positions, as_tuple, specs = _reverse(fn, wrt, backend, with_value=True)
     arguments = _Arguments(fn, "value_and_grad")
     if has_aux:
@@ -890,7 +885,7 @@ def value_and_grad(fn: Callable, wrt: Wrt = 0, backend: str = "numba", has_aux: 
 
 
 @_decorator
-def vjp(fn: Callable, wrt: Wrt = 0, backend: str = "numba", target: str = "cpu") -> DerivativeFunction:
+def vjp(fn: Callable, wrt: Wrt = 0, backend: str = "numba") -> DerivativeFunction:
     """Vector-Jacobian product by reverse mode.
 
     Parameters
@@ -905,9 +900,6 @@ def vjp(fn: Callable, wrt: Wrt = 0, backend: str = "numba", target: str = "cpu")
         ``g(*args, cotangent) -> (value, grads)``: `cotangent` is shaped like fn's output; grads
         are shaped as for :func:`grad`.
     """
-    if target != "cpu" and not _parallel_loops_in(fn, target, backend):
-        return _batched(fn, "vjp", wrt, backend, target, vjp.__doc__)
-    backend = "parallel" if target == "parallel" else backend
     positions, as_tuple, specs = _reverse(fn, wrt, backend, with_value=True)
     arguments = _Arguments(fn, "vjp", 1, "cotangent, shaped like the output")
 
@@ -930,7 +922,7 @@ def _as_cotangent(cotangent):
 
 
 @_decorator
-def jacrev(fn: Callable, wrt: Wrt = 0, backend: str = "numba", target: str = "cpu") -> DerivativeFunction:
+def jacrev(fn: Callable, wrt: Wrt = 0, backend: str = "numba") -> DerivativeFunction:
     """The Jacobian by reverse mode: one adjoint pass per output element.
 
     Parameters
@@ -945,9 +937,6 @@ def jacrev(fn: Callable, wrt: Wrt = 0, backend: str = "numba", target: str = "cp
         ``J(*args)`` with shape ``np.shape(output) + np.shape(args[wrt])``; a tuple of such when
         `wrt` is a tuple.
     """
-    if target != "cpu" and not _parallel_loops_in(fn, target, backend):
-        return _batched(fn, "grad", wrt, backend, target, jacrev.__doc__)
-    backend = "parallel" if target == "parallel" else backend
     positions, as_tuple, specs = _reverse(fn, wrt, backend, with_value=False)
     primal = _Specializations(fn, "primal", (), backend)
     arguments = _Arguments(fn, "jacrev")

@@ -81,6 +81,19 @@ def dotted(path: str) -> gast.AST:
     return attribute(head, rest) if rest else name(head)
 
 
+def dotted_path(node: gast.AST) -> list[str] | None:
+    """["np", "linalg", "norm"] for `np.linalg.norm` (the inverse of `dotted`); None for anything
+    but a name or an attribute chain on one."""
+    parts = []
+    while isinstance(node, gast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, gast.Name):
+        return None
+    parts.append(node.id)
+    return parts[::-1]
+
+
 def call(func: gast.AST | str, *args: gast.AST) -> gast.Call:
     if isinstance(func, str):
         func = dotted(func)

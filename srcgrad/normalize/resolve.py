@@ -98,17 +98,6 @@ def _local_names(fn: gast.FunctionDef) -> set[str]:
     return set(syntax.param_names(fn)) | syntax.stored_names(fn.body)
 
 
-def _dotted_path(node) -> list[str] | None:
-    parts = []
-    while isinstance(node, gast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if not isinstance(node, gast.Name):
-        return None
-    parts.append(node.id)
-    return parts[::-1]
-
-
 class _Resolver(gast.NodeTransformer):
     def __init__(self, parsed: ParsedFunction, local: set[str]):
         self.parsed, self.local, self.found = parsed, local, Resolved(parsed)
@@ -180,18 +169,8 @@ class _Resolver(gast.NodeTransformer):
         return self.generic_visit(node)
 
     def _is_prange(self, iterator) -> bool:
-        if not isinstance(iterator, gast.Call):
-            return False
-        path = _dotted_path(iterator.func)
-        if path is None or path[0] in self.local:
-            return False
-        try:
-            obj = self.parsed.lookup(path[0])
-            for attr in path[1:]:
-                obj = getattr(obj, attr)
-        except (KeyError, AttributeError):
-            return False
-        return obj is numba.prange
+        path = syntax.dotted_path(iterator.func) if isinstance(iterator, gast.Call) else None
+        return path is not None and path[0] not in self.local and self._evaluate(iterator.func, path) is numba.prange
 
     def visit_Call(self, node):
         node.args = [self.visit(a) for a in node.args]
@@ -200,7 +179,7 @@ class _Resolver(gast.NodeTransformer):
         func = node.func
         if isinstance(func, gast.Attribute) and not self._names_global(func.value):
             return self._method_call(node, self.visit(func.value), func.attr)
-        path = _dotted_path(func)
+        path = syntax.dotted_path(func)
         if path is None:
             self._error(node, "a call through a computed expression", "Call a named function.")
         if path[0] in self.local:
@@ -210,7 +189,7 @@ class _Resolver(gast.NodeTransformer):
 
     def _names_global(self, node) -> bool:
         """Whether `node` is a dotted path (`np`, `np.linalg`) starting at a non-local name."""
-        path = _dotted_path(node)
+        path = syntax.dotted_path(node)
         return path is not None and path[0] not in self.local
 
     def _method_call(self, node, receiver, method: str):
@@ -343,9 +322,9 @@ class _Resolver(gast.NodeTransformer):
     # ----- attributes and free names ---------------------------------------------------------
     def visit_Attribute(self, node):
         if not self._names_global(node.value) or isinstance(
-                self._evaluate(node.value, _dotted_path(node.value)), np.ndarray):
+                self._evaluate(node.value, syntax.dotted_path(node.value)), np.ndarray):
             return self._array_attribute(node, self.visit(node.value))
-        path = _dotted_path(node)
+        path = syntax.dotted_path(node)
         value = self._evaluate(node, path)
         if len(path) == 2 and self.parsed.lookup(path[0]) in (math, np) and isinstance(value, float):
             node.srcgrad_constant = True   # math.pi, np.e: generated code imports math and np too

@@ -20,7 +20,7 @@ import gast
 
 from .. import syntax
 from ..analyze import kinds as K
-from ..analyze.dataflow import only_summed, upward_exposed
+from ..analyze.dataflow import bound_names, only_summed, upward_exposed
 from ..emit.module import MODULE_NAMES, RUNTIME_HELPERS
 from ..normalize.names import NameGenerator
 from ..rules.template import simplify
@@ -57,7 +57,7 @@ def _parallelize_block(block: list, context: _Context, after: list) -> None:
         private = {b: init for b, init in context.buffers.items() if b in syntax.names_in(stmt) and b not in live_after}
         if getattr(stmt, "srcgrad_parallel", False) and isinstance(stmt, gast.For) \
                 and _splittable(stmt, context, private, live_after):
-            sums = sorted(_assigned_names(stmt.body) & live_after)
+            sums = sorted((bound_names(stmt) - {stmt.target.id}) & live_after)
             block[k] = _outline(_parallel_loop(stmt, context.names, private), sums, context)
             k += 1
             continue
@@ -73,8 +73,9 @@ def _parallelize_block(block: list, context: _Context, after: list) -> None:
 def _outline(stmts: list, sums: list, context: _Context):
     """A function running `stmts` (the parallel loop) and returning the `sums` it adds to; the
     statement that calls it in its place."""
-    called = {id(n.func) for n in gast.walk(gast.Module(body=stmts, type_ignores=[])) if isinstance(n, gast.Call)}
-    functions = {n.id for n in gast.walk(gast.Module(body=stmts, type_ignores=[])) if id(n) in called and isinstance(n, gast.Name)}
+    nodes = [n for stmt in stmts for n in gast.walk(stmt)]
+    called = {id(n.func) for n in nodes if isinstance(n, gast.Call)}
+    functions = {n.id for n in nodes if id(n) in called and isinstance(n, gast.Name)}
     params = sorted(upward_exposed(stmts) - functions - MODULE_NAMES)
     name = context.module_names.fresh(f"{context.function}_parallel_loop")
     result = [syntax.return_(syntax.name(sums[0]) if len(sums) == 1 else syntax.tuple_(map(syntax.name, sums)))] if sums else []
@@ -115,7 +116,7 @@ def _splittable(loop, context: _Context, buffers: dict, live_after: set) -> bool
     if not _scalar_style(loop.body, context.arrays):
         return False
     shared = _shared_accumulations(loop, buffers)
-    assigned = _assigned_names(loop.body) - set(buffers) - {loop.target.id}
+    assigned = bound_names(loop) - set(buffers) - {loop.target.id}
     outliving = (upward_exposed(loop.body) | live_after) & assigned
     return not any(_read_elsewhere(loop, array) for array in shared) and not (set(shared) & assigned) \
         and all(only_summed(loop, name) for name in outliving)
@@ -131,7 +132,7 @@ def _scalar_style(body: list, arrays: set) -> bool:
     expressions poorly (some not at all, some with shape assertions that fail on reused buffers),
     so such a loop runs in order. Element reads and writes, allocations and calls that pass arrays
     to generated functions are fine."""
-    nodes = list(gast.walk(gast.Module(body=body, type_ignores=[])))
+    nodes = [n for stmt in body for n in gast.walk(stmt)]
     whole = lambda node: isinstance(node, gast.Name) and node.id in arrays  # noqa: E731
     for node in nodes:
         if isinstance(node, gast.Slice):
@@ -142,7 +143,7 @@ def _scalar_style(body: list, arrays: set) -> bool:
             return False
         if isinstance(node, gast.Compare) and any(whole(n) for n in [node.left] + node.comparators):
             return False
-        if isinstance(node, gast.AugAssign) and whole(node.target) or (isinstance(node, gast.AugAssign) and whole(node.value)):
+        if isinstance(node, gast.AugAssign) and (whole(node.target) or whole(node.value)):
             return False
         if isinstance(node, gast.Call) and any(whole(a) for a in node.args):
             path = _dotted(node.func)
@@ -151,12 +152,13 @@ def _scalar_style(body: list, arrays: set) -> bool:
     return True
 
 
+def _body_nodes(loop) -> list:
+    """Every node of the loop's body (not its header)."""
+    return [n for stmt in loop.body for n in gast.walk(stmt)]
+
+
 def _dotted(func) -> str:
-    parts = []
-    while isinstance(func, gast.Attribute):
-        parts.append(func.attr)
-        func = func.value
-    return ".".join([func.id] + parts[::-1]) if isinstance(func, gast.Name) else ""
+    return ".".join(syntax.dotted_path(func) or [])
 
 
 def _array_names(fn, kinds: dict) -> set:
@@ -178,7 +180,7 @@ def _shared_accumulations(loop, buffers: dict) -> dict:
     into arrays other than scratch buffers."""
     index = loop.target.id
     shared: dict = {}
-    for node in gast.walk(gast.Module(body=loop.body, type_ignores=[])):
+    for node in _body_nodes(loop):
         if isinstance(node, gast.AugAssign) and isinstance(node.op, (gast.Add, gast.Sub)) \
                 and isinstance(node.target, gast.Subscript) and isinstance(node.target.value, gast.Name) \
                 and node.target.value.id not in buffers and not _own_element(node.target, index):
@@ -194,14 +196,9 @@ def _own_element(target, index: str) -> bool:
 
 def _read_elsewhere(loop, array: str) -> bool:
     """Whether the loop reads `array` other than through accumulations into its elements."""
-    body = list(gast.walk(gast.Module(body=loop.body, type_ignores=[])))
+    body = _body_nodes(loop)
     accumulated = {id(n.target.value) for n in body if isinstance(n, gast.AugAssign) and isinstance(n.target, gast.Subscript)}
     return any(isinstance(n, gast.Name) and n.id == array and id(n) not in accumulated for n in body)
-
-
-def _assigned_names(body) -> set:
-    return {n.id for n in gast.walk(gast.Module(body=body, type_ignores=[]))
-            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
 
 
 def _parallel_loop(loop, names, buffers: dict) -> list:
