@@ -544,6 +544,16 @@ def transpose_through_ufunc_in_while(A, x):
     return np.sum(t ** 2)
 
 
+def copied_transpose_in_loop(A):
+    # np.copy keeps a transpose's F order: the loop's re-binding must not meet it unviewed (fuzz 26:1220:0)
+    w = A.T.copy()
+    scale = np.ones(w.shape)
+    for i in range(3):
+        w = w - A[i, 0] * w
+        w = w / (scale + w * w)
+    return np.sum(w)
+
+
 def transpose_rebound_in_nested_loops(A, x):
     t = A.T * x[0]
     for i in range(2):

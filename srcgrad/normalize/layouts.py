@@ -17,10 +17,6 @@ from .. import syntax
 from ..analyze import kinds as K
 from ..analyze.aliasing import view_base
 from ..analyze.dataflow import bound_names
-from ..rules.registry import ElementwiseRule
-
-_ELEMENTWISE = (gast.BinOp, gast.UnaryOp, gast.Compare)
-
 
 def view_loop_carried_transposes(tree: gast.FunctionDef, kinds: dict) -> bool:
     """Insert `t = t[:, :]` before each loop that re-binds a name `t` that may hold an F-ordered
@@ -71,8 +67,11 @@ def _loop(loop, fortran: set, bound: set, kinds: dict, found: dict) -> set:
 
 
 def _may_be_fortran(stmt, fortran: set, kinds: dict) -> bool:
-    """numba gives a transpose layout F, and keeps F through views of it and through elementwise
-    operations whose array operands are all F (a C operand makes the result C)."""
+    """numba gives a transpose layout F, and keeps F through views of it, through copies
+    (`np.copy` keeps the layout) and through elementwise operations whose array operands are all F
+    (a C operand makes the result C). Any other operation on arrays that are all F is taken as F
+    too: many of numba's array functions allocate their result like their argument (`empty_like`),
+    and a full view too many only costs numba a contiguity assumption."""
     value = stmt.value
     if (K.ndim(kinds.get(stmt.targets[0].id)) or 0) < 2:
         return False
@@ -81,10 +80,8 @@ def _may_be_fortran(stmt, fortran: set, kinds: dict) -> bool:
         return True
     if view_base(stmt, kinds) in fortran:
         return True
-    if isinstance(value, _ELEMENTWISE) or isinstance(rule, ElementwiseRule):
-        operands = {name for name in syntax.loaded_names(value) if K.is_array(kinds.get(name))}
-        return bool(operands) and operands <= fortran
-    return False
+    operands = {name for name in syntax.loaded_names(value) if K.is_array(kinds.get(name))}
+    return bool(operands) and operands <= fortran
 
 
 def _insert(stmts: list, found: dict) -> None:
