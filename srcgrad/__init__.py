@@ -3,6 +3,7 @@ from .api import (DerivativeFunction, derivative, grad, jacfwd, jacrev, jvp, sou
                   vjp)
 from .higher import hessian, hvp
 from .check import GradientCheckError, check_grads
+from .budget import checkpoint
 from srcgrad_runtime import stop_gradient
 from .errors import (CacheError, CacheWarning, CompilationError, InternalError, MissingSourceError, NoRuleError, SrcgradError, StaleSourceError,
                      UnsupportedSyntaxError, WrtError)
@@ -10,5 +11,5 @@ from . import rules  # noqa: F401  (registers the built-in derivative rules)
 from .emit.cache import clear as clear_cache, info as cache_info
 
 __version__ = "0.1.0"
-__all__ = ["jvp", "derivative", "jacfwd", "grad", "value_and_grad", "vjp", "jacrev", "hvp", "hessian", "check_grads", "GradientCheckError", "stop_gradient", "source", "DerivativeFunction", "SrcgradError", "CacheError", "CacheWarning", "CompilationError", "InternalError", "StaleSourceError",
+__all__ = ["jvp", "derivative", "jacfwd", "grad", "value_and_grad", "vjp", "jacrev", "hvp", "hessian", "check_grads", "GradientCheckError", "checkpoint", "stop_gradient", "source", "DerivativeFunction", "SrcgradError", "CacheError", "CacheWarning", "CompilationError", "InternalError", "StaleSourceError",
            "UnsupportedSyntaxError", "MissingSourceError", "NoRuleError", "WrtError", "cache_info", "clear_cache"]

@@ -19,6 +19,7 @@ from .analyze import kinds as K
 from .emit import cache
 from .emit.module import load_module
 from .errors import CompilationError, InternalError, MissingSourceError, SrcgradError, UnsupportedSyntaxError, WrtError
+from .budget import memory_option
 from .frontend.parse import python_function, require_python_function
 from .pipeline import ModuleBuilder, globals_fingerprint, has_parallel_loops, normalized
 from .transform.forward_vector import NotVectorizable
@@ -755,9 +756,11 @@ def _finish(array):
 
 # ----- reverse mode -------------------------------------------------------------------------
 
-def _reverse(fn, wrt, backend, with_value):
+def _reverse(fn, wrt, backend, with_value, memory=None):
     positions, as_tuple = _normalize_wrt(fn, wrt)
-    specs = _Specializations(fn, "reverse", positions, backend, with_value=with_value)
+    budget = memory_option(memory)
+    specs = _Specializations(fn, "reverse", positions, backend, with_value=with_value,
+                             **({"memory": budget} if budget else {}))
     return positions, as_tuple, specs
 
 
@@ -803,7 +806,8 @@ def _with_aux(specs, positions, as_tuple, fn):
 
 
 @_decorator
-def grad(fn: Callable, wrt: Wrt = 0, backend: str = "numba", has_aux: bool = False) -> DerivativeFunction:
+def grad(fn: Callable, wrt: Wrt = 0, backend: str = "numba", has_aux: bool = False,
+         memory: int | str | None = None) -> DerivativeFunction:
     """The gradient of a scalar function by reverse mode.
 
     Parameters
@@ -824,7 +828,7 @@ def grad(fn: Callable, wrt: Wrt = 0, backend: str = "numba", has_aux: bool = Fal
         a tuple when `wrt` is a tuple, even a tuple of one. With `has_aux=True` (`fn` returns
         `(loss, aux)`), ``(grads, aux)``.
     """
-    positions, as_tuple, specs = _reverse(fn, wrt, backend, with_value=has_aux)
+    positions, as_tuple, specs = _reverse(fn, wrt, backend, with_value=has_aux, memory=memory)
     arguments = _Arguments(fn, "grad")
     if has_aux:
         with_aux, template = _with_aux(specs, positions, as_tuple, fn)
@@ -844,7 +848,8 @@ def grad(fn: Callable, wrt: Wrt = 0, backend: str = "numba", has_aux: bool = Fal
 
 
 @_decorator
-def value_and_grad(fn: Callable, wrt: Wrt = 0, backend: str = "numba", has_aux: bool = False) -> DerivativeFunction:
+def value_and_grad(fn: Callable, wrt: Wrt = 0, backend: str = "numba", has_aux: bool = False,
+                   memory: int | str | None = None) -> DerivativeFunction:
     """The value and gradient of a scalar function, in one reverse-mode pass.
 
     Parameters
@@ -862,7 +867,7 @@ def value_and_grad(fn: Callable, wrt: Wrt = 0, backend: str = "numba", has_aux: 
         ``g(*args) -> (value, grads)``, grads as for :func:`grad`; with `has_aux`,
         ``((value, aux), grads)``.
     """
-    positions, as_tuple, specs = _reverse(fn, wrt, backend, with_value=True)
+    positions, as_tuple, specs = _reverse(fn, wrt, backend, with_value=True, memory=memory)
     arguments = _Arguments(fn, "value_and_grad")
     if has_aux:
         with_aux, template = _with_aux(specs, positions, as_tuple, fn)
@@ -885,7 +890,7 @@ def value_and_grad(fn: Callable, wrt: Wrt = 0, backend: str = "numba", has_aux: 
 
 
 @_decorator
-def vjp(fn: Callable, wrt: Wrt = 0, backend: str = "numba") -> DerivativeFunction:
+def vjp(fn: Callable, wrt: Wrt = 0, backend: str = "numba", memory: int | str | None = None) -> DerivativeFunction:
     """Vector-Jacobian product by reverse mode.
 
     Parameters
@@ -900,7 +905,7 @@ def vjp(fn: Callable, wrt: Wrt = 0, backend: str = "numba") -> DerivativeFunctio
         ``g(*args, cotangent) -> (value, grads)``: `cotangent` is shaped like fn's output; grads
         are shaped as for :func:`grad`.
     """
-    positions, as_tuple, specs = _reverse(fn, wrt, backend, with_value=True)
+    positions, as_tuple, specs = _reverse(fn, wrt, backend, with_value=True, memory=memory)
     arguments = _Arguments(fn, "vjp", 1, "cotangent, shaped like the output")
 
     def call(*args_and_cotangent, **keywords):
@@ -922,7 +927,7 @@ def _as_cotangent(cotangent):
 
 
 @_decorator
-def jacrev(fn: Callable, wrt: Wrt = 0, backend: str = "numba") -> DerivativeFunction:
+def jacrev(fn: Callable, wrt: Wrt = 0, backend: str = "numba", memory: int | str | None = None) -> DerivativeFunction:
     """The Jacobian by reverse mode: one adjoint pass per output element.
 
     Parameters
@@ -937,7 +942,7 @@ def jacrev(fn: Callable, wrt: Wrt = 0, backend: str = "numba") -> DerivativeFunc
         ``J(*args)`` with shape ``np.shape(output) + np.shape(args[wrt])``; a tuple of such when
         `wrt` is a tuple.
     """
-    positions, as_tuple, specs = _reverse(fn, wrt, backend, with_value=False)
+    positions, as_tuple, specs = _reverse(fn, wrt, backend, with_value=False, memory=memory)
     primal = _Specializations(fn, "primal", (), backend)
     arguments = _Arguments(fn, "jacrev")
 

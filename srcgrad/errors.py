@@ -1,6 +1,9 @@
 """The exceptions srcgrad raises; every one derives from SrcgradError and says what to do instead."""
 from __future__ import annotations
 
+import os
+import sys
+
 
 class SrcgradError(Exception):
     """Base class of every error srcgrad raises."""
@@ -64,3 +67,12 @@ class CacheError(SrcgradError):
 
 class CacheWarning(UserWarning):
     """srcgrad is not using the configured cache directory; the message says why and what to do."""
+
+
+def outside_srcgrad() -> int:
+    """The stacklevel of the nearest caller outside the srcgrad package, so a warning points at the user's code."""
+    package = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    frame, level = sys._getframe(1), 1
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level

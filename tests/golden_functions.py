@@ -2,6 +2,7 @@
 import math
 
 import numpy as np
+import srcgrad
 
 
 def horner(c, x):
@@ -41,3 +42,13 @@ def running_max_of_sines(x):
     for i in range(1, x.shape[0]):
         y[i] = max(y[i - 1], math.sin(x[i]))
     return np.sum(y)
+
+
+def oscillator_checkpointed(x0, v0, k, dt, n):
+    """A damped oscillator whose reverse sweep keeps 8 snapshots of (x, v) instead of a tape."""
+    x, v = x0, v0
+    for t in srcgrad.checkpoint(range(n), snapshots=8):
+        a = -k * x - 0.1 * v
+        x = x + dt * v
+        v = v + dt * a
+    return x * x + v

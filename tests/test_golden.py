@@ -20,6 +20,7 @@ CASES = {
     "grad_newton_while": (lambda: srcgrad.grad(gf.newton_sqrt), (2.0,)),
     "grad_soft_threshold_branch": (lambda: srcgrad.grad(gf.soft_threshold, wrt=(0, 1)), (1.3, 0.4)),
     "grad_running_max_writes": (lambda: srcgrad.grad(gf.running_max_of_sines), (np.linspace(0.1, 2.0, 6),)),
+    "grad_oscillator_checkpointed": (lambda: srcgrad.grad(gf.oscillator_checkpointed, wrt=(0, 1, 2)), (1.0, 0.0, 4.0, 0.01, 50)),
 }
 
 

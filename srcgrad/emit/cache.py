@@ -11,7 +11,6 @@ import contextlib
 import os
 import shutil
 import stat
-import sys
 import tempfile
 import time
 import warnings
@@ -20,7 +19,7 @@ from types import ModuleType
 
 import platformdirs
 
-from ..errors import CacheError, CacheWarning
+from ..errors import CacheError, CacheWarning, outside_srcgrad
 
 CACHE_ENV = "SRCGRAD_CACHE_DIR"
 
@@ -144,22 +143,13 @@ def fall_back(configured: Path, problem: str, fix: str) -> Path:
         atexit.register(_remove_at_exit, state.fallback, os.getpid())
     warnings.warn(f"srcgrad is not using its cache directory {configured}: {problem}. Generated code goes to "
                   f"the private temporary directory {state.fallback} for this process instead, so nothing is "
-                  f"reused across processes. To fix: {fix}.", CacheWarning, stacklevel=_outside_srcgrad())
+                  f"reused across processes. To fix: {fix}.", CacheWarning, stacklevel=outside_srcgrad())
     return state.fallback
 
 
 def _remove_at_exit(path: Path, owner_pid: int) -> None:
     if os.getpid() == owner_pid:  # a forked child exiting must not delete its parent's directory
         shutil.rmtree(path, ignore_errors=True)
-
-
-def _outside_srcgrad() -> int:
-    """The stacklevel of the nearest caller outside the srcgrad package, so a warning points at the user's code."""
-    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
-    frame, level = sys._getframe(1), 1
-    while frame.f_back is not None and frame.f_code.co_filename.startswith(package):
-        frame, level = frame.f_back, level + 1
-    return level
 
 
 # ----- what the cache holds ----------------------------------------------------------------

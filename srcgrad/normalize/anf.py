@@ -117,8 +117,9 @@ class _Anf:
         if stmt.iter.keywords or not 1 <= len(args) <= 3:
             self._reject(stmt, "range() with keyword or missing arguments")
         loop = syntax.for_range(stmt.target.id, args, self.block(stmt.body))
-        if getattr(stmt, "srcgrad_parallel", False):   # the user's prange: independent iterations
-            loop.srcgrad_parallel = True
+        for mark in ("srcgrad_parallel", "srcgrad_checkpoint"):   # the user's prange, srcgrad.checkpoint
+            if hasattr(stmt, mark):
+                setattr(loop, mark, getattr(stmt, mark))
         self.emit(loop)
 
     def stmt_While(self, stmt):

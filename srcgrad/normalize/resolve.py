@@ -10,6 +10,7 @@ Anything that resolves to neither a rule nor Python source raises NoRuleError.
 from __future__ import annotations
 
 import builtins
+import inspect
 import math
 import os
 import sysconfig
@@ -21,7 +22,7 @@ import numpy as np
 import srcgrad_runtime
 
 from .. import syntax
-from ..errors import NoRuleError, UnsupportedSyntaxError
+from ..errors import NoRuleError, SrcgradError, UnsupportedSyntaxError
 from ..frontend.parse import ParsedFunction, python_function
 from ..rules import registry
 from ..rules.runtime import READ_AS_PYTHON
@@ -153,6 +154,10 @@ class _Resolver(gast.NodeTransformer):
 
     def visit_For(self, node):
         iterator = node.iter
+        marked = self._checkpoint_mark(iterator)
+        if marked is not None:   # srcgrad.checkpoint(range(n), ...): reverse mode checkpoints the loop
+            node.iter = iterator = iterator.args[0]
+            node.srcgrad_checkpoint = marked
         if self._is_prange(iterator):   # numba's parallel range: a range whose iterations are independent
             iterator.func = syntax.name("range")
             node.srcgrad_parallel = True
@@ -167,6 +172,44 @@ class _Resolver(gast.NodeTransformer):
                 self._bind_call(iterator, range, "range")
             return node
         return self.generic_visit(node)
+
+    def _checkpoint_mark(self, iterator):
+        """(budget in bytes, snapshots, segment length), 0 for "choose", when `iterator` is
+        `srcgrad.checkpoint(range(...), ...)`; None otherwise."""
+        from ..budget import checkpoint, parse_memory
+        path = syntax.dotted_path(iterator.func) if isinstance(iterator, gast.Call) else None
+        if path is None or path[0] in self.local or self._evaluate(iterator.func, path) is not checkpoint:
+            return None
+        try:
+            bound = inspect.signature(checkpoint).bind(None, *(self._constant(a) for a in iterator.args[1:]),
+                                                      **{k.arg: self._constant(k.value) for k in iterator.keywords})
+        except TypeError as exc:
+            self._error(iterator, f"srcgrad.checkpoint called with these arguments ({exc})",
+                        "Write srcgrad.checkpoint(range(n), snapshots=k, segment=m, memory='64MB').")
+        first = iterator.args[0] if iterator.args else None
+        if not (isinstance(first, gast.Call) and syntax.dotted_path(first.func) == ["range"]):
+            self._error(iterator, "srcgrad.checkpoint around something other than range(...)",
+                        "Checkpoint a loop over range: `for i in srcgrad.checkpoint(range(n)):`.")
+        values = bound.arguments
+        counts = [values.get(k) for k in ("snapshots", "segment")]
+        if any(c is not None and (not isinstance(c, int) or isinstance(c, bool) or c < 1) for c in counts):
+            self._error(iterator, "srcgrad.checkpoint with snapshots or segment that is not a positive int",
+                        "Give whole numbers of at least 1.")
+        try:
+            budget = parse_memory(values.get("memory"))
+        except SrcgradError as exc:
+            self._error(iterator, f"srcgrad.checkpoint with {exc}", "Give memory as bytes or a size such as '64MB'.")
+        return (budget, counts[0] or 0, counts[1] or 0)
+
+    def _constant(self, node):
+        """The value of a constant or of a module-level name, for a compile-time setting."""
+        if isinstance(node, gast.Constant):
+            return node.value
+        path = syntax.dotted_path(node)
+        if path is None or path[0] in self.local:
+            self._error(node, "a srcgrad.checkpoint setting computed at run time",
+                        "Give snapshots, segment and memory as constants or module-level names.")
+        return self._evaluate(node, path)
 
     def _is_prange(self, iterator) -> bool:
         path = syntax.dotted_path(iterator.func) if isinstance(iterator, gast.Call) else None

@@ -27,17 +27,19 @@ from .adjoints import Adjoints
 from .common import by_origin, on_tape as _tape, primal_calls, scratch_buffer
 from .write_index import index_atoms
 from .peephole import drop_undone_writes, drop_unneeded_saves, fold_first_contributions
+from .checkpoint import Checkpointing
 from .reverse_loops import LoopReversal, is_loop_exit as _is_loop_exit, restore_comments_that_stayed, values_read
 
 
 
 
-class ReverseTransform(LoopReversal):
+class ReverseTransform(LoopReversal, Checkpointing):
     """Builds `vjp_f(*args, out_bar) -> (value, grads)` (or just grads) for one ANF function."""
 
-    def __init__(self, fn, wrt, active, kinds, names, callee, with_value: bool = True, location=None):
+    def __init__(self, fn, wrt, active, kinds, names, callee, with_value: bool = True, location=None,
+                 memory: int = 0):
         self.fn, self.wrt, self.active, self.kinds, self.names = fn, wrt, active, kinds, names
-        self.with_value = with_value
+        self.with_value, self.memory = with_value, memory
         # the caller's arrays receive the function's writes once the forward sweep is done
         self.write_backs = [s for s in fn.body if getattr(s, "srcgrad_argument_write_back", False)]
         fn.body[:] = [s for s in fn.body if not getattr(s, "srcgrad_argument_write_back", False)]
@@ -140,7 +142,7 @@ class ReverseTransform(LoopReversal):
             return False
         loop = main[-1]
         plan = self.plan(loop)
-        if plan.checkpoint or plan.restored or plan.stored or plan.has_exit:
+        if plan.checkpoint or plan.restored or plan.stored or plan.has_exit or self.checkpointing(loop):
             return False
         reverse = self.loop_reverse(loop)
         returned = syntax.loaded_names(ret.value)

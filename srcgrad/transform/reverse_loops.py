@@ -287,6 +287,13 @@ class LoopReversal:
         return tapes
 
     def _checkpointed_loop(self, loop) -> list:
+        """The loop in a forward sweep that its reverse follows: with a tape of what each iteration's
+        adjoint needs, or, checkpointed, with a few snapshots (checkpoint.py)."""
+        if self.checkpointing(loop):
+            return self._revolve_forward(loop)
+        return self._taped_loop(loop)
+
+    def _taped_loop(self, loop) -> list:
         plan = self.plan(loop)
         position = self._position(plan)
         before, record = [], []
@@ -361,7 +368,7 @@ class LoopReversal:
                 self._tapes[("hoisted", tape)] = True
                 self.hoisted.append(on_tape(syntax.assign(tape, gast.List(elts=[], ctx=gast.Load()))))
             return []
-        if self._is_top(plan.loop):   # runs once: allocate exactly
+        if self._is_top(plan.loop) and not self.checkpointing(plan.loop):   # runs once: allocate exactly
             alloc = syntax.call("np.empty", self._trip_count(plan))
             if dtype == K.INT:
                 alloc.keywords = [gast.keyword(arg="dtype", value=syntax.dotted("np.int64"))]
@@ -420,6 +427,22 @@ class LoopReversal:
         return syntax.binop(index, "-", syntax.clone(start))
 
     def loop_reverse(self, loop) -> list:
+        if self.checkpointing(loop):
+            return self._revolve_reverse(loop, lambda first, stop: self._over(loop, first, stop, self._taped_loop),
+                                         lambda first, stop: self._over(loop, first, stop, self._reverse_loop))
+        return self._reverse_loop(loop)
+
+    @staticmethod
+    def _over(loop, first: str, stop: str, make) -> list:
+        """`make(loop)` for the iterations from `first` up to `stop` only (one segment)."""
+        whole = loop.iter
+        loop.iter = syntax.call("range", syntax.name(first), syntax.name(stop))
+        try:
+            return make(loop)
+        finally:
+            loop.iter = whole
+
+    def _reverse_loop(self, loop) -> list:
         plan = self.plan(loop)
         tapes = self._checkpoint_tapes(plan)
         header, index_setup = self._reverse_header(plan)
