@@ -929,6 +929,14 @@ def rearranged_arrays(x, A):
             + np.sum(x.astype(np.float64) * np.take(A, np.array([0, 4, 4]))[0]))
 
 
+@case("vm", shapes={0: (5,), 1: (2, 3)})
+def running_products(x, A):
+    # survival-style running products (one factor may be zero) and a column lifted to a matrix
+    survival = np.cumprod(1.0 - 0.1 * x) * np.cumprod(np.array([x[0], 0.0, x[1]]))[1]
+    grid = np.atleast_2d(x[:3]) * A + np.atleast_2d(A) @ np.atleast_2d(x[:3]).T
+    return np.sum(survival * x) + np.sum(np.tanh(grid)) + np.sum(A.cumprod())
+
+
 @case("vm", shapes={0: (3,), 1: (3, 3)})
 def linear_algebra(b, A):
     # a regularized least-squares fit and a Gaussian log-density, as a statistician writes them

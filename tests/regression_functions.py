@@ -202,6 +202,14 @@ def length_one_broadcast(a):
     return np.sum(u)
 
 
+def length_one_view_broadcast(a):
+    # the length-1 operand is a slice read after an array: its length was not checked, and the
+    # element loop read past its end
+    u = np.linspace(0.5, 1.5, 4) * a
+    v = np.cumsum(np.ones(3) * a)
+    return np.sum(np.sin(u * v[:1]))
+
+
 def chained_index_write(A):
     w = (A @ A.T).copy()
     i = 0

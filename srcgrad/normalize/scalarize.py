@@ -183,7 +183,7 @@ class _Scalarize:
         kept = self._used_later(group)
         before = [syntax.assign(length, syntax.Attribute(value=self._length_source(group), attr="shape", ctx=gast.Load()))]
         before[0].value = syntax.subscript(before[0].value, syntax.const(0))
-        before += self._length_checks(length, views, arrays)
+        before += self._length_checks(length, self._length_source(group), views, arrays)
         body, after, scalar_of = [], [], {}
         self._reads, self._read_stmts, self._index = {}, body, index
         self._origin = getattr(group[0], "srcgrad_origin", None)
@@ -270,15 +270,16 @@ class _Scalarize:
                     seen.append(atom.id)
         return seen
 
-    def _length_checks(self, length, views, arrays) -> list:
-        unique = {syntax.fingerprint(v): v for v in views.values()}
+    def _length_checks(self, length, source, views, arrays) -> list:
+        """Every array and view the loop reads has the length of the one it runs over (`source`)."""
+        operands = {syntax.fingerprint(v): v for v in views.values()}
+        operands.update({syntax.fingerprint(syntax.name(a)): syntax.name(a) for a in arrays if a not in views})
+        operands.pop(syntax.fingerprint(source), None)
         sizes = [syntax.subscript(syntax.Attribute(value=syntax.clone(v), attr="shape", ctx=gast.Load()), syntax.const(0))
-                 for v in unique.values()]
-        sizes += [syntax.subscript(syntax.Attribute(value=syntax.name(a), attr="shape", ctx=gast.Load()), syntax.const(0))
-                  for a in arrays if a not in views]
-        if len(sizes) < 2:
+                 for v in operands.values()]
+        if not sizes:
             return []
-        tests = [gast.Compare(left=s, ops=[gast.NotEq()], comparators=[syntax.name(length)]) for s in sizes[1:]]
+        tests = [gast.Compare(left=s, ops=[gast.NotEq()], comparators=[syntax.name(length)]) for s in sizes]
         test = tests[0] if len(tests) == 1 else gast.BoolOp(op=gast.Or(), values=tests)
         mismatch = self.names.fresh("mismatch")
         error = gast.Raise(exc=syntax.call("UnequalLengths", gast.Constant(value="operands could not be broadcast together", kind=None)), cause=None)

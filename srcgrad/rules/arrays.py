@@ -108,6 +108,11 @@ def repeat_transpose_(g, x, repeats):
 def expand_dims_transpose(g, x, axis):
     return reshape(g, x.shape)
 
+@linear("np.atleast_2d", kind=lambda args, call=None: K.array(max(2, K.ndim(args[0]))) if K.ndim(args[0]) is not None
+        else K.UNKNOWN, result="view", samples=((0.5,), (VECTOR,), (MATRIX,)))
+def atleast_2d_transpose(g, x):
+    return sum_to(g, x)
+
 @linear("np.atleast_1d", kind=at_least_vector, result="view", spelling="atleast_1d", samples=((0.5,), (VECTOR,)))
 def atleast_1d_transpose(g, x):
     return sum_to(g, x)
@@ -188,6 +193,20 @@ def _call_with_axis(function: str, value, axis):
 
 structural("np.prod", forward=_prod_forward, reverse=_prod_reverse, kind=reduction, methods=("prod",),
            spelling="product", options=AXIS, samples=((VECTOR,), (MATRIX,), (MATRIX, 1)))
+
+# np.cumprod: running products, differentiated without dividing by the elements (which may be 0)
+def _cumprod_forward(ctx, result, value, positions):
+    x = value.args[0]
+    return False, syntax.call("cumprod_tangent", syntax.clone(x), ctx.tangent_of(x))
+
+
+def _cumprod_reverse(ctx, result, value, positions):
+    x = value.args[0]
+    return ctx.accumulate(x, syntax.call("cumprod_adjoint", syntax.clone(x), syntax.name(ctx.adjoint(result))))
+
+
+structural("np.cumprod", forward=_cumprod_forward, reverse=_cumprod_reverse, kind=flattened, result="new",
+           methods=("cumprod",), samples=((VECTOR,), (MATRIX,)))
 
 # np.sort: the tangent and cotangent follow each element to where the sort put it
 def _sort_forward(ctx, result, value, positions):
