@@ -136,6 +136,28 @@ def test_marked_loops_against_finite_differences(fn, args):
         assert _same(grads, srcgrad.grad(lorenz, wrt=(0, 1))(*args), rtol=1e-14)
 
 
+def simulate(x0, a, T):
+    if T == 0:   # two returns: called, not inlined
+        return x0
+    x = x0
+    for t in range(T):
+        x = x + 0.01 * math.sin(a * x)
+        if x > 1e9:
+            x = 1e9
+    return x
+
+
+def calls_a_loop(x0, a, T):
+    y = simulate(x0, a, T) + simulate(2.0 * x0, a, T // 2)
+    return y * y
+
+
+def test_called_functions_inherit_the_budget():
+    g = srcgrad.grad(calls_a_loop, wrt=(0, 1), memory=1)
+    assert _same(g(0.3, 1.2, 80), srcgrad.grad(calls_a_loop, wrt=(0, 1))(0.3, 1.2, 80))
+    assert "def vjp_simulate" in g.source and "revolve_next" in g.source.split("def vjp_simulate")[1]
+
+
 def test_environment_default(monkeypatch):
     monkeypatch.setenv("SRCGRAD_MEMORY", "2kB")
     g = srcgrad.grad(lorenz, wrt=(0, 1))

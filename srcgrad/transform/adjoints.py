@@ -27,6 +27,7 @@ class Adjoints:
         self.zeros = Zeros(kinds)
         self.bars: dict[str, str] = {}
         self.old_shapes: set = set()   # (statement id, name): see kill
+        self.callee_options: dict = {}  # what a called function's reverse mode inherits (its memory budget)
 
     # ----- names -----------------------------------------------------------------------------
     def adjoint(self, var: str) -> str:
@@ -260,7 +261,7 @@ class Adjoints:
         results = [t.id for t in targets]
         if not positions or not any(r in self.active for r in results):
             return []
-        function = self.callee(call, positions, mode="reverse", with_value=False)
+        function = self.callee(call, positions, mode="reverse", with_value=False, **self.callee_options)
         cotangents = [self.cotangent(r) if r in self.active else self.zeros.like(syntax.name(r)) for r in results]
         cotangent = cotangents[0] if isinstance(target, gast.Name) else syntax.tuple_(cotangents)
         args = [syntax.name(before.get(a.id, a.id)) if isinstance(a, gast.Name) else syntax.clone(a) for a in call.args]

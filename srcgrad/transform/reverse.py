@@ -44,6 +44,7 @@ class ReverseTransform(LoopReversal, Checkpointing):
         self.write_backs = [s for s in fn.body if getattr(s, "srcgrad_argument_write_back", False)]
         fn.body[:] = [s for s in fn.body if not getattr(s, "srcgrad_argument_write_back", False)]
         self.adj = Adjoints(active, kinds, names, callee, location or (lambda node: None))
+        self.adj.callee_options = {"memory": memory} if memory else {}   # loops in called functions too
         self.params = syntax.param_names(fn)
         self.primal_vars = set(self.params) | syntax.stored_names(fn.body)
         self.read_arrays = values_read(fn.body[:-1])
