@@ -94,6 +94,7 @@ def checkpoint_schedule(steps, state_bytes, iteration_bytes, budget, snapshots, 
     numbers when positive; otherwise a positive `budget` (bytes) is shared between the snapshots and
     the tape of one segment, and without one both are about the square root of `steps`. Its
     snapshot slots hold where the forward sweep keeps the state (`kept_at`)."""
+    steps = max(steps, 0)   # range(n) with n < 0 runs no iteration
     state_bytes, iteration_bytes = max(state_bytes, 1), max(iteration_bytes, 1)
     length = segment_length
     if length <= 0 and budget > 0:

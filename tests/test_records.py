@@ -16,8 +16,28 @@ from srcgrad.rules.registry import ElementwiseRule, Options
 OPERATORS = {"op:+": operator.add, "op:-": operator.sub, "op:*": operator.mul, "op:/": operator.truediv,
              "op:**": operator.pow, "op:%": operator.mod, "op:unary-": operator.neg, "op:unary+": operator.pos,
              "op://": operator.floordiv, "op:@": operator.matmul}
-RULES = sorted({(obj if isinstance(obj, str) else f"{rule.name}@{id(obj)}"): (obj, rule)
-                for obj, rule in registry.all_rules()}.items())
+
+
+def _key(obj, rule, taken) -> str:
+    """A test id that is the same in every process (pytest-xdist workers compare their lists)."""
+    if isinstance(obj, str):
+        return obj
+    where = f"{getattr(obj, '__module__', None) or type(obj).__module__}.{getattr(obj, '__name__', type(obj).__name__)}"
+    key = f"{rule.name}@{where}"
+    while key in taken:
+        key += "'"
+    return key
+
+
+def _rules() -> list:
+    keyed: dict = {}
+    for obj, rule in registry.all_rules():
+        if not any(other is obj for other, _ in keyed.values()):
+            keyed[_key(obj, rule, keyed)] = (obj, rule)
+    return sorted(keyed.items())
+
+
+RULES = _rules()
 
 
 @pytest.mark.parametrize("key,entry", RULES, ids=[k for k, _ in RULES])

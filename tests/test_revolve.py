@@ -119,5 +119,6 @@ def test_numba_runs_the_same_schedule():
 
 
 def test_empty_loop():
-    schedule = R.checkpoint_schedule(0, 8, 8, 0, 0, 0)
-    assert not R.revolve_next(schedule)
+    for steps in (0, -3):
+        schedule = R.checkpoint_schedule(steps, 8, 8, 0, 0, 0)
+        assert schedule[R.SEGMENTS] == 0 and not R.revolve_next(schedule)
