@@ -34,7 +34,7 @@ def test_corpus_loops_agree_with_their_full_tape_under_tiny_budgets():
             g = srcgrad.vjp(case.fn, wrt=case.wrt, backend="python", memory=memory)
             assert _same(g(*copy_args(args), w)[1], reference), (case.name, memory)
             checkpointed += "revolve_next" in g.source
-    assert checkpointed >= 40   # most of them have a top-level counted loop
+    assert checkpointed >= 20   # the loops with a top-level counted loop that records something per iteration
 
 
 def lorenz(state, params, dt, T):

@@ -54,9 +54,17 @@ class Checkpointing:
                           "grows with every iteration. Write it as `for i in range(n)` without break or return to "
                           f"bound its memory.\n{self.adj.location(loop) or ''}", stacklevel=outside_srcgrad())
             return None
-        top_level = [s for s in self._top_level_loops() if self._counted_loop(s)
+        if not self._records(loop):
+            return None   # nothing per iteration to bound
+        top_level = [s for s in self._top_level_loops() if self._counted_loop(s) and self._records(s)
                      and getattr(s, "srcgrad_checkpoint", None) is None]
         return (max(1, self.memory // len(top_level)), 0, 0)   # their snapshots are all kept at once
+
+    def _records(self, loop) -> bool:
+        """Whether the loop's forward sweep records anything per iteration (a loop whose adjoints
+        need nothing carried, such as a sum, has no tape to bound)."""
+        plan = self.plan(loop)
+        return bool(plan.checkpoint or plan.logged or plan.snapshots or plan.stored)
 
     def _require_counted(self, loop) -> None:
         if not self._counted_loop(loop):
@@ -140,24 +148,16 @@ class Checkpointing:
 
     # ----- sizes -------------------------------------------------------------------------------
     def _state_bytes(self, loop) -> gast.AST:
-        total = syntax.const(0)
-        numbers = 0
-        for name, kind in self._loop_state(loop):
-            if kind not in _SCALAR_DTYPES:
-                total = syntax.binop(total, "+", gast.Attribute(value=syntax.name(name), attr="nbytes", ctx=gast.Load()))
-            else:
-                numbers += 1
-        return _plus(total, 8 * numbers)
+        state = self._loop_state(loop)
+        arrays = [name for name, kind in state if kind not in _SCALAR_DTYPES]
+        return _bytes(arrays, 8 * (len(state) - len(arrays)))
 
     def _iteration_bytes(self, loop) -> gast.AST:
         """What one iteration adds to the tape: 8 bytes per number recorded (16 per logged element
         write, index and value), and a copy of each array snapshotted per iteration."""
         plan = self.plan(loop)
         numbers = len(self._checkpoint_tapes(plan)) + len(plan.stored) + 2 * len(plan.logged)
-        total = syntax.const(0)
-        for array in plan.snapshots:
-            total = syntax.binop(total, "+", gast.Attribute(value=syntax.name(array), attr="nbytes", ctx=gast.Load()))
-        return _plus(total, 8 * max(numbers, 1))
+        return _bytes(plan.snapshots, 8 * max(numbers, 1))
 
     # ----- the forward sweep -------------------------------------------------------------------
     def _revolve_forward(self, loop) -> list:
@@ -230,7 +230,11 @@ class Checkpointing:
         return [header, on_tape(syntax.while_(syntax.call("revolve_next", syntax.name(schedule)), chain))]
 
 
-def _plus(total: gast.AST, number: int) -> gast.AST:
-    if isinstance(total, gast.Constant) and total.value == 0:
-        return syntax.const(number)
-    return syntax.binop(total, "+", syntax.const(number)) if number else total
+def _bytes(arrays: list, numbers: int) -> gast.AST:
+    """`a.nbytes + b.nbytes + numbers`, the constant alone when there are no arrays."""
+    terms = [gast.Attribute(value=syntax.name(a), attr="nbytes", ctx=gast.Load()) for a in arrays]
+    terms += [syntax.const(numbers)] if numbers or not terms else []
+    total = terms[0]
+    for term in terms[1:]:
+        total = syntax.binop(total, "+", term)
+    return total
