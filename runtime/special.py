@@ -97,5 +97,20 @@ def _lgamma(x):
     return math.lgamma(x)
 
 
-for _python, _scalar in ((erf, _erf), (erfc, _erfc), (gammaln, _lgamma), (digamma, _digamma), (trigamma, _trigamma)):
+def sinc_slope(x):
+    """The derivative of np.sinc: (cos(pi x) - sinc(x)) / x, and its limit 0 at x = 0 (where the
+    quotient is 0/0); near 0, its Taylor series, as the quotient loses every digit there."""
+    return np.vectorize(_sinc_slope, otypes=[float])(x) if np.ndim(x) else _sinc_slope(float(x))
+
+
+@register_jitable
+def _sinc_slope(x):
+    if abs(x) < 1e-4:   # -(pi^2 x / 3) (1 - pi^2 x^2 / 10): the series' first two terms, exact to 1e-17 here
+        p2 = math.pi * math.pi
+        return -p2 * x / 3.0 * (1.0 - p2 * x * x / 10.0)
+    px = math.pi * x
+    return (math.cos(px) - math.sin(px) / px) / x
+
+
+for _python, _scalar in ((sinc_slope, _sinc_slope), (erf, _erf), (erfc, _erfc), (gammaln, _lgamma), (digamma, _digamma), (trigamma, _trigamma)):
     overload(_python)(_elementwise(_scalar))

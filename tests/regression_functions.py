@@ -732,3 +732,10 @@ def outer_of_a_row(A, x):
     # 25:4869:0: np.outer flattens its arguments; a (1, n) row's adjoint must take the row's shape
     w = (x @ A - np.mean(A, axis=0, keepdims=True)).copy()
     return np.sum(np.outer(A[0], w) * A[np.array([2, 1, 2, 0])].T)
+
+
+
+def sinc_and_cumprod(x):
+    # sinc's slope at 0 is its limit, 0 (the quotient formula is 0/0); a running product through a
+    # zero factor (a division-based derivative would give nan)
+    return np.sum(np.sinc(x)) + np.cumprod(np.array([x[0] + 1.0, x[1], x[2] + 0.5]))[-1]

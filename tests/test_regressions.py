@@ -141,6 +141,11 @@ def test_hand_derived_values(backend):
     A = np.array([[1.0, 5.0, 2.0], [0.5, 3.0, -1.0]])
     np.testing.assert_allclose(grad(rf.max_of_transpose, A), [[0.0, 1.0, 0.0], [0.0, 0.0, 0.0]])
     assert grad(rf.early_constant_return, -1.0) == 0.0
+    # at (0, 0, 0): sinc's slopes 0, the product (x0 + 1) x1 (x2 + 0.5)'s gradient (0, 0.5, 0)
+    np.testing.assert_allclose(grad(rf.sinc_and_cumprod, np.zeros(3)), [0.0, 0.5, 0.0], atol=1e-15)
+    # at (0, 0.5, 0): sinc's slope at 1/2 is -4/pi; the product's gradient (0.25, 0.5, 0.5)
+    np.testing.assert_allclose(grad(rf.sinc_and_cumprod, np.array([0.0, 0.5, 0.0])),
+                               [0.25, 0.5 - 4.0 / np.pi, 0.5], rtol=1e-14)
 
 
 @pytest.mark.parametrize("backend", ["numba", "python"])

@@ -7,7 +7,7 @@ forward mode (dy = p * dx) and reverse mode (x_bar += p * y_bar).
 import math
 
 import numpy as np
-from srcgrad_runtime import digamma, trigamma
+from srcgrad_runtime import digamma, sinc_slope, trigamma
 
 from .registry import alias, elementwise, inactive
 from .results import broadcast, float_broadcast, math_float, python_bool, python_int, rounded
@@ -186,6 +186,10 @@ def special_erfc(x):
              kind=float_broadcast)
 def special_digamma(x):
     return trigamma(x)
+
+@elementwise("np.sinc", domain=(REAL,), expensive=True)
+def sinc(x):
+    return sinc_slope(x)   # 0 at x = 0, where the quotient formula is 0/0
 
 # ----- Powers and roots -------------------------------------------------------------------
 
