@@ -250,3 +250,19 @@ def test_bad_budgets_and_unbounded_loops():
         assert np.isclose(srcgrad.grad(newton, memory="1MB")(2.0), 0.5 / np.sqrt(2.0))
     assert any("is not checkpointed under memory=" in str(w.message) and "while loop" in str(w.message)
                for w in caught)
+
+
+def carries_a_tuple(x, n):
+    pair = (x, 2.0 * x)
+    for t in range(n):
+        pair = (pair[1] * 0.5, math.sin(pair[0]))
+    return pair[0] + pair[1]
+
+
+def test_a_loop_a_snapshot_cannot_hold_keeps_its_tape_with_a_warning():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        g = srcgrad.grad(carries_a_tuple, memory=64)
+        assert np.isclose(g(0.4, 7), srcgrad.grad(carries_a_tuple)(0.4, 7), rtol=1e-14)
+    assert "revolve_next" not in g.source
+    assert any("carries `pair`" in str(w.message) for w in caught)

@@ -49,16 +49,22 @@ class Checkpointing:
             return (budget or (self.memory if not (snapshots or segment) else 0), snapshots, segment)
         if not self.memory or not self._is_top(loop) or getattr(loop, "srcgrad_parallel", False):
             return None
-        if not self._counted_loop(loop):
-            warnings.warn(f"a loop is not checkpointed under memory=: it {self._why_uncounted(loop)}, so its tape "
-                          "grows with every iteration. Write it as `for i in range(n)` without break or return to "
-                          f"bound its memory.\n{self.adj.location(loop) or ''}", stacklevel=outside_srcgrad())
-            return None
         if not self._records(loop):
             return None   # nothing per iteration to bound
-        top_level = [s for s in self._top_level_loops() if self._counted_loop(s) and self._records(s)
-                     and getattr(s, "srcgrad_checkpoint", None) is None]
+        why_not = self._why_uncounted(loop) if not self._counted_loop(loop) else self._unkept_state(loop)
+        if why_not:
+            warnings.warn(f"a loop is not checkpointed under memory=: it {why_not}, so its tape grows with every "
+                          "iteration. Write it as `for i in range(n)` without break or return, carrying numbers "
+                          f"and arrays, to bound its memory.\n{self.adj.location(loop) or ''}",
+                          stacklevel=outside_srcgrad())
+            return None
+        top_level = [s for s in self._top_level_loops() if self._budgeted(s)]
         return (max(1, self.memory // len(top_level)), 0, 0)   # their snapshots are all kept at once
+
+    def _budgeted(self, loop) -> bool:
+        """Whether the function's budget checkpoints this top-level loop."""
+        return (getattr(loop, "srcgrad_checkpoint", None) is None and not getattr(loop, "srcgrad_parallel", False)
+                and self._records(loop) and self._counted_loop(loop) and not self._unkept_state(loop))
 
     def _records(self, loop) -> bool:
         """Whether the loop's forward sweep records anything per iteration (a loop whose adjoints
@@ -72,6 +78,10 @@ class Checkpointing:
                 f"srcgrad.checkpoint on a loop that {self._why_uncounted(loop)}", self.adj.location(loop),
                 "Checkpoint a `for i in srcgrad.checkpoint(range(n))` loop that runs to its end with step 1: "
                 "revolve needs the number of iterations before the loop starts.")
+        if self._unkept_state(loop):
+            raise UnsupportedSyntaxError(f"srcgrad.checkpoint on a loop that {self._unkept_state(loop)}",
+                                         self.adj.location(loop), "Carry numbers and arrays from one iteration "
+                                         "to the next, or run the loop without checkpointing.")
 
     def _counted_loop(self, loop) -> bool:
         plan = self.plan(loop)
@@ -90,16 +100,15 @@ class Checkpointing:
         index = {loop.target.id}
         carried = (upward_exposed(loop.body) & bound_names(loop) & self._defined_outside(loop)) - index
         arrays = set(self.plan(loop).restored)
-        state = []
-        for name in sorted(carried | arrays):
-            kind = self.kinds.get(name, K.UNKNOWN)
+        return [(name, self.kinds.get(name, K.UNKNOWN)) for name in sorted(carried | arrays)]
+
+    def _unkept_state(self, loop) -> str:
+        """Why a snapshot cannot hold the loop's state ("" when it can): a tuple or list carried
+        from one iteration to the next."""
+        for name, kind in self._loop_state(loop):
             if kind not in _SCALAR_DTYPES and not K.is_array(kind) and kind != K.UNKNOWN:
-                raise UnsupportedSyntaxError(
-                    f"a checkpointed loop that carries `{name}`, which is neither a number nor an array",
-                    self.adj.location(loop), "Carry numbers and arrays from one iteration to the next, or run "
-                    "the loop without checkpointing.")
-            state.append((name, kind))
-        return state
+                return f"carries `{name}`, which is neither a number nor an array"
+        return ""
 
     def _revolve_name(self, loop, what: str) -> str:
         key = ("revolve", id(loop), what)
