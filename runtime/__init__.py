@@ -3,7 +3,7 @@
 Generated modules import only this package, numpy, math and numba. Every helper here runs both as
 plain Python (backend="python") and inside numba-compiled code (backend="numba").
 """
-from .arrays import (UnequalLengths, cumprod_adjoint, cumprod_tangent, add_at_flat, appended, appended_head, empty_list, astype, largest, smallest, product, picked_along, take_along, put_along,
+from .arrays import (UnequalLengths, add_at_flat, appended, appended_head, empty_list, astype, largest, smallest, product, picked_along, take_along, put_along,
                      prod_of_others_along, atleast_1d, diag_transpose, diff_transpose, kron_grad_left,
                      kron_grad_right, repeat_transpose, sort_order, sorted_like, unsorted, broadcast_like, clip, flatten, kept_slots, mean, reshape, matmul_grad_left, matmul_grad_right, placed_flat, prod_of_others, stop_gradient, scatter_add, sum_to, take_flat,
                      zeros_like)
@@ -15,7 +15,7 @@ from .tape import zeroed, zeroed_like
 from .revolve import (ACTION, ADVANCE, ARGUMENT, RESTORE, SEGMENTS, SLOTS, TAKE, UNTIL, checkpoint_schedule, kept_at,
                       revolve_next, segment_start)
 
-__all__ = ["UnequalLengths", "cumprod_adjoint", "cumprod_tangent", "appended", "appended_head", "empty_list", "astype", "largest", "smallest", "product", "picked_along", "take_along", "put_along",
+__all__ = ["UnequalLengths", "appended", "appended_head", "empty_list", "astype", "largest", "smallest", "product", "picked_along", "take_along", "put_along",
            "prod_of_others_along", "atleast_1d", "diag_transpose", "diff_transpose", "kron_grad_left",
            "kron_grad_right", "repeat_transpose", "sort_order", "sorted_like", "unsorted", "mean", "reshape", "add_at_flat", "clip", "flatten", "kept_slots", "broadcast_like", "placed_flat", "prod_of_others", "stop_gradient", "scatter_add", "matmul_grad_left", "matmul_grad_right", "sum_to", "take_flat", "zeros_like",
            "parallel_parts", "prange", "numba_jit", "python_jit", "parallel_jit", "cuda_device_jit", "cuda_kernel_jit", "zeroed", "zeroed_like",

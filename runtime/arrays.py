@@ -700,35 +700,3 @@ def _appended_head(g, items):
         return np.ascontiguousarray(g[:items.shape[0]])
     return head
 
-
-@register_jitable
-def cumprod_tangent(x, t):
-    """The tangent of np.cumprod(x) (flattened, as numpy does): d(y_i) = d(y_{i-1}) x_i + y_{i-1} t_i,
-    with no division, so zeros in x are fine."""
-    x, t = np.ravel(x), np.ravel(t)
-    out = np.empty(x.shape[0])
-    product, tangent = 1.0, 0.0
-    for i in range(x.shape[0]):
-        tangent = tangent * x[i] + product * t[i]
-        product = product * x[i]
-        out[i] = tangent
-    return out
-
-
-@register_jitable
-def cumprod_adjoint(x, g):
-    """The cotangent of x in np.cumprod(x): x_bar_j = (x_0 ... x_{j-1}) * S_j, where
-    S_j = g_j + x_{j+1} S_{j+1} gathers the later outputs; no division, so zeros in x are fine."""
-    flat = np.ravel(x)
-    n = flat.shape[0]
-    before = np.empty(n)
-    product = 1.0
-    for j in range(n):
-        before[j] = product
-        product = product * flat[j]
-    out = np.empty(n)
-    later = 0.0
-    for j in range(n - 1, -1, -1):
-        later = g[j] + (flat[j + 1] * later if j + 1 < n else 0.0)
-        out[j] = before[j] * later
-    return out.reshape(np.shape(x))

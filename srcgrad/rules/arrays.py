@@ -194,20 +194,6 @@ def _call_with_axis(function: str, value, axis):
 structural("np.prod", forward=_prod_forward, reverse=_prod_reverse, kind=reduction, methods=("prod",),
            spelling="product", options=AXIS, samples=((VECTOR,), (MATRIX,), (MATRIX, 1)))
 
-# np.cumprod: running products, differentiated without dividing by the elements (which may be 0)
-def _cumprod_forward(ctx, result, value, positions):
-    x = value.args[0]
-    return False, syntax.call("cumprod_tangent", syntax.clone(x), ctx.tangent_of(x))
-
-
-def _cumprod_reverse(ctx, result, value, positions):
-    x = value.args[0]
-    return ctx.accumulate(x, syntax.call("cumprod_adjoint", syntax.clone(x), syntax.name(ctx.adjoint(result))))
-
-
-structural("np.cumprod", forward=_cumprod_forward, reverse=_cumprod_reverse, kind=flattened, result="new",
-           methods=("cumprod",), samples=((VECTOR,), (MATRIX,)))
-
 # np.sort: the tangent and cotangent follow each element to where the sort put it
 def _sort_forward(ctx, result, value, positions):
     x = value.args[0]

@@ -13,11 +13,11 @@ from . import results
 from .registry import CompositeRule, register, resolve_path
 
 
-def composite(path: str, kind, samples: tuple, along=None):
+def composite(path: str, kind, samples: tuple, along=None, methods: tuple = ()):
     """Register the decorated implementation for `path`; `along(x, axis)` serves calls with axis=."""
     def register_implementation(implementation):
         register(resolve_path(path), CompositeRule(name=path, kind=kind, implementation=implementation,
-                                                  samples=samples, along=along))
+                                                  samples=samples, along=along, methods=methods))
         return implementation
     return register_implementation
 
@@ -62,6 +62,18 @@ def np_linalg_norm(x):
 def builtin_sum(x):
     """Python's sum over an array: its first axis (a number for a vector, a row for a matrix)."""
     return np.sum(x, axis=0)
+
+
+@composite("np.cumprod", kind=results.flattened, samples=((_V,), (_M,)), methods=("cumprod",))
+def np_cumprod(x):
+    # a running product as a loop, not y / x: exact where an element is 0, and differentiable again
+    flat = np.ravel(x)
+    out = np.empty(flat.shape[0])
+    product = 1.0
+    for i in range(flat.shape[0]):
+        product = product * flat[i]
+        out[i] = product
+    return out
 
 
 @composite("np.trace", kind=results.float_scalar, samples=((_M,),))
