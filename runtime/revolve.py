@@ -15,7 +15,8 @@ The schedule is one int64 array (`checkpoint_schedule`), so generated code runs 
 import math
 
 import numpy as np
-from numba.extending import register_jitable
+from numba import types
+from numba.extending import overload, register_jitable
 
 # actions
 DONE, ADVANCE, TAKE, RESTORE, REVERSE = 0, 1, 2, 3, 4
@@ -88,6 +89,23 @@ def revolve_next(schedule):
 
 
 @register_jitable
+def revolve_turn(schedule):
+    """Start the next turn of the reverse sweep; False when every segment is reversed. A turn
+    restores the snapshot in slot schedule[ARGUMENT], runs forward while `revolve_advances`, and
+    reverses one segment: revolve's actions always come in that order."""
+    return revolve_next(schedule)   # after a REVERSE (or the forward sweep) comes a RESTORE, or DONE
+
+
+@register_jitable
+def revolve_advances(schedule):
+    """The next step of a turn: True for ADVANCE (segments schedule[ARGUMENT] up to schedule[UNTIL]
+    run forward) or TAKE (the state kept in slot schedule[ARGUMENT]); False when the turn reaches
+    the segment to reverse, schedule[ARGUMENT]."""
+    revolve_next(schedule)
+    return schedule[ACTION] != REVERSE
+
+
+@register_jitable
 def checkpoint_schedule(steps, state_bytes, iteration_bytes, budget, snapshots, segment_length):
     """The schedule for a loop of `steps` iterations whose carried state takes `state_bytes` and
     whose tape takes `iteration_bytes` per iteration. `snapshots` and `segment_length` fix those
@@ -148,3 +166,15 @@ def kept_at(schedule, slot, segment):
 def segment_start(schedule, segment):
     """The iteration (counted from 0) that starts `segment`; the loop's length past the last."""
     return min(segment * schedule[SEGMENT_LENGTH], schedule[STEPS])
+
+
+def nbytes_of(value):
+    """The bytes a snapshot of `value` takes: an array's, or 8 for a number."""
+    return value.nbytes if isinstance(value, np.ndarray) else 8
+
+
+@overload(nbytes_of)
+def _nbytes_of(value):
+    if isinstance(value, types.Array):
+        return lambda value: value.nbytes
+    return lambda value: 8

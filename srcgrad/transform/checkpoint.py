@@ -134,11 +134,17 @@ class Checkpointing:
         return stores
 
     def _restore(self, loop, slot) -> list:
-        """Load the state from `slot`; an array as a copy, as the segments write into it."""
-        loads = []
+        """Load the state from `slot`. An array the loop only writes into is written back in place:
+        other names may hold it (a value bound before the loop, whose adjoint reads it after the
+        reverse sweep); one the loop binds again gets a copy, as the segments write into it."""
+        loads, rebound = [], bound_names(loop)
         for name, kind in self._loop_state(loop):
             kept = syntax.subscript(syntax.name(self._snapshots_of(loop, name)), syntax.clone(slot))
-            loads.append(on_tape(syntax.assign(name, syntax.call("np.copy", kept) if self._copied(loop, name, kind) else kept)))
+            if self._copied(loop, name, kind) and name not in rebound:
+                everything = syntax.subscript(syntax.name(name), gast.Constant(value=Ellipsis, kind=None), store=True)
+                loads.append(on_tape(syntax.assign(everything, kept)))
+            else:
+                loads.append(on_tape(syntax.assign(name, syntax.call("np.copy", kept) if self._copied(loop, name, kind) else kept)))
         return loads
 
     def _snapshot_storage(self, loop, slots) -> list:
@@ -158,8 +164,9 @@ class Checkpointing:
     # ----- sizes -------------------------------------------------------------------------------
     def _state_bytes(self, loop) -> gast.AST:
         state = self._loop_state(loop)
-        arrays = [name for name, kind in state if kind not in _SCALAR_DTYPES]
-        return _bytes(arrays, 8 * (len(state) - len(arrays)))
+        arrays = [name for name, kind in state if K.is_array(kind)]
+        unknown = [syntax.call("nbytes_of", syntax.name(name)) for name, kind in state if kind == K.UNKNOWN]
+        return _bytes(arrays, 8 * sum(kind in _SCALAR_DTYPES for _, kind in state), unknown)
 
     def _iteration_bytes(self, loop) -> gast.AST:
         """What one iteration adds to the tape: 8 bytes per number recorded (16 per logged element
@@ -211,37 +218,34 @@ class Checkpointing:
 
     # ----- the reverse sweep -------------------------------------------------------------------
     def _revolve_reverse(self, loop, taped_forward, adjoint) -> list:
-        """The schedule's actions in turn; `taped_forward(first, stop)` and `adjoint(first, stop)`
-        give the loop's taped iterations and their reverse over one segment."""
+        """The schedule's turns: each restores a snapshot, runs forward (keeping snapshots) to the
+        segment to reverse, and reverses it; `taped_forward(first, stop)` and `adjoint(first, stop)`
+        give the loop's taped iterations and their reverse over one segment. A turn starts by
+        restoring the whole state, so nothing a reversed segment leaves in it reaches the next turn."""
         schedule = self._revolve_name(loop, "schedule")
-        action = syntax.subscript(syntax.name(schedule), syntax.name("ACTION"))
-        argument = syntax.subscript(syntax.name(schedule), syntax.name("ARGUMENT"))
-        until = syntax.subscript(syntax.name(schedule), syntax.name("UNTIL"))
+        field = lambda name: syntax.subscript(syntax.name(schedule), syntax.name(name))  # noqa: E731
         first, stop = self._revolve_name(loop, "first"), self._revolve_name(loop, "stop")
+        is_advance = gast.Compare(left=field("ACTION"), ops=[gast.Eq()], comparators=[syntax.name("ADVANCE")])
+        forward = on_tape(syntax.if_(
+            is_advance,
+            [syntax.comment("re-run segments without a tape"), self._plain_segments(loop, field("ARGUMENT"), field("UNTIL"))],
+            [syntax.comment("keep the state at the start of this segment")] + self._keep(loop, field("ARGUMENT"))))
         segment_bounds = [
-            on_tape(syntax.assign(first, self._iteration(loop, syntax.call("segment_start", syntax.name(schedule), syntax.clone(argument))))),
+            on_tape(syntax.assign(first, self._iteration(loop, syntax.call("segment_start", syntax.name(schedule), field("ARGUMENT"))))),
             on_tape(syntax.assign(stop, self._iteration(loop, syntax.call(
-                "segment_start", syntax.name(schedule), syntax.binop(syntax.clone(argument), "+", syntax.const(1)))))),
+                "segment_start", syntax.name(schedule), syntax.binop(field("ARGUMENT"), "+", syntax.const(1)))))),
         ]
-        reverse_segment = ([syntax.comment("reverse one segment: re-run it with its tape, then its adjoint")]
-                           + segment_bounds + taped_forward(first, stop) + adjoint(first, stop))
-        actions = [
-            ("RESTORE", [syntax.comment("the state at the start of a kept segment")] + self._restore(loop, argument)),
-            ("ADVANCE", [syntax.comment("re-run segments without a tape, up to where revolve keeps the state next"),
-                         self._plain_segments(loop, syntax.clone(argument), until)]),
-            ("TAKE", [syntax.comment("keep the state at the start of this segment")] + self._keep(loop, argument)),
-        ]
-        chain = reverse_segment
-        for name, block in reversed(actions):
-            test = gast.Compare(left=syntax.clone(action), ops=[gast.Eq()], comparators=[syntax.name(name)])
-            chain = [on_tape(syntax.if_(test, block, chain))]
-        header = syntax.comment(f"the reverse sweep of the loop over {loop.target.id}, segment by segment as revolve schedules it")
-        return [header, on_tape(syntax.while_(syntax.call("revolve_next", syntax.name(schedule)), chain))]
+        turn = ([syntax.comment("restore the state at the start of a kept segment")] + self._restore(loop, field("ARGUMENT"))
+                + [on_tape(syntax.while_(syntax.call("revolve_advances", syntax.name(schedule)), [forward]))]
+                + [syntax.comment("reverse the next segment: re-run it with its tape, then its adjoint")]
+                + segment_bounds + taped_forward(first, stop) + adjoint(first, stop))
+        header = syntax.comment(f"the reverse sweep of the loop over {loop.target.id}, one segment per turn of revolve")
+        return [header, on_tape(syntax.while_(syntax.call("revolve_turn", syntax.name(schedule)), turn))]
 
 
-def _bytes(arrays: list, numbers: int) -> gast.AST:
-    """`a.nbytes + b.nbytes + numbers`, the constant alone when there are no arrays."""
-    terms = [gast.Attribute(value=syntax.name(a), attr="nbytes", ctx=gast.Load()) for a in arrays]
+def _bytes(arrays: list, numbers: int, more: list = ()) -> gast.AST:
+    """`a.nbytes + b.nbytes + ... + numbers`, the constant alone when there are no arrays."""
+    terms = [gast.Attribute(value=syntax.name(a), attr="nbytes", ctx=gast.Load()) for a in arrays] + list(more)
     terms += [syntax.const(numbers)] if numbers or not terms else []
     total = terms[0]
     for term in terms[1:]:

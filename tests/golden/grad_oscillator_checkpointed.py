@@ -3,7 +3,7 @@ import math
 import numpy as np
 
 from srcgrad_runtime import numba_jit as jit
-from srcgrad_runtime import ACTION, ADVANCE, ARGUMENT, RESTORE, SEGMENTS, SLOTS, TAKE, UNTIL, checkpoint_schedule, kept_at, revolve_next, segment_start
+from srcgrad_runtime import ACTION, ADVANCE, ARGUMENT, SEGMENTS, SLOTS, UNTIL, checkpoint_schedule, kept_at, revolve_advances, revolve_turn, segment_start
 
 
 @jit
@@ -40,64 +40,58 @@ def vjp_oscillator_checkpointed(x0, v0, k, dt, n, out_bar):
     v_bar = add_bar
     x_bar = x * mul_4_bar
     x_bar += x * mul_4_bar
-    # the reverse sweep of the loop over t, segment by segment as revolve schedules it
-    while revolve_next(schedule):
-        if schedule[ACTION] == RESTORE:
-            # the state at the start of a kept segment
-            v = v_snapshots[schedule[ARGUMENT]]
-            x = x_snapshots[schedule[ARGUMENT]]
-        elif schedule[ACTION] == ADVANCE:
-            # re-run segments without a tape, up to where revolve keeps the state next
-            for t in range(segment_start(schedule, schedule[ARGUMENT]), segment_start(schedule, schedule[UNTIL])):
-                neg = -k
-                mul = neg * x
-                mul_1 = 0.1 * v
-                a = mul - mul_1
-                mul_2 = dt * v
-                x = x + mul_2
-                mul_3 = dt * a
-                v = v + mul_3
-        elif schedule[ACTION] == TAKE:
-            # keep the state at the start of this segment
-            v_snapshots[schedule[ARGUMENT]] = v
-            x_snapshots[schedule[ARGUMENT]] = x
-        else:
-            # reverse one segment: re-run it with its tape, then its adjoint
-            first = segment_start(schedule, schedule[ARGUMENT])
-            stop = segment_start(schedule, schedule[ARGUMENT] + 1)
-            if x_tape.shape[0] < max(stop - first, 0):
-                x_tape = np.empty(max(stop - first, 0))
-            for t in range(first, stop):
-                x_tape[t - first] = x
-                neg = -k
-                mul = neg * x
-                mul_1 = 0.1 * v
-                a = mul - mul_1
-                mul_2 = dt * v
-                x = x + mul_2
-                mul_3 = dt * a
-                v = v + mul_3
-            for t in range(stop - 1, first - 1, -1):
-                x = x_tape[t - first]
-                neg = -k
-                mul = neg * x
-                mul_1 = 0.1 * v
-                a = mul - mul_1
-                mul_3 = dt * a
-                v = v + mul_3
-                # d(v = v + dt * a)
-                mul_3_bar = v_bar
-                a_bar = dt * mul_3_bar
-                # d(x = x + dt * v)
-                mul_2_bar = x_bar
-                v_bar += dt * mul_2_bar
-                # d(a = -k * x - 0.1 * v)
-                mul_bar = a_bar
-                mul_1_bar = -a_bar
-                v_bar += 0.1 * mul_1_bar
-                neg_bar = x * mul_bar
-                x_bar += neg * mul_bar
-                k_bar += -neg_bar
+    # the reverse sweep of the loop over t, one segment per turn of revolve
+    while revolve_turn(schedule):
+        # restore the state at the start of a kept segment
+        v = v_snapshots[schedule[ARGUMENT]]
+        x = x_snapshots[schedule[ARGUMENT]]
+        while revolve_advances(schedule):
+            if schedule[ACTION] == ADVANCE:
+                # re-run segments without a tape
+                for t in range(segment_start(schedule, schedule[ARGUMENT]), segment_start(schedule, schedule[UNTIL])):
+                    neg = -k
+                    mul = neg * x
+                    mul_1 = 0.1 * v
+                    a = mul - mul_1
+                    mul_2 = dt * v
+                    x = x + mul_2
+                    mul_3 = dt * a
+                    v = v + mul_3
+            else:
+                # keep the state at the start of this segment
+                v_snapshots[schedule[ARGUMENT]] = v
+                x_snapshots[schedule[ARGUMENT]] = x
+        # reverse the next segment: re-run it with its tape, then its adjoint
+        first = segment_start(schedule, schedule[ARGUMENT])
+        stop = segment_start(schedule, schedule[ARGUMENT] + 1)
+        if x_tape.shape[0] < max(stop - first, 0):
+            x_tape = np.empty(max(stop - first, 0))
+        for t in range(first, stop):
+            x_tape[t - first] = x
+            neg = -k
+            mul = neg * x
+            mul_1 = 0.1 * v
+            a = mul - mul_1
+            mul_2 = dt * v
+            x = x + mul_2
+            mul_3 = dt * a
+            v = v + mul_3
+        for t in range(stop - 1, first - 1, -1):
+            x = x_tape[t - first]
+            neg = -k
+            # d(v = v + dt * a)
+            mul_3_bar = v_bar
+            a_bar = dt * mul_3_bar
+            # d(x = x + dt * v)
+            mul_2_bar = x_bar
+            v_bar += dt * mul_2_bar
+            # d(a = -k * x - 0.1 * v)
+            mul_bar = a_bar
+            mul_1_bar = -a_bar
+            v_bar += 0.1 * mul_1_bar
+            neg_bar = x * mul_bar
+            x_bar += neg * mul_bar
+            k_bar += -neg_bar
     # d(x, v = x0, v0)
     t_2_bar = v_bar
     t_1_bar = x_bar
