@@ -314,3 +314,15 @@ def test_found_by_the_fuzzer(fn, args, wrt, backend):
     g = srcgrad.grad(fn, wrt=wrt, backend=backend, memory=1)
     assert _same(g(*args), reference)
     assert "revolve_turn" in g.source
+
+
+@pytest.mark.parametrize("backend", ["numba", "python"])
+def test_forward_mode_over_a_checkpointed_gradient(backend):
+    """The Hessian as jacfwd of a checkpointed grad: the same as over the full tape; reverse mode
+    over it is refused (its schedule steps in place)."""
+    args = (np.ones(3), np.array([10.0, 28.0, 8.0 / 3.0]), 0.001, 200)
+    checkpointed = srcgrad.grad(lorenz, memory=100, backend=backend)
+    H = srcgrad.jacfwd(checkpointed, backend=backend)(*args)
+    assert _same(H, srcgrad.jacfwd(srcgrad.grad(lorenz, backend=backend), backend=backend)(*args))
+    with pytest.raises(srcgrad.UnsupportedSyntaxError, match="reverse sweep of a checkpointed loop"):
+        srcgrad.vjp(checkpointed, backend=backend)(*args, np.ones(3))

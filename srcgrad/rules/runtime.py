@@ -8,7 +8,8 @@ another spelling of a registered primitive (`largest` is np.max), a linear map o
 import srcgrad_runtime
 
 from .registry import all_rules, inactive, linear, lookup, register
-from .results import MATRIX, SQUARE, VECTOR, float_scalar, index_along, int_array_like, same_as_first, taken_along
+from .results import (MATRIX, SQUARE, VECTOR, float_scalar, index_along, int_array_like, int_scalar, python_bool,
+                      same_as_first, taken_along)
 
 # helpers written in differentiable Python: srcgrad reads their source like a user function's
 READ_AS_PYTHON = frozenset({srcgrad_runtime.prod_of_others})
@@ -56,3 +57,16 @@ inactive("srcgrad_runtime.sort_order", spelling="sort_order", kind=int_array_lik
 inactive("srcgrad_runtime.stop_gradient", spelling="stop_gradient", kind=same_as_first, result="new",
          samples=((VECTOR,), (0.5,)))   # srcgrad.stop_gradient: the user's way to say "a constant here"
 inactive("srcgrad_runtime.zeros_like", spelling="zeros_like", kind=same_as_first, result="constant", samples=((VECTOR,), (0.5,)))
+
+# the schedule of a checkpointed loop (runtime/revolve.py): integer bookkeeping, no derivative
+inactive("srcgrad_runtime.checkpoint_schedule", spelling="checkpoint_schedule", kind=lambda args, call=None: "ia1",
+         result="new", samples=((100, 24, 24, 0, 4, 0),))
+inactive("srcgrad_runtime.segment_start", spelling="segment_start", kind=int_scalar, result="value",
+         samples=((srcgrad_runtime.checkpoint_schedule(100, 24, 24, 0, 4, 0), 3),))
+inactive("srcgrad_runtime.kept_at", spelling="kept_at", kind=python_bool, result="value",
+         samples=((srcgrad_runtime.checkpoint_schedule(100, 24, 24, 0, 4, 0), 0, 0),))
+inactive("srcgrad_runtime.nbytes_of", spelling="nbytes_of", kind=int_scalar, result="value", samples=((VECTOR,), (0.5,)))
+inactive("srcgrad_runtime.revolve_turn", spelling="revolve_turn", kind=python_bool, result="value",
+         samples=((srcgrad_runtime.checkpoint_schedule(100, 24, 24, 0, 4, 0),),))
+inactive("srcgrad_runtime.revolve_advances", spelling="revolve_advances", kind=python_bool, result="value",
+         samples=((srcgrad_runtime.checkpoint_schedule(100, 24, 24, 0, 4, 0),),))

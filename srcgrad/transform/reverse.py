@@ -48,6 +48,7 @@ class ReverseTransform(LoopReversal, Checkpointing):
         self.params = syntax.param_names(fn)
         self.primal_vars = set(self.params) | syntax.stored_names(fn.body)
         self.read_arrays = values_read(fn.body[:-1])
+        self._refuse_checkpointed_sweeps()
         self._refuse_writes_through_aliases()
         self.mutated = mutated_arrays(fn)
         self.shares = sharing(fn.body, kinds)
@@ -107,6 +108,16 @@ class ReverseTransform(LoopReversal, Checkpointing):
         code = fold_first_contributions(drop_unneeded_saves(drop_undone_writes(self.shares)(code)))
         code = reuse_adjoint_buffers(restore_comments_that_stayed(code))
         return syntax.function(function_name, self.params + [out_bar], code)
+
+    def _refuse_checkpointed_sweeps(self) -> None:
+        """A checkpointed loop's reverse sweep (a derivative made with memory= or srcgrad.checkpoint)
+        steps its schedule in place: replaying it backwards would step it again."""
+        for node in gast.walk(self.fn):
+            if getattr(getattr(node, "srcgrad_rule", None), "name", "") == "srcgrad_runtime.revolve_turn":
+                raise UnsupportedSyntaxError(
+                    "reverse mode over the reverse sweep of a checkpointed loop", self.adj.location(node),
+                    "Differentiate the checkpointed derivative in forward mode (jvp, jacfwd, derivative), or "
+                    "make the first derivative without memory= or srcgrad.checkpoint.")
 
     def _refuse_writes_through_aliases(self) -> None:
         """Writes that reach an array through another name (an argument, a second name, a row or
