@@ -279,23 +279,25 @@ class Trial:
                       f"<Jv, w> = {lhs!r} but <v, Jᵀw> = {rhs!r} (|diff| {abs(lhs - rhs):.3e}, scale {scale:.3e})")
 
     def checkpoint_test(self) -> None:
-        """With a budget of one byte, every top-level counted loop is checkpointed (one snapshot, each
-        iteration re-run from the loop's start): the same operations in the same order, so the same
+        """Under a tiny budget every top-level counted loop that records something is checkpointed:
+        1 byte keeps one snapshot and re-runs each iteration from the loop's start, 200 bytes a few
+        snapshots of multi-iteration segments. The same operations in the same order, so the same
         vjp as with the full tape, to 1e-12."""
         if ("vjp", "python") not in self.results or not PARALLEL_LOOP.search(inspect.getsource(self.f)):
             return
+        memory = (1, 200)[zlib.crc32(inspect.getsource(self.f).encode()) % 2]
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                g = srcgrad.vjp(self.f, wrt=self.wrt, backend="python", memory=1)
+                g = srcgrad.vjp(self.f, wrt=self.wrt, backend="python", memory=memory)
                 got = _flat_result(g(*copy_args(self.args), copy_args((self.cotangent,))[0]))
         except Exception as exc:
-            return self.fail("checkpointed", "vjp", "python", f"memory=1 fails where the full tape does not: "
+            return self.fail("checkpointed", "vjp", "python", f"memory={memory} fails where the full tape does not: "
                              f"{_message(exc, with_traceback=True)}", type(exc).__name__)
         want = _flat_result(self.results["vjp", "python"])
         problem = mismatch(got, want, 1e-12, atol_scale=1e-14) if got is not None and want is not None else None
         if problem:
-            self.fail("checkpointed", "vjp", "python", f"memory=1 (got) and the full tape (expected) differ: {problem}")
+            self.fail("checkpointed", "vjp", "python", f"memory={memory} (got) and the full tape (expected) differ: {problem}")
 
     def compare_backends(self) -> None:
         for api in APIS:
