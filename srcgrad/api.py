@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib
 import inspect
 import os
 import re
@@ -197,6 +198,8 @@ class DerivativeFunction:
         recipe = getattr(self, "_recipe", None)
         if recipe is None:
             raise TypeError(f"{self!r} cannot be pickled: it was not made by a srcgrad API function")
+        if _importable_as(self, recipe[1]):   # `@srcgrad.grad def f`: the module's name means this object
+            return _module_attribute, (recipe[1].__module__, recipe[1].__qualname__)
         return _remake, recipe + (_shipped_source(recipe[1]),)
 
     def compiled_for(self, *args):
@@ -453,6 +456,24 @@ def remember(made: "DerivativeFunction", name: str, fn, **arguments) -> "Derivat
 
 
 _REMADE: dict = {}   # what unpickling made in this process, so a worker builds each derivative once
+
+
+def _importable_as(made, fn) -> bool:
+    """Whether `made` is what its function's module-level name holds (a decorated function)."""
+    if not isinstance(fn, types.FunctionType) or fn.__module__ == "__main__" or "<locals>" in fn.__qualname__:
+        return False
+    try:
+        return _module_attribute(fn.__module__, fn.__qualname__) is made
+    except (ImportError, AttributeError):
+        return False
+
+
+def _module_attribute(module: str, qualname: str):
+    """`module.qualname`, imported: how a decorated derivative function is unpickled."""
+    value = importlib.import_module(module)
+    for part in qualname.split("."):
+        value = getattr(value, part)
+    return value
 
 
 def _remake(name: str, fn, arguments: dict, source: str | None = None) -> "DerivativeFunction":

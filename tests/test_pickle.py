@@ -78,3 +78,15 @@ def test_a_function_from_a_script_travels_with_its_source(tmp_path):
               tmp_path, "worker")
     np.testing.assert_allclose(eval(out), eval(done.stdout), rtol=1e-12)
     np.testing.assert_allclose(eval(out), 3.0 * np.sin(2.0) * np.ones(3), rtol=1e-12)
+
+
+def test_a_decorated_function_pickles_by_its_module_name(tmp_path):
+    import cloudpickle
+    x = np.array([0.3, 1.0])
+    for module in (pickle, cloudpickle):
+        data = module.dumps(tf.decorated_energy)
+        assert len(data) < 200 and pickle.loads(data) is tf.decorated_energy
+    (tmp_path / "g.pkl").write_bytes(pickle.dumps(tf.decorated_energy))
+    out = run("import pickle, numpy as np\ng = pickle.load(open('g.pkl', 'rb'))\nprint(repr(g(np.array([0.3, 1.0])).tolist()))",
+              tmp_path, "worker")
+    np.testing.assert_allclose(eval(out), 2.0 * x + np.array([np.cos(0.3), 0.0]), rtol=1e-12)
