@@ -739,3 +739,11 @@ def sinc_and_cumprod(x):
     # sinc's slope at 0 is its limit, 0 (the quotient formula is 0/0); a running product through a
     # zero factor (a division-based derivative would give nan)
     return np.sum(np.sinc(x)) + np.cumprod(np.array([x[0] + 1.0, x[1], x[2] + 0.5]))[-1]
+
+
+def diagonal_then_written(a, b):
+    # 28:896:0: np.diag of a matrix is a view in numpy; the write into w changed what the adjoint
+    # of the dot product read (backend="python" only: numba's np.diag copies)
+    w = np.full((4, 4), -1.3)
+    w[2, -2] = np.concatenate(([b, a, b], np.ones(1) * -0.7)).dot(np.diag(w))
+    return np.sum(w, axis=1) * a

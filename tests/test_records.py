@@ -89,6 +89,20 @@ def test_declared_kind_is_what_numpy_returns(key, obj, rule, args):
     assert declared == actual, f"{rule.name}{tuple(K.of_value(a) for a in args)}: declared {declared}, numpy gives {actual}"
 
 
+@pytest.mark.parametrize("key,obj,rule,args", CHECKED, ids=[f"{k}-{n}" for n, (k, _, _, _) in enumerate(CHECKED)])
+def test_a_result_that_shares_memory_is_declared_a_view(key, obj, rule, args):
+    """numpy returns a view for np.diag of a matrix, np.ascontiguousarray of a contiguous array:
+    reverse mode copies such a result when its array is written later (28:896:0), which it can
+    only do for records that say so."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = OPERATORS.get(obj, obj)(*args) if isinstance(obj, str) else obj(*args)
+    outs = out if isinstance(out, tuple) else (out,)
+    shared = any(isinstance(o, np.ndarray) and isinstance(a, np.ndarray) and np.shares_memory(o, a)
+                 for o in outs for a in args)
+    assert not shared or rule.result in ("view", "value"), f"{rule.name} returns a view of its argument"
+
+
 def test_every_record_with_arrays_has_samples():
     missing = [rule.name for _, (obj, rule) in RULES
                if not _samples(obj, rule) and rule.kind.__name__ != "unknown" and not isinstance(obj, str)

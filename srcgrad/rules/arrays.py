@@ -55,9 +55,12 @@ def flatten_transpose(g, x):
 def reshape_transpose(g, x, shape):
     return reshape(g, x.shape)
 
-@linear("np.copy", "np.ascontiguousarray", kind=same_as_first, result="new", methods=("copy",), options=FORWARD_ANY,
-        samples=((MATRIX,),))
+@linear("np.copy", kind=same_as_first, result="new", methods=("copy",), options=FORWARD_ANY, samples=((MATRIX,),))
 def copy_transpose(g, x):
+    return g
+
+@linear("np.ascontiguousarray", kind=same_as_first, result="view", options=FORWARD_ANY, samples=((MATRIX,),))
+def ascontiguousarray_transpose(g, x):   # the array itself when it is contiguous already
     return g
 
 @linear("np.cumsum", kind=flattened, result="new", methods=("cumsum",), options=FORWARD_ANY,
@@ -83,7 +86,7 @@ def full_like_transpose(g, x, value):
 def linspace_transpose(g, start, stop, num):
     return np.sum(g * np.linspace(1.0, 0.0, num)), np.sum(g * np.linspace(0.0, 1.0, num))
 
-@linear("np.diag", kind=diagonal, result="new", samples=((VECTOR,), (MATRIX,)))
+@linear("np.diag", kind=diagonal, result="view", samples=((VECTOR,), (MATRIX,)))   # of a matrix: a view
 def diag_transpose_(g, x):
     return diag_transpose(g, x)
 

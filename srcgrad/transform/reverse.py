@@ -348,7 +348,8 @@ class ReverseTransform(LoopReversal, Checkpointing):
         """The statement as the primal runs it: calls to user functions go to their generated copies,
         and a slice of an array that is written later is copied, so the reverse sweep sees the old values."""
         copy = syntax.clone(stmt)
-        if isinstance(copy, gast.Assign) and isinstance(copy.value, gast.Subscript) and self._is_view(copy.value):
+        if isinstance(copy, gast.Assign) and (isinstance(copy.value, gast.Subscript) and self._is_view(copy.value)
+                                              or self._is_view_call(copy.value)):
             copy.value = syntax.call("np.copy", copy.value)
         return primal_calls(copy, self.adj.callee)
 
@@ -357,6 +358,14 @@ class ReverseTransform(LoopReversal, Checkpointing):
         copy = syntax.clone(loop)
         primal_calls(copy.test if isinstance(copy, gast.While) else copy.iter, self.adj.callee)
         return copy
+
+    def _is_view_call(self, value) -> bool:
+        """A call that may return a view of an array written later (np.diag of a matrix, np.ravel):
+        numpy's view would change under the write, numba's copy would not; the copy is what the
+        reverse sweep needs either way."""
+        rule = getattr(value, "srcgrad_rule", None) if isinstance(value, gast.Call) else None
+        return (rule is not None and rule.result == "view" and bool(value.args)
+                and isinstance(value.args[0], gast.Name) and value.args[0].id in self.mutated)
 
     def _is_view(self, subscript) -> bool:
         array = syntax.base_name(subscript)
