@@ -254,7 +254,7 @@ class ModuleBuilder:
             work.kinds = infer()
         if drop_scalar_write_backs(work.tree, work.kinds):
             work.kinds = infer()
-        if copy_overlapping_values(work.tree, work.kinds, work.names):
+        if copy_overlapping_values(work.tree, work.kinds, work.names, unit.parsed.location):
             work.kinds = infer()
         if self.backend in ("numba", "parallel") and view_loop_carried_transposes(work.tree, work.kinds):
             work.kinds = infer()

@@ -747,3 +747,11 @@ def diagonal_then_written(a, b):
     w = np.full((4, 4), -1.3)
     w[2, -2] = np.concatenate(([b, a, b], np.ones(1) * -0.7)).dot(np.diag(w))
     return np.sum(w, axis=1) * a
+
+
+def row_into_column(x):
+    # 28:469:0: numpy writes a row of w into a column of w element by element, without the copy
+    # it makes for a shift along one axis: the result depends on its order, so this is refused
+    w = np.outer(x, x)
+    w[:, -1] = w[1]
+    return np.sum(w)
