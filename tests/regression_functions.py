@@ -749,9 +749,10 @@ def diagonal_then_written(a, b):
     return np.sum(w, axis=1) * a
 
 
-def row_into_column(x):
+def row_into_column(a):
     # 28:469:0: numpy writes a row of w into a column of w element by element, without the copy
     # it makes for a shift along one axis: the result depends on its order, so this is refused
+    x = np.array([0.5, -1.0, 2.0]) * a
     w = np.outer(x, x)
     w[:, -1] = w[1]
     return np.sum(w)
