@@ -26,24 +26,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
 import srcgrad  # noqa: E402
+from bench.workloads import lorenz, lorenz_inputs  # noqa: E402
 from srcgrad_runtime import revolve as R  # noqa: E402
 from srcgrad_runtime.revolve import ACTION, ADVANCE, ARGUMENT, UNTIL, revolve_next, segment_start  # noqa: E402
 
 
-def lorenz(state, params, dt, T):
-    x, y, z = state[0], state[1], state[2]
-    sigma, rho, beta = params[0], params[1], params[2]
-    for t in range(T):
-        dx = sigma * (y - x)
-        dy = x * (rho - z) - y
-        dz = x * y - beta * z
-        x = x + dt * dx
-        y = y + dt * dy
-        z = z + dt * dz
-    return x * x + y * y + z * z
-
-
 def lorenz_revolve20(state, params, dt, T):
+    """bench.workloads.lorenz with its loop marked: 20 snapshots, one step per segment."""
     x, y, z = state[0], state[1], state[2]
     sigma, rho, beta = params[0], params[1], params[2]
     for t in srcgrad.checkpoint(range(T), snapshots=20):
@@ -64,10 +53,6 @@ def _memory() -> dict:
                 key, value = line.split(":")
                 found[key] = int(value.split()[0]) * 1024
     return found
-
-
-def _inputs(steps):
-    return np.array([1.0, 1.0, 1.0]), np.array([10.0, 28.0, 8.0 / 3.0]), min(10.0 / steps, 1e-3), steps
 
 
 def _srcgrad_gradient(config: str):
@@ -105,7 +90,7 @@ def _jax_gradient(config: str, steps: int):
         x, y, z = carry[:3]
         return x * x + y * y + z * z
 
-    state, params, dt, _ = _inputs(steps)
+    state, params, dt, _ = lorenz_inputs(steps)
     # compiled ahead of time: a first call would leave its buffers in JAX's allocator, hiding the peak
     g = jax.jit(jax.grad(loss, argnums=(0, 1))).lower(jnp.asarray(state), jnp.asarray(params), dt).compile()
     return lambda state, params, dt, T: jax.block_until_ready(g(jnp.asarray(state), jnp.asarray(params), dt))
@@ -133,14 +118,14 @@ def measure_one(tool: str, config: str, steps: int) -> dict:
     """In this process: one small call, then the timed call with its peak memory."""
     if tool == "srcgrad":
         g = _srcgrad_gradient(config)
-        g(*_inputs(1000))
+        g(*lorenz_inputs(1000))
     else:
         g = _jax_gradient(config, steps)
     with open("/proc/self/clear_refs", "w") as clear:
         clear.write("5")
     before = _memory()["VmRSS"]
     start = time.perf_counter()
-    grads = g(*_inputs(steps))
+    grads = g(*lorenz_inputs(steps))
     seconds = time.perf_counter() - start
     peak = _memory()["VmHWM"] - before
     return {"tool": tool, "config": config, "steps": steps, "seconds": seconds, "peak_mb": peak / 1e6,

@@ -51,8 +51,7 @@ def parse_memory(memory) -> int:
         value, scale = float(memory), 1
     else:
         text = str(memory).strip().upper().replace(" ", "")
-        scale = next((size for unit, size in _UNITS if text.endswith(unit)), 1)
-        unit = next((unit for unit, _ in _UNITS if text.endswith(unit)), "")
+        unit, scale = next(((unit, size) for unit, size in _UNITS if text.endswith(unit)), ("", 1))
         try:
             value = float(text[:len(text) - len(unit)])
         except ValueError:

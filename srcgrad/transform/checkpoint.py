@@ -97,6 +97,12 @@ class Checkpointing:
     def _loop_state(self, loop) -> list:
         """(name, kind) of what a segment needs to start: names the loop rebinds after reading them,
         and arrays it writes into whose earlier contents matter."""
+        key = ("state", id(loop))
+        if key not in self._tapes:
+            self._tapes[key] = self._find_loop_state(loop)
+        return self._tapes[key]
+
+    def _find_loop_state(self, loop) -> list:
         index = {loop.target.id}
         carried = (upward_exposed(loop.body) & bound_names(loop) & self._defined_outside(loop)) - index
         arrays = set(self.plan(loop).restored)
