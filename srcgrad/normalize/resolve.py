@@ -22,6 +22,7 @@ import numpy as np
 import srcgrad_runtime
 
 from .. import syntax
+from ..budget import checkpoint, parse_memory
 from ..errors import NoRuleError, SrcgradError, UnsupportedSyntaxError
 from ..frontend.parse import ParsedFunction, python_function
 from ..rules import registry
@@ -176,9 +177,7 @@ class _Resolver(gast.NodeTransformer):
     def _checkpoint_mark(self, iterator):
         """(budget in bytes, snapshots, segment length), 0 for "choose", when `iterator` is
         `srcgrad.checkpoint(range(...), ...)`; None otherwise."""
-        from ..budget import checkpoint, parse_memory
-        path = syntax.dotted_path(iterator.func) if isinstance(iterator, gast.Call) else None
-        if path is None or path[0] in self.local or self._evaluate(iterator.func, path) is not checkpoint:
+        if self._global_callee(iterator) is not checkpoint:
             return None
         try:
             bound = inspect.signature(checkpoint).bind(None, *(self._constant(a) for a in iterator.args[1:]),
@@ -212,8 +211,12 @@ class _Resolver(gast.NodeTransformer):
         return self._evaluate(node, path)
 
     def _is_prange(self, iterator) -> bool:
-        path = syntax.dotted_path(iterator.func) if isinstance(iterator, gast.Call) else None
-        return path is not None and path[0] not in self.local and self._evaluate(iterator.func, path) is numba.prange
+        return self._global_callee(iterator) is numba.prange
+
+    def _global_callee(self, node):
+        """What a call of a module-level dotted name calls (`numba.prange`, `srcgrad.checkpoint`); None otherwise."""
+        path = syntax.dotted_path(node.func) if isinstance(node, gast.Call) else None
+        return self._evaluate(node.func, path) if path is not None and path[0] not in self.local else None
 
     def visit_Call(self, node):
         node.args = [self.visit(a) for a in node.args]
