@@ -1,6 +1,10 @@
 """The decorators a generated module applies to its functions: numba-compiled, or left as Python."""
 import numba
 
+from . import aliases
+
+aliases.install()   # before anything compiles: numba's dead-code elimination must see tapes' aliases
+
 
 def numba_jit(fn):
     """Compile with numba, cached on disk next to the generated file; numpy's float error semantics."""

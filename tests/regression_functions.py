@@ -741,6 +741,18 @@ def sinc_and_cumprod(x):
     return np.sum(np.sinc(x)) + np.cumprod(np.array([x[0] + 1.0, x[1], x[2] + 0.5]))[-1]
 
 
+def restored_from_the_tape(A):
+    # 29:1469:0: the reverse loop takes w back from its tape and undoes its element write; numba
+    # dropped that last store (its alias analysis does not follow a list's items), so the adjoint
+    # of the outer product, read after the loop, saw the overwritten element (backend="numba")
+    w = np.full(2, A[3, 0] ** 2)
+    u = np.outer(A[-1], w)[1]
+    for i in range(1, 2):
+        w[i] -= -abs(1.0 + np.dot(A[3 - i], w[:2]) ** 2)
+        w += w
+    return np.sum(u) + w.sum()
+
+
 def diagonal_then_written(a, b):
     # 28:896:0: np.diag of a matrix is a view in numpy; the write into w changed what the adjoint
     # of the dot product read (backend="python" only: numba's np.diag copies)

@@ -303,9 +303,22 @@ def float_then_array(A):
     return np.sum(s)
 
 
+def rebound_after_a_write(A):
+    """29:1469:0: the loop writes into w and then binds w anew; the array it started with is also
+    held by the adjoint of the outer product, read after the reverse sweep. Slot 0 is written back
+    into that array (the reversed first segment then undoes its writes there), not into a copy."""
+    w = np.full(2, 0.9)
+    u = np.outer(A[1], w)[1]
+    for i in range(1, 2):
+        w[i] -= 1.0 + A[0, 0] * w[0]
+        w += w
+    return np.sum(u) + np.sum(w)
+
+
 FOUND = [(aliased_state, (np.array([0.3, -0.7, 1.1]), 0.4), (0, 1)),
          (dead_inner_replay, (0.3, np.arange(12.0).reshape(4, 3) / 7.0), (0, 1)),
-         (float_then_array, (np.arange(9.0).reshape(3, 3) / 5.0,), 0)]
+         (float_then_array, (np.arange(9.0).reshape(3, 3) / 5.0,), 0),
+         (rebound_after_a_write, (np.arange(8.0).reshape(4, 2) / 3.0,), 0)]
 
 
 @pytest.mark.parametrize("backend", ["numba", "python"])

@@ -140,18 +140,41 @@ class Checkpointing:
         return stores
 
     def _restore(self, loop, slot) -> list:
-        """Load the state from `slot`. An array the loop only writes into is written back in place:
-        other names may hold it (a value bound before the loop, whose adjoint reads it after the
-        reverse sweep); one the loop binds again gets a copy, as the segments write into it."""
-        loads, rebound = [], bound_names(loop)
+        """Load the state from `slot`. Arrays go back into the arrays the loop started with where
+        the primal wrote into those: other names may hold them (a value bound before the loop, whose
+        adjoint reads it after the reverse sweep). An array the loop only writes into is always that
+        array; one it binds again is that array in slot 0 (the entry state) and a copy elsewhere,
+        as the segments write into it."""
+        loads, entries, rebound = [], [], bound_names(loop)
         for name, kind in self._loop_state(loop):
             kept = syntax.subscript(syntax.name(self._snapshots_of(loop, name)), syntax.clone(slot))
-            if self._copied(loop, name, kind) and name not in rebound:
-                everything = syntax.subscript(syntax.name(name), gast.Constant(value=Ellipsis, kind=None), store=True)
-                loads.append(on_tape(syntax.assign(everything, kept)))
+            if not self._copied(loop, name, kind):
+                loads.append(on_tape(syntax.assign(name, kept)))
+            elif name not in rebound:
+                loads.append(on_tape(syntax.assign(_everything(name), kept)))
             else:
-                loads.append(on_tape(syntax.assign(name, syntax.call("np.copy", kept) if self._copied(loop, name, kind) else kept)))
+                entries.append(name)
+        if entries:
+            at_entry = gast.Compare(left=syntax.clone(slot), ops=[gast.Eq()], comparators=[syntax.const(0)])
+            into_entry = [syntax.comment("slot 0 holds the entry state: written back into the arrays the loop started with")]
+            for name in entries:
+                into_entry += [on_tape(syntax.assign(name, syntax.name(self._entry_of(loop, name)))),
+                               on_tape(syntax.assign(_everything(name), syntax.subscript(
+                                   syntax.name(self._snapshots_of(loop, name)), syntax.const(0))))]
+            copies = [on_tape(syntax.assign(name, syntax.call("np.copy", syntax.subscript(
+                syntax.name(self._snapshots_of(loop, name)), syntax.clone(slot))))) for name in entries]
+            loads.append(on_tape(syntax.if_(at_entry, into_entry, copies)))
         return loads
+
+    def _entry_of(self, loop, name: str) -> str:
+        return self._revolve_name(loop, f"{name}_entry")
+
+    def _entry_arrays(self, loop) -> list:
+        """`name_entry = name` for each array the loop writes into and binds again: the array it
+        started with, which the reverse sweep must leave as the primal found it."""
+        rebound = bound_names(loop)
+        return [on_tape(syntax.assign(self._entry_of(loop, name), syntax.name(name)))
+                for name, kind in self._loop_state(loop) if self._copied(loop, name, kind) and name in rebound]
 
     def _snapshot_storage(self, loop, slots) -> list:
         made = []
@@ -196,6 +219,7 @@ class Checkpointing:
                 syntax.const(budget), syntax.const(snapshots), syntax.const(segment_length)))),
         ]
         setup += self._snapshot_storage(loop, syntax.subscript(syntax.name(schedule), syntax.name("SLOTS")))
+        setup += self._entry_arrays(loop)
         setup.append(on_tape(syntax.assign(slot, syntax.const(0))))
         keep = syntax.if_(syntax.call("kept_at", syntax.name(schedule), syntax.name(slot), syntax.name(segment)),
                           self._keep(loop, syntax.name(slot))
@@ -247,6 +271,11 @@ class Checkpointing:
                 + segment_bounds + taped_forward(first, stop) + adjoint(first, stop))
         header = syntax.comment(f"the reverse sweep of the loop over {loop.target.id}, one segment per turn of revolve")
         return [header, on_tape(syntax.while_(syntax.call("revolve_turn", syntax.name(schedule)), turn))]
+
+
+def _everything(name: str) -> gast.Subscript:
+    """`name[...]`, to store into."""
+    return syntax.subscript(syntax.name(name), gast.Constant(value=Ellipsis, kind=None), store=True)
 
 
 def _bytes(arrays: list, numbers: int, more: list = ()) -> gast.AST:
