@@ -49,11 +49,12 @@ def _alias_through_calls(instr, args, typemap, func_ir, alias_map, arg_aliases) 
         return
     if _mutable(instr.target.name, typemap):
         names.append(instr.target.name)
-    if arg_aliases.intersection(names):   # an argument's alias is never dead: neither are these
-        arg_aliases.update(names)
-        return
-    for other in names[1:]:
-        ir_utils._add_alias(other, names[0], alias_map, arg_aliases)
+    # an alias of an argument is never dead: tie the others to it (numba's own helper, as numba
+    # passes a set here, or an empty dict while lowering a parfor)
+    first = next((name for name in names if name in arg_aliases), names[0])
+    for other in names:
+        if other != first:
+            ir_utils._add_alias(other, first, alias_map, arg_aliases)
 
 
 def install() -> None:

@@ -22,6 +22,7 @@ from .emit.module import load_module
 from .errors import CompilationError, InternalError, MissingSourceError, SrcgradError, UnsupportedSyntaxError, WrtError
 from .budget import memory_option
 from .frontend.parse import python_function, require_python_function
+from .custom import is_custom
 from .pipeline import ModuleBuilder, globals_fingerprint, has_parallel_loops, normalized
 from .transform.forward_vector import NotVectorizable
 
@@ -45,6 +46,7 @@ class _Specializations:
             _check_wrt_kinds(self.fn, self.wrt, arg_kinds, args)
             # a derivative of a derivative: its generated code for these arguments, as Python
             target = self.fn.python_for(args) if isinstance(self.fn, DerivativeFunction) else self.fn
+            target = target.called() if is_custom(target) else target   # its rules, through a call
             try:
                 self.cache[arg_kinds] = self._build(arg_kinds, target)
             except NotVectorizable as exc:   # jacfwd falls back to one pass per direction: decided once

@@ -22,6 +22,7 @@ from .analyze.device_code import require_device_code
 from .emit.module import MODULE_NAMES, load_module, module_source
 from .emit.printer import to_source
 from .errors import InternalError, SrcgradError
+from .custom import is_custom
 from .frontend.fence import check_supported
 from .frontend.parse import ParsedFunction, parse_function, python_function
 from .normalize.anf import to_anf
@@ -210,6 +211,8 @@ class ModuleBuilder:
     # ----- one function ------------------------------------------------------------------
     def build(self, fn, mode: str, wrt: tuple, arg_kinds: tuple, **options) -> Built:
         """`mode`: "primal", "forward" or "reverse"; wrt: differentiated parameter positions."""
+        if is_custom(fn) and mode != "primal":
+            return self._custom_rule(fn, mode, tuple(wrt), tuple(arg_kinds), options)
         pyfunc = python_function(fn)
         key = (pyfunc, mode, tuple(wrt), tuple(arg_kinds), tuple(sorted(options.items())))
         if key in self.functions:
@@ -235,6 +238,51 @@ class ModuleBuilder:
         self.functions[key] = built
         self.order.append(built)
         return built
+
+    def _custom_rule(self, custom, mode: str, wrt: tuple, arg_kinds: tuple, options: dict) -> Built:
+        """A derivative of a function with custom rules: the primal copy of a function written
+        around the rules (srcgrad/custom.py), or the reverse derivative of its jvp rule's tangent."""
+        out_kind = self.build(custom, "primal", (), arg_kinds).return_kind
+        if mode == "forward":
+            return self.build(custom.forward_rule(wrt), "primal", (), arg_kinds + tuple(arg_kinds[p] for p in wrt))
+        if mode != "reverse":
+            raise SrcgradError(f"{custom.name} has custom derivative rules, which {mode} mode does not call")
+        if custom.fwd is not None or custom.jvp is None:   # without either rule, reverse_rule says what to add
+            rule = custom.reverse_rule(wrt)
+            self._check_vjp_rules(custom, arg_kinds, out_kind)
+            return self.build(rule, "primal", (), arg_kinds + (out_kind,))
+        tangent = custom.tangent_output()
+        count = len(arg_kinds)
+        transposed = self.build(tangent, "reverse", tuple(count + p for p in wrt), arg_kinds + arg_kinds, **options)
+        key = (custom, "reverse", wrt, arg_kinds, tuple(sorted(options.items())))
+        if key not in self.functions:
+            self.functions[key] = self._transposed_rule(custom, transposed, out_kind)
+            self.order.append(self.functions[key])
+        return self.functions[key]
+
+    def _check_vjp_rules(self, custom, arg_kinds: tuple, out_kind) -> None:
+        """fwd returns (output, residuals) and bwd one cotangent per argument, in a tuple: read
+        from their code, as a mistake here would give wrong derivatives, not an error."""
+        fwd_kind = self.build(custom.fwd, "primal", (), arg_kinds).return_kind
+        fwd_name = getattr(python_function(custom.fwd), "__qualname__", "fwd")
+        if fwd_kind != K.UNKNOWN and not (isinstance(fwd_kind, tuple) and len(fwd_kind) == 2):
+            raise SrcgradError(f"the fwd rule {fwd_name} of {custom.name} must return a pair "
+                               "(output, residuals), as in `return y, (x, y)`.")
+        bwd_kind = self.build(custom.bwd, "primal", (), (fwd_kind[1] if fwd_kind != K.UNKNOWN else K.UNKNOWN, out_kind)).return_kind
+        bwd_name = getattr(python_function(custom.bwd), "__qualname__", "bwd")
+        if bwd_kind != K.UNKNOWN and not (isinstance(bwd_kind, tuple) and len(bwd_kind) == len(arg_kinds)):
+            raise SrcgradError(f"the bwd rule {bwd_name} of {custom.name} must return a tuple with one cotangent per "
+                               f"argument of {custom.name} ({len(arg_kinds)}), as in `return (x_bar,)`.")
+
+    def _transposed_rule(self, custom, transposed: Built, out_kind) -> Built:
+        """`vjp_f(*args, out_bar)`: the reverse derivative of f's jvp rule at zero tangents."""
+        params = custom.params()
+        name = self.module_names.fresh(f"vjp_{custom.name}")
+        zeros = [syntax.call("zeros_like", syntax.name(p)) for p in params]
+        call = syntax.call(transposed.name, *[syntax.name(p) for p in params], *zeros, syntax.name("out_bar"))
+        body = [syntax.comment(f"{custom.name} has a jvp rule only: its vjp is the reverse derivative of the rule's "
+                               "output tangent, which is linear in the tangents"), syntax.return_(call)]
+        return Built(name, syntax.function(name, params + ["out_bar"], body), K.UNKNOWN)
 
     def _specialize(self, unit: Unit, mode: str, arg_kinds: tuple) -> "_Work":
         """A private copy of the normalized function with its kinds for this signature; vectorized

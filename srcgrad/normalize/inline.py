@@ -19,6 +19,7 @@ import gast
 from .. import syntax
 from ..analyze import kinds as K
 from ..analyze.aliasing import views
+from ..custom import is_custom
 from ..errors import UnsupportedSyntaxError
 
 SMALL_CALLEE = 40   # statements after normalization
@@ -80,6 +81,14 @@ class _Inliner:
         end are inlined too, which saves a call and, in reverse mode, rerunning the callee's forward
         sweep inside its adjoint (GMM: 8-13x -> 5-8x the primal)."""
         tree = self._callee(call).parsed.tree
+        if is_custom(call.srcgrad_user):
+            if target is None or writes_into_parameters(tree):
+                raise UnsupportedSyntaxError(
+                    f"a call to {call.srcgrad_user.name}, which has custom derivative rules and writes into its "
+                    "arguments", self.parsed.location(call),
+                    "A function with custom rules must return what it computes: srcgrad calls it and its rules "
+                    "as they are, so it cannot follow writes into the caller's arrays.")
+            return False
         if target is None or writes_into_parameters(tree):
             return True
         statements = sum(1 for s in gast.walk(tree) if isinstance(s, gast.stmt)) - 1

@@ -23,6 +23,7 @@ import srcgrad_runtime
 
 from .. import syntax
 from ..budget import checkpoint, parse_memory
+from ..custom import is_custom
 from ..errors import NoRuleError, SrcgradError, UnsupportedSyntaxError
 from ..frontend.parse import ParsedFunction, python_function
 from ..rules import registry
@@ -285,6 +286,18 @@ class _Resolver(gast.NodeTransformer):
             self._error(dtype if dtype is not None else self.parsed.tree, "`.astype` with this dtype",
                         "Pass a dtype srcgrad can read when it compiles: float, np.float64, int, ...")
 
+    def _bind_user_call(self, node, callee, pyfunc):
+        """A call to a function srcgrad generates code for: `callee` is the Python function, or
+        the CustomDerivative whose rules its derivatives call."""
+        local_name = pyfunc.__name__ if pyfunc.__name__ not in self.local else f"{pyfunc.__name__}_function"
+        self.found.user_calls.setdefault(local_name, callee)
+        if self.found.user_calls[local_name] is not callee:
+            local_name = f"{local_name}_{len(self.found.user_calls)}"
+            self.found.user_calls[local_name] = callee
+        node.func = syntax.name(local_name)
+        node.srcgrad_user = callee
+        return node
+
     def _bind_call(self, node, obj, spelled):
         if obj is srcgrad_runtime.astype and len(node.args) == 2:   # x.astype(dtype) as generated code spells it
             node.srcgrad_to_float = self._is_float_dtype(node.args[1])
@@ -307,6 +320,8 @@ class _Resolver(gast.NodeTransformer):
                 if isinstance(rule.partials, CallTemplate):
                     self.found.bound[rule.partials.name] = rule.partials.fn
             return node
+        if is_custom(obj):   # its rules stand in for its derivative: called, never inlined
+            return self._bind_user_call(node, obj, obj.fn)
         pyfunc = python_function(obj)
         if (getattr(pyfunc, "__module__", None) or "").startswith("srcgrad_runtime") and obj not in READ_AS_PYTHON:
             raise NoRuleError(
@@ -315,22 +330,19 @@ class _Resolver(gast.NodeTransformer):
                 "order already used (np.prod along an axis, np.linalg.cholesky, scipy.special.gammaln beyond "
                 "its second derivative). Take one derivative fewer of that step, or write it in Python.")
         if isinstance(pyfunc, types.FunctionType) and not _installed_library(pyfunc):
-            local_name = pyfunc.__name__ if pyfunc.__name__ not in self.local else f"{pyfunc.__name__}_function"
-            self.found.user_calls.setdefault(local_name, pyfunc)
-            if self.found.user_calls[local_name] is not pyfunc:
-                local_name = f"{local_name}_{len(self.found.user_calls)}"
-                self.found.user_calls[local_name] = pyfunc
-            node.func = syntax.name(local_name)
-            node.srcgrad_user = pyfunc
-            return node
+            return self._bind_user_call(node, pyfunc, pyfunc)
         module = (getattr(obj, "__module__", None) or "").split(".")[0]
         if module in _LIBRARIES:
-            raise NoRuleError(
-                f"{self.parsed.location(node)}\nsrcgrad has no derivative rule for `{spelled}`, a function of "
-                f"{module}, and does not differentiate a library's internals. Write this step in Python from "
-                "supported operations (an ODE solve as an explicit integrator loop, say), or, if the function is "
-                "elementwise and numba compiles it, register its partial derivatives with "
-                "`srcgrad.rules.register_elementwise`.")
+            advice = ("srcgrad has no derivative rule for it and does not differentiate a library's internals. Write "
+                      "this step in Python from supported operations (an ODE solve as an explicit integrator loop, say), "
+                      "give the function around it your own rule (`srcgrad.custom_vjp`), or, if the function is "
+                      "elementwise and numba compiles it, register its partial derivatives with "
+                      "`srcgrad.rules.register_elementwise`.")
+            rule = registry.opaque_numpy(obj, advice) if module == "numpy" else None
+            if rule is not None:   # fine on values without a derivative; activity refuses the others
+                node.func, node.srcgrad_rule = syntax.dotted(rule.emitted), rule
+                return node
+            raise NoRuleError(f"{self.parsed.location(node)}\n`{spelled}`, a function of {module}: {advice}")
         raise NoRuleError(
             f"{self.parsed.location(node)}\nsrcgrad has no derivative rule for `{spelled}` "
             f"({obj!r}) and it is not a Python function it could read. Write it in Python, or, if "

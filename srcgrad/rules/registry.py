@@ -202,6 +202,32 @@ def constant_only(obj) -> Rule | None:
     return _CONSTANT_ONLY[spelling]
 
 
+_OPAQUE: dict = {}
+_NUMPY_NAMESPACES = ("", "linalg.", "fft.")
+
+
+def opaque_numpy(obj, advice: str) -> Rule | None:
+    """A record for a NumPy function that has no rule (np.linalg.eigh, np.fft.fft): called as it is
+    on values that carry no derivative, refused with `advice` when an argument carries one. Its
+    result kind is read from a call on sample arguments of the call's kinds. None when no `np.`
+    path spells the function, so generated code could not call it."""
+    name = getattr(obj, "__name__", "")
+    path = next((f"np.{space}{name}" for space in _NUMPY_NAMESPACES
+                 if _numpy_attribute(f"{space}{name}") is obj), None)
+    if path is None:
+        return None
+    if path not in _OPAQUE:
+        _OPAQUE[path] = InactiveRule(name=path, kind=results.sampled(obj), zero_derivative=False, advice=advice)
+    return _OPAQUE[path]
+
+
+def _numpy_attribute(path: str):
+    obj = np
+    for part in path.split("."):
+        obj = getattr(obj, part, None)
+    return obj
+
+
 def lookup(obj) -> Rule | None:
     entry = _RULES.get(_key(obj))
     return entry[1] if entry else None

@@ -6,6 +6,7 @@ call's positional arguments (a tuple or list display gives a tuple of kinds) and
 """
 from __future__ import annotations
 
+import gast
 import numpy as np
 
 from ..analyze import kinds as K
@@ -223,3 +224,48 @@ def vstacked(args, call=None):
     parts = args[0] if args and isinstance(args[0], tuple) else ()
     ranks = [K.ndim(p) for p in parts if K.ndim(p) is not None]
     return "a2" if ranks and ranks[0] in (1, 2) else K.UNKNOWN
+
+
+def sampled(fn):
+    """The kind of what `fn` returns, read from a call on sample values of the arguments' kinds
+    (constants in the call as written): for a NumPy function without a record (rules/registry.py
+    `opaque_numpy`). UNKNOWN when a kind has no sample or the call fails on the samples."""
+    def kind(args, call=None):
+        values = [_constant_or_sample(node, arg) for node, arg in zip(getattr(call, "args", [None] * len(args)), args)]
+        keywords = {k.arg: _constant(k.value) for k in getattr(call, "keywords", ())}
+        if any(v is _NO_SAMPLE for v in values) or any(v is _NO_SAMPLE for v in keywords.values()):
+            return K.UNKNOWN
+        try:
+            with np.errstate(all="ignore"):
+                return K.of_value(fn(*values, **keywords))
+        except Exception:   # the samples do not suit it: nothing is known of its result
+            return K.UNKNOWN
+    return kind
+
+
+_NO_SAMPLE = object()
+
+
+def _constant(node):
+    return node.value if isinstance(node, gast.Constant) else _NO_SAMPLE
+
+
+def _constant_or_sample(node, kind):
+    constant = _constant(node) if node is not None else _NO_SAMPLE
+    return constant if constant is not _NO_SAMPLE else _sample(kind)
+
+
+def _sample(kind):
+    """A well-conditioned value of `kind`: a symmetric positive definite matrix, a vector of
+    distinct positive values, 0.5, 2, True."""
+    if isinstance(kind, tuple):
+        parts = [_sample(k) for k in kind]
+        return _NO_SAMPLE if any(p is _NO_SAMPLE for p in parts) else tuple(parts)
+    if kind in (K.FLOAT, K.INT, K.BOOL):
+        return {K.FLOAT: 0.5, K.INT: 2, K.BOOL: True}[kind]
+    if not K.is_array(kind) or K.ndim(kind) is None:
+        return _NO_SAMPLE
+    values = np.eye(3) * 2.0 + np.linspace(0.1, 0.3, 9).reshape(3, 3) * 0.1 if K.ndim(kind) >= 2 else np.linspace(0.3, 0.9, 3)
+    values = values + values.T if values.ndim == 2 else values
+    values = values.reshape(values.shape + (1,) * (K.ndim(kind) - values.ndim))
+    return values.astype(np.int64) + 1 if kind.startswith("i") else values
