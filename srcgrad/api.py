@@ -179,10 +179,11 @@ class DerivativeFunction:
     """A compiled derivative: call it like the function it came from; `.source` shows the code."""
 
     def __init__(self, fn: Callable, call: Callable, specializations: _Specializations, doc: str,
-                 numba_call: tuple | None = None, helpers: dict | None = None):
+                 numba_call: tuple | None = None, helpers: dict | None = None, inner: _Specializations | None = None):
         self.__wrapped__ = fn
         self._call = call
         self._specializations = specializations
+        self._inner = inner or specializations   # what a call template names `inner`
         self._numba_call = numba_call   # (body template or args -> template, number of trailing values)
         self._numba_helpers = helpers or {}   # other specializations the template calls, by name
         self._numba_versions: dict = {}
@@ -221,7 +222,8 @@ class DerivativeFunction:
             observation). With ``backend="python"``, a plain Python function.
         """
         if self._numba_call is None:
-            raise SrcgradError(f"compiled_for is available on grad, value_and_grad, jvp, vjp, derivative and jacrev, "
+            raise SrcgradError(f"compiled_for is available on grad, value_and_grad, jvp, vjp, derivative, jacfwd, jacrev, "
+                               f"hvp and hessian, "
                                f"not on this {self._specializations.mode} derivative; call it from Python instead")
         template, trailing = self._numba_call
         fn_args = args[:len(args) - trailing]
@@ -236,7 +238,7 @@ class DerivativeFunction:
     def _generated_functions(self, fn_args: tuple) -> dict:
         """`inner` and the helpers a call template names, as the generated functions (numba
         dispatchers or plain functions) for these arguments of fn."""
-        calls = {name: specs.get(fn_args)[0] for name, specs in {"inner": self._specializations, **self._numba_helpers}.items()}
+        calls = {name: specs.get(fn_args)[0] for name, specs in {"inner": self._inner, **self._numba_helpers}.items()}
         return {name: getattr(call, "dispatcher", call) for name, call in calls.items()}
 
     @property
@@ -253,16 +255,19 @@ class DerivativeFunction:
             if self._numba_call is None:
                 raise MissingSourceError(f"this {self._specializations.mode} derivative of {self.__name__} cannot be "
                                          "differentiated again; differentiate f with hvp or hessian instead")
-            self._wrapper = composable_wrapper(self)
+            template = self._numba_call[0]
+            # a template written per argument kinds: this one stands for the parameters only
+            self._wrapper = composable_wrapper(self, template if isinstance(template, str) else "return inner({args})")
         return self._wrapper
 
     def python_for(self, args: tuple):
         """py_func with `inner` bound to the generated code for these arguments (as this object takes them)."""
-        _, trailing = self._numba_call
+        self.py_func   # says when this derivative cannot be differentiated again
+        template, trailing = self._numba_call
         fn_args = args[:len(args) - trailing]
         kinds = tuple(K.of_value(a) for a in args)
         if kinds not in self._composable:
-            wrapper = self.py_func
+            wrapper = self.py_func if isinstance(template, str) else composable_wrapper(self, template(fn_args))
             bound = self._generated_functions(fn_args)
             function = types.FunctionType(wrapper.__code__, {**wrapper.__globals__, **bound}, wrapper.__name__)
             function.__qualname__ = wrapper.__qualname__
@@ -273,26 +278,25 @@ class DerivativeFunction:
         return f"<srcgrad {self._specializations.mode} derivative of {self.__name__}, wrt={self._specializations.wrt}>"
 
 
-def composable_wrapper(dfn: DerivativeFunction):
-    """The Python function behind `dfn`, written to a real file so srcgrad can read it; `inner`
-    (and any helper) is bound to the generated code per argument kinds (DerivativeFunction.python_for)."""
-    template, trailing = dfn._numba_call
-    if callable(template):
-        raise MissingSourceError(f"this derivative of {dfn.__name__} (with has_aux or jacrev) cannot be differentiated "
-                                 "again; differentiate f itself")
+def composable_wrapper(dfn: DerivativeFunction, template: str):
+    """The Python function behind `dfn` with `template` as its body, written to a real file so
+    srcgrad can read it; `inner` (and any helper) is bound to the generated code per argument
+    kinds (DerivativeFunction.python_for)."""
+    trailing = dfn._numba_call[1]
     mode = dfn._specializations.mode
     params = list(inspect.signature(python_function(dfn.__wrapped__)).parameters)
     extra = [f"tangent_{k}" if mode == "forward" else "cotangent" for k in range(trailing)]
     name = f"{'jvp' if mode == 'forward' else 'vjp'}_of_{re.sub(r'[^0-9a-zA-Z_]', '', dfn.__name__) or 'function'}"
+    helpers = "".join(f"{helper} = None\n" for helper in sorted(dfn._numba_helpers))
     source = (f'"""The call srcgrad makes for {dfn!r}, as a function srcgrad can differentiate again."""\n'
-              f"inner = None\n\n\n" + _call_source(name, params, extra, template))
+              f"import numpy as np\n\ninner = None\n{helpers}\n\n" + _call_source(name, params, extra, template))
     module, _ = load_module(source, {})
     return getattr(module, name)
 
 
 def _call_source(name: str, params: list, extra: list, template: str) -> str:
     """`def name(params, extra):` with the call template as its body."""
-    body = template.format(args=", ".join(params), extra=", ".join(extra))
+    body = template.format(args=", ".join(params), extra=", ".join(extra), **{f"a{k}": p for k, p in enumerate(params)})
     return f"def {name}({', '.join(params + extra)}):\n    " + body.replace("\n", "\n    ") + "\n"
 
 
@@ -688,7 +692,33 @@ def jacfwd(fn: Callable, wrt: Wrt = 0, backend: str = "numba") -> DerivativeFunc
             offset += size
         return tuple(blocks) if as_tuple else blocks[0]
 
-    return DerivativeFunction(fn, call, used, jacfwd.__doc__)
+    def numba_template(args) -> str:
+        return _columns_template(args, positions, primal.get(args)[2], as_tuple)
+
+    return DerivativeFunction(fn, call, used, jacfwd.__doc__, (numba_template, 0), {"primal": primal}, inner=per_direction)
+
+
+def _columns_template(args, positions, out_kind, as_tuple: bool) -> str:
+    """jacfwd as one forward pass per input element, a Python body over `inner` (the jvp): for
+    compiled_for and for differentiating it again. A float or 1-D output, float or 1-D inputs."""
+    if not (out_kind == K.FLOAT or (K.is_array(out_kind) and K.ndim(out_kind) == 1)):
+        raise SrcgradError("compiled_for on jacfwd, and a derivative of jacfwd, need a function returning a float or a 1-D array")
+    if any(not (isinstance(args[w], float) or (isinstance(args[w], np.ndarray) and args[w].ndim == 1)) for w in positions):
+        raise SrcgradError("compiled_for on jacfwd, and a derivative of jacfwd, need the wrt arguments to be floats or 1-D arrays")
+    zeros = ["0.0" if isinstance(args[w], float) else f"np.zeros({{a{w}}}.shape[0])" for w in positions]
+    lines = ["m = primal({args}).shape[0]"] if out_kind != K.FLOAT else []
+    column = "[:, i]" if out_kind != K.FLOAT else "[i]"
+    for k, w in enumerate(positions):
+        if isinstance(args[w], float):
+            tangents = ", ".join("1.0" if j == k else zero for j, zero in enumerate(zeros))
+            lines.append(f"J{k} = inner({{args}}, {tangents})[1]")
+            continue
+        tangents = ", ".join("direction" if j == k else zero for j, zero in enumerate(zeros))
+        lines += [f"J{k} = np.empty({'(m, ' if out_kind != K.FLOAT else '('}{{a{w}}}.shape[0]))",
+                  f"for i in range({{a{w}}}.shape[0]):", f"    direction = np.zeros({{a{w}}}.shape[0])",
+                  "    direction[i] = 1.0", f"    J{k}{column} = inner({{args}}, {tangents})[1]"]
+    blocks = ", ".join(f"J{k}" for k in range(len(positions)))
+    return "\n".join(lines + [f"return {'(' + blocks + ',)' if as_tuple else blocks}"])
 
 
 class _LastUsed:
@@ -989,7 +1019,7 @@ def jacrev(fn: Callable, wrt: Wrt = 0, backend: str = "numba", memory: int | str
             return "return inner({args}, 1.0)" + ("" if as_tuple else "[0]")
         if not (K.is_array(out_kind) and K.ndim(out_kind) == 1):
             raise SrcgradError("compiled_for on jacrev needs a function returning a float or a 1-D array")
-        shapes = [f"(m,) + a{w}.shape" if isinstance(args[w], np.ndarray) else "m" for w in positions]
+        shapes = [f"(m,) + {{a{w}}}.shape" if isinstance(args[w], np.ndarray) else "m" for w in positions]
         allocate = "\n".join(f"J{k} = np.empty({shape})" for k, shape in enumerate(shapes))
         store = "\n    ".join(f"J{k}[i] = rows[{k}]" for k in range(len(positions)))
         blocks = ", ".join(f"J{k}" for k in range(len(positions)))

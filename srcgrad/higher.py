@@ -57,7 +57,14 @@ def hvp(fn: Callable, wrt: Wrt = 0, backend: str = "numba") -> DerivativeFunctio
         k = len(positions)
         return value, _shape_grads(grads[k:], args, positions, as_tuple), _shape_grads(grads[:k], args, positions, as_tuple)
 
-    return remember(DerivativeFunction(fn, call, second._specializations, hvp.__doc__), "hvp", fn, wrt=wrt, backend=backend)
+    def numba_template(args) -> str:
+        _second_order_call(positions, tangent, args)
+        return "result, grads = inner({args}, {extra}, (0.0, 1.0))\nreturn result[0], grads[1], grads[0]"
+
+    inner = _WithDirections(second._specializations, positions)
+    made = DerivativeFunction(fn, call, second._specializations, hvp.__doc__, (numba_template, 1), inner=inner)
+    made.tangent = tangent
+    return remember(made, "hvp", fn, wrt=wrt, backend=backend)
 
 
 def hessian(fn: Callable, wrt: Wrt = 0, backend: str = "numba") -> DerivativeFunction:
@@ -90,8 +97,41 @@ def hessian(fn: Callable, wrt: Wrt = 0, backend: str = "numba") -> DerivativeFun
                        for i in range(len(likes)))
         return shaped if as_tuple else shaped[0][0]
 
-    return remember(DerivativeFunction(fn, call, product._specializations, hessian.__doc__), "hessian", fn, wrt=wrt,
-                    backend=backend)
+    def numba_template(args) -> str:
+        """One Hessian-vector product per direction, as a Python body over `inner` (hvp's pass)."""
+        _second_order_call(positions, product.tangent, args)
+        x = args[positions[0]]
+        if isinstance(x, float):
+            return "return inner({args}, 1.0, (0.0, 1.0))[1][0]"
+        if not (isinstance(x, np.ndarray) and x.ndim == 1):
+            raise SrcgradError("a derivative of hessian, and compiled_for on it, need the wrt argument to be a float or a 1-D array")
+        w = positions[0]
+        return (f"n = {{a{w}}}.shape[0]\nH = np.empty((n, n))\nfor i in range(n):\n    direction = np.zeros(n)\n"
+                "    direction[i] = 1.0\n    H[:, i] = inner({args}, direction, (0.0, 1.0))[1][0]\nreturn H")
+
+    inner = _WithDirections(product._specializations, positions)
+    return remember(DerivativeFunction(fn, call, product._specializations, hessian.__doc__, (numba_template, 0), inner=inner),
+                    "hessian", fn, wrt=wrt, backend=backend)
+
+
+def _second_order_call(positions, tangent, args) -> None:
+    """A call template of hvp and hessian covers one wrt argument of a function returning a float."""
+    if len(positions) != 1:
+        raise SrcgradError("a derivative of hvp or hessian, and compiled_for on them, need one wrt argument")
+    out_kind = tangent._specializations.get(args)[2]
+    if not (K.is_scalar(out_kind) or out_kind == K.UNKNOWN):
+        raise SrcgradError("hvp and hessian need a function returning a float")
+
+
+class _WithDirections:
+    """hvp's reverse-over-forward pass, asked for by the function's own arguments: its
+    specialization for those arguments plus a direction like each wrt argument."""
+
+    def __init__(self, specs, positions):
+        self.specs, self.positions = specs, positions
+
+    def get(self, args: tuple):
+        return self.specs.get(tuple(args) + tuple(_zero_like(args[w]) for w in self.positions))
 
 
 def _zero_like(like):

@@ -38,6 +38,7 @@ from .normalize.names import NameGenerator, rename_reserved
 from .normalize.resolve import Resolved, resolve
 from .normalize.scalarize import scalarize
 from .normalize.verify import verify_after
+from .rules.results import sample_of
 from .transform.forward import ForwardTransform
 from .transform.parallel import parallelize
 from .transform.forward_vector import VectorForwardTransform
@@ -138,7 +139,7 @@ def globals_fingerprint(fn, mode: str) -> tuple:
         seen.add(pyfunc)
         resolved = normalized(pyfunc, mode).resolved
         prints += [(id(pyfunc), name, _value_print(value)) for name, value in sorted(resolved.globals_read.items())]
-        pending += list(resolved.user_calls.values())
+        pending += [callee for callee in resolved.user_calls.values() if not is_derivative(callee)]
     return tuple(prints)
 
 
@@ -153,7 +154,7 @@ def has_parallel_loops(pyfunc) -> bool:
         unit = normalized(function, "forward")
         if any(getattr(node, "srcgrad_parallel", False) for node in syntax.walk(unit.parsed.tree)):
             return True
-        pending += list(unit.resolved.user_calls.values())
+        pending += [callee for callee in unit.resolved.user_calls.values() if not is_derivative(callee)]
     return False
 
 
@@ -213,6 +214,8 @@ class ModuleBuilder:
         """`mode`: "primal", "forward" or "reverse"; wrt: differentiated parameter positions."""
         if is_custom(fn) and mode != "primal":
             return self._custom_rule(fn, mode, tuple(wrt), tuple(arg_kinds), options)
+        if is_derivative(fn):
+            fn = _derivative_code(fn, arg_kinds)
         pyfunc = python_function(fn)
         key = (pyfunc, mode, tuple(wrt), tuple(arg_kinds), tuple(sorted(options.items())))
         if key in self.functions:
@@ -367,6 +370,21 @@ class _Callees:
 
     def built(self, call, positions, mode, **options) -> Built:
         return self.builder.build(call.srcgrad_user, mode, tuple(positions), self.arg_kinds(call), **options)
+
+
+def is_derivative(fn) -> bool:
+    """Whether `fn` is a derivative srcgrad returned (a DerivativeFunction), called by user code."""
+    return callable(getattr(fn, "python_for", None))
+
+
+def _derivative_code(derivative, arg_kinds: tuple):
+    """The Python function that runs `derivative` for arguments of these kinds: its generated
+    code for arguments like them (see DerivativeFunction.python_for)."""
+    samples = [sample_of(kind) for kind in arg_kinds]
+    if any(sample is None for sample in samples):
+        raise SrcgradError(f"a call of {derivative!r} with an argument whose kind srcgrad does not know when it "
+                           f"compiles ({', '.join(map(str, arg_kinds))}): pass floats, float arrays or tuples of them")
+    return derivative.python_for(tuple(samples))
 
 
 def _local_names(tree) -> set[str]:

@@ -80,6 +80,26 @@ def test_jacrev_blocks_inside_an_njit_loop():
     np.testing.assert_allclose(g_x, srcgrad.grad(weighted_sines)(np.full(4, 0.3), 2.0), rtol=1e-13)
 
 
-def test_jacobians_say_what_to_do_instead():
-    with pytest.raises(srcgrad.SrcgradError, match="compiled_for is available on grad"):
-        srcgrad.jacfwd(sine_times).compiled_for(X)
+def test_jacfwd_and_hessian_inside_an_njit_loop():
+    jac = srcgrad.jacfwd(sine_times).compiled_for(X)
+    hess = srcgrad.hessian(weighted_sines).compiled_for(X, 2.0)
+
+    @numba.njit
+    def traces(points):
+        total = 0.0
+        for k in range(points.shape[0]):
+            total += np.trace(jac(points[k])) + np.trace(hess(points[k], 2.0))
+        return total
+
+    points = np.stack([X, 2 * X])
+    want = sum(np.trace(srcgrad.jacfwd(sine_times)(p)) + np.trace(srcgrad.hessian(weighted_sines)(p, 2.0)) for p in points)
+    assert np.isclose(traces(points), want, rtol=1e-12)
+
+
+def test_what_compiled_for_does_not_cover_says_so():
+    with pytest.raises(srcgrad.SrcgradError, match="float or a 1-D array"):
+        srcgrad.jacfwd(outer_square).compiled_for(X)
+
+
+def outer_square(x):
+    return np.outer(x, x)

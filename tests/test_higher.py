@@ -170,8 +170,79 @@ def test_refusals_are_clear():
     x = np.array([0.5, 1.2, -0.3])
     with pytest.raises(srcgrad.SrcgradError, match="return a float"):
         srcgrad.hvp(lambda x: np.sin(x))(x, x)
-    with pytest.raises(srcgrad.MissingSourceError, match="hessian"):
-        srcgrad.jacfwd(srcgrad.jacfwd(rosenbrock))(x)
+    with pytest.raises(srcgrad.SrcgradError, match="one wrt argument"):
+        srcgrad.jacfwd(srcgrad.hessian(two_arguments, wrt=(0, 1)))(x, 1.0)
+
+
+def two_arguments(x, a):
+    return a * np.sum(x ** 3)
+
+
+# ----- every derivative srcgrad returns composes -------------------------------------------
+def swirl(x):
+    return np.sin(x) * x[0] + np.cos(x[1]) * x
+
+
+def _jacobian_by_differences(fn, x):
+    columns = []
+    for k in range(x.size):
+        step = np.zeros_like(x)
+        step[k] = FD_STEP
+        columns.append((np.asarray(fn(x + step)) - np.asarray(fn(x - step))) / (2 * FD_STEP))
+    return np.stack(columns, axis=-1)
+
+
+@pytest.mark.parametrize("backend", ["numba", "python"])
+@pytest.mark.parametrize("outer,inner", [("jacfwd", "jacfwd"), ("jacrev", "jacrev"), ("jacfwd", "jacrev"),
+                                         ("jacrev", "jacfwd")])
+def test_jacobians_of_jacobians(outer, inner, backend):
+    x = np.array([0.5, 1.2, -0.3])
+    second = getattr(srcgrad, outer)(getattr(srcgrad, inner)(swirl, backend=backend), backend=backend)(x)
+    first = srcgrad.jacfwd(swirl, backend="python")
+    np.testing.assert_allclose(second, _jacobian_by_differences(first, x), rtol=1e-6, atol=1e-8)
+    assert second.shape == (3, 3, 3)
+
+
+@pytest.mark.parametrize("backend", ["numba", "python"])
+def test_third_derivatives_through_hessian_and_hvp(backend):
+    x = np.array([0.5, 1.2, -0.3, 0.8])
+    third = srcgrad.jacfwd(srcgrad.hessian(rosenbrock, backend=backend), backend=backend)(x)
+    H = srcgrad.hessian(rosenbrock, backend="python")
+    np.testing.assert_allclose(third, _jacobian_by_differences(H, x), rtol=1e-6, atol=1e-6)
+    along = srcgrad.grad(curvature_along, backend=backend)(x)
+    np.testing.assert_allclose(along, _jacobian_by_differences(curvature_along, x), rtol=1e-6, atol=1e-5)
+
+
+PRODUCT = srcgrad.hvp(rosenbrock)
+
+
+def curvature_along(x):
+    value, gradient, product = PRODUCT(x, np.array([1.0, -0.5, 0.25, 2.0]))
+    return np.sum(product ** 2) + value
+
+
+GRADIENT = srcgrad.grad(rosenbrock)
+WITH_AUX = srcgrad.grad(lambda x: (np.sum(x ** 3), x[0] * x[1]), has_aux=True)
+
+
+def gradient_penalty(x):
+    """A user function calling a derivative srcgrad made (a gradient penalty, as in WGAN-GP)."""
+    return rosenbrock(x) + 0.1 * np.sum(GRADIENT(x) ** 2)
+
+
+def scaled_by_aux(x):
+    g, aux = WITH_AUX(x)
+    return g * aux
+
+
+@pytest.mark.parametrize("backend", ["numba", "python"])
+def test_a_function_that_calls_a_derivative(backend):
+    x = np.array([0.5, 1.2, -0.3, 0.8])
+    got = srcgrad.grad(gradient_penalty, backend=backend)(x)
+    np.testing.assert_allclose(got, _jacobian_by_differences(gradient_penalty, x), rtol=1e-6, atol=1e-6)
+    J = srcgrad.jacrev(scaled_by_aux, backend=backend)(x)
+    np.testing.assert_allclose(J, _jacobian_by_differences(scaled_by_aux, x), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(srcgrad.jacfwd(scaled_by_aux, backend=backend)(x), J, rtol=1e-12)
 
 
 # ----- check_grads, the public checker -------------------------------------------------------

@@ -322,6 +322,8 @@ class _Resolver(gast.NodeTransformer):
             return node
         if is_custom(obj):   # its rules stand in for its derivative: called, never inlined
             return self._bind_user_call(node, obj, obj.fn)
+        if callable(getattr(obj, "python_for", None)):   # a derivative srcgrad made: its code, per argument kinds
+            return self._bind_user_call(node, obj, obj.py_func)
         pyfunc = python_function(obj)
         if (getattr(pyfunc, "__module__", None) or "").startswith("srcgrad_runtime") and obj not in READ_AS_PYTHON:
             raise NoRuleError(

@@ -255,6 +255,12 @@ def _constant_or_sample(node, kind):
     return constant if constant is not _NO_SAMPLE else _sample(kind)
 
 
+def sample_of(kind):
+    """A value of `kind` (see `_sample`), or None when the kind has none (unknown, any rank)."""
+    value = _sample(kind)
+    return None if value is _NO_SAMPLE else value
+
+
 def _sample(kind):
     """A well-conditioned value of `kind`: a symmetric positive definite matrix, a vector of
     distinct positive values, 0.5, 2, True."""
