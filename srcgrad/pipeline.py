@@ -196,6 +196,7 @@ class Built:
     name: str
     tree: object
     return_kind: object
+    custom: object = None   # the CustomDerivative this is the primal copy of: its rules, when differentiated again
 
 
 class ModuleBuilder:
@@ -236,7 +237,7 @@ class ModuleBuilder:
             for loop in parallelize(generated, work.names, work.kinds, self.module_names):
                 self.order.append(Built(loop.name, loop, None))
         _dump(mode, name, generated)
-        built = Built(name, generated, _return_kind(work.tree, work.kinds))
+        built = Built(name, generated, _return_kind(work.tree, work.kinds), fn if is_custom(fn) else None)
         self._in_progress.discard(key)
         self.functions[key] = built
         self.order.append(built)
@@ -352,6 +353,9 @@ class ModuleBuilder:
             source = module_source([b.tree for b in self.order], self.constants, origin, self.backend, launcher)
             ast.parse(source)   # generated code that does not parse is a bug: say so before writing it
         module, source = load_module(source, self.constants)
+        for built in self.order:
+            if built.custom is not None:   # resolve binds a call of it to the rules again
+                getattr(module, built.name).srcgrad_custom = built.custom
         return module, source
 
 

@@ -1022,5 +1022,44 @@ def nested_helpers(x):
     return np.sum(energy(x)) + wiggle(x) + np.sum(energy(x, 3.0))
 
 
+@case("vm", shapes={0: (3,), 1: (3, 4)})
+def einsum_contractions(x, A):
+    # explicit and implicit subscripts, a trace, a transpose, three operands
+    y = np.einsum("ij,i->j", A, x)
+    G = np.einsum("ij,kj->ik", A, A)
+    return np.einsum("i,i", y, y) + np.einsum("ii", G) + np.sum(np.einsum("ij->ji", A) * np.einsum("i,ij,j->", x, A, y))
+
+
+@case("vm", shapes={0: (3,), 1: (3, 3)})
+def symmetric_spectrum(x, A):
+    # eigh of a symmetric matrix built from the inputs (distinct eigenvalues), and slogdet
+    S = A @ A.T + np.diag(np.array([1.0, 2.5, 4.5])) + np.outer(x, x)
+    values, vectors = np.linalg.eigh(S)
+    sign, logdet = np.linalg.slogdet(S)
+    return values[0] + values[-1] ** 2 + np.sum(vectors[:, 0] ** 2 * x) + sign * logdet
+
+
+@case("vm", shapes={0: (4,), 1: (3, 3)})
+def shaped_builders(x, A):
+    # tile, meshgrid, column_stack, stack along axis 1, triangles, matrix powers
+    X, Y = np.meshgrid(x, x[:3])
+    columns = np.column_stack((x, x * x))
+    side = np.stack((x, np.sin(x)), axis=1)
+    total = np.sum(np.tile(x, 2) * np.arange(8.0)) + np.sum(X * Y) + np.sum(columns * side)
+    return total + np.sum(np.tril(A) ** 2) + np.sum(np.triu(A) * A) + np.sum(np.linalg.matrix_power(A, 3))
+
+
+TRAPEZOID = getattr(np, "trapezoid", None) or np.trapz   # renamed in NumPy 2
+
+
+@case("v")
+def polynomials_and_steps(x):
+    # Horner polynomials, the trapezoidal rule, fmod, heaviside and np.where of numbers
+    p = np.polyval(np.array([0.5, -1.0, 2.0]), x) + np.polyval(x, 0.7)
+    integral = TRAPEZOID(x ** 2)
+    steps = x * np.heaviside(x, 0.5) + np.where(x > 0.0, 1.0, 0.25) * x
+    return np.sum(p) + integral + np.sum(np.fmod(x * 3.0, 1.7)) + np.sum(steps) + np.real(x[0])
+
+
 CORPUS_BY_NAME = {c.name: c for c in CORPUS}
 assert len(CORPUS_BY_NAME) == len(CORPUS), "duplicate corpus names"

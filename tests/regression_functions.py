@@ -741,6 +741,16 @@ def sinc_and_cumprod(x):
     return np.sum(np.sinc(x)) + np.cumprod(np.array([x[0] + 1.0, x[1], x[2] + 0.5]))[-1]
 
 
+def rebound_to_a_matrix_then_min(a):
+    # 31:583:0: u is a vector, then a matrix: its kind is "an array of some rank", so an element
+    # read from it was taken for an array and its adjoint started as np.zeros(element.shape);
+    # Python's min of two numbers is a number whatever the kinds say
+    u = np.linspace(0.5, 1.5, 3) * a
+    u = np.vstack((np.outer(u[np.array([2])], u), np.outer(np.ones(2) * a, u)))
+    u = 0.5 * u + min(u[0, -1], a)
+    return np.sum(u)
+
+
 def restored_from_the_tape(A):
     # 29:1469:0: the reverse loop takes w back from its tape and undoes its element write; numba
     # dropped that last store (its alias analysis does not follow a list's items), so the adjoint

@@ -184,3 +184,12 @@ def test_in_place_update_of_a_viewed_array_is_refused_in_both_modes(backend):
         srcgrad.grad(rf.update_while_rows_viewed, backend=backend)(x)
     with pytest.raises(srcgrad.UnsupportedSyntaxError, match="augmented assignment to the array `w` while `r`"):
         srcgrad.jvp(rf.update_while_rows_viewed, backend=backend)(x, x)
+
+
+def test_a_name_rebound_with_another_rank():
+    """31:583:0 on the python backend; numba refuses to give one adjoint name arrays of two ranks
+    (a CompilationError naming the line), which is a limit of the numba backend, not a wrong value."""
+    check_vjp(rf.rebound_to_a_matrix_then_min, (-0.42,), 0, backend="python")
+    check_jvp(rf.rebound_to_a_matrix_then_min, (-0.42,), 0, backend="python")
+    with pytest.raises(srcgrad.CompilationError, match="zeroed_like"):
+        srcgrad.grad(rf.rebound_to_a_matrix_then_min)(-0.42)

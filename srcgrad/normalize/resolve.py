@@ -320,6 +320,7 @@ class _Resolver(gast.NodeTransformer):
                 if isinstance(rule.partials, CallTemplate):
                     self.found.bound[rule.partials.name] = rule.partials.fn
             return node
+        obj = getattr(obj, "srcgrad_custom", obj)   # generated code's copy of a function with custom rules
         if is_custom(obj):   # its rules stand in for its derivative: called, never inlined
             return self._bind_user_call(node, obj, obj.fn)
         if callable(getattr(obj, "python_for", None)):   # a derivative srcgrad made: its code, per argument kinds
@@ -357,6 +358,12 @@ class _Resolver(gast.NodeTransformer):
         version along one axis for `axis=`, `keepdims=True` as np.expand_dims around it)."""
         if rule.along is not None and any(k.arg == "axis" for k in node.keywords) and len(node.args) == 1:
             return self._composite_along(node, rule)
+        if rule.specialize is not None:   # np.einsum: a loop nest per subscript string
+            try:
+                implementation, node.args = rule.specialize(node)
+            except SrcgradError as exc:
+                self._error(node, f"`{rule.name}` called this way", str(exc))
+            return self._bind_call(node, implementation, rule.name)
         extra = rule.refused_options(node, "reverse")
         if extra:
             self._error(node, f"`{rule.name}` called with {extra}",

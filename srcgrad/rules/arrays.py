@@ -287,11 +287,21 @@ def _concatenate_reverse(ctx, result, value, positions):
 def _stack_reverse(ctx, result, value, positions):
     out = []
     g = syntax.name(ctx.adjoint(result))
+    axis = results.keyword(value, "axis", 1)
+    along = 0 if axis is None else getattr(axis, "value", None)
+    if not isinstance(along, int) or along < 0:
+        raise UnsupportedSyntaxError("`np.stack` along an axis that is not a written integer ≥ 0 in reverse mode",
+                                     ctx.location(value), "Pass axis= as a written integer, counted from the front.")
     if _of_one_value(value):   # a copy of an array, or a tuple variable's items in rows
+        if along:
+            raise UnsupportedSyntaxError("`np.stack` of a variable along axis= in reverse mode", ctx.location(value),
+                                         "Write the pieces in the call: `np.stack((a, b), axis=1)`.")
         return ctx.accumulate(value.args[0], g)
     for k, piece in enumerate(_pieces(value)):
         if isinstance(piece, syntax.Name) and piece.id in ctx.active:
-            out.extend(ctx.accumulate(piece, syntax.subscript(g, syntax.const(k))))
+            index = syntax.const(k) if not along else syntax.tuple_(
+                [syntax.Slice(lower=None, upper=None, step=None)] * along + [syntax.const(k)])
+            out.extend(ctx.accumulate(piece, syntax.subscript(syntax.clone(g), index)))
     return out
 
 
@@ -315,8 +325,18 @@ def _vstack(pieces: tuple):
 
 
 by_kind("np.hstack", choose=_hstack, kind=results.hstacked, result="new", samples=(((VECTOR, VECTOR),), ((MATRIX, MATRIX),)))
+def _column_stack(pieces: tuple):
+    """np.column_stack: vectors as the columns of a matrix, matrices side by side."""
+    return ("np.stack", {"axis": 1}) if K.ndim(pieces[0]) == 1 else ("np.concatenate", {"axis": 1})
+
+
+by_kind("np.column_stack", choose=_column_stack, kind=results.column_stacked, result="new",
+        samples=(((VECTOR, VECTOR),), ((MATRIX, MATRIX),)))
 by_kind("np.vstack", choose=_vstack, kind=results.vstacked, result="new", samples=(((VECTOR, VECTOR),), ((MATRIX, MATRIX),)))
-structural("np.stack", "np.array", forward=_build_forward, reverse=_stack_reverse, kind=stacked, result="new",
+structural("np.stack", forward=_build_forward, reverse=_stack_reverse, kind=stacked, result="new",
+           options=Options(positional=2, keywords=frozenset({"axis"}), forward_any=True),
+           samples=(((0.5, 1.5),), ((VECTOR, VECTOR),), ((VECTOR, VECTOR), 1)))
+structural("np.array", forward=_build_forward, reverse=_stack_reverse, kind=stacked, result="new",
            options=FORWARD_ANY, samples=(((0.5, 1.5),), ((VECTOR, VECTOR),)))
 
 # ----- Zero derivative: shapes, indices and constructors ---------------------------------

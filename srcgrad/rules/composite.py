@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from srcgrad_runtime import symmetric_eigen
+
+from ..custom import custom_jvp
 from . import results
 from .registry import CompositeRule, register, resolve_path
 
@@ -23,6 +26,7 @@ def composite(path: str, kind, samples: tuple, along=None, methods: tuple = ()):
 
 
 _V, _M = np.array([0.3, -1.2, 2.0, 0.7]), np.array([[0.5, 1.5, -0.4], [2.0, -1.0, 0.25]])
+_SQUARE = np.array([[0.5, 1.5, -0.4], [2.0, -1.0, 0.25], [0.3, 0.8, 1.1]])
 
 
 def var_along(x, axis):
@@ -151,3 +155,128 @@ def log_softmax(x):
 def np_take(a, indices):
     """Elements of the flattened array (np.take without axis=); repeated indices add up in reverse."""
     return np.ravel(a)[indices]
+
+
+@composite("np.tril", kind=results.same_as_first, samples=((_SQUARE,), (_M,)))
+def np_tril(a):
+    """The lower triangle (diagonal included) of a matrix, zeros above."""
+    out = np.zeros(a.shape)
+    for i in range(a.shape[0]):
+        for j in range(min(i + 1, a.shape[1])):
+            out[i, j] = a[i, j]
+    return out
+
+
+@composite("np.triu", kind=results.same_as_first, samples=((_SQUARE,), (_M,)))
+def np_triu(a):
+    """The upper triangle (diagonal included) of a matrix, zeros below."""
+    out = np.zeros(a.shape)
+    for i in range(a.shape[0]):
+        for j in range(i, a.shape[1]):
+            out[i, j] = a[i, j]
+    return out
+
+
+@composite("np.polyval", kind=results.polynomial_values, samples=((_V, 0.5), (_V, _V), (_V, _M)))
+def np_polyval(p, x):
+    """Horner's rule, highest power first as NumPy orders the coefficients."""
+    y = p[0] + 0.0 * x
+    for k in range(1, p.shape[0]):
+        y = y * x + p[k]
+    return y
+
+
+def _trapezoid_path() -> str:
+    return "np.trapezoid" if hasattr(np, "trapezoid") else "np.trapz"
+
+
+@composite(_trapezoid_path(), kind=results.float_scalar, samples=((_V,),))
+def np_trapezoid(y):
+    """The trapezoidal rule with unit spacing (integrate against x by writing the sum out)."""
+    return 0.5 * np.sum(y[1:] + y[:-1])
+
+
+@composite("np.linalg.matrix_power", kind=results.same_as_first, samples=((_SQUARE, 3), (_SQUARE, 0)))
+def np_matrix_power(a, n):
+    """a @ a @ ... (n ≥ 0 factors; the identity for 0) by repeated squaring."""
+    result = np.eye(a.shape[0])
+    base = a
+    k = n
+    while k > 0:
+        if k % 2 == 1:
+            result = result @ base
+        base = base @ base
+        k = k // 2
+    return result
+
+
+@composite("np.tile", kind=results.vector, samples=((_V, 3),))
+def np_tile(x, reps):
+    """A vector repeated end to end `reps` times (np.tile of a 1-D array by an integer)."""
+    n = x.shape[0]
+    out = np.empty(n * reps)
+    for r in range(reps):
+        for i in range(n):
+            out[r * n + i] = x[i]
+    return out
+
+
+@composite("np.meshgrid", kind=results.two_matrices, samples=((_V, _V[:3]),))
+def np_meshgrid(x, y):
+    """The coordinate matrices of two vectors (indexing="xy": x varies along rows)."""
+    xs = np.empty((y.shape[0], x.shape[0]))
+    ys = np.empty((y.shape[0], x.shape[0]))
+    for i in range(y.shape[0]):
+        for j in range(x.shape[0]):
+            xs[i, j] = x[j]
+            ys[i, j] = y[i]
+    return xs, ys
+
+
+@composite("np.linalg.slogdet", kind=results.two_floats, samples=((_SQUARE,),))
+def np_linalg_slogdet(a):
+    """(sign, log|det a|) through det; its derivative is inv(a).T, as det's rule gives. The
+    determinant itself must be representable (it overflows for large, badly scaled matrices)."""
+    d = np.linalg.det(a)
+    return np.sign(d), np.log(np.abs(d))
+
+
+@custom_jvp
+def _eigh(a):
+    return symmetric_eigen(a)
+
+
+@_eigh.defjvp
+def _eigh_jvp(primals, tangents):
+    """dw = diag(Vᵀ dS V), dV = V (F ∘ Vᵀ dS V) with F_ij = 1 / (w_j − w_i), dS the symmetric
+    change the tangent's lower triangle makes (NumPy reads that triangle only, as for cholesky).
+    Reverse mode transposes this rule. Repeated eigenvalues make F infinite, as in JAX."""
+    a, = primals
+    da, = tangents
+    w, v = _eigh(a)   # itself, so that a derivative of this rule uses this rule again
+    n = w.shape[0]
+    change = np.empty((n, n))
+    gaps = np.zeros((n, n))
+    for i in range(n):
+        for j in range(n):
+            change[i, j] = da[i, j] if i >= j else da[j, i]
+            if i != j:
+                gaps[i, j] = 1.0 / (w[j] - w[i])
+    rotated = v.T @ change @ v
+    dw = np.empty(n)
+    for i in range(n):
+        dw[i] = rotated[i, i]
+    return (w, v), (dw, v @ (gaps * rotated))
+
+
+@composite("np.linalg.eigh", kind=results.values_and_vectors, samples=((_SQUARE + _SQUARE.T,),))
+def np_linalg_eigh(a):
+    """Eigenvalues (ascending) and eigenvectors of a symmetric matrix, with the rule above."""
+    return _eigh(a)
+
+
+@composite("np.heaviside", kind=results.float_broadcast, samples=((np.array([-0.5, 0.0, 2.0]), 0.5),))
+def np_heaviside(x, h0):
+    """The step function, h0 where x is 0 (numba has no np.heaviside); its derivative is zero
+    in x and flows to h0 where x is 0."""
+    return np.where(x < 0.0, 0.0, np.where(x > 0.0, 1.0, h0))

@@ -10,7 +10,7 @@ import numpy as np
 from srcgrad_runtime import digamma, sinc_slope, trigamma
 
 from .registry import alias, elementwise, inactive
-from .results import broadcast, float_broadcast, math_float, python_bool, python_int, rounded
+from .results import broadcast, float_broadcast, math_float, one_of_two_numbers, python_bool, python_int, rounded
 
 M = np  # only for linters: templates are parsed, never run
 ans = 0.0
@@ -45,6 +45,15 @@ def power(a, b):
 @elementwise("op:%", "np.mod", domain=(POSITIVE, POSITIVE), kind=broadcast)
 def mod(a, b):
     return 1, -(a // b)
+
+@elementwise("np.fmod", domain=(POSITIVE, POSITIVE), kind=broadcast)
+@elementwise("math.fmod", domain=(POSITIVE, POSITIVE), spelling="np.fmod")   # numba has no math.fmod
+def fmod(a, b):
+    return 1, -M.trunc(a / b)
+
+@elementwise("np.real", domain=(REAL,), kind=broadcast)
+def real(x):
+    return 1   # of a real number, itself (srcgrad differentiates real values only)
 
 @elementwise("op:unary-", "np.negative", domain=(REAL,), kind=broadcast)
 def negative(x):
@@ -220,11 +229,13 @@ def hypot(a, b):
 def absolute(x):
     return np.sign(x)
 
-@elementwise("max", "np.maximum", "np.fmax", domain=(REAL, REAL), kind=broadcast)
+@elementwise("np.maximum", "np.fmax", domain=(REAL, REAL), kind=broadcast)
+@elementwise("max", domain=(REAL, REAL), kind=one_of_two_numbers)
 def maximum(a, b):
     return 1.0 * (a >= b), 1.0 * (a < b)
 
-@elementwise("min", "np.minimum", "np.fmin", domain=(REAL, REAL), kind=broadcast)
+@elementwise("np.minimum", "np.fmin", domain=(REAL, REAL), kind=broadcast)
+@elementwise("min", domain=(REAL, REAL), kind=one_of_two_numbers)
 def minimum(a, b):
     return 1.0 * (a <= b), 1.0 * (a > b)
 

@@ -125,6 +125,7 @@ class CompositeRule(Rule):
     differentiates the implementation as it does a user function, so there is no derivative here."""
     implementation: Callable | None = None
     along: Callable | None = None     # (x, axis) -> the same along one axis, for calls with axis=
+    specialize: Callable | None = None   # (call) -> (implementation, operands), when constants pick the code
 
     def operand_count(self) -> int:
         return len(inspect.signature(self.implementation).parameters)

@@ -167,8 +167,13 @@ def reshaped(args, call=None):
 
 
 def where(args, call=None):
-    """np.where(condition, a, b): a float array shaped by broadcasting all three."""
-    return to_float(K.broadcast(*args[:3], K.FLOAT)) if len(args) >= 3 else K.UNKNOWN
+    """np.where(condition, a, b): a float array shaped by broadcasting all three. A comparison's
+    kind says a bool, not whether of numbers or of arrays: with number branches it may be an array."""
+    if len(args) < 3:
+        return K.UNKNOWN
+    if args[0] == K.BOOL and not any(K.is_array(k) for k in args[1:3]):
+        return K.UNKNOWN
+    return to_float(K.broadcast(*args[:3], K.FLOAT))
 
 
 def joined(args, call=None):
@@ -217,6 +222,35 @@ def first_axis_summed(args, call=None):
 def hstacked(args, call=None):
     """np.hstack: the kind of the pieces (vectors end to end, matrices side by side)."""
     return joined(args, call)
+
+
+def one_of_two_numbers(args, call=None):
+    """Python's max(a, b) / min(a, b): one of two numbers (of arrays it raises), an int when both are."""
+    return K.INT if args and all(k in (K.INT, K.BOOL) for k in args) else K.FLOAT
+
+
+def polynomial_values(args, call=None):
+    """np.polyval(p, x): shaped like x, floats."""
+    return to_float(args[1]) if len(args) > 1 else K.UNKNOWN
+
+
+def two_matrices(args, call=None):
+    return (K.array(2), K.array(2))
+
+
+def two_floats(args, call=None):
+    return (K.FLOAT, K.FLOAT)
+
+
+def values_and_vectors(args, call=None):
+    """np.linalg.eigh: (eigenvalues, eigenvectors as columns)."""
+    return (K.array(1), K.array(2))
+
+
+def column_stacked(args, call=None):
+    """np.column_stack: a matrix, of vectors as columns or of matrices side by side."""
+    parts = args[0] if args and isinstance(args[0], tuple) else ()
+    return K.array(2) if parts and all(K.is_array(p) and K.ndim(p) in (1, 2) for p in parts) else K.UNKNOWN
 
 
 def vstacked(args, call=None):

@@ -58,6 +58,10 @@ inactive("srcgrad_runtime.stop_gradient", spelling="stop_gradient", kind=same_as
          samples=((VECTOR,), (0.5,)))   # srcgrad.stop_gradient: the user's way to say "a constant here"
 inactive("srcgrad_runtime.zeros_like", spelling="zeros_like", kind=same_as_first, result="constant", samples=((VECTOR,), (0.5,)))
 
+inactive("srcgrad_runtime.symmetric_eigen", spelling="symmetric_eigen", kind=lambda args, call=None: ("a1", "a2"),
+         result="new", zero_derivative=False, samples=((SQUARE + SQUARE.T,),),
+         advice="it is np.linalg.eigh inside eigh's own rule, which is differentiated once.")
+
 # the schedule of a checkpointed loop (runtime/revolve.py): integer bookkeeping, no derivative
 inactive("srcgrad_runtime.checkpoint_schedule", spelling="checkpoint_schedule", kind=lambda args, call=None: "ia1",
          result="new", samples=((100, 24, 24, 0, 4, 0),))

@@ -115,7 +115,7 @@ class Zeros:
         """Zeros shaped like the expression `value`, whose kind is `kind`."""
         if K.is_scalar(kind):
             return syntax.const(0.0)
-        if K.is_array(kind):
+        if K.is_array(kind) and K.ndim(kind) is not None:   # "a?" may be a number read from an array
             shape = gast.Attribute(value=syntax.clone(value), attr="shape", ctx=gast.Load())
             return syntax.call("np.zeros", shape)
         if isinstance(kind, tuple):
