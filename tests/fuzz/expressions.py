@@ -283,9 +283,51 @@ class ExprGen:
     def where(self, sc, shape, d):
         if not shape:
             return None
-        a = self.expr(sc, shape, d)
-        b = self.expr(sc, shape if self.rng.random() < 0.8 else (), d)
+        numbers = self.rng.random() < 0.15   # both branches numbers: the condition alone gives the shape
+        a = self.expr(sc, () if numbers else shape, d)
+        b = self.expr(sc, shape if self.rng.random() < 0.8 and not numbers else (), d)
         return f"np.where({self.array_cond(sc, shape, d)}, {a}, {b})"
+
+    def einsum(self, sc, shape, d):
+        """np.einsum with written subscripts: contractions, a transpose, a trace, three operands."""
+        k = self.rng.choice(self.dims)
+        if not shape:
+            n = self.rng.choice(self.dims)
+            return self.pick([
+                (2, lambda: f'np.einsum("i,i", {self.expr(sc, (n,), d)}, {self.expr(sc, (n,), d)})'),
+                (1, lambda: f'np.einsum("ij,ij->", {self.expr(sc, (n, k), d)}, {self.expr(sc, (n, k), d)})'),
+                (1, lambda: f'np.einsum("ii", {self.expr(sc, (n, n), d)})'),
+            ])()
+        if len(shape) == 1:
+            n = shape[0]
+            return self.pick([
+                (2, lambda: f'np.einsum("ij,j->i", {self.expr(sc, (n, k), d)}, {self.expr(sc, (k,), d)})'),
+                (1, lambda: f'np.einsum("ji,j->i", {self.expr(sc, (k, n), d)}, {self.expr(sc, (k,), d)})'),
+                (0.5, lambda: f'np.einsum("ii->i", {self.expr(sc, (n, n), d)})'),
+            ])()
+        r, c = shape
+        return self.pick([
+            (2, lambda: f'np.einsum("ik,kj->ij", {self.expr(sc, (r, k), d)}, {self.expr(sc, (k, c), d)})'),
+            (1, lambda: f'np.einsum("ji", {self.expr(sc, (c, r), d)})'),
+            (1, lambda: f'np.einsum("i,j,j->ij", {self.expr(sc, (r,), d)}, {self.expr(sc, (c,), d)}, {self.expr(sc, (c,), d)})'),
+        ])()
+
+    def columns(self, sc, shape, d):
+        """Vectors as the columns of a matrix: np.column_stack or np.stack(axis=1)."""
+        r, c = shape
+        if c > 4:
+            return None
+        pieces = ", ".join(self.expr(sc, (r,), d) for _ in range(c))
+        return f"np.column_stack(({pieces}))" if self.rng.random() < 0.5 else f"np.stack(({pieces}), axis=1)"
+
+    def triangle(self, sc, shape, d):
+        return f"{self.rng.choice(['np.tril', 'np.triu'])}({self.expr(sc, shape, d)})"
+
+    def tiled(self, sc, shape, d):
+        n = shape[0]
+        if n % 2 or n // 2 not in self.vector_lengths():
+            return None
+        return f"np.tile({self.expr(sc, (n // 2,), d)}, 2)"
 
     def helper_call(self, sc, shape, d):
         fitting = [h for h in self.helpers if h.rets == (shape,)]
@@ -492,11 +534,12 @@ class ExprGen:
         return f"{paren(arg)}.reshape(({r}, {c}))" if self.rng.random() < 0.5 else f"np.reshape({arg}, ({r}, {c}))"
 
     SCALAR = [(3, binop), (1, unary), (4, elementwise), (0.8, inactive), (2.5, reduction), (1.5, inner),
-              (2, read_element), (0.4, if_expression), (0.5, from_int), (1.5, helper_call)]
+              (2, read_element), (0.4, if_expression), (0.5, from_int), (1.5, helper_call), (0.3, einsum)]
     VECTOR = [(3, binop), (0.5, unary), (3, elementwise), (0.3, inactive), (2, matvec), (1, axis_reduction),
               (1, cumsum), (1, where), (1, concatenate), (0.7, array_of_scalars), (3, flatten), (1, part_of),
-              (0.3, if_expression), (1.5, helper_call), (1, rearranged), (0.4, blocks)]
+              (0.3, if_expression), (1.5, helper_call), (1, rearranged), (0.4, blocks), (0.3, einsum),
+              (0.2, tiled)]
     MATRIX = [(3, binop), (0.5, unary), (3, elementwise), (0.2, inactive), (2, matmul), (2, transpose),
               (1, outer), (0.7, stack), (1, reshape), (0.8, where), (0.3, concatenate), (0.2, if_expression),
               (1.5, helper_call), (0.6, kept_dimension), (0.4, normalized_rows), (0.4, matrix_literal),
-              (0.5, blocks)]
+              (0.5, blocks), (0.3, einsum), (0.3, columns), (0.2, triangle)]
