@@ -492,29 +492,56 @@ def _remake(name: str, fn, arguments: dict, source: str | None = None) -> "Deriv
 
 
 def _numbers_read(fn) -> tuple:
-    """The module-level numbers and arrays a shipped function reads, as they arrived: two tasks
-    whose functions read different values must not share a derivative."""
-    values = [(n, fn.__globals__[n]) for n in fn.__code__.co_names if n in fn.__globals__]
+    """The module-level numbers and arrays a shipped function and its shipped callees read, as they
+    arrived: two tasks whose functions read different values must not share a derivative."""
+    values = [(n, f.__globals__[n]) for f in _shipped_functions(fn) for n in _names_used(f.__code__) if n in f.__globals__]
     return tuple((n, v.tobytes() if isinstance(v, np.ndarray) else v) for n, v in values
                  if isinstance(v, (int, float, np.ndarray)) and not isinstance(v, bool))
 
 
+def _needs_source(fn) -> bool:
+    """A plain function another process cannot import by name (a script's __main__, a local def)."""
+    return isinstance(fn, types.FunctionType) and not fn.__closure__ and (
+        fn.__module__ == "__main__" or "<locals>" in fn.__qualname__)
+
+
+def _names_used(code) -> set:
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):   # comprehensions, nested defs
+            names |= _names_used(const)
+    return names
+
+
+def _shipped_functions(fn) -> list:
+    """`fn` and the functions it calls, directly or not, that travel without a module to import
+    them from: srcgrad reads each one's source, so each one's source travels."""
+    found, pending = [], [fn]
+    while pending:
+        function = pending.pop(0)
+        if function in found or not _needs_source(function):
+            continue
+        found.append(function)
+        pending += [function.__globals__[n] for n in sorted(_names_used(function.__code__)) if n in function.__globals__]
+    return found
+
+
 def _shipped_source(fn) -> str | None:
     """The source to send with a function the receiving process cannot import by name (defined in
-    a script's __main__, or inside a function), which cloudpickle sends by value without its source."""
-    if not isinstance(fn, types.FunctionType) or fn.__closure__:
-        return None
-    if fn.__module__ != "__main__" and "<locals>" not in fn.__qualname__:
+    a script's __main__, or inside a function), which cloudpickle sends by value without its
+    source: its own and that of each such function it calls, one after the other."""
+    if not _needs_source(fn):
         return None
     try:
-        return inspect.getsource(fn)
+        return "\n\n".join(textwrap.dedent(inspect.getsource(f)) for f in _shipped_functions(fn))
     except (OSError, TypeError):
         return None
 
 
 def _from_shipped_source(fn, source: str):
     """`fn` again, compiled from its shipped source in a file of this process's cache directory
-    (srcgrad reads functions from files), with the globals cloudpickle sent along with it."""
+    (srcgrad reads functions from files), with the globals cloudpickle sent along with it and its
+    callees (whose definitions in the file replace the copies that came without source)."""
     try:
         inspect.getsource(fn)
         return fn   # this process can read it already (the same script, say)
@@ -527,7 +554,9 @@ def _from_shipped_source(fn, source: str):
         path.write_text(text)
     # not registered in sys.modules: pickled again (a worker passing it on), it must travel by
     # value with its source, as it came, not by a reference no other process can import
-    namespace = {k: v for k, v in fn.__globals__.items() if not k.startswith("__")}
+    namespace = {}
+    for function in reversed(_shipped_functions(fn)):
+        namespace.update({k: v for k, v in function.__globals__.items() if not k.startswith("__")})
     namespace.update(__name__="__main__", __file__=str(path))
     exec(compile(text, str(path), "exec"), namespace)
     return namespace[fn.__name__]

@@ -20,6 +20,8 @@ CASES = [
     ("option_greeks.py", {"NUMBA_ENABLE_CUDASIM": "1"}, "OK: the Greeks computed on numba's CUDA simulator match"),
     ("dask_fit.py", {"DASK_FIT_WORKERS": "2", "DASK_FIT_POINTS": "20000"},
      "OK: the distributed gradient matches the one-process gradient and the fit finds the centers."),
+    ("dask_ensemble.py", {"DASK_ENSEMBLE_WORKERS": "2", "DASK_ENSEMBLE_MEMBERS": "200"},
+     "OK: the ensemble's Jacobians and gradients from the cluster match this process's"),
     ("newton_fit.py", {"NEWTON_FIT_STEPS": "200", "NEWTON_FIT_PLOT": "newton_fit.png"}, "OK: Newton-CG with srcgrad's hvp reaches the fit"),
 ]
 

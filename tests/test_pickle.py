@@ -66,9 +66,11 @@ def test_another_process_rebuilds_it_from_its_own_cache(tmp_path):
 
 
 def test_a_function_from_a_script_travels_with_its_source(tmp_path):
+    # loss calls a helper of the script, which reads a constant of its own: both sources travel
     (tmp_path / "script.py").write_text(
-        "import cloudpickle, numpy as np, srcgrad\n\nSCALE = 3.0\n\n\ndef loss(x):\n"
-        "    return SCALE * np.sum(np.sin(x) ** 2)\n\n\n"
+        "import cloudpickle, numpy as np, srcgrad\n\nSCALE = 3.0\nSHIFT = 0.0\n\n\ndef wave(x):\n"
+        "    y = x\n    for k in range(2):\n        y = y + SHIFT * k\n    return np.sin(y)\n\n\ndef loss(x):\n"
+        "    return SCALE * np.sum(wave(x) ** 2)\n\n\n"
         "open('g.pkl', 'wb').write(cloudpickle.dumps(srcgrad.grad(loss)))\nprint(repr(srcgrad.grad(loss)(np.ones(3)).tolist()))\n")
     env = dict(os.environ, SRCGRAD_CACHE_DIR=str(tmp_path / "client"))
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
