@@ -100,3 +100,31 @@ def test_a_lambda_with_a_default_and_a_list_of_arrays(backend):
     w = np.array([0.5, -0.3, 1.2])
     g = srcgrad.grad(lambda v, c=2.0: np.sum(np.array([v, c * v]) ** 2), backend=backend)
     np.testing.assert_allclose(g(w), 2.0 * w * (1.0 + 4.0))
+
+
+class Springs:
+    """A model written as a class: parameters and data on `self`, a helper method."""
+
+    def __init__(self, stiffness, rest):
+        self.stiffness = stiffness
+        self.rest = rest
+
+    def stretch(self, x):
+        return x - self.rest
+
+    def energy(self, x, load):
+        total = 0.0
+        for i in range(x.shape[0]):
+            total += 0.5 * self.stiffness[i] * self.stretch(x[i]) ** 2 - load * x[i]
+        return total
+
+
+@pytest.mark.parametrize("backend", ["numba", "python"])
+def test_a_bound_method_reads_self_as_constants(backend):
+    x = np.array([0.3, 0.9, 1.4])
+    soft, stiff = Springs(np.array([1.0, 2.0, 3.0]), 0.5), Springs(np.array([10.0, 20.0, 30.0]), 0.0)
+    np.testing.assert_allclose(srcgrad.grad(soft.energy, backend=backend)(x, 0.2), soft.stiffness * (x - 0.5) - 0.2,
+                               rtol=1e-13)
+    np.testing.assert_allclose(srcgrad.grad(stiff.energy, backend=backend)(x, 0.2), stiff.stiffness * x - 0.2, rtol=1e-13)
+    check_jvp(soft.energy, (x, 0.2), (0, 1), backend=backend)
+    check_vjp(soft.energy, (x, 0.2), (0, 1), backend=backend)

@@ -25,6 +25,7 @@ from .. import syntax
 from ..budget import checkpoint, parse_memory
 from ..custom import is_custom
 from ..errors import NoRuleError, SrcgradError, UnsupportedSyntaxError
+from ..frontend.methods import is_bound_method, method_as_function
 from ..frontend.parse import ParsedFunction, python_function
 from ..rules import registry
 from ..rules.runtime import READ_AS_PYTHON
@@ -321,6 +322,8 @@ class _Resolver(gast.NodeTransformer):
                     self.found.bound[rule.partials.name] = rule.partials.fn
             return node
         obj = getattr(obj, "srcgrad_custom", obj)   # generated code's copy of a function with custom rules
+        if is_bound_method(obj):   # `self.energy(x)`: that method of that instance
+            obj = method_as_function(obj)
         if is_custom(obj):   # its rules stand in for its derivative: called, never inlined
             return self._bind_user_call(node, obj, obj.fn)
         if callable(getattr(obj, "python_for", None)):   # a derivative srcgrad made: its code, per argument kinds
