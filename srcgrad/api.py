@@ -21,7 +21,7 @@ from .emit import cache
 from .emit.module import load_module
 from .errors import CompilationError, InternalError, MissingSourceError, SrcgradError, UnsupportedSyntaxError, WrtError
 from .budget import memory_option
-from .frontend.methods import is_bound_method, method_as_function
+from .frontend.methods import as_function
 from .frontend.parse import python_function, require_python_function
 from .custom import is_custom
 from .pipeline import ModuleBuilder, globals_fingerprint, has_parallel_loops, normalized
@@ -448,8 +448,7 @@ def _decorator(make):
     def api(fn=None, wrt: Wrt = 0, backend: str = "numba", **options):
         if fn is None:
             return lambda f: api(f, wrt=wrt, backend=backend, **options)
-        if is_bound_method(fn):   # `model.loss`: a function of the other parameters, `self` a constant
-            fn = method_as_function(fn)
+        fn = as_function(fn)   # `model.loss`, `np.sin`
         made = _of_partial(targeted, fn, wrt, backend, options) if isinstance(fn, functools.partial) else \
             targeted(fn, wrt=wrt, backend=backend, **options)
         return remember(made, make.__name__, fn, wrt=wrt, backend=backend, **options)
@@ -666,6 +665,7 @@ def derivative(fn: Callable, backend: str = "numba") -> DerivativeFunction:
     DerivativeFunction
         ``fprime(x) -> df/dx`` (an array if fn returns an array).
     """
+    fn = as_function(fn)
     inner = jvp(fn, wrt=0, backend=backend)
     arguments = _Arguments(fn, "derivative")
 

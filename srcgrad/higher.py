@@ -14,6 +14,7 @@ import numpy as np
 from .api import DerivativeFunction, Wrt, _Arguments, _as_float, _basis, _normalize_wrt, _shape_grads, jvp, remember, vjp
 from .analyze import kinds as K
 from .errors import SrcgradError
+from .frontend.methods import as_function
 from .frontend.parse import python_function
 
 
@@ -36,6 +37,7 @@ def hvp(fn: Callable, wrt: Wrt = 0, backend: str = "numba") -> DerivativeFunctio
         one direction per argument when `wrt` is a tuple); `grad` and `Hv` are shaped as for
         :func:`srcgrad.grad`. For `scipy.optimize.minimize(..., hessp=lambda x, v: g(x, v)[2])`.
     """
+    fn = as_function(fn)
     positions, as_tuple = _normalize_wrt(fn, wrt)
     n_params = len(inspect.signature(python_function(fn)).parameters)
     tangent = jvp(fn, wrt=positions, backend=backend)
@@ -77,6 +79,7 @@ def hessian(fn: Callable, wrt: Wrt = 0, backend: str = "numba") -> DerivativeFun
         with a tuple `wrt`, a tuple of tuples of blocks, ``H[i][j]`` of shape
         ``args[wrt[i]].shape + args[wrt[j]].shape``.
     """
+    fn = as_function(fn)
     positions, as_tuple = _normalize_wrt(fn, wrt)
     product = hvp(fn, wrt=positions, backend=backend)
     arguments = _Arguments(fn, "hessian")

@@ -150,6 +150,14 @@ def test_third_derivative_by_nesting(backend):
     assert math.isclose(d3(x), -c * x ** 3 - 9 * x ** 2 * s + 18 * x * c + 6 * s, rel_tol=1e-12)
 
 
+@pytest.mark.parametrize("backend", ["numba", "python"])
+def test_derivatives_of_a_numpy_function_itself(backend):
+    d3 = srcgrad.derivative(srcgrad.derivative(srcgrad.derivative(np.sin, backend=backend), backend=backend), backend=backend)
+    assert math.isclose(d3(0.3), -math.cos(0.3), rel_tol=1e-13)
+    assert srcgrad.grad(math.atan2, wrt=(0, 1), backend=backend)(0.3, 0.7) == pytest.approx((0.7 / 0.58, -0.3 / 0.58), rel=1e-13)
+    assert math.isclose(srcgrad.hessian(np.cosh, backend=backend)(0.4), math.cosh(0.4), rel_tol=1e-13)
+
+
 @pytest.mark.parametrize("outer", ["jacfwd", "jacrev"])
 def test_jacobian_of_a_gradient_is_the_hessian(outer):
     x = np.array([0.5, 1.2, -0.3, 0.8])
