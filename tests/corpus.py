@@ -1049,6 +1049,27 @@ def shaped_builders(x, A):
     return total + np.sum(np.tril(A) ** 2) + np.sum(np.triu(A) * A) + np.sum(np.linalg.matrix_power(A, 3))
 
 
+def euler_steps(rhs, y, h, n):
+    """A helper that takes the function it calls as an argument."""
+    for _ in range(n):
+        y = y + h * rhs(y)
+    return y
+
+
+def damped(y):
+    return -0.5 * y + np.sin(y)
+
+
+def summed(fn, v):
+    return np.sum(fn(v))
+
+
+@case("v")
+def functions_as_arguments(x):
+    # helpers called with functions: one of yours, numpy's, and one with a loop
+    return summed(np.tanh, x) + summed(damped, x) + np.sum(euler_steps(damped, x, 0.1, 15) ** 2)
+
+
 TRAPEZOID = getattr(np, "trapezoid", None) or np.trapz   # renamed in NumPy 2
 
 

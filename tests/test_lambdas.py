@@ -1,4 +1,5 @@
-"""Lambdas are differentiated like the functions they are short for: `grad(lambda w: loss(w, data))`."""
+"""Lambdas, partials and bound methods are differentiated like the functions they are short for: `grad(lambda w: loss(w, data))`."""
+import functools
 import importlib
 import sys
 import textwrap
@@ -128,3 +129,24 @@ def test_a_bound_method_reads_self_as_constants(backend):
     np.testing.assert_allclose(srcgrad.grad(stiff.energy, backend=backend)(x, 0.2), stiff.stiffness * x - 0.2, rtol=1e-13)
     check_jvp(soft.energy, (x, 0.2), (0, 1), backend=backend)
     check_vjp(soft.energy, (x, 0.2), (0, 1), backend=backend)
+
+
+def integrate(rhs, y, h, steps):
+    for _ in range(steps):
+        y = y + h * rhs(y)
+    return y
+
+
+def decay(y):
+    return -0.5 * y + np.sin(y)
+
+
+def trajectory_loss(rhs, y0, h):
+    return np.sum(integrate(rhs, y0, h, 20) ** 2)
+
+
+@pytest.mark.parametrize("backend", ["numba", "python"])
+def test_a_partial_fixing_a_function_argument(backend):
+    g = srcgrad.grad(functools.partial(trajectory_loss, decay), wrt=(0, 1), backend=backend)
+    check_vjp(functools.partial(trajectory_loss, decay), (np.array([0.3, 0.7, -0.2]), 0.1), (0, 1), backend=backend)
+    assert g(np.array([0.3, 0.7, -0.2]), 0.1)[0].shape == (3,)

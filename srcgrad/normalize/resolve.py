@@ -25,7 +25,7 @@ from .. import syntax
 from ..budget import checkpoint, parse_memory
 from ..custom import is_custom
 from ..errors import NoRuleError, SrcgradError, UnsupportedSyntaxError
-from ..frontend.methods import is_bound_method, method_as_function
+from ..frontend.methods import is_bound_method, method_as_function, with_constants
 from ..frontend.parse import ParsedFunction, python_function
 from ..rules import registry
 from ..rules.runtime import READ_AS_PYTHON
@@ -221,12 +221,15 @@ class _Resolver(gast.NodeTransformer):
         return self._evaluate(node.func, path) if path is not None and path[0] not in self.local else None
 
     def visit_Call(self, node):
+        self._bind_function_arguments(node)
         node.args = [self.visit(a) for a in node.args]
         for keyword in node.keywords:
             keyword.value = self.visit(keyword.value)
         func = node.func
         if isinstance(func, gast.Attribute) and not self._names_global(func.value):
             return self._method_call(node, self.visit(func.value), func.attr)
+        if getattr(node, "srcgrad_specialized", None) is not None:
+            return self._bind_call(node, node.srcgrad_specialized, func.id)
         path = syntax.dotted_path(func)
         if path is None:
             self._error(node, "a call through a computed expression", "Call a named function.")
@@ -234,6 +237,27 @@ class _Resolver(gast.NodeTransformer):
             self._error(node, f"a call through the variable `{path[0]}`",
                         "Call a function defined at module level by its name.")
         return self._bind_call(node, self._evaluate(func, path), ".".join(path))
+
+    def _bind_function_arguments(self, node) -> None:
+        """`apply(np.sin, x)`, a function of yours given a function as an argument: the call
+        becomes `apply(x)` of a version of `apply` whose parameter is np.sin (frontend/methods.py)."""
+        path = syntax.dotted_path(node.func)
+        if path is None or path[0] in self.local:
+            return
+        callee = self._evaluate(node.func, path)
+        pyfunc = python_function(callee)
+        if not isinstance(pyfunc, types.FunctionType) or _installed_library(pyfunc) or node.keywords:
+            return
+        params = list(inspect.signature(pyfunc).parameters)
+        bound = {}
+        for k, arg in enumerate(node.args[:len(params)]):
+            value = self._evaluate(arg, syntax.dotted_path(arg)) if self._names_global(arg) else None
+            if callable(value) and not isinstance(value, (type, np.ndarray)):
+                bound[params[k]] = value
+        if bound:
+            node.func = syntax.name(f"{pyfunc.__name__}_with_{'_'.join(sorted(bound))}")
+            node.srcgrad_specialized = with_constants(pyfunc, bound)
+            node.args = [a for k, a in enumerate(node.args) if k >= len(params) or params[k] not in bound]
 
     def _names_global(self, node) -> bool:
         """Whether `node` is a dotted path (`np`, `np.linalg`) starting at a non-local name."""
