@@ -1041,12 +1041,13 @@ def symmetric_spectrum(x, A):
 
 @case("vm", shapes={0: (4,), 1: (3, 3)})
 def shaped_builders(x, A):
-    # tile, meshgrid, column_stack, stack along axis 1, triangles, matrix powers
+    # tile, meshgrid, column_stack, stack along axis 1, cumsum along an axis, triangles, matrix powers
     X, Y = np.meshgrid(x, x[:3])
     columns = np.column_stack((x, x * x))
     side = np.stack((x, np.sin(x)), axis=1)
     total = np.sum(np.tile(x, 2) * np.arange(8.0)) + np.sum(X * Y) + np.sum(columns * side)
-    return total + np.sum(np.tril(A) ** 2) + np.sum(np.triu(A) * A) + np.sum(np.linalg.matrix_power(A, 3))
+    running = np.sum(np.cumsum(A, axis=0) * np.cumsum(A, axis=1))
+    return total + running + np.sum(np.tril(A) ** 2) + np.sum(np.triu(A) * A) + np.sum(np.linalg.matrix_power(A, 3))
 
 
 def euler_steps(rhs, y, h, n):

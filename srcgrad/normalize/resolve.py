@@ -329,6 +329,9 @@ class _Resolver(gast.NodeTransformer):
         if obj is np.matmul and len(node.args) == 2:  # numba compiles `@` but not np.matmul
             return gast.BinOp(left=node.args[0], op=gast.MatMult(), right=node.args[1])
         rule = registry.lookup(obj) or registry.constant_only(obj)
+        if rule is not None and rule.along is not None and any(k.arg == "axis" for k in node.keywords) \
+                and len(node.args) == 1:   # along one axis: written in Python (rules/composite.py)
+            return self._composite_along(node, rule)
         if isinstance(rule, registry.CompositeRule):
             return self._bind_composite(node, rule)
         if rule is not None and "axis" in rule.options.keywords:
@@ -383,8 +386,6 @@ class _Resolver(gast.NodeTransformer):
     def _bind_composite(self, node, rule):
         """A NumPy function srcgrad implements in Python: a call to that implementation (to its
         version along one axis for `axis=`, `keepdims=True` as np.expand_dims around it)."""
-        if rule.along is not None and any(k.arg == "axis" for k in node.keywords) and len(node.args) == 1:
-            return self._composite_along(node, rule)
         if rule.specialize is not None:   # np.einsum: a loop nest per subscript string
             try:
                 implementation, node.args = rule.specialize(node)

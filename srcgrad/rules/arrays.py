@@ -11,6 +11,7 @@ from .. import syntax
 from ..analyze import kinds as K
 from ..errors import UnsupportedSyntaxError
 from . import results
+from .composite import cumsum_along
 from .registry import Options, bilinear, by_kind, inactive, linear, structural
 from .results import (MATRIX, VECTOR, flattened, from_shape, index_reduction, int_array_like, int_scalar, joined, matmul, matrix, python_bool,
                       reduction, reshaped, same_as_first, stacked, unknown, vector, where, diagonal, at_least_vector)
@@ -64,7 +65,7 @@ def ascontiguousarray_transpose(g, x):   # the array itself when it is contiguou
     return g
 
 @linear("np.cumsum", kind=flattened, result="new", methods=("cumsum",), options=FORWARD_ANY,
-        samples=((VECTOR,), (MATRIX,)))
+        samples=((VECTOR,), (MATRIX,)), along=cumsum_along)
 def cumsum_transpose(g, x):
     return np.reshape(np.ascontiguousarray(np.cumsum(g[::-1])[::-1]), x.shape)   # np.cumsum flattens n-D arrays
 

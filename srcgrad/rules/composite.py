@@ -280,3 +280,17 @@ def np_heaviside(x, h0):
     """The step function, h0 where x is 0 (numba has no np.heaviside); its derivative is zero
     in x and flows to h0 where x is 0."""
     return np.where(x < 0.0, 0.0, np.where(x > 0.0, 1.0, h0))
+
+
+def cumsum_along(x, axis):
+    """Running sums down the rows (axis 0) or along them (axis 1) of a matrix."""
+    out = np.empty(x.shape)
+    if axis == 0:
+        out[0] = x[0]
+        for i in range(1, x.shape[0]):
+            out[i] = out[i - 1] + x[i]
+    else:
+        out[:, 0] = x[:, 0]
+        for j in range(1, x.shape[1]):
+            out[:, j] = out[:, j - 1] + x[:, j]
+    return out

@@ -76,6 +76,7 @@ class Rule:
     fuse: str = ""
     methods: tuple = ()
     samples: tuple = ()
+    along: Callable | None = None     # (x, axis) -> the same along one axis, in Python, for calls with axis=
 
     @property
     def emitted(self) -> str:
@@ -124,7 +125,6 @@ class CompositeRule(Rule):
     """A primitive written in plain Python from other primitives (np.var from np.mean): srcgrad
     differentiates the implementation as it does a user function, so there is no derivative here."""
     implementation: Callable | None = None
-    along: Callable | None = None     # (x, axis) -> the same along one axis, for calls with axis=
     specialize: Callable | None = None   # (call) -> (implementation, operands), when constants pick the code
 
     def operand_count(self) -> int:
