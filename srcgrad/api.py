@@ -660,8 +660,9 @@ def jvp(fn: Callable, wrt: Wrt = 0, backend: str = "numba") -> DerivativeFunctio
     def call(*args_and_tangents, **keywords):
         args, tangents = arguments.bind(args_and_tangents, keywords)
         tangents = [_as_float(t, args[w]) for t, w in zip(tangents, positions)]
-        compiled = specs.get(args)[0]
-        return compiled(*args, *tangents)
+        compiled, _, out_kind = specs.get(args)
+        value, tangent = compiled(*args, *tangents)
+        return as_returned(value, out_kind), as_returned(tangent, out_kind)
 
     return DerivativeFunction(fn, call, specs, jvp.__doc__,
                               _numba_call("return inner({args}, {extra})", trailing=len(positions)))
@@ -891,7 +892,7 @@ def _with_aux(specs, positions, as_tuple, fn):
     def call(args):
         compiled, _, out_kind = specs.get(args)
         (value, aux), grads = compiled(*args, _aux_seed(out_kind, fn))
-        return value, aux, _shape_grads(grads, args, positions, as_tuple)
+        return value, as_returned(aux, out_kind[1]), _shape_grads(grads, args, positions, as_tuple)
 
     def template(body: str):
         pick = "" if as_tuple else "[0]"
@@ -1005,20 +1006,39 @@ def vjp(fn: Callable, wrt: Wrt = 0, backend: str = "numba", memory: int | str | 
 
     def call(*args_and_cotangent, **keywords):
         args, (cotangent,) = arguments.bind(args_and_cotangent, keywords)
-        compiled = specs.get(args)[0]
-        value, grads = compiled(*args, _as_cotangent(cotangent))
-        return value, _shape_grads(grads, args, positions, as_tuple)
+        compiled, _, out_kind = specs.get(args)
+        value, grads = compiled(*args, _as_cotangent(cotangent, out_kind))
+        return as_returned(value, out_kind), _shape_grads(grads, args, positions, as_tuple)
 
     return DerivativeFunction(fn, call, specs, vjp.__doc__,
                               _numba_call("value, grads = inner({args}, {extra})\nreturn value, grads{pick}", as_tuple, 1))
 
 
-def _as_cotangent(cotangent):
+def _as_cotangent(cotangent, kind=K.UNKNOWN):
+    """The output cotangent as generated code takes it: a dict output's as the tuple of its values
+    in the order of the keys in the function's return (whatever order the caller's dict has)."""
+    if isinstance(cotangent, K.Keyed):   # a dict the argument binding made a Keyed tuple
+        cotangent = dict(zip(cotangent.keys, cotangent))
+    if isinstance(kind, K.DictKind):
+        if not isinstance(cotangent, dict) or set(cotangent) != set(kind.keys):
+            raise SrcgradError(f"the cotangent of a dict output must be a dict with the keys {list(kind.keys)}")
+        return tuple(_as_cotangent(cotangent[key], item) for key, item in zip(kind.keys, kind))
     if isinstance(cotangent, tuple):
-        return tuple(_as_cotangent(c) for c in cotangent)
+        items = kind if isinstance(kind, tuple) and len(kind) == len(cotangent) else [K.UNKNOWN] * len(cotangent)
+        return tuple(_as_cotangent(c, item) for c, item in zip(cotangent, items))
     if isinstance(cotangent, np.ndarray):
         return np.asarray(cotangent, dtype=np.float64)
     return float(cotangent)
+
+
+def as_returned(value, kind):
+    """An output as the function returns it: the tuples generated code returns for dict literals
+    (normalize/desugar.py) as dicts again."""
+    if isinstance(kind, K.DictKind) and isinstance(value, tuple):
+        return {key: as_returned(v, item) for key, v, item in zip(kind.keys, value, kind)}
+    if isinstance(kind, tuple) and isinstance(value, tuple) and len(kind) == len(value):
+        return tuple(as_returned(v, item) for v, item in zip(value, kind))
+    return value
 
 
 @_decorator

@@ -403,6 +403,8 @@ def _return_kind(tree, kinds):
         if isinstance(node, syntax.Return) and node.value is not None:
             value = node.value
             this = tuple(K.of_atom(e, kinds) for e in value.elts) if isinstance(value, syntax.Tuple) else K.of_atom(value, kinds)
+            if getattr(value, "srcgrad_keys", None) is not None:   # a dict literal (normalize/desugar.py)
+                this = K.DictKind(this, value.srcgrad_keys)
             kind = this if kind is None else K.join(kind, this)
     return kind if kind is not None else K.UNKNOWN
 

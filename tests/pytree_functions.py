@@ -31,3 +31,15 @@ def loss_with_aux(w, x, y):
 
 def loss_only(w, x, y):
     return loss_with_aux(w, x, y)[0]
+
+
+def metrics_as_aux(w, x):
+    """A loss with its metrics in a dict, as JAX users return them with has_aux=True."""
+    pred = np.tanh(x @ w)
+    return np.sum(pred ** 2), {"mean": np.mean(pred), "first": pred[0]}
+
+
+def named_outputs(w):
+    """A dict result built and read by its keys inside the function too."""
+    parts = {"energy": np.sum(w ** 2), "force": -2.0 * w}
+    return {"energy": parts["energy"] * 0.5, "force": parts["force"], "peak": np.max(w)}

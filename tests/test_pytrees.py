@@ -80,3 +80,21 @@ def test_has_aux_returns_the_loss_gradient_and_the_aux_values(backend):
 def test_has_aux_needs_a_pair():
     with pytest.raises(srcgrad.SrcgradError, match="has_aux=True needs loss_only to return a pair"):
         srcgrad.grad(pf.loss_only, has_aux=True, backend="python")(RNG.standard_normal(4), X, Y)
+
+
+W_SMALL, X32 = np.array([0.3, -0.2]), np.array([[1.0, 2.0], [0.5, -1.0], [2.0, 0.1]])
+
+
+@pytest.mark.parametrize("backend", ["numba", "python"])
+def test_dict_results_come_back_as_dicts(backend):
+    g, aux = srcgrad.grad(pf.metrics_as_aux, has_aux=True, backend=backend)(W_SMALL, X32)
+    pred = np.tanh(X32 @ W_SMALL)
+    assert set(aux) == {"mean", "first"} and np.isclose(aux["mean"], np.mean(pred)) and np.isclose(aux["first"], pred[0])
+    value, tangent = srcgrad.jvp(pf.named_outputs, backend=backend)(W_SMALL, np.array([1.0, 0.5]))
+    assert list(value) == ["energy", "force", "peak"]
+    assert np.isclose(tangent["energy"], W_SMALL @ np.array([1.0, 0.5])) and np.allclose(tangent["force"], [-2.0, -1.0])
+    # a cotangent dict in another key order than the function's: matched by key
+    _, grads = srcgrad.vjp(pf.named_outputs, backend=backend)(W_SMALL, {"peak": 1.0, "force": np.ones(2), "energy": 2.0})
+    np.testing.assert_allclose(grads, 2.0 * W_SMALL - 2.0 + np.array([1.0, 0.0]), rtol=1e-13)
+    with pytest.raises(srcgrad.SrcgradError, match="keys"):
+        srcgrad.vjp(pf.named_outputs, backend=backend)(W_SMALL, {"energy": 1.0})

@@ -206,7 +206,10 @@ class KindInference:
             return INT if node.attr in ("size", "ndim") else self.of(node)
         if isinstance(node, gast.Tuple):
             elements = tuple(self.of(e) for e in node.elts)
-            return None if None in elements else elements
+            if None in elements:
+                return None
+            keys = getattr(node, "srcgrad_keys", None)   # a dict literal (normalize/desugar.py)
+            return DictKind(elements, keys) if keys is not None else elements
         if isinstance(node, gast.Call):
             return self._call(node)
         return self.of(node)

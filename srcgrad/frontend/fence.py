@@ -23,7 +23,6 @@ _REJECTED = {
     gast.ListComp: ("a list comprehension", "Write an explicit for loop filling a preallocated array (np.zeros)."),
     gast.SetComp: ("a set comprehension", "Write an explicit loop."),
     gast.DictComp: ("a dict comprehension", "Write an explicit loop."),
-    gast.Dict: ("a dict", "Pass arrays or floats instead of dictionaries."),
     gast.Set: ("a set", "Use arrays or tuples."),
     gast.Try: ("try/except", "Remove the try block; check the condition with if/else instead."),
     gast.TryStar: ("try/except*", "Remove the try block."),
@@ -85,6 +84,9 @@ def _check_node(parsed: ParsedFunction, node) -> None:
         _reject(parsed, node, "an expression statement", "Remove it; its value is discarded.")
     if isinstance(node, gast.Call) and node.keywords and any(k.arg is None for k in node.keywords):
         _reject(parsed, node, "**kwargs in a call", "Pass the arguments by name.")
+    if isinstance(node, gast.Dict) and not all(isinstance(k, gast.Constant) and isinstance(k.value, str) for k in node.keys):
+        _reject(parsed, node, "a dict whose keys are not strings written out",
+                "Write the keys as strings (`{\"loss\": loss, \"accuracy\": acc}`); use a tuple otherwise.")
     if isinstance(node, gast.Compare) and any(isinstance(op, (gast.In, gast.NotIn, gast.Is, gast.IsNot)) for op in node.ops):
         _reject(parsed, node, "`in`/`is` comparisons", "Compare numbers with <, <=, ==, != instead.")
 

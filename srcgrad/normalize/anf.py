@@ -141,7 +141,7 @@ class _Anf:
                                          self.parsed.location(stmt),
                                          "Put the rest of the function in an else branch, so it ends in one place.")
         if isinstance(value, gast.Tuple):
-            self.emit(syntax.return_(syntax.tuple_([self.atom(e) for e in value.elts])))
+            self.emit(syntax.return_(_keyed_like(syntax.tuple_([self.atom(e) for e in value.elts]), value)))
         else:
             self.emit(syntax.return_(self.atom(value)))
 
@@ -190,7 +190,7 @@ class _Anf:
         if isinstance(node, gast.Subscript):
             return syntax.subscript(self.array_name(node.value), self.index(node.slice))
         if isinstance(node, gast.Tuple):
-            return syntax.tuple_([self.atom(e) for e in node.elts])
+            return _keyed_like(syntax.tuple_([self.atom(e) for e in node.elts]), node)
         if isinstance(node, gast.Attribute):
             return gast.Attribute(value=self.atom(node.value), attr=node.attr, ctx=gast.Load())
         if isinstance(node, gast.IfExp):
@@ -274,3 +274,10 @@ class _Anf:
 def _builds_array(call) -> bool:
     rule = getattr(call, "srcgrad_rule", None)
     return rule is not None and rule.name in ("np.array", "np.stack")
+
+
+def _keyed_like(pair: gast.Tuple, written: gast.Tuple) -> gast.Tuple:
+    """`pair` with the keys of the dict literal `written` stood for (normalize/desugar.py), if any."""
+    if getattr(written, "srcgrad_keys", None) is not None:
+        pair.srcgrad_keys = written.srcgrad_keys
+    return pair

@@ -18,8 +18,24 @@ from .names import NameGenerator
 
 
 def desugar(parsed: ParsedFunction, names: NameGenerator) -> None:
+    _dicts_as_tuples(parsed.tree)
     _refuse_list_arithmetic(parsed)
     parsed.tree.body = _Desugar(parsed, names).block(parsed.tree.body)
+
+
+def _dicts_as_tuples(tree) -> None:
+    """`{"loss": a, "acc": b}` becomes the tuple `(a, b)` that remembers its keys: its kind is a
+    dict kind (indexed by its keys written out, as a dict argument is) and srcgrad's API gives it
+    back to the user as a dict."""
+
+    class _Dicts(gast.NodeTransformer):
+        def visit_Dict(self, node):
+            self.generic_visit(node)
+            pair = gast.Tuple(elts=list(node.values), ctx=gast.Load())
+            pair.srcgrad_keys = tuple(k.value for k in node.keys)
+            return gast.copy_location(pair, node)
+
+    _Dicts().visit(tree)
 
 
 def _refuse_list_arithmetic(parsed: ParsedFunction) -> None:
