@@ -741,6 +741,17 @@ def sinc_and_cumprod(x):
     return np.sum(np.sinc(x)) + np.cumprod(np.array([x[0] + 1.0, x[1], x[2] + 0.5]))[-1]
 
 
+def _pair(x):
+    return x * 2.0, np.sin(x)
+
+
+def unpacked_into_a_list(x):
+    # `[y, z] = f(x)` unpacks like `y, z = f(x)` (issue 7: it was called an attribute assignment)
+    [y, z] = _pair(x)
+    [a, (b, c)] = y * z, (y, 3.0)
+    return np.sum(a + b * c)
+
+
 def rebound_to_a_matrix_then_min(a):
     # 31:583:0: u is a vector, then a matrix: its kind is "an array of some rank", so an element
     # read from it was taken for an array and its adjoint started as np.zeros(element.shape);

@@ -93,7 +93,8 @@ class _Anf:
             unpacked = self.operation(value) if user_call else self.atom(value)   # else a name, unpacked below
             return self.emit(syntax.assign(target, unpacked))
         if not isinstance(target, gast.Name):
-            self._reject(stmt, "assignment to an attribute")
+            self._reject(stmt, "assignment to an attribute" if isinstance(target, gast.Attribute) else
+                         f"assignment to `{gast.unparse(target).strip()}`")
         new = syntax.assign(target, self.operation(value))
         new.srcgrad_augmented = getattr(stmt, "srcgrad_augmented", False)
         self.emit(new)

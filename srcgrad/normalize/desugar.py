@@ -19,6 +19,7 @@ from .names import NameGenerator
 
 def desugar(parsed: ParsedFunction, names: NameGenerator) -> None:
     _dicts_as_tuples(parsed.tree)
+    _list_targets_as_tuples(parsed.tree)
     _refuse_list_arithmetic(parsed)
     parsed.tree.body = _Desugar(parsed, names).block(parsed.tree.body)
 
@@ -36,6 +37,16 @@ def _dicts_as_tuples(tree) -> None:
             return gast.copy_location(pair, node)
 
     _Dicts().visit(tree)
+
+
+def _list_targets_as_tuples(tree) -> None:
+    """`[y, z] = f(x)` unpacks as `y, z = f(x)` does."""
+    for node in syntax.walk(tree):
+        targets = node.targets if isinstance(node, gast.Assign) else [node.target] if isinstance(node, gast.For) else []
+        for target in targets:
+            for part in syntax.walk(target):
+                if isinstance(part, gast.List) and isinstance(part.ctx, gast.Store):
+                    part.__class__ = gast.Tuple
 
 
 def _refuse_list_arithmetic(parsed: ParsedFunction) -> None:
