@@ -11,7 +11,7 @@ CONTROL = ["for range", "for over rows", "for enumerate", "while", "while True",
 DATA = ["augmented assign", "loop-carried variable", "index read", "slice read", "element write", "slice write",
         "augmented element write", "augmented slice write", "parameter rebound", "helper call",
         "subroutine call", "name bound again", "rebound to a slice of itself", "grown in a loop",
-        "helper calls helper", "helper with loop", "tuple unpack", "tuple return", "helper tuple return",
+        "helper calls helper", "helper with loop", "function as argument", "tuple unpack", "tuple return", "helper tuple return",
         "scalar arg", "vector arg", "matrix arg", "int arg", "several wrt"]
 OPERATORS = ["+", "-", "*", "/", "**", "%", "//", "@", "unary -", "unary +"]
 ARRAYS = ["np.zeros", "np.ones", "np.empty", "np.zeros_like", "np.empty_like", "np.full", "np.array", "np.linspace",
@@ -173,6 +173,9 @@ class _FunctionVisitor(ast.NodeVisitor):
     # ----- expressions ---------------------------------------------------------------------
     def visit_Call(self, node):
         name = _dotted(node.func)
+        if name in self.helpers and any(_dotted(a) in self.helpers or (_dotted(a) or "").startswith("np.")
+                                        for a in node.args):
+            self.found.add("function as argument")
         if name in self.helpers:
             self.found.add("helper calls helper" if self.is_helper else "helper call")
         elif name is not None:

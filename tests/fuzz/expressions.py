@@ -40,6 +40,7 @@ class ExprGen:
         self.rng, self.dims, self.flat = rng, dims, flat
         self.helpers: list = []
         self.subroutines: list = []   # helpers whose first parameter is an array they write into
+        self.function_takers: list = []   # helpers `ap0(fn, p)` that call the function they are given
 
     # ----- small utilities -----------------------------------------------------------------
     def pick(self, weighted):
@@ -329,6 +330,14 @@ class ExprGen:
             return None
         return f"np.tile({self.expr(sc, (n // 2,), d)}, 2)"
 
+    def function_argument(self, sc, shape, d):
+        """`ap0(np.tanh, p)` or `ap0(h1, p)`: a helper called with a function."""
+        if not self.function_takers:
+            return None
+        own = [h.name for h in self.helpers if h.params == (shape,) and h.rets == (shape,)]
+        fn = self.rng.choice(["np.tanh", "np.sin", "np.arctan", "np.cos"] + own * 2)
+        return f"{self.rng.choice(self.function_takers)}({fn}, {self.expr(sc, shape, d)})"
+
     def helper_call(self, sc, shape, d):
         fitting = [h for h in self.helpers if h.rets == (shape,)]
         if not fitting:
@@ -534,12 +543,13 @@ class ExprGen:
         return f"{paren(arg)}.reshape(({r}, {c}))" if self.rng.random() < 0.5 else f"np.reshape({arg}, ({r}, {c}))"
 
     SCALAR = [(3, binop), (1, unary), (4, elementwise), (0.8, inactive), (2.5, reduction), (1.5, inner),
-              (2, read_element), (0.4, if_expression), (0.5, from_int), (1.5, helper_call), (0.3, einsum)]
+              (2, read_element), (0.4, if_expression), (0.5, from_int), (1.5, helper_call), (0.3, einsum),
+              (0.6, function_argument)]
     VECTOR = [(3, binop), (0.5, unary), (3, elementwise), (0.3, inactive), (2, matvec), (1, axis_reduction),
               (1, cumsum), (1, where), (1, concatenate), (0.7, array_of_scalars), (3, flatten), (1, part_of),
               (0.3, if_expression), (1.5, helper_call), (1, rearranged), (0.4, blocks), (0.3, einsum),
-              (0.2, tiled)]
+              (0.2, tiled), (0.6, function_argument)]
     MATRIX = [(3, binop), (0.5, unary), (3, elementwise), (0.2, inactive), (2, matmul), (2, transpose),
               (1, outer), (0.7, stack), (1, reshape), (0.8, where), (0.3, concatenate), (0.2, if_expression),
               (1.5, helper_call), (0.6, kept_dimension), (0.4, normalized_rows), (0.4, matrix_literal),
-              (0.5, blocks), (0.3, einsum), (0.3, columns), (0.2, triangle)]
+              (0.5, blocks), (0.3, einsum), (0.3, columns), (0.2, triangle), (0.4, function_argument)]

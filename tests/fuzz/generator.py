@@ -20,6 +20,7 @@ def generate(seed: str) -> Program:
     gen = BodyGen(rng, dims, flat)
     sources = [_helper(gen, k) for k in range(gen.pick([(5, 0), (4, 1), (2, 2)]))]
     sources += [_subroutine(gen, k) for k in range(gen.pick([(6, 0), (3, 1), (1, 2)]))]
+    sources += [_function_taker(gen, k) for k in range(gen.pick([(7, 0), (3, 1)]))]
     params = _params(gen)
     sources.append(gen.function("f", [_as_var(p) for p in params], _main_returns(gen), rng.randint(4, 12)))
     source = HEADER + "".join("\n\n" + _tidy(s) + "\n" for s in sources)
@@ -75,6 +76,22 @@ def _subroutine(gen: BodyGen, k: int) -> str:
     source = gen.function(f"sub{k}", params, rets, gen.rng.randint(1, 4))
     gen.subroutines.append(Helper(f"sub{k}", tuple(p.shape for p in params), rets))
     return source
+
+
+# bodies of a helper that takes a function `fn` and calls it on `p` (of any shape)
+_TAKER_BODIES = [
+    "    return 0.5 * fn(p) + p",
+    "    y = fn(p)\n    return np.sin(y) * p",
+    "    y = p\n    for _ in range(3):\n        y = y + 0.1 * fn(y)\n    return y",
+    "    return fn(fn(p) * 0.5)",
+]
+
+
+def _function_taker(gen: BodyGen, k: int) -> str:
+    """`def ap0(fn, p)`: a helper the program calls with a function (numpy's, or one of its own
+    shape-keeping helpers), which srcgrad differentiates with that function in place of `fn`."""
+    gen.function_takers.append(f"ap{k}")
+    return f"def ap{k}(fn, p):\n" + gen.rng.choice(_TAKER_BODIES) + "\n"
 
 
 def _wrt(rng: random.Random, params: list):
