@@ -741,6 +741,21 @@ def sinc_and_cumprod(x):
     return np.sum(np.sinc(x)) + np.cumprod(np.array([x[0] + 1.0, x[1], x[2] + 0.5]))[-1]
 
 
+def _two_exits(x, scale, shift=0.25):
+    total = 0.0
+    for i in range(x.shape[0]):
+        total = (total + np.sin(x[i]) * scale) * 1.01 + shift
+    if total > 100.0:
+        return total * 0.5
+    return total + shift
+
+
+def keywords_to_a_called_helper(x):
+    # a helper that is called, not inlined (two returns), given keywords and relying on a default:
+    # its derivative was built for the positional arguments only
+    return _two_exits(scale=0.5, x=x * x) + _two_exits(x, 0.5) + _two_exits(x * x, 0.5, shift=x[0])
+
+
 def _pair(x):
     return x * 2.0, np.sin(x)
 

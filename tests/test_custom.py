@@ -78,14 +78,14 @@ clip_gradient.defvjp(clip_gradient_fwd, clip_gradient_bwd)
 
 
 def clipped_energy(x):
-    y = clip_gradient(x * x, 1.0)
+    y = clip_gradient(x * x, 1.0) + clip_gradient(bound=0.5, x=x)   # keywords too
     return np.sum(3.0 * y)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_gradient_clipping(backend):
     x = np.array([0.1, -0.4, 2.0])
-    np.testing.assert_allclose(srcgrad.grad(clipped_energy, backend=backend)(x), np.clip(3.0, -1, 1) * 2.0 * x)
+    np.testing.assert_allclose(srcgrad.grad(clipped_energy, backend=backend)(x), np.clip(3.0, -1, 1) * 2.0 * x + 0.5)
 
 
 # ----- a jvp rule: forward mode calls it, reverse mode transposes it -------------------------

@@ -18,6 +18,7 @@ CASES = [
     (rf.copied_transpose_in_loop, (RNG.standard_normal((4, 3)),), 0),
     (rf.diagonal_then_written, (0.96, -0.52), (0, 1)),
     (rf.unpacked_into_a_list, (V3,), 0),
+    (rf.keywords_to_a_called_helper, (V3,), 0),
     (rf.restored_from_the_tape, (np.array([[1.09, -0.58], [-0.08, -0.81], [1.1, -1.07], [0.9, -0.03]]),), 0),
     (rf.transpose_through_ufunc_in_while, (RNG.standard_normal((5, 3)), RNG.standard_normal(5)), (0, 1)),
     (rf.transpose_rebound_in_nested_loops, (M33a, V3), (0, 1)),

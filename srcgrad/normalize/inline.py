@@ -73,8 +73,19 @@ class _Inliner:
             if call is not None and self._inlined(call, target):
                 out.extend(self.inline(stmt, call, target))
             else:
+                if call is not None and not callable(getattr(call.srcgrad_user, "python_for", None)):
+                    self._positional(call)
                 out.append(stmt)
         stmts[:] = out
+
+    def _positional(self, call) -> None:
+        """A call that stays a call passes every parameter by position (keywords and number
+        defaults written out): the callee's derivative is built for its positional arguments."""
+        if not call.keywords and len(call.args) == len(inspect.signature(call.srcgrad_user).parameters):
+            return
+        arguments = self._arguments(call, None)
+        call.args = [arguments[name] for name in inspect.signature(call.srcgrad_user).parameters]
+        call.keywords = []
 
     def _inlined(self, call, target) -> bool:
         """Calls for their effect on arrays must be inlined; small callees with one return at their
