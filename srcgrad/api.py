@@ -21,7 +21,7 @@ from .emit import cache
 from .emit.module import load_module
 from .errors import CompilationError, InternalError, MissingSourceError, SrcgradError, UnsupportedSyntaxError, WrtError
 from .budget import memory_option
-from .frontend.methods import as_function, with_constants
+from .frontend.methods import as_function, is_function_value, with_constants
 from .frontend.parse import python_function, require_python_function
 from .custom import is_custom
 from .pipeline import ModuleBuilder, globals_fingerprint, has_parallel_loops, normalized
@@ -564,17 +564,13 @@ def _from_shipped_source(fn, source: str):
     return namespace[fn.__name__]
 
 
-def _is_function_value(value) -> bool:
-    return callable(value) and not isinstance(value, (type, np.ndarray))
-
-
 def _of_partial(make, bound: functools.partial, wrt: Wrt, backend: str, options: dict) -> DerivativeFunction:
     """The derivative of `partial(f, *frozen, **fixed)`: f's derivative with respect to the same
     arguments, called with the frozen and fixed values in their places (they carry no derivative)."""
     if isinstance(bound.func, functools.partial):
         bound = functools.partial(bound.func.func, *bound.func.args, *bound.args, **{**bound.func.keywords, **bound.keywords})
     params = list(inspect.signature(require_python_function(bound.func)).parameters)
-    functions = {p: v for p, v in [*zip(params, bound.args), *bound.keywords.items()] if _is_function_value(v)}
+    functions = {p: v for p, v in [*zip(params, bound.args), *bound.keywords.items()] if is_function_value(v)}
     if functions:   # a function fixed by the partial is read as that function, not passed to generated code
         func = with_constants(python_function(bound.func), functions)
         kept = [a for p, a in zip(params, bound.args) if p not in functions]

@@ -24,7 +24,7 @@ from .emit.printer import to_source
 from .errors import InternalError, SrcgradError
 from .custom import is_custom
 from .frontend.fence import check_supported
-from .frontend.parse import ParsedFunction, parse_function, python_function
+from .frontend.parse import ParsedFunction, is_derivative, parse_function, python_function
 from .normalize.anf import to_anf
 from .normalize.arguments import copy_written_arguments
 from .normalize.desugar import desugar
@@ -246,11 +246,11 @@ class ModuleBuilder:
     def _custom_rule(self, custom, mode: str, wrt: tuple, arg_kinds: tuple, options: dict) -> Built:
         """A derivative of a function with custom rules: the primal copy of a function written
         around the rules (srcgrad/custom.py), or the reverse derivative of its jvp rule's tangent."""
-        out_kind = self.build(custom, "primal", (), arg_kinds).return_kind
         if mode == "forward":
             return self.build(custom.forward_rule(wrt), "primal", (), arg_kinds + tuple(arg_kinds[p] for p in wrt))
         if mode != "reverse":
             raise SrcgradError(f"{custom.name} has custom derivative rules, which {mode} mode does not call")
+        out_kind = self.build(custom, "primal", (), arg_kinds).return_kind
         if custom.fwd is not None or custom.jvp is None:   # without either rule, reverse_rule says what to add
             rule = custom.reverse_rule(wrt)
             self._check_vjp_rules(custom, arg_kinds, out_kind)
@@ -374,11 +374,6 @@ class _Callees:
 
     def built(self, call, positions, mode, **options) -> Built:
         return self.builder.build(call.srcgrad_user, mode, tuple(positions), self.arg_kinds(call), **options)
-
-
-def is_derivative(fn) -> bool:
-    """Whether `fn` is a derivative srcgrad returned (a DerivativeFunction), called by user code."""
-    return callable(getattr(fn, "python_for", None))
 
 
 def _derivative_code(derivative, arg_kinds: tuple):

@@ -8,9 +8,16 @@ import inspect
 import textwrap
 import types
 
+import numpy as np
+
 from ..errors import MissingSourceError
 
 _MADE: dict = {}
+
+
+def is_function_value(value) -> bool:
+    """A function passed as a value (np.sin, one of yours), not a class, an array or a number."""
+    return callable(value) and not isinstance(value, (type, np.ndarray))
 
 
 def is_bound_method(fn) -> bool:

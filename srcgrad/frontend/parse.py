@@ -68,6 +68,11 @@ def python_function(fn):
     return getattr(fn, "py_func", fn)
 
 
+def is_derivative(fn) -> bool:
+    """Whether `fn` is a derivative srcgrad returned (a DerivativeFunction): its code is per argument kinds."""
+    return callable(getattr(fn, "python_for", None))
+
+
 def require_python_function(fn):
     """The Python function behind `fn`, or MissingSourceError saying why there is none."""
     fn = python_function(fn)

@@ -21,6 +21,7 @@ from ..analyze import kinds as K
 from ..analyze.aliasing import views
 from ..custom import is_custom
 from ..errors import UnsupportedSyntaxError
+from ..frontend.parse import is_derivative
 
 SMALL_CALLEE = 40   # statements after normalization
 
@@ -73,7 +74,7 @@ class _Inliner:
             if call is not None and self._inlined(call, target):
                 out.extend(self.inline(stmt, call, target))
             else:
-                if call is not None and not callable(getattr(call.srcgrad_user, "python_for", None)):
+                if call is not None and not is_derivative(call.srcgrad_user):
                     self._positional(call)
                 out.append(stmt)
         stmts[:] = out
@@ -81,17 +82,18 @@ class _Inliner:
     def _positional(self, call) -> None:
         """A call that stays a call passes every parameter by position (keywords and number
         defaults written out): the callee's derivative is built for its positional arguments."""
-        if not call.keywords and len(call.args) == len(inspect.signature(call.srcgrad_user).parameters):
+        params = inspect.signature(call.srcgrad_user).parameters
+        if not call.keywords and len(call.args) == len(params):
             return
         arguments = self._arguments(call, None)
-        call.args = [arguments[name] for name in inspect.signature(call.srcgrad_user).parameters]
+        call.args = [arguments[name] for name in params]
         call.keywords = []
 
     def _inlined(self, call, target) -> bool:
         """Calls for their effect on arrays must be inlined; small callees with one return at their
         end are inlined too, which saves a call and, in reverse mode, rerunning the callee's forward
         sweep inside its adjoint (GMM: 8-13x -> 5-8x the primal)."""
-        if callable(getattr(call.srcgrad_user, "python_for", None)):
+        if is_derivative(call.srcgrad_user):
             return False   # a derivative srcgrad made: its code differs per argument kinds, known later
         tree = self._callee(call).parsed.tree
         if is_custom(call.srcgrad_user):

@@ -25,8 +25,8 @@ from .. import syntax
 from ..budget import checkpoint, parse_memory
 from ..custom import is_custom
 from ..errors import NoRuleError, SrcgradError, UnsupportedSyntaxError
-from ..frontend.methods import is_bound_method, method_as_function, with_constants
-from ..frontend.parse import ParsedFunction, python_function
+from ..frontend.methods import is_bound_method, is_function_value, method_as_function, with_constants
+from ..frontend.parse import ParsedFunction, is_derivative, python_function
 from ..rules import registry
 from ..rules.runtime import READ_AS_PYTHON
 from ..rules.results import keyword as results_keyword, same_as_first
@@ -252,7 +252,7 @@ class _Resolver(gast.NodeTransformer):
         bound = {}
         for k, arg in enumerate(node.args[:len(params)]):
             value = self._evaluate(arg, syntax.dotted_path(arg)) if self._names_global(arg) else None
-            if callable(value) and not isinstance(value, (type, np.ndarray)):
+            if is_function_value(value):
                 bound[params[k]] = value
         if bound:
             node.func = syntax.name(f"{pyfunc.__name__}_with_{'_'.join(sorted(bound))}")
@@ -353,7 +353,7 @@ class _Resolver(gast.NodeTransformer):
             obj = method_as_function(obj)
         if is_custom(obj):   # its rules stand in for its derivative: called, never inlined
             return self._bind_user_call(node, obj, obj.fn)
-        if callable(getattr(obj, "python_for", None)):   # a derivative srcgrad made: its code, per argument kinds
+        if is_derivative(obj):   # a derivative srcgrad made: its code, per argument kinds
             return self._bind_user_call(node, obj, obj.py_func)
         pyfunc = python_function(obj)
         if (getattr(pyfunc, "__module__", None) or "").startswith("srcgrad_runtime") and obj not in READ_AS_PYTHON:
