@@ -315,10 +315,20 @@ def rebound_after_a_write(A):
     return np.sum(u) + np.sum(w)
 
 
+def rebound_from_a_read_only_view(x):
+    """34:521:0: the loop binds t anew but never writes into it; t starts as np.diag of a matrix, a
+    read-only view in numpy. Only arrays the loop writes into go back into their first object."""
+    t = np.diag(np.outer(x, x))
+    for k in range(3):
+        t = np.tanh(t + x)
+    return np.sum(t)
+
+
 FOUND = [(aliased_state, (np.array([0.3, -0.7, 1.1]), 0.4), (0, 1)),
          (dead_inner_replay, (0.3, np.arange(12.0).reshape(4, 3) / 7.0), (0, 1)),
          (float_then_array, (np.arange(9.0).reshape(3, 3) / 5.0,), 0),
-         (rebound_after_a_write, (np.arange(8.0).reshape(4, 2) / 3.0,), 0)]
+         (rebound_after_a_write, (np.arange(8.0).reshape(4, 2) / 3.0,), 0),
+         (rebound_from_a_read_only_view, (np.array([0.3, -0.7, 1.1]),), 0)]
 
 
 @pytest.mark.parametrize("backend", ["numba", "python"])

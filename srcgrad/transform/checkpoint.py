@@ -152,8 +152,10 @@ class Checkpointing:
                 loads.append(on_tape(syntax.assign(name, kept)))
             elif name not in rebound:
                 loads.append(on_tape(syntax.assign(_everything(name), kept)))
-            else:
+            elif name in self.plan(loop).restored:   # written into in place: its first object too
                 entries.append(name)
+            else:
+                loads.append(on_tape(syntax.assign(name, syntax.call("np.copy", kept))))
         if entries:
             at_entry = gast.Compare(left=syntax.clone(slot), ops=[gast.Eq()], comparators=[syntax.const(0)])
             into_entry = [syntax.comment("slot 0 holds the entry state: written back into the arrays the loop started with")]
@@ -173,8 +175,10 @@ class Checkpointing:
         """`name_entry = name` for each array the loop writes into and binds again: the array it
         started with, which the reverse sweep must leave as the primal found it."""
         rebound = bound_names(loop)
+        restored = self.plan(loop).restored
         return [on_tape(syntax.assign(self._entry_of(loop, name), syntax.name(name)))
-                for name, kind in self._loop_state(loop) if self._copied(loop, name, kind) and name in rebound]
+                for name, kind in self._loop_state(loop) if self._copied(loop, name, kind) and name in rebound
+                and name in restored]
 
     def _snapshot_storage(self, loop, slots) -> list:
         made = []
