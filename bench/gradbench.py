@@ -324,6 +324,9 @@ def parse_args(argv):
     parser.add_argument("--lstm-text", type=Path, default=HERE.parent / "README.md",
                         help="ASCII text for the LSTM eval when GradBench's own is absent (tripled)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where to write the table")
+    parser.add_argument("--first-calls", action="store_true",
+                        help="only first calls, at the quick sizes: each eval in a process with an empty cache, "
+                             "then in a new process reusing it; prints that table")
     args = parser.parse_args(argv)
     args.gradbench = args.gradbench.resolve()
     if args.min_seconds is None:
@@ -334,11 +337,36 @@ def parse_args(argv):
     return args
 
 
+def first_call_table(args, log) -> str:
+    """Each eval's first calls at its quick size: the numba primal's compile, and srcgrad's
+    derivative with an empty cache (transform and numba compile) and in a new process reusing that
+    cache (the transform cache and numba's machine code)."""
+    rows = ["| eval | size | primal (numba compile) | derivative, empty cache | derivative, new process, cache kept |",
+            "|---|---|---|---|---|"]
+    for name in args.evals.split(","):
+        spec = EVALS[name]
+        runs = argparse.Namespace(**{**vars(args), "quick": True, "min_runs": 1, "min_seconds": 0.0,
+                                     "cache_dir": Path(tempfile.mkdtemp(prefix=f"gb-first-{name}-"))})
+        log(f"{name}:")
+        (cold, _), (warm, _) = run_eval(spec, runs, log), run_eval(spec, runs, log)
+        shutil.rmtree(runs.cache_dir, ignore_errors=True)
+        if not cold or not warm:
+            rows.append(f"| {name} | – | – | did not run | did not run |")
+            continue
+        rows.append(f"| {name} | {cold[0].description} | {fmt_time(cold[0].first_call_ns.get(spec.primal))} | "
+                    f"{fmt_time(cold[0].first_call_ns.get(spec.derivative))} | "
+                    f"{fmt_time(warm[0].first_call_ns.get(spec.derivative))} |")
+    return "\n".join(rows)
+
+
 def main(argv=None):
     args = parse_args(argv)
     check_setup(args)
     prepare_lstm_text(args.gradbench, args.lstm_text)
     prepare_small_ba(args.gradbench)
+    if args.first_calls:
+        print(first_call_table(args, lambda text: print(text, file=sys.stderr, flush=True)))
+        return
     if not args.keep_cache:
         shutil.rmtree(args.cache_dir, ignore_errors=True)   # so "first call" is a real compile
 

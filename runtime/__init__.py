@@ -4,7 +4,7 @@ Generated modules import only this package, numpy, math and numba. Every helper 
 plain Python (backend="python") and inside numba-compiled code (backend="numba").
 """
 from .arrays import (UnequalLengths, add_at_flat, appended, appended_head, empty_list, astype, largest, smallest, product, picked_along, take_along, put_along,
-                     prod_of_others_along, atleast_1d, diag_transpose, diff_transpose, kron_grad_left,
+                     prod_of_others_along, atleast_1d, atleast_3d, reshape_like, tile, tile_transpose, diag_transpose, diff_transpose, kron_grad_left,
                      kron_grad_right, repeat_transpose, sort_order, sorted_like, unsorted, broadcast_like, clip, flatten, kept_slots, mean, reshape, matmul_grad_left, matmul_grad_right, placed_flat, prod_of_others, stop_gradient, scatter_add, sum_to, take_flat,
                      zeros_like)
 from .backends import cuda_device_jit, cuda_kernel_jit, numba_jit, parallel_jit, python_jit
@@ -16,7 +16,7 @@ from .revolve import (ACTION, ADVANCE, ARGUMENT, SEGMENTS, SLOTS, UNTIL, checkpo
                       revolve_advances, revolve_turn, segment_start)
 
 __all__ = ["UnequalLengths", "appended", "appended_head", "empty_list", "astype", "largest", "smallest", "product", "picked_along", "take_along", "put_along",
-           "prod_of_others_along", "atleast_1d", "diag_transpose", "diff_transpose", "kron_grad_left",
+           "prod_of_others_along", "atleast_1d", "atleast_3d", "reshape_like", "tile", "tile_transpose", "diag_transpose", "diff_transpose", "kron_grad_left",
            "kron_grad_right", "repeat_transpose", "sort_order", "sorted_like", "unsorted", "mean", "reshape", "add_at_flat", "clip", "flatten", "kept_slots", "broadcast_like", "placed_flat", "prod_of_others", "stop_gradient", "scatter_add", "matmul_grad_left", "matmul_grad_right", "sum_to", "take_flat", "zeros_like",
            "parallel_parts", "prange", "numba_jit", "python_jit", "parallel_jit", "cuda_device_jit", "cuda_kernel_jit", "zeroed", "zeroed_like",
            "erf", "erfc", "gammaln", "digamma", "trigamma", "sinc_slope", "cholesky_tangent", "cholesky_adjoint", "symmetric_eigen",

@@ -162,6 +162,10 @@ def _sum_to(g, x):
         return lambda g, x: g
     if not _is_array(g):
         return lambda g, x: np.full(x.shape, g)
+    if g.ndim > 2 and g.ndim > x.ndim:   # 3-D and up (np.atleast_3d): one loop for every rank
+        return _summed_to_shape
+    if g.ndim > 2:
+        return lambda g, x: g if g.shape == x.shape else _summed_to_shape(g, x)
     # g and x broadcast together to (rows, columns); each element of that goes to x's one
     if g.ndim == x.ndim:
         if g.ndim == 2:
@@ -191,6 +195,25 @@ def _sum_to(g, x):
             return out
         return rows
     return None
+
+
+@register_jitable
+def _summed_to_shape(g, x):
+    """g (the broadcast shape) summed over the axes where x, lined up at the right, has length one
+    or no axis at all: each element of g is added into the element of x it was broadcast from."""
+    values = np.ascontiguousarray(g).reshape(g.size)
+    out = np.zeros(x.size)
+    lead = g.ndim - x.ndim
+    for flat in range(g.size):
+        rest, target, stride = flat, 0, 1
+        for k in range(g.ndim - 1, lead - 1, -1):
+            i = rest % g.shape[k]
+            rest //= g.shape[k]
+            if x.shape[k - lead] != 1:
+                target += i * stride
+            stride *= x.shape[k - lead]
+        out[target] += values[flat]
+    return out.reshape(x.shape)
 
 
 @overload(broadcast_like)
@@ -491,6 +514,125 @@ def _astype(x, dtype):
         return lambda x, dtype: x.astype(builtin)
     return lambda x, dtype: x.astype(dtype)
 
+
+def atleast_3d(x):
+    """np.atleast_3d, also of a float under numba: (N,) -> (1, N, 1), (M, N) -> (M, N, 1)."""
+    return np.atleast_3d(x)
+
+
+def reshape_like(g, x):
+    """g with x's shape, a number for a number x: the cotangent of x through a reshaping
+    primitive whose result has x's elements in order (np.atleast_3d)."""
+    if np.ndim(x) == 0:
+        return float(np.sum(g))
+    return np.reshape(g, np.shape(x))
+
+
+@overload(atleast_3d)
+def _atleast_3d(x):
+    if _is_array(x):
+        return lambda x: np.atleast_3d(x)
+    return lambda x: np.full((1, 1, 1), x)
+
+
+@overload(reshape_like)
+def _reshape_like(g, x):
+    if _is_array(x):
+        return lambda g, x: np.reshape(np.ascontiguousarray(g), x.shape)
+    return lambda g, x: np.sum(g)
+
+
+# ----- np.tile of a number, vector or matrix (numba has no np.tile) ---------------------------
+# NumPy lines x and reps up by prepending ones to the shorter; srcgrad handles results of rank
+# 1 and 2: every case is a matrix tiled by (rows, columns), made a vector again for rank 1.
+
+def tile(x, reps):
+    """np.tile(x, reps) for x of rank at most 2 and reps an int or a tuple of one or two ints."""
+    return np.tile(x, reps)
+
+
+def tile_transpose(g, x, reps):
+    """The cotangent of x in np.tile(x, reps): the copies' cotangents summed (a number for a number)."""
+    shape = np.shape(x)
+    reps = tuple(reps) if isinstance(reps, tuple) else (reps,)
+    rank = max(len(shape), len(reps))
+    shape, reps = (1,) * (rank - len(shape)) + shape, (1,) * (rank - len(reps)) + reps
+    copies = np.reshape(g, [size for pair in zip(reps, shape) for size in pair])   # (reps_0, shape_0, ...)
+    summed = np.sum(copies, axis=tuple(range(0, 2 * rank, 2)))
+    return float(np.sum(summed)) if np.ndim(x) == 0 else np.reshape(summed, np.shape(x))
+
+
+@register_jitable
+def _tiled_matrix(a, rows, columns):
+    m, n = a.shape
+    out = np.empty((rows * m, columns * n))
+    for i in range(rows):
+        for j in range(columns):
+            out[i * m:(i + 1) * m, j * n:(j + 1) * n] = a
+    return out
+
+
+@register_jitable
+def _copies_summed(g, m, n, rows, columns):
+    out = np.zeros((m, n))
+    for i in range(rows):
+        for j in range(columns):
+            out += g[i * m:(i + 1) * m, j * n:(j + 1) * n]
+    return out
+
+
+def _tile_counts(reps):
+    """(rows, columns) of copies for numba's type of reps, or None for reps srcgrad does not tile by."""
+    if isinstance(reps, types.Integer):
+        return lambda reps: (1, reps)
+    if isinstance(reps, types.UniTuple) and isinstance(reps.dtype, types.Integer) and reps.count in (1, 2):
+        return (lambda reps: (1, reps[0])) if reps.count == 1 else (lambda reps: (reps[0], reps[1]))
+    return None
+
+
+def _tile_rank(x, reps) -> int:
+    return max(x.ndim if _is_array(x) else 0, reps.count if isinstance(reps, types.UniTuple) else 1)
+
+
+def _as_matrix(x):
+    """x as the matrix it is tiled as: a number is (1, 1), a vector one row."""
+    if not _is_array(x):
+        return lambda x: np.full((1, 1), x)
+    if x.ndim == 1:
+        return lambda x: np.ascontiguousarray(x).reshape((1, x.shape[0]))
+    return lambda x: x
+
+
+@overload(tile)
+def _tile(x, reps):
+    counts = _tile_counts(reps)
+    if counts is None or (_is_array(x) and x.ndim > 2):
+        return None
+    counts, matrix = register_jitable(counts), register_jitable(_as_matrix(x))
+    if _tile_rank(x, reps) == 2:
+        return lambda x, reps: _tiled_matrix(matrix(x), *counts(reps))
+
+    def tiled_vector(x, reps):
+        out = _tiled_matrix(matrix(x), *counts(reps))
+        return out.reshape((out.shape[1],))
+    return tiled_vector
+
+
+@overload(tile_transpose)
+def _tile_transpose(g, x, reps):
+    counts = _tile_counts(reps)
+    if counts is None or (_is_array(x) and x.ndim > 2):
+        return None
+    counts, matrix = register_jitable(counts), register_jitable(_as_matrix(x))
+
+    def summed(g, x, reps):
+        rows, columns = counts(reps)
+        m, n = matrix(x).shape
+        return _copies_summed(np.ascontiguousarray(g).reshape((rows * m, columns * n)), m, n, rows, columns)
+    summed = register_jitable(summed)
+    if not _is_array(x):
+        return lambda g, x, reps: summed(g, x, reps)[0, 0]
+    return lambda g, x, reps: summed(g, x, reps).reshape(x.shape)
 
 # ----- max, min and prod over the whole array or along one axis (numba's take no axis) --------
 

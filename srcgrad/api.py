@@ -18,13 +18,14 @@ from srcgrad_runtime import UnequalLengths
 from . import batched, syntax
 from .analyze import kinds as K
 from .emit import cache
-from .emit.module import load_module
+from .emit import transforms
+from .emit.module import load_existing, load_module
 from .errors import CompilationError, InternalError, MissingSourceError, SrcgradError, UnsupportedSyntaxError, WrtError
 from .budget import memory_option
 from .frontend.methods import as_function, is_function_value, with_constants
 from .frontend.parse import python_function, require_python_function
 from .custom import is_custom
-from .pipeline import ModuleBuilder, globals_fingerprint, has_parallel_loops, normalized
+from .pipeline import ModuleBuilder, globals_fingerprint, has_parallel_loops, normalized, portable_fingerprint, value_print
 from .transform.forward_vector import NotVectorizable
 
 Wrt = Union[int, Sequence[int]]
@@ -70,20 +71,47 @@ class _Specializations:
         return built
 
     def _generate(self, arg_kinds, target):
+        """(compiled function, its module's source, its result's kind): from the transform cache
+        when an earlier process built the same request, else built now (and stored there)."""
+        pyfunc = python_function(target)
+        key, values = self._stored_key(arg_kinds, target)
+        stored = transforms.lookup(key) if key else None
+        loaded = _load_stored(stored, values) if stored else None
+        if loaded:
+            module, source = loaded
+            return _guarded(getattr(module, stored.function), pyfunc, self.backend), source, stored.return_kind
         builder = ModuleBuilder(self.backend)
         built = builder.build(target, self.mode, self.wrt, arg_kinds, **self.options)
-        pyfunc = python_function(target)
         parsed = normalized(pyfunc, self.mode).parsed
         module, source = builder.load(f"{parsed.name if pyfunc.__name__ == '<lambda>' else pyfunc.__qualname__} "
                                       f"in {inspect.getsourcefile(pyfunc)}", parsed)
-        compiled = _guarded(getattr(module, built.name), pyfunc, self.backend)
-        return compiled, source, built.return_kind
+        if key and not any(b.custom is not None for b in builder.order):
+            bound = {name: value_print(v) for name, v in builder.constants.items() if isinstance(v, np.ndarray)}
+            transforms.store(key, transforms.Entry(module.__name__, built.name, built.return_kind, bound))
+        return _guarded(getattr(module, built.name), pyfunc, self.backend), source, built.return_kind
+
+    def _stored_key(self, arg_kinds, target) -> tuple:
+        """The transform cache's key for this request and the globals' values by print, or (None, None)."""
+        if os.environ.get("SRCGRAD_DUMP_AFTER"):   # the user asked to see the passes run
+            return None, None
+        portable = portable_fingerprint(target, self.mode)
+        if portable is None:
+            return None, None
+        request = (self.mode, self.wrt, self.backend, tuple(sorted(self.options.items())), arg_kinds)
+        return transforms.request_key(request, portable[0]), portable[1]
 
     def source(self) -> str:
         if self.last is None:
             params = inspect.signature(python_function(self.fn)).parameters
             self.last = self._build(tuple(K.UNKNOWN for _ in params), self.fn)
         return self.last[1]
+
+
+def _load_stored(entry, values: dict):
+    """The module a transform-cache entry names, with the arrays it reads bound, or None."""
+    if any(printed not in values for printed in entry.bound.values()):
+        return None
+    return load_existing(entry.module, {name: values[printed] for name, printed in entry.bound.items()})
 
 
 def _guarded(compiled, pyfunc, backend: str):

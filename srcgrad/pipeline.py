@@ -128,37 +128,60 @@ def normalized(fn, mode: str) -> Unit:
     return _NORMALIZED[key]
 
 
-def globals_fingerprint(fn, mode: str) -> tuple:
-    """What the module-level values `fn` and the functions it calls read are now: equal
-    fingerprints mean a derivative built earlier would be built the same way again."""
-    seen, prints, pending = set(), [], [python_function(fn)]
+def _reachable(fn, mode: str):
+    """(function, its normalized Unit) for `fn` and every user function it calls, at any depth,
+    each once; a derivative it calls comes with None, and what that calls is not entered."""
+    seen, pending = set(), [python_function(fn)]
     while pending:
         pyfunc = pending.pop()
         if pyfunc in seen:
             continue
         seen.add(pyfunc)
-        resolved = normalized(pyfunc, mode).resolved
-        prints += [(id(pyfunc), name, _value_print(value)) for name, value in sorted(resolved.globals_read.items())]
-        pending += [callee for callee in resolved.user_calls.values() if not is_derivative(callee)]
-    return tuple(prints)
+        if is_derivative(pyfunc):
+            yield pyfunc, None
+            continue
+        unit = normalized(pyfunc, mode)
+        yield pyfunc, unit
+        pending += list(unit.resolved.user_calls.values())
+
+
+def globals_fingerprint(fn, mode: str) -> tuple:
+    """What the module-level values `fn` and the functions it calls read are now: equal
+    fingerprints mean a derivative built earlier would be built the same way again."""
+    return tuple((id(pyfunc), name, value_print(value)) for pyfunc, unit in _reachable(fn, mode) if unit
+                 for name, value in sorted(unit.resolved.globals_read.items()))
+
+
+def portable_fingerprint(fn, mode: str) -> tuple[list, dict] | None:
+    """What globals_fingerprint says, in terms that mean the same in another process: each
+    function's normalized code and source position, the functions its names call, and the values
+    of the globals it reads, not object ids; with those values by their print. None when
+    something in reach has no such terms: a derivative, custom rules, or a primitive the user
+    registered (its rule lives in this process only)."""
+    parts, values = [], {}
+    for pyfunc, unit in _reachable(fn, mode):
+        if unit is None or is_custom(pyfunc) or unit.resolved.bound:
+            return None
+        parsed, read = unit.parsed, unit.resolved.globals_read   # numbers and arrays only, bound being empty
+        parts.append((pyfunc.__module__, pyfunc.__qualname__, parsed.filename, parsed.first_line,
+                      tuple(parsed.lines), syntax.fingerprint(parsed.tree)))
+        parts += [(name, getattr(callee, "__module__", None), getattr(callee, "__qualname__", None))
+                  for name, callee in sorted(unit.resolved.user_calls.items())]
+        for name, value in sorted(read.items()):
+            printed = value_print(value)
+            parts.append((name, printed))
+            values[printed] = value
+    return parts, values
 
 
 def has_parallel_loops(pyfunc) -> bool:
     """Whether `pyfunc` or a function it calls has a loop the user wrote with numba's prange."""
-    seen, pending = set(), [pyfunc]
-    while pending:
-        function = pending.pop()
-        if function in seen:
-            continue
-        seen.add(function)
-        unit = normalized(function, "forward")
-        if any(getattr(node, "srcgrad_parallel", False) for node in syntax.walk(unit.parsed.tree)):
-            return True
-        pending += [callee for callee in unit.resolved.user_calls.values() if not is_derivative(callee)]
-    return False
+    return any(unit and any(getattr(node, "srcgrad_parallel", False) for node in syntax.walk(unit.parsed.tree))
+               for _, unit in _reachable(pyfunc, "forward"))
 
 
-def _value_print(value):
+def value_print(value):
+    """A global's value as fingerprints compare it: arrays by their bytes, functions by identity."""
     if isinstance(value, np.ndarray):
         return value.dtype.str, value.shape, hashlib.sha1(np.ascontiguousarray(value).view(np.uint8)).hexdigest()
     if callable(value):

@@ -1050,6 +1050,20 @@ def shaped_builders(x, A):
     return total + running + np.sum(np.tril(A) ** 2) + np.sum(np.triu(A) * A) + np.sum(np.linalg.matrix_power(A, 3))
 
 
+TABLE_T = np.array([-1.0, -0.2, 0.5, 1.2])   # breakpoints of a lookup table
+
+
+@case("vvm", shapes={0: (4,), 1: (4,), 2: (2, 3)})
+def interpolated_profiles(T, heights, A):
+    # a table looked up by np.interp (temperatures beyond its ends clamp), tiled over a grid,
+    # stacked with a row, lifted to 3-D for per-layer weights and squeezed back
+    profile = np.interp(T, TABLE_T, heights)
+    grid = np.tile(A, (2, 1)) * profile[:3]
+    block = np.vstack((grid, profile[1:]))
+    layers = np.atleast_3d(block) * np.array([1.0, -0.5])
+    return np.sum(np.tanh(layers)) + np.sum(np.squeeze(block[:, :1], axis=1) ** 2) + np.sum(np.tile(T, 2) * heights[0])
+
+
 def euler_steps(rhs, y, h, n):
     """A helper that takes the function it calls as an argument."""
     for _ in range(n):

@@ -145,6 +145,17 @@ def running_product(x):
     return p
 
 
+def neighbour_sweep(x, a):
+    """Iteration i writes rows i - 1 and i of w, and the next one reads row i back (fuzz seed
+    35:380:0): the writes of one iteration are another's reads, so the loop runs in order."""
+    w = np.zeros((x.shape[0], 3))
+    for i in prange(1, x.shape[0]):
+        for j in range(3):
+            w[i - 1, j] -= i * x[i] * a
+            w[i, j] = np.tanh(a * x[i - 1] + w[i - 1, j])
+    return np.sum(w * w)
+
+
 @srcgrad.grad
 def decorated_energy(x):
     """A module-level name that holds the derivative itself (pickled by that name)."""

@@ -170,6 +170,7 @@ PRANGE = [
     (tf.gmm_loglik, (rng.normal(size=(3, 2)), rng.normal(size=3), 0.2 * rng.normal(size=3), rng.normal(size=(200, 2))), (0, 1, 2)),
     (tf.pair_energy, (rng.normal(size=(30, 3)), 1.5), (0, 1)),
     (tf.running_product, (rng.uniform(0.8, 1.2, 50),), (0,)),
+    (tf.neighbour_sweep, (rng.normal(size=20), 0.7), (0, 1)),
 ]
 
 
@@ -212,6 +213,9 @@ def test_prange_source_shows_parallel_loops_and_private_parts():
     product = srcgrad.grad(tf.running_product, target="parallel")
     product(PRANGE[3][1][0])
     assert "in prange(" not in product.source and "run in order" in product.source
+    sweep = srcgrad.jvp(tf.neighbour_sweep, wrt=0, target="parallel")
+    sweep(*PRANGE[4][1], np.ones(20))
+    assert "in prange(" not in sweep.source and "run in order" in sweep.source
 
 
 def test_prange_on_the_cpu_target_runs_in_order():

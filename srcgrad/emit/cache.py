@@ -22,6 +22,7 @@ import platformdirs
 from ..errors import CacheError, CacheWarning, outside_srcgrad
 
 CACHE_ENV = "SRCGRAD_CACHE_DIR"
+INDEX_PREFIX = "srcgrad_idx_"   # the transform cache's entries (emit/transforms.py), beside the modules
 
 
 class _State:
@@ -196,6 +197,10 @@ def clear(older_than: float | None = None) -> int:
                 f.unlink()
         state.loaded.pop(name, None)
         removed += 1
+    for entry in directory.glob(f"{INDEX_PREFIX}*.pickle"):
+        if older_than is None or now - _last_used([entry]) >= older_than:
+            with contextlib.suppress(OSError):
+                entry.unlink()
     state.built.clear()   # what the API built may name files just deleted
     return removed
 

@@ -100,6 +100,21 @@ def load_module(source: str, constants: dict) -> tuple[ModuleType, str]:
     return module, source
 
 
+def load_existing(name: str, constants: dict) -> tuple[ModuleType, str] | None:
+    """The module a transform-cache entry names, if its file still holds exactly the code that
+    has that name (these constants bound), else None: an edited or evicted file is never run."""
+    path = usable_cache_dir() / f"{name}.py"
+    data = _read_regular_file(path)
+    if data is None or _module_name(data, constants) != name:
+        return None
+    module = cache.state.loaded.get(name)
+    if module is None:
+        module = cache.state.loaded[name] = _execute(name, path, data)
+    for key, value in constants.items():
+        setattr(module, key, value)
+    return module, data.decode()
+
+
 def _runtime_fingerprint() -> bytes:
     """A hash of srcgrad_runtime's sources: numba's cache of a generated module does not notice when
     a helper it inlined changes, so a changed runtime gets modules of its own."""
@@ -153,7 +168,7 @@ def _read_regular_file(path: Path) -> bytes | None:
 def _write_or_fall_back(directory: Path, name: str, data: bytes) -> Path:
     """Write into `directory`; when that fails, check it again and retry once, then use the fallback."""
     try:
-        return _write_atomically(directory, name, data)
+        return write_atomically(directory, name, data)
     except OSError as exc:
         if directory == cache.state.fallback:
             raise CacheError(f"srcgrad cannot write generated code to {directory / name}.py ({exc}). "
@@ -163,15 +178,15 @@ def _write_or_fall_back(directory: Path, name: str, data: bytes) -> Path:
     problem = cache.prepare(directory)  # it may have been removed since it was checked: recreate it
     if problem is None:
         with suppress(OSError):
-            return _write_atomically(directory, name, data)
+            return write_atomically(directory, name, data)
     cache.state.verdicts[str(directory)] = fallback = cache.fall_back(directory, *(problem or failure))
     return _write_or_fall_back(fallback, name, data)
 
 
-def _write_atomically(directory: Path, name: str, data: bytes) -> Path:
+def write_atomically(directory: Path, name: str, data: bytes, suffix: str = ".py") -> Path:
     """Write via a temporary file and os.replace, so a concurrent reader sees the old file or the new."""
-    path = directory / f"{name}.py"
-    damaged = os.path.lexists(path)
+    path = directory / f"{name}{suffix}"
+    damaged = os.path.lexists(path) and suffix == ".py"
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as file:

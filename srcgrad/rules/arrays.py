@@ -14,7 +14,8 @@ from . import results
 from .composite import cumsum_along
 from .registry import Options, bilinear, by_kind, inactive, linear, structural
 from .results import (MATRIX, VECTOR, flattened, from_shape, index_reduction, int_array_like, int_scalar, joined, matmul, matrix, python_bool,
-                      reduction, reshaped, same_as_first, stacked, unknown, vector, where, diagonal, at_least_vector)
+                      reduction, reshaped, same_as_first, stacked, unknown, vector, where, diagonal, at_least_vector,
+                      at_least, insertion_points, tiled)
 
 AXIS = Options(positional=2, keywords=frozenset({"axis"}), forward_any=True)   # reduce all, or along axis=
 FORWARD_ANY = Options(forward_any=True)   # forward mode applies the call, options and all, to tangents
@@ -22,6 +23,7 @@ FORWARD_ANY = Options(forward_any=True)   # forward mode applies the call, optio
 g = ans = 0.0  # only for linters: templates are parsed, never run
 matmul_grad_left = matmul_grad_right = reshape = None  # srcgrad_runtime helpers the templates name
 diag_transpose = diff_transpose = repeat_transpose = kron_grad_left = kron_grad_right = sum_to = None
+reshape_like = tile_transpose = None
 
 # ----- Linear maps: forward applies the map to the tangent; reverse applies its transpose -----
 
@@ -112,10 +114,22 @@ def repeat_transpose_(g, x, repeats):
 def expand_dims_transpose(g, x, axis):
     return reshape(g, x.shape)
 
-@linear("np.atleast_2d", kind=lambda args, call=None: K.array(max(2, K.ndim(args[0]))) if K.ndim(args[0]) is not None
-        else K.UNKNOWN, result="view", samples=((0.5,), (VECTOR,), (MATRIX,)))
+@linear("np.atleast_2d", kind=at_least(2), result="view", samples=((0.5,), (VECTOR,), (MATRIX,)))
 def atleast_2d_transpose(g, x):
     return sum_to(g, x)
+
+# (N,) becomes (1, N, 1): a trailing axis too, so the cotangent is reshaped back, not summed
+@linear("np.atleast_3d", kind=at_least(3), result="view", spelling="atleast_3d",
+        samples=((0.5,), (VECTOR,), (MATRIX,), (MATRIX[None],)))
+def atleast_3d_transpose(g, x):
+    return reshape_like(g, x)
+
+# numba has no np.tile: generated code calls srcgrad_runtime's, for x of rank ≤ 2 and reps an int
+# or a tuple of one or two ints
+@linear("np.tile", kind=tiled, result="new", spelling="tile",
+        samples=((VECTOR, 3), (MATRIX, 2), (MATRIX, (2, 3)), (VECTOR, (2, 2)), (0.5, 3)))
+def tile_transpose_(g, x, reps):
+    return tile_transpose(g, x, reps)
 
 @linear("np.atleast_1d", kind=at_least_vector, result="view", spelling="atleast_1d", samples=((0.5,), (VECTOR,)))
 def atleast_1d_transpose(g, x):
@@ -320,11 +334,6 @@ def _hstack(pieces: tuple):
     return ("np.concatenate", {}) if K.ndim(pieces[0]) == 1 else ("np.concatenate", {"axis": 1})
 
 
-def _vstack(pieces: tuple):
-    """np.vstack: vectors as the rows of a matrix, matrices one above the other."""
-    return ("np.stack", {}) if K.ndim(pieces[0]) == 1 else ("np.concatenate", {})
-
-
 by_kind("np.hstack", choose=_hstack, kind=results.hstacked, result="new", samples=(((VECTOR, VECTOR),), ((MATRIX, MATRIX),)))
 def _column_stack(pieces: tuple):
     """np.column_stack: vectors as the columns of a matrix, matrices side by side."""
@@ -333,7 +342,6 @@ def _column_stack(pieces: tuple):
 
 by_kind("np.column_stack", choose=_column_stack, kind=results.column_stacked, result="new",
         samples=(((VECTOR, VECTOR),), ((MATRIX, MATRIX),)))
-by_kind("np.vstack", choose=_vstack, kind=results.vstacked, result="new", samples=(((VECTOR, VECTOR),), ((MATRIX, MATRIX),)))
 structural("np.stack", forward=_build_forward, reverse=_stack_reverse, kind=stacked, result="new",
            options=Options(positional=2, keywords=frozenset({"axis"}), forward_any=True),
            samples=(((0.5, 1.5),), ((VECTOR, VECTOR),), ((VECTOR, VECTOR), 1)))
@@ -356,6 +364,8 @@ inactive("np.eye", "np.identity", kind=matrix, result="constant", samples=((3,),
 inactive("np.isnan", "np.isfinite", kind=int_array_like, result="new", samples=((VECTOR,), (0.5,)))
 inactive("np.any", "np.all", kind=python_bool)
 inactive("np.argsort", kind=int_array_like, result="new", samples=((VECTOR,),))
+# where values would be inserted into a sorted array: integers, constant between the breakpoints
+inactive("np.searchsorted", kind=insertion_points, result="new", samples=((VECTOR, 0.5), (VECTOR, MATRIX)))
 
 
 # ----- Python lists of numbers or arrays, kept as arrays that grow -------------------------------

@@ -7,22 +7,37 @@ a test that it computes what NumPy computes. Calls with options the implementati
 """
 from __future__ import annotations
 
+import functools
+
+import gast
 import numpy as np
 
 from srcgrad_runtime import symmetric_eigen
 
 from ..custom import custom_jvp
+from ..errors import SrcgradError
 from . import results
-from .registry import CompositeRule, register, resolve_path
+from .registry import CompositeRule, register, resolve_path, rule_call
 
 
-def composite(path: str, kind, samples: tuple, along=None, methods: tuple = ()):
-    """Register the decorated implementation for `path`; `along(x, axis)` serves calls with axis=."""
+def composite(path: str, kind, samples: tuple, along=None, methods: tuple = (), specialize=None):
+    """Register the decorated implementation for `path`; `along(x, axis)` serves calls with axis=,
+    `specialize(call)` picks the code from what is written in the call (see CompositeRule)."""
     def register_implementation(implementation):
         register(resolve_path(path), CompositeRule(name=path, kind=kind, implementation=implementation,
-                                                  samples=samples, along=along, methods=methods))
+                                                  samples=samples, along=along, methods=methods,
+                                                  specialize=specialize))
         return implementation
     return register_implementation
+
+
+def generated_function(name: str, source: str):
+    """Function `name` of a module made from `source` (one per variant of a composite, np.einsum's
+    subscripts, np.vstack's number of pieces): a real file in the cache directory, so srcgrad reads
+    its source like any function's."""
+    from ..emit.module import load_module
+    module, _ = load_module(source, {})
+    return getattr(module, name)
 
 
 _V, _M = np.array([0.3, -1.2, 2.0, 0.7]), np.array([[0.5, 1.5, -0.4], [2.0, -1.0, 0.25]])
@@ -210,17 +225,6 @@ def np_matrix_power(a, n):
     return result
 
 
-@composite("np.tile", kind=results.vector, samples=((_V, 3),))
-def np_tile(x, reps):
-    """A vector repeated end to end `reps` times (np.tile of a 1-D array by an integer)."""
-    n = x.shape[0]
-    out = np.empty(n * reps)
-    for r in range(reps):
-        for i in range(n):
-            out[r * n + i] = x[i]
-    return out
-
-
 @composite("np.meshgrid", kind=results.two_matrices, samples=((_V, _V[:3]),))
 def np_meshgrid(x, y):
     """The coordinate matrices of two vectors (indexing="xy": x varies along rows)."""
@@ -294,3 +298,88 @@ def cumsum_along(x, axis):
         for j in range(1, x.shape[1]):
             out[:, j] = out[:, j - 1] + x[:, j]
     return out
+
+
+# ----- interpolation, squeezing and stacking ---------------------------------------------------
+
+_XP, _FP = np.array([0.0, 0.5, 1.0, 2.0]), np.array([1.0, -0.5, 2.0, 0.25])
+
+
+@composite("np.interp", kind=results.interpolated,
+           samples=((0.7, _XP, _FP), (np.array([-1.0, 0.0, 0.3, 1.0, 1.9, 2.0, 3.0]), _XP, _FP)))
+def np_interp(x, xp, fp):
+    """Piecewise-linear interpolation through the points (xp, fp), xp increasing (two points or
+    more), at a number or vector x. Left of xp[0] it is fp[0] and right of xp[-1] fp[-1], as NumPy
+    clamps: there the weight t is clipped, so the derivative in x is zero."""
+    k = np.searchsorted(xp[1:-1], x, side="right")   # x's segment is [xp[k], xp[k + 1]] (an end one outside)
+    right = k + 1
+    t = np.clip((x - xp[k]) / (xp[right] - xp[k]), 0.0, 1.0)
+    return fp[k] + t * (fp[right] - fp[k])
+
+
+def _written_integer(node) -> bool:
+    if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub):
+        node = node.operand
+    return isinstance(node, gast.Constant) and type(node.value) is int
+
+
+def _squeeze_specialized(call):
+    """np.squeeze(x, axis=k) as squeeze_axis(x, k). Without an axis, the rank of the result would
+    depend on which lengths are one at run time, and srcgrad compiles for one rank."""
+    axis = results.keyword(call, "axis", 1)
+    if axis is None:
+        raise SrcgradError("Without axis=, which axes np.squeeze removes depends on the array's shape at run "
+                           "time, and srcgrad needs the rank when it compiles. Name the axis of length one "
+                           "as a written integer: `np.squeeze(x, axis=1)` or `x.squeeze(axis=1)`.")
+    if not _written_integer(axis) or len(call.args) > 2 or any(k.arg != "axis" for k in call.keywords):
+        raise SrcgradError("srcgrad takes np.squeeze with one axis, written as an integer: `np.squeeze(x, axis=1)`.")
+    call.keywords = []   # the axis is passed as squeeze_axis's second operand
+    return squeeze_axis, [call.args[0], axis]
+
+
+def squeeze_axis(x, axis):
+    """np.squeeze(x, axis=axis): that axis has length one, so the sum over it is x without it."""
+    if x.shape[axis] != 1:
+        raise ValueError("cannot select an axis to squeeze out which has size not equal to one")
+    return np.sum(x, axis=axis)
+
+
+@composite("np.squeeze", kind=results.squeezed, samples=((results.MATRIX[:, :1], 1), (results.MATRIX[None], 0)),
+           methods=("squeeze",), specialize=_squeeze_specialized)
+def np_squeeze(x, axis):
+    """What the record runs for its samples; calls take squeeze_axis through _squeeze_specialized."""
+    return squeeze_axis(x, axis)
+
+
+@functools.cache
+def vstack_function(count: int):
+    """np.vstack of `count` pieces: each a block of rows (np.atleast_2d makes a vector one row, so
+    vectors and matrices mix as in NumPy), the blocks joined by np.concatenate."""
+    params = ", ".join(f"a{k}" for k in range(count))
+    rows = ", ".join(f"np.atleast_2d(a{k})" for k in range(count)) + ("," if count == 1 else "")
+    return generated_function(f"vstack_of_{count}", (
+        f'"""np.vstack of {count} pieces, generated by srcgrad (rules/composite.py)."""\n'
+        "import numpy as np\n\n\n"
+        f"def vstack_of_{count}({params}):\n    return np.concatenate(({rows}))\n"))
+
+
+def _vstack_specialized(call):
+    """np.vstack((a, b, ...)) as vstack_of_n(a, b, ...); a piece written as a list is np.array of it."""
+    pieces = call.args[0] if len(call.args) == 1 and not call.keywords else None
+    if not isinstance(pieces, (gast.Tuple, gast.List)) or not pieces.elts:
+        raise SrcgradError("srcgrad takes np.vstack with its pieces written in the call, `np.vstack((a, b))`, "
+                           "and no options.")
+    return vstack_function(len(pieces.elts)), [_as_array(piece) for piece in pieces.elts]
+
+
+def _as_array(piece):
+    if not isinstance(piece, (gast.Tuple, gast.List)):
+        return piece
+    return gast.copy_location(rule_call("np.array", piece), piece)
+
+
+@composite("np.vstack", kind=results.vstacked, specialize=_vstack_specialized,
+           samples=(((_V, _V),), ((_M, _M),), ((_M, _V[:3]),), ((_V[:3], _M, _V[1:]),)))
+def np_vstack(pieces):
+    """What the record runs for its samples; calls take vstack_function(n) through _vstack_specialized."""
+    return vstack_function(len(pieces))(*pieces)

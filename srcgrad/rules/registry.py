@@ -264,15 +264,16 @@ def _elementwise_kind(path: str):
     return results.math_float if path.startswith("math.") else results.float_broadcast
 
 
-def elementwise(*paths: str, domain: tuple = (), kind: Callable | None = None, **facts):
-    """Decorator: `partials(x, y, ..., ans)` returns one partial derivative per argument."""
+def elementwise(*paths: str, domain: tuple = (), kind: Callable | None = None, fuse: str | None = None, **facts):
+    """Decorator: `partials(x, y, ..., ans)` returns one partial derivative per argument. NumPy's
+    ufuncs fuse into element loops; `fuse="elementwise"` says so of another elementwise function."""
     def wrap(fn):
         template = Template(fn)
         for path in paths:
             obj = resolve_path(path)
-            fuse = "elementwise" if isinstance(obj, np.ufunc) else ""
+            fused = fuse if fuse is not None else "elementwise" if isinstance(obj, np.ufunc) else ""
             register(obj, ElementwiseRule(name=path, domain=domain, partials=template,
-                                          kind=kind or _elementwise_kind(path), fuse=fuse, **facts))
+                                          kind=kind or _elementwise_kind(path), fuse=fused, **facts))
         return fn
     return wrap
 

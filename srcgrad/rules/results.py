@@ -204,6 +204,40 @@ def at_least_vector(args, call=None):
     return "a1" if args and K.is_scalar(args[0]) else same_as_first(args)
 
 
+def at_least(rank: int):
+    """np.atleast_2d, np.atleast_3d: the argument with dimensions added up to `rank`."""
+    def kind(args, call=None):
+        known = K.ndim(args[0]) if args else None
+        return K.UNKNOWN if known is None else K.array(max(rank, known))
+    kind.__name__ = f"at_least_{rank}"
+    return kind
+
+
+def tiled(args, call=None):
+    """np.tile(x, reps): the rank of x or the number of repetitions given, whichever is larger."""
+    if len(args) < 2 or K.ndim(args[0]) is None:
+        return K.UNKNOWN
+    reps = args[1]
+    given = len(reps) if isinstance(reps, tuple) else 1 if reps == K.INT else None
+    return K.UNKNOWN if given is None else K.array(max(K.ndim(args[0]), given))
+
+
+def insertion_points(args, call=None):
+    """np.searchsorted(a, v): an int for a number v, an int array shaped like an array v."""
+    rank = K.ndim(args[1]) if len(args) > 1 else None
+    return K.UNKNOWN if rank is None else K.INT if rank == 0 else f"ia{rank}"
+
+
+def interpolated(args, call=None):
+    """np.interp(x, xp, fp): floats shaped like x."""
+    return to_float(args[0]) if args else K.UNKNOWN
+
+
+def squeezed(args, call=None):
+    """np.squeeze(x, axis=k): one rank less (a float for a vector of one element)."""
+    return _one_rank_less(args[0] if args else K.UNKNOWN)
+
+
 def appended_row(args, call=None):
     """list.append, the list kept as an array: one dimension more than the value appended."""
     return _one_rank_more(args[1] if len(args) > 1 else K.UNKNOWN)
@@ -254,7 +288,7 @@ def column_stacked(args, call=None):
 
 
 def vstacked(args, call=None):
-    """np.vstack: a matrix, of vectors as rows or of matrices one above the other."""
+    """np.vstack: a matrix, of vectors as rows and matrices one above the other (mixed as NumPy allows)."""
     parts = args[0] if args and isinstance(args[0], tuple) else ()
     ranks = [K.ndim(p) for p in parts if K.ndim(p) is not None]
     return "a2" if ranks and ranks[0] in (1, 2) else K.UNKNOWN

@@ -119,7 +119,25 @@ def _splittable(loop, context: _Context, buffers: dict, live_after: set) -> bool
     assigned = bound_names(loop) - set(buffers) - {loop.target.id}
     outliving = (upward_exposed(loop.body) | live_after) & assigned
     return not any(_read_elsewhere(loop, array) for array in shared) and not (set(shared) & assigned) \
-        and all(only_summed(loop, name) for name in outliving)
+        and all(only_summed(loop, name) for name in outliving) and _own_elements_only(loop, set(buffers) | set(shared))
+
+
+def _own_elements_only(loop, exempt: set) -> bool:
+    """Whether each array the loop writes elements of (other than `exempt`: scratch buffers and
+    shared accumulations, handled apart) is written and read only at the iteration's own
+    elements (`x[i, ...]`, i the loop's index), so no iteration sees another's writes. An array
+    allocated in the body is the iteration's own; a name bound to anything else there (a view)
+    is refused, as its elements may be another iteration's."""
+    body, index = _body_nodes(loop), loop.target.id
+    allocated = {t.id for n in body if isinstance(n, gast.Assign) and isinstance(n.value, gast.Call)
+                 and _dotted(n.value.func) in _ALLOCATIONS for t in n.targets if isinstance(t, gast.Name)}
+    written = {syntax.base_name(n) for n in body if isinstance(n, gast.Subscript) and isinstance(n.ctx, gast.Store)}
+    written -= exempt | allocated
+    if written & bound_names(gast.Module(body=loop.body, type_ignores=[])):
+        return False   # a view bound in the body
+    sized = {id(n.value) for n in body if isinstance(n, gast.Attribute) and n.attr in ("shape", "size", "ndim")}
+    own = {id(n.value) for n in body if isinstance(n, gast.Subscript) and _own_element(n, index)}
+    return not any(isinstance(n, gast.Name) and n.id in written and id(n) not in own | sized for n in body)
 
 
 # calls a prange body may make on arrays: allocations, which numba's parallel loops handle

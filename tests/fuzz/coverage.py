@@ -24,7 +24,8 @@ ARRAYS = ["np.zeros", "np.ones", "np.empty", "np.zeros_like", "np.empty_like", "
           "np.var(axis=)", "np.std(axis=)", "np.linalg.norm(axis=)", "scipy.special.logsumexp(axis=)",
           "scipy.special.softmax(axis=)", "scipy.special.log_softmax(axis=)", "list literal", ".append()",
           "matrix literal", "np.hstack", "np.vstack", "np.concatenate(axis=)",
-          "literal piece", "np.einsum", "np.column_stack", "np.stack(axis=)", "np.tril", "np.triu", "np.tile"]
+          "literal piece", "np.einsum", "np.column_stack", "np.stack(axis=)", "np.tril", "np.triu", "np.tile",
+          "np.interp", "np.squeeze", ".squeeze()", "np.atleast_3d"]
 
 
 def groups() -> dict:

@@ -330,6 +330,32 @@ class ExprGen:
             return None
         return f"np.tile({self.expr(sc, (n // 2,), d)}, 2)"
 
+    def tiled_rows(self, sc, shape, d):
+        """np.tile of a matrix: stacked twice down or across."""
+        r, c = shape
+        if r % 2 == 0 and self.rng.random() < 0.5:
+            return f"np.tile({self.expr(sc, (r // 2, c), d)}, (2, 1))"
+        if c % 2 == 0:
+            return f"np.tile({self.expr(sc, (r, c // 2), d)}, (1, 2))"
+        return None
+
+    def interpolated(self, sc, shape, d):
+        """np.interp through written breakpoints (some points fall outside them: NumPy clamps)."""
+        k = self.rng.choice([n for n in self.vector_lengths() if n >= 2] or [None])
+        if k is None:
+            return None
+        low = self.rng.choice(["-1.0", "-0.5", "0.0"])
+        return f"np.interp({self.expr(sc, shape, d)}, np.linspace({low}, 1.5, {k}), {self.expr(sc, (k,), d)})"
+
+    def squeezed(self, sc, shape, d):
+        """np.squeeze of a one-wide axis: of a column, a row, or of np.atleast_3d of a matrix."""
+        if len(shape) == 2:
+            return f"np.squeeze(np.atleast_3d({self.expr(sc, shape, d)}), axis=2)"
+        n = shape[0]
+        if self.rng.random() < 0.5:
+            return f"np.squeeze({paren(self.expr(sc, (n, 2), d))}[:, 1:], axis=1)"
+        return f"{paren(self.expr(sc, (2, n), d))}[:1].squeeze(axis=0)"
+
     def function_argument(self, sc, shape, d):
         """`ap0(np.tanh, p)` or `ap0(h1, p)`: a helper called with a function."""
         if not self.function_takers:
@@ -447,6 +473,8 @@ class ExprGen:
             return self.rng.choice([f"np.hstack(({left}, {right}))", f"np.concatenate(({left}, {right}), axis=1)"])
         if form == "above":
             a = self.rng.randint(1, r - 1)
+            if a == r - 1 and self.rng.random() < 0.5:   # a vector under a matrix: NumPy takes it as a row
+                return f"np.vstack(({self.expr(sc, (a, c), d)}, {self.expr(sc, (c,), d)}))"
             return f"np.vstack(({self.expr(sc, (a, c), d)}, {self.expr(sc, (r - a, c), d)}))"
         return None
 
@@ -544,12 +572,13 @@ class ExprGen:
 
     SCALAR = [(3, binop), (1, unary), (4, elementwise), (0.8, inactive), (2.5, reduction), (1.5, inner),
               (2, read_element), (0.4, if_expression), (0.5, from_int), (1.5, helper_call), (0.3, einsum),
-              (0.6, function_argument)]
+              (0.6, function_argument), (0.1, interpolated)]
     VECTOR = [(3, binop), (0.5, unary), (3, elementwise), (0.3, inactive), (2, matvec), (1, axis_reduction),
               (1, cumsum), (1, where), (1, concatenate), (0.7, array_of_scalars), (3, flatten), (1, part_of),
               (0.3, if_expression), (1.5, helper_call), (1, rearranged), (0.4, blocks), (0.3, einsum),
-              (0.2, tiled), (0.6, function_argument)]
+              (0.2, tiled), (0.6, function_argument), (0.15, interpolated), (0.2, squeezed)]
     MATRIX = [(3, binop), (0.5, unary), (3, elementwise), (0.2, inactive), (2, matmul), (2, transpose),
               (1, outer), (0.7, stack), (1, reshape), (0.8, where), (0.3, concatenate), (0.2, if_expression),
               (1.5, helper_call), (0.6, kept_dimension), (0.4, normalized_rows), (0.4, matrix_literal),
-              (0.5, blocks), (0.3, einsum), (0.3, columns), (0.2, triangle), (0.4, function_argument)]
+              (0.5, blocks), (0.3, einsum), (0.3, columns), (0.2, triangle), (0.4, function_argument),
+              (0.2, tiled_rows), (0.15, squeezed)]

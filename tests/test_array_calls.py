@@ -1,0 +1,209 @@
+"""np.atleast_3d, np.interp, np.tile of matrices, np.vstack of a matrix and a vector, np.squeeze:
+each through forward and reverse mode on both backends, against central finite differences and
+the dot-product test, at the shapes NumPy gives them; and the calls srcgrad refuses, with errors
+that name the construct and the line."""
+import os
+
+import numpy as np
+import pytest
+
+from gradcheck import check_jvp, check_vjp, dot_product_test, numeric_jacobian
+
+import srcgrad
+
+BACKENDS = ("numba", "python")
+THIS_FILE = os.path.basename(__file__)
+XP = np.array([0.0, 0.5, 1.25, 2.0])   # breakpoints of np.interp, read as a global constant
+
+
+# ---------------------------------------------------------------------------- functions
+
+
+def lifted_to_3d(x):
+    # a float, a vector, a matrix or a 3-D array, each made 3-D and weighted by position
+    y = np.atleast_3d(x)
+    return np.sin(y) * np.arange(1.0, y.size + 1.0).reshape(y.shape)
+
+
+def lifted_to_3d_sum(x):
+    return np.sum(np.atleast_3d(x * x) ** 3)
+
+
+def interpolated_at_points(x, fp):
+    # x inside and outside [XP[0], XP[-1]]: the ends clamp to fp[0] and fp[-1]
+    return np.interp(x, XP, fp) ** 2 + x
+
+
+def interpolated_at_number(s, fp):
+    return np.interp(s * s, XP, fp) * s
+
+
+def interpolated_with_breakpoints(x, xp, fp):
+    return np.interp(x, xp, fp)
+
+
+def tiled_by_pair(A):
+    return np.sin(np.tile(A, (2, 3))) * np.tile(A, 2)[0, 0]
+
+
+def tiled_by_int(A, n):
+    return np.tile(A * A, n)
+
+
+def vector_tiled_into_matrix(x):
+    return np.tile(x, (3, 2)) ** 2
+
+
+def stacked_matrix_and_row(M, v):
+    return np.sin(np.vstack((M, v))) + np.vstack((v, M * v, 2.0 * v))[1:]
+
+
+def stacked_with_literal_row(M, s):
+    return np.vstack((M, [s, s * s, 1.0]))
+
+
+def squeezed(x):
+    # (3, 1, 4) -> (3, 4) by the function, (3, 1) -> (3,) along a negative axis, and the method
+    a = np.squeeze(x, axis=1)
+    b = np.squeeze(a[:, :1], -1)
+    return np.sum(np.sin(a), axis=1) * b + x.squeeze(axis=1)[:, 2]
+
+
+def profile_model(T, heights, w):
+    # a scientist's model: temperatures interpolated from a table, stacked with a baseline row,
+    # tiled over a grid and lifted to 3-D for a broadcast against per-layer weights
+    profile = np.interp(T, XP, heights)
+    table = np.vstack((np.outer(profile, w), profile[:2] * 0.5))
+    grid = np.tile(table, (1, 2))
+    layers = np.atleast_3d(grid) * np.array([1.0, 0.5])
+    return np.sum(np.tanh(layers)) + np.sum(np.squeeze(grid[:1], axis=0) ** 2)
+
+
+CASES = [
+    (lifted_to_3d, (0.7,), 0),
+    (lifted_to_3d, (np.array([0.3, -1.1, 0.8]),), 0),
+    (lifted_to_3d, (np.array([[0.3, -1.1, 0.8], [0.2, 0.5, -0.4]]),), 0),
+    (lifted_to_3d, (np.linspace(-1.0, 1.0, 12).reshape(2, 3, 2),), 0),
+    (lifted_to_3d_sum, (0.7,), 0),
+    (lifted_to_3d_sum, (np.array([[0.3, -1.1], [0.8, 0.2]]),), 0),
+    (interpolated_at_points, (np.array([-0.4, 0.1, 0.7, 1.3, 1.9, 2.6]), np.array([1.0, -0.5, 2.0, 0.25])), (0, 1)),
+    (interpolated_at_number, (0.8, np.array([1.0, -0.5, 2.0, 0.25])), (0, 1)),
+    (interpolated_at_number, (1.6, np.array([1.0, -0.5, 2.0, 0.25])), (0, 1)),   # s * s beyond XP[-1]
+    (interpolated_with_breakpoints, (np.array([0.2, 0.9, 1.7]), np.array([0.0, 0.5, 1.25, 2.0]),
+                                     np.array([1.0, -0.5, 2.0, 0.25])), (0, 1, 2)),
+    (tiled_by_pair, (np.array([[0.3, -1.1, 0.8], [0.2, 0.5, -0.4]]),), 0),
+    (tiled_by_int, (np.array([[0.3, -1.1, 0.8], [0.2, 0.5, -0.4]]), 3), 0),
+    (tiled_by_int, (np.array([0.3, -1.1, 0.8]), 2), 0),
+    (vector_tiled_into_matrix, (np.array([0.3, -1.1, 0.8]),), 0),
+    (stacked_matrix_and_row, (np.array([[0.3, -1.1, 0.8], [0.2, 0.5, -0.4]]), np.array([0.6, -0.2, 1.3])), (0, 1)),
+    (stacked_with_literal_row, (np.array([[0.3, -1.1, 0.8], [0.2, 0.5, -0.4]]), 0.9), (0, 1)),
+    (squeezed, (np.linspace(-1.0, 1.2, 12).reshape(3, 1, 4),), 0),
+    (profile_model, (np.array([0.2, 0.9, 1.6, 2.3]), np.array([1.0, -0.5, 2.0, 0.25]), np.array([0.5, -1.0])), (0, 1, 2)),
+]
+IDS = [f"{f.__name__}-{np.shape(args[0])}-{k}" for k, (f, args, _) in enumerate(CASES)]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("fn,args,wrt", CASES, ids=IDS)
+def test_forward_reverse_and_finite_differences(fn, args, wrt, backend):
+    fd = numeric_jacobian(fn, args, wrt)
+    check_jvp(fn, args, wrt, backend, fd_jacobian=fd)
+    check_vjp(fn, args, wrt, backend, fd_jacobian=fd)
+    dot_product_test(fn, args, wrt, backend)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_values_and_shapes_are_numpys(backend):
+    M, v = np.arange(6.0).reshape(2, 3), np.array([7.0, 8.0, 9.0])
+    for x in (0.5, v, M, M[None]):
+        value, _ = srcgrad.jvp(lifted_to_3d, backend=backend)(x, np.ones_like(x) if np.ndim(x) else 1.0)
+        assert value.shape == np.atleast_3d(x).shape
+    value, _ = srcgrad.jvp(stacked_matrix_and_row, wrt=(0, 1), backend=backend)(M, v, np.ones_like(M), np.ones(3))
+    np.testing.assert_allclose(value, np.sin(np.vstack((M, v))) + np.vstack((v, M * v, 2.0 * v))[1:])
+    value, _ = srcgrad.jvp(vector_tiled_into_matrix, backend=backend)(v, np.ones(3))
+    np.testing.assert_allclose(value, np.tile(v, (3, 2)) ** 2)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_interp_derivative_in_x_is_the_slope_inside_and_zero_outside(backend):
+    fp = np.array([1.0, -0.5, 2.0, 0.25])
+    x = np.array([-0.4, 0.1, 0.7, 1.3, 2.6])
+    jacobian = srcgrad.jacfwd(interpolated_with_breakpoints, wrt=0, backend=backend)(x, XP, fp)
+    slopes = np.array([0.0, -3.0, 2.5 / 0.75, -1.75 / 0.75, 0.0])
+    np.testing.assert_allclose(jacobian, np.diag(slopes), atol=1e-12)
+
+
+def tiled_and_interpolated(w):
+    return np.sum(np.tile(w, (2, 1)) ** 3) + np.interp(w[0] * w[1], XP, np.array([1.0, -0.5, 2.0, 0.25])) * w[2]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_second_derivatives_through_interp_and_tile(backend):
+    w = np.array([0.6, 0.9, -0.3])
+    hessian = srcgrad.hessian(tiled_and_interpolated, backend=backend)(w)
+    numeric = numeric_jacobian(srcgrad.grad(tiled_and_interpolated, backend=backend), (w,), 0)
+    np.testing.assert_allclose(hessian, numeric, rtol=1e-5, atol=1e-6)
+
+
+# ---------------------------------------------------------------------------- refused calls
+
+
+def squeeze_without_axis(x):
+    return np.sum(np.squeeze(x) ** 2)  # marker
+
+
+def squeeze_method_without_axis(x):
+    return np.sum(x.squeeze() ** 2)  # marker
+
+
+def squeeze_with_computed_axis(x):
+    k = x.ndim - 1
+    return np.sum(np.squeeze(x, axis=k) ** 2)  # marker
+
+
+def vstack_of_a_tuple_variable(M, v):
+    pieces = (M, v)
+    return np.sum(np.vstack(pieces))  # marker
+
+
+def interp_with_left_value(x, fp):
+    return np.sum(np.interp(x, XP, fp, left=0.0))  # marker
+
+
+REFUSED = [
+    (squeeze_without_axis, (np.ones((3, 1)),), ["np.squeeze", "axis="]),
+    (squeeze_method_without_axis, (np.ones((3, 1)),), ["np.squeeze", "axis="]),
+    (squeeze_with_computed_axis, (np.ones((3, 1)),), ["np.squeeze", "written"]),
+    (vstack_of_a_tuple_variable, (np.ones((2, 3)), np.ones(3)), ["np.vstack", "np.vstack((a, b))"]),
+    (interp_with_left_value, (np.array([0.3]), np.ones(4)), ["np.interp", "left="]),
+]
+
+
+def _marker_line(fn) -> int:
+    import inspect
+    lines, start = inspect.getsourcelines(fn)
+    return start + next(k for k, line in enumerate(lines) if "# marker" in line)
+
+
+@pytest.mark.parametrize("api", ["jvp", "grad"])
+@pytest.mark.parametrize("fn,args,words", REFUSED, ids=[f.__name__ for f, _, _ in REFUSED])
+def test_refused_with_the_construct_and_its_line(fn, args, words, api):
+    tangents = tuple(np.ones_like(a) for a in args) if api == "jvp" else ()
+    wrt = tuple(range(len(args))) if api == "jvp" else 0
+    with pytest.raises(srcgrad.SrcgradError) as error:
+        getattr(srcgrad, api)(fn, wrt=wrt, backend="python")(*args, *tangents)
+    message = str(error.value)
+    assert f"{THIS_FILE}:{_marker_line(fn)}" in message
+    for word in words:
+        assert word in message
+
+
+def tiled_into_3d(A):
+    return np.sum(np.tile(A, (2, 1, 1)))
+
+
+def test_a_tile_numba_cannot_compile_is_a_compilation_error():
+    A = np.ones((2, 3))
+    np.testing.assert_allclose(srcgrad.grad(tiled_into_3d, backend="python")(A), 2.0 * np.ones((2, 3)))
+    with pytest.raises(srcgrad.CompilationError):
+        srcgrad.grad(tiled_into_3d)(A)
