@@ -9,7 +9,7 @@ Each task calls a derivative function that arrives pickled as its recipe (the AP
 - the first call on a fresh worker: the worker builds the derivative, or loads it from its cache
   directory (the transform cache and numba's machine code) when a process built it before.
 
-Run `python bench/dask_overhead.py [tasks]` (default 400). Needs `pip install "dask[distributed]"`.
+Run `python bench/dask_overhead.py [tasks]` (default 400). Needs `pip install -e ".[dask]"`.
 """
 import logging
 import math

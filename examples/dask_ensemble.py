@@ -13,7 +13,7 @@ checks against the same computation in this process.
 
 Run `python examples/dask_ensemble.py [members]` (default 4,000; or set DASK_ENSEMBLE_MEMBERS),
 and DASK_ENSEMBLE_WORKERS=2 (say) for other cluster sizes than 1 and 2. Needs
-`pip install "dask[distributed]"`.
+`pip install -e ".[dask]"` (or `pip install "dask[distributed]"`).
 """
 import os
 import sys

@@ -13,7 +13,7 @@ this process, prints the time per gradient for 1, 2 and 4 worker processes, and 
 means with `scipy.optimize.minimize(method="L-BFGS-B", jac=True)`.
 
 Run `python examples/dask_fit.py [n_points]` (default 400,000; or set DASK_FIT_POINTS), and set
-DASK_FIT_WORKERS=2 (say) for other cluster sizes than 1, 2 and 4. Needs `pip install "dask[distributed]"`.
+DASK_FIT_WORKERS=2 (say) for other cluster sizes than 1, 2 and 4. Needs `pip install -e ".[dask]"` (or `pip install "dask[distributed]"`).
 """
 import math
 import os
