@@ -111,3 +111,13 @@ def test_a_damaged_entry_only_means_building_again(user):
     again = _run(*user, "python")
     assert again["compiled"] and again["grad"] == first["grad"]
     assert not _run(*user, "python")["compiled"]   # the entry was written again
+
+
+def test_clearing_the_cache_removes_its_entries(user, monkeypatch):
+    _run(*user, "python")
+    monkeypatch.setenv("SRCGRAD_CACHE_DIR", str(user[1]))
+    import srcgrad
+    assert list(user[1].glob("srcgrad_idx_*.pickle"))
+    srcgrad.clear_cache()
+    assert not list(user[1].glob("srcgrad_idx_*.pickle")) and not list(user[1].glob("srcgrad_gen_*.py"))
+    assert _run(*user, "python")["compiled"]
