@@ -741,6 +741,7 @@ def jacfwd(fn: Callable, wrt: Wrt = 0, backend: str = "numba") -> DerivativeFunc
     primal = _Specializations(fn, "primal", (), backend)
     used = _LastUsed(per_direction)
     arguments = _Arguments(fn, "jacfwd")
+    loops = _DirectionLoops(backend)
 
     def call(*args, **keywords):
         args, _ = arguments.bind(args, keywords)
@@ -748,6 +749,10 @@ def jacfwd(fn: Callable, wrt: Wrt = 0, backend: str = "numba") -> DerivativeFunc
         pristine = _written_arguments(fn, args)
         columns = _vector_pass(vector, _fresh(args, pristine), positions, sizes) if sum(sizes) > 1 else None
         used.specs = vector if columns is not None else per_direction
+        if columns is None and not pristine:
+            compiled = loops.get(derivative, args)
+            if compiled is not None:
+                return compiled(*args)
         if columns is None:
             columns = _direction_passes(per_direction, args, positions, pristine)
         if pristine:   # the caller's arrays change as one call of fn changes them
@@ -762,7 +767,36 @@ def jacfwd(fn: Callable, wrt: Wrt = 0, backend: str = "numba") -> DerivativeFunc
     def numba_template(args) -> str:
         return _columns_template(args, positions, primal.get(args)[2], as_tuple)
 
-    return DerivativeFunction(fn, call, used, jacfwd.__doc__, (numba_template, 0), {"primal": primal}, inner=per_direction)
+    derivative = DerivativeFunction(fn, call, used, jacfwd.__doc__, (numba_template, 0), {"primal": primal},
+                                    inner=per_direction)
+    return derivative
+
+
+class _DirectionLoops:
+    """jacfwd called again with arguments of the same kinds runs its passes, one per input
+    direction, in one compiled loop (its compiled_for function) instead of one Python call each.
+    The first call runs them from Python, so a Jacobian taken once compiles nothing more; kinds the
+    loop does not cover (outputs or wrt arguments beyond 1-D) keep the Python passes."""
+
+    def __init__(self, backend: str):
+        self.backend, self.seen, self.loops, self.building = backend, set(), {}, False
+
+    def get(self, derivative, args):
+        if self.backend != "numba" or self.building:
+            return None
+        kinds = tuple(K.of_value(a) for a in args)
+        if kinds not in self.seen:
+            self.seen.add(kinds)
+            return None
+        if kinds not in self.loops:
+            self.building = True   # compiled_for calls jacfwd once itself
+            try:
+                self.loops[kinds] = derivative.compiled_for(*args)
+            except SrcgradError:
+                self.loops[kinds] = None
+            finally:
+                self.building = False
+        return self.loops[kinds]
 
 
 def _columns_template(args, positions, out_kind, as_tuple: bool) -> str:
