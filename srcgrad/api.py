@@ -751,8 +751,11 @@ def jacfwd(fn: Callable, wrt: Wrt = 0, backend: str = "numba") -> DerivativeFunc
         used.specs = vector if columns is not None else per_direction
         if columns is None and not pristine:
             compiled = loops.get(derivative, args)
-            if compiled is not None:
-                return compiled(*args)
+            try:
+                if compiled is not None:
+                    return compiled(*args)
+            except numba.core.errors.NumbaError:   # kinds the loop's code does not type: Python passes
+                loops.refuse(args)
         if columns is None:
             columns = _direction_passes(per_direction, args, positions, pristine)
         if pristine:   # the caller's arrays change as one call of fn changes them
@@ -797,6 +800,9 @@ class _DirectionLoops:
             finally:
                 self.building = False
         return self.loops[kinds]
+
+    def refuse(self, args) -> None:
+        self.loops[tuple(K.of_value(a) for a in args)] = None
 
 
 def _columns_template(args, positions, out_kind, as_tuple: bool) -> str:

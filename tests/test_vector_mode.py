@@ -98,3 +98,14 @@ def test_a_matrix_argument_keeps_the_python_passes():
         np.testing.assert_allclose(b, a, rtol=1e-14, atol=1e-14)
     numeric = gradcheck.numeric_jacobian(_rotated, (M, x), 1)
     np.testing.assert_allclose(second[1], np.reshape(numeric, second[1].shape), rtol=1e-6, atol=1e-8)
+
+
+def _scaled_parameters(params, x):
+    return params["a"] * np.sin(x) + params["b"]
+
+
+def test_a_repeated_jacobian_of_dict_parameters_stays_right():
+    params, x = {"a": 1.5, "b": np.array([0.2, -0.1, 0.4])}, np.array([0.3, 0.8, -1.2])
+    jacobian = jacfwd(_scaled_parameters, wrt=1)
+    for _ in range(3):
+        np.testing.assert_allclose(jacobian(params, x), np.diag(1.5 * np.cos(x)), rtol=1e-14)

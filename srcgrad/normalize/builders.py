@@ -2,9 +2,10 @@
 
 Desugar keeps a list as an array that grows (`items.append(v)` is `items = appended(items, v)`);
 kinds then know what is appended (numbers: a vector; vectors: a matrix). Runs per signature, after
-kinds. After it, no `empty_list()` call and no call of a ByKindRule (np.hstack, np.vstack)
-remains: `[]` is zeros of length 0 with the rank of what is appended, np.hstack and np.vstack are
-the np.concatenate or np.stack their pieces call for, and `np.array` of an array variable is
+kinds. After it, no `empty_list()` call and no call of a ByKindRule (np.hstack, np.column_stack)
+remains: `[]` is zeros of length 0 with the rank of what is appended, np.hstack and
+np.column_stack are the np.concatenate or np.stack their pieces call for (np.vstack is a composite,
+rules/composite.py), and `np.array` of an array variable is
 `np.copy`, of a tuple of arrays `np.stack` (numba's np.array takes numbers only).
 """
 from __future__ import annotations
