@@ -94,10 +94,15 @@ def load_module(source: str, constants: dict) -> tuple[ModuleType, str]:
     module = cache.state.loaded.get(name)  # imported from verified bytes already: no need to hash again
     if module is None:
         module = cache.state.loaded[name] = _import_verified(name, data)
+    return _bind(module, constants), source
+
+
+def _bind(module: ModuleType, constants: dict) -> ModuleType:
+    """Set the arrays and functions the module's code reads, which its text declares as None."""
     for key, value in constants.items():
         if _bound_at_load(value):
             setattr(module, key, value)
-    return module, source
+    return module
 
 
 def load_existing(name: str, constants: dict) -> tuple[ModuleType, str] | None:
@@ -110,9 +115,7 @@ def load_existing(name: str, constants: dict) -> tuple[ModuleType, str] | None:
     module = cache.state.loaded.get(name)
     if module is None:
         module = cache.state.loaded[name] = _execute(name, path, data)
-    for key, value in constants.items():
-        setattr(module, key, value)
-    return module, data.decode()
+    return _bind(module, constants), data.decode()
 
 
 def _runtime_fingerprint() -> bytes:
