@@ -10,8 +10,9 @@ per element. The `cpu` column is the CPU target's derivative called per element 
 loop (`compiled_for`), the fastest single-thread use of it.
 
 Pattern 2, a loss summed over data points in a `prange` loop: a linear least-squares fit (8
-features) and a Gaussian-mixture log-likelihood (5 components in 3-D). `cpu` is grad with the
-default target (the loop runs in order).
+features) and a Gaussian-mixture log-likelihood (5 components in 3-D), written with an array of
+the components' terms per point (CPU targets only: a CUDA thread cannot allocate it) and with
+numbers only (every target). `cpu` is grad with the default target (the loop runs in order).
 
 Every result is checked against the CPU target (relative 1e-10) before it is timed.
 """
@@ -135,13 +136,22 @@ def oscillator_args(n):
 
 # ----- pattern 2 ---------------------------------------------------------------------------------
 
-def pattern_2(name, fn, wrt, make_args, sizes, rows):
+def pattern_2(name, fn, wrt, make_args, sizes, rows, on_gpu=True):
     cpu = srcgrad.grad(fn, wrt=wrt)
     parallel = srcgrad.grad(fn, wrt=wrt, target="parallel")
+    gpu = srcgrad.grad(fn, wrt=wrt, target="cuda") if HAVE_GPU and on_gpu else None
     for n in sizes:
         args = make_args(n)
         row = {"workload": name, "n": n, "cpu": best(lambda: cpu(*args)), "parallel": best(lambda: parallel(*args))}
-        agree(parallel(*args), cpu(*args), f"{name} parallel, n={n}")
+        reference = cpu(*args)
+        agree(parallel(*args), reference, f"{name} parallel, n={n}")
+        if gpu is not None:
+            on_device = tuple(cuda.to_device(a) if isinstance(a, np.ndarray) else a for a in args)
+            row["cuda"] = best(synchronized(lambda: gpu(*on_device)))
+            row["cuda+copies"] = best(lambda: gpu(*args))
+            agree(gpu(*args), reference, f"{name} cuda, n={n}")
+            agree(tuple(g.copy_to_host() if hasattr(g, "copy_to_host") else g for g in gpu(*on_device)), reference,
+                  f"{name} cuda, device arrays, n={n}")
         rows.append(row)
         print(row, flush=True)
 
@@ -178,7 +188,8 @@ def main():
         pattern_1("oscillator, 100 steps", tf.damped_oscillator, (0, 1), oscillator_args, small[:2], rows)
     medium = [10 ** 4, 10 ** 5] if QUICK else [10 ** 7] if PRANGE_ONLY else [10 ** 6, 10 ** 7]
     pattern_2("least squares (prange)", tf.least_squares, (0, 1), least_squares_args, medium, rows)
-    pattern_2("GMM log-likelihood (prange)", tf.gmm_loglik, (0, 1, 2), gmm_args, medium, rows)
+    pattern_2("GMM log-likelihood (prange)", tf.gmm_loglik, (0, 1, 2), gmm_args, medium, rows, on_gpu=False)
+    pattern_2("GMM, numbers only (prange)", tf.gmm_loglik_streaming, (0, 1, 2), gmm_args, medium, rows)
     print(table(rows))
 
 

@@ -1,7 +1,8 @@
 """srcgrad_runtime: everything generated derivative code calls at run time, and nothing else.
 
 Generated modules import only this package, numpy, math and numba. Every helper here runs both as
-plain Python (backend="python") and inside numba-compiled code (backend="numba").
+plain Python (backend="python") and inside numba-compiled code (backend="numba"), except the
+`cuda_*` helpers, which the host-side Python of target="cuda" code calls to launch kernels.
 """
 from .arrays import (UnequalLengths, add_at_flat, appended, appended_head, empty_list, astype, largest, smallest, product, picked_along, take_along, put_along,
                      prod_of_others_along, atleast_1d, atleast_3d, reshape_like, tile, tile_transpose, diag_transpose, diff_transpose, kron_grad_left,
@@ -9,6 +10,7 @@ from .arrays import (UnequalLengths, add_at_flat, appended, appended_head, empty
                      zeros_like)
 from .backends import cuda_device_jit, cuda_kernel_jit, numba_jit, parallel_jit, python_jit
 from .parallel import parallel_parts, prange
+from .cuda import cuda_empty, cuda_loop, cuda_threads, cuda_zeros
 from .linalg import cholesky_adjoint, cholesky_tangent, symmetric_eigen
 from .special import digamma, erf, erfc, gammaln, sinc_slope, trigamma
 from .tape import zeroed, zeroed_like
@@ -18,7 +20,7 @@ from .revolve import (ACTION, ADVANCE, ARGUMENT, SEGMENTS, SLOTS, UNTIL, checkpo
 __all__ = ["UnequalLengths", "appended", "appended_head", "empty_list", "astype", "largest", "smallest", "product", "picked_along", "take_along", "put_along",
            "prod_of_others_along", "atleast_1d", "atleast_3d", "reshape_like", "tile", "tile_transpose", "diag_transpose", "diff_transpose", "kron_grad_left",
            "kron_grad_right", "repeat_transpose", "sort_order", "sorted_like", "unsorted", "mean", "reshape", "add_at_flat", "clip", "flatten", "kept_slots", "broadcast_like", "placed_flat", "prod_of_others", "stop_gradient", "scatter_add", "matmul_grad_left", "matmul_grad_right", "sum_to", "take_flat", "zeros_like",
-           "parallel_parts", "prange", "numba_jit", "python_jit", "parallel_jit", "cuda_device_jit", "cuda_kernel_jit", "zeroed", "zeroed_like",
+           "parallel_parts", "prange", "cuda_loop", "cuda_threads", "cuda_zeros", "cuda_empty", "numba_jit", "python_jit", "parallel_jit", "cuda_device_jit", "cuda_kernel_jit", "zeroed", "zeroed_like",
            "erf", "erfc", "gammaln", "digamma", "trigamma", "sinc_slope", "cholesky_tangent", "cholesky_adjoint", "symmetric_eigen",
            "ACTION", "ADVANCE", "ARGUMENT", "SEGMENTS", "SLOTS", "UNTIL", "checkpoint_schedule", "kept_at",
            "nbytes_of", "revolve_advances", "revolve_turn", "segment_start"]

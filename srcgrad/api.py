@@ -29,7 +29,8 @@ from .pipeline import ModuleBuilder, globals_fingerprint, has_parallel_loops, no
 from .transform.forward_vector import NotVectorizable
 
 Wrt = Union[int, Sequence[int]]
-BACKENDS = ("numba", "python", "parallel")   # "parallel": target="parallel" of a function with prange loops
+# "parallel" and "cuda_loops": target="parallel" and target="cuda" of a function with prange loops
+BACKENDS = ("numba", "python", "parallel", "cuda_loops")
 
 
 class _Specializations:
@@ -101,6 +102,9 @@ class _Specializations:
         return transforms.request_key(request, portable[0]), portable[1]
 
     def source(self) -> str:
+        if self.last is None and self.backend == "cuda_loops":
+            raise SrcgradError("on target='cuda' the kernels are built for the kinds of the arguments on the first "
+                               "call; call the derivative once, then read its source")
         if self.last is None:
             params = inspect.signature(python_function(self.fn)).parameters
             self.last = self._build(tuple(K.UNKNOWN for _ in params), self.fn)
@@ -126,6 +130,11 @@ def _guarded(compiled, pyfunc, backend: str):
         if backend != "python":   # numba compiles one version per layout, and reshape needs C order
             args = tuple(np.ascontiguousarray(a) if isinstance(a, np.ndarray) and not a.flags.c_contiguous else a
                          for a in args)
+        if backend == "cuda_loops":
+            return _on_the_device(call_compiled, args)
+        return call_compiled(*args)
+
+    def call_compiled(*args):
         try:
             return compiled(*args)
         except SrcgradError:
@@ -149,6 +158,27 @@ def _guarded(compiled, pyfunc, backend: str):
                 "with the function's source.") from exc
     call.dispatcher = compiled
     return call
+
+
+def _on_the_device(run, args: tuple):
+    """Run host code that launches kernels (target="cuda" with prange loops) with its arrays on
+    the GPU: numpy arrays are copied there, and the results come back as numpy arrays unless a
+    device array came in (then they stay on the device)."""
+    batched.require_cuda()
+    from numba import cuda
+    stays = any(K.is_device_array(a) for a in _leaves(args))
+    result = run(*_map_arrays(args, lambda a: cuda.to_device(a) if isinstance(a, np.ndarray) else a))
+    return _map_arrays(result, lambda a: a if stays or not K.is_device_array(a) else a.copy_to_host())
+
+
+def _leaves(value):
+    return [leaf for item in value for leaf in _leaves(item)] if isinstance(value, tuple) else [value]
+
+
+def _map_arrays(value, change):
+    if isinstance(value, tuple):
+        return tuple(_map_arrays(v, change) for v in value)
+    return change(value)
 
 
 def _plain(value):
@@ -444,6 +474,12 @@ def _describe(value) -> str:
 
 
 def _as_float(value, like):
+    if K.is_device_array(like):   # target="cuda": a tangent stays on the device, or is a host array copied there
+        if not K.is_device_array(value):
+            return _as_float(value, np.empty(like.shape))
+        if tuple(value.shape) != tuple(like.shape):
+            raise SrcgradError(f"a tangent/cotangent has shape {tuple(value.shape)}, expected {tuple(like.shape)}")
+        return value
     if isinstance(like, np.ndarray):
         out = np.array(value, dtype=np.float64)   # a copy: generated code may write into tangents
         if out.shape != like.shape:
@@ -468,10 +504,10 @@ def _decorator(make):
     """Let `make(f, wrt=...)` also be used as `@make` and `@make(wrt=...)`, and on a
     `functools.partial` of a function; and give it the `target=` option every API documents."""
     def targeted(fn, wrt: Wrt = 0, backend: str = "numba", target: str = "cpu", **options):
-        if target != "cpu" and not _parallel_loops_in(fn, target, backend):
+        if target != "cpu" and not _parallel_loops_in(fn, target, backend, make.__name__):
             return _batched(fn, _PER_ELEMENT.get(make.__name__, make.__name__), wrt, backend, target, make.__doc__,
                             options.get("has_aux", False))
-        return make(fn, wrt=wrt, backend="parallel" if target == "parallel" else backend, **options)
+        return make(fn, wrt=wrt, backend={"parallel": "parallel", "cuda": "cuda_loops"}.get(target, backend), **options)
 
     def api(fn=None, wrt: Wrt = 0, backend: str = "numba", **options):
         if fn is None:
@@ -620,17 +656,21 @@ def _of_partial(make, bound: functools.partial, wrt: Wrt, backend: str, options:
 
 # ----- targets ------------------------------------------------------------------------------
 
-def _parallel_loops_in(fn, target: str, backend: str) -> bool:
+def _parallel_loops_in(fn, target: str, backend: str, api: str) -> bool:
     """Whether fn has prange loops: then target="parallel" compiles fn's own derivative with them
-    parallel; otherwise a target runs fn's derivative once per element (_batched)."""
+    parallel, and target="cuda" with them as kernels; otherwise a target runs fn's derivative once
+    per element (_batched)."""
     batched.check_target(target, backend)
     if isinstance(fn, DerivativeFunction) or not has_parallel_loops(python_function(fn)):
         return False
-    if target == "cuda":
-        raise SrcgradError(f"{python_function(fn).__qualname__} has prange loops, which run on target='parallel'. "
-                           "On target='cuda' srcgrad runs a function of floats once per element (one thread each); "
-                           "a prange loop's body as a CUDA kernel is not supported yet.")
+    if target == "cuda" and api not in CUDA_LOOP_APIS:
+        raise SrcgradError(f"{python_function(fn).__qualname__} has prange loops: on target='cuda' they run as kernels "
+                           f"for {', '.join(CUDA_LOOP_APIS)}; {api} of it runs on target='parallel' or 'cpu'.")
     return True
+
+
+# what a host-side call of a derivative with kernels can be (one call, device arrays in and out)
+CUDA_LOOP_APIS = ("grad", "value_and_grad", "jvp", "vjp")
 
 
 def _batched(fn, what: str, wrt: Wrt, backend: str, target: str, doc: str, has_aux: bool = False) -> DerivativeFunction:
@@ -933,7 +973,8 @@ def _scalar_seed(specs, args, fn):
 
 
 def _shape_grads(grads, args, positions, as_tuple):
-    shaped = tuple(float(g) if not isinstance(args[w], (np.ndarray, tuple)) else _like_argument(g, args[w])
+    shaped = tuple(float(g) if not isinstance(args[w], (np.ndarray, tuple)) and not K.is_device_array(args[w])
+                   else _like_argument(g, args[w])
                    for g, w in zip(grads, positions))
     return shaped if as_tuple else shaped[0]
 
@@ -1092,6 +1133,8 @@ def _as_cotangent(cotangent, kind=K.UNKNOWN):
         return tuple(_as_cotangent(c, item) for c, item in zip(cotangent, items))
     if isinstance(cotangent, np.ndarray):
         return np.asarray(cotangent, dtype=np.float64)
+    if K.is_device_array(cotangent):
+        return cotangent
     return float(cotangent)
 
 

@@ -18,10 +18,10 @@ import numpy as np
 from . import syntax
 from .analyze import kinds as K
 from .analyze.activity import active_variables
-from .analyze.device_code import require_device_code
+from .analyze.device_code import require_device_code, require_host_and_loops
 from .emit.module import MODULE_NAMES, load_module, module_source
 from .emit.printer import to_source
-from .errors import InternalError, SrcgradError
+from .errors import InternalError, SrcgradError, UnsupportedSyntaxError
 from .custom import is_custom
 from .frontend.fence import check_supported
 from .frontend.parse import ParsedFunction, is_derivative, parse_function, python_function
@@ -247,18 +247,24 @@ class ModuleBuilder:
         if key in self._in_progress:
             raise SrcgradError(f"{pyfunc.__qualname__} calls itself; recursive functions are not supported. "
                                "Rewrite the recursion as a loop.")
+        on_host = self.backend == "cuda_loops" and not self._in_progress   # the function asked for; its callees run in kernels
         self._in_progress.add(key)
         unit = normalized(pyfunc, mode)
         with compiler_pass("kinds/scalarize", unit.parsed):
             work = self._specialize(unit, mode, arg_kinds)
-        if self.backend == "cuda":
+        if on_host:
+            require_host_and_loops(work.tree, work.kinds, unit.parsed.location)
+        elif self.backend in ("cuda", "cuda_loops"):
             require_device_code(work.tree, work.kinds, unit.parsed.location)
         name = self.module_names.fresh(PREFIXES[mode] + unit.parsed.name)
         with compiler_pass(mode, unit.parsed):
             generated = self._transform(work, unit, mode, wrt, name, options)
-        if self.backend == "parallel" and mode != "forward_vector":   # its direction buffers are shared
-            for loop in parallelize(generated, work.names, work.kinds, self.module_names):
+        if (self.backend == "parallel" and mode != "forward_vector") or on_host:   # vector mode's direction buffers are shared
+            refuse = _kernel_refusal(unit, work.tree) if on_host else None
+            for loop in parallelize(generated, work.names, work.kinds, self.module_names, device=on_host, refuse=refuse):
                 self.order.append(Built(loop.name, loop, None))
+        if on_host:
+            generated.srcgrad_decorator = "python_jit"   # launches the kernels
         _dump(mode, name, generated)
         built = Built(name, generated, _return_kind(work.tree, work.kinds), fn if is_custom(fn) else None)
         self._in_progress.discard(key)
@@ -397,6 +403,19 @@ class _Callees:
 
     def built(self, call, positions, mode, **options) -> Built:
         return self.builder.build(call.srcgrad_user, mode, tuple(positions), self.arg_kinds(call), **options)
+
+
+def _kernel_refusal(unit: Unit, tree):
+    """What target="cuda" calls for a prange loop its derivative must run in order: an error at the
+    user's first prange loop."""
+    loops = [node for node in syntax.walk(tree) if getattr(node, "srcgrad_parallel", False)]
+    where = next((unit.parsed.location(loop) for loop in loops if unit.parsed.location(loop)), None)
+
+    def refuse(reason: str):
+        raise UnsupportedSyntaxError("this prange loop as a CUDA kernel (target='cuda')", where or unit.parsed.location(tree),
+                                     f"In the derivative, {reason}. target='parallel' runs it on the CPU's cores, in "
+                                     "parallel where it can.")
+    return refuse
 
 
 def _derivative_code(derivative, arg_kinds: tuple):

@@ -84,3 +84,65 @@ def test_cupy_arrays_are_taken_on_the_device():
     on_host = g(S, sigma, 0.03, 100.0, 1.0)
     close(delta.copy_to_host(), on_host[0])
     close(vega.copy_to_host(), on_host[1])
+
+
+# ----- pattern 2: prange loops as kernels ----------------------------------------------------------
+
+def flat(result):
+    items = result if isinstance(result, tuple) else (result,)
+    return np.concatenate([np.ravel(np.asarray(x, dtype=float)) for x in items])
+
+
+PRANGE = [
+    (tf.least_squares, (rng.normal(size=4), 0.3, rng.normal(size=(40, 4)), rng.normal(size=40)), (0, 1)),
+    (tf.gmm_loglik_streaming, (rng.normal(size=(3, 2)), rng.normal(size=3), 0.2 * rng.normal(size=3),
+                               rng.normal(size=(30, 2))), (0, 1, 2)),
+]
+
+
+@pytest.mark.parametrize("fn, args, wrt", PRANGE, ids=[c[0].__name__ for c in PRANGE])
+def test_prange_kernels_match_the_cpu_target(fn, args, wrt):
+    value, grads = srcgrad.value_and_grad(fn, wrt=wrt, target="cuda")(*args)
+    expected_value, expected = srcgrad.value_and_grad(fn, wrt=wrt)(*args)
+    assert isinstance(value, float) and all(isinstance(g, (np.ndarray, float)) for g in grads)
+    close(value, expected_value)
+    close(flat(grads), flat(expected))
+    tangents = [rng.normal(size=np.shape(args[w])) if np.ndim(args[w]) else 0.7 for w in wrt]
+    out, tangent = srcgrad.jvp(fn, wrt=wrt, target="cuda")(*args, *tangents)
+    close(out, expected_value)
+    close(tangent, sum(np.sum(t * g) for t, g in zip(tangents, expected)))   # forward kernel against reverse on the CPU
+
+
+def test_prange_kernels_of_a_vector_output():
+    args = (np.array([2.0, 0.7, 0.1]), np.linspace(0, 3, 25), rng.normal(size=25))
+    v, w = rng.normal(size=3), rng.normal(size=25)
+    values, tangent = srcgrad.jvp(tf.decay_residuals, target="cuda")(*args, v)
+    close(values, tf.decay_residuals(*args))
+    close(tangent, srcgrad.jvp(tf.decay_residuals)(*args, v)[1])
+    _, cotangent = srcgrad.vjp(tf.decay_residuals, target="cuda")(*args, w)
+    close(np.dot(w, tangent), np.dot(cotangent, v))
+
+
+def test_prange_kernels_keep_device_arrays_on_the_device():
+    w, b, X, y = PRANGE[0][1]
+    g = srcgrad.grad(tf.least_squares, wrt=(0, 1), target="cuda")
+    w_bar, b_bar = g(cuda.to_device(w), b, cuda.to_device(X), cuda.to_device(y))
+    assert hasattr(w_bar, "copy_to_host") and not isinstance(w_bar, np.ndarray) and isinstance(b_bar, float)
+    expected = srcgrad.grad(tf.least_squares, wrt=(0, 1))(w, b, X, y)
+    close(w_bar.copy_to_host(), expected[0])
+    close(b_bar, expected[1])
+    g(w, b, X[:7], y[:7])   # host arrays of other sizes: the same kernels
+    assert len(g._specializations.cache) == 1
+    assert "cuda.atomic.add(w_bar, j," in g.source and "cuda_loop(" in g.source
+
+
+def test_random_kernel_programs_agree_with_the_cpu_target(tmp_path):
+    """The fuzzer's kernel-shaped programs (tests/fuzz/kernels.py): target='cuda' against the
+    python backend, finite differences and forward-against-reverse, on every API."""
+    from tests.fuzz.checks import check_program
+    from tests.fuzz.generator import generate
+    from tests.fuzz.plan import Plan
+    outcomes = [check_program(generate(f"kernels-ci:{k}:0"), Plan(backends=("python", "cuda")), str(tmp_path))
+                for k in range(6)]
+    assert [o.status for o in outcomes] == ["agreed"] * 6, [o.primary.describe() for o in outcomes if o.failures]
+    assert sum(o.on_cuda == "ran" for o in outcomes) >= 4

@@ -160,3 +160,41 @@ def neighbour_sweep(x, a):
 def decorated_energy(x):
     """A module-level name that holds the derivative itself (pickled by that name)."""
     return np.sum(x ** 2) + np.sin(x[0])
+
+
+def component_term(X, i, means, log_weights, log_sigma, k):
+    """log(w_k N(x_i | mean_k, sigma_k^2 I)) up to a constant: one component's term at one point."""
+    d = X.shape[1]
+    sq = 0.0
+    for j in range(d):
+        diff = (X[i, j] - means[k, j]) / math.exp(log_sigma[k])
+        sq += diff * diff
+    return log_weights[k] - d * log_sigma[k] - 0.5 * sq
+
+
+def gmm_loglik_streaming(means, log_weights, log_sigma, X):
+    """gmm_loglik with numbers only in its loop (a CUDA thread allocates nothing): the largest
+    term in a first pass over the components, the shifted exponentials in a second."""
+    n = X.shape[0]
+    K = means.shape[0]
+    total = 0.0
+    for i in prange(n):
+        best = -1e300
+        for k in range(K):
+            term = component_term(X, i, means, log_weights, log_sigma, k)
+            if term > best:
+                best = term
+        s = 0.0
+        for k in range(K):
+            s += math.exp(component_term(X, i, means, log_weights, log_sigma, k) - best)
+        total += best + math.log(s)
+    return total
+
+
+def repeated_parameter(x, a):
+    """`a` read twice per iteration: the reverse loop adds to `a_bar` in two places, which numba's
+    prange cannot reduce (fuzz seed kernels1:24:0)."""
+    total = 0.0
+    for i in prange(x.shape[0]):
+        total += math.sin(a * x[i]) + math.cos(a + x[i])
+    return total

@@ -6,8 +6,10 @@ simulator must be switched on before numba is imported.
 import os
 import subprocess
 import sys
+import types
 from pathlib import Path
 
+import numba
 import numpy as np
 import pytest
 
@@ -171,6 +173,8 @@ PRANGE = [
     (tf.pair_energy, (rng.normal(size=(30, 3)), 1.5), (0, 1)),
     (tf.running_product, (rng.uniform(0.8, 1.2, 50),), (0,)),
     (tf.neighbour_sweep, (rng.normal(size=20), 0.7), (0, 1)),
+    (tf.gmm_loglik_streaming, (rng.normal(size=(3, 2)), rng.normal(size=3), 0.2 * rng.normal(size=3), rng.normal(size=(200, 2))), (0, 1, 2)),
+    (tf.repeated_parameter, (rng.normal(size=50), 0.4), (0, 1)),
 ]
 
 
@@ -224,9 +228,58 @@ def test_prange_on_the_cpu_target_runs_in_order():
     assert "prange" not in g.source and "@jit" in g.source
 
 
-def test_prange_on_cuda_is_refused_clearly():
-    with pytest.raises(SrcgradError, match="prange loops, which run on target='parallel'"):
-        srcgrad.grad(tf.least_squares, target="cuda")
+def kernels_to_ptx(derivative, *args) -> list:
+    """PTX for each kernel a target='cuda' derivative of a prange function launches for `args`:
+    its host code runs with numpy arrays, compiling each kernel where it would launch it."""
+    try:
+        derivative(*args)   # builds the code; without a device the call then stops
+    except SrcgradError as exc:
+        assert "no CUDA device" in str(exc), exc
+    from numba import cuda
+    host = derivative._specializations.last[0].dispatcher
+    ptx = []
+
+    def compile_instead(kernel, threads, n_sums, *values):
+        signature = tuple(numba.typeof(v) for v in values) + ((numba.float64[::1],) if n_sums else ())
+        ptx.append(cuda.compile_ptx(kernel.py_func, signature, cc=(9, 0))[0])
+        return [0.0] * n_sums
+    namespace = {**host.__globals__, "cuda_loop": compile_instead, "cuda_zeros": np.zeros, "cuda_empty": np.empty}
+    seed = (1.0,) * (host.__code__.co_argcount - len(args))   # grad's output cotangent
+    types.FunctionType(host.__code__, namespace, host.__name__)(*args, *seed)
+    return ptx
+
+
+STREAMING = (rng.normal(size=(3, 2)), rng.normal(size=3), 0.2 * rng.normal(size=3), rng.normal(size=(40, 2)))
+
+
+@pytest.mark.skipif(not nvvm_available(), reason="numba's NVVM is not installed (pip install -e '.[cuda]')")
+def test_prange_kernels_compile_to_ptx_without_a_gpu():
+    w, b, X, y = PRANGE[0][1]
+    made = [(srcgrad.value_and_grad(tf.least_squares, wrt=(0, 1), target="cuda"), (w, b, X, y), 2),
+            (srcgrad.grad(tf.gmm_loglik_streaming, wrt=(0, 1, 2), target="cuda"), STREAMING, 1),
+            (srcgrad.jvp(tf.gmm_loglik_streaming, wrt=(0, 1, 2), target="cuda"), STREAMING + STREAMING[:3], 1),
+            (srcgrad.vjp(tf.decay_residuals, target="cuda"), (w[:3], y, y, y), 1),
+            (srcgrad.jvp(tf.pair_energy, wrt=(0, 1), target="cuda"), (X, 1.5, X, 1.0), 1)]
+    for derivative, args, kernels in made:
+        ptx = kernels_to_ptx(derivative, *args)
+        assert len(ptx) == kernels and all(".entry" in p for p in ptx)
+    assert "atom.global.add.f64" in "".join(kernels_to_ptx(made[1][0], *STREAMING))   # shared adjoints: atomic adds
+
+
+@pytest.mark.parametrize("fn, args, message", [
+    (tf.gmm_loglik, STREAMING, r"target_functions.py:\d+(.|\n)*terms = np.empty\(K\)(.|\n)*`terms`\) on a CUDA device"),
+    (tf.running_product, (np.ones(5),), r"prange\(x.shape\[0\]\)(.|\n)*`p` carries a value other than a sum"),
+    (tf.neighbour_sweep, (np.ones(5), 0.5), r"return np.sum\(w \* w\)(.|\n)*arithmetic on a whole array outside a prange"),
+    (tf.pair_energy, (np.ones((4, 3)), 1.0), r"scratch arrays \(\w+\) whose size changes within the loop"),
+], ids=["array_in_loop", "carried_product", "host_arithmetic", "growing_tape"])
+def test_prange_kernels_refuse_what_a_gpu_cannot_run_at_its_line(fn, args, message):
+    with pytest.raises(SrcgradError, match=message):
+        srcgrad.grad(fn, target="cuda")(*args)
+
+
+def test_prange_functions_on_cuda_take_the_four_kernel_apis():
+    with pytest.raises(SrcgradError, match="on target='cuda' they run as kernels for grad, value_and_grad, jvp, vjp; jacrev"):
+        srcgrad.jacrev(tf.decay_residuals, target="cuda")
 
 
 def test_a_function_of_arrays_without_prange_is_refused_at_its_line():

@@ -89,6 +89,8 @@ def of_value(value):
             return UNKNOWN   # complex, object, ...: nothing srcgrad can differentiate or spell
         prefix = "a" if value.dtype.kind == "f" else "ia"
         return f"{prefix}{value.ndim}"
+    if is_device_array(value):
+        return of_value(np.empty((0,) * len(value.shape), np.dtype(value.dtype)))
     if isinstance(value, Keyed):
         return DictKind(tuple(of_value(v) for v in value), value.keys)
     if isinstance(value, dict):
@@ -96,6 +98,12 @@ def of_value(value):
     if isinstance(value, tuple):
         return tuple(of_value(v) for v in value)
     return UNKNOWN
+
+
+def is_device_array(value) -> bool:
+    """A GPU array (numba's device arrays, CuPy's, anything with the CUDA array interface): target="cuda" takes
+    it as an array whose elements stay on the device."""
+    return not isinstance(value, np.ndarray) and (hasattr(value, "__cuda_array_interface__") or hasattr(value, "copy_to_host"))
 
 
 def join(a, b):

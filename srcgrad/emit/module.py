@@ -22,7 +22,8 @@ from .cache import CACHE_ENV, usable_cache_dir, why
 from .printer import to_source
 
 # the names generated code may import from srcgrad_runtime (the decorators are imported as `jit`)
-DECORATORS = {"numba": "numba_jit", "parallel": "numba_jit", "python": "python_jit", "cuda": "cuda_device_jit"}
+DECORATORS = {"numba": "numba_jit", "parallel": "numba_jit", "python": "python_jit", "cuda": "cuda_device_jit",
+              "cuda_loops": "cuda_device_jit"}   # cuda_loops: target="cuda" of a function with prange loops
 RUNTIME_HELPERS = set(srcgrad_runtime.__all__) - set(DECORATORS.values()) - {"parallel_jit", "cuda_kernel_jit"}
 # names generated code uses for modules, runtime helpers and builtins: never a local variable's
 MODULE_NAMES = {"math", "np", "jit"} | RUNTIME_HELPERS | set(dir(builtins))
@@ -43,7 +44,8 @@ def module_source(functions: list, constants: dict, origin: str, backend: str, l
     used = RUNTIME_HELPERS & {n for fn in functions for n in syntax.names_in(fn)}
     used |= {fn.srcgrad_decorator for fn in functions if hasattr(fn, "srcgrad_decorator")}
     helpers = f"from srcgrad_runtime import {', '.join(sorted(used))}\n" if used else ""
-    parts = [_HEADER.format(version=__version__, origin=origin, decorator=decorator, helpers=helpers) + launcher[0]]
+    kernels = "from numba import cuda\n" if "cuda_kernel_jit" in used and not launcher[0] else ""
+    parts = [_HEADER.format(version=__version__, origin=origin, decorator=decorator, helpers=helpers) + kernels + launcher[0]]
     scalars = {k: v for k, v in constants.items() if not _bound_at_load(v)}
     bound = {k: v for k, v in constants.items() if _bound_at_load(v)}
     if constants:

@@ -11,6 +11,11 @@ the loop. Shared arrays it accumulates into (`w_bar[j] += ...`, the adjoint of a
 iteration reads) get one private array per part of the range, summed after the loop, since
 numba's prange reduces scalars and whole arrays but not array elements. Writes indexed by the
 loop's own index (`x_bar[i] += ...`) touch one iteration's elements and stay as they are.
+
+On target="cuda" (`device=True`) a safe loop becomes a CUDA kernel instead, launched from the
+host function in the loop's place: a grid-stride loop whose threads keep their sums in registers
+and add them once, atomically, at the end; shared accumulations become atomic adds. A loop that
+is not safe, or that needs scratch arrays, is refused (`refuse`), since the host cannot run it.
 """
 from __future__ import annotations
 
@@ -20,19 +25,25 @@ import gast
 
 from .. import syntax
 from ..analyze import kinds as K
-from ..analyze.dataflow import bound_names, only_summed, upward_exposed
+from ..analyze.dataflow import bound_names, only_summed, sum_into, upward_exposed
 from ..emit.module import MODULE_NAMES, RUNTIME_HELPERS
 from ..normalize.names import NameGenerator
 from ..rules.template import simplify
 
 
-def parallelize(fn, names: NameGenerator, kinds: dict, module_names: NameGenerator) -> list:
+def parallelize(fn, names: NameGenerator, kinds: dict, module_names: NameGenerator, device: bool = False,
+                refuse=None) -> list:
     """Make the safe parallel loops of generated function `fn` prange loops, each moved into a
     function of its own (compiled with numba's parallel=True, which then sees only that loop);
-    returns those functions. `kinds`: the primal function's kinds (which names hold arrays)."""
+    returns those functions. `kinds`: the primal function's kinds (which names hold arrays).
+    `device`: make them CUDA kernels instead, calling `refuse(reason)` for a loop that cannot be one."""
     buffers = {stmt.targets[0].id: stmt for stmt in fn.body if getattr(stmt, "srcgrad_buffer", False)}
-    context = _Context(names, buffers, _array_names(fn, kinds), module_names, fn.name, [])
+    context = _Context(names, buffers, _array_names(fn, kinds), module_names, fn.name, [], kinds, device, refuse)
     _parallelize_block(fn.body, context, [])
+    if device:
+        _allocate_on_device(fn)
+        unused = set(buffers) - syntax.names_in([stmt for stmt in fn.body if not getattr(stmt, "srcgrad_buffer", False)])
+        fn.body = [stmt for stmt in fn.body if not (getattr(stmt, "srcgrad_buffer", False) and stmt.targets[0].id in unused)]
     return context.outlined
 
 
@@ -44,6 +55,9 @@ class _Context:
     module_names: NameGenerator
     function: str     # the name of the function the loops are in
     outlined: list    # the functions made so far, one per parallel loop
+    kinds: dict       # the primal function's kinds
+    device: bool      # loops become CUDA kernels
+    refuse: object    # on the device: called with the reason a loop cannot be a kernel
 
 
 def _parallelize_block(block: list, context: _Context, after: list) -> None:
@@ -55,14 +69,24 @@ def _parallelize_block(block: list, context: _Context, after: list) -> None:
         live_after = _live_after(following)
         # scratch buffers the loop uses and nothing reads after it: one per part of the range
         private = {b: init for b, init in context.buffers.items() if b in syntax.names_in(stmt) and b not in live_after}
-        if getattr(stmt, "srcgrad_parallel", False) and isinstance(stmt, gast.For) \
-                and _splittable(stmt, context, private, live_after):
+        marked = getattr(stmt, "srcgrad_parallel", False)
+        reason = _why_in_order(stmt, context, private, live_after) if marked else None
+        if marked and reason is None:
             sums = sorted((bound_names(stmt) - {stmt.target.id}) & live_after)
-            block[k] = _outline(_parallel_loop(stmt, context.names, private), sums, context)
-            k += 1
-            continue
-        if getattr(stmt, "srcgrad_parallel", False):
-            block.insert(k, syntax.comment("a prange loop run in order: in this code its iterations depend on each other"))
+            try:
+                launch = _kernel(stmt, sums, private, context) if context.device else \
+                    [_outline(_parallel_loop(stmt, context.names, private, context.kinds), sums, context)]
+            except _NotAKernel as exc:
+                reason = (f"it keeps per-iteration values in scratch arrays ({', '.join(exc.args[0])}) whose size changes "
+                          "within the loop, which a CUDA thread cannot allocate")
+            else:
+                block[k:k + 1] = launch
+                k += len(launch)
+                continue
+        if marked:
+            if context.device:
+                context.refuse(reason)
+            block.insert(k, syntax.comment(f"a prange loop run in order: {reason}"))
             k += 1
         inner = ([("loop", stmt.body)] if syntax.is_loop(stmt) else []) + following
         for child in syntax.child_blocks(stmt):
@@ -99,27 +123,34 @@ def _live_after(context: list) -> set:
     return live | upward_exposed(continuation)
 
 
-def _splittable(loop, context: _Context, buffers: dict, live_after: set) -> bool:
-    """A unit-step range loop of scalar-style code that pushes and pops nothing, whose shared arrays
-    are only accumulated into (the scratch `buffers` become private to each part), and whose values
-    that outlive an iteration are sums."""
+def _why_in_order(loop, context: _Context, buffers: dict, live_after: set) -> str | None:
+    """Why `loop` must run in order, or None when it can be split: a unit-step range loop of
+    scalar-style code that pushes and pops nothing, whose shared arrays are only accumulated into
+    (the scratch `buffers` become private to each part), and whose values that outlive an iteration
+    are sums."""
+    if not isinstance(loop, gast.For):
+        return "it is not a for loop over a range"
     args = loop.iter.args
     if len(args) == 3 and not (isinstance(args[2], gast.Constant) and args[2].value == 1):
-        return False
+        return "its range has a step other than 1"
     if any(isinstance(n, (gast.Break, gast.Continue, gast.Return)) for n in gast.walk(loop)):
-        return False
+        return "it can leave the loop or an iteration early"
     calls = [n for n in gast.walk(loop) if isinstance(n, gast.Call)]
-    if any(isinstance(c.func, gast.Attribute) and c.func.attr in ("append", "pop") for c in calls):
-        return False
-    if any(isinstance(c.func, gast.Name) and c.func.id in ("appended", "appended_head") for c in calls):
-        return False
+    if any(isinstance(c.func, gast.Attribute) and c.func.attr in ("append", "pop") for c in calls) \
+            or any(isinstance(c.func, gast.Name) and c.func.id in ("appended", "appended_head") for c in calls):
+        return "it records values on a tape of unknown length"
     if not _scalar_style(loop.body, context.arrays):
-        return False
+        return "it computes with whole arrays or slices"
     shared = _shared_accumulations(loop, buffers)
     assigned = bound_names(loop) - set(buffers) - {loop.target.id}
-    outliving = (upward_exposed(loop.body) | live_after) & assigned
-    return not any(_read_elsewhere(loop, array) for array in shared) and not (set(shared) & assigned) \
-        and all(only_summed(loop, name) for name in outliving) and _own_elements_only(loop, set(buffers) | set(shared))
+    if any(_read_elsewhere(loop, array) for array in shared) or set(shared) & assigned:
+        return "it reads an array that its iterations also add into"
+    carried = sorted(name for name in (upward_exposed(loop.body) | live_after) & assigned if not only_summed(loop, name))
+    if carried:
+        return f"`{carried[0]}` carries a value other than a sum from one iteration to the next"
+    if not _own_elements_only(loop, set(buffers) | set(shared)):
+        return "an iteration writes array elements that another iteration reads or writes"
+    return None
 
 
 def _own_elements_only(loop, exempt: set) -> bool:
@@ -219,13 +250,35 @@ def _read_elsewhere(loop, array: str) -> bool:
     return any(isinstance(n, gast.Name) and n.id == array and id(n) not in accumulated for n in body)
 
 
-def _parallel_loop(loop, names, buffers: dict) -> list:
+def _parallel_loop(loop, names, buffers: dict, kinds: dict) -> list:
+    _one_update_per_sum(loop, names, kinds)
     shared = _shared_accumulations(loop, buffers)
     scratch = [syntax.clone(stmt) for _, stmt in sorted(buffers.items())]
     if not shared and not scratch:
         loop.iter.func = syntax.name("prange")
         return [loop]
     return _split_into_parts(loop, shared, scratch, names)
+
+
+def _one_update_per_sum(loop, names, kinds: dict) -> None:
+    """A sum the body adds to in more than one place (`a_bar += ...` twice, from two uses of `a`)
+    gathers an iteration's terms in a number of its own, added to the sum once at the end of the
+    body: numba's prange reduces a variable updated in one place only (fuzz seed kernels1:24:0)."""
+    statements = [n for n in gast.walk(gast.Module(body=loop.body, type_ignores=[])) if isinstance(n, gast.stmt)]
+    updates: dict = {}
+    for stmt in statements:
+        name = sum_into(stmt)
+        if name is not None:
+            updates.setdefault(name, []).append(stmt)
+    for name, found in sorted(updates.items()):
+        if len(found) < 2 or name == loop.target.id or not only_summed(loop, name):
+            continue
+        step = names.fresh(f"{name}_step")
+        for stmt in found:
+            syntax.rename(stmt, {name: step})
+        zero = syntax.const(0 if kinds.get(name) == K.INT else 0.0)
+        loop.body[:0] = [syntax.assign(step, zero)]
+        loop.body.append(syntax.assign(name, syntax.binop(syntax.name(name), "+", syntax.name(step))))
 
 
 def _split_into_parts(loop, shared: dict, scratch: list, names) -> list:
@@ -258,3 +311,173 @@ def _split_into_parts(loop, shared: dict, scratch: list, names) -> list:
             for array, name in rows.items()]
     why = "accumulates the shared adjoints into arrays of its own" if shared else "has its own scratch buffers"
     return setup + [syntax.comment(f"each part of the range {why}"), outer] + sums
+
+
+# ----- target="cuda": the loop as a kernel -------------------------------------------------------
+
+def _kernel(loop, sums: list, tapes: dict, context: _Context) -> list:
+    """The loop as a CUDA kernel (added to the outlined functions) and the host statements that
+    launch it in the loop's place and add the `sums` its threads computed. Each thread takes a row
+    of a device array for each of the `tapes` (scratch buffers sized by values the loop does not
+    change)."""
+    args = loop.iter.args
+    start, stop = (args[0], args[1]) if len(args) > 1 else (syntax.const(0), args[0])
+    shared = _shared_accumulations(loop, {})
+    _AtomicAdds({id(stmt) for statements in shared.values() for stmt in statements}, loop.target.id).visit(loop)
+    sizes = _TapeRows(tapes).take(loop)
+    rows = {tape: context.names.fresh(f"{tape}_rows") for tape in sorted(sizes)}
+    stride = syntax.for_range(loop.target.id, [simplify(syntax.binop(syntax.clone(start), "+", syntax.parse_expr("cuda.grid(1)"))),
+                                               syntax.clone(stop), syntax.parse_expr("cuda.gridsize(1)")], loop.body)
+    partial, threads = context.names.fresh("partial_sums"), context.names.fresh("threads")
+    body = [syntax.assign(tape, syntax.parse_expr(f"{row}[cuda.grid(1)]")) for tape, row in rows.items()]
+    body += [syntax.assign(s, syntax.const(0.0)) for s in sums] + [stride]
+    body += [gast.Expr(value=syntax.call(syntax.dotted("cuda.atomic.add"), syntax.name(partial), syntax.const(k),
+                                         syntax.name(s))) for k, s in enumerate(sums)]
+    nodes = [n for stmt in body for n in gast.walk(stmt)]
+    called = {id(n.func) for n in nodes if isinstance(n, gast.Call)}
+    functions = {n.id for n in nodes if id(n) in called and isinstance(n, gast.Name)}
+    params = sorted(upward_exposed(body) - functions - MODULE_NAMES - {"cuda", partial})
+    name = context.module_names.fresh(f"{context.function}_loop_kernel")
+    kernel = syntax.function(name, params + ([partial] if sums else []), body)
+    kernel.srcgrad_decorator = "cuda_kernel_jit"
+    context.outlined.append(kernel)
+    trips = simplify(syntax.binop(syntax.clone(stop), "-", syntax.clone(start)))
+    how = "sums and shared adjoints added atomically" if sums or shared else "each writing its own elements"
+    host = [syntax.comment(f"the prange loop, as the CUDA kernel {name}: a thread per iteration, {how}")]
+    row_bytes = [syntax.binop(syntax.const(8), "*", syntax.clone(size)) for size, _ in sizes.values()]
+    host.append(syntax.assign(threads, syntax.call("cuda_threads", trips, *([_sum(row_bytes)] if row_bytes else []))))
+    for tape, row in rows.items():
+        size, dtype = sizes[tape]
+        host.append(syntax.assign(row, syntax.call("cuda_empty", syntax.tuple_([syntax.name(threads), size]), *dtype)))
+    launch = syntax.call("cuda_loop", syntax.name(name), syntax.name(threads), syntax.const(len(sums)), *map(syntax.name, params))
+    if not sums:
+        return host + [gast.Expr(value=launch)]
+    host.append(syntax.assign(partial, launch))
+    for k, s in enumerate(sums):
+        added = syntax.subscript(syntax.name(partial), syntax.const(k))
+        if context.kinds.get(s) == K.INT:
+            added = syntax.call("int", added)
+        host.append(syntax.assign(s, syntax.binop(syntax.name(s), "+", added)))
+    return host
+
+
+def _sum(terms: list):
+    total = terms[0]
+    for term in terms[1:]:
+        total = syntax.binop(total, "+", term)
+    return total
+
+
+class _TapeRows(gast.NodeTransformer):
+    """Drops the statements that grow the `tapes` in a loop (`if t.shape[0] < size: t = np.empty(size)`)
+    and gathers, per tape, the size its row needs (the largest of its sizes) and its dtype keyword
+    as a list of arguments; raises _NotAKernel when a size changes within the loop."""
+
+    def __init__(self, tapes: dict):
+        self.tapes, self.sizes = tapes, {}
+
+    def take(self, loop) -> dict:
+        self.bound = bound_names(loop)
+        self.definitions = _single_definitions(loop)
+        self.visit(loop)
+        missing = sorted(set(self.tapes) - set(self.sizes))
+        if missing:
+            raise _NotAKernel(missing)
+        return self.sizes
+
+    def visit_If(self, node):
+        grown = node.body[0] if len(node.body) == 1 and isinstance(node.body[0], gast.Assign) else None
+        tape = grown.targets[0].id if grown is not None and isinstance(grown.targets[0], gast.Name) else None
+        if tape not in self.tapes or not isinstance(grown.value, gast.Call) or _dotted(grown.value.func) != "np.empty":
+            return self.generic_visit(node)
+        size = self._before_the_loop(grown.value.args[0])
+        if size is None:
+            raise _NotAKernel([tape])
+        dtype = [kw.value for kw in grown.value.keywords if kw.arg == "dtype"]
+        known = self.sizes.get(tape)
+        self.sizes[tape] = (size if known is None else syntax.call("max", known[0], size)), dtype
+        return None
+
+
+    def _before_the_loop(self, expr):
+        """`expr` as the host can compute it before the loop: names the loop binds once to shapes
+        of values it does not change (`d = X.shape[1]`, from an inlined call) replaced by their
+        definitions; None when a name changes within the loop."""
+        expr = syntax.clone(expr)
+        if not all(isinstance(n, _SHAPE_ARITHMETIC) for n in gast.walk(expr)):
+            return None
+        if any(isinstance(n, gast.Attribute) and n.attr not in ("shape", "size", "ndim") for n in gast.walk(expr)):
+            return None
+        inside = syntax.names_in(expr) & self.bound
+        for name in inside:
+            definition = self.definitions.get(name)
+            hoisted = self._before_the_loop(definition) if definition is not None else None
+            if hoisted is None:
+                return None
+            expr = syntax.substitute(expr, {name: hoisted})
+        return expr
+
+
+def _single_definitions(loop) -> dict:
+    """name -> its value, for the names `loop` binds only in plain assignments of one same value
+    (the forward sweep and the reverse sweep's replay both binding `d = X_shape[1]`)."""
+    values: dict = {}
+    for node in gast.walk(loop):
+        if isinstance(node, gast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], gast.Name):
+            values.setdefault(node.targets[0].id, []).append(node.value)
+        else:
+            for target in _stored(node):
+                values.setdefault(target, []).append(None)   # bound another way: a loop index, an unpacking
+    return {name: found[0] for name, found in values.items()
+            if None not in found and len({syntax.fingerprint(v) for v in found}) == 1}
+
+
+def _stored(node) -> set:
+    if isinstance(node, gast.Assign):
+        return {n.id for t in node.targets for n in gast.walk(t) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+    if isinstance(node, (gast.For, gast.AugAssign)):
+        target = node.target
+        return {n.id for n in gast.walk(target) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+    return set()
+
+
+# what a tape's size may be computed from: numbers, names, shapes and their elements, arithmetic
+_SHAPE_ARITHMETIC = (gast.Name, gast.Constant, gast.Attribute, gast.Subscript, gast.BinOp, gast.operator,
+                     gast.expr_context)
+
+
+class _NotAKernel(Exception):
+    """Scratch buffers of a loop that a kernel cannot give its threads rows of."""
+
+
+class _AtomicAdds(gast.NodeTransformer):
+    """`w_bar[j] += v` (an element other iterations add into too) becomes `cuda.atomic.add(w_bar, j, v)`."""
+
+    def __init__(self, statements: set, index: str):
+        self.statements, self.index = statements, index
+
+    def visit_AugAssign(self, node):
+        if id(node) not in self.statements:
+            return node
+        value = node.value if isinstance(node.op, gast.Add) else syntax.neg(node.value)
+        return gast.Expr(value=syntax.call(syntax.dotted("cuda.atomic.add"), node.target.value,
+                                           syntax.as_load(node.target.slice), value))
+
+
+# host allocations of arrays a kernel reads or writes, and their device counterparts
+_DEVICE_ALLOCATIONS = {"np.zeros": "cuda_zeros", "np.empty": "cuda_empty", "np.zeros_like": "cuda_zeros",
+                       "np.empty_like": "cuda_empty", "zeros_like": "cuda_zeros"}
+
+
+def _allocate_on_device(fn) -> None:
+    """Arrays the host function allocates and passes to a kernel are allocated on the device, where
+    the kernel reads and writes them (a host array would be copied there and back at each launch)."""
+    launched = {a.id for n in gast.walk(fn) if isinstance(n, gast.Call) and _dotted(n.func) == "cuda_loop"
+                for a in n.args[3:] if isinstance(a, gast.Name)}
+    for node in gast.walk(fn):
+        if isinstance(node, gast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], gast.Name) \
+                and node.targets[0].id in launched and isinstance(node.value, gast.Call) \
+                and _dotted(node.value.func) in _DEVICE_ALLOCATIONS and node.value.args:
+            call, like = node.value, _dotted(node.value.func).endswith("_like")
+            shape = gast.Attribute(value=call.args[0], attr="shape", ctx=gast.Load()) if like else call.args[0]
+            node.value = syntax.call(_DEVICE_ALLOCATIONS[_dotted(call.func)], shape, *([] if like else call.args[1:2]))

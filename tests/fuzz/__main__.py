@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 
@@ -11,7 +12,8 @@ from .plan import APIS
 from .report import render, summary_line, write_reproducers
 from .shrink import shrink
 
-# "parallel": the program with its loops written as prange, on target="parallel" (compared with python)
+# "parallel": the program with its loops written as prange, on target="parallel" (compared with python);
+# --cuda-every adds "cuda": the same program on target="cuda" (a GPU, or numba's simulator)
 BACKENDS = {"python": ("python",), "numba": ("numba",), "both": ("python", "numba"),
             "all": ("python", "numba", "parallel")}
 
@@ -24,6 +26,8 @@ def parse(argv) -> argparse.Namespace:
     p.add_argument("--numba-every", type=int, default=1, help="run numba on every k-th program only")
     p.add_argument("--parallel-every", type=int, default=0,
                    help="with --backend all: target='parallel' on every k-th program only (default: as numba)")
+    p.add_argument("--cuda-every", type=int, default=0,
+                   help="also target='cuda' on every k-th program (needs a GPU or NUMBA_ENABLE_CUDASIM=1; default: never)")
     p.add_argument("--apis", default=",".join(APIS), help=f"comma-separated subset of {','.join(APIS)}")
     p.add_argument("--jobs", type=int, default=2, help="worker processes")
     p.add_argument("--timeout", type=float, default=180.0, help="seconds per program before it counts as a hang")
@@ -78,13 +82,27 @@ def shrink_classes(campaign, pool, per_class: int, seconds: float) -> dict:
     return shrunk
 
 
+def _gpu_present() -> bool:
+    try:
+        from numba import cuda
+        return cuda.is_available()
+    except Exception:
+        return False
+
+
 def main(argv=None) -> int:
     args = parse(argv)
     if args.print:
         print(generate(args.print).source)
         return 0
-    settings = Settings(n=args.n, seed=args.seed, backends=BACKENDS[args.backend], apis=tuple(args.apis.split(",")),
-                        every={"numba": args.numba_every, "parallel": args.parallel_every or args.numba_every},
+    if args.cuda_every and os.environ.get("NUMBA_ENABLE_CUDASIM") != "1" and not _gpu_present():
+        print("fuzz: --cuda-every needs a GPU, or NUMBA_ENABLE_CUDASIM=1 in the environment (numba's simulator)",
+              file=sys.stderr)
+        return 2
+    backends = BACKENDS[args.backend] + (("cuda",) if args.cuda_every else ())
+    settings = Settings(n=args.n, seed=args.seed, backends=backends, apis=tuple(args.apis.split(",")),
+                        every={"numba": args.numba_every, "parallel": args.parallel_every or args.numba_every,
+                               "cuda": args.cuda_every or 1},
                         jobs=args.jobs, timeout=args.timeout,
                         cache_dir=args.cache_dir, only=tuple(s for s in args.only.split(",") if s))
     with open_pool(settings) as pool:

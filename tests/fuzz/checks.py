@@ -42,7 +42,7 @@ def check_program(program: Program, plan: Plan, directory: str) -> Outcome:
     try:
         module = load(program, directory)
         trial = Trial(getattr(module, program.func), program.args(), program.wrt, program.seed)
-        if "parallel" in plan.backends and PARALLEL_LOOP.search(program.source):
+        if {"parallel", "cuda"} & set(plan.backends) and PARALLEL_LOOP.search(program.source):
             parallel = load(program.with_source(with_prange(program.source)), directory)
             trial.parallel_f = parallel_version(getattr(parallel, program.func))
     except Discard as why:
@@ -56,7 +56,7 @@ def check_program(program: Program, plan: Plan, directory: str) -> Outcome:
         if parallel is not None:
             unload(parallel)
     return Outcome(program, status_of(trial.failures, trial.refusals), trial.failures, trial.refusals,
-                   smooth=trial.fd.smooth, seconds=time.perf_counter() - start)
+                   smooth=trial.fd.smooth, seconds=time.perf_counter() - start, on_cuda=trial.on_cuda())
 
 
 PARALLEL_LOOP = re.compile(r"^(\s*for \w+ in )range\(", re.MULTILINE)
@@ -128,7 +128,7 @@ class Trial:
 
     def run(self, plan: Plan) -> None:
         for backend in plan.backends:
-            if backend == "parallel" and self.parallel_f is None:
+            if backend in ("parallel", "cuda") and self.parallel_f is None:
                 continue   # no loops: nothing to run in parallel
             for api in plan.apis_for(backend):
                 if api not in SCALAR_ONLY or self.scalar_output:
@@ -136,6 +136,12 @@ class Trial:
             self.dot_test(backend)
         self.compare_backends()
         self.checkpoint_test()
+
+    def on_cuda(self) -> str:
+        """Whether target="cuda" ran any API on this program's kernels, refused them, or was not tried."""
+        if any(backend == "cuda" for _, backend in self.results):
+            return "ran"
+        return "refused" if any(r.backend == "cuda" for r in self.refusals) else ""
 
     def fail(self, check, api="", backend="", detail="", error=""):
         self.failures.append(Finding(check, api, backend, detail, error))
@@ -174,8 +180,8 @@ class Trial:
 
     def call(self, api, backend, args, tangents, cotangent):
         """(value or None, derivative) from one srcgrad API."""
-        if backend == "parallel":
-            g = getattr(srcgrad, api)(self.parallel_f, wrt=self.wrt, target="parallel")
+        if backend in ("parallel", "cuda"):
+            g = getattr(srcgrad, api)(self.parallel_f, wrt=self.wrt, target=backend)
         else:
             g = getattr(srcgrad, api)(self.f, wrt=self.wrt, backend=backend)
         if api == "jvp":
@@ -301,7 +307,7 @@ class Trial:
 
     def compare_backends(self) -> None:
         for api in APIS:
-            for backend in ("numba", "parallel"):
+            for backend in ("numba", "parallel", "cuda"):
                 if (api, "python") in self.results and (api, backend) in self.results:
                     self.compare_to_python(api, backend)
 

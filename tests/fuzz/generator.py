@@ -5,6 +5,7 @@ import ast
 import random
 
 from .expressions import Helper
+from .kernels import generate_kernel
 from .program import Param, Program
 from .scope import Var
 from .statements import BodyGen
@@ -13,7 +14,10 @@ HEADER = "import math\n\nimport numpy as np\nimport scipy.special\n"
 
 
 def generate(seed: str) -> Program:
-    """The program for `seed` (any string): helpers, then the function `f` srcgrad differentiates."""
+    """The program for `seed` (any string): helpers, then the function `f` srcgrad differentiates.
+    A seed beginning with "kernel" draws a program shaped for a prange kernel (tests/fuzz/kernels.py)."""
+    if seed.startswith("kernel"):
+        return generate_kernel(seed)
     rng = random.Random(seed)
     dims = sorted(rng.sample([2, 3, 4], rng.choice([1, 2, 2, 3, 3])))
     flat = dims[0] * dims[-1] if len(dims) > 1 and rng.random() < 0.45 else None

@@ -46,6 +46,7 @@ class Outcome:
     reason: str = ""                 # why the program was discarded
     seconds: float = 0.0
     attempts: int = 1                # generation attempts, discarded ones included
+    on_cuda: str = ""                # target="cuda" (the prange program's kernels): "ran", "refused" or "" (not tried)
 
     @property
     def primary(self) -> Finding | None:
@@ -55,7 +56,9 @@ class Outcome:
 
 
 def status_of(failures: list, refusals: list) -> str:
-    return "failed" if failures else "refused" if refusals else "agreed"
+    """A refusal on target="cuda" does not make a program refused: most programs compute with whole
+    arrays outside their loops, which the host of a kernel cannot (reported apart, as on_cuda)."""
+    return "failed" if failures else "refused" if any(r.backend != "cuda" for r in refusals) else "agreed"
 
 
 _LOCATION = re.compile(r"^\S+:\d+(:\d+)?$")

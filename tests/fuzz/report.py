@@ -25,9 +25,12 @@ def details_line(campaign) -> str:
     subsets = "".join(f" ({name} on every {k}th program)" for name, k in s.every.items() if k > 1)
     rough = sum(not o.smooth for o in campaign.outcomes)
     left = campaign.count("discarded")
+    cuda = [o.on_cuda for o in campaign.outcomes if o.on_cuda]
+    kernels = (f"; target='cuda' ran on {cuda.count('ran')} programs' kernels and refused {cuda.count('refused')}"
+               if cuda else "")
     return (f"  backends {'+'.join(s.backends)}; APIs {', '.join(s.apis)}{subsets}; {campaign.discarded} generated "
             f"programs discarded by plain evaluation and regenerated{f', {left} given up' if left else ''}; "
-            f"finite differences skipped on {rough} non-smooth programs; {campaign.seconds:.0f} s")
+            f"finite differences skipped on {rough} non-smooth programs{kernels}; {campaign.seconds:.0f} s")
 
 
 def coverage_table(campaign) -> str:
