@@ -1,9 +1,30 @@
 """The decorators a generated module applies to its functions: numba-compiled, or left as Python."""
+import itertools
+import secrets
+
 import numba
+from numba.core.bytecode import FunctionIdentity
 
 from . import aliases
 
 aliases.install()   # before anything compiles: numba's dead-code elimination must see tapes' aliases
+
+
+def _names_unique_across_processes() -> None:
+    """Number numba's compiled functions from a random start in each process.
+
+    numba names a compiled function `qualname$uid`, counting uids from 1 in every process, and
+    every closure a factory makes has the factory's qualname (the runtime's reductions along an
+    axis are such closures). Machine code that two processes cached may then use one symbol for
+    two functions: `along$533` was a max in one generated module and a product in another. numba
+    links functions as `linkonce_odr`, so a process that loads both modules calls the first one's
+    function from the second: a silently wrong value. With a random start per process the names
+    of different processes do not meet.
+    """
+    FunctionIdentity._unique_ids = itertools.count(secrets.randbits(48) << 16)
+
+
+_names_unique_across_processes()   # before srcgrad_runtime's overloads compile
 
 
 def numba_jit(fn):

@@ -9,6 +9,7 @@ import os
 import re
 import textwrap
 import types
+import warnings
 from typing import Callable, Sequence, Union
 
 import numba
@@ -80,15 +81,22 @@ class _Specializations:
         loaded = _load_stored(stored, values) if stored else None
         if loaded:
             module, source = loaded
+            for category, message in stored.warnings:   # what the build said, said again: nothing built it now
+                warnings.warn(message, category, stacklevel=4)
             return _guarded(getattr(module, stored.function), pyfunc, self.backend), source, stored.return_kind
         builder = ModuleBuilder(self.backend)
-        built = builder.build(target, self.mode, self.wrt, arg_kinds, **self.options)
+        with warnings.catch_warnings(record=True) as said:
+            warnings.simplefilter("always")
+            built = builder.build(target, self.mode, self.wrt, arg_kinds, **self.options)
+        for warning in said:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
         parsed = normalized(pyfunc, self.mode).parsed
         module, source = builder.load(f"{parsed.name if pyfunc.__name__ == '<lambda>' else pyfunc.__qualname__} "
                                       f"in {inspect.getsourcefile(pyfunc)}", parsed)
         if key and not any(b.custom is not None for b in builder.order):
             bound = {name: value_print(v) for name, v in builder.constants.items() if isinstance(v, np.ndarray)}
-            transforms.store(key, transforms.Entry(module.__name__, built.name, built.return_kind, bound))
+            told = tuple((w.category, str(w.message)) for w in said)
+            transforms.store(key, transforms.Entry(module.__name__, built.name, built.return_kind, bound, told))
         return _guarded(getattr(module, built.name), pyfunc, self.backend), source, built.return_kind
 
     def _stored_key(self, arg_kinds, target) -> tuple:

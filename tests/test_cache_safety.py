@@ -341,3 +341,62 @@ class read_only:
             return False
         (self.path / "probe").unlink()
         return True
+
+
+# ----- machine code cached by different processes ------------------------------------------------
+
+FACTORY = '''
+import numba
+import numpy as np
+from numba.extending import overload, register_jitable
+
+
+def _along(op):
+    def typer(x):
+        def along(x):
+            out = np.empty(x.shape[0])
+            for k in range(x.shape[0]):
+                out[k] = op(x[k])
+            return out
+        return along
+    return typer
+
+
+def row_max(x):
+    pass
+
+
+def row_sum(x):
+    pass
+
+
+overload(row_max)(_along(register_jitable(lambda x: np.max(x))))
+overload(row_sum)(_along(register_jitable(lambda x: np.sum(x))))
+
+
+@numba.njit(cache=True)
+def maxima(x):
+    return row_max(x)
+
+
+@numba.njit(cache=True)
+def sums(x):
+    return row_sum(x)
+'''
+
+
+def test_closures_cached_by_two_processes_keep_their_own_code(tmp_path):
+    """Two closures of one factory (the runtime's reductions along an axis) compiled in two processes
+    got the same numba symbol, `along$uid`; a third process loading both cached modules ran one in
+    place of the other (a generated vjp's max became a product). srcgrad_runtime numbers numba's
+    functions from a random start per process."""
+    (tmp_path / "closures.py").write_text(FACTORY)
+    script = ("import sys\nimport srcgrad_runtime\nimport numpy as np\nimport closures\n"
+              "x = np.arange(12.0).reshape(3, 4)\n"
+              "print([getattr(closures, name)(x).tolist() for name in sys.argv[1].split(',')])\n")
+    run = lambda names: subprocess.run([sys.executable, "-c", script, names], cwd=tmp_path, capture_output=True,  # noqa: E731
+                                       text=True, check=True).stdout.strip()
+    run("maxima")
+    run("sums")   # each cached by a process of its own
+    assert run("maxima,sums") == "[[3.0, 7.0, 11.0], [6.0, 22.0, 38.0]]"
+    assert run("sums,maxima") == "[[6.0, 22.0, 38.0], [3.0, 7.0, 11.0]]"

@@ -121,3 +121,32 @@ def test_clearing_the_cache_removes_its_entries(user, monkeypatch):
     srcgrad.clear_cache()
     assert not list(user[1].glob("srcgrad_idx_*.pickle")) and not list(user[1].glob("srcgrad_gen_*.py"))
     assert _run(*user, "python")["compiled"]
+
+
+WARNED = """
+import sys, warnings
+sys.path.insert(0, {user!r})
+import srcgrad
+import model
+with warnings.catch_warnings(record=True) as said:
+    warnings.simplefilter("always")
+    srcgrad.grad(model.newton, memory="1MB", backend="python")(2.0)
+print(sum("is not checkpointed under memory=" in str(w.message) for w in said))
+"""
+
+
+def test_a_second_process_gives_the_compilers_warnings_again(user):
+    """A loop the budget cannot checkpoint is warned about when the derivative is built; a process
+    that loads the build from the transform cache warns the same."""
+    (user[0] / "model.py").write_text(MODEL + textwrap.dedent("""
+        def newton(a):
+            x = a
+            while abs(x * x - a) > 1e-12:
+                x = 0.5 * (x + a / x)
+            return x
+    """))
+    env = dict(os.environ, SRCGRAD_CACHE_DIR=str(user[1]))
+    counts = [subprocess.run([sys.executable, "-c", WARNED.format(user=str(user[0]))], env=env, capture_output=True,
+                             text=True, check=True).stdout.strip() for _ in range(2)]
+    assert counts == ["1", "1"]
+    assert len(list(user[1].glob("srcgrad_idx_*.pickle"))) == 1   # the second came from the cache

@@ -33,6 +33,7 @@ class Entry:
     function: str
     return_kind: object
     bound: dict   # name in the module -> print of the array bound to it after import
+    warnings: tuple = ()   # (category, message) the compiler warned while building: said again on each load
 
 
 def request_key(request: tuple, fingerprint: list) -> str | None:
