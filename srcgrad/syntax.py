@@ -94,6 +94,11 @@ def dotted_path(node: gast.AST) -> list[str] | None:
     return parts[::-1]
 
 
+def dotted_name(node: gast.AST) -> str:
+    """`np.linalg.norm` for that Name/Attribute chain; "" for anything else."""
+    return ".".join(dotted_path(node) or [])
+
+
 def call(func: gast.AST | str, *args: gast.AST) -> gast.Call:
     if isinstance(func, str):
         func = dotted(func)

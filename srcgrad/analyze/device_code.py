@@ -84,7 +84,7 @@ def _host_problem(stmt, kinds: dict) -> str | None:
         if isinstance(node, syntax.gast.Call) and getattr(node, "srcgrad_user", None) is not None:
             return f"a call of {getattr(node.srcgrad_user, '__qualname__', 'a function')}"
         if isinstance(node, syntax.gast.Call) and any(array(a) for a in node.args):
-            path = ".".join(syntax.dotted_path(node.func) or [])
+            path = syntax.dotted_name(node.func)
             if path not in HOST_ALLOCATIONS and path != "len":
                 return f"`{path or 'a call'}` of an array"
         if isinstance(node, (syntax.gast.BinOp, syntax.gast.UnaryOp, syntax.gast.Compare)) \

@@ -12,10 +12,9 @@ iteration reads) get one private array per part of the range, summed after the l
 numba's prange reduces scalars and whole arrays but not array elements. Writes indexed by the
 loop's own index (`x_bar[i] += ...`) touch one iteration's elements and stay as they are.
 
-On target="cuda" (`device=True`) a safe loop becomes a CUDA kernel instead, launched from the
-host function in the loop's place: a grid-stride loop whose threads keep their sums in registers
-and add them once, atomically, at the end; shared accumulations become atomic adds. A loop that
-is not safe, or that needs scratch arrays, is refused (`refuse`), since the host cannot run it.
+On target="cuda" (`device=True`) a safe loop becomes a CUDA kernel instead (transform/kernels.py),
+launched from the host function in the loop's place. A loop that is not safe, or whose scratch
+arrays change size within it, is refused (`refuse`): the host cannot run it.
 """
 from __future__ import annotations
 
@@ -29,6 +28,7 @@ from ..analyze.dataflow import bound_names, only_summed, sum_into, upward_expose
 from ..emit.module import MODULE_NAMES, RUNTIME_HELPERS
 from ..normalize.names import NameGenerator
 from ..rules.template import simplify
+from .kernels import NotAKernel, allocate_on_device, loop_kernel
 
 
 def parallelize(fn, names: NameGenerator, kinds: dict, module_names: NameGenerator, device: bool = False,
@@ -41,7 +41,7 @@ def parallelize(fn, names: NameGenerator, kinds: dict, module_names: NameGenerat
     context = _Context(names, buffers, _array_names(fn, kinds), module_names, fn.name, [], kinds, device, refuse)
     _parallelize_block(fn.body, context, [])
     if device:
-        _allocate_on_device(fn)
+        allocate_on_device(fn)
         unused = set(buffers) - syntax.names_in([stmt for stmt in fn.body if not getattr(stmt, "srcgrad_buffer", False)])
         fn.body = [stmt for stmt in fn.body if not (getattr(stmt, "srcgrad_buffer", False) and stmt.targets[0].id in unused)]
     return context.outlined
@@ -74,9 +74,9 @@ def _parallelize_block(block: list, context: _Context, after: list) -> None:
         if marked and reason is None:
             sums = sorted((bound_names(stmt) - {stmt.target.id}) & live_after)
             try:
-                launch = _kernel(stmt, sums, private, context) if context.device else \
+                launch = _launched_kernel(stmt, sums, private, context) if context.device else \
                     [_outline(_parallel_loop(stmt, context.names, private, context.kinds), sums, context)]
-            except _NotAKernel as exc:
+            except NotAKernel as exc:
                 reason = (f"it keeps per-iteration values in scratch arrays ({', '.join(exc.args[0])}) whose size changes "
                           "within the loop, which a CUDA thread cannot allocate")
             else:
@@ -110,6 +110,15 @@ def _outline(stmts: list, sums: list, context: _Context):
     if not sums:
         return gast.Expr(value=call)
     return syntax.assign(syntax.name(sums[0]) if len(sums) == 1 else syntax.tuple_(map(syntax.name, sums)), call)
+
+
+def _launched_kernel(loop, sums: list, tapes: dict, context: _Context) -> list:
+    """The loop as a CUDA kernel (transform/kernels.py), added to the outlined functions; the host
+    statements that launch it in the loop's place."""
+    kernel, host = loop_kernel(loop, sums, tapes, _shared_accumulations(loop, {}), context.names,
+                               context.module_names.fresh(f"{context.function}_loop_kernel"), context.kinds)
+    context.outlined.append(kernel)
+    return host
 
 
 def _live_after(context: list) -> set:
@@ -161,7 +170,7 @@ def _own_elements_only(loop, exempt: set) -> bool:
     is refused, as its elements may be another iteration's."""
     body, index = _body_nodes(loop), loop.target.id
     allocated = {t.id for n in body if isinstance(n, gast.Assign) and isinstance(n.value, gast.Call)
-                 and _dotted(n.value.func) in _ALLOCATIONS for t in n.targets if isinstance(t, gast.Name)}
+                 and syntax.dotted_name(n.value.func) in _ALLOCATIONS for t in n.targets if isinstance(t, gast.Name)}
     written = {syntax.base_name(n) for n in body if isinstance(n, gast.Subscript) and isinstance(n.ctx, gast.Store)}
     written -= exempt | allocated
     if written & bound_names(gast.Module(body=loop.body, type_ignores=[])):
@@ -195,7 +204,7 @@ def _scalar_style(body: list, arrays: set) -> bool:
         if isinstance(node, gast.AugAssign) and (whole(node.target) or whole(node.value)):
             return False
         if isinstance(node, gast.Call) and any(whole(a) for a in node.args):
-            path = _dotted(node.func)
+            path = syntax.dotted_name(node.func)
             if path not in _ALLOCATIONS and (path.startswith("np.") or path in RUNTIME_HELPERS):
                 return False
     return True
@@ -204,10 +213,6 @@ def _scalar_style(body: list, arrays: set) -> bool:
 def _body_nodes(loop) -> list:
     """Every node of the loop's body (not its header)."""
     return [n for stmt in loop.body for n in gast.walk(stmt)]
-
-
-def _dotted(func) -> str:
-    return ".".join(syntax.dotted_path(func) or [])
 
 
 def _array_names(fn, kinds: dict) -> set:
@@ -219,7 +224,7 @@ def _array_names(fn, kinds: dict) -> set:
         if any(K.is_array(kinds.get(candidate)) for candidate in (name, base, name[1:] if name.startswith("d") else None)):
             arrays.add(name)
     for node in gast.walk(fn):
-        if isinstance(node, gast.Assign) and isinstance(node.value, gast.Call) and _dotted(node.value.func) in _ALLOCATIONS:
+        if isinstance(node, gast.Assign) and isinstance(node.value, gast.Call) and syntax.dotted_name(node.value.func) in _ALLOCATIONS:
             arrays |= syntax.stored_names(node.targets)
     return arrays
 
@@ -311,173 +316,3 @@ def _split_into_parts(loop, shared: dict, scratch: list, names) -> list:
             for array, name in rows.items()]
     why = "accumulates the shared adjoints into arrays of its own" if shared else "has its own scratch buffers"
     return setup + [syntax.comment(f"each part of the range {why}"), outer] + sums
-
-
-# ----- target="cuda": the loop as a kernel -------------------------------------------------------
-
-def _kernel(loop, sums: list, tapes: dict, context: _Context) -> list:
-    """The loop as a CUDA kernel (added to the outlined functions) and the host statements that
-    launch it in the loop's place and add the `sums` its threads computed. Each thread takes a row
-    of a device array for each of the `tapes` (scratch buffers sized by values the loop does not
-    change)."""
-    args = loop.iter.args
-    start, stop = (args[0], args[1]) if len(args) > 1 else (syntax.const(0), args[0])
-    shared = _shared_accumulations(loop, {})
-    _AtomicAdds({id(stmt) for statements in shared.values() for stmt in statements}, loop.target.id).visit(loop)
-    sizes = _TapeRows(tapes).take(loop)
-    rows = {tape: context.names.fresh(f"{tape}_rows") for tape in sorted(sizes)}
-    stride = syntax.for_range(loop.target.id, [simplify(syntax.binop(syntax.clone(start), "+", syntax.parse_expr("cuda.grid(1)"))),
-                                               syntax.clone(stop), syntax.parse_expr("cuda.gridsize(1)")], loop.body)
-    partial, threads = context.names.fresh("partial_sums"), context.names.fresh("threads")
-    body = [syntax.assign(tape, syntax.parse_expr(f"{row}[cuda.grid(1)]")) for tape, row in rows.items()]
-    body += [syntax.assign(s, syntax.const(0.0)) for s in sums] + [stride]
-    body += [gast.Expr(value=syntax.call(syntax.dotted("cuda.atomic.add"), syntax.name(partial), syntax.const(k),
-                                         syntax.name(s))) for k, s in enumerate(sums)]
-    nodes = [n for stmt in body for n in gast.walk(stmt)]
-    called = {id(n.func) for n in nodes if isinstance(n, gast.Call)}
-    functions = {n.id for n in nodes if id(n) in called and isinstance(n, gast.Name)}
-    params = sorted(upward_exposed(body) - functions - MODULE_NAMES - {"cuda", partial})
-    name = context.module_names.fresh(f"{context.function}_loop_kernel")
-    kernel = syntax.function(name, params + ([partial] if sums else []), body)
-    kernel.srcgrad_decorator = "cuda_kernel_jit"
-    context.outlined.append(kernel)
-    trips = simplify(syntax.binop(syntax.clone(stop), "-", syntax.clone(start)))
-    how = "sums and shared adjoints added atomically" if sums or shared else "each writing its own elements"
-    host = [syntax.comment(f"the prange loop, as the CUDA kernel {name}: a thread per iteration, {how}")]
-    row_bytes = [syntax.binop(syntax.const(8), "*", syntax.clone(size)) for size, _ in sizes.values()]
-    host.append(syntax.assign(threads, syntax.call("cuda_threads", trips, *([_sum(row_bytes)] if row_bytes else []))))
-    for tape, row in rows.items():
-        size, dtype = sizes[tape]
-        host.append(syntax.assign(row, syntax.call("cuda_empty", syntax.tuple_([syntax.name(threads), size]), *dtype)))
-    launch = syntax.call("cuda_loop", syntax.name(name), syntax.name(threads), syntax.const(len(sums)), *map(syntax.name, params))
-    if not sums:
-        return host + [gast.Expr(value=launch)]
-    host.append(syntax.assign(partial, launch))
-    for k, s in enumerate(sums):
-        added = syntax.subscript(syntax.name(partial), syntax.const(k))
-        if context.kinds.get(s) == K.INT:
-            added = syntax.call("int", added)
-        host.append(syntax.assign(s, syntax.binop(syntax.name(s), "+", added)))
-    return host
-
-
-def _sum(terms: list):
-    total = terms[0]
-    for term in terms[1:]:
-        total = syntax.binop(total, "+", term)
-    return total
-
-
-class _TapeRows(gast.NodeTransformer):
-    """Drops the statements that grow the `tapes` in a loop (`if t.shape[0] < size: t = np.empty(size)`)
-    and gathers, per tape, the size its row needs (the largest of its sizes) and its dtype keyword
-    as a list of arguments; raises _NotAKernel when a size changes within the loop."""
-
-    def __init__(self, tapes: dict):
-        self.tapes, self.sizes = tapes, {}
-
-    def take(self, loop) -> dict:
-        self.bound = bound_names(loop)
-        self.definitions = _single_definitions(loop)
-        self.visit(loop)
-        missing = sorted(set(self.tapes) - set(self.sizes))
-        if missing:
-            raise _NotAKernel(missing)
-        return self.sizes
-
-    def visit_If(self, node):
-        grown = node.body[0] if len(node.body) == 1 and isinstance(node.body[0], gast.Assign) else None
-        tape = grown.targets[0].id if grown is not None and isinstance(grown.targets[0], gast.Name) else None
-        if tape not in self.tapes or not isinstance(grown.value, gast.Call) or _dotted(grown.value.func) != "np.empty":
-            return self.generic_visit(node)
-        size = self._before_the_loop(grown.value.args[0])
-        if size is None:
-            raise _NotAKernel([tape])
-        dtype = [kw.value for kw in grown.value.keywords if kw.arg == "dtype"]
-        known = self.sizes.get(tape)
-        self.sizes[tape] = (size if known is None else syntax.call("max", known[0], size)), dtype
-        return None
-
-
-    def _before_the_loop(self, expr):
-        """`expr` as the host can compute it before the loop: names the loop binds once to shapes
-        of values it does not change (`d = X.shape[1]`, from an inlined call) replaced by their
-        definitions; None when a name changes within the loop."""
-        expr = syntax.clone(expr)
-        if not all(isinstance(n, _SHAPE_ARITHMETIC) for n in gast.walk(expr)):
-            return None
-        if any(isinstance(n, gast.Attribute) and n.attr not in ("shape", "size", "ndim") for n in gast.walk(expr)):
-            return None
-        inside = syntax.names_in(expr) & self.bound
-        for name in inside:
-            definition = self.definitions.get(name)
-            hoisted = self._before_the_loop(definition) if definition is not None else None
-            if hoisted is None:
-                return None
-            expr = syntax.substitute(expr, {name: hoisted})
-        return expr
-
-
-def _single_definitions(loop) -> dict:
-    """name -> its value, for the names `loop` binds only in plain assignments of one same value
-    (the forward sweep and the reverse sweep's replay both binding `d = X_shape[1]`)."""
-    values: dict = {}
-    for node in gast.walk(loop):
-        if isinstance(node, gast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], gast.Name):
-            values.setdefault(node.targets[0].id, []).append(node.value)
-        else:
-            for target in _stored(node):
-                values.setdefault(target, []).append(None)   # bound another way: a loop index, an unpacking
-    return {name: found[0] for name, found in values.items()
-            if None not in found and len({syntax.fingerprint(v) for v in found}) == 1}
-
-
-def _stored(node) -> set:
-    if isinstance(node, gast.Assign):
-        return {n.id for t in node.targets for n in gast.walk(t) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
-    if isinstance(node, (gast.For, gast.AugAssign)):
-        target = node.target
-        return {n.id for n in gast.walk(target) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
-    return set()
-
-
-# what a tape's size may be computed from: numbers, names, shapes and their elements, arithmetic
-_SHAPE_ARITHMETIC = (gast.Name, gast.Constant, gast.Attribute, gast.Subscript, gast.BinOp, gast.operator,
-                     gast.expr_context)
-
-
-class _NotAKernel(Exception):
-    """Scratch buffers of a loop that a kernel cannot give its threads rows of."""
-
-
-class _AtomicAdds(gast.NodeTransformer):
-    """`w_bar[j] += v` (an element other iterations add into too) becomes `cuda.atomic.add(w_bar, j, v)`."""
-
-    def __init__(self, statements: set, index: str):
-        self.statements, self.index = statements, index
-
-    def visit_AugAssign(self, node):
-        if id(node) not in self.statements:
-            return node
-        value = node.value if isinstance(node.op, gast.Add) else syntax.neg(node.value)
-        return gast.Expr(value=syntax.call(syntax.dotted("cuda.atomic.add"), node.target.value,
-                                           syntax.as_load(node.target.slice), value))
-
-
-# host allocations of arrays a kernel reads or writes, and their device counterparts
-_DEVICE_ALLOCATIONS = {"np.zeros": "cuda_zeros", "np.empty": "cuda_empty", "np.zeros_like": "cuda_zeros",
-                       "np.empty_like": "cuda_empty", "zeros_like": "cuda_zeros"}
-
-
-def _allocate_on_device(fn) -> None:
-    """Arrays the host function allocates and passes to a kernel are allocated on the device, where
-    the kernel reads and writes them (a host array would be copied there and back at each launch)."""
-    launched = {a.id for n in gast.walk(fn) if isinstance(n, gast.Call) and _dotted(n.func) == "cuda_loop"
-                for a in n.args[3:] if isinstance(a, gast.Name)}
-    for node in gast.walk(fn):
-        if isinstance(node, gast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], gast.Name) \
-                and node.targets[0].id in launched and isinstance(node.value, gast.Call) \
-                and _dotted(node.value.func) in _DEVICE_ALLOCATIONS and node.value.args:
-            call, like = node.value, _dotted(node.value.func).endswith("_like")
-            shape = gast.Attribute(value=call.args[0], attr="shape", ctx=gast.Load()) if like else call.args[0]
-            node.value = syntax.call(_DEVICE_ALLOCATIONS[_dotted(call.func)], shape, *([] if like else call.args[1:2]))
