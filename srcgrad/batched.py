@@ -234,10 +234,7 @@ def _is_batch(value, target: str) -> bool:
         return value.ndim > 0
     if target != "cuda" or isinstance(value, (float, int, np.number, tuple, list)):
         return False
-    from numba import cuda
-    if hasattr(value, "copy_to_host"):   # numba's device arrays (the simulator's have no other mark)
-        return True
-    return cuda.is_cuda_array(value)   # CuPy's arrays, PyTorch's CUDA tensors
+    return K.is_device_array(value)   # numba's device arrays, CuPy's arrays, PyTorch's CUDA tensors
 
 
 def _element_kind(value, batched: bool):
