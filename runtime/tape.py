@@ -46,3 +46,57 @@ def _zeroed_like(x_bar, old):
             return x_bar
         return np.zeros(old.shape)
     return zero_or_reshape
+
+
+def filled_like(x_bar, old, value):
+    """`zeroed_like(x_bar, old)` followed by `+= value`, in one pass: the buffer takes `value`
+    (broadcast to its shape) instead of being zeroed and then added to."""
+    if not isinstance(old, np.ndarray):
+        return 0.0 + value
+    if not (isinstance(x_bar, np.ndarray) and x_bar.shape == old.shape):
+        x_bar = np.zeros(old.shape)
+    x_bar[...] = value
+    return x_bar
+
+
+@overload(filled_like, inline="always")
+def _filled_like(x_bar, old, value):
+    if not isinstance(old, types.Array):
+        return lambda x_bar, old, value: 0.0 + value
+    if not isinstance(x_bar, types.Array):
+        def fresh(x_bar, old, value):
+            out = np.zeros(old.shape)
+            out[...] = value
+            return out
+        return fresh
+
+    def reuse_or_reshape(x_bar, old, value):
+        if x_bar.shape == old.shape:
+            x_bar[...] = value
+            return x_bar
+        out = np.zeros(old.shape)
+        out[...] = value
+        return out
+    return reuse_or_reshape
+
+
+def zeroed_from(x_bar, old, start):
+    """`zeroed_like(x_bar, old)` for a buffer whose rows below `start` a loop assigns next: only
+    the rows from `start` on are zeroed."""
+    if not (isinstance(x_bar, np.ndarray) and x_bar.shape == old.shape):
+        return np.zeros(old.shape)
+    x_bar[start:] = 0.0
+    return x_bar
+
+
+@overload(zeroed_from, inline="always")
+def _zeroed_from(x_bar, old, start):
+    if not isinstance(x_bar, types.Array):
+        return lambda x_bar, old, start: np.zeros(old.shape)
+
+    def zero_the_rest(x_bar, old, start):
+        if x_bar.shape == old.shape:
+            x_bar[start:] = 0.0
+            return x_bar
+        return np.zeros(old.shape)
+    return zero_the_rest

@@ -77,3 +77,55 @@ def error_function_weighted(x):
 def doubles_first_then_squares(x):
     x[0] = x[0] * 2.0
     return x * x
+
+
+def rk4_stage(x, y):
+    # a right-hand side written the Fortran way: a work array filled element by element
+    n = x.shape[0]
+    z = np.empty(n)
+    z[0] = x[0]
+    for i in range(1, n):
+        z[i] = x[i] * y[i - 1]
+    return z
+
+
+def rk4_solve(x, steps):
+    h = 1.0 / steps
+    y = np.zeros(x.shape[0])
+    for _ in range(steps):
+        k1 = rk4_stage(x, y)
+        k2 = rk4_stage(x, y + h / 2.0 * k1)
+        k3 = rk4_stage(x, y + h / 2.0 * k2)
+        k4 = rk4_stage(x, y + h * k3)
+        y = y + h / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
+    return y
+
+
+def rk4_last(x, steps):
+    # the gradient of one component of a solver's result: the solver is called once
+    return rk4_solve(x, steps)[-1]
+
+
+def cell_update(w, h, u):
+    # a model step too long to count as small, called from one place in a time loop
+    a = np.tanh(w[0] * h + u)
+    b = 1.0 / (1.0 + np.exp(-(w[1] * h - u)))
+    c = a * b + (1.0 - b) * h
+    d = np.sin(c) * w[2] + c * c * w[3]
+    e = d - np.sum(d) / d.shape[0]
+    f = e * np.cos(u) + w[4] * a
+    g = f / (1.0 + f * f) + b * c
+    out = np.empty(g.shape[0])
+    for i in range(g.shape[0]):
+        out[i] = g[i] * w[5, i] + a[i]
+    return out
+
+
+def sequence_loss(w, h0, inputs):
+    h = h0
+    total = 0.0
+    for t in range(inputs.shape[0]):
+        h = cell_update(w, h, inputs[t])
+        total += np.sum(h * h)
+    return total
+

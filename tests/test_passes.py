@@ -6,6 +6,8 @@ import numpy as np
 
 import gradcheck  # noqa: F401  (puts the checkout on sys.path)
 import pass_functions as pf
+import srcgrad
+from gradcheck import check_vjp
 from srcgrad import syntax
 from srcgrad.analyze import kinds as K
 from srcgrad.analyze.dataflow import eliminate_dead_code
@@ -86,3 +88,61 @@ def test_dead_code_elimination_is_flow_sensitive():
         "    return s\n").body[0]
     tree.body = eliminate_dead_code(tree.body, set())
     assert to_source(tree) == "def f(a, n):\n    s = 2.0 * a\n    return s\n"
+
+
+def test_a_call_from_one_place_is_inlined_and_its_forward_runs_once():
+    """A solver called once (ode's `ode(x, s)[-1]`) and a step called from one place in a time loop
+    (lstm's `predict`) become the caller's code: no `vjp_` of theirs reruns their forward sweep."""
+    x = np.linspace(0.2, 0.9, 5)
+    check_vjp(pf.rk4_last, (x, 4), 0)
+    grad = srcgrad.grad(pf.rk4_last)
+    grad(x, 4)
+    source = srcgrad.source(grad)
+    assert "# inlined: rk4_solve(x, steps)" in source and "def vjp_rk4_solve" not in source
+    rng = np.random.default_rng(3)
+    args = (rng.normal(size=(6, 3)) * 0.5, rng.normal(size=3), rng.normal(size=(4, 3)))
+    check_vjp(pf.sequence_loss, args, (0, 1))
+    grad = srcgrad.grad(pf.sequence_loss, wrt=(0, 1))
+    grad(*args)
+    assert "def vjp_cell_update" not in srcgrad.source(grad)
+
+
+def test_reused_adjoint_buffers_are_written_not_zeroed_then_added_to():
+    """The RK4 stages' adjoints: a whole first contribution fills the reused buffer
+    (`filled_like`), and a loop adding once into every row assigns it (`zeroed_from`)."""
+    x = np.linspace(0.2, 0.9, 6)
+    grad = srcgrad.grad(pf.rk4_last)
+    check_vjp(pf.rk4_last, (x, 3), 0, backend="python")
+    grad(x, 3)
+    source = srcgrad.source(grad)
+    assert "filled_like(" in source and "zeroed_from(" in source
+    assert re.search(r"k4_bar\[\w+\] = ", source)   # assigned, no longer `+=` into zeros
+
+
+def test_dead_code_elimination_follows_shapes_through_copies_and_arithmetic():
+    """Code that reads only `k.shape` where `k = z` (or `k = z + y`) needs `z` bound, not filled."""
+    tree = syntax.parse_module(
+        "def f(x, y):\n"
+        "    z = np.empty(x.shape[0])\n"
+        "    for i in range(x.shape[0]):\n"
+        "        z[i] = x[i] * 2.0\n"
+        "    k = z\n"
+        "    m = k + y\n"
+        "    g_bar = zeroed_like(g_bar, m)\n"
+        "    return m.shape[0] + g_bar\n").body[0]
+    tree.body = eliminate_dead_code(tree.body, set())
+    assert to_source(tree) == ("def f(x, y):\n    z = np.empty(x.shape[0])\n    k = z\n    m = k + y\n"
+                               "    g_bar = zeroed_like(g_bar, m)\n    return m.shape[0] + g_bar\n")
+
+
+def test_dead_code_elimination_of_a_deep_nest_keeps_what_the_nest_needs():
+    depth = 9
+    lines, indent = ["def f(x, y):", "    s = 0.0", "    t = 0.0"], "    "
+    for k in range(depth):
+        lines.append(f"{indent}for i{k} in range(2):")
+        indent += "    "
+    lines += [f"{indent}t = t + y", f"{indent}s = s + x * s"]
+    tree = syntax.parse_module("\n".join(lines + ["    return s"]) + "\n").body[0]
+    tree.body = eliminate_dead_code(tree.body, set())
+    source = to_source(tree)
+    assert "t = t + y" not in source and "s = s + x * s" in source and source.count("for ") == depth

@@ -193,5 +193,5 @@ def test_a_name_rebound_with_another_rank():
     (a CompilationError naming the line), which is a limit of the numba backend, not a wrong value."""
     check_vjp(rf.rebound_to_a_matrix_then_min, (-0.42,), 0, backend="python")
     check_jvp(rf.rebound_to_a_matrix_then_min, (-0.42,), 0, backend="python")
-    with pytest.raises(srcgrad.CompilationError, match="zeroed_like"):
+    with pytest.raises(srcgrad.CompilationError, match="zeroed_like|filled_like"):
         srcgrad.grad(rf.rebound_to_a_matrix_then_min)(-0.42)

@@ -22,17 +22,22 @@ def own_reads(stmt) -> set[str]:
 
 
 _SHAPE_ONLY = frozenset({"shape", "size", "ndim"})
+# calls that read only the shape of the argument at this position (runtime helpers of generated code)
+_SHAPE_ARGUMENT = {"len": 0, "zeroed_like": 1, "filled_like": 1, "sum_to": 1, "np.zeros_like": 0, "np.empty_like": 0, "np.ones_like": 0}
 
 
 def measured(root) -> set[int]:
-    """ids of the names `root` reads only for their size (`x.shape`, `x.size`, `x.ndim`, `len(x)`):
+    """ids of the names `root` reads only for their size (`x.shape`, `x.size`, `x.ndim`, `len(x)`,
+    `zeroed_like(x_bar, x)`):
     the array must exist, but neither its elements nor the object itself go anywhere."""
     found = set()
     for node in gast.walk(root):
         if isinstance(node, gast.Attribute) and node.attr in _SHAPE_ONLY:
             found.add(id(node.value))
-        elif isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and node.func.id == "len":
-            found.update(id(a) for a in node.args)
+        elif isinstance(node, gast.Call) and syntax.dotted_name(node.func) in _SHAPE_ARGUMENT:
+            position = _SHAPE_ARGUMENT[syntax.dotted_name(node.func)]
+            if len(node.args) > position and isinstance(node.args[position], gast.Name):
+                found.add(id(node.args[position]))
     return found
 
 
@@ -46,7 +51,8 @@ def _reads(stmt) -> set[str]:
         sized = measured(root)
         full.update(n.id for n in gast.walk(root)
                     if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and id(n) not in sized)
-    moved = {n for n in names if n not in full and not isinstance(stmt, gast.AugAssign)
+    moved = {n for n in names if n not in full
+             and not (isinstance(stmt, gast.AugAssign) and syntax.base_name(stmt.target) == n)
              and not (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Subscript)
                       and syntax.base_name(stmt.targets[0]) == n)}
     return (names - moved) | {f"{n}.shape" for n in moved}
@@ -157,8 +163,23 @@ def _live_stmt(stmt, live, essential):
             return stmt, live | essential.reads(stmt)
         if not _binding_live(bound_names(stmt), live):
             return None, live
+        if _only_shape_live(stmt, live, essential):
+            return stmt, _unbound(live, bound_names(stmt)) | {f"{name}.shape" for name in syntax.loaded_names(stmt.value)}
         return stmt, _unbound(live, bound_names(stmt)) | essential.reads(stmt)
     return stmt, live | essential.reads(stmt)
+
+
+def _only_shape_live(stmt, live: set[str], essential) -> bool:
+    """`a = b` or `a = b + c` (elementwise arithmetic of names) where later code reads only `a`'s
+    shape: that shape follows from the operands' shapes, so their elements are not needed."""
+    value = stmt.value
+    operands = [value] if isinstance(value, gast.Name) else \
+        [value.left, value.right] if isinstance(value, gast.BinOp) and not isinstance(value.op, gast.MatMult) else []
+    if not (isinstance(stmt.targets[0], gast.Name) and operands
+            and all(isinstance(o, (gast.Name, gast.Constant)) for o in operands)):
+        return False
+    name = stmt.targets[0].id
+    return name not in live and not (essential.shares.get(name, set()) & live)
 
 
 class _Essential:
@@ -168,6 +189,7 @@ class _Essential:
         self.keep, self.shares = keep, shares
         self.dry = False        # a loop's fixpoint iteration: compute liveness, change nothing
         self._reads: dict = {}  # id(statement) -> what it reads (DCE never changes that)
+        self.answered: dict = {}   # (id(loop), names live after it) -> its dry result: nests stay linear
 
     def __call__(self, stmt) -> bool:
         return self.keep(stmt)
@@ -185,6 +207,15 @@ def _killed(stmt):
 
 
 def _live_loop(loop, live_after, essential):
+    if essential.dry:   # an enclosing loop's fixpoint: the same question again gets the same answer
+        key = (id(loop), frozenset(live_after))
+        if key not in essential.answered:
+            essential.answered[key] = _live_loop_once(loop, live_after, essential)
+        return essential.answered[key]
+    return _live_loop_once(loop, live_after, essential)
+
+
+def _live_loop_once(loop, live_after, essential):
     # arrays each iteration overwrites whole before reading them (work arrays): dead at its start
     overwritten = getattr(loop, "srcgrad_overwritten", frozenset())
     body_out = set(live_after)

@@ -1,4 +1,9 @@
-"""Peephole: `v_bar = 0.0` followed by a first `v_bar += e` becomes `v_bar = e`, as a person writes it."""
+"""Peephole: rewrites of generated reverse code a person would make (`v_bar = 0.0; v_bar += e` is `v_bar = e`).
+
+After these passes no adjoint is zeroed just before its first contribution replaces it: a scalar's
+first `+=` is an assignment, a reused buffer's first whole `+=` fills it (`filled_like`), and a loop
+that adds once into each row of a fresh buffer assigns those rows (`zeroed_from` zeroes the rest).
+"""
 from __future__ import annotations
 
 import gast
@@ -64,16 +69,100 @@ def fold_first_contributions(out: list) -> list:
     return [stmt for k, stmt in enumerate(out) if k not in dropped]
 
 
-def _next_mentions(stmts):
-    """(k, j) for each zero initialization k: j is the next statement that mentions its variable
-    (comments skipped). One backward sweep, so long straight-line code stays linear."""
+@_in_every_block
+def fill_reused_buffers(out: list) -> list:
+    """`v_bar = zeroed_like(v_bar, v)` then a first `v_bar += e` becomes `v_bar = filled_like(v_bar,
+    v, e)`: the reused buffer is written once instead of zeroed and then added to."""
+    folds = [(k, j) for k, j in _next_mentions(out, _zeroed_buffer) if _is_first_add(out[j], _zeroed_buffer(out[k]))
+             and _kept_between(out, k, j, syntax.names_in(out[k].value))]   # its shape is taken at j now
+    for k, j in folds:
+        zeroing = out[k].value
+        out[j] = syntax.assign(_zeroed_buffer(out[k]), syntax.call("filled_like", *zeroing.args, out[j].value))
+    dropped = {k for k, _ in folds}
+    return [stmt for k, stmt in enumerate(out) if k not in dropped]
+
+
+@_in_every_block
+def write_reused_buffers_once(out: list) -> list:
+    """`v_bar = zeroed_like(v_bar, v)` then a first mention in `for i in range(n)` (either way round)
+    whose body accumulates `v_bar[i] += e` once, unconditionally, and never reads `v_bar`: the loop
+    writes row i of the buffer once for every i below n, so it assigns `v_bar[i] = e` and only the
+    rows from n on are zeroed (`zeroed_from(v_bar, v, n)`), where before every row was zeroed and
+    then added to."""
+    for k, j in _next_mentions(out, _zeroed_buffer):
+        var = _zeroed_buffer(out[k])
+        rows = _rows_covered(out[j])
+        write = _single_row_accumulation(out[j], var) if rows is not None else None
+        if write is None or not _kept_between(out, k, j, syntax.names_in(rows)):   # n is read at k
+            continue
+        out[k].value = syntax.call("zeroed_from", *out[k].value.args, rows)
+        body = out[j].body
+        body[body.index(write)] = syntax.assign(write.target, write.value)
+    return out
+
+
+def _kept_between(stmts: list, k: int, j: int, names: set) -> bool:
+    """Whether no statement strictly between positions k and j binds one of `names`."""
+    return not any(bound_names(stmt) & names for stmt in stmts[k + 1:j])
+
+
+def _rows_covered(loop):
+    """n for `for i in range(n)`, `range(0, n)` or `range(n - 1, -1, -1)`; None for any other loop."""
+    if not (isinstance(loop, gast.For) and isinstance(loop.target, gast.Name) and isinstance(loop.iter, gast.Call)
+            and syntax.dotted_name(loop.iter.func) == "range" and not loop.orelse):
+        return None
+    args = loop.iter.args
+    if len(args) == 1 or len(args) == 2 and _is_int(args[0], 0):
+        return syntax.clone(args[-1])
+    if (len(args) == 3 and _is_int(args[1], -1) and _is_int(args[2], -1) and isinstance(args[0], gast.BinOp)
+            and isinstance(args[0].op, gast.Sub) and _is_int(args[0].right, 1)):
+        return syntax.clone(args[0].left)
+    return None
+
+
+def _is_int(node, value: int) -> bool:
+    if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub):
+        return _is_int(node.operand, -value)
+    return isinstance(node, gast.Constant) and type(node.value) is int and node.value == value
+
+
+def _single_row_accumulation(loop, var: str):
+    """The statement `var[i] += e` of `loop`'s body (i its index), when it is the body's only mention
+    of `var` and nothing in the body leaves an iteration early."""
+    if any(isinstance(n, (gast.Break, gast.Continue, gast.Return, gast.Raise)) for n in gast.walk(loop)) \
+            or loop.target.id in set().union(*(bound_names(s) for s in loop.body)):
+        return None
+    mentions = [s for s in loop.body if var in syntax.names_in(s)]
+    if len(mentions) != 1:
+        return None
+    write = mentions[0]
+    if not (isinstance(write, gast.AugAssign) and isinstance(write.op, gast.Add)
+            and isinstance(write.target, gast.Subscript) and isinstance(write.target.value, gast.Name)
+            and write.target.value.id == var and isinstance(write.target.slice, gast.Name)
+            and write.target.slice.id == loop.target.id and var not in syntax.names_in(write.value)):
+        return None
+    return write
+
+
+def _zeroed_buffer(stmt):
+    if (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name) and isinstance(stmt.value, gast.Call)
+            and syntax.dotted_name(stmt.value.func) == "zeroed_like"):
+        return stmt.targets[0].id
+    return None
+
+
+def _next_mentions(stmts, initialized=None):
+    """(k, j) for each zero initialization k (`initialized(stmt)` names its variable): j is the next
+    statement that mentions that variable (comments skipped). One backward sweep, so long
+    straight-line code stays linear."""
+    initialized = initialized or _zero_init
     next_seen: dict = {}
     found = []
     for k in range(len(stmts) - 1, -1, -1):
         stmt = stmts[k]
         if syntax.is_comment(stmt):
             continue
-        var = _zero_init(stmt)
+        var = initialized(stmt)
         if var is not None and var in next_seen:
             found.append((k, next_seen[var]))
         for name in syntax.names_in(stmt):

@@ -26,7 +26,8 @@ from ..errors import UnsupportedSyntaxError
 from .adjoints import Adjoints
 from .common import by_origin, on_tape as _tape, primal_calls, scratch_buffer
 from .write_index import index_atoms
-from .peephole import drop_undone_writes, drop_unneeded_saves, fold_first_contributions
+from .peephole import (drop_undone_writes, drop_unneeded_saves, fill_reused_buffers, fold_first_contributions,
+                       write_reused_buffers_once)
 from .checkpoint import Checkpointing
 from .reverse_loops import LoopReversal, is_loop_exit as _is_loop_exit, restore_comments_that_stayed, values_read
 
@@ -102,12 +103,22 @@ class ReverseTransform(LoopReversal, Checkpointing):
                    if self.write_backs else [])
         code = (self.hoisted + forward + written + capture + [syntax.comment("reverse sweep")]
                 + inits + seed + reverse + [syntax.return_(result)])
-        code = eliminate_dead_code(code, set(), essential=lambda s: getattr(s, "srcgrad_tape", False)
-                                   or getattr(s, "srcgrad_argument_write_back", False),
-                                   shares=self.shares)
-        code = fold_first_contributions(drop_unneeded_saves(drop_undone_writes(self.shares)(code)))
+        return syntax.function(function_name, self.params + [out_bar], self._tidy(code))
+
+    def _tidy(self, code: list) -> list:
+        """The derivative's statements as a person would leave them: dead code out, replayed writes
+        undone at once and needless saves dropped, first contributions assigned rather than added
+        to zeros, and adjoint buffers reused across loop iterations."""
+        def essential(stmt):
+            return getattr(stmt, "srcgrad_tape", False) or getattr(stmt, "srcgrad_argument_write_back", False)
+        code = eliminate_dead_code(code, set(), essential=essential, shares=self.shares)
+        before = _statements(code)
+        code = drop_unneeded_saves(drop_undone_writes(self.shares)(code))
+        if _statements(code) < before:   # the restores dropped kept arrays alive whose replayed fills are now dead
+            code = eliminate_dead_code(code, set(), essential=essential, shares=self.shares)
+        code = fold_first_contributions(code)
         code = reuse_adjoint_buffers(restore_comments_that_stayed(code))
-        return syntax.function(function_name, self.params + [out_bar], code)
+        return write_reused_buffers_once(fill_reused_buffers(code))
 
     def _refuse_checkpointed_sweeps(self) -> None:
         """A checkpointed loop's reverse sweep (a derivative made with memory= or srcgrad.checkpoint)
@@ -458,6 +469,10 @@ class ReverseTransform(LoopReversal, Checkpointing):
         if array in self.read_arrays:
             code.append(syntax.assign(syntax.clone(target), syntax.name(self.saved_name(stmt, array, "old"))))
         return code
+
+
+def _statements(code: list) -> int:
+    return sum(1 for stmt in code for n in gast.walk(stmt) if isinstance(n, gast.stmt))
 
 
 def reuse_adjoint_buffers(code: list) -> list:

@@ -44,7 +44,6 @@ def vjp_running_max_of_sines(x, out_bar):
         y_sub = y[sub]
         x_i = x[i]
         sin_1 = sin_1_tape[i - 1]
-        max_1 = max(y_sub, sin_1)
         # d(y[i] = max(y[i - 1], math.sin(x[i])))
         max_1_bar = y_bar[i]
         y_bar[i] = 0.0
