@@ -129,3 +129,27 @@ def sequence_loss(w, h0, inputs):
         total += np.sum(h * h)
     return total
 
+
+
+def packed_lower_times(packed, x):
+    # a lower triangle packed column by column, walked by a counter (GradBench gmm's Qtimesx)
+    d = x.shape[0]
+    out = x * 1.0
+    idx = 0
+    for i in range(d):
+        for j in range(i + 1, d):
+            out[j] += packed[idx] * x[i]
+            idx += 1
+    return np.sum(out ** 2)
+
+
+def strided_counter_until(x, limit):
+    # a counter stepped by 2 after its use, in a loop that may leave early
+    s = 0.0
+    k = 1
+    for i in range(2, x.shape[0] - 4):
+        s = s + np.sin(x[k] * x[i])
+        k = k + 2
+        if s > limit:
+            break
+    return s

@@ -146,3 +146,19 @@ def test_dead_code_elimination_of_a_deep_nest_keeps_what_the_nest_needs():
     tree.body = eliminate_dead_code(tree.body, set())
     source = to_source(tree)
     assert "t = t + y" not in source and "s = s + x * s" in source and source.count("for ") == depth
+
+
+def test_a_counter_stepped_each_iteration_is_computed_from_the_index_not_taped():
+    rng = np.random.default_rng(5)
+    x, packed = rng.normal(size=5), rng.normal(size=10)
+    check_vjp(pf.packed_lower_times, (packed, x), (0, 1))
+    grad = srcgrad.grad(pf.packed_lower_times, wrt=(0, 1))
+    grad(packed, x)
+    source = srcgrad.source(grad)
+    assert re.search(r"idx = idx_at_entry \+ \(j - \w+\)", source)
+    y = np.linspace(0.1, 1.2, 12)
+    for limit in (0.3, 100.0):   # leaves early, runs to its end
+        check_vjp(pf.strided_counter_until, (y, limit), 0)
+    grad = srcgrad.grad(pf.strided_counter_until)
+    grad(y, 0.3)
+    assert "k = k_at_entry + (i - 2) * 2" in srcgrad.source(grad)

@@ -70,7 +70,7 @@ class Checkpointing:
         """Whether the loop's forward sweep records anything per iteration (a loop whose adjoints
         need nothing carried, such as a sum, has no tape to bound)."""
         plan = self.plan(loop)
-        return bool(plan.checkpoint or plan.logged or plan.snapshots or plan.stored)
+        return bool(plan.checkpoint or plan.inductions or plan.logged or plan.snapshots or plan.stored)
 
     def _require_counted(self, loop) -> None:
         if not self._counted_loop(loop):

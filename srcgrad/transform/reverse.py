@@ -165,7 +165,7 @@ class ReverseTransform(LoopReversal, Checkpointing):
             return False
         loop = main[-1]
         plan = self.plan(loop)
-        if plan.checkpoint or plan.restored or plan.stored or plan.has_exit or self.checkpointing(loop):
+        if plan.checkpoint or plan.inductions or plan.restored or plan.stored or plan.has_exit or self.checkpointing(loop):
             return False
         reverse = self.loop_reverse(loop)
         returned = syntax.loaded_names(ret.value)

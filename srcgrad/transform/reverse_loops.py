@@ -98,10 +98,30 @@ class LoopReversal:
         # rebinds needs its object recorded per iteration too
         carried = (upward_exposed(code) & bound_names(loop) & self._defined_outside(loop)) - index - \
             (set(restored) - bound_names(loop)) - faint
-        plan = _LoopPlan(loop, sorted(carried), restored, has_exit)
-        plan.stored, plan.unreplayed = stored, unreplayed
+        inductions = self._inductions(loop, carried)
+        plan = _LoopPlan(loop, sorted(carried - set(inductions)), restored, has_exit)
+        plan.stored, plan.unreplayed, plan.inductions = stored, unreplayed, inductions
         self._plans[id(loop)] = plan
         return plan
+
+    def _inductions(self, loop, carried: set) -> dict:
+        """Integers of `carried` that each iteration of a unit-step `for` steps by a constant
+        (`idx = idx + 1`, unconditionally, in the body itself): name -> step. The reverse sweep
+        computes them from the loop index and their value at the loop's entry rather than taping
+        them every iteration (GradBench gmm: the packed index of a triangular matrix). Left taped
+        under a memory budget, whose checkpointing snapshots the loop's state as it is."""
+        if not (isinstance(loop, gast.For) and _LoopPlan(loop, [], {}, False).unit_step) or self.memory \
+                or getattr(loop, "srcgrad_checkpoint", None) is not None or getattr(loop, "srcgrad_parallel", False):
+            return {}
+        found = {}
+        for name in sorted(v for v in carried if self.kinds.get(v) == K.INT):
+            bindings = [n for n in gast.walk(gast.Module(body=loop.body, type_ignores=[]))
+                        if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store) and n.id == name]
+            steps = [_constant_step(stmt, name) for stmt in loop.body]
+            step = next((st for st in steps if st is not None), None)
+            if step is not None and len(bindings) == 1:
+                found[name] = step
+        return found
 
     def _faint_sums(self, loop) -> set[str]:
         """Floats the loop only adds to (`energy += ...`, at any depth): no adjoint reads them, so
@@ -314,6 +334,7 @@ class LoopReversal:
             before.append(snapshot_allocation(array, self._restore_name(plan, array, "snapshots"), self._trip_count(plan)))
             record.append(snapshot_record(array, self._restore_name(plan, array, "snapshots"), position))
         before += [entry_copy(array, self._restore_name(plan, array, "at_entry")) for array in plan.disjoint]
+        before += [on_tape(syntax.assign(self._entry_name(plan, name), syntax.name(name))) for name in plan.inductions]
         if self._counts_trips(plan):
             trips = self._trips_name(plan)
             before.append(on_tape(syntax.assign(trips, syntax.const(0))))
@@ -332,6 +353,22 @@ class LoopReversal:
                 node.srcgrad_check_replayed = True
         self._logging, self._storing, self._unlogged = outer
         return before + [copy]
+
+    def _entry_name(self, plan, name: str) -> str:
+        key = ("entry", id(plan.loop), name)
+        if key not in self._tapes:
+            self._tapes[key] = self.names.fresh(f"{name}_at_entry")
+        return self._tapes[key]
+
+    def _induction_values(self, plan) -> list:
+        """`idx = idx_at_entry + (i - start) * step` for each induction variable of the loop."""
+        values = []
+        for name, step in sorted(plan.inductions.items()):
+            trips = self._position(plan)
+            stepped = trips if step == 1 else syntax.binop(trips, "*", syntax.const(step))
+            values.append(on_tape(syntax.assign(name, simplify(syntax.binop(syntax.name(self._entry_name(plan, name)),
+                                                                              "+", stepped)))))
+        return values
 
     def _restore_comment(self, plan) -> list:
         """Which way each array this loop writes is brought back for the reverse sweep (array_restore.py).
@@ -459,6 +496,7 @@ class LoopReversal:
             else:
                 target = var
             restore.append(on_tape(syntax.assign(target, self._tape_read(tape, dtype, self._position(plan)))))
+        restore += self._induction_values(plan)
         restore += [snapshot_restore(array, self._restore_name(plan, array, "snapshots"), self._position(plan))
                     for array in plan.snapshots]
         restore += [restore_own_part(array, self._restore_name(plan, array, "at_entry"),
@@ -543,6 +581,19 @@ class LoopReversal:
             offset = syntax.binop(syntax.name(iteration), "*", syntax.clone(plan.step))
             setup.append(syntax.assign(plan.loop.target.id, simplify(syntax.binop(syntax.clone(plan.start), "+", offset))))
         return header, setup
+
+
+def _constant_step(stmt, name: str):
+    """c for `name = name + c` or `name = c + name` with c an integer constant; else None."""
+    if not (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name) and stmt.targets[0].id == name
+            and isinstance(stmt.value, gast.BinOp) and isinstance(stmt.value.op, gast.Add)):
+        return None
+    left, right = stmt.value.left, stmt.value.right
+    for own, other in ((left, right), (right, left)):
+        if isinstance(own, gast.Name) and own.id == name and isinstance(other, gast.Constant) \
+                and type(other.value) is int:
+            return other.value
+    return None
 
 
 def _is_shape_check(node) -> bool:
