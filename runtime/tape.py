@@ -82,10 +82,11 @@ def _filled_like(x_bar, old, value):
 
 def zeroed_from(x_bar, old, start):
     """`zeroed_like(x_bar, old)` for a buffer whose rows below `start` a loop assigns next: only
-    the rows from `start` on are zeroed."""
+    the rows from `start` on are zeroed (all of them when `start` is negative: the loop ran no
+    iteration)."""
     if not (isinstance(x_bar, np.ndarray) and x_bar.shape == old.shape):
         return np.zeros(old.shape)
-    x_bar[start:] = 0.0
+    x_bar[max(start, 0):] = 0.0
     return x_bar
 
 
@@ -96,7 +97,7 @@ def _zeroed_from(x_bar, old, start):
 
     def zero_the_rest(x_bar, old, start):
         if x_bar.shape == old.shape:
-            x_bar[start:] = 0.0
+            x_bar[max(start, 0):] = 0.0
             return x_bar
         return np.zeros(old.shape)
     return zero_the_rest

@@ -153,3 +153,13 @@ def strided_counter_until(x, limit):
         if s > limit:
             break
     return s
+
+
+def rows_of_a_shrinking_range(A, x):
+    # an inner loop over range(3 - 2r): three rows, then one, then no iteration (a negative bound)
+    total = 0.0
+    for r in range(3):
+        y = A @ x
+        for i in range(3 - 2 * r):
+            total += y[i] * x[i]
+    return total

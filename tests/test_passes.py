@@ -162,3 +162,15 @@ def test_a_counter_stepped_each_iteration_is_computed_from_the_index_not_taped()
     grad = srcgrad.grad(pf.strided_counter_until)
     grad(y, 0.3)
     assert "k = k_at_entry + (i - 2) * 2" in srcgrad.source(grad)
+
+
+def test_a_buffer_written_by_a_loop_that_runs_no_iteration_is_all_zeros():
+    """`zeroed_from(y_bar, y, n)` with n < 0 (range(n) ran no iteration) zeroes every row: the rows
+    an earlier reverse iteration wrote are not carried into this one."""
+    rng = np.random.default_rng(7)
+    A, x = rng.normal(size=(4, 4)), rng.normal(size=4)
+    for backend in ("python", "numba"):
+        check_vjp(pf.rows_of_a_shrinking_range, (A, x), (0, 1), backend=backend)
+    grad = srcgrad.grad(pf.rows_of_a_shrinking_range, wrt=(0, 1))
+    grad(A, x)
+    assert "zeroed_from(" in srcgrad.source(grad)
