@@ -117,8 +117,7 @@ class LoopReversal:
         for name in sorted(v for v in carried if self.kinds.get(v) == K.INT):
             bindings = [n for n in gast.walk(gast.Module(body=loop.body, type_ignores=[]))
                         if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store) and n.id == name]
-            steps = [_constant_step(stmt, name) for stmt in loop.body]
-            step = next((st for st in steps if st is not None), None)
+            step = next((st for st in (_constant_step(stmt, name) for stmt in loop.body) if st is not None), None)
             if step is not None and len(bindings) == 1:
                 found[name] = step
         return found
@@ -364,8 +363,8 @@ class LoopReversal:
         """`idx = idx_at_entry + (i - start) * step` for each induction variable of the loop."""
         values = []
         for name, step in sorted(plan.inductions.items()):
-            trips = self._position(plan)
-            stepped = trips if step == 1 else syntax.binop(trips, "*", syntax.const(step))
+            position = self._position(plan)
+            stepped = position if step == 1 else syntax.binop(position, "*", syntax.const(step))
             values.append(on_tape(syntax.assign(name, simplify(syntax.binop(syntax.name(self._entry_name(plan, name)),
                                                                               "+", stepped)))))
         return values
