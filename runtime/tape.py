@@ -101,3 +101,58 @@ def _zeroed_from(x_bar, old, start):
             return x_bar
         return np.zeros(old.shape)
     return zero_the_rest
+
+
+def pushed_row(rows, ends, position, values):
+    """Copy a 1-D array an iteration made into the flat buffer `rows`, after the row of the
+    iteration before it (`ends[position - 1]`), and record where it ends; returns the buffer,
+    doubled when it was too short. The reverse sweep reads the row back with `row_at` instead of
+    replaying what computed it."""
+    start = _row_start(ends, position)
+    stop = start + values.shape[0]
+    out = _with_room(rows, start, stop)
+    for k in range(values.shape[0]):
+        out[start + k] = values[k]
+    ends[position] = stop
+    return out
+
+
+def row_at(rows, ends, position):
+    """The row `pushed_row` stored for iteration `position` (a view: nothing is copied)."""
+    return rows[_row_start(ends, position):ends[position]]
+
+
+def _row_start(ends, position):
+    if position == 0:
+        return 0
+    return ends[position - 1]
+
+
+def _with_room(rows, start, stop):
+    """`rows`, or a buffer twice as long holding its first `start` values when `stop` does not fit."""
+    if rows.shape[0] >= stop:
+        return rows
+    grown = np.empty(max(stop, 2 * rows.shape[0]))
+    grown[:start] = rows[:start]
+    return grown
+
+
+@overload(_row_start)
+def _row_start_overload(ends, position):
+    return _row_start
+
+
+@overload(_with_room)
+def _with_room_overload(rows, start, stop):
+    return _with_room
+
+
+@overload(pushed_row, inline="always")
+def _pushed_row(rows, ends, position, values):
+    return pushed_row
+
+
+@overload(row_at, inline="always")
+def _row_at(rows, ends, position):
+    return row_at
+

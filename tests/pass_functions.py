@@ -163,3 +163,50 @@ def rows_of_a_shrinking_range(A, x):
         for i in range(3 - 2 * r):
             total += y[i] * x[i]
     return total
+
+
+def mixture_of_triangles(packed, centres, X):
+    # per point and component, a fresh vector from a packed lower triangle times the centred point
+    # (GradBench gmm's inner loop): its reverse reads the product back rather than recomputing it
+    k, d = centres.shape
+    total = 0.0
+    terms = np.zeros(k)
+    for p in range(X.shape[0]):
+        for c in range(k):
+            centred = X[p] - centres[c]
+            out = centred * 1.5
+            idx = 0
+            for i in range(d):
+                for j in range(i + 1, d):
+                    out[j] += packed[c, idx] * centred[i]
+                    idx += 1
+            product = out
+            terms[c] = -0.5 * np.sum(product ** 2)
+        total += np.log(np.sum(np.exp(terms)))
+    return total
+
+
+def triangle_then_squared(packed, X):
+    # the fresh vector is rewritten after the nest: its adjoint needs the values from before that
+    d = X.shape[1]
+    total = 0.0
+    for p in range(X.shape[0]):
+        v = X[p] * 2.0
+        idx = 0
+        for i in range(d):
+            for j in range(i + 1, d):
+                v[j] += packed[idx] * v[i]
+                idx += 1
+        for j in range(d):
+            v[j] = v[j] * v[j]
+        total += np.sum(np.sin(v))
+    return total
+
+
+def scaled_row_sums(A, x):
+    # x[i]'s adjoint gathers one term per column: added into a local sum, not into x_bar[i] each time
+    total = 0.0
+    for i in range(A.shape[0]):
+        for j in range(A.shape[1]):
+            total += np.sin(A[i, j] * x[i])
+    return total

@@ -174,3 +174,38 @@ def test_a_buffer_written_by_a_loop_that_runs_no_iteration_is_all_zeros():
     grad = srcgrad.grad(pf.rows_of_a_shrinking_range, wrt=(0, 1))
     grad(A, x)
     assert "zeroed_from(" in srcgrad.source(grad)
+
+
+def test_a_fresh_array_costly_to_replay_is_read_back_from_a_tape():
+    """The reverse of the component loop reads each triangle product back (`row_at`) instead of
+    recomputing the nest; the centred point, as cheap to recompute as to copy, is replayed."""
+    rng = np.random.default_rng(11)
+    packed, centres, X = rng.normal(size=(3, 10)) * 0.3, rng.normal(size=(3, 5)), rng.normal(size=(4, 5))
+    for backend in ("python", "numba"):
+        check_vjp(pf.mixture_of_triangles, (packed, centres, X), (0, 1, 2), backend=backend)
+    grad = srcgrad.grad(pf.mixture_of_triangles, wrt=(0, 1, 2))
+    grad(packed, centres, X)
+    source = srcgrad.source(grad)
+    assert "out_rows = pushed_row(out_rows, out_row_ends, c, out)" in source
+    assert "out = row_at(out_rows, out_row_ends, c)" in source and "product = out" in source
+    assert "out by a copy per iteration" in source and "centred_rows" not in source
+    reverse = source[source.index("for c in range(k - 1, -1, -1)"):]
+    assert "packed_c[idx] * centred_i" not in reverse.replace("packed_c_idx", "packed_c[idx]")
+
+
+def test_a_fresh_array_rewritten_later_in_the_iteration_differentiates_right():
+    rng = np.random.default_rng(12)
+    packed, X = rng.normal(size=10) * 0.3, rng.normal(size=(3, 5))
+    for backend in ("python", "numba"):
+        check_vjp(pf.triangle_then_squared, (packed, X), (0, 1), backend=backend)
+
+
+def test_an_adjoint_element_the_inner_loop_keeps_adding_to_is_summed_locally():
+    rng = np.random.default_rng(13)
+    A, x = rng.normal(size=(4, 6)), rng.normal(size=4)
+    for backend in ("python", "numba"):
+        check_vjp(pf.scaled_row_sums, (A, x), (0, 1), backend=backend)
+    grad = srcgrad.grad(pf.scaled_row_sums, wrt=(0, 1))
+    grad(A, x)
+    source = srcgrad.source(grad)
+    assert re.search(r"(\w+_bar_sum) = 0\.0\n\s+for j .*\n(.*\n)*?\s+\1 \+= .*\n(.*\n)*?\s+x_bar\[i\] \+= \1", source), source

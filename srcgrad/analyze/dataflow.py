@@ -58,6 +58,14 @@ def _reads(stmt) -> set[str]:
     return (names - moved) | {f"{n}.shape" for n in moved}
 
 
+def value_reads(stmts: list) -> set[str]:
+    """Names whose values `stmts` read somewhere (not only their shape)."""
+    found = set()
+    for node in (n for stmt in stmts for n in gast.walk(stmt) if isinstance(n, gast.stmt)):
+        found |= {name for name in _reads(node) if not name.endswith(".shape")}
+    return found
+
+
 def _binding_live(names: set[str], live: set[str]) -> bool:
     return bool(names & live) or any(f"{n}.shape" in live for n in names)
 

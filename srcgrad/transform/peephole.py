@@ -3,6 +3,8 @@
 After these passes no adjoint is zeroed just before its first contribution replaces it: a scalar's
 first `+=` is an assignment, a reused buffer's first whole `+=` fills it (`filled_like`), and a loop
 that adds once into each row of a fresh buffer assigns those rows (`zeroed_from` zeroes the rest).
+No loop adds into one array element that stays the same through the loop (`x_bar[i] += e` inside
+`for j`): it adds into a local sum, and the element takes the sum once after the loop.
 """
 from __future__ import annotations
 
@@ -242,3 +244,44 @@ def _saved_before(stmts, old: str, array: str, key: str) -> bool:
     if isinstance(value, gast.Call) and value.args:
         value = value.args[0]   # np.copy(a[i]) for rows and slices
     return isinstance(value, gast.Subscript) and syntax.base_name(value) == array and syntax.fingerprint(value.slice) == key
+
+
+def sum_invariant_elements(float_element, shares: dict, fresh):
+    """`for j ...: x_bar[i] += e` where the loop never binds i and mentions `x_bar` (or a name
+    sharing its memory) nowhere else: `x_bar_i = 0.0` before the loop, `x_bar_i += e` in it, and
+    `x_bar[i] += x_bar_i` after it. numba's compiler cannot keep the element in a register itself
+    while the loop writes other arrays that might overlap it, so each iteration would load and store it.
+    `float_element(target)`: whether a subscript is one element of a float array; `fresh(base)`: a new name."""
+    @_in_every_block
+    def rewrite(out: list) -> list:
+        result = []
+        for stmt in out:
+            before, after = _invariant_sums(stmt, float_element, shares, fresh) if isinstance(stmt, gast.For) else ([], [])
+            result += before + [stmt] + after
+        return result
+    return rewrite
+
+
+def _invariant_sums(loop, float_element, shares: dict, fresh):
+    """(the sums' initializations, the element updates after `loop`), rewriting its accumulations."""
+    if any(isinstance(n, gast.Return) for n in gast.walk(loop)):
+        return [], []
+    bound = bound_names(loop)
+    mentions: dict = {}
+    for node in gast.walk(loop):
+        if isinstance(node, gast.Name):
+            mentions[node.id] = mentions.get(node.id, 0) + 1
+    before, after = [], []
+    for k, stmt in enumerate(loop.body):
+        if not (isinstance(stmt, gast.AugAssign) and isinstance(stmt.op, gast.Add) and isinstance(stmt.target, gast.Subscript)
+                and isinstance(stmt.target.value, gast.Name) and float_element(stmt.target)):
+            continue
+        array = stmt.target.value.id
+        index_names = syntax.names_in(stmt.target.slice)
+        if index_names & bound or mentions.get(array, 0) != 1 or any(mentions.get(n, 0) for n in shares.get(array, ())):
+            continue
+        total = fresh(f"{array}_sum")
+        before.append(syntax.assign(total, syntax.const(0.0)))
+        after.append(gast.AugAssign(target=syntax.clone(stmt.target), op=gast.Add(), value=syntax.name(total)))
+        loop.body[k] = gast.AugAssign(target=syntax.name(total, store=True), op=gast.Add(), value=stmt.value)
+    return before, after

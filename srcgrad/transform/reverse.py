@@ -27,6 +27,7 @@ from .adjoints import Adjoints
 from .common import by_origin, on_tape as _tape, primal_calls, scratch_buffer
 from .write_index import index_atoms
 from .peephole import (drop_undone_writes, drop_unneeded_saves, fill_reused_buffers, fold_first_contributions,
+                       sum_invariant_elements,
                        write_reused_buffers_once)
 from .checkpoint import Checkpointing
 from .reverse_loops import LoopReversal, is_loop_exit as _is_loop_exit, restore_comments_that_stayed, values_read
@@ -118,7 +119,15 @@ class ReverseTransform(LoopReversal, Checkpointing):
             code = eliminate_dead_code(code, set(), essential=essential, shares=self.shares)
         code = fold_first_contributions(code)
         code = reuse_adjoint_buffers(restore_comments_that_stayed(code))
-        return write_reused_buffers_once(fill_reused_buffers(code))
+        code = write_reused_buffers_once(fill_reused_buffers(code))
+        return sum_invariant_elements(self._float_element, self.shares, self.names.fresh)(code)
+
+    def _float_element(self, subscript) -> bool:
+        """Whether `x[...]` (a primal array or an adjoint) is one element of a float array."""
+        base = syntax.base_name(subscript)
+        primal = {bar: var for var, bar in self.adj.bars.items()}.get(base, base)
+        kind = self.kinds.get(primal)
+        return isinstance(kind, str) and kind.startswith("a") and K.selects_element(subscript, {**self.kinds, base: kind})
 
     def _refuse_checkpointed_sweeps(self) -> None:
         """A checkpointed loop's reverse sweep (a derivative made with memory= or srcgrad.checkpoint)
@@ -165,7 +174,7 @@ class ReverseTransform(LoopReversal, Checkpointing):
             return False
         loop = main[-1]
         plan = self.plan(loop)
-        if plan.checkpoint or plan.inductions or plan.restored or plan.stored or plan.has_exit or self.checkpointing(loop):
+        if plan.checkpoint or plan.inductions or plan.restored or plan.stored or plan.rows or plan.has_exit or self.checkpointing(loop):
             return False
         reverse = self.loop_reverse(loop)
         returned = syntax.loaded_names(ret.value)

@@ -12,12 +12,15 @@ import gast
 from .. import syntax
 from ..analyze import kinds as K
 from ..analyze.aliasing import BEFORE, element_writes
-from ..analyze.dataflow import bound_names, eliminate_dead_code, mutated_arrays, only_summed, sum_into, upward_exposed
+from ..analyze.dataflow import (bound_names, eliminate_dead_code, mutated_arrays, only_summed, sum_into, upward_exposed,
+                                value_reads)
 from ..errors import UnsupportedSyntaxError
 from ..rules.template import simplify
 from .array_restore import (DISJOINT, LOG, SNAPSHOT, disjoint_position, entry_copy, overwritten_before_read,
                             restore_own_part, snapshot_allocation, snapshot_record, snapshot_restore, writes_in_bulk)
 from .common import allocates, is_expensive, on_tape, scratch_buffer
+from .kept_rows import estimated_work, row_bindings, row_groups, row_push, worth_keeping
+from .peephole import drop_undone_writes, drop_unneeded_saves
 from .write_index import index_pattern, rebuild_index
 
 
@@ -43,6 +46,7 @@ class _LoopPlan:
         self.logged = sorted(a for a, how in restored.items() if how == LOG)
         self.snapshots = sorted(a for a, how in restored.items() if how == SNAPSHOT)
         self.disjoint = sorted(a for a, how in restored.items() if how == DISJOINT)
+        self.rows: dict = {}   # arrays each iteration makes, read back from a tape (kept_rows.py)
 
     @property
     def is_for(self) -> bool:
@@ -90,9 +94,8 @@ class LoopReversal:
         outer_unreplayed, self._unreplayed = self._unreplayed, self._unreplayed | unreplayed
         replay = self.forward_block(body, region=True)
         self._replaying, self._unreplayed = outer, outer_unreplayed
-        keep = {id(n) for s in adjoint for n in gast.walk(s)}
-        code = eliminate_dead_code(replay + adjoint, set(), shares=self.shares,
-                                   essential=lambda s: id(s) in keep or getattr(s, "srcgrad_tape", False))
+        rows = self._row_groups(loop, adjoint)
+        code, rows = self._iteration_code(loop, replay, adjoint, rows)
         index = {loop.target.id} if isinstance(loop, gast.For) else set()
         # a restored array keeps its object, whose contents its strategy restores; one the loop also
         # rebinds needs its object recorded per iteration too
@@ -100,9 +103,90 @@ class LoopReversal:
             (set(restored) - bound_names(loop)) - faint
         inductions = self._inductions(loop, carried)
         plan = _LoopPlan(loop, sorted(carried - set(inductions)), restored, has_exit)
-        plan.stored, plan.unreplayed, plan.inductions = stored, unreplayed, inductions
+        plan.stored, plan.unreplayed, plan.inductions, plan.rows = stored, unreplayed, inductions, rows
         self._plans[id(loop)] = plan
         return plan
+
+    def _iteration_code(self, loop, replay: list, adjoint: list, rows: dict):
+        """(what a reverse iteration runs once dead code is out, the arrays it reads back from a
+        tape): `rows`, less those whose copy would save less work than it costs (kept_rows.py)."""
+        position = self._position(_LoopPlan(loop, [], {}, False))
+        rows = self._rows_worth_their_copies(loop, replay, adjoint, self._rows_read(loop, replay, adjoint, rows, position),
+                                             position)
+        bindings = row_bindings(rows, self._row_names(loop, rows), position)
+        replay = replay + [b for a in sorted(rows) for b in bindings[a]]
+        keep = {id(n) for s in adjoint for n in gast.walk(s)}
+        code = eliminate_dead_code(replay + adjoint, set(), shares=self.shares,
+                                   essential=lambda s: id(s) in keep or getattr(s, "srcgrad_tape", False))
+        return code, rows
+
+    def _rows_read(self, loop, replay: list, adjoint: list, rows: dict, position) -> dict:
+        """`rows` less the arrays whose values the reverse iteration does not read once they are read
+        back (their shapes alone are: the replay's allocation gives those)."""
+        while rows:
+            bindings = row_bindings(rows, self._row_names(loop, rows), position)
+            tidied = self._as_tidied(loop, syntax.clone(replay) + [b for a in sorted(rows) for b in bindings[a]]
+                                     + syntax.clone(adjoint))
+            read = {a: aliases for a, aliases in rows.items() if _values_read_after(tidied, bindings[a][0], {a, *aliases})}
+            if len(read) == len(rows):
+                return rows
+            rows = read
+        return rows
+
+    def _rows_worth_their_copies(self, loop, replay: list, adjoint: list, rows: dict, position) -> dict:
+        """Drop, one by one, the kept array whose copy saves the least replayed work, while that is
+        less than the copy costs."""
+        def work(kept: dict) -> int:
+            bindings = row_bindings(kept, self._row_names(loop, kept), position)
+            code = syntax.clone(replay) + [b for a in sorted(kept) for b in bindings[a]] + syntax.clone(adjoint)
+            return estimated_work(self._as_tidied(loop, code), self.kinds)
+        rows = dict(rows)
+        while rows:
+            total = work(rows)
+            savings = {a: work({b: v for b, v in rows.items() if b != a}) - total for a in rows}
+            cheapest = min(sorted(savings), key=savings.get)
+            if worth_keeping(savings[cheapest]):
+                break
+            del rows[cheapest]
+        return rows
+
+    def _as_tidied(self, loop, code: list) -> list:
+        """A reverse iteration's code as `_tidy` would leave it, to estimate its work: what stays
+        live after it is what the loop shares with the code around it, and the adjoints."""
+        outside = syntax.names_in(code) & (self._defined_outside(loop) | set(self.adj.bars.values()))
+        def tape(stmt):
+            return getattr(stmt, "srcgrad_tape", False)
+        code = eliminate_dead_code(code, outside, essential=tape, shares=self.shares)
+        code = drop_unneeded_saves(drop_undone_writes(self.shares)(code))
+        return eliminate_dead_code(code, outside, essential=tape, shares=self.shares)
+
+    def _row_groups(self, loop, adjoint) -> dict:
+        """Fresh arrays of the iteration its adjoint reads (kept_rows.py); none where the loop's
+        tape is checkpointed or split over threads, whose iterations run apart from the forward run."""
+        loops = self._enclosing_loops(loop) + [loop]
+        if not _counted(loop) or self.memory or getattr(loop, "srcgrad_checkpoint", None) is not None \
+                or any(getattr(outer, "srcgrad_parallel", False) for outer in loops):
+            return {}
+        return row_groups(loop, self.kinds, self.shares, value_reads(adjoint), self._mentions)
+
+    def _mentions(self, name: str) -> int:
+        if "mentions" not in self._tapes:
+            counts: dict = {}
+            for node in gast.walk(self.fn):
+                if isinstance(node, gast.Name):
+                    counts[node.id] = counts.get(node.id, 0) + 1
+            self._tapes["mentions"] = counts
+        return self._tapes["mentions"].get(name, 0)
+
+    def _row_names(self, loop, rows: dict) -> dict:
+        """array -> (its tape of rows, the tape of where each row ends)."""
+        return {a: (self._named(("rows", id(loop), a), f"{a}_rows"), self._named(("row_ends", id(loop), a), f"{a}_row_ends"))
+                for a in rows}
+
+    def _named(self, key, base: str) -> str:
+        if key not in self._tapes:
+            self._tapes[key] = self.names.fresh(base)
+        return self._tapes[key]
 
     def _inductions(self, loop, carried: set) -> dict:
         """Integers of `carried` that each iteration of a unit-step `for` steps by a constant
@@ -334,6 +418,11 @@ class LoopReversal:
             record.append(snapshot_record(array, self._restore_name(plan, array, "snapshots"), position))
         before += [entry_copy(array, self._restore_name(plan, array, "at_entry")) for array in plan.disjoint]
         before += [on_tape(syntax.assign(self._entry_name(plan, name), syntax.name(name))) for name in plan.inductions]
+        pushes = []
+        for array, (rows, ends) in sorted(self._row_names(loop, plan.rows).items()):
+            before += self._tape_alloc(ends, K.INT, plan)
+            self._hoist_once(rows, syntax.call("np.empty", syntax.const(0)))
+            pushes.append(on_tape(row_push(array, rows, ends, position)))
         if self._counts_trips(plan):
             trips = self._trips_name(plan)
             before.append(on_tape(syntax.assign(trips, syntax.const(0))))
@@ -346,7 +435,7 @@ class LoopReversal:
         # itself: no earlier iteration's reverse sees that object, and a replay makes it again
         self._unlogged = outer[2] | {id(write) for write, definitions in element_writes(loop.body, {})
                                      if BEFORE not in definitions}
-        copy.body = record + self.forward_block(loop.body, region=False)
+        copy.body = record + self.forward_block(loop.body, region=False) + pushes
         for node in gast.walk(copy):
             if _is_shape_check(node):   # the replay checks again, before any adjoint reads an element
                 node.srcgrad_check_replayed = True
@@ -376,6 +465,8 @@ class LoopReversal:
         scratch = self._scratch_arrays(plan.loop)
         parts = [(f"{a} by a snapshot per iteration", self._restore_name(plan, a, "snapshots")) for a in plan.snapshots]
         parts += [(f"{a} by a copy at loop entry (disjoint)", self._restore_name(plan, a, "at_entry")) for a in plan.disjoint]
+        parts += [(f"{a} by a copy per iteration (less work than replaying what computes it)", rows)
+                  for a, (rows, _) in sorted(self._row_names(plan.loop, plan.rows).items())]
         parts += [(f"{', '.join(arrays)} {way}", None) for arrays, way in
                   ((plan.logged, "by an element log"), (scratch, "not at all (rewritten before read)")) if arrays]
         if not parts:
@@ -400,9 +491,7 @@ class LoopReversal:
         """Statements that make `tape` ready for this loop: a list (created once, at the top of the
         function), an array sized by the trip count, or a reused array grown when too small."""
         if dtype is None:
-            if ("hoisted", tape) not in self._tapes:
-                self._tapes[("hoisted", tape)] = True
-                self.hoisted.append(on_tape(syntax.assign(tape, gast.List(elts=[], ctx=gast.Load()))))
+            self._hoist_once(tape, gast.List(elts=[], ctx=gast.Load()))
             return []
         if self._is_top(plan.loop) and not self.checkpointing(plan.loop):   # runs once: allocate exactly
             alloc = syntax.call("np.empty", self._trip_count(plan))
@@ -410,12 +499,10 @@ class LoopReversal:
                 alloc.keywords = [gast.keyword(arg="dtype", value=syntax.dotted("np.int64"))]
             return [on_tape(syntax.assign(tape, alloc))]
         # runs once per outer iteration: keep one array, grown when a longer loop needs it
-        if ("hoisted", tape) not in self._tapes:
-            self._tapes[("hoisted", tape)] = True
-            empty = syntax.call("np.empty", syntax.const(0))
-            if dtype == K.INT:
-                empty.keywords = [gast.keyword(arg="dtype", value=syntax.dotted("np.int64"))]
-            self.hoisted.append(scratch_buffer(on_tape(syntax.assign(tape, empty))))
+        empty = syntax.call("np.empty", syntax.const(0))
+        if dtype == K.INT:
+            empty.keywords = [gast.keyword(arg="dtype", value=syntax.dotted("np.int64"))]
+        self._hoist_once(tape, empty, scratch=True)
         size = self._trip_count(plan)
         too_small = gast.Compare(left=syntax.subscript(gast.Attribute(value=syntax.name(tape), attr="shape", ctx=gast.Load()),
                                                        syntax.const(0)),
@@ -424,6 +511,13 @@ class LoopReversal:
         if dtype == K.INT:
             grow.keywords = [gast.keyword(arg="dtype", value=syntax.dotted("np.int64"))]
         return [on_tape(syntax.if_(too_small, [on_tape(syntax.assign(tape, grow))]))]
+
+    def _hoist_once(self, tape: str, value, scratch: bool = False) -> None:
+        """Bind `tape` at the top of the function, once however many loops use it."""
+        if ("hoisted", tape) not in self._tapes:
+            self._tapes[("hoisted", tape)] = True
+            binding = on_tape(syntax.assign(tape, value))
+            self.hoisted.append(scratch_buffer(binding) if scratch else binding)
 
     def _tape_write(self, tape, dtype, position, value):
         if dtype is None:
@@ -507,6 +601,8 @@ class LoopReversal:
         outer_unreplayed, self._unreplayed = self._unreplayed, self._unreplayed | skipped
         replay = self.forward_block(loop.body, region=True)
         self._replaying, self._unreplayed = outer, outer_unreplayed
+        replay += [b for group in row_bindings(plan.rows, self._row_names(loop, plan.rows), self._position(plan)).values()
+                   for b in group]
         body = index_setup + restore + undo + replay + self.reverse_block(loop.body)
         if self._iterations_commute(plan, body):
             header, body = syntax.clone(loop), restore + replay + self.reverse_block(loop.body)
@@ -580,6 +676,12 @@ class LoopReversal:
             offset = syntax.binop(syntax.name(iteration), "*", syntax.clone(plan.step))
             setup.append(syntax.assign(plan.loop.target.id, simplify(syntax.binop(syntax.clone(plan.start), "+", offset))))
         return header, setup
+
+
+def _values_read_after(code: list, binding, names: set) -> bool:
+    """Whether statements after `binding` in `code` read the values of one of `names`."""
+    position = next((k for k, stmt in enumerate(code) if stmt is binding), None)
+    return position is not None and bool(value_reads(code[position + 1:]) & names)
 
 
 def _constant_step(stmt, name: str):
