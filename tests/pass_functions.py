@@ -186,6 +186,25 @@ def mixture_of_triangles(packed, centres, X):
     return total
 
 
+def triangle_then_logged(packed, centres, X):
+    # as mixture_of_triangles, with a number from the product the adjoint reads (the log's argument)
+    k, d = centres.shape
+    total = 0.0
+    terms = np.zeros(k)
+    for p in range(X.shape[0]):
+        for c in range(k):
+            centred = X[p] - centres[c]
+            out = centred * 1.5
+            idx = 0
+            for i in range(d):
+                for j in range(i + 1, d):
+                    out[j] += packed[c, idx] * centred[i]
+                    idx += 1
+            terms[c] = np.log(1.0 + np.sum(out ** 2))
+        total += np.sum(terms * terms)
+    return total
+
+
 def triangle_then_squared(packed, X):
     # the fresh vector is rewritten after the nest: its adjoint needs the values from before that
     d = X.shape[1]
@@ -209,4 +228,21 @@ def scaled_row_sums(A, x):
     for i in range(A.shape[0]):
         for j in range(A.shape[1]):
             total += np.sin(A[i, j] * x[i])
+    return total
+
+
+def triangle_summed_only(packed, centres, X):
+    # each component's term only adds to the total
+    k, d = centres.shape
+    total = 0.0
+    for p in range(X.shape[0]):
+        for c in range(k):
+            centred = X[p] - centres[c]
+            out = centred * 1.5
+            idx = 0
+            for i in range(d):
+                for j in range(i + 1, d):
+                    out[j] += packed[c, idx] * centred[i]
+                    idx += 1
+            total += np.log(1.0 + np.sum(out ** 2))
     return total

@@ -193,6 +193,19 @@ def test_a_fresh_array_costly_to_replay_is_read_back_from_a_tape():
     assert "packed_c[idx] * centred_i" not in reverse.replace("packed_c_idx", "packed_c[idx]")
 
 
+def test_with_an_array_read_back_the_numbers_the_adjoint_reads_are_stored():
+    """`log(1 + sum(out ** 2))`: the log's argument is stored per iteration, else the replay would
+    still compute the product to get it."""
+    rng = np.random.default_rng(14)
+    packed, centres, X = rng.normal(size=(3, 10)) * 0.3, rng.normal(size=(3, 5)), rng.normal(size=(4, 5))
+    for backend in ("python", "numba"):
+        check_vjp(pf.triangle_then_logged, (packed, centres, X), (0, 1, 2), backend=backend)
+    grad = srcgrad.grad(pf.triangle_then_logged, wrt=(0, 1, 2))
+    grad(packed, centres, X)
+    source = srcgrad.source(grad)
+    assert "out = row_at(out_rows, out_row_ends, c)" in source and re.search(r"add_\w* = add_\w*_tape\[c\]", source)
+
+
 def test_a_fresh_array_rewritten_later_in_the_iteration_differentiates_right():
     rng = np.random.default_rng(12)
     packed, X = rng.normal(size=10) * 0.3, rng.normal(size=(3, 5))
@@ -209,3 +222,14 @@ def test_an_adjoint_element_the_inner_loop_keeps_adding_to_is_summed_locally():
     grad(A, x)
     source = srcgrad.source(grad)
     assert re.search(r"(\w+_bar_sum) = 0\.0\n\s+for j .*\n(.*\n)*?\s+\1 \+= .*\n(.*\n)*?\s+x_bar\[i\] \+= \1", source), source
+
+
+def test_an_array_is_not_copied_where_the_loop_runs_only_in_reverse():
+    """Nothing after the component loop reads what it computes (the total is only summed into), so
+    its reverse alone replays each iteration once: a copy would add work, not save it."""
+    rng = np.random.default_rng(15)
+    packed, centres, X = rng.normal(size=(3, 10)) * 0.3, rng.normal(size=(3, 5)), rng.normal(size=(4, 5))
+    check_vjp(pf.triangle_summed_only, (packed, centres, X), (0, 1, 2))
+    grad = srcgrad.grad(pf.triangle_summed_only, wrt=(0, 1, 2))
+    grad(packed, centres, X)
+    assert "pushed_row" not in srcgrad.source(grad)

@@ -76,8 +76,8 @@ def estimated_work(stmts: list, kinds: dict) -> int:
 def worth_keeping(saved: int) -> bool:
     """Whether reading an array back, rather than replaying what computes it, saves more estimated
     work than its copy costs. Moving n elements costs about what computing them with a few
-    operations each does (and the tape's memory besides), so the copy must save a loop nest:
-    a matrix-vector product into the array, not an elementwise sum."""
+    operations each does, so the copy must save a loop nest: a matrix-vector product into the
+    array, not an elementwise sum."""
     return saved > NOMINAL_TRIPS * NOMINAL_TRIPS
 
 

@@ -90,35 +90,82 @@ class LoopReversal:
         stored = self._expensive_values(body, upward_exposed(adjoint), nested=not self._is_top(loop))
         faint = self._faint_sums(loop)
         unreplayed = {id(s) for s in gast.walk(loop) if isinstance(s, gast.stmt) and sum_into(s) in faint}
-        outer, self._replaying = self._replaying, {**self._replaying, **{id(s): None for s, _ in stored}}
-        outer_unreplayed, self._unreplayed = self._unreplayed, self._unreplayed | unreplayed
-        replay = self.forward_block(body, region=True)
-        self._replaying, self._unreplayed = outer, outer_unreplayed
+        replay = self._replayed(body, {id(s): None for s, _ in stored}, unreplayed)
         rows = self._row_groups(loop, adjoint)
-        code, rows = self._iteration_code(loop, replay, adjoint, rows)
-        index = {loop.target.id} if isinstance(loop, gast.For) else set()
-        # a restored array keeps its object, whose contents its strategy restores; one the loop also
-        # rebinds needs its object recorded per iteration too
-        carried = (upward_exposed(code) & bound_names(loop) & self._defined_outside(loop)) - index - \
-            (set(restored) - bound_names(loop)) - faint
+        untouched = syntax.clone(adjoint) if rows else None   # dead-code elimination prunes in place
+        carried = self._carried(loop, self._pruned(replay, adjoint), restored, faint)
+        if rows and self._forward_runs_anyway(loop, carried, stored, restored, faint):
+            rows, stored, with_rows = self._with_rows(loop, untouched, rows, stored, unreplayed)
+            if rows:
+                carried = self._carried(loop, with_rows, restored, faint)
+        else:
+            rows = {}
         inductions = self._inductions(loop, carried)
         plan = _LoopPlan(loop, sorted(carried - set(inductions)), restored, has_exit)
         plan.stored, plan.unreplayed, plan.inductions, plan.rows = stored, unreplayed, inductions, rows
         self._plans[id(loop)] = plan
         return plan
 
-    def _iteration_code(self, loop, replay: list, adjoint: list, rows: dict):
-        """(what a reverse iteration runs once dead code is out, the arrays it reads back from a
-        tape): `rows`, less those whose copy would save less work than it costs (kept_rows.py)."""
-        position = self._position(_LoopPlan(loop, [], {}, False))
-        rows = self._rows_worth_their_copies(loop, replay, adjoint, self._rows_read(loop, replay, adjoint, rows, position),
-                                             position)
-        bindings = row_bindings(rows, self._row_names(loop, rows), position)
-        replay = replay + [b for a in sorted(rows) for b in bindings[a]]
+    def _replayed(self, body: list, replaying: dict, unreplayed: set) -> list:
+        """The body as a reverse iteration replays it: `replaying` maps statements to the tape their
+        value is read from (None: recomputed), `unreplayed` names the sums it leaves out."""
+        outer, self._replaying = self._replaying, {**self._replaying, **replaying}
+        outer_unreplayed, self._unreplayed = self._unreplayed, self._unreplayed | unreplayed
+        replay = self.forward_block(body, region=True)
+        self._replaying, self._unreplayed = outer, outer_unreplayed
+        return replay
+
+    def _pruned(self, replay: list, adjoint: list) -> list:
+        """A reverse iteration without the replayed statements its adjoint does not need."""
         keep = {id(n) for s in adjoint for n in gast.walk(s)}
-        code = eliminate_dead_code(replay + adjoint, set(), shares=self.shares,
+        return eliminate_dead_code(replay + adjoint, set(), shares=self.shares,
                                    essential=lambda s: id(s) in keep or getattr(s, "srcgrad_tape", False))
-        return code, rows
+
+    def _carried(self, loop, code: list, restored: dict, faint: set) -> set:
+        """Values from before an iteration that its reverse (`code`) reads: they are recorded per
+        iteration. A restored array keeps its object, whose contents its strategy restores; one
+        the loop also rebinds needs its object recorded per iteration too."""
+        index = {loop.target.id} if isinstance(loop, gast.For) else set()
+        return (upward_exposed(code) & bound_names(loop) & self._defined_outside(loop)) - index - \
+            (set(restored) - bound_names(loop)) - faint
+
+    def _forward_runs_anyway(self, loop, carried: set, stored: list, restored: dict, faint: set) -> bool:
+        """Whether the loop's forward run stays in the derivative without kept arrays: it records
+        something, or code outside it reads what it computes. Otherwise its reverse alone replays
+        each iteration once, and copies there would add work, not save it."""
+        if carried or stored or restored:
+            return True
+        outputs = (bound_names(loop) | mutated_arrays(loop)) - faint
+        inside = {id(n) for n in gast.walk(loop)}
+        return any(isinstance(n, gast.Name) and n.id in outputs and id(n) not in inside for n in gast.walk(self.fn))
+
+    def _with_rows(self, loop, adjoint: list, rows: dict, stored: list, unreplayed: set):
+        """(the arrays read back, the values stored, the reverse iteration's code once dead code is
+        out): `rows`, less those whose copy would save less work than it costs (kept_rows.py);
+        none, with `stored` and no code, when no copy pays. With rows, every number the adjoint
+        reads is stored too: the replay would otherwise compute from the arrays what the copies save."""
+        position = self._position(_LoopPlan(loop, [], {}, False))
+        with_numbers = stored + self._numbers_read(loop.body, adjoint, stored, unreplayed)
+        estimate = self._replayed(loop.body, {id(s): ("estimated_tape", K.FLOAT, position) for s, _ in with_numbers},
+                                  unreplayed)
+        rows = self._rows_worth_their_copies(loop, estimate, adjoint,
+                                             self._rows_read(loop, estimate, adjoint, rows, position), position)
+        if not rows:
+            return {}, stored, None
+        tapes = {id(s): (*self._stored_tape(_LoopPlan(loop, [], {}, False), var), position) for s, var in with_numbers}
+        bindings = row_bindings(rows, self._row_names(loop, rows), position)
+        replay = self._replayed(loop.body, tapes, unreplayed) + [b for a in sorted(rows) for b in bindings[a]]
+        return rows, with_numbers, self._pruned(replay, adjoint)
+
+    def _numbers_read(self, body: list, adjoint: list, stored: list, unreplayed: set) -> list:
+        """(statement, variable) for the floats `body` binds once, at its top, that `adjoint` reads
+        and that are not stored already."""
+        read, done = value_reads(adjoint), {id(s) for s, _ in stored} | unreplayed
+        assigned = [v for s in body for v in bound_names(s)]
+        return [(s, s.targets[0].id) for s in body
+                if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) and id(s) not in done
+                and s.targets[0].id in read and self.kinds.get(s.targets[0].id) == K.FLOAT
+                and assigned.count(s.targets[0].id) == 1 and not isinstance(s.value, gast.Constant)]
 
     def _rows_read(self, loop, replay: list, adjoint: list, rows: dict, position) -> dict:
         """`rows` less the arrays whose values the reverse iteration does not read once they are read
@@ -161,10 +208,13 @@ class LoopReversal:
         return eliminate_dead_code(code, outside, essential=tape, shares=self.shares)
 
     def _row_groups(self, loop, adjoint) -> dict:
-        """Fresh arrays of the iteration its adjoint reads (kept_rows.py); none where the loop's
-        tape is checkpointed or split over threads, whose iterations run apart from the forward run."""
+        """Fresh arrays of the iteration its adjoint reads (kept_rows.py), in a loop nested in
+        another: there one tape serves every run of the loop and stays in cache. A loop that runs
+        once would copy into new memory the size of all its iterations (GradBench ode: 2.5 times
+        slower than replaying its stages). None where the tape is checkpointed or split over
+        threads, whose iterations run apart from the forward run."""
         loops = self._enclosing_loops(loop) + [loop]
-        if not _counted(loop) or self.memory or getattr(loop, "srcgrad_checkpoint", None) is not None \
+        if self._is_top(loop) or not _counted(loop) or self.memory or getattr(loop, "srcgrad_checkpoint", None) is not None \
                 or any(getattr(outer, "srcgrad_parallel", False) for outer in loops):
             return {}
         return row_groups(loop, self.kinds, self.shares, value_reads(adjoint), self._mentions)
