@@ -233,3 +233,17 @@ def test_an_array_is_not_copied_where_the_loop_runs_only_in_reverse():
     grad = srcgrad.grad(pf.triangle_summed_only, wrt=(0, 1, 2))
     grad(packed, centres, X)
     assert "pushed_row" not in srcgrad.source(grad)
+
+
+def test_the_adjoint_of_an_element_added_to_in_place_is_handed_on_untouched():
+    """`out[j] += e`: its reverse reads `out_bar[j]`, and neither zeroes it nor adds it back."""
+    rng = np.random.default_rng(16)
+    x, packed = rng.normal(size=5), rng.normal(size=10)
+    for backend in ("python", "numba"):
+        check_vjp(pf.packed_lower_times, (packed, x), (0, 1), backend=backend)
+    grad = srcgrad.grad(pf.packed_lower_times, wrt=(0, 1))
+    grad(packed, x)
+    source = srcgrad.source(grad)
+    reverse_nest = source[source.index("for j in range(d - 1, "):]
+    reverse_nest = reverse_nest[:reverse_nest.index("\n        for ") if "\n        for " in reverse_nest else None]
+    assert "out_bar[j]" in reverse_nest and "out_bar[j] = 0.0" not in reverse_nest and "out_bar[j] +=" not in reverse_nest, source

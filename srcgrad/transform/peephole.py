@@ -3,7 +3,8 @@
 After these passes no adjoint is zeroed just before its first contribution replaces it: a scalar's
 first `+=` is an assignment, a reused buffer's first whole `+=` fills it (`filled_like`), and a loop
 that adds once into each row of a fresh buffer assigns those rows (`zeroed_from` zeroes the rest).
-No loop adds into one array element that stays the same through the loop (`x_bar[i] += e` inside
+No element's adjoint is read, zeroed and added back unchanged (`a[j] += e` hands it on). No loop
+adds into one array element that stays the same through the loop (`x_bar[i] += e` inside
 `for j`): it adds into a local sum, and the element takes the sum once after the loop.
 """
 from __future__ import annotations
@@ -285,3 +286,61 @@ def _invariant_sums(loop, float_element, shares: dict, fresh):
         after.append(gast.AugAssign(target=syntax.clone(stmt.target), op=gast.Add(), value=syntax.name(total)))
         loop.body[k] = gast.AugAssign(target=syntax.name(total, store=True), op=gast.Add(), value=stmt.value)
     return before, after
+
+
+def keep_passed_elements(shares: dict):
+    """`g = a_bar[j]; a_bar[j] = 0.0; ...; a_bar[j] += g` (or a copy of g), with nothing between
+    touching `a_bar`: the adjoint of `a[j] = a[j] + e` hands the element's adjoint on unchanged,
+    so neither the zeroing nor the add back is needed."""
+    @_in_every_block
+    def rewrite(out: list) -> list:
+        k = 0
+        while k < len(out):
+            found = _passed_back(out, k, shares)
+            if found is None:
+                k += 1
+                continue
+            added = out[found].value.id
+            del out[found]
+            del out[k]
+            _drop_unread_copy(out, added)
+        return out
+    return rewrite
+
+
+def _drop_unread_copy(stmts: list, name: str) -> None:
+    """Remove `name = other` when nothing in `stmts` reads `name` any more."""
+    if any(isinstance(n, gast.Name) and n.id == name and isinstance(n.ctx, gast.Load) for s in stmts for n in gast.walk(s)):
+        return
+    stmts[:] = [s for s in stmts if not (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)
+                                        and s.targets[0].id == name and isinstance(s.value, gast.Name))]
+
+
+def _passed_back(stmts: list, k: int, shares: dict):
+    """The index of `a[j] += g` when `stmts[k]` is `a[j] = 0.0` right after `g = a[j]` and the add
+    gives back g (or a copy of it) with nothing between touching `a`, `j` or g; else None."""
+    zeroing = stmts[k]
+    if not (k > 0 and isinstance(zeroing, gast.Assign) and isinstance(zeroing.targets[0], gast.Subscript)
+            and isinstance(zeroing.targets[0].value, gast.Name) and isinstance(zeroing.value, gast.Constant)
+            and zeroing.value.value == 0.0):
+        return None
+    target, read = zeroing.targets[0], stmts[k - 1]
+    key = syntax.fingerprint(target.slice)
+    if not (isinstance(read, gast.Assign) and isinstance(read.targets[0], gast.Name) and isinstance(read.value, gast.Subscript)
+            and syntax.base_name(read.value) == target.value.id and syntax.fingerprint(read.value.slice) == key):
+        return None
+    watched = {target.value.id} | set(shares.get(target.value.id, ())) | syntax.names_in(target.slice)
+    copies = {read.targets[0].id}
+    for j in range(k + 1, len(stmts)):
+        stmt = stmts[j]
+        if (isinstance(stmt, gast.AugAssign) and isinstance(stmt.op, gast.Add) and isinstance(stmt.target, gast.Subscript)
+                and isinstance(stmt.target.value, gast.Name) and stmt.target.value.id == target.value.id
+                and syntax.fingerprint(stmt.target.slice) == key and isinstance(stmt.value, gast.Name)
+                and stmt.value.id in copies):
+            return j
+        if syntax.names_in(stmt) & watched or bound_names(stmt) & copies:
+            return None
+        if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name) and isinstance(stmt.value, gast.Name) \
+                and stmt.value.id in copies:
+            copies.add(stmt.targets[0].id)
+    return None

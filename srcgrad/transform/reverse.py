@@ -27,8 +27,7 @@ from .adjoints import Adjoints
 from .common import by_origin, on_tape as _tape, primal_calls, scratch_buffer
 from .write_index import index_atoms
 from .peephole import (drop_undone_writes, drop_unneeded_saves, fill_reused_buffers, fold_first_contributions,
-                       sum_invariant_elements,
-                       write_reused_buffers_once)
+                       keep_passed_elements, sum_invariant_elements, write_reused_buffers_once)
 from .checkpoint import Checkpointing
 from .reverse_loops import LoopReversal, is_loop_exit as _is_loop_exit, restore_comments_that_stayed, values_read
 
@@ -119,7 +118,7 @@ class ReverseTransform(LoopReversal, Checkpointing):
             code = eliminate_dead_code(code, set(), essential=essential, shares=self.shares)
         code = fold_first_contributions(code)
         code = reuse_adjoint_buffers(restore_comments_that_stayed(code))
-        code = write_reused_buffers_once(fill_reused_buffers(code))
+        code = keep_passed_elements(self.shares)(write_reused_buffers_once(fill_reused_buffers(code)))
         return sum_invariant_elements(self._float_element, self.shares, self.names.fresh)(code)
 
     def _float_element(self, subscript) -> bool:
