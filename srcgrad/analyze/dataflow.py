@@ -66,6 +66,13 @@ def _unbound(live: set[str], names: set[str]) -> set[str]:
     return live - names - {f"{n}.shape" for n in names}
 
 
+def _unbind(live: set[str], names: set[str]) -> set[str]:
+    """_unbound in place: `live` itself, without the names bound and their shapes."""
+    live -= names
+    live.difference_update(f"{n}.shape" for n in names)
+    return live
+
+
 def bound_names(stmt) -> set[str]:
     """Names a statement (re)binds anywhere inside it; element writes `x[i] = v` bind nothing."""
     found = set()
@@ -125,7 +132,10 @@ def eliminate_dead_code(stmts: list, live: set[str], essential=lambda stmt: Fals
 
 
 def _live_block(stmts, live, essential):
-    """(statements kept, names live before them), given the names live after them."""
+    """(statements kept, names live before them), given the names live after them.
+
+    `live` belongs to this walk and changes in place: in long straight-line code it holds
+    thousands of names, and a new set per statement made the pass quadratic."""
     kept = []
     for stmt in reversed(stmts):
         new, live = _live_stmt(stmt, live, essential)
@@ -152,21 +162,27 @@ def _live_stmt(stmt, live, essential):
         return _live_loop(stmt, live, essential)
     if isinstance(stmt, gast.Return):
         return stmt, set(essential.reads(stmt))
+    # a simple statement: `live` is the caller's own set (see _live_block) and changes in place
     if isinstance(stmt, (gast.Break, gast.Continue, gast.Expr)) or essential(stmt):
-        return stmt, _unbound(live, _killed(stmt)) | essential.reads(stmt)
+        _unbind(live, _killed(stmt)).update(essential.reads(stmt))
+        return stmt, live
     if isinstance(stmt, (gast.Assign, gast.AugAssign)):
         target = stmt.targets[0] if isinstance(stmt, gast.Assign) else stmt.target
         if isinstance(target, gast.Subscript) or isinstance(stmt, gast.AugAssign):
             base = syntax.base_name(target)
             if not ({base} | essential.shares.get(base, set())) & live:
                 return None, live   # the elements it writes are never read (a shape read needs none)
-            return stmt, live | essential.reads(stmt)
+            live.update(essential.reads(stmt))
+            return stmt, live
         if not _binding_live(bound_names(stmt), live):
             return None, live
         if _only_shape_live(stmt, live, essential):
-            return stmt, _unbound(live, bound_names(stmt)) | {f"{name}.shape" for name in syntax.loaded_names(stmt.value)}
-        return stmt, _unbound(live, bound_names(stmt)) | essential.reads(stmt)
-    return stmt, live | essential.reads(stmt)
+            _unbind(live, bound_names(stmt)).update(f"{name}.shape" for name in syntax.loaded_names(stmt.value))
+            return stmt, live
+        _unbind(live, bound_names(stmt)).update(essential.reads(stmt))
+        return stmt, live
+    live.update(essential.reads(stmt))
+    return stmt, live
 
 
 def _only_shape_live(stmt, live: set[str], essential) -> bool:
@@ -210,8 +226,10 @@ def _live_loop(loop, live_after, essential):
     if essential.dry:   # an enclosing loop's fixpoint: the same question again gets the same answer
         key = (id(loop), frozenset(live_after))
         if key not in essential.answered:
-            essential.answered[key] = _live_loop_once(loop, live_after, essential)
-        return essential.answered[key]
+            kept, live = _live_loop_once(loop, live_after, essential)
+            essential.answered[key] = kept, frozenset(live)
+        kept, live = essential.answered[key]
+        return kept, set(live)   # a set of the caller's own, which it changes in place
     return _live_loop_once(loop, live_after, essential)
 
 
