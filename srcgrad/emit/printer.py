@@ -31,7 +31,7 @@ def to_source(tree: gast.AST) -> str:
 
 
 def _mark_comments(tree):
-    for node in gast.walk(tree):
+    for node in syntax.walk(tree):
         if syntax.is_comment(node):
             node.value.value = COMMENT_MARK + node.value.value
         for field in ("body", "orelse"):

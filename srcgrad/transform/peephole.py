@@ -129,7 +129,7 @@ def _is_int(node, value: int) -> bool:
 def _single_row_accumulation(loop, var: str):
     """The statement `var[i] += e` of `loop`'s body (i its index), when it is the body's only mention
     of `var` and nothing in the body leaves an iteration early."""
-    if any(isinstance(n, (gast.Break, gast.Continue, gast.Return, gast.Raise)) for n in gast.walk(loop)) \
+    if any(isinstance(n, (gast.Break, gast.Continue, gast.Return, gast.Raise)) for n in syntax.walk(loop)) \
             or loop.target.id in set().union(*(bound_names(s) for s in loop.body)):
         return None
     mentions = [s for s in loop.body if var in syntax.names_in(s)]
@@ -199,7 +199,7 @@ def drop_undone_writes(shares: dict):
             del out[j]
             del out[k]
             if not any(isinstance(n, gast.Name) and n.id == old and isinstance(n.ctx, gast.Load)
-                       for s in out for n in gast.walk(s)):
+                       for s in out for n in syntax.walk(s)):
                 out[:] = [s for s in out if not (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)
                                                  and s.targets[0].id == old)]
         return out

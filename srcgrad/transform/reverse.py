@@ -123,7 +123,7 @@ class ReverseTransform(LoopReversal, Checkpointing):
     def _refuse_checkpointed_sweeps(self) -> None:
         """A checkpointed loop's reverse sweep (a derivative made with memory= or srcgrad.checkpoint)
         steps its schedule in place: replaying it backwards would step it again."""
-        for node in gast.walk(self.fn):
+        for node in syntax.walk(self.fn):
             if getattr(getattr(node, "srcgrad_rule", None), "name", "") == "srcgrad_runtime.revolve_turn":
                 raise UnsupportedSyntaxError(
                     "reverse mode over the reverse sweep of a checkpointed loop", self.adj.location(node),
@@ -134,9 +134,9 @@ class ReverseTransform(LoopReversal, Checkpointing):
         """Writes that reach an array through another name (an argument, a second name, a row or
         slice) change values the reverse sweep keeps apart: refuse them rather than differentiate
         wrongly."""
-        rebound = {t.id for n in gast.walk(self.fn) if isinstance(n, gast.Assign) for t in n.targets
+        rebound = {t.id for n in syntax.walk(self.fn) if isinstance(n, gast.Assign) for t in n.targets
                    if isinstance(t, gast.Name)}
-        for node in gast.walk(self.fn):
+        for node in syntax.walk(self.fn):
             if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Subscript):
                 array = syntax.base_name(node.targets[0])
                 if array in self.params and array not in rebound:
@@ -472,7 +472,7 @@ class ReverseTransform(LoopReversal, Checkpointing):
 
 
 def _statements(code: list) -> int:
-    return sum(1 for stmt in code for n in gast.walk(stmt) if isinstance(n, gast.stmt))
+    return sum(1 for stmt in code for n in syntax.walk(stmt) if isinstance(n, gast.stmt))
 
 
 def reuse_adjoint_buffers(code: list) -> list:
@@ -481,7 +481,7 @@ def reuse_adjoint_buffers(code: list) -> list:
     (`z_bar = zeroed_like(z_bar, z)`; bound once before the first iteration): one allocation per
     loop instead of one per iteration. Only for adjoints no other name can hold: never bound to
     another name, passed on or returned, so zeroing the buffer touches nothing else."""
-    inits = [n for stmt in code for n in gast.walk(stmt) if getattr(n, "srcgrad_fresh_adjoint", None)]
+    inits = [n for stmt in code for n in syntax.walk(stmt) if getattr(n, "srcgrad_fresh_adjoint", None)]
     escaping = _escaping_names(code)
     hoisted, done = [], set()
     for init in inits:
@@ -502,7 +502,7 @@ def _escaping_names(code: list) -> set[str]:
     """Names whose array may be held by another name: the whole value of a binding of another
     name (directly or as a call argument, which may return it), returned, or bound from another."""
     escaping = set()
-    for node in (n for stmt in code for n in gast.walk(stmt)):
+    for node in (n for stmt in code for n in syntax.walk(stmt)):
         if isinstance(node, gast.Return) and node.value is not None:
             escaping |= syntax.loaded_names(node.value)
         if isinstance(node, gast.Assign):
@@ -510,9 +510,9 @@ def _escaping_names(code: list) -> set[str]:
             if isinstance(node.targets[0], gast.Subscript):
                 continue   # an element write copies values
             # a function called, a name indexed or measured: values or a size, not the array
-            passive = {id(n) for c in gast.walk(node.value) if isinstance(c, gast.Call) for n in gast.walk(c.func)}
-            passive |= measured(node.value) | {id(n.value) for n in gast.walk(node.value) if isinstance(n, gast.Subscript)}
-            reads = {n.id for n in gast.walk(node.value) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)
+            passive = {id(n) for c in syntax.walk(node.value) if isinstance(c, gast.Call) for n in syntax.walk(c.func)}
+            passive |= measured(node.value) | {id(n.value) for n in syntax.walk(node.value) if isinstance(n, gast.Subscript)}
+            reads = {n.id for n in syntax.walk(node.value) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)
                      and id(n) not in passive}
             escaping |= (reads - targets) | (targets if reads - targets else set())
     return escaping
