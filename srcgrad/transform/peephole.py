@@ -156,6 +156,8 @@ def _next_mentions(stmts, initialized=None):
     statement that mentions that variable (comments skipped). One backward sweep, so long
     straight-line code stays linear."""
     initialized = initialized or _zero_init
+    if not any(initialized(stmt) is not None for stmt in stmts):
+        return []   # nothing to pair: spare the sweep's look at every name of every statement
     next_seen: dict = {}
     found = []
     for k in range(len(stmts) - 1, -1, -1):

@@ -472,7 +472,9 @@ class ReverseTransform(LoopReversal, Checkpointing):
 
 
 def _statements(code: list) -> int:
-    return sum(1 for stmt in code for n in syntax.walk(stmt) if isinstance(n, gast.stmt))
+    """How many statements `code` holds at any depth. Statements sit only in the blocks of other
+    statements (try and with never reach here), so the count visits no expression node."""
+    return sum(1 + sum(_statements(block) for block in syntax.child_blocks(stmt)) for stmt in code)
 
 
 def reuse_adjoint_buffers(code: list) -> list:
@@ -481,7 +483,9 @@ def reuse_adjoint_buffers(code: list) -> list:
     (`z_bar = zeroed_like(z_bar, z)`; bound once before the first iteration): one allocation per
     loop instead of one per iteration. Only for adjoints no other name can hold: never bound to
     another name, passed on or returned, so zeroing the buffer touches nothing else."""
-    inits = [n for stmt in code for n in syntax.walk(stmt) if getattr(n, "srcgrad_fresh_adjoint", None)]
+    inits = [stmt for stmt in _statements_breadth_first(code) if getattr(stmt, "srcgrad_fresh_adjoint", None)]
+    if not inits:
+        return code   # straight-line code: no need to find which names escape
     escaping = _escaping_names(code)
     hoisted, done = [], set()
     for init in inits:
@@ -496,6 +500,16 @@ def reuse_adjoint_buffers(code: list) -> list:
     if hoisted:
         hoisted.insert(0, syntax.comment("adjoint buffers each loop iteration zeroes and reuses"))
     return hoisted + code
+
+
+def _statements_breadth_first(code: list):
+    """The statements inside each of `code`'s statements, in the order ast.walk meets them (a
+    statement's blocks are its direct children, body before orelse), without visiting expressions."""
+    for top in code:
+        level = [top]
+        while level:
+            yield from level
+            level = [inner for stmt in level for block in syntax.child_blocks(stmt) for inner in block]
 
 
 def _escaping_names(code: list) -> set[str]:
