@@ -31,7 +31,7 @@ def measured(root) -> set[int]:
     `zeroed_like(x_bar, x)`):
     the array must exist, but neither its elements nor the object itself go anywhere."""
     found = set()
-    for node in syntax.walk(root):
+    for node in syntax.nodes_in(root):
         if isinstance(node, gast.Attribute) and node.attr in _SHAPE_ONLY:
             found.add(id(node.value))
         elif isinstance(node, gast.Call) and syntax.dotted_name(node.func) in _SHAPE_ARGUMENT:
@@ -49,7 +49,7 @@ def _reads(stmt) -> set[str]:
     full = set()
     for root in roots[type(stmt)](stmt) if type(stmt) in roots else [stmt]:
         sized = measured(root)
-        full.update(n.id for n in syntax.walk(root)
+        full.update(n.id for n in syntax.nodes_in(root)
                     if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and id(n) not in sized)
     moved = {n for n in names if n not in full
              and not (isinstance(stmt, gast.AugAssign) and syntax.base_name(stmt.target) == n)
@@ -75,15 +75,11 @@ def _unbind(live: set[str], names: set[str]) -> set[str]:
 
 def bound_names(stmt) -> set[str]:
     """Names a statement (re)binds anywhere inside it; element writes `x[i] = v` bind nothing."""
-    found = set()
-    for node in syntax.walk(stmt):
-        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
-            found.add(node.id)
-    return found
+    return {node.id for node in syntax.nodes_in(stmt) if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store)}
 
 
 def mutated_arrays(stmt) -> set[str]:
-    return {syntax.base_name(n) for n in syntax.walk(stmt)
+    return {syntax.base_name(n) for n in syntax.nodes_in(stmt)
             if isinstance(n, gast.Subscript) and isinstance(n.ctx, gast.Store)}
 
 
