@@ -329,7 +329,9 @@ def nodes_in(node: gast.AST | list) -> list:
             if isinstance(value, ast.AST):
                 todo.append(value)
             elif isinstance(value, list):
-                todo.extend(item for item in value if isinstance(item, ast.AST))
+                for item in value:
+                    if isinstance(item, ast.AST):
+                        todo.append(item)
     return found
 
 

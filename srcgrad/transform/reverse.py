@@ -175,14 +175,11 @@ class ReverseTransform(LoopReversal, Checkpointing):
 
     def _split_inits(self, reverse):
         """The adjoint initializations that open the reverse sweep, and the rest."""
+        adjoints = set(self.adj.bars.values())   # a set: asking the dict's values is a scan per statement
         k = 0
-        while k < len(reverse) and isinstance(reverse[k], gast.Assign) and self._is_adjoint_init(reverse[k]):
+        while k < len(reverse) and isinstance(reverse[k], gast.Assign) and _is_init_of(reverse[k], adjoints):
             k += 1
         return reverse[:k], reverse[k:]
-
-    def _is_adjoint_init(self, stmt):
-        target = stmt.targets[0]
-        return isinstance(target, gast.Name) and target.id in self.adj.bars.values()
 
     def _captured(self, value):
         """The returned value as it is now: arrays the reverse sweep will write into (restoring
@@ -469,6 +466,11 @@ class ReverseTransform(LoopReversal, Checkpointing):
         if array in self.read_arrays:
             code.append(syntax.assign(syntax.clone(target), syntax.name(self.saved_name(stmt, array, "old"))))
         return code
+
+
+def _is_init_of(stmt, adjoints: set[str]) -> bool:
+    target = stmt.targets[0]
+    return isinstance(target, gast.Name) and target.id in adjoints
 
 
 def _statements(code: list) -> int:
