@@ -251,7 +251,8 @@ class ReverseTransform(LoopReversal, Checkpointing):
         a trajectory grown or a state shrunk in a loop): that value's adjoint is still to come."""
         order = linear_order(self.fn.body)
         binds = [s for s in order.statements if isinstance(s, gast.Assign) and not isinstance(s.targets[0], gast.Subscript)]
-        reaching = reaching_definitions(self.fn.body, {}, {id(s) for s in binds})
+        reaching = reaching_definitions(self.fn.body, {}, {id(s) for s in binds},
+                                        asked=lambda stmt: bound_names(stmt) & self.active)
         needed = set()
         for stmt in binds:
             for name in bound_names(stmt) & self.active:
