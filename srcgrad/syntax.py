@@ -245,20 +245,25 @@ def stored_names(node: gast.AST | list) -> set[str]:
 
 
 def substitute(node: gast.AST, mapping: dict[str, gast.AST]) -> gast.AST:
-    """A copy of `node` with loaded names replaced by copies of mapping's expressions."""
-    return _Substitution(mapping).visit(clone(node))
+    """A copy of `node` with loaded names replaced by copies of mapping's expressions.
 
-
-class _Substitution(gast.NodeTransformer):
-    """substitute's rewrite (one class for all calls: building a class per call was a third of its time)."""
-
-    def __init__(self, mapping: dict[str, gast.AST]):
-        self.mapping = mapping
-
-    def visit_Name(self, n):
-        if isinstance(n.ctx, gast.Load) and n.id in self.mapping:
-            return clone(self.mapping[n.id])
-        return n
+    One pass that copies and replaces (rules instantiate templates through this for every
+    partial), reaching what a NodeTransformer with visit_Name would: the fields of nodes other than
+    names; other attributes holding nodes are copied as clone copies them."""
+    if isinstance(node, gast.Name):   # a name is replaced whole or copied whole (its annotation too)
+        return clone(mapping[node.id] if isinstance(node.ctx, gast.Load) and node.id in mapping else node)
+    new = node.__class__.__new__(node.__class__)
+    fields = node._fields
+    for key, value in node.__dict__.items():
+        if key not in fields:
+            new.__dict__[key] = clone(value) if isinstance(value, (gast.AST, list)) else value
+        elif isinstance(value, gast.AST):
+            new.__dict__[key] = substitute(value, mapping)
+        elif isinstance(value, list):
+            new.__dict__[key] = [substitute(item, mapping) if isinstance(item, gast.AST) else clone(item) for item in value]
+        else:
+            new.__dict__[key] = value
+    return new
 
 
 def rename(node: gast.AST | list, mapping: dict[str, str]):
