@@ -30,8 +30,13 @@ def measured(root) -> set[int]:
     """ids of the names `root` reads only for their size (`x.shape`, `x.size`, `x.ndim`, `len(x)`,
     `zeroed_like(x_bar, x)`):
     the array must exist, but neither its elements nor the object itself go anywhere."""
+    return _measured_among(syntax.nodes_in(root))
+
+
+def _measured_among(nodes: list) -> set[int]:
+    """measured, given every node of the root."""
     found = set()
-    for node in syntax.nodes_in(root):
+    for node in nodes:
         if isinstance(node, gast.Attribute) and node.attr in _SHAPE_ONLY:
             found.add(id(node.value))
         elif isinstance(node, gast.Call) and syntax.dotted_name(node.func) in _SHAPE_ARGUMENT:
@@ -44,13 +49,19 @@ def measured(root) -> set[int]:
 def _reads(stmt) -> set[str]:
     """own_reads, but a name read only for its shape (`x.shape`, `len(x)`) appears as "x.shape":
     the array must be bound there, while what its elements hold is not needed."""
-    names = own_reads(stmt)
-    roots = {gast.For: lambda s: [s.iter], gast.While: lambda s: [s.test], gast.If: lambda s: [s.test]}
-    full = set()
-    for root in roots[type(stmt)](stmt) if type(stmt) in roots else [stmt]:
-        sized = measured(root)
-        full.update(n.id for n in syntax.nodes_in(root)
-                    if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and id(n) not in sized)
+    root = stmt.iter if isinstance(stmt, gast.For) else stmt.test if isinstance(stmt, (gast.While, gast.If)) else stmt
+    nodes = syntax.nodes_in(root)   # one look at the nodes gives own_reads and the names read in full
+    sized = _measured_among(nodes)
+    names, full = set(), set()
+    for n in nodes:
+        if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
+            names.add(n.id)
+            if id(n) not in sized:
+                full.add(n.id)
+        elif isinstance(n, gast.Subscript) and isinstance(n.ctx, gast.Store):
+            names.add(syntax.base_name(n))   # writing x[i] reads the array x, as loaded_names says
+    if isinstance(stmt, gast.AugAssign):
+        names.add(syntax.base_name(stmt.target))
     moved = {n for n in names if n not in full
              and not (isinstance(stmt, gast.AugAssign) and syntax.base_name(stmt.target) == n)
              and not (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Subscript)
@@ -170,12 +181,13 @@ def _live_stmt(stmt, live, essential):
                 return None, live   # the elements it writes are never read (a shape read needs none)
             live.update(essential.reads(stmt))
             return stmt, live
-        if not _binding_live(bound_names(stmt), live):
+        bound = bound_names(stmt)
+        if not _binding_live(bound, live):
             return None, live
         if _only_shape_live(stmt, live, essential):
-            _unbind(live, bound_names(stmt)).update(f"{name}.shape" for name in syntax.loaded_names(stmt.value))
+            _unbind(live, bound).update(f"{name}.shape" for name in syntax.loaded_names(stmt.value))
             return stmt, live
-        _unbind(live, bound_names(stmt)).update(essential.reads(stmt))
+        _unbind(live, bound).update(essential.reads(stmt))
         return stmt, live
     live.update(essential.reads(stmt))
     return stmt, live
