@@ -459,8 +459,9 @@ def _derivative_code(derivative, arg_kinds: tuple):
 
 def _local_names(tree) -> set[str]:
     """Names a function uses for its own values (not the functions it calls)."""
-    called = {id(n.func) for n in syntax.walk(tree) if isinstance(n, syntax.Call)}
-    return {n.id for n in syntax.walk(tree) if isinstance(n, syntax.Name) and id(n) not in called}
+    nodes = syntax.nodes_in(tree)
+    called = {id(n.func) for n in nodes if isinstance(n, syntax.Call)}
+    return {n.id for n in nodes if isinstance(n, syntax.Name) and id(n) not in called}
 
 
 def _return_kind(tree, kinds):
