@@ -26,7 +26,8 @@ from .budget import memory_option
 from .frontend.methods import as_function, is_function_value, with_constants
 from .frontend.parse import python_function, require_python_function
 from .custom import is_custom
-from .pipeline import ModuleBuilder, globals_fingerprint, has_parallel_loops, normalized, portable_fingerprint, value_print
+from .pipeline import (ModuleBuilder, collector_paused, globals_fingerprint, has_parallel_loops, normalized,
+                       portable_fingerprint, value_print)
 from .transform.forward_vector import NotVectorizable
 
 Wrt = Union[int, Sequence[int]]
@@ -52,7 +53,8 @@ class _Specializations:
             target = self.fn.python_for(args) if isinstance(self.fn, DerivativeFunction) else self.fn
             target = target.called() if is_custom(target) else target   # its rules, through a call
             try:
-                self.cache[arg_kinds] = self._build(arg_kinds, target)
+                with collector_paused():
+                    self.cache[arg_kinds] = self._build(arg_kinds, target)
             except NotVectorizable as exc:   # jacfwd falls back to one pass per direction: decided once
                 self.cache[arg_kinds] = exc
         if isinstance(self.cache[arg_kinds], NotVectorizable):

@@ -21,7 +21,7 @@ from .analyze import kinds as K
 from .errors import CompilationError, InternalError, SrcgradError, UnsupportedSyntaxError, WrtError
 from .frontend.parse import parse_function, python_function
 from .normalize.names import NameGenerator
-from .pipeline import MODULE_NAMES, ModuleBuilder, normalized
+from .pipeline import MODULE_NAMES, ModuleBuilder, collector_paused, normalized
 
 TARGETS = ("cpu", "parallel", "cuda")
 THREADS_PER_BLOCK = 128
@@ -108,6 +108,11 @@ class Batched:
 
     # ----- code ---------------------------------------------------------------------------------
     def _build(self, key):
+        with collector_paused():
+            return self._generate(key)
+
+    def _generate(self, key):
+        """(launcher, its module's source) for these argument kinds, generated now."""
         kinds = self._element_kinds(key)
         self._require_floats(kinds)
         builder = ModuleBuilder("cuda" if self.request.target == "cuda" else "numba")

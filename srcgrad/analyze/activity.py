@@ -105,7 +105,7 @@ def _name_of(atom):
 def _returned_names(stmts) -> set[str]:
     found = set()
     for stmt in stmts:
-        for node in gast.walk(stmt):
+        for node in syntax.walk(stmt):
             if isinstance(node, gast.Return) and node.value is not None:
                 found |= syntax.loaded_names(node.value)
     return found

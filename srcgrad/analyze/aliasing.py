@@ -94,23 +94,32 @@ def element_writes(stmts: list, initial: dict) -> list:
     return [(w, reaching[id(w)].get(syntax.base_name(w.targets[0]), {BEFORE})) for w in writes]
 
 
-def reaching_definitions(stmts: list, initial: dict, wanted: set) -> dict:
+def reaching_definitions(stmts: list, initial: dict, wanted: set, asked=None) -> dict:
     """For each statement whose id is in `wanted`: name -> ids of the bindings that may reach it
-    (BEFORE for the value from before `stmts`). Structured code; loops iterate to a fixpoint."""
+    (BEFORE for the value from before `stmts`). Structured code; loops iterate to a fixpoint.
+    `asked(stmt)`: the names wanted there, when not all are: in long code a copy of every name's
+    definitions at every statement is quadratic."""
     found = {}
 
     def block(body, reaching: dict) -> dict:
+        reaching = dict(reaching)   # this block's own: its bindings update it in place
         for stmt in body:
             reaching = statement(stmt, reaching)
         return reaching
 
+    def seen_at(stmt, reaching: dict) -> dict:
+        if asked is None:
+            return dict(reaching)
+        return {name: reaching[name] for name in asked(stmt) if name in reaching}
+
     def statement(stmt, reaching: dict) -> dict:
         if id(stmt) in wanted:
-            found[id(stmt)] = _merge(found.get(id(stmt), {}), reaching) if id(stmt) in found else dict(reaching)
+            here = seen_at(stmt, reaching)
+            found[id(stmt)] = _merge(found[id(stmt)], here) if id(stmt) in found else here
         if isinstance(stmt, gast.Assign):
-            if _is_element_write(stmt):
-                return reaching
-            return {**reaching, **{name: {id(stmt)} for name in syntax.stored_names([stmt])}}
+            if not _is_element_write(stmt):
+                reaching.update({name: {id(stmt)} for name in syntax.stored_names([stmt])})
+            return reaching
         if isinstance(stmt, gast.If):
             return _merge(block(stmt.body, reaching), block(stmt.orelse, reaching))
         if syntax.is_loop(stmt):

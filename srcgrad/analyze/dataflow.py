@@ -30,8 +30,13 @@ def measured(root) -> set[int]:
     """ids of the names `root` reads only for their size (`x.shape`, `x.size`, `x.ndim`, `len(x)`,
     `zeroed_like(x_bar, x)`):
     the array must exist, but neither its elements nor the object itself go anywhere."""
+    return _measured_among(syntax.nodes_in(root))
+
+
+def _measured_among(nodes: list) -> set[int]:
+    """measured, given every node of the root."""
     found = set()
-    for node in gast.walk(root):
+    for node in nodes:
         if isinstance(node, gast.Attribute) and node.attr in _SHAPE_ONLY:
             found.add(id(node.value))
         elif isinstance(node, gast.Call) and syntax.dotted_name(node.func) in _SHAPE_ARGUMENT:
@@ -44,13 +49,19 @@ def measured(root) -> set[int]:
 def _reads(stmt) -> set[str]:
     """own_reads, but a name read only for its shape (`x.shape`, `len(x)`) appears as "x.shape":
     the array must be bound there, while what its elements hold is not needed."""
-    names = own_reads(stmt)
-    roots = {gast.For: lambda s: [s.iter], gast.While: lambda s: [s.test], gast.If: lambda s: [s.test]}
-    full = set()
-    for root in roots[type(stmt)](stmt) if type(stmt) in roots else [stmt]:
-        sized = measured(root)
-        full.update(n.id for n in gast.walk(root)
-                    if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and id(n) not in sized)
+    root = stmt.iter if isinstance(stmt, gast.For) else stmt.test if isinstance(stmt, (gast.While, gast.If)) else stmt
+    nodes = syntax.nodes_in(root)   # one look at the nodes gives own_reads and the names read in full
+    sized = _measured_among(nodes)
+    names, full = set(), set()
+    for n in nodes:
+        if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
+            names.add(n.id)
+            if id(n) not in sized:
+                full.add(n.id)
+        elif isinstance(n, gast.Subscript) and isinstance(n.ctx, gast.Store):
+            names.add(syntax.base_name(n))   # writing x[i] reads the array x, as loaded_names says
+    if isinstance(stmt, gast.AugAssign):
+        names.add(syntax.base_name(stmt.target))
     moved = {n for n in names if n not in full
              and not (isinstance(stmt, gast.AugAssign) and syntax.base_name(stmt.target) == n)
              and not (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Subscript)
@@ -61,7 +72,7 @@ def _reads(stmt) -> set[str]:
 def value_reads(stmts: list) -> set[str]:
     """Names whose values `stmts` read somewhere (not only their shape)."""
     found = set()
-    for node in (n for stmt in stmts for n in gast.walk(stmt) if isinstance(n, gast.stmt)):
+    for node in (n for stmt in stmts for n in syntax.walk(stmt) if isinstance(n, gast.stmt)):
         found |= {name for name in _reads(node) if not name.endswith(".shape")}
     return found
 
@@ -74,17 +85,20 @@ def _unbound(live: set[str], names: set[str]) -> set[str]:
     return live - names - {f"{n}.shape" for n in names}
 
 
+def _unbind(live: set[str], names: set[str]) -> set[str]:
+    """_unbound in place: `live` itself, without the names bound and their shapes."""
+    live -= names
+    live.difference_update(f"{n}.shape" for n in names)
+    return live
+
+
 def bound_names(stmt) -> set[str]:
     """Names a statement (re)binds anywhere inside it; element writes `x[i] = v` bind nothing."""
-    found = set()
-    for node in gast.walk(stmt):
-        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
-            found.add(node.id)
-    return found
+    return {node.id for node in syntax.nodes_in(stmt) if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store)}
 
 
 def mutated_arrays(stmt) -> set[str]:
-    return {syntax.base_name(n) for n in gast.walk(stmt)
+    return {syntax.base_name(n) for n in syntax.nodes_in(stmt)
             if isinstance(n, gast.Subscript) and isinstance(n.ctx, gast.Store)}
 
 
@@ -133,7 +147,10 @@ def eliminate_dead_code(stmts: list, live: set[str], essential=lambda stmt: Fals
 
 
 def _live_block(stmts, live, essential):
-    """(statements kept, names live before them), given the names live after them."""
+    """(statements kept, names live before them), given the names live after them.
+
+    `live` belongs to this walk and changes in place: in long straight-line code it holds
+    thousands of names, and a new set per statement made the pass quadratic."""
     kept = []
     for stmt in reversed(stmts):
         new, live = _live_stmt(stmt, live, essential)
@@ -160,21 +177,28 @@ def _live_stmt(stmt, live, essential):
         return _live_loop(stmt, live, essential)
     if isinstance(stmt, gast.Return):
         return stmt, set(essential.reads(stmt))
+    # a simple statement: `live` is the caller's own set (see _live_block) and changes in place
     if isinstance(stmt, (gast.Break, gast.Continue, gast.Expr)) or essential(stmt):
-        return stmt, _unbound(live, _killed(stmt)) | essential.reads(stmt)
+        _unbind(live, _killed(stmt)).update(essential.reads(stmt))
+        return stmt, live
     if isinstance(stmt, (gast.Assign, gast.AugAssign)):
         target = stmt.targets[0] if isinstance(stmt, gast.Assign) else stmt.target
         if isinstance(target, gast.Subscript) or isinstance(stmt, gast.AugAssign):
             base = syntax.base_name(target)
             if not ({base} | essential.shares.get(base, set())) & live:
                 return None, live   # the elements it writes are never read (a shape read needs none)
-            return stmt, live | essential.reads(stmt)
-        if not _binding_live(bound_names(stmt), live):
+            live.update(essential.reads(stmt))
+            return stmt, live
+        bound = bound_names(stmt)
+        if not _binding_live(bound, live):
             return None, live
         if _only_shape_live(stmt, live, essential):
-            return stmt, _unbound(live, bound_names(stmt)) | {f"{name}.shape" for name in syntax.loaded_names(stmt.value)}
-        return stmt, _unbound(live, bound_names(stmt)) | essential.reads(stmt)
-    return stmt, live | essential.reads(stmt)
+            _unbind(live, bound).update(f"{name}.shape" for name in syntax.loaded_names(stmt.value))
+            return stmt, live
+        _unbind(live, bound).update(essential.reads(stmt))
+        return stmt, live
+    live.update(essential.reads(stmt))
+    return stmt, live
 
 
 def _only_shape_live(stmt, live: set[str], essential) -> bool:
@@ -218,8 +242,10 @@ def _live_loop(loop, live_after, essential):
     if essential.dry:   # an enclosing loop's fixpoint: the same question again gets the same answer
         key = (id(loop), frozenset(live_after))
         if key not in essential.answered:
-            essential.answered[key] = _live_loop_once(loop, live_after, essential)
-        return essential.answered[key]
+            kept, live = _live_loop_once(loop, live_after, essential)
+            essential.answered[key] = kept, frozenset(live)
+        kept, live = essential.answered[key]
+        return kept, set(live)   # a set of the caller's own, which it changes in place
     return _live_loop_once(loop, live_after, essential)
 
 
@@ -278,7 +304,7 @@ def sum_into(stmt) -> str | None:
 def only_summed(loop, name: str) -> bool:
     """Whether `loop` touches `name` only in sums into it (`s = s + v`, `s += v`), at any depth: then
     the order of its iterations does not matter to `name`, and no iteration needs its value."""
-    for stmt in (n for n in gast.walk(gast.Module(body=loop.body, type_ignores=[])) if isinstance(n, gast.stmt)):
+    for stmt in (n for n in syntax.walk(gast.Module(body=loop.body, type_ignores=[])) if isinstance(n, gast.stmt)):
         if isinstance(stmt, (gast.For, gast.While, gast.If)):
             header = stmt.iter if isinstance(stmt, gast.For) else stmt.test
             if name in syntax.names_in(header):

@@ -23,23 +23,40 @@ _BINOP_PREC = {"Add": 10, "Sub": 10, "Mult": 11, "Div": 11, "FloorDiv": 11, "Mod
 
 def to_source(tree: gast.AST) -> str:
     """Python source for a gast module or function."""
-    tree = _mark_comments(syntax.clone(tree))
-    py_tree = ast.fix_missing_locations(gast.gast_to_ast(tree))
+    py_tree = _converted_with_comments(tree)
+    _pass_after_lone_comments(py_tree)
     out = io.StringIO()
-    _Printer(py_tree, file=out)
+    _Printer(py_tree, file=out)   # the printer reads no source positions: none are filled in
     return out.getvalue().strip("\n") + "\n"
 
 
-def _mark_comments(tree):
-    for node in gast.walk(tree):
-        if syntax.is_comment(node):
-            node.value.value = COMMENT_MARK + node.value.value
+def _converted_with_comments(tree):
+    """The ast twin of the gast tree, its comment statements' texts marked for the printer.
+    gast_to_ast builds new nodes, so the marks go on for the conversion and come off the gast
+    tree again: no copy of the tree is needed to leave it as it was."""
+    comments = [node for node in syntax.walk(tree) if syntax.is_comment(node)]
+    texts = [node.value.value for node in comments]
+    for node, text in zip(comments, texts):
+        node.value.value = COMMENT_MARK + text
+    try:
+        return gast.gast_to_ast(tree)
+    finally:
+        for node, text in zip(comments, texts):
+            node.value.value = text
+
+
+def _is_marked_comment(stmt) -> bool:
+    return (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant)
+            and isinstance(stmt.value.value, str) and stmt.value.value.startswith(COMMENT_MARK))
+
+
+def _pass_after_lone_comments(py_tree) -> None:
+    """A comment is no statement: a block of comments alone still needs one."""
+    for node in syntax.walk(py_tree):
         for field in ("body", "orelse"):
             block = getattr(node, field, None)
-            if isinstance(block, list) and block and all(syntax.is_comment(s) for s in block):
-                # a comment is no statement: a block of comments alone still needs one
-                block.append(gast.Pass())
-    return tree
+            if isinstance(block, list) and block and all(_is_marked_comment(s) for s in block):
+                block.append(ast.Pass())
 
 
 def _precedence(node) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gast
 
+from .. import syntax
 from ..errors import UnsupportedSyntaxError
 from .parse import ParsedFunction
 
@@ -53,7 +54,7 @@ def check_supported(parsed: ParsedFunction) -> None:
 
 def _walk_body(fn: gast.FunctionDef):
     for stmt in fn.body:
-        yield from gast.walk(stmt)
+        yield from syntax.walk(stmt)
 
 
 def _reject(parsed, node, construct, advice):

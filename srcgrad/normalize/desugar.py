@@ -213,9 +213,9 @@ def _nested_unpacking(target) -> bool:
 def _constant_test(test) -> bool | None:
     """The truth of a condition made of literal numbers only (`-1.1 < 0.52`), else None."""
     if not all(isinstance(n, (gast.Constant, gast.Compare, gast.BoolOp, gast.UnaryOp, gast.BinOp, gast.cmpop,
-                              gast.boolop, gast.unaryop, gast.operator)) for n in gast.walk(test)):
+                              gast.boolop, gast.unaryop, gast.operator)) for n in syntax.walk(test)):
         return None
-    if any(isinstance(n, gast.Constant) and not isinstance(n.value, (int, float, bool)) for n in gast.walk(test)):
+    if any(isinstance(n, gast.Constant) and not isinstance(n.value, (int, float, bool)) for n in syntax.walk(test)):
         return None
     try:
         return bool(eval(compile(gast.gast_to_ast(gast.Expression(body=syntax.clone(test))), "<test>", "eval"), {}))
@@ -225,7 +225,7 @@ def _constant_test(test) -> bool | None:
 
 def _rebound(stmts) -> set:
     """Names bound anew (not element writes) anywhere in `stmts`."""
-    return {n.id for stmt in stmts for n in gast.walk(stmt) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+    return {n.id for stmt in stmts for n in syntax.walk(stmt) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
 
 
 def _merged_indices(target):

@@ -16,7 +16,7 @@ from ..errors import UnsupportedSyntaxError
 def index_dict_keys(tree: gast.FunctionDef, kinds: dict, location) -> bool:
     """Rewrite the key subscripts of every variable whose kind is a dict; True if any changed."""
     changed = False
-    for node in gast.walk(tree):
+    for node in syntax.walk(tree):
         if not (isinstance(node, gast.Subscript) and isinstance(node.value, gast.Name)):
             continue
         kind = kinds.get(node.value.id)

@@ -45,16 +45,16 @@ def writes_into_parameters(tree: gast.FunctionDef) -> bool:
         changed = not new <= reached
         reached |= new
     return any(isinstance(n, gast.Subscript) and isinstance(n.ctx, gast.Store) and syntax.base_name(n) in reached
-               for n in gast.walk(tree)) or bool(updated_in_place(tree))
+               for n in syntax.walk(tree)) or bool(updated_in_place(tree))
 
 
 def updated_in_place(tree: gast.FunctionDef) -> set:
     """Parameters bound again only by augmented assignments (`out *= dt`): numpy updates the
     caller's array in place, where srcgrad binds the parameter to a new array."""
-    augmented = {id(n.targets[0]) for n in gast.walk(tree) if isinstance(n, gast.Assign)
+    augmented = {id(n.targets[0]) for n in syntax.walk(tree) if isinstance(n, gast.Assign)
                  and getattr(n, "srcgrad_augmented", False) and isinstance(n.targets[0], gast.Name)}
     bindings: dict = {}
-    for node in gast.walk(tree):
+    for node in syntax.walk(tree):
         if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
             bindings.setdefault(node.id, []).append(id(node) in augmented)
     return {p for p in syntax.param_names(tree) if p in bindings and all(bindings[p])}
@@ -111,8 +111,8 @@ class _Inliner:
             return False
         if target is None or writes_into_parameters(tree):
             return True
-        statements = sum(1 for s in gast.walk(tree) if isinstance(s, gast.stmt)) - 1
-        returns = [n for n in gast.walk(tree) if isinstance(n, gast.Return)]
+        statements = sum(1 for s in syntax.walk(tree) if isinstance(s, gast.stmt)) - 1
+        returns = [n for n in syntax.walk(tree) if isinstance(n, gast.Return)]
         # a tuple bound to one name stays a call: kinds of such a name from an inlined body are not
         # inferred (a derivative srcgrad made, differentiated again, returns (value, tangent))
         called_once = (self.calls_per_callee[call.srcgrad_user] == 1
@@ -144,7 +144,7 @@ class _Inliner:
 
     def _returned(self, body: list, call, target, callee):
         """Take the callee's one `return` (its last statement) off `body`; its value, if the caller uses it."""
-        returns = [n for s in body for n in gast.walk(s) if isinstance(n, gast.Return)]
+        returns = [n for s in body for n in syntax.walk(s) if isinstance(n, gast.Return)]
         final = body[-1] if body and isinstance(body[-1], gast.Return) else None
         if len(returns) > (final is not None):
             raise UnsupportedSyntaxError(
@@ -173,7 +173,7 @@ class _Inliner:
     def _bind_parameters(self, call, tree, renames: dict) -> tuple[list, dict]:
         """Parameters the callee never rebinds become the caller's names; the others get a local copy."""
         arguments = self._arguments(call, tree)
-        rebound = {n.id for n in gast.walk(tree) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+        rebound = {n.id for n in syntax.walk(tree) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
         bindings, renames = [], dict(renames)
         for param, atom in arguments.items():
             if isinstance(atom, gast.Name) and param not in rebound:
@@ -223,7 +223,7 @@ class _Inliner:
 def _calls_per_callee(tree: gast.FunctionDef) -> dict:
     """User function -> how many calls to it `tree` writes."""
     counts: dict = {}
-    for node in gast.walk(tree):
+    for node in syntax.walk(tree):
         user = getattr(node, "srcgrad_user", None) if isinstance(node, gast.Call) else None
         if user is not None:
             counts[user] = counts.get(user, 0) + 1

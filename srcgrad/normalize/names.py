@@ -10,6 +10,9 @@ class NameGenerator:
 
     def __init__(self, taken: set[str] = ()):
         self.taken = set(taken) | set(keyword.kwlist)
+        # base -> the first suffix that may be free: names are only ever taken, never released, so
+        # the search for `base_k` resumes there (long code asks for thousands of `mul_k`)
+        self._next_suffix: dict[str, int] = {}
 
     def reserve(self, names) -> None:
         self.taken.update(names)
@@ -21,9 +24,10 @@ class NameGenerator:
         if base not in self.taken:
             self.taken.add(base)
             return base
-        k = 1
+        k = self._next_suffix.get(base, 1)
         while f"{base}_{k}" in self.taken:
             k += 1
+        self._next_suffix[base] = k + 1
         self.taken.add(f"{base}_{k}")
         return f"{base}_{k}"
 

@@ -300,7 +300,7 @@ class _Resolver(gast.NodeTransformer):
 
     def _is_float_dtype(self, dtype) -> bool:
         if isinstance(dtype, gast.Name) and dtype.id in self.local:   # generated code names it once
-            bound = [n.value for n in gast.walk(self.parsed.tree) if isinstance(n, gast.Assign)
+            bound = [n.value for n in syntax.walk(self.parsed.tree) if isinstance(n, gast.Assign)
                      and any(isinstance(t, gast.Name) and t.id == dtype.id for t in n.targets)]
             dtype = bound[0] if len(bound) == 1 else dtype
         try:

@@ -19,7 +19,7 @@ def verify_after(pass_name: str, tree: gast.FunctionDef) -> None:
         verify_anf(tree.body)
     elif pass_name == "inline":
         verify_anf(tree.body)
-        calls = [n for n in gast.walk(tree) if isinstance(n, gast.Expr) and isinstance(n.value, gast.Call)]
+        calls = [n for n in syntax.walk(tree) if isinstance(n, gast.Expr) and isinstance(n.value, gast.Call)]
         _require(not calls, calls[0] if calls else None, "call statements are inlined")
     elif pass_name == "loop_exits":
         verify_anf(tree.body)
@@ -36,10 +36,10 @@ def verify_anf(stmts: list) -> None:
 
 def verify_single_exit(stmts: list) -> None:
     """One return, the last statement; no continue; a break only as `if exit_loop: break`."""
-    returns = [n for s in stmts for n in gast.walk(s) if isinstance(n, gast.Return)]
+    returns = [n for s in stmts for n in syntax.walk(s) if isinstance(n, gast.Return)]
     _require(len(returns) == 1 and stmts and stmts[-1] is returns[0], stmts[-1] if stmts else None,
              "the function must end in its only return")
-    for node in (n for s in stmts for n in gast.walk(s)):
+    for node in (n for s in stmts for n in syntax.walk(s)):
         _require(not isinstance(node, gast.Continue), node, "continue must be lowered to a flag")
         if syntax.is_loop(node) and _own_breaks(node.body):
             last = node.body[-1]

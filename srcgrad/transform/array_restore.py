@@ -47,7 +47,7 @@ def disjoint_position(loop, array: str) -> int | None:
 def writes_in_bulk(loop, array: str) -> bool:
     """Whether some write into `array` sits in a loop nested in `loop` (so an iteration writes many
     elements, and copying the whole array costs about what the iteration costs anyway)."""
-    for inner in (n for s in loop.body for n in gast.walk(s) if isinstance(n, (gast.For, gast.While))):
+    for inner in (n for s in loop.body for n in syntax.walk(s) if isinstance(n, (gast.For, gast.While))):
         if array in _element_write_targets(inner.body):
             return True
     return False
@@ -84,14 +84,14 @@ def snapshot_restore(array: str, tape: str, position) -> gast.Assign:
 def _accesses(stmts, array: str):
     """(Name node, its parent) for every occurrence of `array` in `stmts`."""
     for stmt in stmts:
-        for parent in gast.walk(stmt):
+        for parent in syntax.walk(stmt):
             for child in gast.iter_child_nodes(parent):
                 if isinstance(child, gast.Name) and child.id == array:
                     yield child, parent
 
 
 def _element_write_targets(stmts) -> set[str]:
-    return {syntax.base_name(t) for s in stmts for n in gast.walk(s) if isinstance(n, gast.Assign)
+    return {syntax.base_name(t) for s in stmts for n in syntax.walk(s) if isinstance(n, gast.Assign)
             for t in n.targets if isinstance(t, gast.Subscript)}
 
 

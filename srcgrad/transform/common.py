@@ -60,7 +60,7 @@ def primal_calls(node, callee):
     """Point every call to a user function inside `node` at its generated primal copy (in place).
 
     Used for code that runs as the primal does: conditions, loop tests, inactive statements."""
-    for sub in gast.walk(node):
+    for sub in syntax.walk(node):
         if isinstance(sub, gast.Call) and getattr(sub, "srcgrad_user", None) is not None:
             sub.func = syntax.name(callee(sub, []))
     return node

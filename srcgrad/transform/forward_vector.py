@@ -99,7 +99,7 @@ class VectorForwardTransform(ForwardTransform):
         directions then share. Measured here: with sin/cos per step (a pendulum) one vector pass is
         2.6x faster than 4 passes; with arithmetic only (Lorenz) 6 passes beat one vector pass by 1.5x."""
         return any(isinstance(n, gast.Assign) and isinstance(n.targets[0], gast.Name) and n.targets[0].id in self.active
-                   and is_expensive(getattr(n.value, "srcgrad_rule", None)) for n in gast.walk(self.fn))
+                   and is_expensive(getattr(n.value, "srcgrad_rule", None)) for n in syntax.walk(self.fn))
 
     def _is_allocation(self, value) -> bool:
         return allocates(value, ("constant",))

@@ -24,7 +24,7 @@ def row_groups(loop, kinds: dict, shares: dict, values_read: set[str], mentions)
     values `values_read` (the iteration's adjoint) reads: name -> the second names bound to it
     (`Qx = out`). `mentions(name)` counts the name's occurrences in the whole function; an array
     mentioned outside the loop, or sharing memory with another array (a view), is left out."""
-    inside = [n.id for n in gast.walk(loop) if isinstance(n, gast.Name)]
+    inside = [n.id for n in syntax.walk(loop) if isinstance(n, gast.Name)]
     groups = {}
     for stmt in loop.body:
         if not (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name) and _fresh(stmt.value, kinds)):
@@ -36,7 +36,7 @@ def row_groups(loop, kinds: dict, shares: dict, values_read: set[str], mentions)
                    and isinstance(s.value, gast.Name) and s.value.id == array]
         group = {array, *aliases}
         local = all(inside.count(name) == mentions(name) for name in group)
-        bound_once = all(sum(name in bound_names(s) for s in gast.walk(loop) if isinstance(s, gast.stmt)
+        bound_once = all(sum(name in bound_names(s) for s in syntax.walk(loop) if isinstance(s, gast.stmt)
                              and not syntax.is_loop(s) and not isinstance(s, gast.If)) == 1 for name in group)
         shared = set().union(*(shares.get(name, set()) for name in group)) - group
         if local and bound_once and not shared and group & values_read:

@@ -38,7 +38,7 @@ def loop_kernel(loop, sums: list, tapes: dict, shared: dict, names: NameGenerato
     body += [syntax.assign(s, syntax.const(0.0)) for s in sums] + [stride]
     body += [gast.Expr(value=syntax.call(syntax.dotted("cuda.atomic.add"), syntax.name(partial), syntax.const(k),
                                          syntax.name(s))) for k, s in enumerate(sums)]
-    nodes = [n for stmt in body for n in gast.walk(stmt)]
+    nodes = [n for stmt in body for n in syntax.walk(stmt)]
     called = {id(n.func) for n in nodes if isinstance(n, gast.Call)}
     functions = {n.id for n in nodes if id(n) in called and isinstance(n, gast.Name)}
     params = sorted(upward_exposed(body) - functions - MODULE_NAMES - {"cuda", partial})
@@ -107,9 +107,9 @@ class _TapeRows(gast.NodeTransformer):
         of values it does not change (`d = X.shape[1]`, from an inlined call) replaced by their
         definitions; None when a name changes within the loop."""
         expr = syntax.clone(expr)
-        if not all(isinstance(n, _SHAPE_ARITHMETIC) for n in gast.walk(expr)):
+        if not all(isinstance(n, _SHAPE_ARITHMETIC) for n in syntax.walk(expr)):
             return None
-        if any(isinstance(n, gast.Attribute) and n.attr not in ("shape", "size", "ndim") for n in gast.walk(expr)):
+        if any(isinstance(n, gast.Attribute) and n.attr not in ("shape", "size", "ndim") for n in syntax.walk(expr)):
             return None
         inside = syntax.names_in(expr) & self.bound
         for name in inside:
@@ -125,7 +125,7 @@ def _single_definitions(loop) -> dict:
     """name -> its value, for the names `loop` binds only in plain assignments of one same value
     (the forward sweep and the reverse sweep's replay both binding `d = X_shape[1]`)."""
     values: dict = {}
-    for node in gast.walk(loop):
+    for node in syntax.walk(loop):
         if isinstance(node, gast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], gast.Name):
             values.setdefault(node.targets[0].id, []).append(node.value)
         else:
@@ -137,10 +137,10 @@ def _single_definitions(loop) -> dict:
 
 def _stored(node) -> set:
     if isinstance(node, gast.Assign):
-        return {n.id for t in node.targets for n in gast.walk(t) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+        return {n.id for t in node.targets for n in syntax.walk(t) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
     if isinstance(node, (gast.For, gast.AugAssign)):
         target = node.target
-        return {n.id for n in gast.walk(target) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+        return {n.id for n in syntax.walk(target) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
     return set()
 
 
@@ -175,9 +175,9 @@ _DEVICE_ALLOCATIONS = {"np.zeros": "cuda_zeros", "np.empty": "cuda_empty", "np.z
 def allocate_on_device(fn) -> None:
     """Arrays the host function allocates and passes to a kernel are allocated on the device, where
     the kernel reads and writes them (a host array would be copied there and back at each launch)."""
-    launched = {a.id for n in gast.walk(fn) if isinstance(n, gast.Call) and syntax.dotted_name(n.func) == "cuda_loop"
+    launched = {a.id for n in syntax.walk(fn) if isinstance(n, gast.Call) and syntax.dotted_name(n.func) == "cuda_loop"
                 for a in n.args[3:] if isinstance(a, gast.Name)}
-    for node in gast.walk(fn):
+    for node in syntax.walk(fn):
         if isinstance(node, gast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], gast.Name) \
                 and node.targets[0].id in launched and isinstance(node.value, gast.Call) \
                 and syntax.dotted_name(node.value.func) in _DEVICE_ALLOCATIONS and node.value.args:

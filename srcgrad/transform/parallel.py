@@ -97,7 +97,7 @@ def _parallelize_block(block: list, context: _Context, after: list) -> None:
 def _outline(stmts: list, sums: list, context: _Context):
     """A function running `stmts` (the parallel loop) and returning the `sums` it adds to; the
     statement that calls it in its place."""
-    nodes = [n for stmt in stmts for n in gast.walk(stmt)]
+    nodes = [n for stmt in stmts for n in syntax.walk(stmt)]
     called = {id(n.func) for n in nodes if isinstance(n, gast.Call)}
     functions = {n.id for n in nodes if id(n) in called and isinstance(n, gast.Name)}
     params = sorted(upward_exposed(stmts) - functions - MODULE_NAMES)
@@ -142,9 +142,9 @@ def _why_in_order(loop, context: _Context, buffers: dict, live_after: set) -> st
     args = loop.iter.args
     if len(args) == 3 and not (isinstance(args[2], gast.Constant) and args[2].value == 1):
         return "its range has a step other than 1"
-    if any(isinstance(n, (gast.Break, gast.Continue, gast.Return)) for n in gast.walk(loop)):
+    if any(isinstance(n, (gast.Break, gast.Continue, gast.Return)) for n in syntax.walk(loop)):
         return "it can leave the loop or an iteration early"
-    calls = [n for n in gast.walk(loop) if isinstance(n, gast.Call)]
+    calls = [n for n in syntax.walk(loop) if isinstance(n, gast.Call)]
     if any(isinstance(c.func, gast.Attribute) and c.func.attr in ("append", "pop") for c in calls) \
             or any(isinstance(c.func, gast.Name) and c.func.id in ("appended", "appended_head") for c in calls):
         return "it records values on a tape of unknown length"
@@ -190,7 +190,7 @@ def _scalar_style(body: list, arrays: set) -> bool:
     expressions poorly (some not at all, some with shape assertions that fail on reused buffers),
     so such a loop runs in order. Element reads and writes, allocations and calls that pass arrays
     to generated functions are fine."""
-    nodes = [n for stmt in body for n in gast.walk(stmt)]
+    nodes = [n for stmt in body for n in syntax.walk(stmt)]
     whole = lambda node: isinstance(node, gast.Name) and node.id in arrays  # noqa: E731
     for node in nodes:
         if isinstance(node, gast.Slice):
@@ -212,7 +212,7 @@ def _scalar_style(body: list, arrays: set) -> bool:
 
 def _body_nodes(loop) -> list:
     """Every node of the loop's body (not its header)."""
-    return [n for stmt in loop.body for n in gast.walk(stmt)]
+    return [n for stmt in loop.body for n in syntax.walk(stmt)]
 
 
 def _array_names(fn, kinds: dict) -> set:
@@ -223,7 +223,7 @@ def _array_names(fn, kinds: dict) -> set:
         base = name[:-4] if name.endswith("_bar") else name
         if any(K.is_array(kinds.get(candidate)) for candidate in (name, base, name[1:] if name.startswith("d") else None)):
             arrays.add(name)
-    for node in gast.walk(fn):
+    for node in syntax.walk(fn):
         if isinstance(node, gast.Assign) and isinstance(node.value, gast.Call) and syntax.dotted_name(node.value.func) in _ALLOCATIONS:
             arrays |= syntax.stored_names(node.targets)
     return arrays
@@ -269,7 +269,7 @@ def _one_update_per_sum(loop, names, kinds: dict) -> None:
     """A sum the body adds to in more than one place (`a_bar += ...` twice, from two uses of `a`)
     gathers an iteration's terms in a number of its own, added to the sum once at the end of the
     body: numba's prange reduces a variable updated in one place only (fuzz seed kernels1:24:0)."""
-    statements = [n for n in gast.walk(gast.Module(body=loop.body, type_ignores=[])) if isinstance(n, gast.stmt)]
+    statements = [n for n in syntax.walk(gast.Module(body=loop.body, type_ignores=[])) if isinstance(n, gast.stmt)]
     updates: dict = {}
     for stmt in statements:
         name = sum_into(stmt)

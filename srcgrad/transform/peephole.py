@@ -132,7 +132,7 @@ def _is_int(node, value: int) -> bool:
 def _single_row_accumulation(loop, var: str):
     """The statement `var[i] += e` of `loop`'s body (i its index), when it is the body's only mention
     of `var` and nothing in the body leaves an iteration early."""
-    if any(isinstance(n, (gast.Break, gast.Continue, gast.Return, gast.Raise)) for n in gast.walk(loop)) \
+    if any(isinstance(n, (gast.Break, gast.Continue, gast.Return, gast.Raise)) for n in syntax.walk(loop)) \
             or loop.target.id in set().union(*(bound_names(s) for s in loop.body)):
         return None
     mentions = [s for s in loop.body if var in syntax.names_in(s)]
@@ -159,6 +159,8 @@ def _next_mentions(stmts, initialized=None):
     statement that mentions that variable (comments skipped). One backward sweep, so long
     straight-line code stays linear."""
     initialized = initialized or _zero_init
+    if not any(initialized(stmt) is not None for stmt in stmts):
+        return []   # nothing to pair: spare the sweep's look at every name of every statement
     next_seen: dict = {}
     found = []
     for k in range(len(stmts) - 1, -1, -1):
@@ -202,7 +204,7 @@ def drop_undone_writes(shares: dict):
             del out[j]
             del out[k]
             if not any(isinstance(n, gast.Name) and n.id == old and isinstance(n.ctx, gast.Load)
-                       for s in out for n in gast.walk(s)):
+                       for s in out for n in syntax.walk(s)):
                 out[:] = [s for s in out if not (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)
                                                  and s.targets[0].id == old)]
         return out
@@ -265,11 +267,11 @@ def sum_invariant_elements(float_element, shares: dict, fresh):
 
 def _invariant_sums(loop, float_element, shares: dict, fresh):
     """(the sums' initializations, the element updates after `loop`), rewriting its accumulations."""
-    if any(isinstance(n, gast.Return) for n in gast.walk(loop)):
+    if any(isinstance(n, gast.Return) for n in syntax.walk(loop)):
         return [], []
     bound = bound_names(loop)
     mentions: dict = {}
-    for node in gast.walk(loop):
+    for node in syntax.walk(loop):
         if isinstance(node, gast.Name):
             mentions[node.id] = mentions.get(node.id, 0) + 1
     before, after = [], []
@@ -310,7 +312,7 @@ def keep_passed_elements(shares: dict):
 
 def _drop_unread_copy(stmts: list, name: str) -> None:
     """Remove `name = other` when nothing in `stmts` reads `name` any more."""
-    if any(isinstance(n, gast.Name) and n.id == name and isinstance(n.ctx, gast.Load) for s in stmts for n in gast.walk(s)):
+    if any(isinstance(n, gast.Name) and n.id == name and isinstance(n.ctx, gast.Load) for s in stmts for n in syntax.walk(s)):
         return
     stmts[:] = [s for s in stmts if not (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)
                                         and s.targets[0].id == name and isinstance(s.value, gast.Name))]

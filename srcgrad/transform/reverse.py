@@ -131,7 +131,7 @@ class ReverseTransform(LoopReversal, Checkpointing):
     def _refuse_checkpointed_sweeps(self) -> None:
         """A checkpointed loop's reverse sweep (a derivative made with memory= or srcgrad.checkpoint)
         steps its schedule in place: replaying it backwards would step it again."""
-        for node in gast.walk(self.fn):
+        for node in syntax.walk(self.fn):
             if getattr(getattr(node, "srcgrad_rule", None), "name", "") == "srcgrad_runtime.revolve_turn":
                 raise UnsupportedSyntaxError(
                     "reverse mode over the reverse sweep of a checkpointed loop", self.adj.location(node),
@@ -142,9 +142,9 @@ class ReverseTransform(LoopReversal, Checkpointing):
         """Writes that reach an array through another name (an argument, a second name, a row or
         slice) change values the reverse sweep keeps apart: refuse them rather than differentiate
         wrongly."""
-        rebound = {t.id for n in gast.walk(self.fn) if isinstance(n, gast.Assign) for t in n.targets
+        rebound = {t.id for n in syntax.walk(self.fn) if isinstance(n, gast.Assign) for t in n.targets
                    if isinstance(t, gast.Name)}
-        for node in gast.walk(self.fn):
+        for node in syntax.walk(self.fn):
             if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Subscript):
                 array = syntax.base_name(node.targets[0])
                 if array in self.params and array not in rebound:
@@ -183,14 +183,11 @@ class ReverseTransform(LoopReversal, Checkpointing):
 
     def _split_inits(self, reverse):
         """The adjoint initializations that open the reverse sweep, and the rest."""
+        adjoints = set(self.adj.bars.values())   # a set: asking the dict's values is a scan per statement
         k = 0
-        while k < len(reverse) and isinstance(reverse[k], gast.Assign) and self._is_adjoint_init(reverse[k]):
+        while k < len(reverse) and isinstance(reverse[k], gast.Assign) and _is_init_of(reverse[k], adjoints):
             k += 1
         return reverse[:k], reverse[k:]
-
-    def _is_adjoint_init(self, stmt):
-        target = stmt.targets[0]
-        return isinstance(target, gast.Name) and target.id in self.adj.bars.values()
 
     def _captured(self, value):
         """The returned value as it is now: arrays the reverse sweep will write into (restoring
@@ -262,7 +259,8 @@ class ReverseTransform(LoopReversal, Checkpointing):
         a trajectory grown or a state shrunk in a loop): that value's adjoint is still to come."""
         order = linear_order(self.fn.body)
         binds = [s for s in order.statements if isinstance(s, gast.Assign) and not isinstance(s.targets[0], gast.Subscript)]
-        reaching = reaching_definitions(self.fn.body, {}, {id(s) for s in binds})
+        reaching = reaching_definitions(self.fn.body, {}, {id(s) for s in binds},
+                                        asked=lambda stmt: bound_names(stmt) & self.active)
         needed = set()
         for stmt in binds:
             for name in bound_names(stmt) & self.active:
@@ -479,8 +477,15 @@ class ReverseTransform(LoopReversal, Checkpointing):
         return code
 
 
+def _is_init_of(stmt, adjoints: set[str]) -> bool:
+    target = stmt.targets[0]
+    return isinstance(target, gast.Name) and target.id in adjoints
+
+
 def _statements(code: list) -> int:
-    return sum(1 for stmt in code for n in gast.walk(stmt) if isinstance(n, gast.stmt))
+    """How many statements `code` holds at any depth. Statements sit only in the blocks of other
+    statements (try and with never reach here), so the count visits no expression node."""
+    return sum(1 + sum(_statements(block) for block in syntax.child_blocks(stmt)) for stmt in code)
 
 
 def reuse_adjoint_buffers(code: list) -> list:
@@ -489,7 +494,9 @@ def reuse_adjoint_buffers(code: list) -> list:
     (`z_bar = zeroed_like(z_bar, z)`; bound once before the first iteration): one allocation per
     loop instead of one per iteration. Only for adjoints no other name can hold: never bound to
     another name, passed on or returned, so zeroing the buffer touches nothing else."""
-    inits = [n for stmt in code for n in gast.walk(stmt) if getattr(n, "srcgrad_fresh_adjoint", None)]
+    inits = [stmt for stmt in _statements_breadth_first(code) if getattr(stmt, "srcgrad_fresh_adjoint", None)]
+    if not inits:
+        return code   # straight-line code: no need to find which names escape
     escaping = _escaping_names(code)
     hoisted, done = [], set()
     for init in inits:
@@ -506,11 +513,21 @@ def reuse_adjoint_buffers(code: list) -> list:
     return hoisted + code
 
 
+def _statements_breadth_first(code: list):
+    """The statements inside each of `code`'s statements, in the order ast.walk meets them (a
+    statement's blocks are its direct children, body before orelse), without visiting expressions."""
+    for top in code:
+        level = [top]
+        while level:
+            yield from level
+            level = [inner for stmt in level for block in syntax.child_blocks(stmt) for inner in block]
+
+
 def _escaping_names(code: list) -> set[str]:
     """Names whose array may be held by another name: the whole value of a binding of another
     name (directly or as a call argument, which may return it), returned, or bound from another."""
     escaping = set()
-    for node in (n for stmt in code for n in gast.walk(stmt)):
+    for node in (n for stmt in code for n in syntax.walk(stmt)):
         if isinstance(node, gast.Return) and node.value is not None:
             escaping |= syntax.loaded_names(node.value)
         if isinstance(node, gast.Assign):
@@ -518,9 +535,9 @@ def _escaping_names(code: list) -> set[str]:
             if isinstance(node.targets[0], gast.Subscript):
                 continue   # an element write copies values
             # a function called, a name indexed or measured: values or a size, not the array
-            passive = {id(n) for c in gast.walk(node.value) if isinstance(c, gast.Call) for n in gast.walk(c.func)}
-            passive |= measured(node.value) | {id(n.value) for n in gast.walk(node.value) if isinstance(n, gast.Subscript)}
-            reads = {n.id for n in gast.walk(node.value) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)
+            passive = {id(n) for c in syntax.walk(node.value) if isinstance(c, gast.Call) for n in syntax.walk(c.func)}
+            passive |= measured(node.value) | {id(n.value) for n in syntax.walk(node.value) if isinstance(n, gast.Subscript)}
+            reads = {n.id for n in syntax.walk(node.value) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)
                      and id(n) not in passive}
             escaping |= (reads - targets) | (targets if reads - targets else set())
     return escaping

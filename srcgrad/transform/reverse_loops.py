@@ -89,7 +89,7 @@ class LoopReversal:
         adjoint = self.reverse_block(body)
         stored = self._expensive_values(body, upward_exposed(adjoint), nested=not self._is_top(loop))
         faint = self._faint_sums(loop)
-        unreplayed = {id(s) for s in gast.walk(loop) if isinstance(s, gast.stmt) and sum_into(s) in faint}
+        unreplayed = {id(s) for s in syntax.walk(loop) if isinstance(s, gast.stmt) and sum_into(s) in faint}
         replay = self._replayed(body, {id(s): None for s, _ in stored}, unreplayed)
         rows = self._row_groups(loop, adjoint)
         untouched = syntax.clone(adjoint) if rows else None   # dead-code elimination prunes in place
@@ -117,7 +117,7 @@ class LoopReversal:
 
     def _pruned(self, replay: list, adjoint: list) -> list:
         """A reverse iteration without the replayed statements its adjoint does not need."""
-        keep = {id(n) for s in adjoint for n in gast.walk(s)}
+        keep = {id(n) for s in adjoint for n in syntax.walk(s)}
         return eliminate_dead_code(replay + adjoint, set(), shares=self.shares,
                                    essential=lambda s: id(s) in keep or getattr(s, "srcgrad_tape", False))
 
@@ -136,8 +136,8 @@ class LoopReversal:
         if carried or stored or restored:
             return True
         outputs = (bound_names(loop) | mutated_arrays(loop)) - faint
-        inside = {id(n) for n in gast.walk(loop)}
-        return any(isinstance(n, gast.Name) and n.id in outputs and id(n) not in inside for n in gast.walk(self.fn))
+        inside = {id(n) for n in syntax.walk(loop)}
+        return any(isinstance(n, gast.Name) and n.id in outputs and id(n) not in inside for n in syntax.walk(self.fn))
 
     def _with_rows(self, loop, adjoint: list, rows: dict, stored: list, unreplayed: set):
         """(the arrays read back, the values stored, the reverse iteration's code once dead code is
@@ -222,7 +222,7 @@ class LoopReversal:
     def _mentions(self, name: str) -> int:
         if "mentions" not in self._tapes:
             counts: dict = {}
-            for node in gast.walk(self.fn):
+            for node in syntax.walk(self.fn):
                 if isinstance(node, gast.Name):
                     counts[node.id] = counts.get(node.id, 0) + 1
             self._tapes["mentions"] = counts
@@ -249,7 +249,7 @@ class LoopReversal:
             return {}
         found = {}
         for name in sorted(v for v in carried if self.kinds.get(v) == K.INT):
-            bindings = [n for n in gast.walk(gast.Module(body=loop.body, type_ignores=[]))
+            bindings = [n for n in syntax.walk(gast.Module(body=loop.body, type_ignores=[]))
                         if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store) and n.id == name]
             step = next((st for st in (_constant_step(stmt, name) for stmt in loop.body) if st is not None), None)
             if step is not None and len(bindings) == 1:
@@ -295,7 +295,7 @@ class LoopReversal:
         return overwritten_before_read(loop.body, array, length)
 
     def _definitions(self, name: str) -> int:
-        stores = sum(1 for n in gast.walk(self.fn) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store) and n.id == name)
+        stores = sum(1 for n in syntax.walk(self.fn) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store) and n.id == name)
         return stores + (name in self.params)
 
     def _scratch_arrays(self, loop) -> list[str]:
@@ -308,7 +308,7 @@ class LoopReversal:
         holding `loop` is the first to mention `array` and reads none of its values: what `loop`
         overwrites is what the previous iteration left, which nothing reads."""
         for stmt in outer.body:
-            if any(n is loop for n in gast.walk(stmt)):
+            if any(n is loop for n in syntax.walk(stmt)):
                 return array not in values_read([stmt])
             if array in syntax.names_in(stmt):
                 return False
@@ -486,7 +486,7 @@ class LoopReversal:
         self._unlogged = outer[2] | {id(write) for write, definitions in element_writes(loop.body, {})
                                      if BEFORE not in definitions}
         copy.body = record + self.forward_block(loop.body, region=False) + pushes
-        for node in gast.walk(copy):
+        for node in syntax.walk(copy):
             if _is_shape_check(node):   # the replay checks again, before any adjoint reads an element
                 node.srcgrad_check_replayed = True
         self._logging, self._storing, self._unlogged = outer
@@ -667,13 +667,13 @@ class LoopReversal:
         reverse loop keeps the primal's header, which numba compiles (and vectorizes) best."""
         if not (plan.is_for and not plan.has_exit and not plan.logged and not plan.snapshots):
             return False
-        calls = [n for s in body for n in gast.walk(s) if isinstance(n, gast.Call)]
+        calls = [n for s in body for n in syntax.walk(s) if isinstance(n, gast.Call)]
         if any(isinstance(c.func, gast.Attribute) and c.func.attr == "pop" for c in calls):
             return False
-        inner_blocks = {id(b) for n in gast.walk(plan.loop) for b in syntax.child_blocks(n)}
+        inner_blocks = {id(b) for n in syntax.walk(plan.loop) for b in syntax.child_blocks(n)}
         local = {self.adj.adjoint(v) for v, home in self.home_of.items() if home in inner_blocks and v in self.active}
         outer = set(self.adj.bars.values()) - local
-        nodes = [n for stmt in body for n in gast.walk(stmt)]
+        nodes = [n for stmt in body for n in syntax.walk(stmt)]
         accumulations = [n for n in nodes if isinstance(n, gast.AugAssign)]
         written_through = {id(n.target.value) for n in accumulations if isinstance(n.target, gast.Subscript)}
         assigned = {syntax.base_name(t) for n in nodes if isinstance(n, gast.Assign) for t in n.targets
@@ -699,7 +699,7 @@ class LoopReversal:
         return [on_tape(syntax.while_(test, pops + [restore]))]
 
     def _write_pattern(self, array, loop) -> tuple:
-        patterns = {index_pattern(n) for n in gast.walk(loop)
+        patterns = {index_pattern(n) for n in syntax.walk(loop)
                     if isinstance(n, gast.Subscript) and isinstance(n.ctx, gast.Store) and syntax.base_name(n) == array}
         if len(patterns) != 1:
             raise UnsupportedSyntaxError(f"writes into `{array}` through differently shaped indices in one loop, in reverse mode",
@@ -758,7 +758,7 @@ def values_read(stmts) -> set[str]:
     """Arrays whose values `stmts` read (the array of an element write `x[i] = v` is not read)."""
     read = set()
     for stmt in stmts:
-        for node in gast.walk(stmt):
+        for node in syntax.walk(stmt):
             if isinstance(node, gast.Assign):
                 read |= syntax.loaded_names(node.value)
                 if isinstance(node.targets[0], gast.Subscript):
@@ -776,7 +776,7 @@ def _atom_count(pattern: tuple) -> int:
 
 def restore_comments_that_stayed(code: list) -> list:
     """Write each loop's restore comment with the parts whose tapes are still in `code`."""
-    used = {n.id for stmt in code for n in gast.walk(stmt) if isinstance(n, gast.Name)}
+    used = {n.id for stmt in code for n in syntax.walk(stmt) if isinstance(n, gast.Name)}
 
     def visit(stmts):
         out = []
