@@ -16,6 +16,8 @@ iterations. Dead-code elimination then removes whatever only the primal value ne
 """
 from __future__ import annotations
 
+from collections import ChainMap
+
 import gast
 
 from .. import syntax
@@ -119,14 +121,14 @@ class ReverseTransform(LoopReversal, Checkpointing):
         code = fold_first_contributions(code)
         code = reuse_adjoint_buffers(restore_comments_that_stayed(code))
         code = keep_passed_elements(self.shares)(write_reused_buffers_once(fill_reused_buffers(code)))
-        return sum_invariant_elements(self._float_element, self.shares, self.names.fresh)(code)
+        primal_of = {bar: var for var, bar in self.adj.bars.items()}
 
-    def _float_element(self, subscript) -> bool:
-        """Whether `x[...]` (a primal array or an adjoint) is one element of a float array."""
-        base = syntax.base_name(subscript)
-        primal = {bar: var for var, bar in self.adj.bars.items()}.get(base, base)
-        kind = self.kinds.get(primal)
-        return isinstance(kind, str) and kind.startswith("a") and K.selects_element(subscript, {**self.kinds, base: kind})
+        def float_element(subscript) -> bool:
+            """Whether `x[...]` (a primal array or an adjoint) is one element of a float array."""
+            base = syntax.base_name(subscript)
+            kind = self.kinds.get(primal_of.get(base, base))
+            return isinstance(kind, str) and kind.startswith("a") and K.selects_element(subscript, ChainMap({base: kind}, self.kinds))
+        return sum_invariant_elements(float_element, self.shares, self.names.fresh)(code)
 
     def _refuse_checkpointed_sweeps(self) -> None:
         """A checkpointed loop's reverse sweep (a derivative made with memory= or srcgrad.checkpoint)
