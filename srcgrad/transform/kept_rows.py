@@ -5,7 +5,8 @@ vector, a Runge-Kutta stage) and whose adjoint reads its elements can either rep
 it, or copy it once to a flat tape (`pushed_row`) in the forward run and read it back (`row_at`, a
 view) after the replay, which dead-code elimination then empties of that work. Each array kept
 this way saves, by the estimate of `estimated_work`, more replayed work than its copy costs
-(`worth_keeping`); arrays whose replay is cheap are replayed as before.
+(`worth_keeping`); arrays whose replay is cheap are replayed as before. `RowKeeping`, mixed into
+ReverseTransform, makes that choice per loop; reverse_loops.py writes the copies and the reads.
 """
 from __future__ import annotations
 
@@ -13,10 +14,116 @@ import gast
 
 from .. import syntax
 from ..analyze import kinds as K
-from ..analyze.dataflow import bound_names
+from ..analyze.dataflow import bound_names, eliminate_dead_code, mutated_arrays, value_reads
 from .common import allocates
+from .peephole import drop_undone_writes, drop_unneeded_saves
 
 NOMINAL_TRIPS = 8   # a loop's trip count in the estimate: nests cost more than straight code
+
+
+class RowKeeping:
+    """The rows half of ReverseTransform (mixed in): which arrays a loop's reverse reads back."""
+
+    def _forward_runs_anyway(self, loop, carried: set, stored: list, restored: dict, faint: set) -> bool:
+        """Whether the loop's forward run stays in the derivative without kept arrays: it records
+        something, or code outside it reads what it computes. Otherwise its reverse alone replays
+        each iteration once, and copies there would add work, not save it."""
+        if carried or stored or restored:
+            return True
+        outputs = (bound_names(loop) | mutated_arrays(loop)) - faint
+        inside = {id(n) for n in syntax.walk(loop)}
+        return any(isinstance(n, gast.Name) and n.id in outputs and id(n) not in inside for n in syntax.walk(self.fn))
+
+    def _with_rows(self, loop, adjoint: list, rows: dict, stored: list, unreplayed: set, position, tape_of):
+        """(the arrays read back, the values stored, the reverse iteration's code once dead code is
+        out): `rows`, less those whose copy would save less work than it costs;
+        none, with `stored` and no code, when no copy pays. With rows, every number the adjoint
+        reads is stored too: the replay would otherwise compute from the arrays what the copies save.
+        `position`: the iteration's index in a tape; `tape_of(variable)`: (its tape, dtype)."""
+        with_numbers = stored + self._numbers_read(loop.body, adjoint, stored, unreplayed)
+        estimate = self._replayed(loop.body, {id(s): ("estimated_tape", K.FLOAT, position) for s, _ in with_numbers},
+                                  unreplayed)
+        rows = self._rows_worth_their_copies(loop, estimate, adjoint,
+                                             self._rows_read(loop, estimate, adjoint, rows, position), position)
+        if not rows:
+            return {}, stored, None
+        tapes = {id(s): (*tape_of(var), position) for s, var in with_numbers}
+        bindings = row_bindings(rows, self._row_names(loop, rows), position)
+        replay = self._replayed(loop.body, tapes, unreplayed) + [b for a in sorted(rows) for b in bindings[a]]
+        return rows, with_numbers, self._pruned(replay, adjoint)
+
+    def _numbers_read(self, body: list, adjoint: list, stored: list, unreplayed: set) -> list:
+        """(statement, variable) for the floats `body` binds once, at its top, that `adjoint` reads
+        and that are not stored already."""
+        read, done = value_reads(adjoint), {id(s) for s, _ in stored} | unreplayed
+        assigned = [v for s in body for v in bound_names(s)]
+        return [(s, s.targets[0].id) for s in body
+                if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) and id(s) not in done
+                and s.targets[0].id in read and self.kinds.get(s.targets[0].id) == K.FLOAT
+                and assigned.count(s.targets[0].id) == 1 and not isinstance(s.value, gast.Constant)]
+
+    def _rows_read(self, loop, replay: list, adjoint: list, rows: dict, position) -> dict:
+        """`rows` less the arrays whose values the reverse iteration does not read once they are read
+        back (their shapes alone are: the replay's allocation gives those)."""
+        while rows:
+            bindings = row_bindings(rows, self._row_names(loop, rows), position)
+            tidied = self._as_tidied(loop, syntax.clone(replay) + [b for a in sorted(rows) for b in bindings[a]]
+                                     + syntax.clone(adjoint))
+            read = {a: aliases for a, aliases in rows.items() if _values_read_after(tidied, bindings[a][0], {a, *aliases})}
+            if len(read) == len(rows):
+                return rows
+            rows = read
+        return rows
+
+    def _rows_worth_their_copies(self, loop, replay: list, adjoint: list, rows: dict, position) -> dict:
+        """Drop, one by one, the kept array whose copy saves the least replayed work, while that is
+        less than the copy costs."""
+        def work(kept: dict) -> int:
+            bindings = row_bindings(kept, self._row_names(loop, kept), position)
+            code = syntax.clone(replay) + [b for a in sorted(kept) for b in bindings[a]] + syntax.clone(adjoint)
+            return estimated_work(self._as_tidied(loop, code), self.kinds)
+        rows = dict(rows)
+        while rows:
+            total = work(rows)
+            savings = {a: work({b: v for b, v in rows.items() if b != a}) - total for a in rows}
+            cheapest = min(sorted(savings), key=savings.get)
+            if worth_keeping(savings[cheapest]):
+                break
+            del rows[cheapest]
+        return rows
+
+    def _as_tidied(self, loop, code: list) -> list:
+        """A reverse iteration's code as `_tidy` would leave it, to estimate its work: what stays
+        live after it is what the loop shares with the code around it, and the adjoints."""
+        outside = syntax.names_in(code) & (self._defined_outside(loop) | set(self.adj.bars.values()))
+        def tape(stmt):
+            return getattr(stmt, "srcgrad_tape", False)
+        code = eliminate_dead_code(code, outside, essential=tape, shares=self.shares)
+        code = drop_unneeded_saves(drop_undone_writes(self.shares)(code))
+        return eliminate_dead_code(code, outside, essential=tape, shares=self.shares)
+
+    def _row_groups(self, loop, adjoint) -> dict:
+        """Fresh arrays of the iteration its adjoint reads (see row_groups)."""
+        return row_groups(loop, self.kinds, self.shares, value_reads(adjoint), self._mentions)
+
+    def _mentions(self, name: str) -> int:
+        if "mentions" not in self._tapes:
+            counts: dict = {}
+            for node in syntax.walk(self.fn):
+                if isinstance(node, gast.Name):
+                    counts[node.id] = counts.get(node.id, 0) + 1
+            self._tapes["mentions"] = counts
+        return self._tapes["mentions"].get(name, 0)
+
+    def _row_names(self, loop, rows: dict) -> dict:
+        """array -> (its tape of rows, the tape of where each row ends)."""
+        return {a: (self._named(("rows", id(loop), a), f"{a}_rows"), self._named(("row_ends", id(loop), a), f"{a}_row_ends"))
+                for a in rows}
+
+    def _named(self, key, base: str) -> str:
+        if key not in self._tapes:
+            self._tapes[key] = self.names.fresh(base)
+        return self._tapes[key]
 
 
 def row_groups(loop, kinds: dict, shares: dict, values_read: set[str], mentions) -> dict[str, list[str]]:
@@ -96,3 +203,9 @@ def row_push(array: str, rows: str, ends: str, position):
     """`out_rows = pushed_row(out_rows, out_row_ends, i, out)`: the iteration's array, copied."""
     return syntax.assign(rows, syntax.call("pushed_row", syntax.name(rows), syntax.name(ends), syntax.clone(position),
                                            syntax.name(array)))
+
+
+def _values_read_after(code: list, binding, names: set) -> bool:
+    """Whether statements after `binding` in `code` read the values of one of `names`."""
+    position = next((k for k, stmt in enumerate(code) if stmt is binding), None)
+    return position is not None and bool(value_reads(code[position + 1:]) & names)

@@ -31,12 +31,13 @@ from .write_index import index_atoms
 from .peephole import (drop_undone_writes, drop_unneeded_saves, fill_reused_buffers, fold_first_contributions,
                        keep_passed_elements, sum_invariant_elements, write_reused_buffers_once)
 from .checkpoint import Checkpointing
+from .kept_rows import RowKeeping
 from .reverse_loops import LoopReversal, is_loop_exit as _is_loop_exit, restore_comments_that_stayed, values_read
 
 
 
 
-class ReverseTransform(LoopReversal, Checkpointing):
+class ReverseTransform(LoopReversal, RowKeeping, Checkpointing):
     """Builds `vjp_f(*args, out_bar) -> (value, grads)` (or just grads) for one ANF function."""
 
     def __init__(self, fn, wrt, active, kinds, names, callee, with_value: bool = True, location=None,
