@@ -9,10 +9,12 @@ adds into one array element that stays the same through the loop (`x_bar[i] += e
 """
 from __future__ import annotations
 
+from collections import Counter
+
 import gast
 
 from .. import syntax
-from ..analyze.dataflow import bound_names
+from ..analyze.dataflow import bound_names, mutated_arrays
 
 
 def _in_every_block(rewrite):
@@ -281,7 +283,7 @@ def _invariant_sums(loop, float_element, shares: dict, fresh):
             continue
         array = stmt.target.value.id
         index_names = syntax.names_in(stmt.target.slice)
-        if index_names & bound or mentions.get(array, 0) != 1 or any(mentions.get(n, 0) for n in shares.get(array, ())):
+        if index_names & (bound | mutated_arrays(loop)) or mentions.get(array, 0) != 1 or any(mentions.get(n, 0) for n in shares.get(array, ())):
             continue
         total = fresh(f"{array}_sum")
         before.append(syntax.assign(total, syntax.const(0.0)))
@@ -293,29 +295,28 @@ def _invariant_sums(loop, float_element, shares: dict, fresh):
 def keep_passed_elements(shares: dict):
     """`g = a_bar[j]; a_bar[j] = 0.0; ...; a_bar[j] += g` (or a copy of g), with nothing between
     touching `a_bar`: the adjoint of `a[j] = a[j] + e` hands the element's adjoint on unchanged,
-    so neither the zeroing nor the add back is needed."""
-    @_in_every_block
-    def rewrite(out: list) -> list:
-        k = 0
-        while k < len(out):
-            found = _passed_back(out, k, shares)
-            if found is None:
-                k += 1
-                continue
-            added = out[found].value.id
-            del out[found]
-            del out[k]
-            _drop_unread_copy(out, added)
-        return out
-    return rewrite
+    so neither the zeroing nor the add back is needed (nor a copy of g only the add back read)."""
+    def apply(code: list) -> list:
+        loads = Counter(n.id for s in code for n in syntax.walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load))
 
-
-def _drop_unread_copy(stmts: list, name: str) -> None:
-    """Remove `name = other` when nothing in `stmts` reads `name` any more."""
-    if any(isinstance(n, gast.Name) and n.id == name and isinstance(n.ctx, gast.Load) for s in stmts for n in syntax.walk(s)):
-        return
-    stmts[:] = [s for s in stmts if not (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)
-                                        and s.targets[0].id == name and isinstance(s.value, gast.Name))]
+        @_in_every_block
+        def rewrite(out: list) -> list:
+            k = 0
+            while k < len(out):
+                found = _passed_back(out, k, shares)
+                if found is None:
+                    k += 1
+                    continue
+                added = out[found].value.id
+                del out[found]
+                del out[k]
+                loads[added] -= 1
+                if loads[added] == 0:   # the add back was its only reader, anywhere in the code
+                    out[:] = [s for s in out if not (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)
+                                                    and s.targets[0].id == added and isinstance(s.value, gast.Name))]
+            return out
+        return rewrite(code)
+    return apply
 
 
 def _passed_back(stmts: list, k: int, shares: dict):
