@@ -194,23 +194,34 @@ def _is_first_add(stmt, var) -> bool:
 def drop_undone_writes(shares: dict):
     """`old = a[i]; a[i] = v; ...; a[i] = old` with nothing between reading `a` (or a name sharing
     its memory): the replayed write is undone before anyone sees it, so neither is needed."""
-    @_in_every_block
-    def rewrite(out: list) -> list:
-        k = 0
-        while k < len(out):
-            j = _undo_of(out, k, shares)
-            if j is None:
-                k += 1
-                continue
-            old = out[j].value.id
-            del out[j]
-            del out[k]
-            if not any(isinstance(n, gast.Name) and n.id == old and isinstance(n.ctx, gast.Load)
-                       for s in out for n in syntax.walk(s)):
-                out[:] = [s for s in out if not (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)
-                                                 and s.targets[0].id == old)]
-        return out
-    return rewrite
+    return _dropping_pairs(lambda out, k: _undo_of(out, k, shares))
+
+
+def _dropping_pairs(partner):
+    """A rewrite that deletes each statement `out[k]` for which `partner(out, k)` names a later
+    `out[j]` whose value is a name, and that `out[j]`; the bindings of the name go too once nothing
+    anywhere in the code reads it."""
+    def apply(code: list) -> list:
+        loads = Counter(n.id for s in code for n in syntax.walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load))
+
+        @_in_every_block
+        def rewrite(out: list) -> list:
+            k = 0
+            while k < len(out):
+                j = partner(out, k)
+                if j is None:
+                    k += 1
+                    continue
+                name = out[j].value.id
+                del out[j]
+                del out[k]
+                loads[name] -= 1
+                if loads[name] == 0:
+                    out[:] = [s for s in out if not (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)
+                                                    and s.targets[0].id == name)]
+            return out
+        return rewrite(code)
+    return apply
 
 
 def _undo_of(stmts, k, shares):
@@ -271,11 +282,8 @@ def _invariant_sums(loop, float_element, shares: dict, fresh):
     """(the sums' initializations, the element updates after `loop`), rewriting its accumulations."""
     if any(isinstance(n, gast.Return) for n in syntax.walk(loop)):
         return [], []
-    bound = bound_names(loop)
-    mentions: dict = {}
-    for node in syntax.walk(loop):
-        if isinstance(node, gast.Name):
-            mentions[node.id] = mentions.get(node.id, 0) + 1
+    changing = bound_names(loop) | mutated_arrays(loop)   # an index reading these may move
+    mentions = Counter(node.id for node in syntax.walk(loop) if isinstance(node, gast.Name))
     before, after = [], []
     for k, stmt in enumerate(loop.body):
         if not (isinstance(stmt, gast.AugAssign) and isinstance(stmt.op, gast.Add) and isinstance(stmt.target, gast.Subscript)
@@ -283,7 +291,7 @@ def _invariant_sums(loop, float_element, shares: dict, fresh):
             continue
         array = stmt.target.value.id
         index_names = syntax.names_in(stmt.target.slice)
-        if index_names & (bound | mutated_arrays(loop)) or mentions.get(array, 0) != 1 or any(mentions.get(n, 0) for n in shares.get(array, ())):
+        if index_names & changing or mentions[array] != 1 or any(mentions[n] for n in shares.get(array, ())):
             continue
         total = fresh(f"{array}_sum")
         before.append(syntax.assign(total, syntax.const(0.0)))
@@ -296,27 +304,7 @@ def keep_passed_elements(shares: dict):
     """`g = a_bar[j]; a_bar[j] = 0.0; ...; a_bar[j] += g` (or a copy of g), with nothing between
     touching `a_bar`: the adjoint of `a[j] = a[j] + e` hands the element's adjoint on unchanged,
     so neither the zeroing nor the add back is needed (nor a copy of g only the add back read)."""
-    def apply(code: list) -> list:
-        loads = Counter(n.id for s in code for n in syntax.walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load))
-
-        @_in_every_block
-        def rewrite(out: list) -> list:
-            k = 0
-            while k < len(out):
-                found = _passed_back(out, k, shares)
-                if found is None:
-                    k += 1
-                    continue
-                added = out[found].value.id
-                del out[found]
-                del out[k]
-                loads[added] -= 1
-                if loads[added] == 0:   # the add back was its only reader, anywhere in the code
-                    out[:] = [s for s in out if not (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)
-                                                    and s.targets[0].id == added and isinstance(s.value, gast.Name))]
-            return out
-        return rewrite(code)
-    return apply
+    return _dropping_pairs(lambda out, k: _passed_back(out, k, shares))
 
 
 def _passed_back(stmts: list, k: int, shares: dict):
