@@ -49,7 +49,7 @@ class RowKeeping:
             return {}, stored, None
         tapes = {id(s): (*tape_of(var), position) for s, var in with_numbers}
         bindings = row_bindings(rows, self._row_names(loop, rows), position)
-        replay = self._replayed(loop.body, tapes, unreplayed) + [b for a in sorted(rows) for b in bindings[a]]
+        replay = self._replayed(loop.body, tapes, unreplayed) + row_statements(bindings)
         return rows, with_numbers, self._pruned(replay, adjoint)
 
     def _numbers_read(self, body: list, adjoint: list, stored: list, unreplayed: set) -> list:
@@ -66,9 +66,7 @@ class RowKeeping:
         """`rows` less the arrays whose values the reverse iteration does not read once they are read
         back (their shapes alone are: the replay's allocation gives those)."""
         while rows:
-            bindings = row_bindings(rows, self._row_names(loop, rows), position)
-            tidied = self._as_tidied(loop, syntax.clone(replay) + [b for a in sorted(rows) for b in bindings[a]]
-                                     + syntax.clone(adjoint))
+            tidied, bindings = self._tidied_with_rows(loop, replay, adjoint, rows, position)
             read = {a: aliases for a, aliases in rows.items() if _values_read_after(tidied, bindings[a][0], {a, *aliases})}
             if len(read) == len(rows):
                 return rows
@@ -79,9 +77,7 @@ class RowKeeping:
         """Drop, one by one, the kept array whose copy saves the least replayed work, while that is
         less than the copy costs."""
         def work(kept: dict) -> int:
-            bindings = row_bindings(kept, self._row_names(loop, kept), position)
-            code = syntax.clone(replay) + [b for a in sorted(kept) for b in bindings[a]] + syntax.clone(adjoint)
-            return estimated_work(self._as_tidied(loop, code), self.kinds)
+            return estimated_work(self._tidied_with_rows(loop, replay, adjoint, kept, position)[0], self.kinds)
         rows = dict(rows)
         while rows:
             total = work(rows)
@@ -91,6 +87,13 @@ class RowKeeping:
                 break
             del rows[cheapest]
         return rows
+
+    def _tidied_with_rows(self, loop, replay: list, adjoint: list, rows: dict, position):
+        """(a reverse iteration reading `rows` back, as `_tidy` would leave it; the row bindings in
+        it), built from copies of `replay` and `adjoint`."""
+        bindings = row_bindings(rows, self._row_names(loop, rows), position)
+        code = syntax.clone(replay) + row_statements(bindings) + syntax.clone(adjoint)
+        return self._as_tidied(loop, code), bindings
 
     def _as_tidied(self, loop, code: list) -> list:
         """A reverse iteration's code as `_tidy` would leave it, to estimate its work: what stays
@@ -117,13 +120,7 @@ class RowKeeping:
 
     def _row_names(self, loop, rows: dict) -> dict:
         """array -> (its tape of rows, the tape of where each row ends)."""
-        return {a: (self._named(("rows", id(loop), a), f"{a}_rows"), self._named(("row_ends", id(loop), a), f"{a}_row_ends"))
-                for a in rows}
-
-    def _named(self, key, base: str) -> str:
-        if key not in self._tapes:
-            self._tapes[key] = self.names.fresh(base)
-        return self._tapes[key]
+        return {a: (self._restore_name(loop, a, "rows"), self._restore_name(loop, a, "row_ends")) for a in rows}
 
 
 def row_groups(loop, kinds: dict, shares: dict, values_read: set[str], mentions) -> dict[str, list[str]]:
@@ -197,6 +194,11 @@ def row_bindings(groups: dict, names: dict, position) -> dict:
         code[array] = [syntax.assign(array, syntax.call("row_at", syntax.name(rows), syntax.name(ends), syntax.clone(position)))]
         code[array] += [syntax.assign(alias, syntax.name(array)) for alias in aliases]
     return code
+
+
+def row_statements(bindings: dict) -> list:
+    """The statements of `row_bindings`, in its order."""
+    return [stmt for group in bindings.values() for stmt in group]
 
 
 def row_push(array: str, rows: str, ends: str, position):

@@ -18,7 +18,7 @@ from ..rules.template import simplify
 from .array_restore import (DISJOINT, LOG, SNAPSHOT, disjoint_position, entry_copy, overwritten_before_read,
                             restore_own_part, snapshot_allocation, snapshot_record, snapshot_restore, writes_in_bulk)
 from .common import allocates, is_expensive, on_tape, scratch_buffer
-from .kept_rows import row_bindings, row_push
+from .kept_rows import row_bindings, row_push, row_statements
 from .write_index import index_pattern, rebuild_index
 
 
@@ -366,9 +366,9 @@ class LoopReversal:
             before += self._tape_alloc(tape, dtype, plan)
             storing[id(stmt)] = (tape, dtype, position)
         for array in plan.snapshots:
-            before.append(snapshot_allocation(array, self._restore_name(plan, array, "snapshots"), self._trip_count(plan)))
-            record.append(snapshot_record(array, self._restore_name(plan, array, "snapshots"), position))
-        before += [entry_copy(array, self._restore_name(plan, array, "at_entry")) for array in plan.disjoint]
+            before.append(snapshot_allocation(array, self._restore_name(plan.loop, array, "snapshots"), self._trip_count(plan)))
+            record.append(snapshot_record(array, self._restore_name(plan.loop, array, "snapshots"), position))
+        before += [entry_copy(array, self._restore_name(plan.loop, array, "at_entry")) for array in plan.disjoint]
         before += [on_tape(syntax.assign(self._entry_name(plan, name), syntax.name(name))) for name in plan.inductions]
         pushes = []
         for array, (rows, ends) in sorted(self._row_names(loop, plan.rows).items()):
@@ -415,8 +415,8 @@ class LoopReversal:
         Each part names the tape that does it, so `restore_comments_that_stayed` can drop the parts
         whose code dead-code elimination removed (nothing read what they would have restored)."""
         scratch = self._scratch_arrays(plan.loop)
-        parts = [(f"{a} by a snapshot per iteration", self._restore_name(plan, a, "snapshots")) for a in plan.snapshots]
-        parts += [(f"{a} by a copy at loop entry (disjoint)", self._restore_name(plan, a, "at_entry")) for a in plan.disjoint]
+        parts = [(f"{a} by a snapshot per iteration", self._restore_name(plan.loop, a, "snapshots")) for a in plan.snapshots]
+        parts += [(f"{a} by a copy at loop entry (disjoint)", self._restore_name(plan.loop, a, "at_entry")) for a in plan.disjoint]
         parts += [(f"{a} by a copy per iteration (less work than replaying what computes it)", rows)
                   for a, (rows, _) in sorted(self._row_names(plan.loop, plan.rows).items())]
         parts += [(f"{', '.join(arrays)} {way}", None) for arrays, way in
@@ -427,8 +427,9 @@ class LoopReversal:
         comment.srcgrad_restore_parts = parts
         return [comment]
 
-    def _restore_name(self, plan, array: str, what: str) -> str:
-        key = (what, id(plan.loop), array)
+    def _restore_name(self, loop, array: str, what: str) -> str:
+        """The name of what restores `array` for `loop`'s reverse (`x_snapshots`, `x_rows`, ...)."""
+        key = (what, id(loop), array)
         if key not in self._tapes:
             self._tapes[key] = self.names.fresh(f"{array}_{what}")
         return self._tapes[key]
@@ -542,9 +543,9 @@ class LoopReversal:
                 target = var
             restore.append(on_tape(syntax.assign(target, self._tape_read(tape, dtype, self._position(plan)))))
         restore += self._induction_values(plan)
-        restore += [snapshot_restore(array, self._restore_name(plan, array, "snapshots"), self._position(plan))
+        restore += [snapshot_restore(array, self._restore_name(plan.loop, array, "snapshots"), self._position(plan))
                     for array in plan.snapshots]
-        restore += [restore_own_part(array, self._restore_name(plan, array, "at_entry"),
+        restore += [restore_own_part(array, self._restore_name(plan.loop, array, "at_entry"),
                                      disjoint_position(plan.loop, array), plan.loop.target.id) for array in plan.disjoint]
         undo = [stmt for array in plan.logged for stmt in self._undo_writes(array, plan.loop, heights)]
         replaying = {id(stmt): (*self._stored_tape(plan, var), self._position(plan)) for stmt, var in plan.stored}
@@ -553,8 +554,7 @@ class LoopReversal:
         outer_unreplayed, self._unreplayed = self._unreplayed, self._unreplayed | skipped
         replay = self.forward_block(loop.body, region=True)
         self._replaying, self._unreplayed = outer, outer_unreplayed
-        replay += [b for group in row_bindings(plan.rows, self._row_names(loop, plan.rows), self._position(plan)).values()
-                   for b in group]
+        replay += row_statements(row_bindings(plan.rows, self._row_names(loop, plan.rows), self._position(plan)))
         body = index_setup + restore + undo + replay + self.reverse_block(loop.body)
         if self._iterations_commute(plan, body):
             header, body = syntax.clone(loop), restore + replay + self.reverse_block(loop.body)
