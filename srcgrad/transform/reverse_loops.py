@@ -135,10 +135,9 @@ class LoopReversal:
         cache. A loop that runs once would copy into new memory the size of all its iterations
         (GradBench ode: 2.5 times slower than replaying its stages). Not where the tape is
         checkpointed or split over threads, whose iterations run apart from the forward run."""
-        loops = self._enclosing_loops(loop) + [loop]
-        return not (self._is_top(loop) or not _counted(loop) or self.memory
-                    or getattr(loop, "srcgrad_checkpoint", None) is not None
-                    or any(getattr(outer, "srcgrad_parallel", False) for outer in loops))
+        if self._is_top(loop) or not _counted(loop) or self.memory or getattr(loop, "srcgrad_checkpoint", None) is not None:
+            return False
+        return not any(getattr(outer, "srcgrad_parallel", False) for outer in self._enclosing_loops(loop) + [loop])
 
     def _inductions(self, loop, carried: set) -> dict:
         """Integers of `carried` that each iteration of a unit-step `for` steps by a constant
