@@ -4,12 +4,14 @@ After this pass no statement calls a user function whose work includes writing i
 caller passed it. A call statement (`step(x, k1)`, result discarded) and an assignment from a call
 to a function that writes into one of its parameters (or a view of one) are replaced by the
 callee's normalized body: its locals renamed apart from the caller's, its parameters bound to the
-caller's atoms (so `z[i] = ...` inside the callee writes into the caller's `k1`), and its final
-`return v` turned into an assignment to the call's target. Both modes already differentiate writes
-into a function's own arrays, so subroutines written the Fortran way need nothing else. Callees with
-one return, at their end, are inlined as well when they are small (at most SMALL_CALLEE statements)
-or when the caller calls them from one place (`return solve(x, s)[-1]`, a model's `predict` in a
-time loop); other user calls stay calls, each with its own generated derivative.
+caller's atoms (so `z[i] = ...` inside the callee writes into the caller's `k1`), and its returns,
+all tail returns (the last statement, or the last of each branch of an if/else that is itself last,
+so every path ends in one), turned into assignments: to the call's target, or, for several, to one
+fresh name the target is assigned from after the body. Both modes already differentiate writes into
+a function's own arrays, so subroutines written the Fortran way need nothing else. Callees with tail
+returns only are inlined as well when they are small (at most SMALL_CALLEE statements) or when the
+caller calls them from one place (`return solve(x, s)[-1]`, a model's `predict` in a time loop);
+other user calls stay calls, each with its own generated derivative.
 """
 from __future__ import annotations
 
@@ -92,8 +94,8 @@ class _Inliner:
         call.keywords = []
 
     def _inlined(self, call, target) -> bool:
-        """Calls for their effect on arrays must be inlined. Callees with one return at their end are
-        inlined too when small or called from one place: in reverse mode a call that stays a call
+        """Calls for their effect on arrays must be inlined. Callees whose returns are all tail returns
+        are inlined too when small or called from one place: in reverse mode a call that stays a call
         runs the callee's forward sweep twice, once for its value and again inside its adjoint
         (GMM: 8-13x -> 5-8x the primal; GradBench ode, whose gradient wraps the solver, 5.3x ->
         3.1x; lstm, whose time loop calls `predict`, 8.6x -> 5.4x). Inlining the one call grows no
@@ -116,8 +118,8 @@ class _Inliner:
         # a tuple bound to one name stays a call: kinds of such a name from an inlined body are not
         # inferred (a derivative srcgrad made, differentiated again, returns (value, tangent))
         called_once = (self.calls_per_callee[call.srcgrad_user] == 1
-                       and not (isinstance(target, gast.Name) and returns and isinstance(returns[-1].value, gast.Tuple)))
-        return (statements <= SMALL_CALLEE or called_once) and len(returns) == 1 and tree.body[-1] is returns[0]
+                       and not (isinstance(target, gast.Name) and any(isinstance(r.value, gast.Tuple) for r in returns)))
+        return (statements <= SMALL_CALLEE or called_once) and _tail_returns(tree.body) is not None
 
     def _callee(self, call):
         return self.normalized_callee(call.srcgrad_user)
@@ -126,15 +128,15 @@ class _Inliner:
         callee = self._callee(call)
         tree = callee.parsed.tree
         body = syntax.clone(tree.body)
-        value = self._returned(body, call, target, callee)
+        tails = self._checked_tails(body, call, callee)
         renames = self.unit.resolved.adopt(callee.resolved, self.unit.names)
         bindings, renames = self._bind_parameters(call, tree, renames)
-        callee_names = syntax.names_in(body + ([value] if value is not None else []))
+        callee_names = syntax.names_in(body)
         outside = set(renames) | self.module_names | _module_level_names(callee.resolved)
         for name in sorted(callee_names - outside):
             renames[name] = self.unit.names.fresh(name)
         syntax.rename(body, renames)
-        result = [] if value is None else self._assign_result(target, syntax.rename(value, renames))
+        result = self._returned(body, tails, call, target, callee)
         written_back = self._write_back(call, tree, renames)
         inlined = ([syntax.comment(f"inlined: {gast.unparse(call).strip()}")] + bindings + body + written_back
                    + result)
@@ -142,27 +144,39 @@ class _Inliner:
             new.srcgrad_origin = getattr(new, "srcgrad_origin", None) or getattr(stmt, "srcgrad_origin", "")
         return inlined
 
-    def _returned(self, body: list, call, target, callee):
-        """Take the callee's one `return` (its last statement) off `body`; its value, if the caller uses it."""
-        returns = [n for s in body for n in syntax.walk(s) if isinstance(n, gast.Return)]
-        final = body[-1] if body and isinstance(body[-1], gast.Return) else None
-        if len(returns) > (final is not None):
+    def _checked_tails(self, body: list, call, callee) -> list:
+        """The callee's returns, all tail returns (see `_tail_returns`); none if it has no return."""
+        tails = _tail_returns(body)
+        if tails is None and any(isinstance(n, gast.Return) for s in body for n in syntax.walk(s)):
             raise UnsupportedSyntaxError(
                 f"a call to `{callee.parsed.name}`, which writes into an array argument and returns early",
                 self.parsed.location(call),
-                f"srcgrad inlines such calls; give `{callee.parsed.name}` one return, at its end "
-                "(an if/else around the rest, a flag for loops).")
-        if final is not None:
+                f"srcgrad inlines such calls; return from `{callee.parsed.name}` only at its end, or at the end "
+                "of each branch of an if/else at its end (an if/else around the rest, a flag for loops).")
+        return tails or []
+
+    def _returned(self, body: list, tails: list, call, target, callee) -> list:
+        """Take the callee's tail returns off `body`; the statements that then bind the call's target."""
+        if target is None or not self._takes_value(tails, call, target, callee):
+            if tails:
+                _replace_tails(body, lambda value: [])   # the values are atoms: dropping them drops no work
+            return [] if target is None else [syntax.assign(target, syntax.const(None))]
+        if len(tails) == 1 and tails[0] is body[-1]:   # one return, at the end: no name in between
             body.pop()
-        if target is None:
-            return None
-        value = final.value if final is not None else None
-        if value is None or isinstance(value, gast.Constant) and value.value is None:
-            if isinstance(target, gast.Name) and target.id not in syntax.loaded_names(self.parsed.tree):
-                return syntax.const(None)   # `u = step(x)`, u never read
-            raise UnsupportedSyntaxError(f"the value of a call to `{callee.parsed.name}`, which returns nothing",
-                                         self.parsed.location(call), "Call it as a statement.")
-        return value
+            return self._assign_result(target, tails[0].value)
+        returned = self.unit.names.fresh("returned")   # each path's value, for the target after the body
+        _replace_tails(body, lambda value: [syntax.assign(returned, value)])
+        return [syntax.assign(target, syntax.name(returned))]
+
+    def _takes_value(self, tails: list, call, target, callee) -> bool:
+        """Whether every path returns a value for the target; one never read may take None instead."""
+        if tails and not any(_returns_none(r) for r in tails):
+            return True
+        if isinstance(target, gast.Name) and target.id not in syntax.loaded_names(self.parsed.tree):
+            return False   # `u = step(x)`, u never read
+        some = "" if all(_returns_none(r) for r in tails) else " on some path"
+        raise UnsupportedSyntaxError(f"the value of a call to `{callee.parsed.name}`, which returns nothing{some}",
+                                     self.parsed.location(call), "Call it as a statement.")
 
     def _assign_result(self, target, value) -> list:
         if isinstance(target, gast.Tuple) and isinstance(value, gast.Tuple):
@@ -218,6 +232,39 @@ class _Inliner:
                     f"the default value of `{param.name}` in `{call.srcgrad_user.__qualname__}`",
                     self.parsed.location(call), "Pass it explicitly; only number defaults are supported.")
         return arguments
+
+
+def _tail_returns(body: list) -> list | None:
+    """The returns of `body` if every one is in tail position (the last statement, or the last of
+    each branch of an if/else that is itself last) and every path ends in one; else None. An if
+    without an else, a branch ending otherwise, or a return in a loop could fall through to code
+    after the call: an assignment in its place cannot stop there."""
+    last = body[-1] if body else None
+    if isinstance(last, gast.Return):
+        tails = [last]
+    elif isinstance(last, gast.If):
+        then, orelse = _tail_returns(last.body), _tail_returns(last.orelse)
+        tails = then + orelse if then is not None and orelse is not None else None
+    else:
+        tails = None
+    earlier = any(isinstance(n, gast.Return) for s in body[:-1] for n in syntax.walk(s))
+    return None if earlier else tails
+
+
+def _replace_tails(body: list, statements) -> None:
+    """Replace each tail return of `body` (see `_tail_returns`) with `statements(its value)`."""
+    last = body[-1]
+    if isinstance(last, gast.Return):
+        body[-1:] = statements(last.value)
+        return
+    for branch in (last.body, last.orelse):
+        _replace_tails(branch, statements)
+        if not branch:
+            branch.append(gast.Pass())   # a branch that only returned
+
+
+def _returns_none(ret: gast.Return) -> bool:
+    return ret.value is None or isinstance(ret.value, gast.Constant) and ret.value.value is None
 
 
 def _calls_per_callee(tree: gast.FunctionDef) -> dict:
