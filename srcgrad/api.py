@@ -26,6 +26,7 @@ from .budget import memory_option
 from .frontend.methods import as_function, is_function_value, with_constants
 from .frontend.parse import python_function, require_python_function
 from .custom import is_custom
+from .normalize.small_arrays import small_lengths
 from .pipeline import (ModuleBuilder, collector_paused, globals_fingerprint, has_parallel_loops, normalized,
                        portable_fingerprint, value_print)
 from .transform.forward_vector import NotVectorizable
@@ -45,51 +46,63 @@ class _Specializations:
         self.cache: dict = {}
         self.last = None
 
-    def get(self, args: tuple):
+    def get(self, args: tuple, fixed_lengths: bool = True):
+        """(compiled function, module source, result kind) for these arguments. With
+        `fixed_lengths`, code built for them may hold small 1-D arguments as scalars and then
+        serves arguments of the same lengths only (see normalize/small_arrays.py)."""
         arg_kinds = tuple(K.of_value(a) for a in args)
         if arg_kinds not in self.cache:
             _check_wrt_kinds(self.fn, self.wrt, arg_kinds, args)
+            self.cache[arg_kinds] = _ByLength()
+        by_length = self.cache[arg_kinds]
+        lengths = small_lengths(args) if fixed_lengths else (None,) * len(args)
+        key = by_length.key(lengths)
+        if key not in by_length.built:
             # a derivative of a derivative: its generated code for these arguments, as Python
             target = self.fn.python_for(args) if isinstance(self.fn, DerivativeFunction) else self.fn
             target = target.called() if is_custom(target) else target   # its rules, through a call
             try:
                 with collector_paused():
-                    self.cache[arg_kinds] = self._build(arg_kinds, target)
+                    built, relied = self._build(arg_kinds, by_length.allowed(lengths), target)
+                by_length.add(lengths, built, relied)
             except NotVectorizable as exc:   # jacfwd falls back to one pass per direction: decided once
-                self.cache[arg_kinds] = exc
-        if isinstance(self.cache[arg_kinds], NotVectorizable):
-            raise self.cache[arg_kinds]
-        self.last = self.cache[arg_kinds]
+                by_length.add(lengths, exc, ())
+            key = by_length.key(lengths)
+        if isinstance(by_length.built[key], NotVectorizable):
+            raise by_length.built[key]
+        self.last = by_length.built[key]
         return self.last
 
-    def _build(self, arg_kinds, target):
-        """The generated code for these kinds; reused from an earlier derivative function of the same
-        request while the globals it reads are unchanged (making `grad(f)` again costs a lookup)."""
+    def _build(self, arg_kinds, lengths, target):
+        """The generated code for these kinds and lengths, and the positions of the arguments whose
+        lengths it relies on; reused from an earlier derivative function of the same request while
+        the globals it reads are unchanged (making `grad(f)` again costs a lookup)."""
         key = (python_function(target), self.mode, self.wrt, self.backend, tuple(sorted(self.options.items())),
-               arg_kinds, globals_fingerprint(target, self.mode))
+               arg_kinds, lengths, globals_fingerprint(target, self.mode))
         done = cache.state.built
-        if key in done and _file_state(done[key][0]) == done[key][1]:
+        if key in done and _file_state(done[key][0][0]) == done[key][1]:
             return done[key][0]
-        built = self._generate(arg_kinds, target)
-        done[key] = built, _file_state(built)   # a changed file is checked again, as in a new process
+        built = self._generate(arg_kinds, lengths, target)
+        done[key] = built, _file_state(built[0])   # a changed file is checked again, as in a new process
         return built
 
-    def _generate(self, arg_kinds, target):
-        """(compiled function, its module's source, its result's kind): from the transform cache
-        when an earlier process built the same request, else built now (and stored there)."""
+    def _generate(self, arg_kinds, lengths, target):
+        """((compiled function, its module's source, its result's kind), relied positions): from
+        the transform cache when an earlier process built the same request, else built now (and
+        stored there)."""
         pyfunc = python_function(target)
-        key, values = self._stored_key(arg_kinds, target)
+        key, values = self._stored_key(arg_kinds, lengths, target)
         stored = transforms.lookup(key) if key else None
         loaded = _load_stored(stored, values) if stored else None
         if loaded:
             module, source = loaded
             for category, message in stored.warnings:   # what the build said, said again: nothing built it now
                 warnings.warn(message, category, stacklevel=4)
-            return _guarded(getattr(module, stored.function), pyfunc, self.backend), source, stored.return_kind
+            return (_guarded(getattr(module, stored.function), pyfunc, self.backend), source, stored.return_kind), stored.relied
         builder = ModuleBuilder(self.backend)
         with warnings.catch_warnings(record=True) as said:
             warnings.simplefilter("always")
-            built = builder.build(target, self.mode, self.wrt, arg_kinds, **self.options)
+            built = builder.build(target, self.mode, self.wrt, arg_kinds, lengths, **self.options)
         for warning in said:
             warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
         parsed = normalized(pyfunc, self.mode).parsed
@@ -98,17 +111,17 @@ class _Specializations:
         if key and not any(b.custom is not None for b in builder.order):
             bound = {name: value_print(v) for name, v in builder.constants.items() if isinstance(v, np.ndarray)}
             told = tuple((w.category, str(w.message)) for w in said)
-            transforms.store(key, transforms.Entry(module.__name__, built.name, built.return_kind, bound, told))
-        return _guarded(getattr(module, built.name), pyfunc, self.backend), source, built.return_kind
+            transforms.store(key, transforms.Entry(module.__name__, built.name, built.return_kind, bound, told, built.relied))
+        return (_guarded(getattr(module, built.name), pyfunc, self.backend), source, built.return_kind), built.relied
 
-    def _stored_key(self, arg_kinds, target) -> tuple:
+    def _stored_key(self, arg_kinds, lengths, target) -> tuple:
         """The transform cache's key for this request and the globals' values by print, or (None, None)."""
         if os.environ.get("SRCGRAD_DUMP_AFTER"):   # the user asked to see the passes run
             return None, None
         portable = portable_fingerprint(target, self.mode)
         if portable is None:
             return None, None
-        request = (self.mode, self.wrt, self.backend, tuple(sorted(self.options.items())), arg_kinds)
+        request = (self.mode, self.wrt, self.backend, tuple(sorted(self.options.items())), arg_kinds, lengths)
         return transforms.request_key(request, portable[0]), portable[1]
 
     def source(self) -> str:
@@ -117,8 +130,34 @@ class _Specializations:
                                "call; call the derivative once, then read its source")
         if self.last is None:
             params = inspect.signature(python_function(self.fn)).parameters
-            self.last = self._build(tuple(K.UNKNOWN for _ in params), self.fn)
+            self.last = self._build(tuple(K.UNKNOWN for _ in params), (), self.fn)[0]
         return self.last[1]
+
+
+class _ByLength:
+    """The builds for one signature of kinds, by the lengths of the arguments they rely on.
+
+    The first build may rely on the length of any small 1-D argument; the positions it relies on
+    (`relied`, often none) are then the only lengths later calls are told apart by and later
+    builds may rely on, so a build found by a key never relies on a length the key leaves out.
+    """
+
+    def __init__(self):
+        self.relied = None
+        self.built: dict = {}
+
+    def allowed(self, lengths: tuple) -> tuple:
+        if self.relied is None:
+            return lengths
+        return tuple(n if k in self.relied else None for k, n in enumerate(lengths))
+
+    def key(self, lengths: tuple) -> tuple:
+        return tuple(lengths[k] for k in self.relied) if self.relied is not None else None
+
+    def add(self, lengths: tuple, built, relied: tuple) -> None:
+        if self.relied is None:
+            self.relied = tuple(relied)
+        self.built[self.key(lengths)] = built
 
 
 def _load_stored(entry, values: dict):
@@ -296,7 +335,7 @@ class DerivativeFunction:
                                f"not on this {self._specializations.mode} derivative; call it from Python instead")
         template, trailing = self._numba_call
         fn_args = args[:len(args) - trailing]
-        kinds = tuple(K.of_value(a) for a in args)
+        kinds = tuple(K.of_value(a) for a in args), small_lengths(args)
         if kinds not in self._numba_versions:
             self._call(*args)   # checks the arguments and builds the specialization
             body = template(fn_args) if callable(template) else template
@@ -304,10 +343,11 @@ class DerivativeFunction:
                                                          self._specializations.backend)
         return self._numba_versions[kinds]
 
-    def _generated_functions(self, fn_args: tuple) -> dict:
+    def _generated_functions(self, fn_args: tuple, fixed_lengths: bool = True) -> dict:
         """`inner` and the helpers a call template names, as the generated functions (numba
-        dispatchers or plain functions) for these arguments of fn."""
-        calls = {name: specs.get(fn_args)[0] for name, specs in {"inner": self._inner, **self._numba_helpers}.items()}
+        dispatchers or plain functions) for these arguments of fn (and of their lengths, where
+        `fixed_lengths` lets the code hold small arrays as scalars)."""
+        calls = {name: specs.get(fn_args, fixed_lengths)[0] for name, specs in {"inner": self._inner, **self._numba_helpers}.items()}
         return {name: getattr(call, "dispatcher", call) for name, call in calls.items()}
 
     @property
@@ -337,7 +377,7 @@ class DerivativeFunction:
         kinds = tuple(K.of_value(a) for a in args)
         if kinds not in self._composable:
             wrapper = self.py_func if isinstance(template, str) else composable_wrapper(self, template(fn_args))
-            bound = self._generated_functions(fn_args)
+            bound = self._generated_functions(fn_args, fixed_lengths=False)   # serves arguments of any length
             function = types.FunctionType(wrapper.__code__, {**wrapper.__globals__, **bound}, wrapper.__name__)
             function.__qualname__ = wrapper.__qualname__
             self._composable[kinds] = function

@@ -133,8 +133,8 @@ class _WithDirections:
     def __init__(self, specs, positions):
         self.specs, self.positions = specs, positions
 
-    def get(self, args: tuple):
-        return self.specs.get(tuple(args) + tuple(_zero_like(args[w]) for w in self.positions))
+    def get(self, args: tuple, fixed_lengths: bool = True):
+        return self.specs.get(tuple(args) + tuple(_zero_like(args[w]) for w in self.positions), fixed_lengths)
 
 
 def _zero_like(like):

@@ -39,6 +39,7 @@ from .normalize.overlap import copy_overlapping_values
 from .normalize.names import NameGenerator, rename_reserved
 from .normalize.resolve import Resolved, resolve
 from .normalize.scalarize import scalarize
+from .normalize.small_arrays import unpack_small_arrays
 from .normalize.verify import verify_after
 from .rules.results import sample_of
 from .transform.forward import ForwardTransform
@@ -238,7 +239,12 @@ class _Work:
     tree: object
     names: NameGenerator
     kinds: dict | None = None
+    relied: tuple = ()   # positions of the parameters whose lengths the code relies on
 
+
+# where arrays of known length may become scalars: the CPU backends (on target="parallel" a held
+# array's scalars would be shared across a prange loop's threads; kernels keep their own arrays)
+SMALL_ARRAY_BACKENDS = ("numba", "python")
 
 PREFIXES = {"primal": "", "forward": "jvp_", "forward_vector": "jvp_all_", "reverse": "vjp_"}
 
@@ -249,6 +255,7 @@ class Built:
     tree: object
     return_kind: object
     custom: object = None   # the CustomDerivative this is the primal copy of: its rules, when differentiated again
+    relied: tuple = ()   # positions of the parameters whose lengths the code relies on (small arrays)
 
 
 class ModuleBuilder:
@@ -263,14 +270,16 @@ class ModuleBuilder:
         self._in_progress: set = set()
 
     # ----- one function ------------------------------------------------------------------
-    def build(self, fn, mode: str, wrt: tuple, arg_kinds: tuple, **options) -> Built:
-        """`mode`: "primal", "forward" or "reverse"; wrt: differentiated parameter positions."""
+    def build(self, fn, mode: str, wrt: tuple, arg_kinds: tuple, lengths: tuple = (), **options) -> Built:
+        """`mode`: "primal", "forward" or "reverse"; wrt: differentiated parameter positions;
+        lengths: per argument, the length of a small 1-D float array the code may be built for
+        (None for the others), or () to build for any length."""
         if is_custom(fn) and mode != "primal":
             return self._custom_rule(fn, mode, tuple(wrt), tuple(arg_kinds), options)
         if is_derivative(fn):
             fn = _derivative_code(fn, arg_kinds)
         pyfunc = python_function(fn)
-        key = (pyfunc, mode, tuple(wrt), tuple(arg_kinds), tuple(sorted(options.items())))
+        key = (pyfunc, mode, tuple(wrt), tuple(arg_kinds), tuple(lengths), tuple(sorted(options.items())))
         if key in self.functions:
             return self.functions[key]
         if key in self._in_progress:
@@ -280,7 +289,7 @@ class ModuleBuilder:
         self._in_progress.add(key)
         unit = normalized(pyfunc, mode)
         with compiler_pass("kinds/scalarize", unit.parsed):
-            work = self._specialize(unit, mode, arg_kinds)
+            work = self._specialize(unit, mode, arg_kinds, lengths)
         if on_host:
             require_host_and_loops(work.tree, work.kinds, unit.parsed.location)
         elif self.backend in ("cuda", "cuda_loops"):
@@ -295,7 +304,7 @@ class ModuleBuilder:
         if on_host:
             generated.srcgrad_decorator = "python_jit"   # launches the kernels
         _dump(mode, name, generated)
-        built = Built(name, generated, _return_kind(work.tree, work.kinds), fn if is_custom(fn) else None)
+        built = Built(name, generated, _return_kind(work.tree, work.kinds), fn if is_custom(fn) else None, work.relied)
         self._in_progress.discard(key)
         self.functions[key] = built
         self.order.append(built)
@@ -346,9 +355,10 @@ class ModuleBuilder:
                                "output tangent, which is linear in the tangents"), syntax.return_(call)]
         return Built(name, syntax.function(name, params + ["out_bar"], body), K.UNKNOWN)
 
-    def _specialize(self, unit: Unit, mode: str, arg_kinds: tuple) -> "_Work":
-        """A private copy of the normalized function with its kinds for this signature; vectorized
-        1-D array code becomes element loops (then kinds are inferred again)."""
+    def _specialize(self, unit: Unit, mode: str, arg_kinds: tuple, lengths: tuple = ()) -> "_Work":
+        """A private copy of the normalized function with its kinds for this signature; small
+        arrays of known length become scalars, vectorized 1-D array code element loops (then kinds
+        are inferred again)."""
         self.module_names.reserve(_local_names(unit.parsed.tree))
         work = _Work(syntax.clone(unit.parsed.tree), copy.deepcopy(unit.names))
         values = self._take_constants(unit.resolved.globals_read, work.tree)
@@ -368,6 +378,14 @@ class ModuleBuilder:
             work.kinds = infer()
         if self.backend in ("numba", "parallel") and view_loop_carried_transposes(work.tree, work.kinds):
             work.kinds = infer()
+        if self.backend in SMALL_ARRAY_BACKENDS:
+            fixed = {params[k]: n for k, n in enumerate(lengths) if n is not None}
+            relied = unpack_small_arrays(work.tree, work.kinds, work.names, fixed)
+            if relied is not None:
+                work.relied = tuple(k for k, p in enumerate(params) if p in relied)
+                verify_after("small_arrays", work.tree)
+                _dump("small_arrays", unit.parsed.name, work.tree)
+                work.kinds = infer()
         if mode != "primal" and scalarize(work.tree, work.kinds, work.names):
             verify_after("scalarize", work.tree)
             _dump("scalarize", unit.parsed.name, work.tree)

@@ -27,7 +27,7 @@ def f(x):
 def h(x):
     return np.sum(x * x * x)
 """
-X = np.linspace(-1.0, 2.0, 5)
+X = np.linspace(-1.0, 2.0, 25)   # longer than small arrays held as scalars: the edits below find an element loop
 BACKENDS = ["python", "numba"]
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -34,6 +34,7 @@ class Entry:
     return_kind: object
     bound: dict   # name in the module -> print of the array bound to it after import
     warnings: tuple = ()   # (category, message) the compiler warned while building: said again on each load
+    relied: tuple = ()     # positions of the arguments whose lengths the code relies on (small arrays)
 
 
 def request_key(request: tuple, fingerprint: list) -> str | None:

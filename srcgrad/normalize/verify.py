@@ -15,7 +15,7 @@ _CONDITIONS = (gast.Compare, gast.BoolOp)
 
 
 def verify_after(pass_name: str, tree: gast.FunctionDef) -> None:
-    if pass_name in ("anf", "scalarize"):
+    if pass_name in ("anf", "scalarize", "small_arrays"):
         verify_anf(tree.body)
     elif pass_name == "inline":
         verify_anf(tree.body)
