@@ -246,3 +246,14 @@ def triangle_summed_only(packed, centres, X):
                     idx += 1
             total += np.log(1.0 + np.sum(out ** 2))
     return total
+
+
+def stage_read_twice(x, steps):
+    """A stage under a second name, both names read by the update: the second name's adjoint is
+    still needed after the first's takes its contribution."""
+    y = x.copy()
+    for _ in range(steps):
+        z = np.sin(y)
+        k = z
+        y = y + 0.1 * k * z + 0.05 * k
+    return np.sum(y * y)

@@ -14,6 +14,7 @@ from srcgrad.analyze.dataflow import eliminate_dead_code
 from srcgrad.emit.printer import to_source
 from srcgrad.normalize.scalarize import scalarize
 from srcgrad.pipeline import normalized
+from srcgrad.transform.peephole import hand_over_buffers
 
 
 def _run(tree, namespace, *args):
@@ -117,6 +118,41 @@ def test_reused_adjoint_buffers_are_written_not_zeroed_then_added_to():
     source = srcgrad.source(grad)
     assert "filled_like(" in source and "zeroed_from(" in source
     assert re.search(r"k4_bar\[\w+\] = ", source)   # assigned, no longer `+=` into zeros
+
+
+def test_a_second_names_adjoint_hands_over_its_buffer():
+    """RK4's `k4 = z`: the adjoint of z takes k4_bar's buffer (`z_bar = k4_bar`) instead of a
+    copy, as k4_bar is not read again in the step."""
+    x = np.linspace(0.2, 0.9, 20)   # longer than a small array held as scalars
+    for backend in ("python", "numba"):
+        check_vjp(pf.rk4_last, (x, 3), 0, backend=backend)
+        check_vjp(pf.stage_read_twice, (x, 3), 0, backend=backend)
+    grad = srcgrad.grad(pf.rk4_last)
+    grad(x, 3)
+    assert re.search(r"\n\s*\w+_bar = k4_bar\n", srcgrad.source(grad))
+
+
+def test_a_buffer_is_handed_over_only_when_its_adjoint_is_not_read_again():
+    def handed(read_after: str, binding: str = "k = z") -> bool:
+        tree = syntax.parse_module(
+            "def f(x, out_bar):\n"
+            "    k_bar = np.zeros((0,))\n"
+            "    z_bar = np.zeros((0,))\n"
+            "    for t in range(3):\n"
+            "        z = np.sin(x)\n"
+            f"        {binding}\n"
+            "        k_bar = zeroed_like(k_bar, k)\n"
+            "        k_bar[0] += out_bar\n"
+            "        z_bar = filled_like(z_bar, z, k_bar)\n"
+            "        z_bar[1] = 0.0\n"
+            f"        {read_after}\n"
+            "    return x\n").body[0]
+        code = hand_over_buffers({"k_bar": "k", "z_bar": "z"}, {"x", "out_bar"})(tree.body)
+        return "z_bar = k_bar\n" in to_source(syntax.function("f", ["x", "out_bar"], code))
+
+    assert handed("pass")
+    assert not handed("s = k_bar[0]")                 # read after the handover
+    assert not handed("pass", binding="k = z + 1.0")  # not a second name: its own array
 
 
 def test_dead_code_elimination_follows_shapes_through_copies_and_arithmetic():

@@ -335,3 +335,74 @@ def _passed_back(stmts: list, k: int, shares: dict):
                 and stmt.value.id in copies:
             copies.add(stmt.targets[0].id)
     return None
+
+
+def hand_over_buffers(primal_of: dict, params: set):
+    """`v_bar = filled_like(v_bar, v, w_bar)`, the adjoint of `w = v` (a second name for the same
+    array), becomes `v_bar = w_bar` where w_bar is not read again: v_bar takes over w_bar's buffer
+    instead of a copy of it (RK4's `k4 = z` in every step). Only where both adjoints live in one
+    block, v_bar from there on and w_bar up to there, beside their buffers' declarations: the next
+    reuse of either buffer then finds the other dead."""
+    def apply(code: list) -> list:
+        declarations = {id(s) for s in code if _declares_buffer(s)}
+        bindings = _bindings_by_name(code)
+        for block, j in _handovers(code):
+            v_bar, v, w_bar = (a.id for a in block[j].value.args)
+            w = primal_of.get(w_bar)
+            if (w is None or w_bar in params or not _second_name(bindings, w, v)
+                    or not _confined(code, block, j, v_bar, w_bar, declarations)):
+                continue
+            block[j].value = syntax.name(w_bar)
+        return code
+    return apply
+
+
+def _declares_buffer(stmt) -> bool:
+    """`v_bar = np.zeros((0,))`: a reused adjoint buffer's binding before its loop."""
+    return (isinstance(stmt, gast.Assign) and isinstance(stmt.value, gast.Call)
+            and syntax.dotted_name(stmt.value.func) == "np.zeros" and isinstance(stmt.value.args[0], gast.Tuple)
+            and all(isinstance(e, gast.Constant) and e.value == 0 for e in stmt.value.args[0].elts))
+
+
+def _handovers(code: list):
+    """(block, index) of each `v_bar = filled_like(v_bar, v, w_bar)` with names for all three."""
+    for block in _blocks(code):
+        for j, stmt in enumerate(block):
+            value = stmt.value if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name) else None
+            if (isinstance(value, gast.Call) and syntax.dotted_name(value.func) == "filled_like" and len(value.args) == 3
+                    and all(isinstance(a, gast.Name) for a in value.args) and value.args[0].id == stmt.targets[0].id):
+                yield block, j
+
+
+def _blocks(code: list):
+    yield code
+    for stmt in code:
+        for block in syntax.child_blocks(stmt):
+            yield from _blocks(block)
+
+
+def _bindings_by_name(code: list) -> dict:
+    found: dict = {}
+    for node in syntax.nodes_in(code):
+        if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Name):
+            found.setdefault(node.targets[0].id, []).append(node.value)
+    return found
+
+
+def _second_name(bindings: dict, w: str, v: str) -> bool:
+    """Whether w and v always name the same array: every binding of one is the other."""
+    def always(a, b):
+        return bool(bindings.get(a)) and all(isinstance(x, gast.Name) and x.id == b for x in bindings[a])
+    return always(w, v) or always(v, w)
+
+
+def _confined(code: list, block: list, j: int, v_bar: str, w_bar: str, declarations: set) -> bool:
+    """v_bar is mentioned only from block[j] on, w_bar only up to it, and neither outside `block`
+    but in its buffer's declaration."""
+    inside = {id(n) for n in syntax.nodes_in(block)}
+    for stmt in syntax.nodes_in(code):
+        if isinstance(stmt, gast.stmt) and id(stmt) not in inside and id(stmt) not in declarations \
+                and not syntax.child_blocks(stmt) and {v_bar, w_bar} & syntax.names_in(stmt):
+            return False
+    before, after = block[:j], block[j + 1:]
+    return v_bar not in syntax.names_in(before) and w_bar not in syntax.names_in(after)
