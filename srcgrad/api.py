@@ -27,7 +27,7 @@ from .frontend.methods import as_function, is_function_value, with_constants
 from .frontend.parse import python_function, require_python_function
 from .custom import is_custom
 from .normalize.small_arrays import small_lengths
-from .pipeline import (ModuleBuilder, collector_paused, globals_fingerprint, has_parallel_loops, normalized,
+from .pipeline import (SMALL_ARRAY_BACKENDS, ModuleBuilder, collector_paused, globals_fingerprint, has_parallel_loops, normalized,
                        portable_fingerprint, value_print)
 from .transform.forward_vector import NotVectorizable
 
@@ -55,7 +55,8 @@ class _Specializations:
             _check_wrt_kinds(self.fn, self.wrt, arg_kinds, args)
             self.cache[arg_kinds] = _ByLength()
         by_length = self.cache[arg_kinds]
-        lengths = small_lengths(args) if fixed_lengths else (None,) * len(args)
+        held = fixed_lengths and self.backend in SMALL_ARRAY_BACKENDS
+        lengths = small_lengths(args) if held else (None,) * len(args)
         key = by_length.key(lengths)
         if key not in by_length.built:
             # a derivative of a derivative: its generated code for these arguments, as Python
@@ -92,7 +93,10 @@ class _Specializations:
         stored there)."""
         pyfunc = python_function(target)
         key, values = self._stored_key(arg_kinds, lengths, target)
-        stored = transforms.lookup(key) if key else None
+        any_length = tuple(None for _ in lengths)
+        any_key = self._stored_key(arg_kinds, any_length, target)[0] if lengths != any_length else None
+        stored = _relying_on_none(transforms.lookup(any_key)) if any_key else None   # code for every length
+        stored = stored or (transforms.lookup(key) if key else None)
         loaded = _load_stored(stored, values) if stored else None
         if loaded:
             module, source = loaded
@@ -111,7 +115,9 @@ class _Specializations:
         if key and not any(b.custom is not None for b in builder.order):
             bound = {name: value_print(v) for name, v in builder.constants.items() if isinstance(v, np.ndarray)}
             told = tuple((w.category, str(w.message)) for w in said)
-            transforms.store(key, transforms.Entry(module.__name__, built.name, built.return_kind, bound, told, built.relied))
+            entry = transforms.Entry(module.__name__, built.name, built.return_kind, bound, told, built.relied)
+            # code relying on no length is found again by a call with other lengths
+            transforms.store(any_key if any_key and not built.relied else key, entry)
         return (_guarded(getattr(module, built.name), pyfunc, self.backend), source, built.return_kind), built.relied
 
     def _stored_key(self, arg_kinds, lengths, target) -> tuple:
@@ -132,6 +138,11 @@ class _Specializations:
             params = inspect.signature(python_function(self.fn)).parameters
             self.last = self._build(tuple(K.UNKNOWN for _ in params), (), self.fn)[0]
         return self.last[1]
+
+
+def _relying_on_none(entry):
+    """A transform-cache entry whose code serves arguments of every length, or None."""
+    return entry if entry is not None and not entry.relied else None
 
 
 class _ByLength:

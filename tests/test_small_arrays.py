@@ -172,3 +172,59 @@ def test_a_derivative_differentiated_again_serves_every_length():
         grad = srcgrad.grad(norm3)
         expected = numeric_jacobian(lambda v: grad(v), (x,))
         np.testing.assert_allclose(h(x), expected, rtol=1e-5, atol=1e-7)
+
+
+CACHED = """
+import json, sys
+sys.path.insert(0, {user!r})
+import numpy as np
+import srcgrad, srcgrad.pipeline as pipeline
+runs = []
+build = pipeline.ModuleBuilder.build
+def counted(self, *args, **kwargs):
+    runs.append(1)
+    return build(self, *args, **kwargs)
+pipeline.ModuleBuilder.build = counted
+import model
+x = np.linspace(0.1, 0.9, {n})
+print(json.dumps({{"held": srcgrad.grad(model.held)(x).tolist(), "loop": srcgrad.grad(model.loop)(x).tolist(),
+                   "built": len(runs)}}))
+"""
+
+MODEL = """
+import numpy as np
+
+def held(x):
+    return np.sum(np.sin(x) * x)
+
+def loop(x):
+    total = 0.0
+    for i in range(x.shape[0]):
+        total += np.sin(x[i]) * x[i]
+    return total
+"""
+
+
+def test_a_new_process_finds_code_for_its_lengths_in_the_transform_cache(tmp_path):
+    """Code that holds x as scalars is stored for x's length; code that relies on no length is
+    found again by a process calling with another length."""
+    import json
+    import os
+    import subprocess
+    import sys
+    (tmp_path / "model.py").write_text(MODEL)
+    env = dict(os.environ, SRCGRAD_CACHE_DIR=str(tmp_path / "cache"))
+
+    def run(n):
+        out = subprocess.run([sys.executable, "-c", CACHED.format(user=str(tmp_path), n=n)], env=env,
+                             capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    x = {n: np.linspace(0.1, 0.9, n) for n in (3, 4)}
+    expected = {n: np.sin(v) + v * np.cos(v) for n, v in x.items()}
+    first, same, other = run(3), run(3), run(4)
+    assert first["built"] == 2 and same["built"] == 0 and other["built"] == 1   # held: built again for length 4
+    for result, n in ((first, 3), (same, 3), (other, 4)):
+        np.testing.assert_allclose(result["held"], expected[n], rtol=1e-12)
+        np.testing.assert_allclose(result["loop"], expected[n], rtol=1e-12)
