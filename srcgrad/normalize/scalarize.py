@@ -194,10 +194,10 @@ class _Scalarize:
                     before.append(stmt)
                 continue
             if self._is_reduction(stmt):
-                before.append(self._located(syntax.assign(target, syntax.const(0.0)), stmt))
-                body.append(self._located(syntax.assign(target, syntax.binop(syntax.name(target), "+", self._reduced(stmt, views, scalar_of, index))), stmt))
+                before.append(located(syntax.assign(target, syntax.const(0.0)), stmt))
+                body.append(located(syntax.assign(target, syntax.binop(syntax.name(target), "+", self._reduced(stmt, views, scalar_of, index))), stmt))
                 if stmt.value.srcgrad_rule.fuse == "mean":
-                    after.append(self._located(syntax.assign(target, syntax.binop(syntax.name(target), "/", syntax.name(length))), stmt))
+                    after.append(located(syntax.assign(target, syntax.binop(syntax.name(target), "/", syntax.name(length))), stmt))
                 continue
             # the element keeps the array's name only where that name means nothing else; a name
             # bound elsewhere stays an array here too, whose shape later code may read (21:3053:0)
@@ -205,10 +205,10 @@ class _Scalarize:
             scalar = self.names.fresh(target + "_k") if written_out else target
             scalar_of[target] = scalar
             value = self._elementwise_value(stmt.value, views, scalar_of, index)
-            body.append(self._located(syntax.assign(scalar, value), stmt))
+            body.append(located(syntax.assign(scalar, value), stmt))
             if written_out:
-                before.append(self._located(syntax.assign(target, rule_call("np.empty", syntax.name(length))), stmt))
-                body.append(self._located(syntax.assign(syntax.subscript(syntax.name(target), syntax.name(index), store=True),
+                before.append(located(syntax.assign(target, rule_call("np.empty", syntax.name(length))), stmt))
+                body.append(located(syntax.assign(syntax.subscript(syntax.name(target), syntax.name(index), store=True),
                                                         syntax.name(scalar)), stmt))
         loop = syntax.for_range(index, [syntax.name(length)], body)
         return before + [loop] + after
@@ -257,7 +257,7 @@ class _Scalarize:
         if len(args) == 1:
             return args[0]
         product = self.names.fresh("product")
-        self._read_stmts.append(self._located(syntax.assign(product, syntax.binop(args[0], "*", args[1])), stmt))
+        self._read_stmts.append(located(syntax.assign(product, syntax.binop(args[0], "*", args[1])), stmt))
         return syntax.name(product)
 
     def _arrays_read(self, group) -> list:
@@ -282,7 +282,7 @@ class _Scalarize:
         tests = [gast.Compare(left=s, ops=[gast.NotEq()], comparators=[syntax.name(length)]) for s in sizes]
         test = tests[0] if len(tests) == 1 else gast.BoolOp(op=gast.Or(), values=tests)
         mismatch = self.names.fresh("mismatch")
-        error = gast.Raise(exc=syntax.call("UnequalLengths", gast.Constant(value="operands could not be broadcast together", kind=None)), cause=None)
+        error = unequal_lengths("operands could not be broadcast together")
         return [syntax.assign(mismatch, test), syntax.if_(syntax.name(mismatch), [error])]
 
     def _bound_elsewhere(self, name: str, stmt) -> bool:
@@ -300,7 +300,13 @@ class _Scalarize:
         new.srcgrad_origin = self._origin
         return new
 
-    @staticmethod
-    def _located(new, old):
-        new.srcgrad_origin = getattr(old, "srcgrad_origin", None)
-        return new
+
+def located(new, old):
+    """`new`, a statement written in place of `old`, with old's origin (its `# d(...)` comment)."""
+    new.srcgrad_origin = getattr(old, "srcgrad_origin", None)
+    return new
+
+
+def unequal_lengths(message: str) -> gast.Raise:
+    """`raise UnequalLengths(message)`: a length the generated code relies on differs at run time."""
+    return gast.Raise(exc=syntax.call("UnequalLengths", gast.Constant(value=message, kind=None)), cause=None)

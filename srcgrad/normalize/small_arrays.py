@@ -29,6 +29,7 @@ from .. import syntax
 from ..analyze import kinds as K
 from ..analyze.aliasing import sharing
 from ..rules.registry import rule_call
+from .scalarize import located, unequal_lengths
 
 SMALL = 16   # elements; longer arrays stay arrays (a loop over them is cheaper than its unrolled code)
 
@@ -337,7 +338,7 @@ class _Rewrite:
         for stmt in stmts:
             for block in syntax.child_blocks(stmt):
                 block[:] = self.block(block) or [gast.Pass()]
-            out.extend(_located(new, stmt) for new in self.statement(stmt))
+            out.extend(located(new, stmt) for new in self.statement(stmt))
         return out
 
     def statement(self, stmt) -> list:
@@ -457,7 +458,7 @@ def _length_check(param: str, length: int, names) -> list:
     mismatch = names.fresh("mismatch")
     message = (f"this code was built for `{param}` of length {length} (srcgrad holds small arrays as scalars); "
                "call compiled_for again with an example of the length you pass")
-    error = gast.Raise(exc=syntax.call("UnequalLengths", gast.Constant(value=message, kind=None)), cause=None)
+    error = unequal_lengths(message)
     test = gast.Compare(left=size, ops=[gast.NotEq()], comparators=[syntax.const(length)])
     return [syntax.assign(mismatch, test), syntax.if_(syntax.name(mismatch), [error])]
 
@@ -506,8 +507,3 @@ def _store_positions(target, length: int):
     if not isinstance(position, int) or not -length <= position < length:
         return None
     return [position % length]
-
-
-def _located(new, old):
-    new.srcgrad_origin = getattr(old, "srcgrad_origin", None)
-    return new
