@@ -122,7 +122,8 @@ def reversed_and_strided(x):
 
 def broadcast_one(x, a):
     one = np.array([a])
-    return np.sum(np.sin(one * x) + one)
+    v = x[0:3] * 2.0
+    return np.sum(np.sin(one * v) + one)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -141,7 +142,20 @@ def test_numpy_semantics_where_the_array_is_needed_or_shared(case, backend):
 
 
 def norm3(x):
-    return np.sqrt(np.sum(x * x) + 1.0) * x[0]
+    """x packs a point (its first three) and weights: its length is the code's, not a problem size."""
+    c = x[0:3] - np.array([0.1, 0.2, 0.3])
+    return np.sqrt(np.sum(c * c) + 1.0) * x[0] + np.sum(x * x)
+
+
+def sum_of_squares(x):   # any length: nothing in the code fixes it
+    return np.sum(x * x) + x[0]
+
+
+def test_a_parameter_is_held_only_where_the_code_fixes_its_length():
+    g, h = srcgrad.grad(norm3), srcgrad.grad(sum_of_squares)
+    g(np.linspace(0.2, 1.0, 5))
+    h(np.linspace(0.2, 1.0, 5))
+    assert "built for `x` of length 5" in g.source and "built for" not in h.source
 
 
 def test_lengths_tell_builds_apart():
@@ -195,7 +209,8 @@ MODEL = """
 import numpy as np
 
 def held(x):
-    return np.sum(np.sin(x) * x)
+    p = x[0:2]
+    return np.sum(np.sin(p) * p) + np.sum(x * x)
 
 def loop(x):
     total = 0.0
@@ -223,8 +238,9 @@ def test_a_new_process_finds_code_for_its_lengths_in_the_transform_cache(tmp_pat
 
     x = {n: np.linspace(0.1, 0.9, n) for n in (3, 4)}
     expected = {n: np.sin(v) + v * np.cos(v) for n, v in x.items()}
+    held = {n: 2.0 * v + np.r_[np.sin(v[:2]) + v[:2] * np.cos(v[:2]), np.zeros(n - 2)] for n, v in x.items()}
     first, same, other = run(3), run(3), run(4)
     assert first["built"] == 2 and same["built"] == 0 and other["built"] == 1   # held: built again for length 4
     for result, n in ((first, 3), (same, 3), (other, 4)):
-        np.testing.assert_allclose(result["held"], expected[n], rtol=1e-12)
+        np.testing.assert_allclose(result["held"], held[n], rtol=1e-12)
         np.testing.assert_allclose(result["loop"], expected[n], rtol=1e-12)

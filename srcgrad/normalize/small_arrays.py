@@ -73,18 +73,29 @@ def _plan(fn, kinds: dict, param_lengths: dict) -> _Plan:
     facts = _Facts(fn, kinds, param_lengths)
     candidates = facts.candidates()
     while True:
-        lengths = facts.solve(candidates)
-        bad = {n for n in candidates if not facts.consistent(n, lengths, candidates)}
-        if not bad:
+        lengths = _consistent_lengths(facts, candidates)
+        uses = {n: facts.uses(n, lengths) for n in lengths}
+        fixed = facts.fixed_by_code(lengths)
+        # a parameter is held only where that saves arrays and the code itself fixes its length (a
+        # 3-vector, a packed camera): the length of any other is a problem size, small by chance in
+        # one call, and code tied to it would be built again for the next size
+        dropped = {p for p in lengths if p in facts.params and not (uses[p][0] and p in fixed)}
+        if not dropped:
             break
-        candidates -= bad
-    lengths = {n: lengths[n] for n in candidates}
-    uses = {n: facts.uses(n, lengths) for n in lengths}
-    # a parameter only read by element or as an array gains nothing, and would tie the code to its length
-    lengths = {n: length for n, length in lengths.items() if n not in facts.params or uses[n][0]}
+        candidates -= dropped   # and what was held only through them
     needs_array = {n for n in lengths if n not in facts.params and uses[n][1]}
     return _Plan(lengths, {p for p in lengths if p in facts.params},
                  needs_array - facts.written, needs_array & facts.written)
+
+
+def _consistent_lengths(facts, candidates: set) -> dict:
+    """The candidates (`candidates` shrinks to them) whose every binding gives one length."""
+    while True:
+        lengths = facts.solve(candidates)
+        bad = {n for n in candidates if not facts.consistent(n, lengths, candidates)}
+        if not bad:
+            return {n: lengths[n] for n in candidates}
+        candidates -= bad
 
 
 class _Facts:
@@ -234,6 +245,35 @@ class _Facts:
         if isinstance(atom, gast.Name):
             return self.kinds.get(atom.id) == K.FLOAT
         return isinstance(_number(atom), float)
+
+    def fixed_by_code(self, lengths: dict) -> set:
+        """The held arrays whose length the code fixes: built by a literal, zeros(3) or a slice of
+        fixed size, sliced to a fixed size, or combined elementwise (or by np.dot) with one."""
+        group = {n: n for n in lengths}
+
+        def root(name):
+            while group[name] != name:
+                name = group[name]
+            return name
+
+        fixed = set()
+        for name in lengths:
+            for binding in self.bindings.get(name, []):
+                value = binding.value
+                if _fixed_size(value):
+                    fixed.add(name)
+                if isinstance(value, gast.Subscript) and _fixed_slice(value.slice) and value.value.id in lengths:
+                    fixed.add(value.value.id)   # a packed layout: cam[0:3], cam[3:6]
+                for operand in _array_operands(value):
+                    if lengths.get(operand) == lengths[name]:
+                        group[root(operand)] = root(name)
+        reads = _Reads(self.kinds, lengths)
+        for stmt in self.statements:
+            read = reads.scalar_read(stmt.value) if isinstance(stmt, gast.Assign) else None
+            if read is not None and read[0] == "dot":
+                group[root(read[1])] = root(read[2])
+        roots = {root(n) for n in fixed}
+        return {n for n in lengths if root(n) in roots}
 
     def uses(self, name: str, lengths: dict) -> tuple[bool, bool]:
         """(whether holding `name` saves work in a statement the rewrite turns into scalar code,
@@ -461,6 +501,38 @@ def _length_check(param: str, length: int, names) -> list:
     error = unequal_lengths(message)
     test = gast.Compare(left=size, ops=[gast.NotEq()], comparators=[syntax.const(length)])
     return [syntax.assign(mismatch, test), syntax.if_(syntax.name(mismatch), [error])]
+
+
+def _fixed_size(value) -> bool:
+    """A literal, zeros / ones / empty of a constant length, or a slice of constant bounds."""
+    if isinstance(value, gast.Subscript):
+        return _fixed_slice(value.slice)
+    rule = getattr(value, "srcgrad_rule", None) if isinstance(value, gast.Call) else None
+    if rule is None:
+        return False
+    return rule.name == "np.array" or (rule.name in _FILLED and bool(value.args) and _constant_length(value.args[0]) is not None)
+
+
+def _fixed_slice(index) -> bool:
+    """[a:b] with constant a >= 0 (or none) and b >= 0: the same elements of any long enough array."""
+    if not isinstance(index, gast.Slice) or index.upper is None:
+        return False
+    bounds = [_number(index.upper)] + ([0] if index.lower is None else [_number(index.lower)])
+    step = 1 if index.step is None else _number(index.step)
+    return all(isinstance(b, int) and b >= 0 for b in bounds) and isinstance(step, int) and step > 0
+
+
+def _array_operands(value) -> list:
+    """The names a held binding combines element by element with its target."""
+    if isinstance(value, gast.Call):
+        operands = value.args
+    elif isinstance(value, gast.BinOp):
+        operands = [value.left, value.right]
+    elif isinstance(value, gast.UnaryOp):
+        operands = [value.operand]
+    else:
+        operands = [value] if isinstance(value, gast.Name) else []
+    return [a.id for a in operands if isinstance(a, gast.Name)]
 
 
 # ----- constants ---------------------------------------------------------------------------
