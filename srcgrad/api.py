@@ -51,11 +51,11 @@ class _Specializations:
         `fixed_lengths`, code built for them may hold small 1-D arguments as scalars and then
         serves arguments of the same lengths only (see normalize/small_arrays.py)."""
         arg_kinds = tuple(K.of_value(a) for a in args)
-        if arg_kinds not in self.cache:
-            _check_wrt_kinds(self.fn, self.wrt, arg_kinds, args)
-            self.cache[arg_kinds] = _ByLength()
-        by_length = self.cache[arg_kinds]
         held = fixed_lengths and self.backend in SMALL_ARRAY_BACKENDS
+        if (arg_kinds, held) not in self.cache:
+            _check_wrt_kinds(self.fn, self.wrt, arg_kinds, args)
+            self.cache[arg_kinds, held] = _ByLength()   # code for any length apart: it may not hold what it could
+        by_length = self.cache[arg_kinds, held]
         lengths = small_lengths(args) if held else (None,) * len(args)
         key = by_length.key(lengths)
         if key not in by_length.built:
@@ -93,8 +93,8 @@ class _Specializations:
         stored there)."""
         pyfunc = python_function(target)
         key, values = self._stored_key(arg_kinds, lengths, target)
-        any_length = tuple(None for _ in lengths)
-        any_key = self._stored_key(arg_kinds, any_length, target)[0] if lengths != any_length else None
+        offered = any(n is not None for n in lengths)   # the build may hold a parameter, and did not
+        any_key = self._stored_key(arg_kinds, "any length", target)[0] if offered else None
         stored = _relying_on_none(transforms.lookup(any_key)) if any_key else None   # code for every length
         stored = stored or (transforms.lookup(key) if key else None)
         loaded = _load_stored(stored, values) if stored else None

@@ -186,6 +186,9 @@ def test_a_derivative_differentiated_again_serves_every_length():
         grad = srcgrad.grad(norm3)
         expected = numeric_jacobian(lambda v: grad(v), (x,))
         np.testing.assert_allclose(h(x), expected, rtol=1e-5, atol=1e-7)
+    g = srcgrad.grad(norm3)   # code built for any length, above, does not stop this one holding x
+    g(np.linspace(0.2, 1.0, 6))
+    assert "built for `x` of length 6" in g.source
 
 
 CACHED = """
