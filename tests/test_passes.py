@@ -129,7 +129,8 @@ def test_a_second_names_adjoint_hands_over_its_buffer():
         check_vjp(pf.stage_read_twice, (x, 3), 0, backend=backend)
     grad = srcgrad.grad(pf.rk4_last)
     grad(x, 3)
-    assert re.search(r"\n\s*\w+_bar = k4_bar\n", srcgrad.source(grad))
+    source = srcgrad.source(grad)
+    assert "k4_bar" in source and "filled_like(z_3_bar" not in source and "z_3_bar" not in source
 
 
 def test_a_buffer_is_handed_over_only_when_its_adjoint_is_not_read_again():
@@ -148,7 +149,8 @@ def test_a_buffer_is_handed_over_only_when_its_adjoint_is_not_read_again():
             f"        {read_after}\n"
             "    return x\n").body[0]
         code = hand_over_buffers({"k_bar": "k", "z_bar": "z"}, {"x", "out_bar"})(tree.body)
-        return "z_bar = k_bar\n" in to_source(syntax.function("f", ["x", "out_bar"], code))
+        source = to_source(syntax.function("f", ["x", "out_bar"], code))
+        return "filled_like" not in source and "z_bar" not in source
 
     assert handed("pass")
     assert not handed("s = k_bar[0]")                 # read after the handover

@@ -339,22 +339,34 @@ def _passed_back(stmts: list, k: int, shares: dict):
 
 def hand_over_buffers(primal_of: dict, params: set):
     """`v_bar = filled_like(v_bar, v, w_bar)`, the adjoint of `w = v` (a second name for the same
-    array), becomes `v_bar = w_bar` where w_bar is not read again: v_bar takes over w_bar's buffer
-    instead of a copy of it (RK4's `k4 = z` in every step). Only where both adjoints live in one
-    block, v_bar from there on and w_bar up to there, beside their buffers' declarations: the next
-    reuse of either buffer then finds the other dead."""
+    array), goes where w_bar is not read again: what follows uses w_bar in place of v_bar, w_bar's
+    buffer instead of a copy of it (RK4's `k4 = z` in every step). Only where both adjoints live
+    in one block, v_bar from there on and w_bar up to there, beside their buffers' declarations:
+    the next reuse of either buffer then finds the other dead. A rename, not `v_bar = w_bar`: a
+    second name for the buffer made GMM's inner loop 20% slower under numba."""
     def apply(code: list) -> list:
-        declarations = {id(s) for s in code if _declares_buffer(s)}
-        bindings = _bindings_by_name(code)
-        for block, j in _handovers(code):
-            v_bar, v, w_bar = (a.id for a in block[j].value.args)
-            w = primal_of.get(w_bar)
-            if (w is None or w_bar in params or not _second_name(bindings, w, v)
-                    or not _confined(code, block, j, v_bar, w_bar, declarations)):
-                continue
-            block[j].value = syntax.name(w_bar)
-        return code
+        while True:
+            handover = next(_valid_handovers(code, primal_of, params), None)
+            if handover is None:
+                return code
+            block, j = handover
+            v_bar, w_bar = block[j].targets[0].id, block[j].value.args[2].id
+            del block[j]
+            syntax.rename(block[j:], {v_bar: w_bar})
+            if v_bar not in syntax.names_in([s for s in code if not _declares_buffer(s)]):   # its buffer is unused
+                code[:] = [s for s in code if not (_declares_buffer(s) and s.targets[0].id == v_bar)]
     return apply
+
+
+def _valid_handovers(code: list, primal_of: dict, params: set):
+    declarations = {id(s) for s in code if _declares_buffer(s)}
+    bindings = _bindings_by_name(code)
+    for block, j in _handovers(code):
+        v_bar, v, w_bar = (a.id for a in block[j].value.args)
+        w = primal_of.get(w_bar)
+        if (w is not None and w_bar not in params and _second_name(bindings, w, v)
+                and _confined(code, block, j, v_bar, w_bar, declarations)):
+            yield block, j
 
 
 def _declares_buffer(stmt) -> bool:
