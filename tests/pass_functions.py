@@ -257,3 +257,21 @@ def stage_read_twice(x, steps):
         k = z
         y = y + 0.1 * k * z + 0.05 * k
     return np.sum(y * y)
+
+
+def rows_accumulated(W, X):
+    """Each point's product with a packed lower triangle, a row of W: the row's adjoint only ever
+    receives additions, so it can be that row of W's adjoint."""
+    total = 0.0
+    d = X.shape[1]
+    for p in range(X.shape[0]):
+        for c in range(W.shape[0]):
+            w = W[c]
+            out = X[p] * 1.0
+            idx = 0
+            for i in range(d):
+                for j in range(i + 1, d):
+                    out[j] += w[idx] * X[p, i]
+                    idx += 1
+            total += np.sum(out ** 2) * (c + 1.0)
+    return total

@@ -14,7 +14,7 @@ from srcgrad.analyze.dataflow import eliminate_dead_code
 from srcgrad.emit.printer import to_source
 from srcgrad.normalize.scalarize import scalarize
 from srcgrad.pipeline import normalized
-from srcgrad.transform.peephole import hand_over_buffers
+from srcgrad.transform.peephole import add_rows_in_place, hand_over_buffers
 
 
 def _run(tree, namespace, *args):
@@ -155,6 +155,42 @@ def test_a_buffer_is_handed_over_only_when_its_adjoint_is_not_read_again():
     assert handed("pass")
     assert not handed("s = k_bar[0]")                 # read after the handover
     assert not handed("pass", binding="k = z + 1.0")  # not a second name: its own array
+
+
+def test_a_rows_adjoint_that_only_receives_additions_is_that_row_of_the_adjoint():
+    """GMM's `l_ik = l[ik]`: the additions go into `W_bar[c]` itself, no row zeroed and added back."""
+    rng = np.random.default_rng(2)
+    W, X = rng.normal(size=(3, 6)) * 0.3, rng.normal(size=(5, 4))
+    for backend in ("python", "numba"):
+        check_vjp(pf.rows_accumulated, (W, X), (0, 1), backend=backend)
+    grad = srcgrad.grad(pf.rows_accumulated, wrt=(0, 1))
+    grad(W, X)
+    source = srcgrad.source(grad)
+    assert "w_bar = W_bar[c]" in source and "W_bar[c] += w_bar" not in source and "zeroed_like(w_bar" not in source
+
+
+def test_a_row_is_not_its_adjoints_view_while_something_else_adds_to_the_adjoint():
+    def viewed(between: str, index_bound: str = "pass") -> bool:
+        tree = syntax.parse_module(
+            "def f(x, W, out_bar):\n"
+            "    w_bar = np.zeros((0,))\n"
+            "    W_bar = np.zeros(W.shape)\n"
+            "    for c in range(3):\n"
+            "        w = W[c]\n"
+            "        w_bar = zeroed_like(w_bar, w)\n"
+            "        for i in range(2):\n"
+            "            w_bar[i] += out_bar\n"
+            f"        {between}\n"
+            f"        {index_bound}\n"
+            "        W_bar[c] += w_bar\n"
+            "    return W_bar\n").body[0]
+        code = add_rows_in_place({"w_bar": "w", "W_bar": "W"}, {"W": {"w"}, "w": {"W"}})(tree.body)
+        return "w_bar = W_bar[c]" in to_source(syntax.function("f", ["x", "W", "out_bar"], code))
+
+    assert viewed("pass")
+    assert not viewed("W_bar[0, 0] += 1.0")       # the adjoint itself changes meanwhile
+    assert not viewed("s = w_bar[0]")             # the row's adjoint is read, not only added to
+    assert not viewed("pass", index_bound="c = 0")   # the row the additions end in is another
 
 
 def test_dead_code_elimination_follows_shapes_through_copies_and_arithmetic():
