@@ -167,6 +167,15 @@ def test_a_rows_adjoint_that_only_receives_additions_is_that_row_of_the_adjoint(
     grad(W, X)
     source = srcgrad.source(grad)
     assert "w_bar = W_bar[c]" in source and "W_bar[c] += w_bar" not in source and "zeroed_like(w_bar" not in source
+    # a row whose every element gets one contribution (`zeroed_from`, then `=`): the contributions are added to the view
+    rng = np.random.default_rng(11)
+    packed, centres, X = rng.normal(size=(3, 10)) * 0.3, rng.normal(size=(3, 5)), rng.normal(size=(4, 5))
+    for backend in ("python", "numba"):
+        check_vjp(pf.mixture_of_triangles, (packed, centres, X), (0, 1, 2), backend=backend)
+    grad = srcgrad.grad(pf.mixture_of_triangles, wrt=(0, 1, 2))
+    grad(packed, centres, X)
+    source = srcgrad.source(grad)
+    assert "centres_c_bar = centres_bar[c]" in source and re.search(r"centres_c_bar\[\w+\] \+= ", source)
 
 
 def test_a_row_is_not_its_adjoints_view_while_something_else_adds_to_the_adjoint():

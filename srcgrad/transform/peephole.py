@@ -102,7 +102,9 @@ def write_reused_buffers_once(out: list) -> list:
             continue
         out[k].value = syntax.call("zeroed_from", *out[k].value.args, rows)
         body = out[j].body
-        body[body.index(write)] = syntax.assign(write.target, write.value)
+        assigned = syntax.assign(write.target, write.value)
+        assigned.srcgrad_row_written = True   # the row's one contribution: add_rows_in_place may add it again
+        body[body.index(write)] = assigned
     return out
 
 
@@ -422,7 +424,8 @@ def _confined(code: list, block: list, j: int, v_bar: str, w_bar: str | None, de
 
 
 def add_rows_in_place(primal_of: dict, shares: dict):
-    """`v_bar = zeroed_like(v_bar, v)`, then only additions into its elements, then
+    """`v_bar = zeroed_like(v_bar, v)`, then only additions into its elements (or each row's one
+    contribution, `zeroed_from` and `v_bar[i] = e`), then
     `p_bar[i] += v_bar`, where `v = p[i]` is a row of p: v_bar becomes that row of p_bar
     (`v_bar = p_bar[i]`) and the additions land there, with no buffer zeroed and no pass adding it
     back (GMM's `l_bar[ik] += l_ik_bar` after each point's triangular product: 11-28% of its
@@ -437,6 +440,8 @@ def add_rows_in_place(primal_of: dict, shares: dict):
             block, k, j = found
             v_bar = block[k].targets[0].id
             block[k].value = syntax.as_load(syntax.clone(block[j].target))
+            for inner in _blocks(block[k + 1:j]):   # a row's one contribution is an addition into the view
+                inner[:] = [_as_addition(s) if _writes_row_once(s, v_bar) else s for s in inner]
             del block[j]
             code[:] = [s for s in code if not (_declares_buffer(s) and s.targets[0].id == v_bar)]
     return apply
@@ -448,8 +453,8 @@ def _row_accumulations(code: list, primal_of: dict, shares: dict, bar_of: dict):
     bindings = _bindings_by_name(code)
     for block in _blocks(code):
         for k, stmt in enumerate(block):
-            zeroed = _zeroed_buffer(stmt)
-            if zeroed is None or not all(isinstance(a, gast.Name) for a in stmt.value.args):
+            zeroed = _zeroed_row(stmt)
+            if zeroed is None:
                 continue
             j = _added_back_at(block, k, zeroed)
             if j is None:
@@ -476,12 +481,31 @@ def _added_back_at(block: list, k: int, v_bar: str):
                 and isinstance(stmt.target.value, gast.Name) and stmt.target.value.id != v_bar):
             return j
         mentions = [n for n in syntax.nodes_in(stmt) if isinstance(n, gast.Name) and n.id == v_bar]
-        adds = [n for n in syntax.nodes_in(stmt) if isinstance(n, gast.AugAssign) and isinstance(n.op, gast.Add)
-                and isinstance(n.target, gast.Subscript) and syntax.base_name(n.target) == v_bar
-                and v_bar not in syntax.names_in(n.value) and v_bar not in syntax.names_in(n.target.slice)]
+        adds = [n for n in syntax.nodes_in(stmt) if (_writes_row_once(n, v_bar) or isinstance(n, gast.AugAssign)
+                and isinstance(n.op, gast.Add) and isinstance(n.target, gast.Subscript) and syntax.base_name(n.target) == v_bar
+                and v_bar not in syntax.names_in(n.value) and v_bar not in syntax.names_in(n.target.slice))]
         if len(mentions) != len(adds):
             return None
     return None
+
+
+def _zeroed_row(stmt):
+    """v_bar for `v_bar = zeroed_like(v_bar, v)` or `v_bar = zeroed_from(v_bar, v, n)`."""
+    value = stmt.value if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name) else None
+    if (isinstance(value, gast.Call) and syntax.dotted_name(value.func) in ("zeroed_like", "zeroed_from")
+            and all(isinstance(a, gast.Name) for a in value.args[:2]) and value.args[0].id == stmt.targets[0].id):
+        return stmt.targets[0].id
+    return None
+
+
+def _writes_row_once(stmt, v_bar: str) -> bool:
+    """`v_bar[i] = e`, the one contribution of row i that write_reused_buffers_once assigns."""
+    return (getattr(stmt, "srcgrad_row_written", False) and syntax.base_name(stmt.targets[0]) == v_bar
+            and v_bar not in syntax.names_in(stmt.value) and v_bar not in syntax.names_in(stmt.targets[0].slice))
+
+
+def _as_addition(stmt) -> gast.AugAssign:
+    return gast.AugAssign(target=stmt.targets[0], op=gast.Add(), value=stmt.value)
 
 
 def _always_row(bindings: dict, row: str, p: str, index) -> bool:
