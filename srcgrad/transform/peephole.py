@@ -5,7 +5,9 @@ first `+=` is an assignment, a reused buffer's first whole `+=` fills it (`fille
 that adds once into each row of a fresh buffer assigns those rows (`zeroed_from` zeroes the rest).
 No element's adjoint is read, zeroed and added back unchanged (`a[j] += e` hands it on). No loop
 adds into one array element that stays the same through the loop (`x_bar[i] += e` inside
-`for j`): it adds into a local sum, and the element takes the sum once after the loop.
+`for j`): it adds into a local sum, and the element takes the sum once after the loop. No
+second name's adjoint is a copy of the other's where that buffer is not read again, and no row's
+adjoint is zeroed and added back into its parent's adjoint where it can be that row (a view).
 """
 from __future__ import annotations
 
