@@ -92,9 +92,8 @@ class _Specializations:
         the transform cache when an earlier process built the same request, else built now (and
         stored there)."""
         pyfunc = python_function(target)
-        key, values = self._stored_key(arg_kinds, lengths, target)
         offered = any(n is not None for n in lengths)   # the build may hold a parameter, and did not
-        any_key = self._stored_key(arg_kinds, "any length", target)[0] if offered else None
+        key, any_key, values = self._stored_keys(arg_kinds, lengths, offered, target)
         stored = _relying_on_none(transforms.lookup(any_key)) if any_key else None   # code for every length
         stored = stored or (transforms.lookup(key) if key else None)
         loaded = _load_stored(stored, values) if stored else None
@@ -120,15 +119,17 @@ class _Specializations:
             transforms.store(any_key if any_key and not built.relied else key, entry)
         return (_guarded(getattr(module, built.name), pyfunc, self.backend), source, built.return_kind), built.relied
 
-    def _stored_key(self, arg_kinds, lengths, target) -> tuple:
-        """The transform cache's key for this request and the globals' values by print, or (None, None)."""
+    def _stored_keys(self, arg_kinds, lengths, offered: bool, target) -> tuple:
+        """The transform cache's key for this request, the key of code for any length (when the
+        lengths were `offered`) and the globals' values by print; (None, None, None) without one."""
         if os.environ.get("SRCGRAD_DUMP_AFTER"):   # the user asked to see the passes run
-            return None, None
+            return None, None, None
         portable = portable_fingerprint(target, self.mode)
         if portable is None:
-            return None, None
-        request = (self.mode, self.wrt, self.backend, tuple(sorted(self.options.items())), arg_kinds, lengths)
-        return transforms.request_key(request, portable[0]), portable[1]
+            return None, None, None
+        request = (self.mode, self.wrt, self.backend, tuple(sorted(self.options.items())), arg_kinds)
+        any_key = transforms.request_key(request + ("any length",), portable[0]) if offered else None
+        return transforms.request_key(request + (lengths,), portable[0]), any_key, portable[1]
 
     def source(self) -> str:
         if self.last is None and self.backend == "cuda_loops":

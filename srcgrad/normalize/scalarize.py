@@ -281,9 +281,7 @@ class _Scalarize:
             return []
         tests = [gast.Compare(left=s, ops=[gast.NotEq()], comparators=[syntax.name(length)]) for s in sizes]
         test = tests[0] if len(tests) == 1 else gast.BoolOp(op=gast.Or(), values=tests)
-        mismatch = self.names.fresh("mismatch")
-        error = unequal_lengths("operands could not be broadcast together")
-        return [syntax.assign(mismatch, test), syntax.if_(syntax.name(mismatch), [error])]
+        return length_check(test, "operands could not be broadcast together", self.names)
 
     def _bound_elsewhere(self, name: str, stmt) -> bool:
         return any(isinstance(n, gast.Assign) and n is not stmt and name in syntax.stored_names([n])
@@ -307,6 +305,9 @@ def located(new, old):
     return new
 
 
-def unequal_lengths(message: str) -> gast.Raise:
-    """`raise UnequalLengths(message)`: a length the generated code relies on differs at run time."""
-    return gast.Raise(exc=syntax.call("UnequalLengths", gast.Constant(value=message, kind=None)), cause=None)
+def length_check(test, message: str, names) -> list:
+    """`mismatch = test; if mismatch: raise UnequalLengths(message)`: a length the generated code
+    relies on differs at run time."""
+    mismatch = names.fresh("mismatch")
+    error = gast.Raise(exc=syntax.call("UnequalLengths", gast.Constant(value=message, kind=None)), cause=None)
+    return [syntax.assign(mismatch, test), syntax.if_(syntax.name(mismatch), [error])]

@@ -29,7 +29,7 @@ from .. import syntax
 from ..analyze import kinds as K
 from ..analyze.aliasing import sharing
 from ..rules.registry import rule_call
-from .scalarize import located, unequal_lengths
+from .scalarize import length_check, located
 
 SMALL = 16   # elements; longer arrays stay arrays (a loop over them is cheaper than its unrolled code)
 
@@ -109,6 +109,7 @@ class _Facts:
         self.other_bound: set = set()   # bound by a loop, an unpacking, ...: not held as scalars
         self.headers: set = set()   # read by an if, for or while header
         self.statements: list = []
+        self.readers: dict = {}     # name -> the simple statements that read it
         self._collect(fn.body)
         self.written = set(self.stores) | {n for n, bs in self.bindings.items()
                                            if any(getattr(b, "srcgrad_augmented", False) for b in bs)}
@@ -127,6 +128,9 @@ class _Facts:
                 self.other_bound |= {n.id for n in syntax.nodes_in(stmt) if isinstance(n, gast.Name)
                                      and isinstance(n.ctx, gast.Store)}
             self.statements.append(stmt)
+            if not isinstance(stmt, (gast.If, gast.For, gast.While)):
+                for name in syntax.loaded_names(stmt):
+                    self.readers.setdefault(name, []).append(stmt)
             for block in syntax.child_blocks(stmt):
                 self._collect(block)
 
@@ -279,8 +283,7 @@ class _Facts:
         """(whether holding `name` saves work in a statement the rewrite turns into scalar code,
         whether a statement it leaves as it is reads `name`, needing the array)."""
         reads = _Reads(self.kinds, lengths)
-        readers = [s for s in self.statements if not isinstance(s, (gast.If, gast.For, gast.While))
-                   and name in syntax.loaded_names(s)]
+        readers = self.readers.get(name, [])
         handled = [s for s in readers if reads.handles(s, name)]
         return any(reads.saves_an_array(s) for s in handled), len(handled) < len(readers)
 
@@ -495,12 +498,9 @@ class _Rewrite:
 
 def _length_check(param: str, length: int, names) -> list:
     size = syntax.subscript(syntax.Attribute(value=syntax.name(param), attr="shape", ctx=gast.Load()), syntax.const(0))
-    mismatch = names.fresh("mismatch")
     message = (f"this code was built for `{param}` of length {length} (srcgrad holds small arrays as scalars); "
                "call compiled_for again with an example of the length you pass")
-    error = unequal_lengths(message)
-    test = gast.Compare(left=size, ops=[gast.NotEq()], comparators=[syntax.const(length)])
-    return [syntax.assign(mismatch, test), syntax.if_(syntax.name(mismatch), [error])]
+    return length_check(gast.Compare(left=size, ops=[gast.NotEq()], comparators=[syntax.const(length)]), message, names)
 
 
 def _fixed_size(value) -> bool:
