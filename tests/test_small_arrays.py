@@ -105,6 +105,16 @@ def written_after_use(a, b, M):
     return first * second + v[2]
 
 
+def needed_in_one_branch(a, M):
+    v = np.zeros(3)
+    v[0] = a
+    v[1] = a * a
+    if a > 10.0:               # not taken: the array built for this use must not be needed later
+        return np.sum(v @ M)
+    v[2] = np.sin(a)
+    return np.sum(M @ v) + v[2]
+
+
 def shared_then_written(a):   # forward mode only: reverse mode refuses writes through a second name
     v = np.array([a, 2.0 * a, 3.0])
     u = v                      # the same array: a write through u changes v
@@ -130,10 +140,11 @@ def broadcast_one(x, a):
 @pytest.mark.parametrize("case", [
     (needs_the_array, (0.7, np.arange(9.0).reshape(3, 3) / 7.0), 0),
     (written_after_use, (0.7, -1.3, np.arange(9.0).reshape(3, 3) / 7.0), (0, 1)),
+    (needed_in_one_branch, (0.7, np.arange(9.0).reshape(3, 3) / 7.0), 0),
     (shared_then_written, (0.6,), 0),
     (reversed_and_strided, (np.array([0.3, -0.5, 0.8, 1.1]),), 0),
     (broadcast_one, (np.array([0.3, -0.5, 0.8]), 0.4), (0, 1)),
-], ids=["needs_array", "written_after_use", "shared", "reversed", "broadcast_one"])
+], ids=["needs_array", "written_after_use", "one_branch", "shared", "reversed", "broadcast_one"])
 def test_numpy_semantics_where_the_array_is_needed_or_shared(case, backend):
     f, args, wrt = case
     check_jvp(f, args, wrt, backend)

@@ -397,8 +397,18 @@ class _Rewrite:
             return self._element_write(stmt.targets[0], stmt.value)
         if isinstance(stmt, (gast.If, gast.For, gast.While)):
             return [stmt]
+        return self._with_arrays_rebuilt(stmt)
+
+    def _with_arrays_rebuilt(self, stmt) -> list:
+        """stmt reading, for each written held array it needs whole, a copy built just before it.
+        Each copy gets a name of its own: rebinding the array's name here would make it bound only
+        on the paths that pass a use, and reverse mode saves a rebound name where it may be unbound."""
         rebuilt = sorted(syntax.loaded_names(stmt) & self.plan.rebuilt_before_use)
-        return [self._rebuilt(name) for name in rebuilt] + [stmt]
+        if not rebuilt:
+            return [stmt]
+        copies = {name: self.names.fresh(f"{name}_array") for name in rebuilt}
+        return ([self._rebuilt(name, copies[name]) for name in rebuilt]
+                + [syntax.substitute(stmt, {name: syntax.name(copy) for name, copy in copies.items()})])
 
     # a binding of a held array: one assignment per element
     def _binding(self, target: str, value) -> list:
@@ -478,9 +488,9 @@ class _Rewrite:
             partial = name
         return out
 
-    def _rebuilt(self, name: str):
+    def _rebuilt(self, name: str, target: str | None = None):
         elements = [syntax.name(self.element(name, k)) for k in range(self.plan.lengths[name])]
-        return syntax.assign(name, rule_call("np.array", syntax.tuple_(elements)))
+        return syntax.assign(target or name, rule_call("np.array", syntax.tuple_(elements)))
 
     def _parameters_read(self, body: list) -> list:
         """For each held parameter: the length check, then its elements the code reads."""
