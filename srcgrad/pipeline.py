@@ -44,7 +44,8 @@ from .normalize.verify import verify_after
 from .rules.results import sample_of
 from .transform.forward import ForwardTransform
 from .transform.parallel import parallelize
-from .transform.forward_vector import VectorForwardTransform
+from .transform.forward_vector import NotVectorizable, OnlyArithmetic, VectorForwardTransform
+from .transform.forward_vector_arrays import ArrayVectorForwardTransform
 from .transform.primal import PrimalTransform
 from .transform.reverse import ReverseTransform
 
@@ -296,7 +297,13 @@ class ModuleBuilder:
             require_device_code(work.tree, work.kinds, unit.parsed.location)
         name = self.module_names.fresh(PREFIXES[mode] + unit.parsed.name)
         with compiler_pass(mode, unit.parsed):
-            generated = self._transform(work, unit, mode, wrt, name, options)
+            try:
+                generated = self._transform(work, unit, mode, wrt, name, options)
+            except OnlyArithmetic:
+                raise
+            except NotVectorizable:   # not scalar code: directions on a first axis, array operations kept whole
+                work = self._specialize(unit, mode, arg_kinds, lengths, scalarized=False)
+                generated = self._transform(work, unit, "forward_vector_arrays", wrt, name, options)
         if (self.backend == "parallel" and mode != "forward_vector") or on_host:   # vector mode's direction buffers are shared
             refuse = _kernel_refusal(unit, work.tree) if on_host else None
             for loop in parallelize(generated, work.names, work.kinds, self.module_names, device=on_host, refuse=refuse):
@@ -355,10 +362,10 @@ class ModuleBuilder:
                                "output tangent, which is linear in the tangents"), syntax.return_(call)]
         return Built(name, syntax.function(name, params + ["out_bar"], body), K.UNKNOWN)
 
-    def _specialize(self, unit: Unit, mode: str, arg_kinds: tuple, lengths: tuple = ()) -> "_Work":
+    def _specialize(self, unit: Unit, mode: str, arg_kinds: tuple, lengths: tuple = (), scalarized: bool = True) -> "_Work":
         """A private copy of the normalized function with its kinds for this signature; small
-        arrays of known length become scalars, vectorized 1-D array code element loops (then kinds
-        are inferred again)."""
+        arrays of known length become scalars, vectorized 1-D array code element loops unless not
+        `scalarized` (then kinds are inferred again)."""
         self.module_names.reserve(_local_names(unit.parsed.tree))
         work = _Work(syntax.clone(unit.parsed.tree), copy.deepcopy(unit.names))
         values = self._take_constants(unit.resolved.globals_read, work.tree)
@@ -386,7 +393,7 @@ class ModuleBuilder:
                 verify_after("small_arrays", work.tree)
                 _dump("small_arrays", unit.parsed.name, work.tree)
                 work.kinds = infer()
-        if mode != "primal" and scalarize(work.tree, work.kinds, work.names):
+        if mode != "primal" and scalarized and scalarize(work.tree, work.kinds, work.names):
             verify_after("scalarize", work.tree)
             _dump("scalarize", unit.parsed.name, work.tree)
             work.kinds = infer()
@@ -400,7 +407,7 @@ class ModuleBuilder:
         params = syntax.param_names(work.tree)
         active = active_variables(work.tree, {params[k] for k in wrt}, work.kinds, unit.parsed.location)
         transform = {"forward": ForwardTransform, "forward_vector": VectorForwardTransform,
-                     "reverse": ReverseTransform}[mode]
+                     "forward_vector_arrays": ArrayVectorForwardTransform, "reverse": ReverseTransform}[mode]
         return transform(work.tree, list(wrt), active, work.kinds, work.names, callee,
                          location=unit.parsed.location, **options).run(name)
 

@@ -126,16 +126,17 @@ def discards_a_call(x):
     return x * x
 
 
-def _fill_or_stop(out, x):
-    if x[0] > 100.0:
-        return 0.0
-    out[0] = x[0]
+def _fill_until(out, x):
+    for k in range(x.shape[0]):
+        if x[k] > 100.0:
+            return 0.0
+        out[0] = x[k]
     return 1.0
 
 
 def subroutine_returns_early(x):
     out = np.zeros(1)
-    _fill_or_stop(out, x)  # marker
+    _fill_until(out, x)  # marker
     return out[0] * x[0]
 
 

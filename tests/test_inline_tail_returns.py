@@ -7,7 +7,7 @@ import pytest
 from gradcheck import check_jvp, check_vjp, dot_product_test, numeric_jacobian  # first: puts the checkout on sys.path
 import srcgrad
 from srcgrad import syntax
-from srcgrad.normalize.inline import _tail_returns
+from srcgrad.normalize.inline import _early_returns_nested, _tail_returns
 
 
 def _rotate(rot, X):
@@ -207,12 +207,32 @@ def test_a_return_in_a_loop_of_a_callee_writing_into_its_argument_is_refused():
         srcgrad.grad(writes_and_returns_in_a_loop)(np.array([0.5, 2.0, 0.1]))
 
 
+def _fill_or_stop(out, x):
+    if x[0] > 100.0:
+        return 0.0
+    out[0] = x[0] * x[1]
+    return 1.0
+
+
+def fills_unless_large(x):
+    out = np.zeros(1)
+    _fill_or_stop(out, x)
+    return out[0] * x[0]
+
+
+def test_a_callee_writing_into_its_argument_may_return_from_a_guard():
+    _check_both_modes(fills_unless_large, (np.array([1.3, 0.8]),), 0)
+    g = srcgrad.grad(fills_unless_large)
+    g(np.array([1.3, 0.8]))
+    assert "# inlined: _fill_or_stop(out, x)" in g.source
+
+
 @pytest.mark.parametrize("x", [np.array([1.3, 0.8]), np.array([0.3, 0.8])], ids=["if", "fall-through"])
-def test_an_if_without_else_keeps_the_call(x):
+def test_an_if_that_returns_takes_what_follows_as_its_else(x):
     _check_both_modes(if_without_else, (x,), 0)
     g = srcgrad.grad(if_without_else)
     g(x)
-    assert "def vjp__no_else" in g.source and "# inlined: _no_else" not in g.source
+    assert "def vjp__no_else" not in g.source and "# inlined: _no_else" in g.source
 
 
 @pytest.mark.parametrize("source, tails", [
@@ -222,12 +242,16 @@ def test_an_if_without_else_keeps_the_call(x):
     ("if c:\n    if d:\n        return a\n    else:\n        return b\nelse:\n    return c", 3),
     ("if c:\n    return a", None),                                   # falls off the end: returns None
     ("if c:\n    return a\nelse:\n    x = b", None),                  # a branch not ending in return
-    ("if c:\n    return a\nreturn b", None),                          # an early return
-    ("for i in range(n):\n    return a\nreturn b", None),             # a return in a loop
+        ("for i in range(n):\n    return a\nreturn b", None),             # a return in a loop
     ("if c:\n    for i in range(n):\n        return a\n    return b\nelse:\n    return c", None),
     ("x = a", None),
+    # an if whose every path returns holds what follows as its else
+    ("if c:\n    return a\nx = b\nreturn x", 2),
+    ("if c:\n    if d:\n        return a\n    return b\nreturn c", 3),
+    ("if c:\n    x = a\nreturn b", 1),
+    ("if c:\n    return a\nfor i in range(n):\n    return b\nreturn c", None),
 ])
 def test_which_returns_are_tail_returns(source, tails):
     body = syntax.parse_module("def f(a, b, c, d, n):\n" + "".join(f"    {line}\n" for line in source.split("\n"))).body[0].body
-    found = _tail_returns(body)
+    found = _tail_returns(_early_returns_nested(body))
     assert (None if found is None else len(found)) == tails

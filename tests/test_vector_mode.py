@@ -1,5 +1,6 @@
 """jacfwd's vector mode (all directions in one pass) against one pass per direction and against
-finite differences, over every corpus function it accepts."""
+finite differences, over every corpus function it accepts: scalar code (forward_vector.py) and
+array code, whose tangents carry a mask of the directions they are live in (forward_vector_arrays.py)."""
 import numpy as np
 import pytest
 
@@ -109,3 +110,91 @@ def test_a_repeated_jacobian_of_dict_parameters_stays_right():
     jacobian = jacfwd(_scaled_parameters, wrt=1)
     for _ in range(3):
         np.testing.assert_allclose(jacobian(params, x), np.diag(1.5 * np.cos(x)), rtol=1e-14)
+
+
+# ----- array code: directions on a first axis, each tangent with the directions it is live in -----
+
+def _bones(theta, base, weights):
+    """A skinned model in miniature: each angle turns one bone, each bone moves all points."""
+    positions = np.zeros((base.shape[0], 2))
+    for bone in range(theta.shape[0]):
+        c, s = np.cos(theta[bone]), np.sin(theta[bone])
+        R = np.eye(2)
+        R[0, 0] = c
+        R[0, 1] = -s
+        R[1, 0] = s
+        R[1, 1] = c
+        positions = positions + (base @ R.T) * weights[:, bone:bone + 1]
+    return positions
+
+
+def _grows_by_broadcasting(x):
+    total = np.zeros((3, 1))
+    for k in range(2):
+        total = total + np.outer(np.sin(x[0:3]), x)   # (3, 1) + (3, 4): the running total grows
+    return total
+
+
+def _view_read_after_its_array_is_written(x):
+    A = np.outer(x, x)
+    row = A[0]
+    A[0, 1] = np.sin(x[1])          # the view sees the write
+    A[1] = A[1] * x[2]
+    return row * x[0] + A[1]
+
+
+def _early_return(x, s):
+    y = np.sin(x) * s
+    if s > 10.0:
+        return y
+    M = np.outer(y, x)
+    M[1:, 0] = 0.5 * y[1:]
+    return M @ x
+
+
+def _matrix_argument(M, x):
+    return np.tanh(M @ x) * x[0]
+
+
+ARRAY_CASES = [
+    (_bones, (np.array([0.3, -0.2, 0.5]), np.arange(10.0).reshape(5, 2) / 7.0,
+              np.abs(np.sin(np.arange(15.0))).reshape(5, 3)), (0,)),
+    (_grows_by_broadcasting, (np.array([0.3, -0.5, 0.8, 1.1]),), (0,)),
+    (_view_read_after_its_array_is_written, (np.array([0.3, -0.5, 0.8]),), (0,)),
+    (_early_return, (np.array([0.3, -0.5, 0.8]), 1.5), (0, 1)),
+    (_matrix_argument, (np.array([[0.5, -1.0], [2.0, 0.3], [0.1, 0.2]]), np.array([0.7, -0.4])), (0, 1)),
+]
+
+
+@pytest.mark.parametrize("backend", ["numba", "python"])
+@pytest.mark.parametrize("case", ARRAY_CASES, ids=[c[0].__name__.strip("_") for c in ARRAY_CASES])
+def test_array_code_in_one_pass_matches_passes_per_direction_and_finite_differences(case, backend):
+    fn, args, wrt = case
+    sizes = [np.size(args[w]) for w in wrt]
+    specs = api._Specializations(fn, "forward_vector", wrt, backend)
+    vector = api._vector_pass(specs, args, wrt, sizes)
+    assert vector is not None and "_live" in specs.last[1]   # the array form, with masks
+    per_direction = api._direction_passes(api._Specializations(fn, "forward", wrt, backend), args, wrt)
+    np.testing.assert_allclose(vector, per_direction, rtol=1e-12, atol=1e-12)
+    blocks = jacfwd(fn, wrt=wrt, backend=backend)(*args)
+    for block, w in zip(blocks, wrt):
+        numeric = gradcheck.numeric_jacobian(fn, args, w)
+        np.testing.assert_allclose(block, np.reshape(numeric, np.shape(block)), rtol=1e-6, atol=1e-7)
+
+
+def _pose_rows_share_an_array(theta):
+    pose = np.zeros((3, 3))
+    for k in range(3):
+        pose[k, 0] = theta[k]
+    out = np.zeros(3)
+    for k in range(3):
+        row = pose[k]
+        out[k] = np.sum(np.sin(row) * row)   # row k moves with theta[k] only
+    return out
+
+
+def test_rows_of_a_written_array_are_dead_in_the_directions_that_miss_them():
+    specs = api._Specializations(_pose_rows_share_an_array, "forward_vector", (0,), "python")
+    theta = np.array([0.3, -0.7, 1.1])
+    J = api._vector_pass(specs, (theta,), (0,), [3])
+    np.testing.assert_allclose(J, np.diag(np.sin(theta) + theta * np.cos(theta)), rtol=1e-13, atol=1e-15)

@@ -6,7 +6,8 @@ to a function that writes into one of its parameters (or a view of one) are repl
 callee's normalized body: its locals renamed apart from the caller's, its parameters bound to the
 caller's atoms (so `z[i] = ...` inside the callee writes into the caller's `k1`), and its returns,
 all tail returns (the last statement, or the last of each branch of an if/else that is itself last,
-so every path ends in one), turned into assignments: to the call's target, or, for several, to one
+so every path ends in one; an `if` whose every path returns counts as an if/else around what follows
+it), turned into assignments: to the call's target, or, for several, to one
 fresh name the target is assigned from after the body. Both modes already differentiate writes into
 a function's own arrays, so subroutines written the Fortran way need nothing else. Callees with tail
 returns only are inlined as well when they are small (at most SMALL_CALLEE statements) or when the
@@ -119,7 +120,7 @@ class _Inliner:
         # inferred (a derivative srcgrad made, differentiated again, returns (value, tangent))
         called_once = (self.calls_per_callee[call.srcgrad_user] == 1
                        and not (isinstance(target, gast.Name) and any(isinstance(r.value, gast.Tuple) for r in returns)))
-        return (statements <= SMALL_CALLEE or called_once) and _tail_returns(tree.body) is not None
+        return (statements <= SMALL_CALLEE or called_once) and _tail_returns(_early_returns_nested(syntax.clone(tree.body))) is not None
 
     def _callee(self, call):
         return self.normalized_callee(call.srcgrad_user)
@@ -127,7 +128,7 @@ class _Inliner:
     def inline(self, stmt, call, target) -> list:
         callee = self._callee(call)
         tree = callee.parsed.tree
-        body = syntax.clone(tree.body)
+        body = _early_returns_nested(syntax.clone(tree.body))
         tails = self._checked_tails(body, call, callee)
         renames = self.unit.resolved.adopt(callee.resolved, self.unit.names)
         bindings, renames = self._bind_parameters(call, tree, renames)
@@ -249,6 +250,22 @@ def _tail_returns(body: list) -> list | None:
         tails = None
     earlier = any(isinstance(n, gast.Return) for s in body[:-1] for n in syntax.walk(s))
     return None if earlier else tails
+
+
+def _early_returns_nested(body: list) -> list:
+    """`body` (changed in place) with each `if c: ... return a` that every path leaves by a return
+    given the statements after it as its else: `if c: return a` / `rest` is `if c: return a` /
+    `else: rest`, whose returns are then tail returns (a guard at a callee's top, `if n < eps:
+    return np.eye(3)`, no longer keeps it a call)."""
+    for k, stmt in enumerate(body):
+        for block in syntax.child_blocks(stmt):
+            _early_returns_nested(block)
+        if (isinstance(stmt, gast.If) and not stmt.orelse and k < len(body) - 1
+                and _tail_returns(stmt.body) is not None):
+            stmt.orelse = _early_returns_nested(body[k + 1:])
+            del body[k + 1:]
+            break
+    return body
 
 
 def _replace_tails(body: list, statements) -> None:

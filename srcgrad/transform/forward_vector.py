@@ -8,8 +8,8 @@ tangent updates per statement, instead of m full passes.
 
 It applies to scalar code: arithmetic and elementwise functions on floats, element reads of the
 differentiated arrays and element writes into 1-D arrays the function creates, any control flow.
-Anything else, and code without transcendental functions to share (where m compiled passes are
-faster), raises NotVectorizable and jacfwd falls back to one pass per direction.
+Code without transcendental functions to share (where m compiled passes are faster) raises
+OnlyArithmetic and jacfwd runs one pass per direction; other code goes to forward_vector_arrays.py.
 """
 from __future__ import annotations
 
@@ -28,13 +28,12 @@ class NotVectorizable(SrcgradError):
     direction (never reaches the user)."""
 
 
+class OnlyArithmetic(NotVectorizable):
+    """Scalar code without work for the directions to share: passes per direction are faster."""
+
+
 class VectorForwardTransform(ForwardTransform):
     """Forward mode over m directions at once, for scalar-style code."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.direction = self.names.fresh("direction")
-        self.count = self.names.fresh("directions")
 
     def run(self, function_name: str) -> gast.FunctionDef:
         params = syntax.param_names(self.fn)
@@ -42,15 +41,17 @@ class VectorForwardTransform(ForwardTransform):
             if self.kinds.get(params[k]) not in (K.FLOAT, "a1"):
                 raise NotVectorizable(f"argument {params[k]} is neither a float nor a 1-D array")
         self._check(self.fn.body)
+        if any(K.is_array(self.kinds.get(p)) for p in (set(params) & self.active) - {params[k] for k in self.wrt}):
+            raise NotVectorizable("an array argument not differentiated receives differentiated values")
         if not self._shares_expensive_work():
-            raise NotVectorizable("only arithmetic: one compiled pass per direction is faster")
+            raise OnlyArithmetic("only arithmetic: one compiled pass per direction is faster")
+        # named once the function qualifies: the array form is built with the same name generator
+        self.direction, self.count = self.names.fresh("direction"), self.names.fresh("directions")
         first = params[self.wrt[0]]
         axis = 0 if self.kinds.get(first) == K.FLOAT else 1
         count = syntax.assign(self.count, syntax.subscript(
             gast.Attribute(value=syntax.name(self.tangent(first)), attr="shape", ctx=gast.Load()), syntax.const(axis)))
         differentiated = {params[k] for k in self.wrt}
-        if any(K.is_array(self.kinds.get(p)) for p in (set(params) & self.active) - differentiated):
-            raise NotVectorizable("an array argument not differentiated receives differentiated values")
         buffers = [syntax.assign(self.tangent(v), syntax.call("np.zeros", syntax.name(self.count)))
                    for v in sorted(self.active) if self.kinds.get(v) in (K.FLOAT, K.INT) and v not in differentiated]
         tangent_params = [self.tangent(params[k]) for k in self.wrt]

@@ -134,6 +134,8 @@ class Trial:
                 if api not in SCALAR_ONLY or self.scalar_output:
                     self.run_api(api, backend)
             self.dot_test(backend)
+            if backend in ("python", "numba"):
+                self.jacobian_test(backend)
         self.compare_backends()
         self.checkpoint_test()
 
@@ -283,6 +285,31 @@ class Trial:
         if not abs(lhs - rhs) <= allowed:
             self.fail("dot product", "jvp+vjp", backend,
                       f"<Jv, w> = {lhs!r} but <v, Jᵀw> = {rhs!r} (|diff| {abs(lhs - rhs):.3e}, scale {scale:.3e})")
+
+    def jacobian_test(self, backend: str) -> None:
+        """jacfwd's Jacobian (vector mode: every direction in one pass, where the function qualifies)
+        applied to the tangents equals jvp's J·v, each computed by its own generated code."""
+        if ("jvp", backend) not in self.results or isinstance(self.expected, tuple):
+            return
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                jacobian = srcgrad.jacfwd(self.f, wrt=self.wrt, backend=backend)(*copy_args(self.args))
+        except srcgrad.InternalError as exc:
+            return self.fail("error", "jacfwd", backend, _message(exc), type(exc).__name__)
+        except srcgrad.SrcgradError:
+            return   # refused as jvp was not: jvp's own checks cover the function
+        except Exception as exc:
+            return self.fail("error", "jacfwd", backend, _message(exc, with_traceback=True), type(exc).__name__)
+        blocks = jacobian if isinstance(self.wrt, tuple) else (jacobian,)
+        got = sum(np.tensordot(np.asarray(J, dtype=float), np.asarray(v, dtype=float), axes=np.ndim(v))
+                  for J, v in zip(blocks, self.tangents))
+        got, want = np.ravel(got), flatten(self.results["jvp", backend][1])
+        problem = mismatch(got, want, numeric.BACKEND_RTOL, atol_scale=1e-10)
+        if problem:
+            problem = mismatch(got, want, numeric.BACKEND_RTOL, atol_scale=1e-10, atol=10.0 * self.result_spread("jvp"))
+        if problem:
+            self.fail("jacfwd vs jvp", "jacfwd", backend, f"jacfwd's J·v (got) and jvp (expected) differ: {problem}")
 
     def checkpoint_test(self) -> None:
         """Under a tiny budget every top-level counted loop that records something is checkpointed:

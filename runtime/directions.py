@@ -1,0 +1,65 @@
+"""Helpers for vector forward mode on array code: tangents holding every direction on a first axis,
+with a boolean per direction that says where they may be nonzero (transform/forward_vector_arrays.py)."""
+import numpy as np
+from numba.extending import overload, register_jitable
+
+SETTLED = 64   # elements: a tangent this small is checked for zeros after it is computed
+
+
+@register_jitable
+def direction_buffer(count, like):
+    """Room for `count` directions of a tangent shaped like the array `like` (not zeroed: the
+    directions a mask marks dead are never read)."""
+    return np.empty((count,) + like.shape)
+
+
+@register_jitable
+def may_be_nonzero(slot):
+    """Whether one direction of a tangent, just computed, is worth carrying: a small one is
+    checked, so a 3x3 rotation that one angle does not move stays dead in that angle's direction
+    even when it was computed from arrays live in it."""
+    if slot.size > SETTLED:
+        return True
+    for value in slot.flat:
+        if value != 0.0:
+            return True
+    return False
+
+
+@register_jitable
+def revive(tangent, live, direction):
+    """Make a dead direction of `tangent` hold zeros and mark it live, before part of it is written."""
+    if not live[direction]:
+        tangent[direction] = 0.0
+        live[direction] = True
+
+
+def directions_first(seed):
+    """A seed as the caller passes it (directions on the last axis) as the code carries it."""
+    return np.ascontiguousarray(np.transpose(seed, (seed.ndim - 1,) + tuple(range(seed.ndim - 1))))
+
+
+def directions_last(tangent, live):
+    """A tangent as the caller gets it: dead directions zero, directions on the last axis."""
+    for direction in range(tangent.shape[0]):
+        if not live[direction]:
+            tangent[direction] = 0.0
+    return np.transpose(tangent, tuple(range(1, tangent.ndim)) + (0,))
+
+
+@overload(directions_last)
+def _directions_last(tangent, live):
+    axes = tuple(range(1, tangent.ndim)) + (0,)
+
+    def last(tangent, live):
+        for direction in range(tangent.shape[0]):
+            if not live[direction]:
+                tangent[direction] = 0.0
+        return np.transpose(tangent, axes)
+    return last
+
+
+@overload(directions_first)
+def _directions_first(seed):
+    axes = (seed.ndim - 1,) + tuple(range(seed.ndim - 1))
+    return lambda seed: np.ascontiguousarray(np.transpose(seed, axes))
