@@ -34,6 +34,15 @@ def revive(tangent, live, direction):
         live[direction] = True
 
 
+@register_jitable
+def seeded_directions(tangent):
+    """The directions a seed may move: all, for a seed longer than SETTLED per direction."""
+    live = np.empty(tangent.shape[0], np.bool_)
+    for direction in range(tangent.shape[0]):
+        live[direction] = may_be_nonzero(tangent[direction])
+    return live
+
+
 def directions_first(seed):
     """A seed as the caller passes it (directions on the last axis) as the code carries it."""
     return np.ascontiguousarray(np.transpose(seed, (seed.ndim - 1,) + tuple(range(seed.ndim - 1))))

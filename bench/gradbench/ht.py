@@ -126,26 +126,27 @@ def hand_objective(theta, us, parents, base_relatives, inverse_base_absolutes, b
     return err
 
 
+def shifted_objective(theta, shift, us, parents, base_relatives, inverse_base_absolutes, base_positions,
+                      weights, triangles, correspondences, points):
+    """The residuals with every point's (u0, u1) moved by the same `shift`."""
+    return hand_objective(theta, us + shift, parents, base_relatives, inverse_base_absolutes, base_positions,
+                          weights, triangles, correspondences, points)
+
+
 primal_ht = numba.njit(hand_objective)
-theta_jacobian = srcgrad.jacfwd(hand_objective, wrt=0)
-us_jvp = srcgrad.jvp(hand_objective, wrt=1)
+jacobian_by_theta_and_shift = srcgrad.jacfwd(shifted_objective, wrt=(0, 1))
 
 
 def hand_jacobian(theta, us, *model):
     """Columns: d/du0 and d/du1 of each point's own (u0, u1), then d/dtheta.
 
-    Each residual depends only on its own point's us, so one forward pass with every point's
-    u0 seeded gives all d/du0 at once (and likewise u1); theta's 26 columns come from jacfwd.
+    Each residual depends only on its own point's us, so the derivative by a shift of every
+    point's u0 at once is every d/du0 (and likewise u1): jacfwd's one pass carries the 26 theta
+    directions and these two.
     """
-    J_theta = theta_jacobian(theta, us, *model)          # (points, 3, 26)
-    columns = []
-    for k in range(2):
-        seed = np.zeros(us.shape)
-        seed[:, k] = 1.0
-        columns.append(us_jvp(theta, us, *model, seed)[1])   # (points, 3)
+    J_theta, J_shift = jacobian_by_theta_and_shift(theta, np.zeros(2), us, *model)   # (points, 3, 26), (points, 3, 2)
     n_rows = 3 * us.shape[0]
-    return np.concatenate([columns[0].reshape(n_rows, 1), columns[1].reshape(n_rows, 1),
-                           J_theta.reshape(n_rows, theta.shape[0])], axis=1)
+    return np.concatenate([J_shift.reshape(n_rows, 2), J_theta.reshape(n_rows, theta.shape[0])], axis=1)
 
 
 def prepare(input):

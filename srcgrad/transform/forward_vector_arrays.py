@@ -55,7 +55,7 @@ class ArrayVectorForwardTransform(ForwardTransform):
             seed = self.names.fresh(self.tangent(name) + "_seed")
             seeds.append(seed)
             entry += [syntax.assign(self.tangent(name), syntax.call("directions_first", syntax.name(seed))),
-                      syntax.assign(self.live(name), syntax.call("np.ones", syntax.name(self.count), syntax.dotted("np.bool_")))]
+                      syntax.assign(self.live(name), syntax.call("seeded_directions", syntax.name(self.tangent(name))))]
         first = seeds[0]
         count = syntax.assign(self.count, syntax.subscript(
             gast.Attribute(value=syntax.name(first), attr="shape", ctx=gast.Load()), syntax.const(-1)))
