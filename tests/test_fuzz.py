@@ -85,7 +85,7 @@ def test_checks_catch_a_wrong_derivative(monkeypatch):
     monkeypatch.setattr(srcgrad, "jvp", off_by_a_factor)
     trial = Trial(scaled, (np.array([0.3, -0.5]), np.array([1.0, 2.0])), (0, 1), "unit")
     trial.run(Plan(backends=("python",)))
-    assert {f.check for f in trial.failures} == {"finite differences", "dot product"}
+    assert {f.check for f in trial.failures} == {"finite differences", "dot product", "jacfwd vs jvp"}
     assert trial.refusals == []
 
 
