@@ -301,8 +301,7 @@ class ModuleBuilder:
                 generated = self._transform(work, unit, mode, wrt, name, options)
             except OnlyArithmetic:
                 raise
-            except NotVectorizable:   # not scalar code: directions on a first axis, array operations kept whole
-                work = self._specialize(unit, mode, arg_kinds, lengths, scalarized=False)
+            except NotVectorizable:   # not scalar code: directions on a first axis (the checks changed nothing)
                 generated = self._transform(work, unit, "forward_vector_arrays", wrt, name, options)
         if (self.backend == "parallel" and mode != "forward_vector") or on_host:   # vector mode's direction buffers are shared
             refuse = _kernel_refusal(unit, work.tree) if on_host else None
@@ -362,10 +361,10 @@ class ModuleBuilder:
                                "output tangent, which is linear in the tangents"), syntax.return_(call)]
         return Built(name, syntax.function(name, params + ["out_bar"], body), K.UNKNOWN)
 
-    def _specialize(self, unit: Unit, mode: str, arg_kinds: tuple, lengths: tuple = (), scalarized: bool = True) -> "_Work":
+    def _specialize(self, unit: Unit, mode: str, arg_kinds: tuple, lengths: tuple = ()) -> "_Work":
         """A private copy of the normalized function with its kinds for this signature; small
-        arrays of known length become scalars, vectorized 1-D array code element loops unless not
-        `scalarized` (then kinds are inferred again)."""
+        arrays of known length become scalars, vectorized 1-D array code element loops (then kinds
+        are inferred again)."""
         self.module_names.reserve(_local_names(unit.parsed.tree))
         work = _Work(syntax.clone(unit.parsed.tree), copy.deepcopy(unit.names))
         values = self._take_constants(unit.resolved.globals_read, work.tree)
@@ -393,7 +392,7 @@ class ModuleBuilder:
                 verify_after("small_arrays", work.tree)
                 _dump("small_arrays", unit.parsed.name, work.tree)
                 work.kinds = infer()
-        if mode != "primal" and scalarized and scalarize(work.tree, work.kinds, work.names):
+        if mode != "primal" and scalarize(work.tree, work.kinds, work.names):
             verify_after("scalarize", work.tree)
             _dump("scalarize", unit.parsed.name, work.tree)
             work.kinds = infer()
