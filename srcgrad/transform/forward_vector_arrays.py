@@ -12,8 +12,12 @@ directions that reach it: each of a hand model's pose angles moves the few bones
 (GradBench ht), and a bone's 10,000-vertex skinning product runs for those angles only.
 
 Views mirror the primal: `y = x` and `y = x[i]` make `dy` a view of `dx` sharing its mask, and a
-write into a dead direction first zeroes that whole direction of the array written. Functions
-outside what this handles raise NotVectorizable; jacfwd then runs one pass per direction.
+write into a dead direction first zeroes that whole direction of the array written. It works on
+the scalarized function (1-D operations are element loops of float statements by then; rank 2 and
+up stay whole), and the direction loops of consecutive statements merge into one where no
+statement in between depends on them. Functions without an operation on differentiated arrays
+(one pass per direction keeps each tangent in a register there), and those outside what this
+handles, raise NotVectorizable; jacfwd then runs one pass per direction.
 """
 from __future__ import annotations
 
@@ -41,7 +45,8 @@ class ArrayVectorForwardTransform(ForwardTransform):
         self.direction = self.names.fresh("direction")
         self.count = self.names.fresh("directions")
         self.dead: set = set()   # operands taken as zero in the case being written
-        self.masks: dict = {}
+        self.masks: dict = {}    # array tangent -> the name of its mask
+        self.shared: dict = {}   # name -> the names that may share its memory (set by the checks)
 
     def run(self, function_name: str) -> gast.FunctionDef:
         params = syntax.param_names(self.fn)
