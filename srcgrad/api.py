@@ -821,9 +821,10 @@ def derivative(fn: Callable, backend: str = "numba") -> DerivativeFunction:
 def jacfwd(fn: Callable, wrt: Wrt = 0, backend: str = "numba") -> DerivativeFunction:
     """The Jacobian by forward mode.
 
-    Scalar-style code (float arithmetic, element reads and writes, any control flow) carries all
-    input directions through one pass (vector mode); other code runs one tangent pass per input
-    element.
+    One pass carries all input directions (vector mode) for scalar-style code with transcendental
+    functions, and for code with operations on arrays, whose tangents also carry the directions
+    they may be nonzero in (work for the others is skipped). Other code (float arithmetic only,
+    tuple outputs, calls that stay calls) runs one tangent pass per input element.
 
     Parameters
     ----------
