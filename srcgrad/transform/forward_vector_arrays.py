@@ -355,8 +355,8 @@ def _is_direction_loop(stmt, direction: str) -> bool:
 def _independent(stmt, reads: set, writes: set, shared: dict) -> bool:
     """Whether `stmt` may run before a loop that reads `reads` and binds or writes into `writes`;
     a write into an array counts as a write into every name that may share its memory."""
-    if not isinstance(stmt, (gast.Assign, gast.Expr)):
-        return False
+    if not (isinstance(stmt, gast.Assign) or syntax.is_comment(stmt)):
+        return False   # a call made for its effect may write into what the loop reads
     bound = syntax.stored_names(stmt)
     if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Subscript):
         bound = bound | shared.get(syntax.base_name(stmt.targets[0]), set())
