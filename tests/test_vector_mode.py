@@ -200,3 +200,24 @@ def test_rows_of_a_written_array_are_dead_in_the_directions_that_miss_them():
     J = api._vector_pass(specs, (theta,), (0,), [3])
     assert J is not None and "_live" in specs.last[1]
     np.testing.assert_allclose(J, np.diag(2.0 * theta * np.cos(theta ** 2)), rtol=1e-13, atol=1e-15)
+
+
+def _transposed_view_of_a_written_array(x):
+    w = np.column_stack((x, np.repeat(x[:1], 2))).copy()
+    t = w.T.T                  # a view made by a function: it sees the writes below
+    w[0, 0] = 0.25 * x[1]
+    for k in range(1, 4):
+        w[:, k % 2] += x[:2]
+    return w.sum() + np.mean(t) + np.sin(t[1, 0])
+
+
+@pytest.mark.parametrize("backend", ["numba", "python"])
+def test_a_transposed_view_of_a_written_array_sees_the_writes(backend):
+    # fuzz 56:2285:0: the array form computed the view's tangent into a buffer of its own
+    x = np.array([0.3, 0.7])
+    J = jacfwd(_transposed_view_of_a_written_array, backend=backend)(x)
+    per_direction = api._direction_passes(api._Specializations(_transposed_view_of_a_written_array, "forward", (0,),
+                                                               backend), (x,), (0,))
+    np.testing.assert_allclose(J, per_direction.reshape(J.shape), rtol=1e-13, atol=1e-13)
+    numeric = gradcheck.numeric_jacobian(_transposed_view_of_a_written_array, (x,), 0)
+    np.testing.assert_allclose(J, np.reshape(numeric, J.shape), rtol=1e-6, atol=1e-8)

@@ -11,7 +11,8 @@ where an operand is live. A Jacobian costs one primal pass plus, per value, the 
 directions that reach it: each of a hand model's pose angles moves the few bones of one finger
 (GradBench ht), and a bone's 10,000-vertex skinning product runs for those angles only.
 
-Views mirror the primal: `y = x` and `y = x[i]` make `dy` a view of `dx` sharing its mask, and a
+Views mirror the primal: `y = x`, `y = x[i]` and `y = x.T` make `dy` that view of `dx`, sharing its
+mask (other views, such as reshapes, of arrays the function writes are refused), and a
 write into a dead direction first zeroes that whole direction of the array written. It works on
 the scalarized function (1-D operations are element loops of float statements by then; rank 2 and
 up stay whole), and the direction loops of consecutive statements merge into one where no
@@ -100,6 +101,8 @@ class ArrayVectorForwardTransform(ForwardTransform):
         self.shared = sharing(self.fn.body, self.kinds)
         if writes_through_views(self.fn, self.kinds) is not None:
             raise NotVectorizable("a write through a second name for an array")
+        if any(self._copied_view_of_written(node) for node in syntax.walk(self.fn) if isinstance(node, gast.Assign)):
+            raise NotVectorizable("a reshaped view of an array written while it is in use")
         array_work = False
         for node in syntax.walk(self.fn):
             if isinstance(node, gast.Return) and isinstance(node.value, gast.Tuple):
@@ -131,6 +134,16 @@ class ArrayVectorForwardTransform(ForwardTransform):
             raise NotVectorizable(f"an operation without a one-direction tangent rule: {gast.unparse(value).strip()} ({type(rule).__name__})")
         if len([n for n in read if self._is_array(n)]) > MOST_ARRAY_OPERANDS:
             raise NotVectorizable("an operation on more than two differentiated arrays")
+
+    def _copied_view_of_written(self, stmt) -> bool:
+        """A view made by a function (`reshape`, `np.squeeze`) of an array some statement writes
+        into: its tangent is computed per direction into a buffer of its own, which would miss
+        the writes the primal view sees (`y = x`, `y = x[i]` and transposes mirror the primal's)."""
+        target, value = stmt.targets[0], stmt.value
+        if not (isinstance(target, gast.Name) and target.id in self.active and isinstance(value, gast.Call)
+                and getattr(getattr(value, "srcgrad_rule", None), "result", None) == "view" and not _is_transpose(value)):
+            return False
+        return bool(({target.id} | self.shared.get(target.id, set())) & self.mutated)
 
     def _is_array_work(self, stmt) -> bool:
         """An operation on differentiated arrays whose result is an array: the work one pass
@@ -221,18 +234,25 @@ class ArrayVectorForwardTransform(ForwardTransform):
         return [syntax.if_(same_shape, [in_place], otherwise)]
 
     def _mirrors(self, value) -> bool:
-        """`x` or a view `x[i]`, `x[a:b]` of an active array: the tangent is the same view of dx."""
+        """`x`, a view `x[i]`, `x[a:b]` or the transpose of an active array: the tangent is the
+        same view of dx."""
         if isinstance(value, gast.Name):
             return self._is_array(value.id)
+        if _is_transpose(value):
+            return self._is_array(value.args[0].id) and K.ndim(self.kinds.get(value.args[0].id)) is not None
         return (isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name) and self._is_array(value.value.id)
                 and not K.selects_by_array(value.slice, self.kinds, if_unknown=True))
 
     def _view(self, name: str, value) -> list:
-        base = value if isinstance(value, gast.Name) else value.value
+        base = value.args[0] if _is_transpose(value) else value if isinstance(value, gast.Name) else value.value
         tangent = syntax.name(self.tangent(base.id))
         if isinstance(value, gast.Subscript):
             every = gast.Slice(lower=None, upper=None, step=None)
             tangent = syntax.subscript(tangent, syntax.tuple_([every] + [syntax.clone(p) for p in syntax.index_parts(value)]))
+        elif _is_transpose(value):   # the directions stay first: axes 0, n, n-1, ..., 1
+            rank = K.ndim(self.kinds.get(base.id))
+            axes = syntax.tuple_([syntax.const(0)] + [syntax.const(k) for k in range(rank, 0, -1)])
+            tangent = syntax.call("np.transpose", tangent, axes)
         return [syntax.assign(self.tangent(name), tangent),
                 syntax.assign(self.live(name), syntax.name(self.live(base.id)))]
 
@@ -306,6 +326,13 @@ class ArrayVectorForwardTransform(ForwardTransform):
             shape = syntax.binop(gast.Attribute(value=syntax.name(value.id), attr="shape", ctx=gast.Load()), "+",
                                  syntax.tuple_([shape]))
         return syntax.return_(syntax.tuple_([value, syntax.call("np.zeros", shape)]))
+
+
+def _is_transpose(value) -> bool:
+    """`np.transpose(x)` of a name, all axes reversed (`x.T` arrives so)."""
+    rule = getattr(value, "srcgrad_rule", None)
+    return (isinstance(value, gast.Call) and rule is not None and rule.name == "np.transpose" and len(value.args) == 1
+            and not value.keywords and isinstance(value.args[0], gast.Name))
 
 
 def _operand(value, k: int):
