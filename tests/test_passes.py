@@ -52,6 +52,21 @@ def test_loop_exits_leave_one_return_and_one_break():
         assert _run(unit.parsed.tree, _namespace(unit), 0.7, n) == pf.early_exit(0.7, n)
 
 
+def _gradient_source(fn, args, wrt) -> str:
+    """The generated gradient of fn, after checking its vjp on both backends."""
+    for backend in ("python", "numba"):
+        check_vjp(fn, args, wrt, backend=backend)
+    grad = srcgrad.grad(fn, wrt=wrt)
+    grad(*args)
+    return srcgrad.source(grad)
+
+
+def _triangle_inputs(seed):
+    """Packed triangular factors, centres and points for the pass_functions mixtures."""
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(3, 10)) * 0.3, rng.normal(size=(3, 5)), rng.normal(size=(4, 5))
+
+
 def _scalarized(fn, arg_kinds):
     unit = normalized(fn, "forward")
     tree = copy.deepcopy(unit.parsed.tree)
@@ -161,20 +176,11 @@ def test_a_rows_adjoint_that_only_receives_additions_is_that_row_of_the_adjoint(
     """GMM's `l_ik = l[ik]`: the additions go into `W_bar[c]` itself, no row zeroed and added back."""
     rng = np.random.default_rng(2)
     W, X = rng.normal(size=(3, 6)) * 0.3, rng.normal(size=(5, 4))
-    for backend in ("python", "numba"):
-        check_vjp(pf.rows_accumulated, (W, X), (0, 1), backend=backend)
-    grad = srcgrad.grad(pf.rows_accumulated, wrt=(0, 1))
-    grad(W, X)
-    source = srcgrad.source(grad)
+    source = _gradient_source(pf.rows_accumulated, (W, X), (0, 1))
     assert "w_bar = W_bar[c]" in source and "W_bar[c] += w_bar" not in source and "zeroed_like(w_bar" not in source
     # a row whose every element gets one contribution (`zeroed_from`, then `=`): the contributions are added to the view
-    rng = np.random.default_rng(11)
-    packed, centres, X = rng.normal(size=(3, 10)) * 0.3, rng.normal(size=(3, 5)), rng.normal(size=(4, 5))
-    for backend in ("python", "numba"):
-        check_vjp(pf.mixture_of_triangles, (packed, centres, X), (0, 1, 2), backend=backend)
-    grad = srcgrad.grad(pf.mixture_of_triangles, wrt=(0, 1, 2))
-    grad(packed, centres, X)
-    source = srcgrad.source(grad)
+    packed, centres, X = _triangle_inputs(11)
+    source = _gradient_source(pf.mixture_of_triangles, (packed, centres, X), (0, 1, 2))
     assert "centres_c_bar = centres_bar[c]" in source and re.search(r"centres_c_bar\[\w+\] \+= ", source)
 
 
@@ -262,13 +268,8 @@ def test_a_buffer_written_by_a_loop_that_runs_no_iteration_is_all_zeros():
 def test_a_fresh_array_costly_to_replay_is_read_back_from_a_tape():
     """The reverse of the component loop reads each triangle product back (`row_at`) instead of
     recomputing the nest; the centred point, as cheap to recompute as to copy, is replayed."""
-    rng = np.random.default_rng(11)
-    packed, centres, X = rng.normal(size=(3, 10)) * 0.3, rng.normal(size=(3, 5)), rng.normal(size=(4, 5))
-    for backend in ("python", "numba"):
-        check_vjp(pf.mixture_of_triangles, (packed, centres, X), (0, 1, 2), backend=backend)
-    grad = srcgrad.grad(pf.mixture_of_triangles, wrt=(0, 1, 2))
-    grad(packed, centres, X)
-    source = srcgrad.source(grad)
+    packed, centres, X = _triangle_inputs(11)
+    source = _gradient_source(pf.mixture_of_triangles, (packed, centres, X), (0, 1, 2))
     assert "out_rows = pushed_row(out_rows, out_row_ends, c, out)" in source
     assert "out = row_at(out_rows, out_row_ends, c)" in source and "product = out" in source
     assert "out by a copy per iteration" in source and "centred_rows" not in source
@@ -279,13 +280,8 @@ def test_a_fresh_array_costly_to_replay_is_read_back_from_a_tape():
 def test_with_an_array_read_back_the_numbers_the_adjoint_reads_are_stored():
     """`log(1 + sum(out ** 2))`: the log's argument is stored per iteration, else the replay would
     still compute the product to get it."""
-    rng = np.random.default_rng(14)
-    packed, centres, X = rng.normal(size=(3, 10)) * 0.3, rng.normal(size=(3, 5)), rng.normal(size=(4, 5))
-    for backend in ("python", "numba"):
-        check_vjp(pf.triangle_then_logged, (packed, centres, X), (0, 1, 2), backend=backend)
-    grad = srcgrad.grad(pf.triangle_then_logged, wrt=(0, 1, 2))
-    grad(packed, centres, X)
-    source = srcgrad.source(grad)
+    packed, centres, X = _triangle_inputs(14)
+    source = _gradient_source(pf.triangle_then_logged, (packed, centres, X), (0, 1, 2))
     assert "out = row_at(out_rows, out_row_ends, c)" in source and re.search(r"add_\w* = add_\w*_tape\[c\]", source)
 
 
@@ -299,11 +295,7 @@ def test_a_fresh_array_rewritten_later_in_the_iteration_differentiates_right():
 def test_an_adjoint_element_the_inner_loop_keeps_adding_to_is_summed_locally():
     rng = np.random.default_rng(13)
     A, x = rng.normal(size=(4, 6)), rng.normal(size=4)
-    for backend in ("python", "numba"):
-        check_vjp(pf.scaled_row_sums, (A, x), (0, 1), backend=backend)
-    grad = srcgrad.grad(pf.scaled_row_sums, wrt=(0, 1))
-    grad(A, x)
-    source = srcgrad.source(grad)
+    source = _gradient_source(pf.scaled_row_sums, (A, x), (0, 1))
     assert re.search(r"(\w+_bar_sum) = 0\.0\n\s+for j .*\n(.*\n)*?\s+\1 \+= .*\n(.*\n)*?\s+x_bar\[i\] \+= \1", source), source
 
 
@@ -322,11 +314,7 @@ def test_the_adjoint_of_an_element_added_to_in_place_is_handed_on_untouched():
     """`out[j] += e`: its reverse reads `out_bar[j]`, and neither zeroes it nor adds it back."""
     rng = np.random.default_rng(16)
     x, packed = rng.normal(size=5), rng.normal(size=10)
-    for backend in ("python", "numba"):
-        check_vjp(pf.packed_lower_times, (packed, x), (0, 1), backend=backend)
-    grad = srcgrad.grad(pf.packed_lower_times, wrt=(0, 1))
-    grad(packed, x)
-    source = srcgrad.source(grad)
+    source = _gradient_source(pf.packed_lower_times, (packed, x), (0, 1))
     reverse_nest = source[source.index("for j in range(d - 1, "):]
     reverse_nest = reverse_nest[:reverse_nest.index("\n        for ") if "\n        for " in reverse_nest else None]
     assert "out_bar[j]" in reverse_nest and "out_bar[j] = 0.0" not in reverse_nest and "out_bar[j] +=" not in reverse_nest, source
