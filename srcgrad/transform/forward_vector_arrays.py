@@ -191,7 +191,7 @@ class ArrayVectorForwardTransform(ForwardTransform):
         read = sorted(syntax.loaded_names(value) & self.active)
         overwrites = name in read
         result = self.names.fresh(name + "_new") if overwrites else name
-        primal = syntax.assign(result, stmt.value)
+        primal = syntax.assign(result, stmt.value) if overwrites else stmt   # the statement itself keeps its location
         if self._is_array(name):
             target = self.names.fresh(self.tangent(name) + "_new") if overwrites else self.tangent(name)
             tangent = self._array_tangent(target, result, value, positions, read)
