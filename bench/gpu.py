@@ -13,6 +13,8 @@ Pattern 2, a loss summed over data points in a `prange` loop: a linear least-squ
 features) and a Gaussian-mixture log-likelihood (5 components in 3-D), written with an array of
 the components' terms per point (CPU targets only: a CUDA thread cannot allocate it) and with
 numbers only (every target). `cpu` is grad with the default target (the loop runs in order).
+On a GPU, least squares also times two hand-written CUDA gradients (`hand atomics`, `hand
+reduction`): how the generated kernel compares with the two ways to sum an adjoint over points.
 
 Every result is checked against the CPU target (relative 1e-10) before it is timed.
 """
@@ -136,7 +138,8 @@ def oscillator_args(n):
 
 # ----- pattern 2 ---------------------------------------------------------------------------------
 
-def pattern_2(name, fn, wrt, make_args, sizes, rows, on_gpu=True):
+def pattern_2(name, fn, wrt, make_args, sizes, rows, on_gpu=True, hand=None):
+    """`hand`: hand-written CUDA gradients (name -> function of device arrays) timed beside."""
     cpu = srcgrad.grad(fn, wrt=wrt)
     parallel = srcgrad.grad(fn, wrt=wrt, target="parallel")
     gpu = srcgrad.grad(fn, wrt=wrt, target="cuda") if HAVE_GPU and on_gpu else None
@@ -152,8 +155,73 @@ def pattern_2(name, fn, wrt, make_args, sizes, rows, on_gpu=True):
             agree(gpu(*args), reference, f"{name} cuda, n={n}")
             agree(tuple(g.copy_to_host() if hasattr(g, "copy_to_host") else g for g in gpu(*on_device)), reference,
                   f"{name} cuda, device arrays, n={n}")
+            for column, kernel in (hand or {}).items():
+                row[column] = best(synchronized(lambda: kernel(*on_device)))
+                agree(tuple(g.copy_to_host().reshape(np.shape(r)) for g, r in zip(kernel(*on_device), reference)),
+                      reference, f"{name} {column}, n={n}")
         rows.append(row)
         print(row, flush=True)
+
+
+FEATURES, BLOCK = 8, 128
+SUMS = FEATURES + 1     # w_bar's and b_bar's, per thread (a literal for numba's array shapes)
+
+
+def least_squares_hand_kernels():
+    """Two hand-written CUDA gradients of tf.least_squares with 8 features, to put the generated
+    kernel beside the two ways to sum w_bar over points: an atomic add per feature per point (what
+    srcgrad generates), and a block reduction (each thread sums in registers, the block in shared
+    memory, then one atomic add per block and feature)."""
+    @cuda.jit
+    def atomics(w, b, X, y, w_bar, b_bar):
+        b_sum = 0.0
+        for i in range(cuda.grid(1), X.shape[0], cuda.gridsize(1)):
+            r = b - y[i]
+            for j in range(FEATURES):
+                r += w[j] * X[i, j]
+            r *= 2.0 / X.shape[0]
+            for j in range(FEATURES):
+                cuda.atomic.add(w_bar, j, r * X[i, j])
+            b_sum += r
+        cuda.atomic.add(b_bar, 0, b_sum)
+
+    @cuda.jit
+    def reduction(w, b, X, y, w_bar, b_bar):
+        sums = cuda.local.array(SUMS, numba.float64)
+        for j in range(SUMS):
+            sums[j] = 0.0
+        for i in range(cuda.grid(1), X.shape[0], cuda.gridsize(1)):
+            r = b - y[i]
+            for j in range(FEATURES):
+                r += w[j] * X[i, j]
+            r *= 2.0 / X.shape[0]
+            for j in range(FEATURES):
+                sums[j] += r * X[i, j]
+            sums[FEATURES] += r
+        block = cuda.shared.array((SUMS, BLOCK), numba.float64)
+        t = cuda.threadIdx.x
+        for j in range(SUMS):
+            block[j, t] = sums[j]
+        cuda.syncthreads()
+        stride = BLOCK // 2
+        while stride > 0:
+            if t < stride:
+                for j in range(SUMS):
+                    block[j, t] += block[j, t + stride]
+            cuda.syncthreads()
+            stride //= 2
+        if t == 0:
+            for j in range(FEATURES):
+                cuda.atomic.add(w_bar, j, block[j, 0])
+            cuda.atomic.add(b_bar, 0, block[FEATURES, 0])
+
+    def launcher(kernel):
+        def gradient(w, b, X, y):
+            w_bar, b_bar = cuda.to_device(np.zeros(FEATURES)), cuda.to_device(np.zeros(1))
+            kernel[min(4096, -(-X.shape[0] // BLOCK)), BLOCK](w, b, X, y, w_bar, b_bar)
+            return w_bar, b_bar
+        return gradient
+    return {"hand atomics": launcher(atomics), "hand reduction": launcher(reduction)}
 
 
 def least_squares_args(n):
@@ -168,7 +236,7 @@ def gmm_args(n):
 
 
 def table(rows) -> str:
-    columns = ["cpu", "parallel", "cuda", "cuda+copies"]
+    columns = ["cpu", "parallel", "cuda", "cuda+copies", "hand atomics", "hand reduction"]
     lines = ["| workload | n | " + " | ".join(f"{c} (ms)" for c in columns) + " | parallel speed-up | cuda speed-up |",
              "|---" * (len(columns) + 4) + "|"]
     for row in rows:
@@ -187,7 +255,8 @@ def main():
         pattern_1("Black-Scholes Greeks", tf.bs_call, (0, 1, 2), black_scholes_args, small, rows)
         pattern_1("oscillator, 100 steps", tf.damped_oscillator, (0, 1), oscillator_args, small[:2], rows)
     medium = [10 ** 4, 10 ** 5] if QUICK else [10 ** 7] if PRANGE_ONLY else [10 ** 6, 10 ** 7]
-    pattern_2("least squares (prange)", tf.least_squares, (0, 1), least_squares_args, medium, rows)
+    pattern_2("least squares (prange)", tf.least_squares, (0, 1), least_squares_args, medium, rows,
+              hand=least_squares_hand_kernels() if HAVE_GPU else None)
     pattern_2("GMM log-likelihood (prange)", tf.gmm_loglik, (0, 1, 2), gmm_args, medium, rows, on_gpu=False)
     pattern_2("GMM, numbers only (prange)", tf.gmm_loglik_streaming, (0, 1, 2), gmm_args, medium, rows)
     print(table(rows))

@@ -133,7 +133,7 @@ def test_prange_kernels_keep_device_arrays_on_the_device():
     close(b_bar, expected[1])
     g(w, b, X[:7], y[:7])   # host arrays of other sizes: the same kernels
     assert len(g._specializations.cache) == 1
-    assert "cuda.atomic.add(w_bar, j," in g.source and "cuda_loop(" in g.source
+    assert "cuda.atomic.add(w_bar_parts, (j, part)," in g.source and "cuda_loop(" in g.source
 
 
 def test_random_kernel_programs_agree_with_the_cpu_target(tmp_path):

@@ -214,6 +214,9 @@ def test_prange_source_shows_parallel_loops_and_private_parts():
     g(*PRANGE[2][1])
     assert "@parallel_jit" in g.source and "for part in prange(parts):" in g.source
     assert "x_bar_part[j, c] +=" in g.source and "x_bar[i, c] +=" in g.source   # shared rows private to a part, own rows direct
+    mixture = srcgrad.grad(tf.gmm_loglik, wrt=(0, 1, 2), target="parallel")
+    mixture(*PRANGE[1][1])
+    assert "for part in prange(parts):" in mixture.source and "run in order" not in mixture.source   # per-point buffers zeroed per point
     product = srcgrad.grad(tf.running_product, target="parallel")
     product(PRANGE[3][1][0])
     assert "in prange(" not in product.source and "run in order" in product.source
@@ -240,10 +243,11 @@ def kernels_to_ptx(derivative, *args) -> list:
     ptx = []
 
     def compile_instead(kernel, threads, n_sums, *values):
-        signature = tuple(numba.typeof(v) for v in values) + ((numba.float64[::1],) if n_sums else ())
+        signature = tuple(numba.typeof(v) for v in values) + ((numba.float64[:, ::1],) if n_sums else ())
         ptx.append(cuda.compile_ptx(kernel.py_func, signature, cc=(9, 0))[0])
         return [0.0] * n_sums
-    namespace = {**host.__globals__, "cuda_loop": compile_instead, "cuda_zeros": np.zeros, "cuda_empty": np.empty}
+    namespace = {**host.__globals__, "cuda_loop": compile_instead, "cuda_zeros": np.zeros, "cuda_empty": np.empty,
+                 "cuda_parts": lambda like, parts: np.zeros(like.shape + (parts,)), "cuda_add_parts": lambda parts, out: None}
     seed = (1.0,) * (host.__code__.co_argcount - len(args))   # grad's output cotangent
     types.FunctionType(host.__code__, namespace, host.__name__)(*args, *seed)
     return ptx
@@ -264,6 +268,11 @@ def test_prange_kernels_compile_to_ptx_without_a_gpu():
         ptx = kernels_to_ptx(derivative, *args)
         assert len(ptx) == kernels and all(".entry" in p for p in ptx)
     assert "atom.global.add.f64" in "".join(kernels_to_ptx(made[1][0], *STREAMING))   # shared adjoints: atomic adds
+    from numba import cuda
+    from srcgrad_runtime import cuda as helpers
+    helpers._kernels()   # the helpers' own kernels: zeros on the device, and the sum of threads' copies
+    assert ".entry" in cuda.compile_ptx(helpers._fill_zero, (numba.float64[::1],), cc=(9, 0))[0]
+    assert "atom.global.add.f64" in cuda.compile_ptx(helpers._add_parts, (numba.float64[:, ::1], numba.float64[::1]), cc=(9, 0))[0]
 
 
 @pytest.mark.parametrize("fn, args, message", [

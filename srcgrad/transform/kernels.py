@@ -2,11 +2,12 @@
 statements that launch it.
 
 After loop_kernel, the loop is a kernel whose threads each run every (threads)-th iteration (a
-grid-stride loop): the sums the loop carries live in a thread's registers and are added into a
-device array of partial sums once per thread, atomically; accumulations into elements other
-iterations add to are atomic adds; each scratch tape is a row of a device array per thread,
-sized on the host. allocate_on_device makes the host allocate on the GPU the arrays its kernels
-read and write.
+grid-stride loop): the sums the loop carries live in a thread's registers and are stored once per
+thread into a device array of partial sums, which the host sums on the device; accumulations into
+elements other iterations add to are atomic adds into the thread's copy of the array (thread t
+into copy t % parts), which the host sums into the array after the loop; each scratch tape is a
+row of a device array per thread, sized on the host. allocate_on_device makes the host allocate on
+the GPU the arrays its kernels read and write.
 """
 from __future__ import annotations
 
@@ -23,21 +24,23 @@ from ..rules.template import simplify
 def loop_kernel(loop, sums: list, tapes: dict, shared: dict, names: NameGenerator, name: str, kinds: dict) -> tuple:
     """(the kernel `name` running `loop`, the host statements that launch it in the loop's place
     and add the `sums` its threads computed). `shared`: array -> the accumulations into elements
-    other iterations add to as well, which become atomic adds. Each thread takes a row of a device
-    array for each of the `tapes` (scratch buffers sized by values the loop does not change);
-    raises NotAKernel when a tape's size changes within the loop."""
+    other iterations add to as well, which become atomic adds into the thread's copy of the array.
+    Each thread takes a row of a device array for each of the `tapes` (scratch buffers sized by
+    values the loop does not change); raises NotAKernel when a tape's size changes within the loop."""
     args = loop.iter.args
     start, stop = (args[0], args[1]) if len(args) > 1 else (syntax.const(0), args[0])
-    _AtomicAdds({id(stmt) for statements in shared.values() for stmt in statements}, loop.target.id).visit(loop)
+    part, part_count = names.fresh("part"), names.fresh("parts")
+    copies = {array: names.fresh(f"{array}_parts") for array in sorted(shared)}
+    _AtomicAdds({id(stmt) for statements in shared.values() for stmt in statements}, copies, part).visit(loop)
     sizes = _TapeRows(tapes).take(loop)
     rows = {tape: names.fresh(f"{tape}_rows") for tape in sorted(sizes)}
     stride = syntax.for_range(loop.target.id, [simplify(syntax.binop(syntax.clone(start), "+", syntax.parse_expr("cuda.grid(1)"))),
                                                syntax.clone(stop), syntax.parse_expr("cuda.gridsize(1)")], loop.body)
     partial, threads = names.fresh("partial_sums"), names.fresh("threads")
     body = [syntax.assign(tape, syntax.parse_expr(f"{row}[cuda.grid(1)]")) for tape, row in rows.items()]
+    body += [syntax.assign(part, syntax.parse_expr(f"cuda.grid(1) % {part_count}"))] if copies else []
     body += [syntax.assign(s, syntax.const(0.0)) for s in sums] + [stride]
-    body += [gast.Expr(value=syntax.call(syntax.dotted("cuda.atomic.add"), syntax.name(partial), syntax.const(k),
-                                         syntax.name(s))) for k, s in enumerate(sums)]
+    body += [syntax.assign(syntax.parse_expr(f"{partial}[{k}, cuda.grid(1)]"), syntax.name(s)) for k, s in enumerate(sums)]
     nodes = [n for stmt in body for n in syntax.walk(stmt)]
     called = {id(n.func) for n in nodes if isinstance(n, gast.Call)}
     functions = {n.id for n in nodes if id(n) in called and isinstance(n, gast.Name)}
@@ -45,23 +48,34 @@ def loop_kernel(loop, sums: list, tapes: dict, shared: dict, names: NameGenerato
     kernel = syntax.function(name, params + ([partial] if sums else []), body)
     kernel.srcgrad_decorator = "cuda_kernel_jit"
     trips = simplify(syntax.binop(syntax.clone(stop), "-", syntax.clone(start)))
-    how = "sums and shared adjoints added atomically" if sums or shared else "each writing its own elements"
-    host = [syntax.comment(f"the prange loop, as the CUDA kernel {name}: a thread per iteration, {how}")]
+    host = [syntax.comment(f"the prange loop, as the CUDA kernel {name}: a thread per iteration, {_how(sums, copies)}")]
     row_bytes = [syntax.binop(syntax.const(8), "*", syntax.clone(size)) for size, _ in sizes.values()]
     host.append(syntax.assign(threads, syntax.call("cuda_threads", trips, *([_sum(row_bytes)] if row_bytes else []))))
     for tape, row in rows.items():
         size, dtype = sizes[tape]
         host.append(syntax.assign(row, syntax.call("cuda_empty", syntax.tuple_([syntax.name(threads), size]), *dtype)))
+    if copies:
+        host.append(syntax.assign(part_count, syntax.call("cuda_part_count", syntax.name(threads), *map(syntax.name, copies))))
+        host += [syntax.assign(copy, syntax.call("cuda_parts", syntax.name(array), syntax.name(part_count)))
+                 for array, copy in copies.items()]
     launch = syntax.call("cuda_loop", syntax.name(name), syntax.name(threads), syntax.const(len(sums)), *map(syntax.name, params))
+    host.append(syntax.assign(partial, launch) if sums else gast.Expr(value=launch))
+    host += [gast.Expr(value=syntax.call("cuda_add_parts", syntax.name(copy), syntax.name(array))) for array, copy in copies.items()]
     if not sums:
-        return kernel, host + [gast.Expr(value=launch)]
-    host.append(syntax.assign(partial, launch))
+        return kernel, host
     for k, s in enumerate(sums):
         added = syntax.subscript(syntax.name(partial), syntax.const(k))
         if kinds.get(s) == K.INT:
             added = syntax.call("int", added)
         host.append(syntax.assign(s, syntax.binop(syntax.name(s), "+", added)))
     return kernel, host
+
+
+def _how(sums: list, copies: dict) -> str:
+    if copies:
+        return "each adding into its own copy of " + ", ".join(copies) + " (summed after the loop)" + \
+            (" and storing its part of each sum" if sums else "")
+    return "each storing its part of each sum" if sums else "each writing its own elements"
 
 
 def _sum(terms: list):
@@ -154,17 +168,20 @@ class NotAKernel(Exception):
 
 
 class _AtomicAdds(gast.NodeTransformer):
-    """`w_bar[j] += v` (an element other iterations add into too) becomes `cuda.atomic.add(w_bar, j, v)`."""
+    """`w_bar[j] += v` (an element other iterations add into too) becomes
+    `cuda.atomic.add(w_bar_parts, (j, part), v)`: an add into the thread's copy of w_bar."""
 
-    def __init__(self, statements: set, index: str):
-        self.statements, self.index = statements, index
+    def __init__(self, statements: set, copies: dict, part: str):
+        self.statements, self.copies, self.part = statements, copies, part
 
     def visit_AugAssign(self, node):
         if id(node) not in self.statements:
             return node
         value = node.value if isinstance(node.op, gast.Add) else syntax.neg(node.value)
-        return gast.Expr(value=syntax.call(syntax.dotted("cuda.atomic.add"), node.target.value,
-                                           syntax.as_load(node.target.slice), value))
+        index = syntax.as_load(node.target.slice)
+        index = index.elts if isinstance(index, gast.Tuple) else [index]
+        return gast.Expr(value=syntax.call(syntax.dotted("cuda.atomic.add"), syntax.name(self.copies[node.target.value.id]),
+                                           syntax.tuple_(index + [syntax.name(self.part)]), value))
 
 
 # host allocations of arrays a kernel reads or writes, and their device counterparts
@@ -177,6 +194,8 @@ def allocate_on_device(fn) -> None:
     the kernel reads and writes them (a host array would be copied there and back at each launch)."""
     launched = {a.id for n in syntax.walk(fn) if isinstance(n, gast.Call) and syntax.dotted_name(n.func) == "cuda_loop"
                 for a in n.args[3:] if isinstance(a, gast.Name)}
+    launched |= {n.args[1].id for n in syntax.walk(fn) if isinstance(n, gast.Call)
+                 and syntax.dotted_name(n.func) == "cuda_add_parts" and isinstance(n.args[1], gast.Name)}
     for node in syntax.walk(fn):
         if isinstance(node, gast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], gast.Name) \
                 and node.targets[0].id in launched and isinstance(node.value, gast.Call) \

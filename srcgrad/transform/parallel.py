@@ -180,9 +180,9 @@ def _own_elements_only(loop, exempt: set) -> bool:
     return not any(isinstance(n, gast.Name) and n.id in written and id(n) not in own | sized for n in body)
 
 
-# calls a prange body may make on arrays: allocations, which numba's parallel loops handle
+# calls a prange body may make on arrays: allocations and zeroings, which numba's parallel loops handle
 _ALLOCATIONS = {"np.empty", "np.zeros", "np.ones", "np.full", "np.copy", "np.empty_like", "np.zeros_like",
-                "zeroed_like", "zeroed"}
+                "zeroed_like", "zeroed", "zeroed_from"}
 
 
 def _scalar_style(body: list, arrays: set) -> bool:
