@@ -875,6 +875,19 @@ def bulk_then_carried(x):
 
 
 @case("v")
+def strided_loops(x):
+    n = x.shape[0]
+    z = np.zeros(n)
+    total = 0.0
+    for step in range(0, 6, 2):              # a constant step other than 1: tapes sized by its trip count
+        for i in range(n - 1, -1, -1):       # a negative step, carrying a float
+            total = total * 0.5 + math.sin(x[i] * total + step)
+        for i in range(1, n, 2):             # rewrites z's odd elements every step
+            z[i] = z[i - 1] * x[i] + math.cos(z[i] + total)
+    return total + np.sum(z * x)
+
+
+@case("v")
 def work_array_read_before_rewrite(x):
     n = x.shape[0]
     k = np.zeros(n)

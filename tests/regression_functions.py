@@ -804,3 +804,10 @@ def row_into_column(a):
     w = np.outer(x, x)
     w[:, -1] = w[1]
     return np.sum(w)
+
+
+def where_with_a_wider_condition(a, A):
+    # 58:6:0: a comparison's kind said "a bool", so np.where of a matrix condition and vector
+    # branches was taken for a vector: the branch's adjoint, matrix-shaped, was added to a vector
+    t = np.where(0.5 > A[1:3, 1:3], np.ones(2) + np.outer(A, np.linspace(0.5, 1.5, 4) * a)[1, 3], 0.5)
+    return np.sum(t * A[:2, :2]) + np.where(A[0] > 0.0, a * A[0], -a).sum()

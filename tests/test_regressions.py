@@ -17,6 +17,7 @@ CASES = [
     (rf.transpose_rescaled_in_loop, (RNG.standard_normal((4, 3)), RNG.standard_normal(4)), (0, 1)),
     (rf.copied_transpose_in_loop, (RNG.standard_normal((4, 3)),), 0),
     (rf.diagonal_then_written, (0.96, -0.52), (0, 1)),
+    (rf.where_with_a_wider_condition, (0.56, M33a), (0, 1)),
     (rf.unpacked_into_a_list, (V3,), 0),
     (rf.keywords_to_a_called_helper, (V3,), 0),
     (rf.restored_from_the_tape, (np.array([[1.09, -0.58], [-0.08, -0.81], [1.1, -1.07], [0.9, -0.03]]),), 0),

@@ -147,6 +147,10 @@ class KindInference:
         self.kinds.update(global_kinds or {})
         self.call_kinds = call_kinds or (lambda call, arg_kinds: UNKNOWN)
         self.fn = fn
+        # name -> the rank of the comparison bound to it (None: unknown). A comparison's kind says
+        # a bool, but a call given a comparison of arrays is given an array of bools (np.where's
+        # condition, broadcast with its branches)
+        self.compared: dict = {}
 
     def run(self) -> dict:
         for _ in range(6):
@@ -183,6 +187,11 @@ class KindInference:
     def _assign(self, target, value):
         if isinstance(target, gast.Name):
             self._set(target.id, self.expr(value))
+            if isinstance(value, gast.Compare):
+                ranks = [ndim(self.of(op)) for op in [value.left] + value.comparators]
+                rank = None if None in ranks else max(ranks)
+                known = self.compared.get(target.id, rank)
+                self.compared[target.id] = rank if known == rank else None
         elif isinstance(target, gast.Tuple):
             kind = self.expr(value)
             if kind is None:
@@ -264,7 +273,7 @@ class KindInference:
 
     def _call(self, node):
         rule = getattr(node, "srcgrad_rule", None)
-        args = [self.of(a) if not isinstance(a, (gast.Tuple, gast.List)) else tuple(self.of(e) for e in a.elts)
+        args = [self._argument(a) if not isinstance(a, (gast.Tuple, gast.List)) else tuple(self._argument(e) for e in a.elts)
                 for a in node.args]
         if any(a is None or (isinstance(a, tuple) and None in a) for a in args):
             return None   # an argument not inferred yet: a later round of the fixpoint decides
@@ -273,6 +282,15 @@ class KindInference:
         if rule is None:
             return UNKNOWN
         return rule.result_kind(args, node)
+
+
+    def _argument(self, node):
+        """The kind of a call's argument: a comparison of arrays is an array of bools ("ia2")."""
+        kind = self.of(node)
+        if kind != BOOL or not isinstance(node, gast.Name) or node.id not in self.compared:
+            return kind
+        rank = self.compared[node.id]
+        return BOOL if rank == 0 else "ia?" if rank is None else f"ia{rank}"
 
 
 def matmul_kind(a, b):

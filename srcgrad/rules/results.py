@@ -167,8 +167,8 @@ def reshaped(args, call=None):
 
 
 def where(args, call=None):
-    """np.where(condition, a, b): a float array shaped by broadcasting all three. A comparison's
-    kind says a bool, not whether of numbers or of arrays: with number branches it may be an array."""
+    """np.where(condition, a, b): a float array shaped by broadcasting all three. A condition of
+    kind bool that is no comparison of arrays may still be an array: with number branches, unknown."""
     if len(args) < 3:
         return K.UNKNOWN
     if args[0] == K.BOOL and not any(K.is_array(k) for k in args[1:3]):

@@ -26,9 +26,9 @@ _SIZED_ALLOCATIONS = {"np.zeros", "np.ones", "np.empty", "np.full"}   # first ar
 
 
 def _counted(loop) -> bool:
-    """A `for` over a unit-step range that runs to its end: its trip count sizes tapes up front."""
+    """A `for` over a range of constant step that runs to its end: its trip count sizes tapes up front."""
     plan = _LoopPlan(loop, [], {}, has_exit=bool(loop.body) and is_loop_exit(loop.body[-1]))
-    return plan.is_for and not plan.has_exit and plan.unit_step
+    return plan.is_for and not plan.has_exit and plan.constant_step is not None
 
 
 def is_loop_exit(stmt) -> bool:
@@ -58,6 +58,16 @@ class _LoopPlan:
     def unit_step(self) -> bool:
         args = self.range_args
         return len(args) < 3 or (isinstance(args[2], gast.Constant) and args[2].value == 1)
+
+    @property
+    def constant_step(self):
+        """The range's step when it is a nonzero integer constant (`range(0, n, 2)`), else None."""
+        step = self.range_args[2] if len(self.range_args) > 2 else syntax.const(1)
+        negated = isinstance(step, gast.UnaryOp) and isinstance(step.op, gast.USub)
+        value = getattr(step.operand if negated else step, "value", None)
+        if not isinstance(value, int) or isinstance(value, bool) or value == 0:
+            return None
+        return -value if negated else value
 
     @property
     def start(self):
@@ -483,8 +493,11 @@ class LoopReversal:
         return syntax.subscript(syntax.name(tape), syntax.clone(position))
 
     def _trip_count(self, plan):
-        """The number of iterations of a unit-step range loop: `stop` or `stop - start`."""
+        """The number of iterations of a range loop of constant step: `stop` or `stop - start` for
+        a unit step, `len(range(start, stop, step))` for another."""
         start = plan.start
+        if not plan.unit_step:
+            return syntax.call("len", syntax.call("range", *map(syntax.clone, plan.range_args)))
         if isinstance(start, gast.Constant) and start.value == 0:
             return syntax.clone(plan.stop)
         return syntax.call("max", syntax.binop(syntax.clone(plan.stop), "-", syntax.clone(start)), syntax.const(0))
@@ -499,14 +512,18 @@ class LoopReversal:
         return self._tapes[key]
 
     def _position(self, plan):
-        """Index of the current iteration in a preallocated tape: `i - start`."""
+        """Index of the current iteration in a preallocated tape: `i - start`, `start - i` for a
+        step of -1, `(i - start) // step` for another."""
         if not plan.is_for:
             return syntax.const(0)
         index = syntax.name(plan.loop.target.id)
         start = plan.start
-        if isinstance(start, gast.Constant) and start.value == 0:
-            return index
-        return syntax.binop(index, "-", syntax.clone(start))
+        if plan.constant_step == -1:
+            return syntax.binop(syntax.clone(start), "-", index)
+        offset = index if isinstance(start, gast.Constant) and start.value == 0 else syntax.binop(index, "-", syntax.clone(start))
+        if plan.unit_step:
+            return offset
+        return syntax.binop(offset, "//", syntax.clone(plan.step))
 
     def loop_reverse(self, loop) -> list:
         if self.checkpointing(loop):
