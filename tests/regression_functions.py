@@ -811,3 +811,12 @@ def where_with_a_wider_condition(a, A):
     # branches was taken for a vector: the branch's adjoint, matrix-shaped, was added to a vector
     t = np.where(0.5 > A[1:3, 1:3], np.ones(2) + np.outer(A, np.linspace(0.5, 1.5, 4) * a)[1, 3], 0.5)
     return np.sum(t * A[:2, :2]) + np.where(A[0] > 0.0, a * A[0], -a).sum()
+
+
+def squeezed_view_updated_in_place(a):
+    # 58:716:0: np.squeeze was a copy in the generated code (a sum over the axis of length one),
+    # so `w += w` changed only the function's own `t`, a view in numpy: now a view, and refused
+    w = np.ones((4, 4)) * a
+    t = w[1:3][:1].squeeze(axis=0)
+    w += w
+    return np.sum(t)

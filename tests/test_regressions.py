@@ -123,6 +123,7 @@ REFUSED = [(rf.arange_of_input, (0.5,), "np.arange` with an argument that depend
            (rf.length_one_view_broadcast, (0.5,), "different lengths"),
            (rf.row_into_column, (0.5,), "of a view of `w` taken along other axes"),
            (rf.view_updated_in_place, (0.5,), "augmented assignment to the array `row` while `w` shares"),
+           (rf.squeezed_view_updated_in_place, (0.5,), "augmented assignment to the array `w` while `t, "),
            (rf.raises_own_exception, (0.5,), r"(?s)regression_functions.py:\d+.*not a built-in one")]
 IDS = [f"{fn.__name__}-{k}" for k, (fn, _, _) in enumerate(CASES)]
 
