@@ -72,3 +72,37 @@ def _directions_last(tangent, live):
 def _directions_first(seed):
     axes = (seed.ndim - 1,) + tuple(range(seed.ndim - 1))
     return lambda seed: np.ascontiguousarray(np.transpose(seed, axes))
+
+
+def matmul_into(slot, a, b):
+    """slot[...] = a @ b, written straight into one direction of a tangent: numba's `@` makes a
+    temporary to copy, and takes a slow path for a transposed operand (GradBench ht's
+    `base_positions @ transform.T`, 10000 x 4 by 4 x 4: 133 us against 16 us)."""
+    np.matmul(a, b, out=slot)
+
+
+@overload(matmul_into)
+def _matmul_into(slot, a, b):
+    def into(slot, a, b):
+        if slot.size <= SETTLED:   # a 3 x 3 rotation: numba's own product is quicker than a BLAS call
+            slot[:] = a @ b
+        else:
+            np.dot(np.ascontiguousarray(a), np.ascontiguousarray(b), slot)
+    return into
+
+
+def multiply_into(slot, a, b):
+    """slot[...] = a * b, written straight into one direction of a tangent: numba makes a
+    temporary for an array expression and then copies it (ht's weighted vertices, 10000 x 3:
+    152 us against 75 us through np.multiply's output argument)."""
+    np.multiply(a, b, out=slot)
+
+
+@overload(multiply_into)
+def _multiply_into(slot, a, b):
+    def into(slot, a, b):
+        if slot.size <= SETTLED:   # small: numba's own expression is quicker than the ufunc's machinery
+            slot[:] = a * b
+        else:
+            np.multiply(a, b, slot)
+    return into

@@ -223,8 +223,8 @@ class ArrayVectorForwardTransform(ForwardTransform):
         slot, added_slot = self._slot(name), self._slot(added)
         if isinstance(value.op, gast.Sub):
             added_slot = syntax.neg(added_slot)
-        update = syntax.if_(self._is_live(name), [gast.AugAssign(target=syntax.as_store(slot), op=type(value.op)(),
-                                                                   value=self._slot(added))],
+        total = syntax.call(_UFUNCS[type(value.op)], syntax.clone(slot), self._slot(added), syntax.clone(slot))
+        update = syntax.if_(self._is_live(name), [gast.Expr(value=total)],
                             [syntax.assign(syntax.clone(slot), added_slot),
                              syntax.assign(self._is_live(name), syntax.const(True))])
         in_place = self._each_direction([syntax.if_(self._is_live(added), [update])])
@@ -259,13 +259,30 @@ class ArrayVectorForwardTransform(ForwardTransform):
     def _array_tangent(self, target: str, result: str, value, positions, read) -> list:
         live = self._live_of(target)
         cases = self._cases(read, lambda expr: [
-            syntax.assign(syntax.subscript(syntax.name(target), syntax.name(self.direction)), expr),
+            self._written(syntax.subscript(syntax.name(target), syntax.name(self.direction)), expr),
             syntax.assign(syntax.subscript(syntax.name(live), syntax.name(self.direction)),
                           syntax.call("may_be_nonzero", syntax.subscript(syntax.name(target), syntax.name(self.direction))))],
             result, value, positions, otherwise=[])
         return [syntax.assign(target, syntax.call("direction_buffer", syntax.name(self.count), syntax.name(result))),
                 syntax.assign(live, syntax.call("np.zeros", syntax.name(self.count), syntax.dotted("np.bool_"))),
                 self._each_direction(cases)]
+
+    def _written(self, slot, expr):
+        """`slot = expr`, where a product, expr's last operation, writes straight into the slot
+        (matmul_into, multiply_into) rather than into a temporary that is then copied."""
+        if isinstance(expr, gast.BinOp) and isinstance(expr.op, gast.MatMult) \
+                and K.ndim(self._atom_kind(expr.left)) == 2 and K.ndim(self._atom_kind(expr.right)) in (1, 2):
+            return gast.Expr(value=syntax.call("matmul_into", slot, expr.left, expr.right))
+        if isinstance(expr, gast.BinOp) and isinstance(expr.op, gast.Mult):
+            return gast.Expr(value=syntax.call("multiply_into", slot, expr.left, expr.right))
+        return syntax.assign(slot, expr)
+
+    def _atom_kind(self, node):
+        """The kind of one direction of a tangent (`dx[direction]`) or of a primal name."""
+        if isinstance(node, gast.Subscript) and isinstance(node.value, gast.Name) \
+                and isinstance(node.slice, gast.Name) and node.slice.id == self.direction:
+            return next((self.kinds.get(n) for n in self.active if self.tangent(n) == node.value.id), K.UNKNOWN)
+        return K.of_atom(node, self.kinds) if isinstance(node, gast.Name) else K.UNKNOWN
 
     def _float_cases(self, name, result, value, positions, read) -> list:
         slot = self._slot(name)
@@ -326,6 +343,10 @@ class ArrayVectorForwardTransform(ForwardTransform):
             shape = syntax.binop(gast.Attribute(value=syntax.name(value.id), attr="shape", ctx=gast.Load()), "+",
                                  syntax.tuple_([shape]))
         return syntax.return_(syntax.tuple_([value, syntax.call("np.zeros", shape)]))
+
+
+# a running total's update in place, through the ufunc's output argument (no temporary)
+_UFUNCS = {gast.Add: "np.add", gast.Sub: "np.subtract"}
 
 
 def _is_transpose(value) -> bool:
