@@ -283,7 +283,6 @@ class KindInference:
             return UNKNOWN
         return rule.result_kind(args, node)
 
-
     def _argument(self, node):
         """The kind of a call's argument: a comparison of arrays is an array of bools ("ia2")."""
         kind = self.of(node)
