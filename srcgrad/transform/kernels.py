@@ -29,46 +29,60 @@ def loop_kernel(loop, sums: list, tapes: dict, shared: dict, names: NameGenerato
     values the loop does not change); raises NotAKernel when a tape's size changes within the loop."""
     args = loop.iter.args
     start, stop = (args[0], args[1]) if len(args) > 1 else (syntax.const(0), args[0])
-    part, part_count = names.fresh("part"), names.fresh("parts")
-    copies = {array: names.fresh(f"{array}_parts") for array in sorted(shared)}
-    _AtomicAdds({id(stmt) for statements in shared.values() for stmt in statements}, copies, part).visit(loop)
+    launch = _Launch(name, names, sums, {array: names.fresh(f"{array}_parts") for array in sorted(shared)})
+    _AtomicAdds({id(stmt) for statements in shared.values() for stmt in statements}, launch.copies, launch.part).visit(loop)
     sizes = _TapeRows(tapes).take(loop)
     rows = {tape: names.fresh(f"{tape}_rows") for tape in sorted(sizes)}
     stride = syntax.for_range(loop.target.id, [simplify(syntax.binop(syntax.clone(start), "+", syntax.parse_expr("cuda.grid(1)"))),
                                                syntax.clone(stop), syntax.parse_expr("cuda.gridsize(1)")], loop.body)
-    partial, threads = names.fresh("partial_sums"), names.fresh("threads")
     body = [syntax.assign(tape, syntax.parse_expr(f"{row}[cuda.grid(1)]")) for tape, row in rows.items()]
-    body += [syntax.assign(part, syntax.parse_expr(f"cuda.grid(1) % {part_count}"))] if copies else []
+    body += [syntax.assign(launch.part, syntax.parse_expr(f"cuda.grid(1) % {launch.part_count}"))] if launch.copies else []
     body += [syntax.assign(s, syntax.const(0.0)) for s in sums] + [stride]
-    body += [syntax.assign(syntax.parse_expr(f"{partial}[{k}, cuda.grid(1)]"), syntax.name(s)) for k, s in enumerate(sums)]
+    body += [syntax.assign(syntax.parse_expr(f"{launch.partial}[{k}, cuda.grid(1)]"), syntax.name(s)) for k, s in enumerate(sums)]
     nodes = [n for stmt in body for n in syntax.walk(stmt)]
     called = {id(n.func) for n in nodes if isinstance(n, gast.Call)}
     functions = {n.id for n in nodes if id(n) in called and isinstance(n, gast.Name)}
-    params = sorted(upward_exposed(body) - functions - MODULE_NAMES - {"cuda", partial})
-    kernel = syntax.function(name, params + ([partial] if sums else []), body)
+    params = sorted(upward_exposed(body) - functions - MODULE_NAMES - {"cuda", launch.partial})
+    kernel = syntax.function(name, params + ([launch.partial] if sums else []), body)
     kernel.srcgrad_decorator = "cuda_kernel_jit"
     trips = simplify(syntax.binop(syntax.clone(stop), "-", syntax.clone(start)))
-    host = [syntax.comment(f"the prange loop, as the CUDA kernel {name}: a thread per iteration, {_how(sums, copies)}")]
-    row_bytes = [syntax.binop(syntax.const(8), "*", syntax.clone(size)) for size, _ in sizes.values()]
-    host.append(syntax.assign(threads, syntax.call("cuda_threads", trips, *([_sum(row_bytes)] if row_bytes else []))))
-    for tape, row in rows.items():
-        size, dtype = sizes[tape]
-        host.append(syntax.assign(row, syntax.call("cuda_empty", syntax.tuple_([syntax.name(threads), size]), *dtype)))
-    if copies:
-        host.append(syntax.assign(part_count, syntax.call("cuda_part_count", syntax.name(threads), *map(syntax.name, copies))))
-        host += [syntax.assign(copy, syntax.call("cuda_parts", syntax.name(array), syntax.name(part_count)))
-                 for array, copy in copies.items()]
-    launch = syntax.call("cuda_loop", syntax.name(name), syntax.name(threads), syntax.const(len(sums)), *map(syntax.name, params))
-    host.append(syntax.assign(partial, launch) if sums else gast.Expr(value=launch))
-    host += [gast.Expr(value=syntax.call("cuda_add_parts", syntax.name(copy), syntax.name(array))) for array, copy in copies.items()]
-    if not sums:
-        return kernel, host
-    for k, s in enumerate(sums):
-        added = syntax.subscript(syntax.name(partial), syntax.const(k))
-        if kinds.get(s) == K.INT:
-            added = syntax.call("int", added)
-        host.append(syntax.assign(s, syntax.binop(syntax.name(s), "+", added)))
-    return kernel, host
+    return kernel, launch.host(params, trips, {rows[tape]: sizes[tape] for tape in rows}, kinds)
+
+
+class _Launch:
+    """The names a kernel and the host code that launches it share, and that host code."""
+
+    def __init__(self, name: str, names: NameGenerator, sums: list, copies: dict):
+        self.name, self.sums, self.copies = name, sums, copies   # copies: array -> its threads' copies
+        self.part, self.part_count = names.fresh("part"), names.fresh("parts")
+        self.partial, self.threads = names.fresh("partial_sums"), names.fresh("threads")
+
+    def host(self, params: list, trips, rows: dict, kinds: dict) -> list:
+        """Size the threads and their rows (`rows`: row array -> (size, dtype keyword)), make
+        the copies of the shared adjoints, launch, then sum the copies and the loop's sums."""
+        threads = syntax.name(self.threads)
+        host = [syntax.comment(f"the prange loop, as the CUDA kernel {self.name}: a thread per iteration, "
+                               f"{_how(self.sums, self.copies)}")]
+        row_bytes = [syntax.binop(syntax.const(8), "*", syntax.clone(size)) for size, _ in rows.values()]
+        host.append(syntax.assign(self.threads, syntax.call("cuda_threads", trips, *([_sum(row_bytes)] if row_bytes else []))))
+        host += [syntax.assign(row, syntax.call("cuda_empty", syntax.tuple_([syntax.clone(threads), size]), *dtype))
+                 for row, (size, dtype) in rows.items()]
+        if self.copies:
+            host.append(syntax.assign(self.part_count, syntax.call("cuda_part_count", syntax.clone(threads),
+                                                                    *map(syntax.name, self.copies))))
+            host += [syntax.assign(copy, syntax.call("cuda_parts", syntax.name(array), syntax.name(self.part_count)))
+                     for array, copy in self.copies.items()]
+        launch = syntax.call("cuda_loop", syntax.name(self.name), syntax.clone(threads), syntax.const(len(self.sums)),
+                             *map(syntax.name, params))
+        host.append(syntax.assign(self.partial, launch) if self.sums else gast.Expr(value=launch))
+        host += [gast.Expr(value=syntax.call("cuda_add_parts", syntax.name(copy), syntax.name(array)))
+                 for array, copy in self.copies.items()]
+        for k, s in enumerate(self.sums):
+            added = syntax.subscript(syntax.name(self.partial), syntax.const(k))
+            if kinds.get(s) == K.INT:
+                added = syntax.call("int", added)
+            host.append(syntax.assign(s, syntax.binop(syntax.name(s), "+", added)))
+        return host
 
 
 def _how(sums: list, copies: dict) -> str:
