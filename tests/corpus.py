@@ -875,6 +875,19 @@ def bulk_then_carried(x):
 
 
 @case("v")
+def guarded_by_any(x):
+    if np.any(x > 0.8):                      # a call as an if's test
+        return np.sum(x * x)
+    return np.sum(np.sin(x))
+
+
+@case("v")
+def masked_where(x):
+    # arrays indexed by conditions: jacfwd takes one pass per direction (the kinds carry no mask rank)
+    return np.sum(np.where(x > 0.5, x * x, 0.0)[x > 0.1]) + np.sum(x[x > 0.3] ** 2)
+
+
+@case("v")
 def strided_loops(x):
     n = x.shape[0]
     z = np.zeros(n)

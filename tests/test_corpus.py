@@ -61,7 +61,7 @@ def test_dot_product(case, backend):
 # ---------------------------------------------------------------------------- jacobians
 
 # One case per output/argument shape pairing: s->s, v->s, v->v, (m, v)->v, (v, v)->m, (m, m)->m.
-JAC_CASES = ["log_math", "rosenbrock", "softmax", "matvec", "outer_fn", "matmul_mm", "mlp"]
+JAC_CASES = ["log_math", "rosenbrock", "softmax", "matvec", "outer_fn", "matmul_mm", "mlp", "masked_where"]
 
 
 @pytest.mark.parametrize("api", ["jacfwd", "jacrev"])

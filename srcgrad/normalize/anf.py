@@ -108,7 +108,7 @@ class _Anf:
 
     def _conditional_assign(self, target, ifexp):
         cond = self.names.fresh("cond")
-        self.emit(syntax.assign(cond, ifexp.test))
+        self.emit(syntax.assign(cond, self.operation(ifexp.test)))
         body = self.block([syntax.assign(syntax.clone(target), ifexp.body)])
         orelse = self.block([syntax.assign(syntax.clone(target), ifexp.orelse)])
         self.emit(syntax.if_(syntax.name(cond), body, orelse))
@@ -128,7 +128,7 @@ class _Anf:
 
     def stmt_If(self, stmt):
         cond = self.names.fresh("cond")
-        self.emit(syntax.assign(cond, stmt.test))
+        self.emit(syntax.assign(cond, self.operation(stmt.test)))   # `if np.any(x > 2):` too
         body, orelse = self.block(stmt.body), self.block(stmt.orelse)
         self.emit(syntax.if_(syntax.name(cond), body, orelse))
 

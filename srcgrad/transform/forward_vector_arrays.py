@@ -127,6 +127,8 @@ class ArrayVectorForwardTransform(ForwardTransform):
             return
         if isinstance(value, gast.Call) and getattr(value, "srcgrad_user", None) is not None:
             raise NotVectorizable("a call to a user function")
+        if isinstance(value, gast.Subscript) and any(self.kinds.get(n) == K.BOOL for n in syntax.loaded_names(value.slice)):
+            raise NotVectorizable("an array indexed by a condition (a mask, whose rank the kinds do not carry)")
         if isinstance(value, (gast.Name, gast.Subscript)):
             return
         rule = op_rule(value) or getattr(value, "srcgrad_rule", None)
