@@ -874,6 +874,12 @@ def bulk_then_carried(x):
     return np.sum(z * x)
 
 
+@case("v", shapes={0: (12,)})
+def method_statistics(v):
+    M = v.reshape(3, 4)                      # the array methods .mean, .std, .var
+    return np.dot(M.mean(axis=0), M.mean(axis=0)) + np.sum(M.std(axis=1)) + v.var()
+
+
 @case("v")
 def guarded_by_any(x):
     if np.any(x > 0.8):                      # a call as an if's test
