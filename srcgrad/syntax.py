@@ -288,6 +288,16 @@ def is_loop(stmt: gast.AST) -> bool:
     return isinstance(stmt, (gast.For, gast.While))
 
 
+def number(node: gast.AST):
+    """The value of a written number, `2`, `0.5` or `-1` (a negated constant), else None."""
+    if isinstance(node, gast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+        return node.value
+    if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub):
+        inner = number(node.operand)
+        return None if inner is None else -inner
+    return None
+
+
 def is_atom(node: gast.AST) -> bool:
     """A name or a constant: what A-normal form allows as an operand."""
     if isinstance(node, (gast.Name, gast.Constant)):

@@ -237,18 +237,18 @@ class _Facts:
     def _is_scalar(self, atom) -> bool:
         if isinstance(atom, gast.Name):
             return K.is_scalar(self.kinds.get(atom.id))
-        return _number(atom) is not None
+        return syntax.number(atom) is not None
 
     def _is_number(self, atom) -> bool:
         if isinstance(atom, gast.Name):   # an int variable would make an int-typed element local
             return self.kinds.get(atom.id) == K.FLOAT
-        return _number(atom) is not None
+        return syntax.number(atom) is not None
 
     def _is_float(self, atom) -> bool:
         """A float element: numpy makes an array of ints from ints alone (an index array)."""
         if isinstance(atom, gast.Name):
             return self.kinds.get(atom.id) == K.FLOAT
-        return isinstance(_number(atom), float)
+        return isinstance(syntax.number(atom), float)
 
     def fixed_by_code(self, lengths: dict) -> set:
         """The held arrays whose length the code fixes: built by a literal, zeros(3) or a slice of
@@ -339,10 +339,10 @@ class _Reads:
     def _indexed(self, value):
         array = value.value
         if isinstance(array, gast.Attribute) and array.attr == "shape" and self._held(array.value):
-            return ("length", self.lengths[array.value.id]) if _number(value.slice) in (0, -1) else None
+            return ("length", self.lengths[array.value.id]) if syntax.number(value.slice) in (0, -1) else None
         if not self._held(array):
             return None
-        position = _number(value.slice)
+        position = syntax.number(value.slice)
         length = self.lengths[array.id]
         if not isinstance(position, int) or isinstance(position, bool) or not -length <= position < length:
             return None
@@ -527,8 +527,8 @@ def _fixed_slice(index) -> bool:
     """[a:b] with constant a >= 0 (or none) and b >= 0: the same elements of any long enough array."""
     if not isinstance(index, gast.Slice) or index.upper is None:
         return False
-    bounds = [_number(index.upper)] + ([0] if index.lower is None else [_number(index.lower)])
-    step = 1 if index.step is None else _number(index.step)
+    bounds = [syntax.number(index.upper)] + ([0] if index.lower is None else [syntax.number(index.lower)])
+    step = 1 if index.step is None else syntax.number(index.step)
     return all(isinstance(b, int) and b >= 0 for b in bounds) and isinstance(step, int) and step > 0
 
 
@@ -547,16 +547,8 @@ def _array_operands(value) -> list:
 
 # ----- constants ---------------------------------------------------------------------------
 
-def _number(atom):
-    if isinstance(atom, gast.Constant) and isinstance(atom.value, (int, float)) and not isinstance(atom.value, bool):
-        return atom.value
-    if isinstance(atom, gast.UnaryOp) and isinstance(atom.op, gast.USub) and _number(atom.operand) is not None:
-        return -_number(atom.operand)
-    return None
-
-
 def _as_float(atom):
-    number = _number(atom)
+    number = syntax.number(atom)
     return syntax.const(float(number)) if number is not None else syntax.clone(atom)
 
 
@@ -564,7 +556,7 @@ def _constant_length(atom):
     """n in np.zeros(n) or np.zeros((n,)), when a constant."""
     if isinstance(atom, gast.Tuple) and len(atom.elts) == 1:
         atom = atom.elts[0]
-    n = _number(atom)
+    n = syntax.number(atom)
     return n if isinstance(n, int) else None
 
 
@@ -572,7 +564,7 @@ def _slice_positions(index, length: int):
     """The positions a constant slice selects from an array of `length`, or None."""
     bounds = []
     for bound in (index.lower, index.upper, index.step):
-        value = None if bound is None else _number(bound)
+        value = None if bound is None else syntax.number(bound)
         if bound is not None and not isinstance(value, int):
             return None
         bounds.append(value)
@@ -585,7 +577,7 @@ def _store_positions(target, length: int):
     """The positions `array[index] = ...` writes, when constant and in range; else None."""
     if isinstance(target.slice, gast.Slice):
         return _slice_positions(target.slice, length)
-    position = _number(target.slice)
+    position = syntax.number(target.slice)
     if not isinstance(position, int) or not -length <= position < length:
         return None
     return [position % length]

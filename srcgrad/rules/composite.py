@@ -14,6 +14,7 @@ import numpy as np
 
 from srcgrad_runtime import symmetric_eigen
 
+from .. import syntax
 from ..custom import custom_jvp
 from ..errors import SrcgradError
 from . import results
@@ -318,9 +319,7 @@ def np_interp(x, xp, fp):
 
 
 def _written_integer(node) -> bool:
-    if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub):
-        node = node.operand
-    return isinstance(node, gast.Constant) and type(node.value) is int
+    return type(syntax.number(node)) is int
 
 
 def _squeeze_specialized(call):
@@ -334,8 +333,7 @@ def _squeeze_specialized(call):
     if not _written_integer(axis) or len(call.args) > 2 or any(k.arg != "axis" for k in call.keywords):
         raise SrcgradError("srcgrad takes np.squeeze with one axis, written as an integer: `np.squeeze(x, axis=1)`.")
     call.keywords = []
-    value = axis.value if isinstance(axis, gast.Constant) else -axis.operand.value
-    return squeeze_function(value), [call.args[0]]
+    return squeeze_function(syntax.number(axis)), [call.args[0]]
 
 
 @functools.cache

@@ -74,15 +74,6 @@ class CallTemplate:
         return syntax.subscript(call, syntax.const(index)) if self.count > 1 else call
 
 
-def _number(node):
-    if isinstance(node, gast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
-        return node.value
-    if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub):
-        inner = _number(node.operand)
-        return None if inner is None else -inner
-    return None
-
-
 _FOLD = {gast.Add: lambda a, b: a + b, gast.Sub: lambda a, b: a - b, gast.Mult: lambda a, b: a * b}
 
 
@@ -96,7 +87,7 @@ class _Simplify(gast.NodeTransformer):
 
     def visit_BinOp(self, n):
         self.generic_visit(n)
-        left, right = _number(n.left), _number(n.right)
+        left, right = syntax.number(n.left), syntax.number(n.right)
         if left is not None and right is not None and type(n.op) in _FOLD:
             return syntax.const(_FOLD[type(n.op)](left, right))
         if isinstance(n.op, gast.Mult):

@@ -283,7 +283,7 @@ class ArrayVectorForwardTransform(ForwardTransform):
         """The kind of one direction of a tangent (`dx[direction]`) or of a primal name."""
         if isinstance(node, gast.Subscript) and isinstance(node.value, gast.Name) \
                 and isinstance(node.slice, gast.Name) and node.slice.id == self.direction:
-            return next((self.kinds.get(n) for n in self.active if self.tangent(n) == node.value.id), K.UNKNOWN)
+            return next((self.kinds.get(n) for n, tangent in self.tangents.items() if tangent == node.value.id), K.UNKNOWN)
         return K.of_atom(node, self.kinds) if isinstance(node, gast.Name) else K.UNKNOWN
 
     def _float_cases(self, name, result, value, positions, read) -> list:

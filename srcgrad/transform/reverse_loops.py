@@ -56,18 +56,13 @@ class _LoopPlan:
 
     @property
     def unit_step(self) -> bool:
-        args = self.range_args
-        return len(args) < 3 or (isinstance(args[2], gast.Constant) and args[2].value == 1)
+        return self.constant_step == 1
 
     @property
     def constant_step(self):
         """The range's step when it is a nonzero integer constant (`range(0, n, 2)`), else None."""
-        step = self.range_args[2] if len(self.range_args) > 2 else syntax.const(1)
-        negated = isinstance(step, gast.UnaryOp) and isinstance(step.op, gast.USub)
-        value = getattr(step.operand if negated else step, "value", None)
-        if not isinstance(value, int) or isinstance(value, bool) or value == 0:
-            return None
-        return -value if negated else value
+        step = syntax.number(self.step)
+        return step if type(step) is int and step != 0 else None
 
     @property
     def start(self):
