@@ -170,16 +170,21 @@ SUMS = FEATURES + 1     # w_bar's and b_bar's, per thread (a literal for numba's
 def least_squares_hand_kernels():
     """Two hand-written CUDA gradients of tf.least_squares with 8 features, to put the generated
     kernel beside the two ways to sum w_bar over points: an atomic add per feature per point (what
-    srcgrad generates), and a block reduction (each thread sums in registers, the block in shared
-    memory, then one atomic add per block and feature)."""
+    srcgrad generated before f6f076d), and a block reduction (each thread sums in registers, the
+    block in shared memory, then one atomic add per block and feature)."""
+    @cuda.jit(device=True, inline="always")
+    def residual_bar(w, b, X, y, i):
+        """The adjoint of point i's residual: 2 r / n."""
+        r = b - y[i]
+        for j in range(FEATURES):
+            r += w[j] * X[i, j]
+        return r * (2.0 / X.shape[0])
+
     @cuda.jit
     def atomics(w, b, X, y, w_bar, b_bar):
         b_sum = 0.0
         for i in range(cuda.grid(1), X.shape[0], cuda.gridsize(1)):
-            r = b - y[i]
-            for j in range(FEATURES):
-                r += w[j] * X[i, j]
-            r *= 2.0 / X.shape[0]
+            r = residual_bar(w, b, X, y, i)
             for j in range(FEATURES):
                 cuda.atomic.add(w_bar, j, r * X[i, j])
             b_sum += r
@@ -191,10 +196,7 @@ def least_squares_hand_kernels():
         for j in range(SUMS):
             sums[j] = 0.0
         for i in range(cuda.grid(1), X.shape[0], cuda.gridsize(1)):
-            r = b - y[i]
-            for j in range(FEATURES):
-                r += w[j] * X[i, j]
-            r *= 2.0 / X.shape[0]
+            r = residual_bar(w, b, X, y, i)
             for j in range(FEATURES):
                 sums[j] += r * X[i, j]
             sums[FEATURES] += r
