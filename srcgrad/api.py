@@ -5,6 +5,7 @@ import functools
 import hashlib
 import importlib
 import inspect
+import math
 import os
 import re
 import textwrap
@@ -26,7 +27,7 @@ from .budget import memory_option
 from .frontend.methods import as_function, is_function_value, with_constants
 from .frontend.parse import python_function, require_python_function
 from .custom import is_custom
-from .normalize.small_arrays import small_lengths
+from .normalize.small_arrays import SMALL, small_lengths
 from .pipeline import (SMALL_ARRAY_BACKENDS, ModuleBuilder, collector_paused, globals_fingerprint, has_parallel_loops, normalized,
                        portable_fingerprint, value_print)
 from .transform.forward_vector import NotVectorizable
@@ -44,12 +45,32 @@ class _Specializations:
             raise SrcgradError(f"backend must be one of {BACKENDS}, not {backend!r}")
         self.fn, self.mode, self.wrt, self.backend, self.options = fn, mode, wrt, backend, options
         self.cache: dict = {}
+        self.by_signature: dict = {}   # _signature(args) -> what get returned (or raised) for them
         self.last = None
 
     def get(self, args: tuple, fixed_lengths: bool = True):
         """(compiled function, module source, result kind) for these arguments. With
         `fixed_lengths`, code built for them may hold small 1-D arguments as scalars and then
         serves arguments of the same lengths only (see normalize/small_arrays.py)."""
+        found = self.found(args, fixed_lengths)
+        if isinstance(found, NotVectorizable):
+            raise found
+        self.last = found
+        return found
+
+    def found(self, args: tuple, fixed_lengths: bool = True):
+        """What `get` returns for these arguments, or the NotVectorizable it would raise (which costs
+        a microsecond a call from a Python loop need not pay)."""
+        signature = _signature(args, fixed_lengths)
+        found = self.by_signature.get(signature) if signature is not None else None
+        if found is None:
+            found = self._found(args, fixed_lengths)
+            if signature is not None:
+                self.by_signature[signature] = found
+        return found
+
+    def _found(self, args: tuple, fixed_lengths: bool):
+        """What `get` returns for these arguments, or the NotVectorizable it raises, built if new."""
         arg_kinds = tuple(K.of_value(a) for a in args)
         held = fixed_lengths and self.backend in SMALL_ARRAY_BACKENDS
         if (arg_kinds, held) not in self.cache:
@@ -69,10 +90,7 @@ class _Specializations:
             except NotVectorizable as exc:   # jacfwd falls back to one pass per direction: decided once
                 by_length.add(lengths, exc, ())
             key = by_length.key(lengths)
-        if isinstance(by_length.built[key], NotVectorizable):
-            raise by_length.built[key]
-        self.last = by_length.built[key]
-        return self.last
+        return by_length.built[key]
 
     def _build(self, arg_kinds, lengths, target):
         """The generated code for these kinds and lengths, and the positions of the arguments whose
@@ -141,6 +159,26 @@ class _Specializations:
         return self.last[1]
 
 
+_NUMBER_TYPES = frozenset({float, int, bool, np.float64, np.float32, np.int64, np.int32, np.bool_})
+
+
+def _signature(args: tuple, fixed_lengths: bool) -> tuple | None:
+    """A key that fixes the kinds and small lengths of arguments that are numbers or numpy arrays
+    and costs less to make than they do (a repeated call from a Python loop pays it each time); None
+    for other arguments (tuples, dicts, GPU arrays), which are looked up by their kinds."""
+    key = [fixed_lengths]
+    for a in args:
+        kind = type(a)
+        if kind is np.ndarray:
+            length = a.shape[0] if a.ndim == 1 and a.shape[0] <= SMALL else None
+            key.append((a.dtype.char, a.ndim, length))
+        elif kind in _NUMBER_TYPES:
+            key.append(kind)
+        else:
+            return None
+    return tuple(key)
+
+
 def _relying_on_none(entry):
     """A transform-cache entry whose code serves arguments of every length, or None."""
     return entry if entry is not None and not entry.relied else None
@@ -186,11 +224,8 @@ def _guarded(compiled, pyfunc, backend: str):
     n_params = len(inspect.signature(pyfunc).parameters)
 
     def call(*args):
-        if any(isinstance(a, K.Keyed) for a in args):
-            args = tuple(_plain(a) for a in args)
-        if backend != "python":   # numba compiles one version per layout, and reshape needs C order
-            args = tuple(np.ascontiguousarray(a) if isinstance(a, np.ndarray) and not a.flags.c_contiguous else a
-                         for a in args)
+        if not all(type(a) in _NUMBER_TYPES or type(a) is np.ndarray and a.flags.c_contiguous for a in args):
+            args = _as_generated_code_takes(args, backend)
         if backend == "cuda_loops":
             return _on_the_device(call_compiled, args)
         return call_compiled(*args)
@@ -219,6 +254,17 @@ def _guarded(compiled, pyfunc, backend: str):
                 "with the function's source.") from exc
     call.dispatcher = compiled
     return call
+
+
+def _as_generated_code_takes(args: tuple, backend: str) -> tuple:
+    """Dict arguments as plain tuples and, for numba, arrays in C order: numba compiles one version
+    per layout, and reshape needs C order."""
+    if any(isinstance(a, K.Keyed) for a in args):
+        args = tuple(_plain(a) for a in args)
+    if backend != "python":
+        args = tuple(np.ascontiguousarray(a) if isinstance(a, np.ndarray) and not a.flags.c_contiguous else a
+                     for a in args)
+    return args
 
 
 def _on_the_device(run, args: tuple):
@@ -483,7 +529,7 @@ class _Arguments:
 
     def bind(self, values: tuple, keywords: dict) -> tuple[tuple, tuple]:
         split = len(values) - self.trailing
-        if any(isinstance(v, dict) for v in values) or any(isinstance(v, dict) for v in keywords.values()):
+        if any(isinstance(v, dict) for v in values) or (keywords and any(isinstance(v, dict) for v in keywords.values())):
             values = tuple(K.as_keyed(v) for v in values)   # parameters in a dict, as JAX and PyTorch users keep them
             keywords = {k: K.as_keyed(v) for k, v in keywords.items()}
         if not keywords and split == self.n_positional:   # the common call, at numba dispatch cost
@@ -808,7 +854,7 @@ def derivative(fn: Callable, backend: str = "numba") -> DerivativeFunction:
 
     def call(*args, **keywords):
         args, _ = arguments.bind(args, keywords)
-        if np.ndim(args[0]) != 0:
+        if _shape_of(args[0]) != ():
             raise SrcgradError(f"derivative(f) differentiates a function of one float; {python_function(fn).__qualname__}'s "
                                f"first argument is an array here: use jacfwd or jvp instead")
         return inner(*args, 1.0)[1]
@@ -848,9 +894,10 @@ def jacfwd(fn: Callable, wrt: Wrt = 0, backend: str = "numba") -> DerivativeFunc
 
     def call(*args, **keywords):
         args, _ = arguments.bind(args, keywords)
-        sizes = [np.size(args[w]) for w in positions]
+        sizes = [math.prod(_shape_of(args[w])) for w in positions]
         pristine = _written_arguments(fn, args)
-        columns = _vector_pass(vector, _fresh(args, pristine), positions, sizes) if sum(sizes) > 1 else None
+        columns = _vector_pass(vector, _fresh(args, pristine) if pristine else args, positions, sizes) \
+            if sum(sizes) > 1 else None
         used.specs = vector if columns is not None else per_direction
         if columns is None and not pristine:
             compiled = loops.get(derivative, args)
@@ -866,7 +913,7 @@ def jacfwd(fn: Callable, wrt: Wrt = 0, backend: str = "numba") -> DerivativeFunc
         blocks, offset = [], 0
         for w, size in zip(positions, sizes):
             block = columns[..., offset:offset + size]
-            blocks.append(_finish(block.reshape(block.shape[:-1] + np.shape(args[w]))))
+            blocks.append(_finish(block.reshape(block.shape[:-1] + _shape_of(args[w]))))
             offset += size
         return tuple(blocks) if as_tuple else blocks[0]
 
@@ -890,7 +937,7 @@ class _DirectionLoops:
     def get(self, derivative, args):
         if self.backend != "numba" or self.building:
             return None
-        kinds = tuple(K.of_value(a) for a in args)
+        kinds = self._key(args)
         if kinds not in self.seen:
             self.seen.add(kinds)
             return None
@@ -905,7 +952,16 @@ class _DirectionLoops:
         return self.loops[kinds]
 
     def refuse(self, args) -> None:
-        self.loops[tuple(K.of_value(a) for a in args)] = None
+        self.loops[self._key(args)] = None
+
+    def built(self, args):
+        """The compiled loop for these arguments, if one was built."""
+        return self.loops.get(self._key(args))
+
+    @staticmethod
+    def _key(args) -> tuple:
+        """Their kinds and small lengths (a loop's code may hold small arrays as scalars)."""
+        return _signature(args, True) or (tuple(K.of_value(a) for a in args), small_lengths(args))
 
 
 def _columns_template(args, positions, out_kind, as_tuple: bool) -> str:
@@ -943,17 +999,32 @@ class _LastUsed:
 
 def _vector_pass(specs, args, positions, sizes):
     """All Jacobian columns from one vector-mode pass, or None when the function does not qualify."""
-    try:
-        compiled = specs.get(args)[0]
-    except NotVectorizable:
+    found = specs.found(args)
+    if isinstance(found, NotVectorizable):
         return None
-    seeds, offset, total = [], 0, sum(sizes)
-    for w, size in zip(positions, sizes):
-        seed = np.zeros((size, total))
-        seed[:, offset:offset + size] = np.eye(size)
-        seeds.append(seed[0] if np.ndim(args[w]) == 0 else seed.reshape(np.shape(args[w]) + (total,)))
-        offset += size
+    compiled = specs.get(args)[0]
+    seeds = [np.copy(seed) for seed in _seeds(tuple(_shape_of(args[w]) for w in positions))]   # the code may write into its tangents
     return np.asarray(_single_output(compiled(*args, *seeds)[1]), dtype=np.float64)
+
+
+@functools.lru_cache(maxsize=64)
+def _seeds(shapes: tuple) -> tuple:
+    """Vector mode's input tangents for wrt arguments of these shapes: each element's tangent is a
+    row of the identity over all their elements, on an extra last axis."""
+    total = sum(math.prod(shape) for shape in shapes)
+    identity, seeds, offset = np.eye(total), [], 0
+    for shape in shapes:
+        size = math.prod(shape)
+        seeds.append(identity[offset:offset + size].reshape(shape + (total,)))
+        offset += size
+    return tuple(seeds)
+
+
+def _shape_of(value) -> tuple:
+    """np.shape, without its conversion to an array for a float (a call from a Python loop pays it)."""
+    if type(value) is np.ndarray:
+        return value.shape
+    return () if type(value) in _NUMBER_TYPES else np.shape(value)
 
 
 def _direction_passes(specs, args, positions, pristine: dict | None = None):
@@ -976,14 +1047,14 @@ def _written_arguments(fn, args) -> dict:
     from the caller's values, and only the caller's own call changes its arrays."""
     if isinstance(fn, DerivativeFunction):
         return {}   # generated code leaves its arguments alone
-    written = _written_positions(python_function(fn))
-    return {k: np.copy(a) for k, a in enumerate(args) if k in written and isinstance(a, np.ndarray)}
+    written = _written_positions(fn)
+    return {k: np.copy(a) for k, a in enumerate(args) if k in written and isinstance(a, np.ndarray)} if written else {}
 
 
 @functools.lru_cache(maxsize=None)
-def _written_positions(pyfunc) -> frozenset:
-    """Positions of the parameters `pyfunc` writes into (element writes, in-place updates)."""
-    tree = normalized(pyfunc, "forward").parsed.tree
+def _written_positions(fn) -> frozenset:
+    """Positions of the parameters `fn` writes into (element writes, in-place updates)."""
+    tree = normalized(python_function(fn), "forward").parsed.tree
     written = {syntax.base_name(t) for node in syntax.walk(tree) if isinstance(node, syntax.gast.Assign)
                for t in node.targets if isinstance(t, syntax.gast.Subscript)}
     written |= {node.targets[0].id for node in syntax.walk(tree) if isinstance(node, syntax.gast.Assign)
@@ -1036,10 +1107,17 @@ def _scalar_seed(specs, args, fn):
 
 
 def _shape_grads(grads, args, positions, as_tuple):
-    shaped = tuple(float(g) if not isinstance(args[w], (np.ndarray, tuple)) and not K.is_device_array(args[w])
-                   else _like_argument(g, args[w])
-                   for g, w in zip(grads, positions))
+    shaped = tuple(_shaped_like(g, args[w]) for g, w in zip(grads, positions))
     return shaped if as_tuple else shaped[0]
+
+
+def _shaped_like(grad, argument):
+    """A gradient as the user's argument is: a float for a float, a dict for a dict."""
+    if type(argument) is np.ndarray:
+        return grad
+    if isinstance(argument, (np.ndarray, tuple)) or K.is_device_array(argument):
+        return _like_argument(grad, argument)
+    return float(grad)
 
 
 def _aux_seed(out_kind, fn) -> tuple:
