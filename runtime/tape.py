@@ -1,7 +1,7 @@
 """Adjoint helpers for the reverse sweep."""
 import numpy as np
 from numba import types
-from numba.extending import overload
+from numba.extending import overload, register_jitable
 
 
 def zeroed(x):
@@ -66,18 +66,51 @@ def _filled_like(x_bar, old, value):
     if not isinstance(x_bar, types.Array):
         def fresh(x_bar, old, value):
             out = np.zeros(old.shape)
-            out[...] = value
+            copy_into(out, value)
             return out
         return fresh
 
     def reuse_or_reshape(x_bar, old, value):
         if x_bar.shape == old.shape:
-            x_bar[...] = value
+            copy_into(x_bar, value)
             return x_bar
         out = np.zeros(old.shape)
-        out[...] = value
+        copy_into(out, value)
         return out
     return reuse_or_reshape
+
+
+def copy_into(out, value):
+    """`out[...] = value` (value broadcast to out's shape), as a loop. numba's slice assignment
+    from an array formats its shape-mismatch message with string code that takes 1.3-1.8 s to
+    compile the first time a process assigns arrays of each rank: most of a small gradient's
+    first call, and a cost its primal does not have."""
+    out[...] = value
+
+
+@overload(copy_into, inline="always")
+def _copy_into(out, value):
+    if not isinstance(value, types.Array):
+        def fill(out, value):
+            out[...] = value   # a number: no shape to check, nothing slow to compile
+        return fill
+    if out.layout == "C" and value.layout == "C" and out.ndim == value.ndim:
+        def copy_flat(out, value):
+            if out.shape != value.shape:
+                _broadcast_copy(out, value)
+                return
+            flat_out, flat_value = out.ravel(), value.ravel()   # views: both are in C order
+            for k in range(flat_out.shape[0]):
+                flat_out[k] = flat_value[k]
+        return copy_flat
+    return lambda out, value: _broadcast_copy(out, value)
+
+
+@register_jitable
+def _broadcast_copy(out, value):
+    spread = np.broadcast_to(value, out.shape)   # raises numpy's error for shapes that do not broadcast
+    for index in np.ndindex(out.shape):
+        out[index] = spread[index]
 
 
 def zeroed_from(x_bar, old, start):

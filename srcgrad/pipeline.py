@@ -48,6 +48,7 @@ from .transform.forward_vector import NotVectorizable, OnlyArithmetic, VectorFor
 from .transform.forward_vector_arrays import ArrayVectorForwardTransform
 from .transform.primal import PrimalTransform
 from .transform.reverse import ReverseTransform
+from .transform.slice_updates import update_slices_through_views
 
 # Normalization, shared by both modes. Each pass rewrites ParsedFunction.tree in place.
 NORMALIZE = [
@@ -309,6 +310,8 @@ class ModuleBuilder:
                 self.order.append(Built(loop.name, loop, None))
         if on_host:
             generated.srcgrad_decorator = "python_jit"   # launches the kernels
+        if self.backend in ("numba", "python"):   # one CPU thread; parallelize and kernels read the updates as written
+            update_slices_through_views(generated, work.kinds, work.names)
         _dump(mode, name, generated)
         built = Built(name, generated, _return_kind(work.tree, work.kinds), fn if is_custom(fn) else None, work.relied)
         self._in_progress.discard(key)

@@ -24,6 +24,18 @@ def vectorized(x, w):
     return np.sum(w[1:] * d * d) + np.dot(x, x)
 
 
+def barycentric(V, u, j):
+    """A point of a triangle as one expression over three rows: numbers and rows read between its terms."""
+    return np.sum((u[0] * V[j[0]] + u[1] * V[j[1]] + (1.0 - u[0] - u[1]) * V[j[2]]) ** 2)
+
+
+def two_lengths(x, y):
+    """Two elementwise results never combined: numpy lets their lengths differ, so two loops."""
+    a = 2.0 * x
+    b = y * y
+    return np.sum(a) + np.sum(b)
+
+
 def keeps_array(x):
     y = 2.0 * x + 1.0
     return np.sum(y * y), y

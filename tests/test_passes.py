@@ -3,6 +3,7 @@ import copy
 import re
 
 import numpy as np
+import pytest
 
 import gradcheck  # noqa: F401  (puts the checkout on sys.path)
 import pass_functions as pf
@@ -14,6 +15,7 @@ from srcgrad.analyze.dataflow import eliminate_dead_code
 from srcgrad.emit.printer import to_source
 from srcgrad.normalize.scalarize import scalarize
 from srcgrad.pipeline import normalized
+from srcgrad_runtime import UnequalLengths
 from srcgrad.transform.peephole import add_rows_in_place, hand_over_buffers
 
 
@@ -83,6 +85,26 @@ def test_scalarize_turns_array_expressions_into_one_loop():
     assert "dot = np.dot(x, x)" in source   # a reduction of whole arguments stays a library call
     x, w = np.linspace(0.0, 1.0, 7) ** 2, np.linspace(1.0, 2.0, 7)
     assert np.isclose(_run(tree, _namespace(unit), x, w), pf.vectorized(x, w))
+
+
+def test_scalarize_fuses_one_expression_over_rows_read_between_its_terms():
+    unit, tree = _scalarized(pf.barycentric, ("a2", "a1", "ia1"))
+    source = to_source(tree)
+    assert source.count("for k in range(n)") == 1 and "np.empty" not in source
+    loop = source.index("for k in range(n)")
+    assert all(source.index(row) < loop for row in ("V_j_0 = V[j_0]", "V_j_1 = V[j_1]", "V_j_2 = V[j_2]"))
+    V, u, j = np.arange(12.0).reshape(4, 3) / 7.0, np.array([0.2, 0.3]), np.array([3, 0, 2])
+    assert np.isclose(_run(tree, _namespace(unit), V, u, j), pf.barycentric(V, u, j))
+    with pytest.raises(UnequalLengths):   # rows of unequal length: numpy raises too
+        _run(tree, {**_namespace(unit), "UnequalLengths": UnequalLengths}, [np.ones(3), np.ones(2), np.ones(3), np.ones(3)], u,
+             np.array([1, 0, 2]))
+
+
+def test_scalarize_keeps_arrays_never_combined_in_loops_of_their_own():
+    unit, tree = _scalarized(pf.two_lengths, ("a1", "a1"))
+    assert to_source(tree).count("for k") == 2
+    x, y = np.linspace(0.0, 1.0, 3), np.linspace(1.0, 2.0, 5)
+    assert np.isclose(_run(tree, _namespace(unit), x, y), pf.two_lengths(x, y))
 
 
 def test_scalarize_writes_out_arrays_used_later():

@@ -36,31 +36,38 @@ def scalarize(fn: gast.FunctionDef, kinds: dict, names) -> bool:
 
 class _SameLength:
     """Groups of 1-D arrays that must share a length because the run combines them elementwise.
-    A run admits a statement only if it joins the run's group (or starts it)."""
+    Every candidate statement joins the group of the arrays it combines; the run keeps the
+    statements up to the first whose group is not, by the end of the candidates, the first one's:
+    a computation the run never combines with its own may have another length, and is its own loop."""
 
     def __init__(self):
-        self.group_of: dict = {}
-        self.run = None
+        self.parent: dict = {}
+        self.targets: list = []   # each candidate's target, in order
 
-    def admit(self, stmt, scalarizer) -> bool:
+    def admit(self, stmt, scalarizer) -> None:
         target = stmt.targets[0].id
+        self.targets.append(target)
         if scalarizer._is_view(stmt):
-            self.group_of[target] = self.group_of.get(syntax.fingerprint(stmt.value), syntax.fingerprint(stmt.value))
-            self.group_of.setdefault(syntax.fingerprint(stmt.value), self.group_of[target])
-            return True
-        arrays = [a.id for a in syntax.walk(stmt.value) if isinstance(a, gast.Name)
-                  and scalarizer.kinds.get(a.id) == "a1"]
-        groups = {self.group_of.get(a, a) for a in arrays}
-        if self.run is not None and self.run not in groups:
-            return False
-        self.run = self.run if self.run is not None else (groups.pop() if groups else target)
-        for name in arrays + [target]:
-            old = self.group_of.get(name, name)
-            for key, group in list(self.group_of.items()):
-                if group == old:
-                    self.group_of[key] = self.run
-            self.group_of[name] = self.run
-        return True
+            self._join(target, syntax.fingerprint(stmt.value))   # two equal views share a length
+            return
+        arrays = [a.id for a in syntax.walk(stmt.value) if isinstance(a, gast.Name) and scalarizer.kinds.get(a.id) == "a1"]
+        for array in arrays or self.targets[:1]:   # no array operand: it joins the run as it stands
+            self._join(target, array)
+
+    def kept(self) -> int:
+        """How many of the candidates, from the first, share the first one's group."""
+        if not self.targets:
+            return 0
+        run = self._root(self.targets[0])
+        return next((k for k, t in enumerate(self.targets) if self._root(t) != run), len(self.targets))
+
+    def _root(self, name):
+        while self.parent.get(name, name) != name:
+            name = self.parent[name]
+        return name
+
+    def _join(self, a, b) -> None:
+        self.parent[self._root(a)] = self._root(b)
 
 
 class _Scalarize:
@@ -74,9 +81,10 @@ class _Scalarize:
                 block[:] = self.block(block)
         out, k = [], 0
         while k < len(stmts):
-            end = self._run_end(stmts, k)
-            group = stmts[k:end]
-            if end > k and any(self._is_elementwise(s) for s in group) and self._length_source(group):
+            end, hoisted = self._run(stmts, k)
+            group = [stmts[i] for i in range(k, end) if i not in hoisted]
+            if group and any(self._is_elementwise(s) for s in group) and self._length_source(group):
+                out.extend(stmts[i] for i in sorted(hoisted))
                 out.extend(self._loop(group))
                 self.changed = True
                 k = end
@@ -86,25 +94,49 @@ class _Scalarize:
         return out
 
     # ----- which statements belong to a run --------------------------------------------------
-    def _run_end(self, stmts, start) -> int:
+    def _run(self, stmts, start) -> tuple[int, set]:
+        """(the end of the run from `start`, the positions of statements between that it moves
+        before its loop: numbers and rows it reads, computed from nothing the run computes, as
+        `u0 = u[0]` and `row = V[j]` between the elementwise lines of one expression)."""
         chain: set[str] = set()
         reduced: set[str] = set()   # a total is complete only after the loop
         lengths = _SameLength()     # arrays numpy requires to have one length
         read_before: set[str] = set()   # names the run reads before (or without) defining them
+        members, hoisted, hoisted_targets = [], [], set()
         end = start
-        while end < len(stmts) and self._fits(stmts[end], chain) and not (syntax.loaded_names(stmts[end]) & reduced):
+        while end < len(stmts):
             stmt = stmts[end]
-            target = stmt.targets[0].id
-            if target in read_before or target in reduced:
-                break   # the loop would overwrite a value an earlier element of the run still reads
-            if not lengths.admit(stmt, self):
-                break   # an independent computation, possibly of another length: its own loop
-            read_before |= syntax.loaded_names(stmt.value) - chain - reduced
-            (reduced if self._is_reduction(stmt) else chain).add(target)
+            if self._fits(stmt, chain) and not (syntax.loaded_names(stmt) & reduced):
+                target = stmt.targets[0].id
+                if target in read_before or target in reduced or target in hoisted_targets:
+                    break   # the loop would overwrite a value an earlier element of the run still reads
+                lengths.admit(stmt, self)
+                read_before |= syntax.loaded_names(stmt.value) - chain - reduced
+                (reduced if self._is_reduction(stmt) else chain).add(target)
+                members.append(end)
+            elif members and self._independent(stmt, chain | reduced, read_before | hoisted_targets):
+                hoisted.append(end)
+                hoisted_targets.add(stmt.targets[0].id)
+            else:
+                break
             end += 1
-        while end > start and self._is_view(stmts[end - 1]):   # trailing views serve no loop
-            end -= 1
-        return end
+        members = members[:lengths.kept()]
+        while members and self._is_view(stmts[members[-1]]):   # trailing views serve no loop
+            members.pop()
+        if not members:
+            return start, set()
+        end = members[-1] + 1
+        return end, {i for i in hoisted if i < end}
+
+    def _independent(self, stmt, defined: set[str], taken: set[str]) -> bool:
+        """A binding that reads nothing the run defines and binds no name the run reads or moved
+        earlier: it may run before the loop. Calls stay in place (one may write into an array)."""
+        if not (isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], gast.Name)):
+            return False
+        if any(isinstance(n, gast.Call) for n in syntax.walk(stmt.value)):
+            return False
+        target = stmt.targets[0].id
+        return not (syntax.loaded_names(stmt.value) & defined) and target not in defined | taken
 
     def _fits(self, stmt, chain) -> bool:
         if not (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name)):
