@@ -14,6 +14,16 @@ def direction_buffer(count, like):
 
 
 @register_jitable
+def direction_buffer_reused(buffer, count, like):
+    """`direction_buffer(count, like)`, which is `buffer` when that has the shape: a loop whose
+    iterations each make a tangent writes them all into one buffer, not into fresh memory that
+    the allocator may map, and the kernel zero, page by page on every iteration."""
+    if buffer.shape == (count,) + like.shape:
+        return buffer
+    return np.empty((count,) + like.shape)
+
+
+@register_jitable
 def may_be_nonzero(slot):
     """Whether one direction of a tangent, just computed, is worth carrying: a small one is
     checked, so a 3x3 rotation that one angle does not move stays dead in that angle's direction

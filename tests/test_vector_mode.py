@@ -156,6 +156,17 @@ def _matrix_argument(M, x):
     return np.tanh(M @ x) * x[0]
 
 
+def _carried_arrays(x):
+    """Each iteration makes arrays; the next one reads the last one's (its buffer is not free)."""
+    prev = np.outer(x, x)
+    total = np.zeros((3, 3))
+    for k in range(3):
+        cur = np.sin(prev) * x[k]
+        total = total + cur * prev   # the last iteration's array, read after this one's is made
+        prev = cur
+    return total
+
+
 ARRAY_CASES = [
     (_bones, (np.array([0.3, -0.2, 0.5]), np.arange(10.0).reshape(5, 2) / 7.0,
               np.abs(np.sin(np.arange(15.0))).reshape(5, 3)), (0,)),
@@ -163,7 +174,24 @@ ARRAY_CASES = [
     (_view_read_after_its_array_is_written, (np.array([0.3, -0.5, 0.8]),), (0,)),
     (_early_return, (np.array([0.3, -0.5, 0.8]), 1.5), (0, 1)),
     (_matrix_argument, (np.array([[0.5, -1.0], [2.0, 0.3], [0.1, 0.2]]), np.array([0.7, -0.4])), (0, 1)),
+    (_carried_arrays, (np.array([0.3, -0.5, 0.8]),), (0,)),
 ]
+
+
+def _loop_source(fn, args) -> str:
+    specs = api._Specializations(fn, "forward_vector", (0,), "python")
+    api._vector_pass(specs, args, (0,), [np.size(args[0])])
+    return specs.last[1]
+
+
+def test_a_loop_reuses_the_buffers_of_tangents_its_iterations_make_and_drop():
+    """_bones's tangents of each bone's products live within the iteration: one buffer each,
+    before the loop. _carried_arrays's `cur` is read by the next iteration (as `prev`): its own
+    buffer every iteration, or the next one would write over what it reads."""
+    bones = _loop_source(*ARRAY_CASES[0][:2])
+    assert "direction_buffer_reused(dmul" in bones and "dmul = np.empty((0, 0, 0))" in bones
+    carried = _loop_source(_carried_arrays, (np.array([0.3, -0.5, 0.8]),))
+    assert "dcur = direction_buffer(directions, cur)" in carried and "direction_buffer_reused(dsin" in carried
 
 
 @pytest.mark.parametrize("backend", ["numba", "python"])

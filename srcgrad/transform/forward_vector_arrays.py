@@ -32,6 +32,7 @@ from ..analyze.aliasing import sharing, writes_through_views
 from ..rules.registry import BilinearRule, ElementwiseRule, InactiveRule, LinearRule, StructuralRule
 from .common import op_rule
 from .forward import ForwardTransform
+from .loop_buffers import reuse_loop_buffers
 from .forward_vector import NotVectorizable
 
 _HANDLED_RULES = (ElementwiseRule, LinearRule, BilinearRule, StructuralRule, InactiveRule)
@@ -71,7 +72,9 @@ class ArrayVectorForwardTransform(ForwardTransform):
         later_active = [p for p in params if p in self.active and p not in differentiated and self._is_array(p)]
         zeros = [z for p in later_active for z in self._zero_tangent(p)]
         body = [count] + entry + floats + zeros + self.block(self.fn.body)
-        return syntax.function(function_name, params + seeds, body)
+        generated = syntax.function(function_name, params + seeds, body)
+        reuse_loop_buffers(generated, self.kinds)
+        return generated
 
     def live(self, name: str) -> str:
         return self._live_of(self.tangent(name))
