@@ -243,10 +243,18 @@ def _guarded(compiled, pyfunc, backend: str):
     errors the function itself raises for these arguments (a shape mismatch, an index out of range),
     which pass through unchanged."""
     n_params = len(inspect.signature(pyfunc).parameters)
+    compiling = [backend != "python"]   # numba compiles on the first call
 
     def call(*args):
         if not all(type(a) in _NUMBER_TYPES or type(a) is np.ndarray and a.flags.c_contiguous for a in args):
             args = _as_generated_code_takes(args, backend)
+        if compiling[0]:
+            compiling[0] = False
+            with warnings.catch_warnings():
+                # numba's advice about generated code (`'@' is faster on contiguous arrays` for a
+                # tangent's transposed view) names lines the user did not write and cannot change
+                warnings.simplefilter("ignore", numba.core.errors.NumbaPerformanceWarning)
+                return call(*args)
         if backend == "cuda_loops":
             return _on_the_device(call_compiled, args)
         return call_compiled(*args)

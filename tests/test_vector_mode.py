@@ -1,6 +1,11 @@
 """jacfwd's vector mode (all directions in one pass) against one pass per direction and against
 finite differences, over every corpus function it accepts: scalar code (forward_vector.py) and
 array code, whose tangents carry a mask of the directions they are live in (forward_vector_arrays.py)."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -261,3 +266,25 @@ def test_a_repeated_jacobian_of_short_vectors_serves_each_length():
     for n in (3, 5, 3, 5, 3):   # the second call of a length runs its passes in a compiled loop
         x = np.linspace(0.2, 1.0, n)
         np.testing.assert_allclose(jacobian(x), gradcheck.numeric_jacobian(_packed_point, (x,)), rtol=1e-6, atol=1e-8)
+
+
+WARNINGS_SCRIPT = """
+import sys, warnings
+sys.path.insert(0, {tests!r})
+import test_vector_mode as t
+from srcgrad import jacfwd
+fn, args, wrt = t.ARRAY_CASES[0]
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    jacfwd(fn, wrt=wrt)(*args)
+print(sum("NumbaPerformanceWarning" in x.category.__name__ for x in caught))
+"""
+
+
+def test_numba_advice_about_generated_code_does_not_reach_the_user(tmp_path):
+    """_bones's tangent of `base @ R.T` is a transposed view: compiling it, numba advises that `@`
+    is faster on contiguous arrays, naming a generated line the user cannot change."""
+    script = WARNINGS_SCRIPT.format(tests=str(Path(__file__).parent))
+    env = dict(os.environ, SRCGRAD_CACHE_DIR=str(tmp_path))   # empty: numba compiles, and would advise
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "0"
