@@ -1032,11 +1032,22 @@ def _vector_pass(specs, args, positions, sizes):
     if isinstance(found, NotVectorizable):
         return None
     compiled = specs.get(args)[0]
-    seeds = [np.copy(seed) for seed in _seeds(tuple(_shape_of(args[w]) for w in positions))]   # the code may write into its tangents
+    shapes = tuple(_shape_of(args[w]) for w in positions)
+    if sum(sizes) > _KEPT_SEEDS:
+        seeds = _seeds(shapes)
+    else:
+        seeds = [np.copy(seed) for seed in _kept_seeds(shapes)]   # the code may write into its tangents
     return np.asarray(_single_output(compiled(*args, *seeds)[1]), dtype=np.float64)
 
 
+_KEPT_SEEDS = 256   # inputs: seeds for at most this many (an identity of 512 KB) are kept between calls
+
+
 @functools.lru_cache(maxsize=64)
+def _kept_seeds(shapes: tuple) -> tuple:
+    return _seeds(shapes)
+
+
 def _seeds(shapes: tuple) -> tuple:
     """Vector mode's input tangents for wrt arguments of these shapes: each element's tangent is a
     row of the identity over all their elements, on an extra last axis."""
