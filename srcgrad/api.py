@@ -55,7 +55,6 @@ class _Specializations:
         found = self.found(args, fixed_lengths)
         if isinstance(found, NotVectorizable):
             raise found
-        self.last = found
         return found
 
     def found(self, args: tuple, fixed_lengths: bool = True):
@@ -64,12 +63,14 @@ class _Specializations:
         signature = _signature(args, fixed_lengths)
         found = self.by_signature.get(signature) if signature is not None else None
         if found is None:
-            found = self._found(args, fixed_lengths)
+            found = self._looked_up_or_built(args, fixed_lengths)
             if signature is not None:
                 self.by_signature[signature] = found
+        if not isinstance(found, NotVectorizable):
+            self.last = found
         return found
 
-    def _found(self, args: tuple, fixed_lengths: bool):
+    def _looked_up_or_built(self, args: tuple, fixed_lengths: bool):
         """What `get` returns for these arguments, or the NotVectorizable it raises, built if new."""
         arg_kinds = tuple(K.of_value(a) for a in args)
         held = fixed_lengths and self.backend in SMALL_ARRAY_BACKENDS
@@ -185,19 +186,26 @@ class _CheckedCalls:
     directly, about 1 µs on top of the generated code instead of 3-4 (a call from a Python loop:
     GradBench's ode at s = 1 runs in 5 µs). Not on target="cuda", whose calls move arrays."""
 
-    def __init__(self, arguments: "_Arguments", specs: _Specializations):
+    def __init__(self, arguments: "_Arguments", specs: _Specializations, fn):
+        self.arguments, self.specs, self.fn = arguments, specs, fn
         self.count = arguments.n_positional if specs.backend != "cuda_loops" else -1
         self.functions: dict = {}
 
-    def signature(self, args: tuple, keywords: dict):
-        return _signature(args, True) if not keywords and len(args) == self.count else None
-
-    def function(self, signature):
-        return self.functions.get(signature) if signature is not None else None
-
-    def remember(self, signature, compiled) -> None:
+    def run(self, args: tuple, keywords: dict) -> tuple:
+        """(the bound arguments, what the generated code returns for them and a seed of 1.0)."""
+        signature = _signature(args, True) if not keywords and len(args) == self.count else None
+        function = self.functions.get(signature) if signature is not None else None
+        if function is not None:
+            try:
+                return args, function(*args, 1.0)
+            except Exception:
+                pass   # the checked call below says what went wrong, as the first call would
+        args, _ = self.arguments.bind(args, keywords)
+        compiled = _scalar_seed(self.specs, args, self.fn)
+        result = compiled(*args, 1.0)
         if signature is not None and all(part[3] for part in signature[1:] if isinstance(part, tuple)):
             self.functions[signature] = getattr(compiled, "dispatcher", compiled)
+        return args, result
 
 
 def _relying_on_none(entry):
@@ -248,13 +256,16 @@ def _guarded(compiled, pyfunc, backend: str):
     def call(*args):
         if not all(type(a) in _NUMBER_TYPES or type(a) is np.ndarray and a.flags.c_contiguous for a in args):
             args = _as_generated_code_takes(args, backend)
-        if compiling[0]:
-            compiling[0] = False
-            with warnings.catch_warnings():
-                # numba's advice about generated code (`'@' is faster on contiguous arrays` for a
-                # tangent's transposed view) names lines the user did not write and cannot change
-                warnings.simplefilter("ignore", numba.core.errors.NumbaPerformanceWarning)
-                return call(*args)
+        if not compiling[0]:
+            return run(args)
+        compiling[0] = False
+        with warnings.catch_warnings():
+            # numba's advice about generated code (`'@' is faster on contiguous arrays` for a
+            # tangent's transposed view) names lines the user did not write and cannot change
+            warnings.simplefilter("ignore", numba.core.errors.NumbaPerformanceWarning)
+            return run(args)
+
+    def run(args):
         if backend == "cuda_loops":
             return _on_the_device(call_compiled, args)
         return call_compiled(*args)
@@ -1031,7 +1042,7 @@ def _vector_pass(specs, args, positions, sizes):
     found = specs.found(args)
     if isinstance(found, NotVectorizable):
         return None
-    compiled = specs.get(args)[0]
+    compiled = found[0]
     shapes = tuple(_shape_of(args[w]) for w in positions)
     if sum(sizes) > _KEPT_SEEDS:
         seeds = _seeds(shapes)
@@ -1222,20 +1233,10 @@ def grad(fn: Callable, wrt: Wrt = 0, backend: str = "numba", has_aux: bool = Fal
 
         return DerivativeFunction(fn, call_with_aux, specs, grad.__doc__, template("return grads{pick}, result[1]"))
 
-    checked = _CheckedCalls(arguments, specs)
+    checked = _CheckedCalls(arguments, specs, fn)
 
     def call(*args, **keywords):
-        signature = checked.signature(args, keywords)
-        function = checked.function(signature)
-        if function is not None:
-            try:
-                return _shape_grads(function(*args, 1.0), args, positions, as_tuple)
-            except Exception:
-                pass   # the checked call below says what went wrong, as the first call would
-        args, _ = arguments.bind(args, keywords)
-        compiled = _scalar_seed(specs, args, fn)
-        grads = compiled(*args, 1.0)
-        checked.remember(signature, compiled)
+        args, grads = checked.run(args, keywords)
         return _shape_grads(grads, args, positions, as_tuple)
 
     return DerivativeFunction(fn, call, specs, grad.__doc__, _numba_call("return inner({args}, 1.0){pick}", as_tuple))
@@ -1273,21 +1274,10 @@ def value_and_grad(fn: Callable, wrt: Wrt = 0, backend: str = "numba", has_aux: 
         return DerivativeFunction(fn, call_with_aux, specs, value_and_grad.__doc__,
                                   template("return result, grads{pick}"))
 
-    checked = _CheckedCalls(arguments, specs)
+    checked = _CheckedCalls(arguments, specs, fn)
 
     def call(*args, **keywords):
-        signature = checked.signature(args, keywords)
-        function = checked.function(signature)
-        if function is not None:
-            try:
-                value, grads = function(*args, 1.0)
-                return value, _shape_grads(grads, args, positions, as_tuple)
-            except Exception:
-                pass   # the checked call below says what went wrong, as the first call would
-        args, _ = arguments.bind(args, keywords)
-        compiled = _scalar_seed(specs, args, fn)
-        value, grads = compiled(*args, 1.0)
-        checked.remember(signature, compiled)
+        args, (value, grads) = checked.run(args, keywords)
         return value, _shape_grads(grads, args, positions, as_tuple)
 
     return DerivativeFunction(fn, call, specs, value_and_grad.__doc__,
