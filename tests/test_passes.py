@@ -340,3 +340,35 @@ def test_the_adjoint_of_an_element_added_to_in_place_is_handed_on_untouched():
     reverse_nest = source[source.index("for j in range(d - 1, "):]
     reverse_nest = reverse_nest[:reverse_nest.index("\n        for ") if "\n        for " in reverse_nest else None]
     assert "out_bar[j]" in reverse_nest and "out_bar[j] = 0.0" not in reverse_nest and "out_bar[j] +=" not in reverse_nest, source
+
+
+def test_scalarize_fuses_gates_read_through_inlined_calls_into_one_loop():
+    """Views of one array passed to an inlined function, the result taken under the caller's name,
+    and a name bound anew from its old value (`cell = cell * forget + ...`) stay in one loop."""
+    unit, tree = _scalarized(pf.gated_cell, ("a1", "a1"))
+    source = to_source(tree)
+    assert source.count("for k") == 1 and "gates_item =" not in source
+    assert "cell_new = np.empty(n)" in source and "cell = cell_new" in source   # the old cell is read in the loop
+    rng = np.random.default_rng(5)
+    gates, cell = rng.normal(size=12), rng.normal(size=3)
+    total, new_cell = _run(tree, _namespace(unit), gates, cell)
+    expected_total, expected_cell = pf.gated_cell(gates, cell)
+    assert np.isclose(total, expected_total) and np.allclose(new_cell, expected_cell)
+    with pytest.raises(UnequalLengths):   # the old cell is an operand whose length numpy checks too
+        _run(tree, {**_namespace(unit), "UnequalLengths": UnequalLengths}, gates, np.ones(4))
+
+
+def test_scalarize_binds_anew_a_name_it_read_and_checks_its_length():
+    unit, tree = _scalarized(pf.decayed, ("a1", "a1"))
+    source = to_source(tree)
+    assert source.count("for k") == 1 and "n = c.shape[0]" in source and "f.shape[0] != n" in source
+    c, f = np.linspace(0.1, 0.9, 4), np.linspace(1.0, 2.0, 4)
+    assert np.isclose(_run(tree, _namespace(unit), c, f), pf.decayed(c, f))
+    with pytest.raises(UnequalLengths):
+        _run(tree, {**_namespace(unit), "UnequalLengths": UnequalLengths}, c, np.ones(3))
+    check_vjp(pf.decayed, (c, f), (0, 1))
+
+
+def test_gated_cell_gradient_matches_finite_differences():
+    rng = np.random.default_rng(6)
+    check_vjp(lambda g, c: pf.gated_cell(g, c)[0], (rng.normal(size=12), rng.normal(size=3)), (0, 1))

@@ -21,6 +21,7 @@ import gast
 
 from .. import syntax
 from ..analyze import kinds as K
+from ..analyze.dataflow import mutated_arrays
 from ..rules.registry import rule_call
 
 _ELEMENTWISE_OPS = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Pow)
@@ -108,12 +109,15 @@ class _Scalarize:
             stmt = stmts[end]
             if self._fits(stmt, chain) and not (syntax.loaded_names(stmt) & reduced):
                 target = stmt.targets[0].id
-                if target in read_before or target in reduced or target in hoisted_targets:
+                if (target in read_before and not self._rebindable(target)) or target in reduced \
+                        or target in hoisted_targets:
                     break   # the loop would overwrite a value an earlier element of the run still reads
                 lengths.admit(stmt, self)
                 read_before |= syntax.loaded_names(stmt.value) - chain - reduced
                 (reduced if self._is_reduction(stmt) else chain).add(target)
                 members.append(end)
+            elif members and syntax.is_comment(stmt):
+                hoisted.append(end)   # an inlined call's `# inlined: f(x)`: the loop it goes before holds its body
             elif members and self._independent(stmt, chain | reduced, read_before | hoisted_targets):
                 hoisted.append(end)
                 hoisted_targets.add(stmt.targets[0].id)
@@ -145,7 +149,20 @@ class _Scalarize:
             return False
         if self._is_view(stmt) and stmt.value.value.id in chain:
             return False   # a view of a view: the inner one is a statement of its own, before the loop
-        return self._is_view(stmt) or self._is_elementwise(stmt) or self._is_reduction(stmt, chain)
+        return self._is_view(stmt) or self._is_elementwise(stmt, chain) or self._is_reduction(stmt, chain)
+
+    def _rebindable(self, name: str) -> bool:
+        """Whether the run may bind anew an array it read before (`c = c * f + i * g`): the loop
+        reads the old array's elements and writes the new ones to an array of another name, bound
+        to `name` after the loop, which is right when nothing writes into `name`'s elements."""
+        return self.kinds.get(name) == "a1" and name not in mutated_arrays(self.fn)
+
+    def _second_name(self, name: str, array: str) -> bool:
+        """Whether `name = array` (an inlined callee's result taken by the caller's name) may join
+        the run as an elementwise copy: nothing writes into either name's elements, so no code can
+        tell the two arrays the loop writes out from one array under two names."""
+        written = mutated_arrays(self.fn)
+        return name not in written and array not in written
 
     def _is_view(self, stmt) -> bool:
         value = stmt.value
@@ -155,10 +172,12 @@ class _Scalarize:
         step = value.slice.step
         return step is None or (isinstance(step, gast.Constant) and step.value == 1)
 
-    def _is_elementwise(self, stmt) -> bool:
+    def _is_elementwise(self, stmt, chain=frozenset()) -> bool:
         if not isinstance(stmt, gast.Assign) or self.kinds.get(stmt.targets[0].id) != "a1":
             return False
         value = stmt.value
+        if isinstance(value, gast.Name):
+            return value.id in chain and self._second_name(stmt.targets[0].id, value.id)
         if isinstance(value, gast.BinOp):
             ok = isinstance(value.op, _ELEMENTWISE_OPS)
             operands = [value.left, value.right]
@@ -191,12 +210,8 @@ class _Scalarize:
     def _length_source(self, group):
         """An array from outside the run (or a view of one) that its element loop runs over."""
         views = self._used_views(group)
-        defined = self._defined(group)
-        for name in self._arrays_read(group):
-            if name in views:
-                return syntax.clone(views[name])
-            if name not in defined:
-                return syntax.name(name)
+        for name in self._arrays_from_outside(group):
+            return syntax.clone(views[name]) if name in views else syntax.name(name)
         return None
 
     def _used_views(self, group) -> dict:
@@ -211,7 +226,7 @@ class _Scalarize:
         index = self.names.fresh("k")
         length = self.names.fresh("n")
         views = self._used_views(group)
-        arrays = [v for v in self._arrays_read(group) if v not in self._defined(group)]
+        arrays = [v for v in self._arrays_from_outside(group) if v not in views]
         kept = self._used_later(group)
         before = [syntax.assign(length, syntax.Attribute(value=self._length_source(group), attr="shape", ctx=gast.Load()))]
         before[0].value = syntax.subscript(before[0].value, syntax.const(0))
@@ -219,8 +234,12 @@ class _Scalarize:
         body, after, scalar_of = [], [], {}
         self._reads, self._read_stmts, self._index = {}, body, index
         self._origin = getattr(group[0], "srcgrad_origin", None)
+        read_so_far: set[str] = set()   # arrays the run has read so far, under their names before the run
         for stmt in group:
             target = stmt.targets[0].id
+            self._origin = getattr(stmt, "srcgrad_origin", self._origin)   # a read is the first reader's
+            rebound = target in read_so_far
+            read_so_far |= syntax.loaded_names(stmt.value) - set(scalar_of)
             if self._is_view(stmt):
                 if target in kept:
                     before.append(stmt)
@@ -234,14 +253,18 @@ class _Scalarize:
             # the element keeps the array's name only where that name means nothing else; a name
             # bound elsewhere stays an array here too, whose shape later code may read (21:3053:0)
             written_out = target in kept or self._bound_elsewhere(target, stmt)
-            scalar = self.names.fresh(target + "_k") if written_out else target
-            scalar_of[target] = scalar
+            scalar = self.names.fresh(target + "_k") if written_out or rebound else target
             value = self._elementwise_value(stmt.value, views, scalar_of, index)
+            scalar_of[target] = scalar
             body.append(located(syntax.assign(scalar, value), stmt))
             if written_out:
-                before.append(located(syntax.assign(target, rule_call("np.empty", syntax.name(length))), stmt))
-                body.append(located(syntax.assign(syntax.subscript(syntax.name(target), syntax.name(index), store=True),
+                # an array the loop still reads under this name gets its new elements under another
+                array = self.names.fresh(target + "_new") if rebound else target
+                before.append(located(syntax.assign(array, rule_call("np.empty", syntax.name(length))), stmt))
+                body.append(located(syntax.assign(syntax.subscript(syntax.name(array), syntax.name(index), store=True),
                                                         syntax.name(scalar)), stmt))
+                if rebound:
+                    after.append(located(syntax.assign(target, syntax.name(array)), stmt))
         loop = syntax.for_range(index, [syntax.name(length)], body)
         return before + [loop] + after
 
@@ -253,7 +276,9 @@ class _Scalarize:
             return syntax.name(scalar_of[atom.id])
         if atom.id in views:
             view = views[atom.id]
-            return self._read(view.value.id, view.slice.lower)
+            lower = view.slice.lower
+            starts_at_zero = isinstance(lower, gast.Constant) and lower.value == 0
+            return self._read(view.value.id, None if starts_at_zero else lower)
         return self._read(atom.id, None)
 
     def _read(self, array: str, offset):
@@ -273,6 +298,8 @@ class _Scalarize:
         return syntax.name(self._reads[key])
 
     def _elementwise_value(self, value, views, scalar_of, index):
+        if isinstance(value, gast.Name):
+            return self._element(value, views, scalar_of, index)
         value = syntax.clone(value)
         if isinstance(value, gast.BinOp):
             value.left = self._element(value.left, views, scalar_of, index)
@@ -291,6 +318,16 @@ class _Scalarize:
         product = self.names.fresh("product")
         self._read_stmts.append(located(syntax.assign(product, syntax.binop(args[0], "*", args[1])), stmt))
         return syntax.name(product)
+
+    def _arrays_from_outside(self, group) -> list:
+        """The arrays and views the run reads before it binds them, if it does (`c = c * f`):
+        those it takes from the code before the loop, whose lengths it checks."""
+        seen, defined = [], set()
+        for stmt in group:
+            if not self._is_view(stmt):   # a view stands for the array it is taken from
+                seen += [a for a in self._arrays_read([stmt]) if a not in defined and a not in seen]
+                defined.add(stmt.targets[0].id)
+        return seen
 
     def _arrays_read(self, group) -> list:
         seen = []
