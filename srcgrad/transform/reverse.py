@@ -65,6 +65,8 @@ class ReverseTransform(LoopReversal, RowKeeping, Checkpointing):
         self._sums_replayed_in = None   # id of the loop whose replays keep those sums (see run)
         self._saved: dict = {}
         self._plans: dict = {}
+        self._forward_taped: dict = {}   # inner loop id -> what it leaves, taped after it (reverse_loops.py)
+        self._kept_runs: dict = {}   # loop id -> names keeping its stored values for every run (reverse_loops.py)
         self._reads: dict = {}
         self._saves: dict = {}
         self._tapes: dict = {}
@@ -115,9 +117,13 @@ class ReverseTransform(LoopReversal, RowKeeping, Checkpointing):
         def essential(stmt):
             return getattr(stmt, "srcgrad_tape", False) or getattr(stmt, "srcgrad_argument_write_back", False)
         code = eliminate_dead_code(code, set(), essential=essential, shares=self.shares)
-        before = _statements(code)
-        code = drop_unneeded_saves(drop_undone_writes(self.shares)(code))
-        if _statements(code) < before:   # the restores dropped kept arrays alive whose replayed fills are now dead
+        for _ in range(_TIDY_ROUNDS):
+            before = _statements(code)
+            code = drop_unneeded_saves(drop_undone_writes(self.shares)(code))
+            if _statements(code) == before:
+                break
+            # the restores dropped kept arrays alive whose replayed fills are now dead, and a dead
+            # fill between a write and its undo kept that pair (GradBench lstm: the cell's replayed write)
             code = eliminate_dead_code(code, set(), essential=essential, shares=self.shares)
         code = fold_first_contributions(code)
         code = reuse_adjoint_buffers(restore_comments_that_stayed(code))
@@ -177,7 +183,8 @@ class ReverseTransform(LoopReversal, RowKeeping, Checkpointing):
             return False
         loop = main[-1]
         plan = self.plan(loop)
-        if plan.checkpoint or plan.inductions or plan.restored or plan.stored or plan.rows or plan.has_exit or self.checkpointing(loop):
+        if plan.checkpoint or plan.inductions or plan.restored or plan.stored or plan.rows or plan.has_exit \
+                or plan.forward_taped or self.checkpointing(loop):
             return False
         reverse = self.loop_reverse(loop)
         returned = syntax.loaded_names(ret.value)
@@ -356,6 +363,10 @@ class ReverseTransform(LoopReversal, RowKeeping, Checkpointing):
         if isinstance(stmt, gast.If):
             return [syntax.if_(syntax.clone(stmt.test), self.forward_block(stmt.body, region),
                                self.forward_block(stmt.orelse, region))]
+        if syntax.is_loop(stmt) and id(stmt) in self._forward_taped:
+            return self.outputs_restored(stmt) if region else self.taped_in_forward_sweep(stmt)
+        if syntax.is_loop(stmt) and id(stmt) in self._kept_runs and not region:
+            return self.stored_in_forward_sweep(stmt)
         if syntax.is_loop(stmt):
             return self._checkpointed_loop(stmt) if region else [self._plain_loop(stmt)]
         if id(stmt) in self._replaying and self._replaying[id(stmt)] is not None:
@@ -484,6 +495,9 @@ class ReverseTransform(LoopReversal, RowKeeping, Checkpointing):
 def _is_init_of(stmt, adjoints: set[str]) -> bool:
     target = stmt.targets[0]
     return isinstance(target, gast.Name) and target.id in adjoints
+
+
+_TIDY_ROUNDS = 3   # dead-code elimination and undone-write removal, alternating
 
 
 def _statements(code: list) -> int:

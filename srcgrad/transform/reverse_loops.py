@@ -3,7 +3,9 @@
 A loop's plan names its checkpoint (loop-carried values the iteration's adjoint reads), the arrays
 whose element writes it logs, and the transcendental results it stores. Its forward form records
 these per iteration; its reverse form restores them, replays the iteration, and runs its adjoint,
-walking the iterations backwards unless their adjoints commute.
+walking the iterations backwards unless their adjoints commute. A loop nest in a top-level loop's
+body is taped by the forward sweep itself, with what it leaves and the stored values of its own
+element loops, so that the outer loop's reverse iterations read it back instead of replaying it.
 """
 from __future__ import annotations
 
@@ -45,6 +47,7 @@ class _LoopPlan:
         self.snapshots = sorted(a for a, how in restored.items() if how == SNAPSHOT)
         self.disjoint = sorted(a for a, how in restored.items() if how == DISJOINT)
         self.rows: dict = {}   # arrays each iteration makes, read back from a tape (kept_rows.py)
+        self.forward_taped: dict = {}   # inner loops taped in the forward sweep: id -> names they leave
 
     @property
     def is_for(self) -> bool:
@@ -90,8 +93,12 @@ class LoopReversal:
         has_exit = bool(body) and is_loop_exit(body[-1])
         restored = {a: self._restore_strategy(loop, a) for a in self._restored_arrays(loop)}
         adjoint = self.reverse_block(body)
-        stored = self._expensive_values(body, upward_exposed(adjoint), nested=not self._is_top(loop))
         faint = self._faint_sums(loop)
+        forward_taped = self._forward_taped_loops(loop, adjoint, restored, faint)
+        if forward_taped:
+            self._forward_taped.update(forward_taped)
+            adjoint = self.reverse_block(body)   # their reverse now pops tapes the forward sweep filled
+        stored = self._expensive_values(body, upward_exposed(adjoint), nested=not self._is_top(loop))
         unreplayed = {id(s) for s in syntax.walk(loop) if isinstance(s, gast.stmt) and sum_into(s) in faint}
         replay = self._replayed(body, {id(s): None for s, _ in stored}, unreplayed)
         rows = self._row_groups(loop, adjoint) if self._may_keep_rows(loop) else {}
@@ -108,6 +115,7 @@ class LoopReversal:
         inductions = self._inductions(loop, carried)
         plan = _LoopPlan(loop, sorted(carried - set(inductions)), restored, has_exit)
         plan.stored, plan.unreplayed, plan.inductions, plan.rows = stored, unreplayed, inductions, rows
+        plan.forward_taped = forward_taped
         self._plans[id(loop)] = plan
         return plan
 
@@ -329,7 +337,99 @@ class LoopReversal:
         return outside
 
     def _preallocated(self, plan) -> bool:
-        return _counted(plan.loop)
+        """Whether the loop's tapes are arrays indexed by iteration: not for a loop taped in the forward
+        sweep inside another, whose tapes hold every run of it (lists, popped in reverse order)."""
+        return _counted(plan.loop) and id(plan.loop) not in self._forward_taped
+
+    # ----- inner loops taped in the forward sweep ------------------------------------------------
+    def _forward_taped_loops(self, loop, adjoint: list, restored: dict, faint: set) -> dict:
+        """Loops in the body of a top-level loop whose forward run, with its tapes, the forward sweep
+        makes instead of each reverse iteration's replay, and what each leaves that the reverse reads
+        (taped after it): inner id -> names. Without this, every inner iteration runs three times,
+        in the forward sweep, the outer replay and its own replay (GradBench lstm: the layers of a
+        time step). A loop qualifies when its tapes are lists (no element logs, snapshots, kept rows
+        or stored values sized per run), what it leaves can be kept by reference, and it holds a loop
+        itself, so that its replay is a loop nest (a replayed elementwise loop costs about what a
+        push and a pop of its result do)."""
+        if not self._is_top(loop) or self.memory or getattr(loop, "srcgrad_checkpoint", None) is not None \
+                or getattr(loop, "srcgrad_parallel", False):
+            return {}   # (a checkpointed loop: `checkpointing` asks this loop's plan whether it is counted)
+        logged = {a for a, how in restored.items() if how == LOG}
+        found = {}
+        for k, inner in enumerate(loop.body):
+            if not (isinstance(inner, gast.For) and _holds_a_loop(inner)) or getattr(inner, "srcgrad_parallel", False) \
+                    or getattr(inner, "srcgrad_checkpoint", None) is not None or mutated_arrays(inner) & logged:
+                continue
+            taped = self.plan(inner)
+            if taped.has_exit or taped.restored or taped.rows or taped.inductions or taped.stored:
+                continue
+            outputs = self._kept_outputs(loop, k, adjoint, faint)
+            if outputs is not None:
+                found[id(inner)] = outputs
+                self._keep_runs_of_children(inner)
+        return found
+
+    def _keep_runs_of_children(self, inner) -> None:
+        """The loops in a forward-taped loop's body whose stored values (exponentials, quotients)
+        the forward sweep keeps for every run, on one flat tape each, instead of the reverse
+        iteration's replay computing them again: that replay then reads them back."""
+        for child in inner.body:
+            if not (isinstance(child, gast.For) and _counted(child)) or getattr(child, "srcgrad_parallel", False) \
+                    or getattr(child, "srcgrad_checkpoint", None) is not None:
+                continue
+            plan = self.plan(child)
+            if plan.stored and not plan.rows:
+                index = child.target.id
+                self._kept_runs[id(child)] = (self.names.fresh(f"{index}_base"), self.names.fresh(f"{index}_filled"),
+                                              self.names.fresh(f"{index}_bases"))
+
+    def _kept_outputs(self, loop, k: int, adjoint: list, faint: set):
+        """The names `loop.body[k]` (a loop) binds or writes into that the rest of a reverse iteration
+        reads, or None when one of them cannot be kept by reference until then."""
+        inner = loop.body[k]
+        read = upward_exposed(syntax.clone(loop.body[k + 1:]) + syntax.clone(adjoint))
+        left = (bound_names(inner) | mutated_arrays(inner)) - {inner.target.id} - faint
+        bound_before = set().union(set(), *(bound_names(s) for s in loop.body[:k])) | self._defined_outside(loop)
+        outputs = sorted(left & read)
+        for name in outputs:
+            kind = self.kinds.get(name, K.UNKNOWN)
+            if name not in bound_before or isinstance(kind, tuple) or kind == K.UNKNOWN:
+                return None
+            if K.is_array(kind) and not self._kept_by_reference(loop, k, name):
+                return None
+        return outputs
+
+    def _kept_by_reference(self, loop, k: int, array: str) -> bool:
+        """Whether the array `array` names after `loop.body[k]` keeps its values until the reverse
+        iteration reads them: nothing writes into it (or into an array it may share memory with)
+        later in the iteration, and what the loop writes into at all is made anew each iteration."""
+        group = {array} | set(self.shares.get(array, ()))
+        written = group & mutated_arrays(loop)
+        later = set().union(set(), *(mutated_arrays(s) for s in loop.body[k + 1:]))
+        return not (group & later) and written <= self._fresh_each_iteration(loop)
+
+    def _output_tape(self, inner, name: str) -> str:
+        key = ("output", id(inner), name)
+        if key not in self._tapes:
+            self._tapes[key] = self.names.fresh(f"{name}_after_tape")
+            self._hoist_once(self._tapes[key], gast.List(elts=[], ctx=gast.Load()))
+        return self._tapes[key]
+
+    def taped_in_forward_sweep(self, inner) -> list:
+        """A forward-taped inner loop in the forward sweep: its taped form, then what it leaves."""
+        pushes = []
+        for name in self._forward_taped[id(inner)]:
+            tape = self._output_tape(inner, name)
+            pushes.append(self._tape_write(tape, None, None, syntax.name(name)))
+            if not K.is_scalar(self.kinds.get(name, K.UNKNOWN)):
+                self._share(name, tape)
+        return self._taped_loop(inner) + pushes
+
+    def outputs_restored(self, inner) -> list:
+        """A forward-taped inner loop in a replay: what it left, read back instead of run again."""
+        comment = syntax.comment("the loop's results, kept by the forward sweep, which also taped its iterations")
+        return [comment] + [on_tape(syntax.assign(name, self._tape_read(self._output_tape(inner, name), None, None)))
+                            for name in self._forward_taped[id(inner)]]
 
     def _checkpoint_tapes(self, plan) -> list:
         """(variable, tape name, dtype or None for a list) for each checkpointed value."""
@@ -364,11 +464,14 @@ class LoopReversal:
                 # the list keeps the array itself: a later write into it (undone by the reverse sweep
                 # before the replay pops it) is a write into what the tape holds
                 self._share(var, tape)
-        storing = {}
+        storing, kept_runs = {}, id(loop) in self._kept_runs
         for stmt, var in plan.stored:
             tape, dtype = self._stored_tape(plan, var)
-            before += self._tape_alloc(tape, dtype, plan)
-            storing[id(stmt)] = (tape, dtype, position)
+            before += [] if kept_runs else self._tape_alloc(tape, dtype, plan)
+            storing[id(stmt)] = (tape, dtype, self._stored_position(plan))
+        if kept_runs:   # the forward sweep stored them: this run reads them back from where it left them
+            base, _, bases = self._kept_runs[id(loop)]
+            before.append(on_tape(syntax.assign(base, self._tape_read(bases, None, None))))
         for array in plan.snapshots:
             before.append(snapshot_allocation(array, self._restore_name(plan.loop, array, "snapshots"), self._trip_count(plan)))
             record.append(snapshot_record(array, self._restore_name(plan.loop, array, "snapshots"), position))
@@ -386,7 +489,10 @@ class LoopReversal:
         copy = self.primal_header(loop)
         before = self._restore_comment(plan) + before
         outer = self._logging, self._storing, self._unlogged
-        self._logging, self._storing = set(plan.logged), {**self._storing, **storing}
+        self._logging, self._storing = set(plan.logged), {**self._storing, **({} if kept_runs else storing)}
+        outer_replaying = self._replaying
+        if kept_runs:
+            self._replaying = {**self._replaying, **storing}
         # writes into an object this iteration (or an enclosing loop's, in its forward sweep) made
         # itself: no earlier iteration's reverse sees that object, and a replay makes it again
         self._unlogged = outer[2] | {id(write) for write, definitions in element_writes(loop.body, {})
@@ -396,6 +502,7 @@ class LoopReversal:
             if _is_shape_check(node):   # the replay checks again, before any adjoint reads an element
                 node.srcgrad_check_replayed = True
         self._logging, self._storing, self._unlogged = outer
+        self._replaying = outer_replaying
         return before + [copy]
 
     def _entry_name(self, plan, name: str) -> str:
@@ -442,7 +549,39 @@ class LoopReversal:
         key = ("stored", id(plan.loop), var)
         if key not in self._tapes:
             self._tapes[key] = self.names.fresh(f"{var}_tape")
-        return self._tapes[key], (K.FLOAT if self._preallocated(plan) else None)
+        return self._tapes[key], (K.FLOAT if self._preallocated(plan) or id(plan.loop) in self._kept_runs else None)
+
+    def _stored_position(self, plan):
+        """Where an iteration's stored value sits on its tape: past the runs before this one when
+        the forward sweep keeps every run of the loop (see `_keep_runs_of_children`)."""
+        if id(plan.loop) not in self._kept_runs:
+            return self._position(plan)
+        return syntax.binop(syntax.name(self._kept_runs[id(plan.loop)][0]), "+", self._position(plan))
+
+    def stored_in_forward_sweep(self, loop) -> list:
+        """A loop whose every run the forward sweep keeps the stored values of: it claims the next
+        stretch of each flat tape (grown when too short) and notes where that stretch starts."""
+        plan = self.plan(loop)
+        base, filled, bases = self._kept_runs[id(loop)]
+        self._hoist_once(filled, syntax.const(0))
+        self._hoist_once(bases, gast.List(elts=[], ctx=gast.Load()))
+        setup = [syntax.assign(base, syntax.name(filled)),
+                 syntax.assign(filled, syntax.binop(syntax.name(filled), "+", self._trip_count(plan)))]
+        storing = {}
+        for stmt, var in plan.stored:
+            tape, dtype = self._stored_tape(plan, var)
+            self._hoist_once(tape, syntax.call("np.empty", syntax.const(0)))
+            too_short = gast.Compare(left=syntax.parse_expr(f"{tape}.shape[0]"), ops=[gast.Lt()],
+                                     comparators=[syntax.name(filled)])
+            longer = syntax.call("np.concatenate", syntax.tuple_([syntax.name(tape),
+                                                                  syntax.call("np.empty", syntax.name(filled))]))
+            setup.append(syntax.if_(too_short, [on_tape(syntax.assign(tape, longer))]))   # at least doubles
+            storing[id(stmt)] = (tape, dtype, self._stored_position(plan))
+        setup.append(self._tape_write(bases, None, None, syntax.name(base)))
+        outer, self._storing = self._storing, {**self._storing, **storing}
+        copy = self._plain_loop(loop)
+        self._storing = outer
+        return [on_tape(stmt) for stmt in setup] + [copy]
 
     def _tape_alloc(self, tape, dtype, plan) -> list:
         """Statements that make `tape` ready for this loop: a list (created once, at the top of the
@@ -559,7 +698,7 @@ class LoopReversal:
         restore += [restore_own_part(array, self._restore_name(plan.loop, array, "at_entry"),
                                      disjoint_position(plan.loop, array), plan.loop.target.id) for array in plan.disjoint]
         undo = [stmt for array in plan.logged for stmt in self._undo_writes(array, plan.loop, heights)]
-        replaying = {id(stmt): (*self._stored_tape(plan, var), self._position(plan)) for stmt, var in plan.stored}
+        replaying = {id(stmt): (*self._stored_tape(plan, var), self._stored_position(plan)) for stmt, var in plan.stored}
         outer, self._replaying = self._replaying, {**self._replaying, **replaying}
         skipped = set() if id(loop) == self._sums_replayed_in else plan.unreplayed
         outer_unreplayed, self._unreplayed = self._unreplayed, self._unreplayed | skipped
@@ -639,6 +778,10 @@ class LoopReversal:
             offset = syntax.binop(syntax.name(iteration), "*", syntax.clone(plan.step))
             setup.append(syntax.assign(plan.loop.target.id, simplify(syntax.binop(syntax.clone(plan.start), "+", offset))))
         return header, setup
+
+
+def _holds_a_loop(loop) -> bool:
+    return any(syntax.is_loop(n) for stmt in loop.body for n in syntax.walk(stmt))
 
 
 def _constant_step(stmt, name: str):
