@@ -94,6 +94,14 @@ def _copy_into(out, value):
         def fill(out, value):
             out[...] = value   # a number: no shape to check, nothing slow to compile
         return fill
+    if out.ndim == 1 and value.ndim == 1:
+        def copy_vector(out, value):   # no ravel: its reshape check is a C call per copy (lstm: 5%)
+            if out.shape[0] != value.shape[0]:
+                _broadcast_copy(out, value)
+                return
+            for k in range(out.shape[0]):
+                out[k] = value[k]
+        return copy_vector
     if out.layout == "C" and value.layout == "C" and out.ndim == value.ndim:
         def copy_flat(out, value):
             if out.shape != value.shape:
@@ -130,7 +138,11 @@ def _zeroed_from(x_bar, old, start):
 
     def zero_the_rest(x_bar, old, start):
         if x_bar.shape == old.shape:
-            x_bar[max(start, 0):] = 0.0
+            if x_bar.ndim == 1:   # a loop, not a slice: usually nothing is left to zero
+                for k in range(max(start, 0), x_bar.shape[0]):
+                    x_bar[k] = 0.0
+            else:
+                x_bar[max(start, 0):] = 0.0
             return x_bar
         return np.zeros(old.shape)
     return zero_the_rest
