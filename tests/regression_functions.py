@@ -820,3 +820,22 @@ def squeezed_view_updated_in_place(a):
     t = w[1:3][:1].squeeze(axis=0)
     w += w
     return np.sum(t)
+
+
+def array_or_number_from_two_returns(a, b):
+    # 67:282:0: the returned name is an array on one path and a number on the other; its adjoint
+    # was zeroed as an array (`result_bar[...] = 0.0`) on the number's path too
+    t = np.where(1.0 < np.ones(4), a, np.transpose(np.ones((4, 3))))
+    if b > 2.0:
+        return t
+    return t[1, 1]
+
+
+def elementwise_return_inside_a_loop(A):
+    # 67:791:0: scalarize took the returned value's name (bound on each path to a return) as a
+    # second name of the loop's result and wrote its elements; reverse mode then kept the name's
+    # value from before each iteration, where it had none yet
+    for i in range(A.shape[0]):
+        if i != 4:
+            return +np.concatenate(([0.5], A[i]))
+    return np.linspace(0.5, 1.5, 3)

@@ -28,6 +28,7 @@ CASES = [
     (rf.vector_summed_along_its_axis, (V3, M33a), (0, 1)),
     (rf.written_after_a_loop_that_tapes_it, (np.array([0.3, -0.5, 0.9, 0.2]),), 0),
     (rf.row_sums_of_a_name_that_was_a_number, (0.7, V3), (0, 1)),
+    (rf.elementwise_return_inside_a_loop, (M23[:, :2],), 0),
     (rf.number_then_array, (np.array([0.3, -0.5, 0.9, 0.2]), V3), (0, 1)),
     (rf.array_then_number, (V3,), 0),
     (rf.transpose_bound_inside_nested_loop, (M33a, V3), (0, 1)),
@@ -197,3 +198,9 @@ def test_a_name_rebound_with_another_rank():
     check_jvp(rf.rebound_to_a_matrix_then_min, (-0.42,), 0, backend="python")
     with pytest.raises(srcgrad.CompilationError, match="zeroed_like|filled_like"):
         srcgrad.grad(rf.rebound_to_a_matrix_then_min)(-0.42)
+
+
+@pytest.mark.parametrize("b", [-1.17, 2.5], ids=["number", "array"])
+def test_a_result_that_is_an_array_on_one_path_and_a_number_on_the_other(b):
+    """Python backend only: numba types one return type per function."""
+    check_vjp(rf.array_or_number_from_two_returns, (-1.22, b), 0, "python")

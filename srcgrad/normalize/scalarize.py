@@ -157,12 +157,15 @@ class _Scalarize:
         to `name` after the loop, which is right when nothing writes into `name`'s elements."""
         return self.kinds.get(name) == "a1" and name not in mutated_arrays(self.fn)
 
-    def _second_name(self, name: str, array: str) -> bool:
+    def _second_name(self, stmt, array: str) -> bool:
         """Whether `name = array` (an inlined callee's result taken by the caller's name) may join
         the run as an elementwise copy: nothing writes into either name's elements, so no code can
-        tell the two arrays the loop writes out from one array under two names."""
+        tell the two arrays the loop writes out from one array under two names; and `name` is bound
+        nowhere else (a returned value's name, bound on each path to a return, stays a second name:
+        its elements written in a loop would make reverse mode keep its value from before the loop)."""
+        name = stmt.targets[0].id
         written = mutated_arrays(self.fn)
-        return name not in written and array not in written
+        return name not in written and array not in written and not self._bound_elsewhere(name, stmt)
 
     def _is_view(self, stmt) -> bool:
         value = stmt.value
@@ -177,7 +180,7 @@ class _Scalarize:
             return False
         value = stmt.value
         if isinstance(value, gast.Name):
-            return value.id in chain and self._second_name(stmt.targets[0].id, value.id)
+            return value.id in chain and self._second_name(stmt, value.id)
         if isinstance(value, gast.BinOp):
             ok = isinstance(value.op, _ELEMENTWISE_OPS)
             operands = [value.left, value.right]
