@@ -307,7 +307,8 @@ def _flows_as_statements(value) -> bool:
 def _zero_in_place(bar: str, kind) -> list:
     if K.is_scalar(kind):
         return [syntax.assign(bar, syntax.const(0.0))]
-    # a 0-d array's adjoint may be a number: numpy's arithmetic on 0-d arrays returns scalars
+    # an array of unknown or zero rank may be a number at run time (an array on one path and a
+    # number on another; numpy's arithmetic on 0-d arrays returns scalars): `zeroed` takes either
     if K.is_array(kind) and K.ndim(kind):
         everything = gast.Constant(value=Ellipsis, kind=None)
         return [syntax.assign(syntax.subscript(syntax.name(bar), everything, store=True), syntax.const(0.0))]

@@ -389,7 +389,7 @@ class LoopReversal:
         inner = loop.body[k]
         read = upward_exposed(syntax.clone(loop.body[k + 1:]) + syntax.clone(adjoint))
         left = (bound_names(inner) | mutated_arrays(inner)) - {inner.target.id} - faint
-        bound_before = set().union(set(), *(bound_names(s) for s in loop.body[:k])) | self._defined_outside(loop)
+        bound_before = bound_names(loop.body[:k]) | self._defined_outside(loop)
         outputs = sorted(left & read)
         for name in outputs:
             kind = self.kinds.get(name, K.UNKNOWN)
@@ -405,8 +405,7 @@ class LoopReversal:
         later in the iteration, and what the loop writes into at all is made anew each iteration."""
         group = {array} | set(self.shares.get(array, ()))
         written = group & mutated_arrays(loop)
-        later = set().union(set(), *(mutated_arrays(s) for s in loop.body[k + 1:]))
-        return not (group & later) and written <= self._fresh_each_iteration(loop)
+        return not (group & mutated_arrays(loop.body[k + 1:])) and written <= self._fresh_each_iteration(loop)
 
     def _output_tape(self, inner, name: str) -> str:
         key = ("output", id(inner), name)
@@ -549,7 +548,7 @@ class LoopReversal:
         key = ("stored", id(plan.loop), var)
         if key not in self._tapes:
             self._tapes[key] = self.names.fresh(f"{var}_tape")
-        return self._tapes[key], (K.FLOAT if self._preallocated(plan) or id(plan.loop) in self._kept_runs else None)
+        return self._tapes[key], (K.FLOAT if self._preallocated(plan) else None)
 
     def _stored_position(self, plan):
         """Where an iteration's stored value sits on its tape: past the runs before this one when
@@ -781,7 +780,7 @@ class LoopReversal:
 
 
 def _holds_a_loop(loop) -> bool:
-    return any(syntax.is_loop(n) for stmt in loop.body for n in syntax.walk(stmt))
+    return any(syntax.is_loop(n) for n in syntax.nodes_in(loop.body))
 
 
 def _constant_step(stmt, name: str):
