@@ -5,6 +5,7 @@ plain Python (backend="python") and inside numba-compiled code (backend="numba")
 `cuda_*` helpers, which the host-side Python of target="cuda" code calls to launch kernels.
 """
 from . import backends  # noqa: F401  (first: its patches to numba must precede any compilation)
+from .heap import keep_large_blocks
 from .arrays import (UnequalLengths, add_at_flat, appended, appended_head, empty_list, astype, largest, smallest, product, picked_along, take_along, put_along,
                      prod_of_others_along, atleast_1d, atleast_3d, reshape_like, tile, tile_transpose, diag_transpose, diff_transpose, kron_grad_left,
                      kron_grad_right, repeat_transpose, sort_order, sorted_like, unsorted, broadcast_like, clip, flatten, kept_slots, mean, reshape, matmul_grad_left, matmul_grad_right, placed_flat, prod_of_others, stop_gradient, scatter_add, sum_to, take_flat,
@@ -26,3 +27,5 @@ __all__ = ["UnequalLengths", "appended", "appended_head", "empty_list", "astype"
            "erf", "erfc", "gammaln", "digamma", "trigamma", "sinc_slope", "cholesky_tangent", "cholesky_adjoint", "symmetric_eigen",
            "ACTION", "ADVANCE", "ARGUMENT", "SEGMENTS", "SLOTS", "UNTIL", "checkpoint_schedule", "kept_at",
            "nbytes_of", "revolve_advances", "revolve_turn", "segment_start"]
+
+keep_large_blocks()   # once per process, before any derivative allocates

@@ -308,3 +308,50 @@ def gated_cell(gates, cell):
 def decayed(c, f):
     c = c * f + f
     return np.sum(c * c)
+
+
+def residual_rows(x, V, u):
+    """Each row of a work array is one elementwise expression (GradBench ht's residuals)."""
+    err = np.empty((u.shape[0], x.shape[0]))
+    for i in range(u.shape[0]):
+        r = V[i % V.shape[0]]
+        err[i] = x * r - u[i, 0] * r
+    return err
+
+
+def rows_from_rows(x, n):
+    """Each row is computed from the row before: the loop reads the array it writes."""
+    rows = np.zeros((n, x.shape[0]))
+    rows[0] = x
+    for i in range(1, n):
+        previous = rows[i - 1]
+        rows[i] = 0.5 * previous + x * previous
+    return rows
+
+
+def rows_through_a_view(x, n):
+    """The rows are read through a view taken before the loop: a second name for the array."""
+    rows = np.ones((n, x.shape[0]))
+    first = rows[0]
+    for i in range(n):
+        rows[i] = first * x + first
+    return rows
+
+
+def planes(x, n):
+    """An elementwise row of a 3-D array, two indices in."""
+    out = np.empty((n, 2, x.shape[0]))
+    for i in range(n):
+        for j in range(2):
+            out[i, j] = np.sin(x * (i + j)) + x
+    return out
+
+
+def rows_overlapping_flat(x):
+    """Row 1 from elements 1-3 of the array's flat view, the last of which is row 1's first: numpy
+    reads all three before writing, so a loop writing the row in place would read its new value."""
+    rows = np.ones((3, 3))
+    rows[0] = x
+    flat = rows.reshape(9)
+    rows[1] = flat[1:4] * x
+    return rows

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 import gradcheck  # noqa: F401  (puts the checkout on sys.path)
+import pass_functions as pf
 
 import srcgrad
 
@@ -231,6 +232,20 @@ def test_error_message_has_column_and_suggestion():
     assert re.search(rf"{re.escape(THIS_FILE)}:{line}:\d+", msg), msg
     # a suggestion: some advice beyond the location and the construct's name
     assert re.search(r"\b(use|write|instead|define|move|replace|loop)\b", msg, re.IGNORECASE), msg
+
+
+def _total_of_rows_through_a_view(x):
+    return np.sum(pf.rows_through_a_view(x, 4))
+
+
+def test_error_in_a_function_inlined_from_another_file_names_that_file():
+    """The refused write is in pass_functions.py: its file and line, not this file's line of that number."""
+    lines, start = inspect.getsourcelines(pf.rows_through_a_view)
+    offset = next(i for i, text in enumerate(lines) if "rows[i] = first * x + first" in text)
+    with pytest.raises(srcgrad.UnsupportedSyntaxError) as info:
+        srcgrad.grad(_total_of_rows_through_a_view)(np.ones(3))
+    assert f"pass_functions.py:{start + offset}:" in str(info.value), str(info.value)
+    assert "rows[i] = first * x + first" in str(info.value)
 
 
 # ---------------------------------------------------------------------------- functions without source

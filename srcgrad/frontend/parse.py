@@ -34,6 +34,10 @@ class ParsedFunction:
         return self.tree.name
 
     def location(self, node) -> SourceLocation | None:
+        """Where `node` is in its file: the file of the function it was inlined from, if it was."""
+        inlined_from = getattr(node, "srcgrad_parsed", None)
+        if inlined_from is not None and inlined_from is not self:
+            return inlined_from.location(node)
         lineno = getattr(node, "lineno", None)
         if lineno is None:
             return None

@@ -143,6 +143,7 @@ class _Inliner:
                    + result)
         for new in inlined:
             new.srcgrad_origin = getattr(new, "srcgrad_origin", None) or getattr(stmt, "srcgrad_origin", "")
+        _mark_source(body, callee.parsed)
         return inlined
 
     def _checked_tails(self, body: list, call, callee) -> list:
@@ -327,3 +328,11 @@ def drop_scalar_write_backs(tree: gast.FunctionDef, kinds: dict) -> bool:
 
     tree.body[:] = block(tree.body)
     return dropped
+
+
+def _mark_source(body: list, parsed) -> None:
+    """Tag the inlined statements' located nodes with the function they come from, so an error
+    in them names that function's file and line, not the caller's file at the callee's line."""
+    for node in syntax.nodes_in(body):
+        if getattr(node, "lineno", None) is not None and getattr(node, "srcgrad_parsed", None) is None:
+            node.srcgrad_parsed = parsed

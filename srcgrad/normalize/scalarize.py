@@ -21,6 +21,7 @@ import gast
 
 from .. import syntax
 from ..analyze import kinds as K
+from ..analyze.aliasing import sharing
 from ..analyze.dataflow import mutated_arrays
 from ..rules.registry import rule_call
 
@@ -130,7 +131,40 @@ class _Scalarize:
         if not members:
             return start, set()
         end = members[-1] + 1
-        return end, {i for i in hoisted if i < end}
+        hoisted = {i for i in hoisted if i < end}
+        if end < len(stmts) and self._row_store(stmts[end], chain, stmts[start:end]):
+            end += 1
+        return end, hoisted
+
+    def _row_store(self, stmt, chain: set[str], run: list) -> bool:
+        """Whether `rows[i] = y` (or `a[i, j] = y`, a 3-D array), right after the run that makes
+        `y`, joins it: the loop writes y's elements into the row, with no array for y where y
+        means nothing else. Right where the run cannot see the row change: it reads neither
+        `rows` nor a name that may share its memory, and `rows` is no parameter (a caller may
+        pass one array for two)."""
+        if not (isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], gast.Subscript)
+                and isinstance(stmt.targets[0].value, gast.Name) and isinstance(stmt.value, gast.Name)
+                and stmt.value.id in chain):
+            return False
+        if not any(isinstance(s.targets[0], gast.Name) and s.targets[0].id == stmt.value.id
+                   and self._is_elementwise(s, chain) for s in run if isinstance(s, gast.Assign)):
+            return False   # a view of an array from outside, not a value the loop computes
+        rows, parts = stmt.targets[0].value.id, syntax.index_parts(stmt.targets[0])
+        if K.ndim(self.kinds.get(rows)) != len(parts) + 1 or not all(self._is_position(p) for p in parts):
+            return False
+        parameters = {a.id for a in self.fn.args.args}
+        memory = {rows} | sharing(self.fn.body, self.kinds).get(rows, set())
+        read = set().union(*(syntax.loaded_names(s) for s in run))
+        return rows not in parameters and not (memory & read)
+
+    def _is_position(self, atom) -> bool:
+        if isinstance(atom, gast.Name):
+            return self.kinds.get(atom.id) == K.INT
+        return isinstance(atom, gast.Constant) and type(atom.value) is int
+
+    @staticmethod
+    def _is_row_store(stmt) -> bool:
+        return isinstance(stmt.targets[0], gast.Subscript)
 
     def _independent(self, stmt, defined: set[str], taken: set[str]) -> bool:
         """A binding that reads nothing the run defines and binds no name the run reads or moved
@@ -176,7 +210,8 @@ class _Scalarize:
         return step is None or (isinstance(step, gast.Constant) and step.value == 1)
 
     def _is_elementwise(self, stmt, chain=frozenset()) -> bool:
-        if not isinstance(stmt, gast.Assign) or self.kinds.get(stmt.targets[0].id) != "a1":
+        if not (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name)) \
+                or self.kinds.get(stmt.targets[0].id) != "a1":
             return False
         value = stmt.value
         if isinstance(value, gast.Name):
@@ -223,7 +258,7 @@ class _Scalarize:
         return {s.targets[0].id: s.value for s in group if self._is_view(s) and s.targets[0].id in read}
 
     def _defined(self, group) -> set[str]:
-        return {s.targets[0].id for s in group}
+        return {s.targets[0].id for s in group if not self._is_row_store(s)}
 
     def _loop(self, group) -> list:
         index = self.names.fresh("k")
@@ -239,8 +274,12 @@ class _Scalarize:
         self._origin = getattr(group[0], "srcgrad_origin", None)
         read_so_far: set[str] = set()   # arrays the run has read so far, under their names before the run
         for stmt in group:
-            target = stmt.targets[0].id
             self._origin = getattr(stmt, "srcgrad_origin", self._origin)   # a read is the first reader's
+            if self._is_row_store(stmt):
+                before += self._row_length_check(stmt, length)
+                body.append(located(self._row_element_store(stmt, scalar_of, index), stmt))
+                continue
+            target = stmt.targets[0].id
             rebound = target in read_so_far
             read_so_far |= syntax.loaded_names(stmt.value) - set(scalar_of)
             if self._is_view(stmt):
@@ -270,6 +309,23 @@ class _Scalarize:
                     after.append(located(syntax.assign(target, syntax.name(array)), stmt))
         loop = syntax.for_range(index, [syntax.name(length)], body)
         return before + [loop] + after
+
+    def _row_element_store(self, stmt, scalar_of, index):
+        """`rows[i, k] = y_k`: element k of the row a row store writes."""
+        target = stmt.targets[0]
+        position = syntax.tuple_([syntax.clone(p) for p in syntax.index_parts(target)] + [syntax.name(index)])
+        return syntax.assign(syntax.subscript(syntax.name(target.value.id), position, store=True),
+                             syntax.name(scalar_of[stmt.value.id]))
+
+    def _row_length_check(self, stmt, length) -> list:
+        """The row a row store writes has the run's length (numpy would broadcast a length-1 run)."""
+        target = stmt.targets[0]
+        shape = syntax.Attribute(value=syntax.name(target.value.id), attr="shape", ctx=gast.Load())
+        size = syntax.subscript(shape, syntax.const(len(syntax.index_parts(target))))
+        test = gast.Compare(left=size, ops=[gast.NotEq()], comparators=[syntax.name(length)])
+        checks = length_check(test, "could not broadcast the operands into the row they are written to", self.names)
+        checks[-1].body[0].srcgrad_guards_write = True   # the forward sweep keeps it: its loop writes past a short row
+        return checks
 
     def _element(self, atom, views, scalar_of, index):
         """Element k of an operand: a scalar stays, a chain array is its scalar, an array is indexed."""
@@ -327,7 +383,7 @@ class _Scalarize:
         those it takes from the code before the loop, whose lengths it checks."""
         seen, defined = [], set()
         for stmt in group:
-            if not self._is_view(stmt):   # a view stands for the array it is taken from
+            if not (self._is_view(stmt) or self._is_row_store(stmt)):   # a view stands for the array it is taken from
                 seen += [a for a in self._arrays_read([stmt]) if a not in defined and a not in seen]
                 defined.add(stmt.targets[0].id)
         return seen

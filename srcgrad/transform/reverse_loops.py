@@ -797,9 +797,11 @@ def _constant_step(stmt, name: str):
 
 
 def _is_shape_check(node) -> bool:
-    """`if mismatch: raise UnequalLengths(...)`, which scalarize puts before a fused element loop."""
+    """`if mismatch: raise UnequalLengths(...)`, which scalarize puts before a fused element loop
+    (but not one that guards a write: the loop would write past the end of a row first)."""
     return (isinstance(node, gast.If) and not node.orelse and len(node.body) == 1
-            and isinstance(node.body[0], gast.Raise) and isinstance(node.body[0].exc, gast.Call)
+            and isinstance(node.body[0], gast.Raise) and not getattr(node.body[0], "srcgrad_guards_write", False)
+            and isinstance(node.body[0].exc, gast.Call)
             and getattr(node.body[0].exc.func, "id", None) == "UnequalLengths")
 
 
