@@ -141,6 +141,8 @@ def run_eval(spec, args, log):
     report = Path(tempfile.mkstemp(prefix=f"gb-{spec.name}-", suffix=".jsonl")[1])
     env = dict(os.environ, SRCGRAD_CACHE_DIR=str(args.cache_dir), GB_SRCGRAD_REPORT=str(report),
                GB_SRCGRAD_VARIANT=spec.variant)
+    if getattr(args, "numba_cache_dir", None):   # numba's cache of everything, the runtime's helpers too
+        env["NUMBA_CACHE_DIR"] = str(args.numba_cache_dir)
     eval_cmd = [sys.executable, "-m", f"gradbench.evals.{spec.gradbench_eval or spec.name}.run",
                 *(spec.quick if args.quick else spec.full),
                 "--min-runs", str(args.min_runs), "--min-seconds", str(args.min_seconds)]
@@ -299,7 +301,9 @@ def render(results, args, seconds, load_before, load_after):
         "ratio = derivative / primal on the same input, both in this run; the ratio of the fastest "
         "runs is less disturbed by other processes. The primal is "
         "`numba.njit` of the same Python function srcgrad differentiates. \"first call\" is the "
-        "untimed compile call (numba; srcgrad's transform + numba) with a cold srcgrad cache. "
+        "untimed compile call (numba; srcgrad's transform + numba) with a cold srcgrad cache; the "
+        "runtime's helpers come from numba's cache, compiled once per machine (`--first-calls` also "
+        "times the first call with nothing cached). "
         "Published ratios: GradBench's results for those tools on its own machine. \"validated\": "
         "GradBench's own check against its golden C++ tool (loose: 1e-4 relative, and it accepts "
         "an all-zero ode gradient). \"own check\": srcgrad's derivative against central finite "
@@ -339,21 +343,27 @@ def parse_args(argv):
 
 def first_call_table(args, log) -> str:
     """Each eval's first calls at its quick size: the numba primal's compile, and srcgrad's
-    derivative with an empty cache (transform and numba compile) and in a new process reusing that
-    cache (the transform cache and numba's machine code)."""
-    rows = ["| eval | size | primal (numba compile) | derivative, empty cache | derivative, new process, cache kept |",
-            "|---|---|---|---|---|"]
+    derivative three ways: with nothing cached (numba's cache emptied too, so the runtime's helpers
+    compile as on a machine that never ran srcgrad), with an empty srcgrad cache (transform and
+    numba compile of the generated code; the helpers come from numba's cache), and in a new process
+    reusing that cache (the transform cache and numba's machine code)."""
+    rows = ["| eval | size | primal (numba compile) | derivative, nothing cached | derivative, empty srcgrad cache "
+            "| derivative, new process, cache kept |", "|---|---|---|---|---|---|"]
     for name in args.evals.split(","):
         spec = EVALS[name]
         runs = argparse.Namespace(**{**vars(args), "quick": True, "min_runs": 1, "min_seconds": 0.0,
                                      "cache_dir": Path(tempfile.mkdtemp(prefix=f"gb-first-{name}-"))})
+        bare = argparse.Namespace(**{**vars(runs), "cache_dir": Path(tempfile.mkdtemp(prefix=f"gb-bare-{name}-"))})
+        bare.numba_cache_dir = Path(tempfile.mkdtemp(prefix=f"gb-numba-{name}-"))
         log(f"{name}:")
-        (cold, _), (warm, _) = run_eval(spec, runs, log), run_eval(spec, runs, log)
-        shutil.rmtree(runs.cache_dir, ignore_errors=True)
-        if not cold or not warm:
-            rows.append(f"| {name} | – | – | did not run | did not run |")
+        (bare_run, _), (cold, _), (warm, _) = run_eval(spec, bare, log), run_eval(spec, runs, log), run_eval(spec, runs, log)
+        for folder in (runs.cache_dir, bare.cache_dir, bare.numba_cache_dir):
+            shutil.rmtree(folder, ignore_errors=True)
+        if not bare_run or not cold or not warm:
+            rows.append(f"| {name} | – | – | did not run | did not run | did not run |")
             continue
         rows.append(f"| {name} | {cold[0].description} | {fmt_time(cold[0].first_call_ns.get(spec.primal))} | "
+                    f"{fmt_time(bare_run[0].first_call_ns.get(spec.derivative))} | "
                     f"{fmt_time(cold[0].first_call_ns.get(spec.derivative))} | "
                     f"{fmt_time(warm[0].first_call_ns.get(spec.derivative))} |")
     return "\n".join(rows)

@@ -7,6 +7,8 @@ import numpy as np
 from numba import types
 from numba.extending import overload, register_jitable
 
+from .compile_once import runtime_jitable, runtime_overload
+
 
 class UnequalLengths(ValueError):
     """Raised by an element loop srcgrad fused from 1-D array operations whose arrays differ in
@@ -83,7 +85,7 @@ def take_flat(x, k):
     return np.ravel(x)[k]
 
 
-@register_jitable
+@runtime_jitable
 def placed_flat(g, x, k):
     """An x-shaped array holding g at flat index k, zero elsewhere (the cotangent of take_flat)."""
     out = np.zeros(x.size)
@@ -147,14 +149,14 @@ def _is_array(t):
     return isinstance(t, types.Array)
 
 
-@overload(zeros_like, inline="always")
+@runtime_overload(zeros_like)
 def _zeros_like(x):
     if _is_array(x):
         return lambda x: np.zeros(x.shape)
     return lambda x: 0.0
 
 
-@overload(sum_to)
+@runtime_overload(sum_to)
 def _sum_to(g, x):
     if not _is_array(x):
         if _is_array(g):
@@ -197,7 +199,7 @@ def _sum_to(g, x):
     return None
 
 
-@register_jitable
+@runtime_jitable
 def _summed_to_shape(g, x):
     """g (the broadcast shape) summed over the axes where x, lined up at the right, has length one
     or no axis at all: each element of g is added into the element of x it was broadcast from."""
@@ -216,7 +218,7 @@ def _summed_to_shape(g, x):
     return out.reshape(x.shape)
 
 
-@overload(broadcast_like)
+@runtime_overload(broadcast_like)
 def _broadcast_like(t, y):
     if not _is_array(y):
         return lambda t, y: t
@@ -231,29 +233,29 @@ def _broadcast_like(t, y):
     return lambda t, y: np.broadcast_to(t, y.shape).copy()
 
 
-@overload(prod_of_others)
+@runtime_overload(prod_of_others)
 def _prod_of_others(x):
     return prod_of_others   # plain loops: numba compiles the Python version itself
 
 
-@overload(clip)
+@runtime_overload(clip)
 def _clip(x, lo, hi):
     if _is_array(x) or _is_array(lo) or _is_array(hi):
         return lambda x, lo, hi: np.clip(x, lo, hi)
     return lambda x, lo, hi: min(max(x, lo), hi)
 
 
-@overload(flatten)
+@runtime_overload(flatten)
 def _flatten(x):
     return lambda x: x.flatten()
 
 
-@overload(reshape)
+@runtime_overload(reshape)
 def _reshape(x, shape):
     return lambda x, shape: np.reshape(np.ascontiguousarray(x), shape)
 
 
-@overload(mean)
+@runtime_overload(mean)
 def _mean(x, axis=None):
     if axis is None or isinstance(axis, (types.NoneType, types.Omitted)):
         return lambda x, axis=None: np.mean(x)
@@ -277,7 +279,7 @@ def _add_at_flat(x_bar, k, value):
     return add
 
 
-@overload(scatter_add)
+@runtime_overload(scatter_add)
 def _scatter_add(x_bar, index, g):
     parts = index.types if isinstance(index, types.BaseTuple) else (index,)
     if not any(isinstance(part, types.Array) for part in parts):
@@ -310,7 +312,7 @@ def _scatter_add(x_bar, index, g):
     return by_position
 
 
-@overload(kept_slots)
+@runtime_overload(kept_slots)
 def _kept_slots(x_bar, index):
     parts = index.types if isinstance(index, types.BaseTuple) else (index,)
     if not any(isinstance(part, types.Array) and isinstance(part.dtype, types.Integer) for part in parts):
@@ -330,7 +332,7 @@ def _kept_slots(x_bar, index):
     return overwritten_zeroed
 
 
-@overload(matmul_grad_left, inline="always")
+@runtime_overload(matmul_grad_left)
 def _matmul_grad_left(g, a, b):
     if a.ndim == 1 and b.ndim == 1:
         return lambda g, a, b: g * b
@@ -341,7 +343,7 @@ def _matmul_grad_left(g, a, b):
     return lambda g, a, b: np.dot(g, np.ascontiguousarray(b.T))
 
 
-@overload(matmul_grad_right, inline="always")
+@runtime_overload(matmul_grad_right)
 def _matmul_grad_right(g, a, b):
     if a.ndim == 1 and b.ndim == 1:
         return lambda g, a, b: g * a
@@ -444,15 +446,15 @@ def _unsorted_2(g, order):
 
 def _by_rank(name: str, doc: str, versions: dict, rank_of: int = 1):
     """A helper calling versions[ndim of its argument number `rank_of`], in Python and in numba."""
-    jitted = {rank: register_jitable(fn) for rank, fn in versions.items()}
+    jitted = {rank: runtime_jitable(fn) for rank, fn in versions.items()}
 
     def helper(*args):
         return versions[np.ndim(args[rank_of])](*args)
 
     helper.__name__, helper.__doc__ = name, doc
     params = ", ".join(versions[1].__code__.co_varnames[:versions[1].__code__.co_argcount])
-    namespace = {"overload": overload, "helper": helper, "jitted": jitted}
-    exec(f"@overload(helper)\ndef typer({params}):\n    return jitted.get({params.split(', ')[rank_of]}.ndim)",
+    namespace = {"runtime_overload": runtime_overload, "helper": helper, "jitted": jitted}
+    exec(f"@runtime_overload(helper)\ndef typer({params}):\n    return jitted.get({params.split(', ')[rank_of]}.ndim)",
          namespace)
     return helper
 
@@ -472,7 +474,7 @@ unsorted = _by_rank("unsorted", "The cotangent of x in np.sort(x): g put back wh
                     {1: _unsorted_1, 2: _unsorted_2}, rank_of=0)
 
 
-@register_jitable
+@runtime_jitable
 def repeat_transpose(g, x, repeats):
     """The cotangent of x in np.repeat(x, repeats): the copies of each element summed."""
     return np.reshape(np.sum(np.reshape(np.ascontiguousarray(g), (x.size, repeats)), axis=1), x.shape)
@@ -483,7 +485,7 @@ def stop_gradient(x):
     return np.copy(x) if isinstance(x, np.ndarray) else x
 
 
-@overload(stop_gradient)
+@runtime_overload(stop_gradient)
 def _stop_gradient(x):
     if _is_array(x):
         return lambda x: np.copy(x)
@@ -500,14 +502,14 @@ def astype(x, dtype):
     return np.asarray(x).astype(dtype)
 
 
-@overload(atleast_1d)
+@runtime_overload(atleast_1d)
 def _atleast_1d(x):
     if _is_array(x):
         return lambda x: x
     return lambda x: np.full(1, x)
 
 
-@overload(astype)
+@runtime_overload(astype)
 def _astype(x, dtype):
     builtin = {float: np.float64, int: np.int64, bool: np.bool_}.get(getattr(dtype, "typing_key", None))
     if builtin is not None:   # numba's astype takes numpy dtypes, not the builtin float, int or bool
@@ -528,14 +530,14 @@ def reshape_like(g, x):
     return np.reshape(g, np.shape(x))
 
 
-@overload(atleast_3d)
+@runtime_overload(atleast_3d)
 def _atleast_3d(x):
     if _is_array(x):
         return lambda x: np.atleast_3d(x)
     return lambda x: np.full((1, 1, 1), x)
 
 
-@overload(reshape_like)
+@runtime_overload(reshape_like)
 def _reshape_like(g, x):
     if _is_array(x):
         return lambda g, x: np.reshape(np.ascontiguousarray(g), x.shape)
@@ -562,7 +564,7 @@ def tile_transpose(g, x, reps):
     return float(np.sum(summed)) if np.ndim(x) == 0 else np.reshape(summed, np.shape(x))
 
 
-@register_jitable
+@runtime_jitable
 def _tiled_matrix(a, rows, columns):
     m, n = a.shape
     out = np.empty((rows * m, columns * n))
@@ -572,7 +574,7 @@ def _tiled_matrix(a, rows, columns):
     return out
 
 
-@register_jitable
+@runtime_jitable
 def _copies_summed(g, m, n, rows, columns):
     out = np.zeros((m, n))
     for i in range(rows):
@@ -603,7 +605,7 @@ def _as_matrix(x):
     return lambda x: x
 
 
-@overload(tile)
+@runtime_overload(tile)
 def _tile(x, reps):
     counts = _tile_counts(reps)
     if counts is None or (_is_array(x) and x.ndim > 2):
@@ -618,7 +620,7 @@ def _tile(x, reps):
     return tiled_vector
 
 
-@overload(tile_transpose)
+@runtime_overload(tile_transpose)
 def _tile_transpose(g, x, reps):
     counts = _tile_counts(reps)
     if counts is None or (_is_array(x) and x.ndim > 2):
@@ -673,7 +675,7 @@ def prod_of_others_along(x, axis):
     return np.apply_along_axis(prod_of_others, axis, x)
 
 
-@register_jitable
+@runtime_jitable
 def _line_axis(axis, ndim):
     return axis + ndim if axis < 0 else axis
 
@@ -696,37 +698,37 @@ def _reduce_overload(whole, of_line):
     return typer
 
 
-@register_jitable
+@runtime_jitable
 def _max_of(x):
     return np.max(x)
 
 
-@register_jitable
+@runtime_jitable
 def _min_of(x):
     return np.min(x)
 
 
-@register_jitable
+@runtime_jitable
 def _prod_of(x):
     return np.prod(x)
 
 
-@register_jitable
+@runtime_jitable
 def _argmax_of(x):
     return np.argmax(x)
 
 
-@register_jitable
+@runtime_jitable
 def _argmin_of(x):
     return np.argmin(x)
 
 
-overload(largest)(_reduce_overload(_max_of, _max_of))
-overload(smallest)(_reduce_overload(_min_of, _min_of))
+runtime_overload(largest)(_reduce_overload(_max_of, _max_of))
+runtime_overload(smallest)(_reduce_overload(_min_of, _min_of))
 overload(product)(_reduce_overload(_prod_of, _prod_of))
 
 
-@overload(picked_along)
+@runtime_overload(picked_along)
 def _picked_along(x, axis, pick_largest):
     def picked(x, axis, pick_largest):
         a = _line_axis(axis, 2)
@@ -740,7 +742,7 @@ def _picked_along(x, axis, pick_largest):
     return picked
 
 
-@overload(take_along)
+@runtime_overload(take_along)
 def _take_along(t, picked, axis):
     if t.ndim == 1:
         return lambda t, picked, axis: t[picked]
@@ -754,7 +756,7 @@ def _take_along(t, picked, axis):
     return taken
 
 
-@overload(put_along)
+@runtime_overload(put_along)
 def _put_along(g, picked, axis, x):
     if x.ndim == 1:
         def put1(g, picked, axis, x):
@@ -776,7 +778,7 @@ def _put_along(g, picked, axis, x):
     return put
 
 
-@overload(prod_of_others_along)
+@runtime_overload(prod_of_others_along)
 def _prod_of_others_along(x, axis):
     if x.ndim == 1:
         return lambda x, axis: prod_of_others(x)
@@ -813,7 +815,7 @@ def appended_head(g, items):
     return g[:items.shape[0]]
 
 
-@overload(appended)
+@runtime_overload(appended)
 def _appended(items, value):
     if not _is_array(value):
         def append_number(items, value):
@@ -834,7 +836,7 @@ def _appended(items, value):
     return None
 
 
-@overload(appended_head)
+@runtime_overload(appended_head)
 def _appended_head(g, items):
     def head(g, items):
         if items.shape[0] == 0:

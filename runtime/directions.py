@@ -1,19 +1,20 @@
 """Helpers for vector forward mode on array code: tangents holding every direction on a first axis,
 with a boolean per direction that says where they may be nonzero (transform/forward_vector_arrays.py)."""
 import numpy as np
-from numba.extending import overload, register_jitable
+
+from .compile_once import runtime_jitable, runtime_overload
 
 SETTLED = 64   # elements: a tangent this small is checked for zeros after it is computed
 
 
-@register_jitable
+@runtime_jitable
 def direction_buffer(count, like):
     """Room for `count` directions of a tangent shaped like the array `like` (not zeroed: the
     directions a mask marks dead are never read)."""
     return np.empty((count,) + like.shape)
 
 
-@register_jitable
+@runtime_jitable
 def direction_buffer_reused(buffer, count, like):
     """`direction_buffer(count, like)`, which is `buffer` when that has the shape: a loop whose
     iterations each make a tangent writes them all into one buffer, not into fresh memory that
@@ -23,7 +24,7 @@ def direction_buffer_reused(buffer, count, like):
     return np.empty((count,) + like.shape)
 
 
-@register_jitable
+@runtime_jitable
 def may_be_nonzero(slot):
     """Whether one direction of a tangent, just computed, is worth carrying: a small one is
     checked, so a 3x3 rotation that one angle does not move stays dead in that angle's direction
@@ -36,7 +37,7 @@ def may_be_nonzero(slot):
     return False
 
 
-@register_jitable
+@runtime_jitable
 def revive(tangent, live, direction):
     """Make a dead direction of `tangent` hold zeros and mark it live, before part of it is written."""
     if not live[direction]:
@@ -44,7 +45,7 @@ def revive(tangent, live, direction):
         live[direction] = True
 
 
-@register_jitable
+@runtime_jitable
 def seeded_directions(tangent):
     """The directions a seed may move: all, for a seed longer than SETTLED per direction."""
     live = np.empty(tangent.shape[0], np.bool_)
@@ -66,7 +67,7 @@ def directions_last(tangent, live):
     return np.transpose(tangent, tuple(range(1, tangent.ndim)) + (0,))
 
 
-@overload(directions_last)
+@runtime_overload(directions_last)
 def _directions_last(tangent, live):
     axes = tuple(range(1, tangent.ndim)) + (0,)
 
@@ -78,7 +79,7 @@ def _directions_last(tangent, live):
     return last
 
 
-@overload(directions_first)
+@runtime_overload(directions_first)
 def _directions_first(seed):
     axes = (seed.ndim - 1,) + tuple(range(seed.ndim - 1))
     return lambda seed: np.ascontiguousarray(np.transpose(seed, axes))
@@ -91,7 +92,7 @@ def matmul_into(slot, a, b):
     np.matmul(a, b, out=slot)
 
 
-@overload(matmul_into)
+@runtime_overload(matmul_into)
 def _matmul_into(slot, a, b):
     def into(slot, a, b):
         if slot.size <= SETTLED:   # a 3 x 3 rotation: numba's own product is quicker than a BLAS call
@@ -108,7 +109,7 @@ def multiply_into(slot, a, b):
     np.multiply(a, b, out=slot)
 
 
-@overload(multiply_into)
+@runtime_overload(multiply_into)
 def _multiply_into(slot, a, b):
     def into(slot, a, b):
         if slot.size <= SETTLED:   # small: numba's own expression is quicker than the ufunc's machinery

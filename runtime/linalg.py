@@ -4,10 +4,11 @@ np.linalg.cholesky reads only the lower triangle of A, so both treat A as the sy
 that triangle stands for: a change of A[i, j] below the diagonal is a change of A[j, i] too.
 """
 import numpy as np
-from numba.extending import overload, register_jitable
+
+from .compile_once import runtime_jitable, runtime_overload
 
 
-@register_jitable
+@runtime_jitable
 def _lower_half_diagonal(x):
     """Phi(x): the lower triangle of x with its diagonal halved."""
     return np.tril(x) - 0.5 * np.diag(np.diag(x))
@@ -29,17 +30,17 @@ def cholesky_adjoint(L, L_bar):
     return np.tril(2.0 * symmetric) - np.diag(np.diag(symmetric))
 
 
-@overload(cholesky_tangent)
+@runtime_overload(cholesky_tangent)
 def _cholesky_tangent(L, dA):
     return cholesky_tangent
 
 
-@overload(cholesky_adjoint)
+@runtime_overload(cholesky_adjoint)
 def _cholesky_adjoint(L, L_bar):
     return cholesky_adjoint
 
 
-@register_jitable
+@runtime_jitable
 def symmetric_eigen(a):
     """np.linalg.eigh under a name srcgrad keeps as a plain call: the primal inside eigh's own
     derivative rule (srcgrad/rules/composite.py), where np.linalg.eigh would mean that rule again."""

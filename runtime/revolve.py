@@ -16,7 +16,8 @@ import math
 
 import numpy as np
 from numba import types
-from numba.extending import overload, register_jitable
+
+from .compile_once import runtime_jitable, runtime_overload
 
 # actions
 DONE, ADVANCE, TAKE, RESTORE, REVERSE = 0, 1, 2, 3, 4
@@ -28,7 +29,7 @@ HEADER = 10
 CACHED_TAPE_BYTES = 2 ** 20   # a segment's tape of this size is read back from cache, not memory
 
 
-@register_jitable
+@runtime_jitable
 def reach(slots, repetitions, cap):
     """C(slots + repetitions, slots): how many segments `slots` snapshots can reverse when each
     segment runs forward at most `repetitions` extra times (at least `cap` when more)."""
@@ -40,7 +41,7 @@ def reach(slots, repetitions, cap):
     return count
 
 
-@register_jitable
+@runtime_jitable
 def split(segments, slots):
     """How many segments to run forward before the next snapshot, for a range of `segments` whose
     first holds a snapshot, with `slots` snapshots for it (that one included; at least 2)."""
@@ -54,7 +55,7 @@ def split(segments, slots):
     return min(segments - 1, max(1, segments - right, least_left))
 
 
-@register_jitable
+@runtime_jitable
 def revolve_next(schedule):
     """Choose the next action; False when every segment is reversed. The action is in
     schedule[ACTION]: ADVANCE runs segments schedule[ARGUMENT] up to schedule[UNTIL] forward; TAKE
@@ -88,7 +89,7 @@ def revolve_next(schedule):
     return True
 
 
-@register_jitable
+@runtime_jitable
 def revolve_turn(schedule):
     """Start the next turn of the reverse sweep; False when every segment is reversed. A turn
     restores the snapshot in slot schedule[ARGUMENT], runs forward while `revolve_advances`, and
@@ -96,7 +97,7 @@ def revolve_turn(schedule):
     return revolve_next(schedule)   # after a REVERSE (or the forward sweep) comes a RESTORE, or DONE
 
 
-@register_jitable
+@runtime_jitable
 def revolve_advances(schedule):
     """The next step of a turn: True for ADVANCE (segments schedule[ARGUMENT] up to schedule[UNTIL]
     run forward) or TAKE (the state kept in slot schedule[ARGUMENT]); False when the turn reaches
@@ -105,7 +106,7 @@ def revolve_advances(schedule):
     return schedule[ACTION] != REVERSE
 
 
-@register_jitable
+@runtime_jitable
 def checkpoint_schedule(steps, state_bytes, iteration_bytes, budget, snapshots, segment_length):
     """The schedule for a loop of `steps` iterations whose carried state takes `state_bytes` and
     whose tape takes `iteration_bytes` per iteration. `snapshots` and `segment_length` fix those
@@ -139,7 +140,7 @@ def checkpoint_schedule(steps, state_bytes, iteration_bytes, budget, snapshots, 
     return schedule
 
 
-@register_jitable
+@runtime_jitable
 def _plan_first_sweep(schedule):
     """Fill the slots the forward sweep keeps: those revolve takes on its way to the last segment,
     and that segment's own start while a slot is free (so the reverse sweep need not re-run to it)."""
@@ -155,14 +156,14 @@ def _plan_first_sweep(schedule):
     schedule[ACTION] = DONE
 
 
-@register_jitable
+@runtime_jitable
 def kept_at(schedule, slot, segment):
     """Whether the forward sweep keeps the state at the start of `segment` in `slot` (the slots
     fill in order)."""
     return slot <= schedule[TOP] and schedule[HEADER + slot] == segment
 
 
-@register_jitable
+@runtime_jitable
 def segment_start(schedule, segment):
     """The iteration (counted from 0) that starts `segment`; the loop's length past the last."""
     return min(segment * schedule[SEGMENT_LENGTH], schedule[STEPS])
@@ -173,7 +174,7 @@ def nbytes_of(value):
     return value.nbytes if isinstance(value, np.ndarray) else 8
 
 
-@overload(nbytes_of)
+@runtime_overload(nbytes_of)
 def _nbytes_of(value):
     if isinstance(value, types.Array):
         return lambda value: value.nbytes

@@ -9,7 +9,8 @@ import math
 import numpy as np
 import scipy.special
 from numba import types
-from numba.extending import overload, register_jitable
+
+from .compile_once import runtime_jitable, runtime_overload
 
 
 def erf(x):
@@ -33,7 +34,7 @@ def trigamma(x):
     return scipy.special.polygamma(1, x)
 
 
-@register_jitable
+@runtime_jitable
 def _digamma(x):
     if x <= 0.0 and x == math.floor(x):
         return math.nan
@@ -49,7 +50,7 @@ def _digamma(x):
     return shift + math.log(x) - 0.5 / x - series
 
 
-@register_jitable
+@runtime_jitable
 def _trigamma(x):
     if x <= 0.0 and x == math.floor(x):
         return math.nan
@@ -82,17 +83,17 @@ def _elementwise(scalar):
     return typer
 
 
-@register_jitable
+@runtime_jitable
 def _erf(x):
     return math.erf(x)
 
 
-@register_jitable
+@runtime_jitable
 def _erfc(x):
     return math.erfc(x)
 
 
-@register_jitable
+@runtime_jitable
 def _lgamma(x):
     return math.lgamma(x)
 
@@ -103,7 +104,7 @@ def sinc_slope(x):
     return np.vectorize(_sinc_slope, otypes=[float])(x) if np.ndim(x) else _sinc_slope(float(x))
 
 
-@register_jitable
+@runtime_jitable
 def _sinc_slope(x):
     if abs(x) < 1e-4:   # -(pi^2 x / 3) (1 - pi^2 x^2 / 10): the series' first two terms, exact to 1e-17 here
         p2 = math.pi * math.pi
@@ -113,4 +114,4 @@ def _sinc_slope(x):
 
 
 for _python, _scalar in ((sinc_slope, _sinc_slope), (erf, _erf), (erfc, _erfc), (gammaln, _lgamma), (digamma, _digamma), (trigamma, _trigamma)):
-    overload(_python)(_elementwise(_scalar))
+    runtime_overload(_python)(_elementwise(_scalar))

@@ -1,7 +1,9 @@
 """Adjoint helpers for the reverse sweep."""
 import numpy as np
 from numba import types
-from numba.extending import overload, register_jitable
+from numba.extending import overload
+
+from .compile_once import runtime_jitable, runtime_overload
 
 
 def zeroed(x):
@@ -12,7 +14,7 @@ def zeroed(x):
     return 0.0
 
 
-@overload(zeroed, inline="always")
+@runtime_overload(zeroed)
 def _zeroed(x):
     if isinstance(x, types.Array):
         def zero_array(x):
@@ -33,7 +35,7 @@ def zeroed_like(x_bar, old):
     return np.zeros(old.shape) if isinstance(old, np.ndarray) else 0.0
 
 
-@overload(zeroed_like, inline="always")
+@runtime_overload(zeroed_like)
 def _zeroed_like(x_bar, old):
     if not isinstance(old, types.Array):
         return lambda x_bar, old: 0.0
@@ -59,7 +61,7 @@ def filled_like(x_bar, old, value):
     return x_bar
 
 
-@overload(filled_like, inline="always")
+@runtime_overload(filled_like)
 def _filled_like(x_bar, old, value):
     if not isinstance(old, types.Array):
         return lambda x_bar, old, value: 0.0 + value
@@ -88,7 +90,7 @@ def copy_into(out, value):
     out[...] = value
 
 
-@overload(copy_into, inline="always")
+@runtime_overload(copy_into)
 def _copy_into(out, value):
     if not isinstance(value, types.Array):
         def fill(out, value):
@@ -114,7 +116,7 @@ def _copy_into(out, value):
     return lambda out, value: _broadcast_copy(out, value)
 
 
-@register_jitable
+@runtime_jitable
 def _broadcast_copy(out, value):
     spread = np.broadcast_to(value, out.shape)   # raises numpy's error for shapes that do not broadcast
     for index in np.ndindex(out.shape):
@@ -131,7 +133,7 @@ def zeroed_from(x_bar, old, start):
     return x_bar
 
 
-@overload(zeroed_from, inline="always")
+@runtime_overload(zeroed_from)
 def _zeroed_from(x_bar, old, start):
     if not isinstance(x_bar, types.Array):
         return lambda x_bar, old, start: np.zeros(old.shape)
@@ -182,12 +184,12 @@ def _with_room(rows, start, stop):
     return grown
 
 
-@overload(_row_start)
+@runtime_overload(_row_start)
 def _row_start_overload(ends, position):
     return _row_start
 
 
-@overload(_with_room)
+@runtime_overload(_with_room)
 def _with_room_overload(rows, start, stop):
     return _with_room
 

@@ -40,3 +40,55 @@ def test_second_process_loads_compiled_code_from_the_cache(tmp_path):
     generated = Path(first["file"])
     assert generated.parent == tmp_path and generated.suffix == ".py"
     assert "def vjp_rosenbrock" in generated.read_text()
+
+
+SUBJECT = """
+import numpy as np
+
+
+def ode_like(x, s):
+    y = np.zeros(x.shape[0])
+    for _ in range(s):
+        k = x * y + 1.0
+        y = y + 0.1 * (k + 2.0 * x * k)
+    return y[-1] + np.sum(np.outer(x, y) @ x)
+"""
+
+RUNTIME_SCRIPT = """
+import json, sys
+sys.path.insert(0, {folder!r})
+import numpy as np
+from numba.core import event
+import srcgrad
+
+compiled = []
+
+class RuntimeCompiles(event.Listener):
+    def on_start(self, ev):
+        module = getattr(ev.data["dispatcher"].py_func, "__module__", "") or ""
+        if module.startswith("srcgrad_runtime"):
+            compiled.append(ev.data["dispatcher"].py_func.__qualname__)
+    def on_end(self, ev):
+        pass
+
+event.register("numba:compile", RuntimeCompiles())
+from subject import ode_like
+value = srcgrad.grad(ode_like)(np.linspace(0.1, 0.5, 4), 3)
+print(json.dumps({{"grad": value.tolist(), "compiled": compiled}}))
+"""
+
+
+def test_runtime_helpers_compile_once_per_machine(tmp_path):
+    """The runtime's helpers (sum_to, filled_like, zeroed_like, ...) come from numba's disk cache in
+    a second process, for a derivative generated anew there."""
+    (tmp_path / "subject.py").write_text(SUBJECT)
+
+    def fresh(cache):
+        env = dict(os.environ, SRCGRAD_CACHE_DIR=str(cache))
+        script = RUNTIME_SCRIPT.format(folder=str(tmp_path))
+        out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    first, second = fresh(tmp_path / "first"), fresh(tmp_path / "second")
+    assert first["grad"] == second["grad"]
+    assert second["compiled"] == [], second["compiled"]
