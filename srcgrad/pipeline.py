@@ -373,15 +373,16 @@ class ModuleBuilder:
         values = self._take_constants(unit.resolved.globals_read, work.tree)
         params = syntax.param_names(work.tree)
         globals_kinds = {k: K.of_value(v) for k, v in values.items()}
-        infer = lambda: K.KindInference(work.tree, dict(zip(params, arg_kinds)), self._call_kinds,  # noqa: E731
-                                        globals_kinds).run()
+        infer_of = lambda tree: K.KindInference(tree, dict(zip(params, arg_kinds)), self._call_kinds,  # noqa: E731
+                                                globals_kinds).run()
+        infer = lambda: infer_of(work.tree)  # noqa: E731
         work.kinds = infer()
         tentative = any(k == K.UNKNOWN or k == "a?" for k in arg_kinds)
         if choose_builders(work.tree, work.kinds, unit.parsed.location, tentative):
             work.kinds = infer()
         while index_dict_keys(work.tree, work.kinds, unit.parsed.location):   # a dict in a dict: again
             work.kinds = infer()
-        if drop_scalar_write_backs(work.tree, work.kinds):
+        if drop_scalar_write_backs(work.tree, work.kinds, infer_of):
             work.kinds = infer()
         if copy_overlapping_values(work.tree, work.kinds, work.names, unit.parsed.location):
             work.kinds = infer()

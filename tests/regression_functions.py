@@ -839,3 +839,17 @@ def elementwise_return_inside_a_loop(A):
         if i != 4:
             return +np.concatenate(([0.5], A[i]))
     return np.linspace(0.5, 1.5, 3)
+
+
+def _update_after_where(q):
+    t = np.where(np.linspace(0.5, 1.5, 4) * q > q, np.ones(4) * q, np.ones(4) * -0.29)
+    q *= np.cos(t[0] - 0.3)
+    return np.sum(t) + q
+
+
+def float_argument_updated_by_callee(x):
+    # 907:83:0: the callee's `q *= ...` updates its own float only, but the inliner's write-back
+    # `s = q` stayed (q's kind was unknown, from np.where), changing the caller's `s`
+    s = x[-1]
+    u = _update_after_where(s)
+    return u * x[0] + s

@@ -78,6 +78,15 @@ def _scalarized(fn, arg_kinds):
     return unit, tree
 
 
+def test_kinds_of_a_comparison_of_whole_expressions():
+    """The condition's operands are a row and a product, not names: the comparison is still an
+    array of bools, so np.where gives a vector (an unknown kind made 906:689:0's float argument
+    unknown too, and a callee's update of it changed the caller's float)."""
+    unit = normalized(pf.where_of_compared_rows, "forward")
+    kinds = K.KindInference(copy.deepcopy(unit.parsed.tree), {"x": "a1"}).run()
+    assert kinds["chosen"] == "a1", kinds
+
+
 def test_scalarize_turns_array_expressions_into_one_loop():
     unit, tree = _scalarized(pf.vectorized, ("a1", "a1"))
     source = to_source(tree)

@@ -204,3 +204,12 @@ def test_a_name_rebound_with_another_rank():
 def test_a_result_that_is_an_array_on_one_path_and_a_number_on_the_other(b):
     """Python backend only: numba types one return type per function."""
     check_vjp(rf.array_or_number_from_two_returns, (-1.22, b), 0, "python")
+
+
+@pytest.mark.parametrize("backend", ["numba", "python"])
+def test_a_float_argument_the_callee_updates_stays_the_callers(backend):
+    x = np.array([0.4, -0.3, -0.0179])
+    value, _ = srcgrad.value_and_grad(rf.float_argument_updated_by_callee, backend=backend)(x)
+    assert value == pytest.approx(rf.float_argument_updated_by_callee(x), rel=1e-14)
+    check_vjp(rf.float_argument_updated_by_callee, (x,), 0, backend=backend)
+    check_jvp(rf.float_argument_updated_by_callee, (x,), 0, backend=backend)

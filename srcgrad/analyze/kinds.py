@@ -170,6 +170,8 @@ class KindInference:
             return BOOL if isinstance(node.op, gast.Not) else self.of(node.operand)
         if isinstance(node, gast.Attribute) and node.attr in ("math", "pi", "e", "inf", "nan"):
             return FLOAT
+        if isinstance(node, (gast.BinOp, gast.Subscript, gast.Call)):
+            return self.expr(node)   # an operand ANF left whole: a comparison's, as `w[:, 1] > 2.0 * w[0]`
         return UNKNOWN
 
     def _set(self, name, kind):

@@ -308,26 +308,45 @@ def _user_call(stmt):
     return None, None
 
 
-def drop_scalar_write_backs(tree: gast.FunctionDef, kinds: dict) -> bool:
+def drop_scalar_write_backs(tree: gast.FunctionDef, kinds: dict, infer) -> bool:
     """Remove the write-backs (`w = out`, see `_write_back`) of parameters that hold numbers for
-    this signature: `p += 1.0` in the callee leaves the caller's float alone. True if any went."""
-    dropped = False
+    this signature: `p += 1.0` in the callee leaves the caller's float alone. True if any went.
+
+    A name is a number where `kinds` says so, or where the kinds `infer(tree)` gives for the tree
+    without its write-backs do: the write-back binds the argument to the callee's updated value,
+    and an update of unknown kind (np.where's result, say) would otherwise make a float argument's
+    kind unknown too, keep its write-back, and change the caller's float (907:83:0)."""
+    if not any(getattr(n, "srcgrad_write_back", False) for n in syntax.walk(tree)):
+        return False
+    bare = syntax.clone(tree)
+    _without_write_backs(bare, lambda stmt: True)
+    before = infer(bare)
+
+    def is_number(stmt) -> bool:
+        name = stmt.targets[0].id
+        return any(not K.is_array(k.get(name)) and k.get(name, K.UNKNOWN) != K.UNKNOWN for k in (kinds, before))
+
+    return _without_write_backs(tree, is_number)
+
+
+def _without_write_backs(tree: gast.FunctionDef, dropped) -> bool:
+    """Remove the write-backs for which `dropped(stmt)` holds; True if any went."""
+    removed = False
 
     def block(stmts: list) -> list:
-        nonlocal dropped
+        nonlocal removed
         kept = []
         for stmt in stmts:
             for child in syntax.child_blocks(stmt):
                 child[:] = block(child)
-            if getattr(stmt, "srcgrad_write_back", False) and not K.is_array(kinds.get(stmt.targets[0].id)) \
-                    and kinds.get(stmt.targets[0].id) != K.UNKNOWN:
-                dropped = True
+            if getattr(stmt, "srcgrad_write_back", False) and dropped(stmt):
+                removed = True
                 continue
             kept.append(stmt)
         return kept
 
     tree.body[:] = block(tree.body)
-    return dropped
+    return removed
 
 
 def _mark_source(body: list, parsed) -> None:
