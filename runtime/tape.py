@@ -14,7 +14,7 @@ def zeroed(x):
     return 0.0
 
 
-@runtime_overload(zeroed)
+@overload(zeroed, inline="always")
 def _zeroed(x):
     if isinstance(x, types.Array):
         def zero_array(x):
@@ -35,19 +35,36 @@ def zeroed_like(x_bar, old):
     return np.zeros(old.shape) if isinstance(old, np.ndarray) else 0.0
 
 
-@runtime_overload(zeroed_like)
+@overload(zeroed_like, inline="always")
 def _zeroed_like(x_bar, old):
     if not isinstance(old, types.Array):
         return lambda x_bar, old: 0.0
     if not isinstance(x_bar, types.Array):
-        return lambda x_bar, old: np.zeros(old.shape)
+        return lambda x_bar, old: _zeros_shaped_like(old)
 
     def zero_or_reshape(x_bar, old):
         if x_bar.shape == old.shape:
             x_bar[...] = 0.0
             return x_bar
-        return np.zeros(old.shape)
+        return _zeros_shaped_like(old)
     return zero_or_reshape
+
+
+# The tape helpers are inlined: each runs once or more per iteration of a reverse loop, on short
+# vectors, where a call (lstm: about 15 per cell) cost a fifth of the gradient's time. What they
+# rarely need, new arrays and broadcasting copies, is a call to a helper numba caches on disk:
+# inlined, that code made each call site take a tenth of a second or more to compile.
+
+@runtime_jitable
+def _zeros_shaped_like(old):
+    return np.zeros(old.shape)
+
+
+@runtime_jitable
+def _filled_anew(old, value):
+    out = np.zeros(old.shape)
+    copy_into(out, value)
+    return out
 
 
 def filled_like(x_bar, old, value):
@@ -61,24 +78,27 @@ def filled_like(x_bar, old, value):
     return x_bar
 
 
-@runtime_overload(filled_like)
+@overload(filled_like, inline="always")
 def _filled_like(x_bar, old, value):
     if not isinstance(old, types.Array):
         return lambda x_bar, old, value: 0.0 + value
     if not isinstance(x_bar, types.Array):
-        def fresh(x_bar, old, value):
-            out = np.zeros(old.shape)
-            copy_into(out, value)
-            return out
-        return fresh
+        return lambda x_bar, old, value: _filled_anew(old, value)
+
+    if isinstance(value, types.Array) and x_bar.ndim == 1 and value.ndim == 1:
+        def reuse_vector(x_bar, old, value):   # the copy written out: no second inlined helper to type
+            if x_bar.shape == old.shape and value.shape[0] == x_bar.shape[0]:
+                for k in range(x_bar.shape[0]):
+                    x_bar[k] = value[k]
+                return x_bar
+            return _filled_anew(old, value)
+        return reuse_vector
 
     def reuse_or_reshape(x_bar, old, value):
         if x_bar.shape == old.shape:
             copy_into(x_bar, value)
             return x_bar
-        out = np.zeros(old.shape)
-        copy_into(out, value)
-        return out
+        return _filled_anew(old, value)
     return reuse_or_reshape
 
 
@@ -90,7 +110,7 @@ def copy_into(out, value):
     out[...] = value
 
 
-@runtime_overload(copy_into)
+@overload(copy_into, inline="always")
 def _copy_into(out, value):
     if not isinstance(value, types.Array):
         def fill(out, value):
@@ -133,20 +153,25 @@ def zeroed_from(x_bar, old, start):
     return x_bar
 
 
-@runtime_overload(zeroed_from)
+@overload(zeroed_from, inline="always")
 def _zeroed_from(x_bar, old, start):
     if not isinstance(x_bar, types.Array):
-        return lambda x_bar, old, start: np.zeros(old.shape)
+        return lambda x_bar, old, start: _zeros_shaped_like(old)
+
+    if x_bar.ndim == 1:
+        def zero_the_rest_of_a_vector(x_bar, old, start):   # a loop, not a slice: usually nothing is left to zero
+            if x_bar.shape == old.shape:
+                for k in range(max(start, 0), x_bar.shape[0]):
+                    x_bar[k] = 0.0
+                return x_bar
+            return _zeros_shaped_like(old)
+        return zero_the_rest_of_a_vector
 
     def zero_the_rest(x_bar, old, start):
         if x_bar.shape == old.shape:
-            if x_bar.ndim == 1:   # a loop, not a slice: usually nothing is left to zero
-                for k in range(max(start, 0), x_bar.shape[0]):
-                    x_bar[k] = 0.0
-            else:
-                x_bar[max(start, 0):] = 0.0
+            x_bar[max(start, 0):] = 0.0
             return x_bar
-        return np.zeros(old.shape)
+        return _zeros_shaped_like(old)
     return zero_the_rest
 
 

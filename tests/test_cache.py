@@ -91,4 +91,11 @@ def test_runtime_helpers_compile_once_per_machine(tmp_path):
 
     first, second = fresh(tmp_path / "first"), fresh(tmp_path / "second")
     assert first["grad"] == second["grad"]
-    assert second["compiled"] == [], second["compiled"]
+    cached = lambda names: [n for n in names if not n.startswith(INLINED)]  # noqa: E731
+    assert cached(second["compiled"]) == [], second["compiled"]
+
+
+# the tape helpers numba inlines into each caller (a call per cell cost lstm a fifth of its time):
+# typed again in every process, and cheap to type, their slow paths being cached helpers
+INLINED = ("_zeroed.", "_zeroed_like.", "_filled_like.", "_copy_into.", "_zeroed_from.", "_take_flat.",
+           "_add_at_flat.", "_pushed_row.", "_row_at.")
