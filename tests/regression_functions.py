@@ -853,3 +853,40 @@ def float_argument_updated_by_callee(x):
     s = x[-1]
     u = _update_after_where(s)
     return u * x[0] + s
+
+
+def _f908_h0(p):
+    s0 = p
+    w1 = np.sin(np.where(np.linspace(0.5, 1.5, 2) * -1.03 < -0.11, np.linspace(0.5, 1.5, 2) * p, np.linspace(0.5, 1.5, 2) * p)).copy()
+    w1[1] += np.einsum('i,i', np.array([p, p, w1[1], s0]), w1[np.array([0, -1, 1, 0])])
+    return np.mean(w1) + s0 + +np.max(w1)
+
+
+def _f908_h1(p):
+    s2 = 0.0
+    t3 = 0.25 * np.trunc(p)
+    t3 /= 1.0 + np.square(np.mean(np.einsum('ik,kj->ij', np.dot(np.outer(np.ones(2) * p, np.ones(4) * -1.37), np.ones((4, 4)) * t3), np.concatenate((np.outer(np.linspace(0.5, 1.5, 1) * p, np.linspace(0.5, 1.5, 4) * p), np.ones((3, 4)) * -0.7)))))
+    return t3 + s2 + math.atanh(0.8 * np.sin(p))
+
+
+def unused_user_call_result(a, A, B):
+    # 908:989:0 (the fuzz program): a call jacfwd's array vector mode does not inline, whose
+    # result the output never reads: its jvp was called with `da[direction]` outside any loop
+    # over directions (UnboundLocalError)
+    s4 = 0.0
+    w5 = np.array([a / (1.0 + s4 ** 2), np.power(2.0 + np.tanh(B[1, -1]), -0.82), _f908_h1(a), _f908_h1(B[-2, 0])])
+    t6 = +a
+    for i7 in range(3):
+        w8 = np.empty((4, 2))
+        for i9 in range(w8.shape[0]):
+            for j10 in range(w8.shape[1]):
+                w8[i9, j10] = math.cosh(np.sin(w5[np.array([0, -1])].sum()))
+        if i7 != 1:
+            u12 = _f908_h0(s4)
+        else:
+            for i13 in range(0, 6, 2):
+                t14 = w8[-1 - i7, -2]
+                u15 = _f908_h1(_f908_h0(math.tan(0.9 * np.tanh(0.11))))
+            u16 = _f908_h0(math.erfc(0.25 * int(A[i7 % 2, i7])))
+    u17 = _f908_h0(A[1, -3])
+    return s4 + t6 + u17 + np.power(2.0 + np.tanh(np.maximum(np.ones(8) * a, a)), B[np.array([-1, -2, -1, -1, -2, 0, -2, -1])].min(axis=1))

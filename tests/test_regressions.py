@@ -213,3 +213,12 @@ def test_a_float_argument_the_callee_updates_stays_the_callers(backend):
     assert value == pytest.approx(rf.float_argument_updated_by_callee(x), rel=1e-14)
     check_vjp(rf.float_argument_updated_by_callee, (x,), 0, backend=backend)
     check_jvp(rf.float_argument_updated_by_callee, (x,), 0, backend=backend)
+
+
+@pytest.mark.parametrize("backend", ["numba", "python"])
+def test_jacfwd_through_a_user_call_whose_result_is_unused(backend):
+    A = np.array([[-1.17, 0.94, 1.19, -0.31], [0.47, 0.19, 1.07, -0.54]])
+    B = np.array([[-0.84, -0.23, -1.10, -1.01], [0.45, -0.45, 0.92, 0.08]])
+    check_jvp(rf.unused_user_call_result, (-0.15, A, B), (0, 2), backend=backend)
+    J_a, J_B = srcgrad.jacfwd(rf.unused_user_call_result, wrt=(0, 2), backend=backend)(-0.15, A, B)
+    assert J_a.shape == (8,) and J_B.shape == (8, 2, 4)

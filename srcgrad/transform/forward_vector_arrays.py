@@ -126,10 +126,12 @@ class ArrayVectorForwardTransform(ForwardTransform):
             return
         if isinstance(target, gast.Tuple):
             raise NotVectorizable("tuple unpacking of differentiated values")
+        if isinstance(value, gast.Call) and getattr(value, "srcgrad_user", None) is not None:
+            # whatever its result's activity: the call of the callee's jvp is written for any
+            # differentiated argument, and has no one-direction form (908:989:0)
+            raise NotVectorizable("a call to a user function")
         if syntax.base_name(target) not in self.active:
             return
-        if isinstance(value, gast.Call) and getattr(value, "srcgrad_user", None) is not None:
-            raise NotVectorizable("a call to a user function")
         if isinstance(value, gast.Subscript) and any(self.kinds.get(n) == K.BOOL for n in syntax.loaded_names(value.slice)):
             raise NotVectorizable("an array indexed by a condition (a mask, whose rank the kinds do not carry)")
         if isinstance(value, (gast.Name, gast.Subscript)):
