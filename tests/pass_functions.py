@@ -363,3 +363,32 @@ def where_of_compared_rows(x):
     w[0, 0] = x[0]
     chosen = np.where(w[:, 1] > np.ones(3) * w[2, 0], w[:, 0], w[:, 1])
     return np.sum(chosen * x[1])
+
+
+def lstm_like_cell(w, h, c):
+    gates = w * np.concatenate((h, h)) + 0.5
+    n = h.shape[0]
+    forget = 1.0 / (1.0 + np.exp(-gates[:n]))
+    change = np.tanh(gates[n:])
+    c = c * forget + change
+    h = np.tanh(c)
+    return h, c
+
+
+def lstm_like_layers(w, state, x):
+    new_state = state.copy()
+    for i in range(0, state.shape[0], 2):
+        h, c = lstm_like_cell(w[i], state[i], state[i + 1])
+        new_state[i] = h
+        new_state[i + 1] = c
+        x = h * x
+    return x, new_state
+
+
+def lstm_like(w, state, seq):
+    """GradBench lstm's shape: cells returning a tuple of arrays, in layers, over a sequence."""
+    total = 0.0
+    for t in range(seq.shape[0]):
+        y, state = lstm_like_layers(w, state, seq[t])
+        total += np.sum(y * seq[t])
+    return total

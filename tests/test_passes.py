@@ -381,3 +381,17 @@ def test_scalarize_binds_anew_a_name_it_read_and_checks_its_length():
 def test_gated_cell_gradient_matches_finite_differences():
     rng = np.random.default_rng(6)
     check_vjp(lambda g, c: pf.gated_cell(g, c)[0], (rng.normal(size=12), rng.normal(size=3)), (0, 1))
+
+
+def test_replay_read_only_for_shapes_is_dropped():
+    """The reverse sweep of an LSTM-like cell needs its gates only for their shapes (`gates[:n].shape`)
+    and its taped values only where an adjoint reads them: the replayed loop that fills the gates
+    and the tape reads nothing uses are left out, and the gradient is unchanged."""
+    rng = np.random.default_rng(1)
+    args = (rng.normal(size=(4, 6)), rng.normal(size=(4, 3)), rng.normal(size=(5, 3)))
+    check_vjp(pf.lstm_like, args, (0, 1))
+    gradient = srcgrad.grad(pf.lstm_like, wrt=(0, 1))
+    gradient(*args)
+    reverse_sweep = srcgrad.source(gradient).split("# reverse sweep")[1]
+    assert "gates[k] = " not in reverse_sweep, reverse_sweep
+    assert reverse_sweep.count("exp = exp_tape[") == 1, reverse_sweep   # in the adjoint's loop only

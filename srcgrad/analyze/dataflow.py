@@ -23,12 +23,13 @@ def own_reads(stmt) -> set[str]:
 
 _SHAPE_ONLY = frozenset({"shape", "size", "ndim"})
 # calls that read only the shape of the argument at this position (runtime helpers of generated code)
-_SHAPE_ARGUMENT = {"len": 0, "zeroed_like": 1, "filled_like": 1, "sum_to": 1, "np.zeros_like": 0, "np.empty_like": 0, "np.ones_like": 0}
+_SHAPE_ARGUMENT = {"len": 0, "zeroed_like": 1, "filled_like": 1, "zeroed_from": 1, "sum_to": 1, "np.zeros_like": 0,
+                   "np.empty_like": 0, "np.ones_like": 0}
 
 
 def measured(root) -> set[int]:
     """ids of the names `root` reads only for their size (`x.shape`, `x.size`, `x.ndim`, `len(x)`,
-    `zeroed_like(x_bar, x)`):
+    `zeroed_like(x_bar, x)`, and `x[i].shape`: a row's or a tuple element's shape):
     the array must exist, but neither its elements nor the object itself go anywhere."""
     return _measured_among(syntax.nodes_in(root))
 
@@ -38,7 +39,8 @@ def _measured_among(nodes: list) -> set[int]:
     found = set()
     for node in nodes:
         if isinstance(node, gast.Attribute) and node.attr in _SHAPE_ONLY:
-            found.add(id(node.value))
+            sized = node.value.value if isinstance(node.value, gast.Subscript) else node.value
+            found.add(id(sized))
         elif isinstance(node, gast.Call) and syntax.dotted_name(node.func) in _SHAPE_ARGUMENT:
             position = _SHAPE_ARGUMENT[syntax.dotted_name(node.func)]
             if len(node.args) > position and isinstance(node.args[position], gast.Name):
@@ -202,16 +204,19 @@ def _live_stmt(stmt, live, essential):
 
 
 def _only_shape_live(stmt, live: set[str], essential) -> bool:
-    """`a = b` or `a = b + c` (elementwise arithmetic of names) where later code reads only `a`'s
-    shape: that shape follows from the operands' shapes, so their elements are not needed."""
-    value = stmt.value
+    """`a = b`, `a = b + c` (elementwise arithmetic of names), `t = b, c` or `a, b = t` where later
+    code reads only the shapes of what it binds: those follow from the operands' shapes, so their
+    elements are not needed."""
+    value, target = stmt.value, stmt.targets[0]
     operands = [value] if isinstance(value, gast.Name) else \
-        [value.left, value.right] if isinstance(value, gast.BinOp) and not isinstance(value.op, gast.MatMult) else []
-    if not (isinstance(stmt.targets[0], gast.Name) and operands
+        [value.left, value.right] if isinstance(value, gast.BinOp) and not isinstance(value.op, gast.MatMult) else \
+        list(value.elts) if isinstance(value, gast.Tuple) else []
+    targets = [target] if isinstance(target, gast.Name) else \
+        list(target.elts) if isinstance(target, gast.Tuple) and isinstance(value, gast.Name) else []
+    if not (targets and operands and all(isinstance(t, gast.Name) for t in targets)
             and all(isinstance(o, (gast.Name, gast.Constant)) for o in operands)):
         return False
-    name = stmt.targets[0].id
-    return name not in live and not (essential.shares.get(name, set()) & live)
+    return not any(t.id in live or essential.shares.get(t.id, set()) & live for t in targets)
 
 
 class _Essential:

@@ -9,9 +9,19 @@ from ..rules import registry
 from ..rules.registry import ElementwiseRule
 
 def on_tape(stmt):
-    """Mark a statement as tape traffic, which dead-code elimination keeps."""
+    """Mark a statement as tape traffic, which dead-code elimination keeps (see kept_as_tape)."""
     stmt.srcgrad_tape = True
     return stmt
+
+
+def kept_as_tape(stmt) -> bool:
+    """Whether dead-code elimination must keep a statement as tape traffic: pushes, pops and
+    writes, which move a tape's state. A read of an array tape's element (`v = v_tape[k]`) changes
+    nothing, so it goes when its value is dead, and with it the replayed code that only it kept."""
+    if not getattr(stmt, "srcgrad_tape", False):
+        return False
+    return not (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name)
+                and isinstance(stmt.value, gast.Subscript))
 
 
 def scratch_buffer(stmt):

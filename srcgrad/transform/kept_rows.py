@@ -15,7 +15,7 @@ import gast
 from .. import syntax
 from ..analyze import kinds as K
 from ..analyze.dataflow import bound_names, eliminate_dead_code, mutated_arrays, value_reads
-from .common import allocates
+from .common import allocates, kept_as_tape
 from .peephole import drop_undone_writes, drop_unneeded_saves
 
 NOMINAL_TRIPS = 8   # a loop's trip count in the estimate: nests cost more than straight code
@@ -99,11 +99,9 @@ class RowKeeping:
         """A reverse iteration's code as `_tidy` would leave it, to estimate its work: what stays
         live after it is what the loop shares with the code around it, and the adjoints."""
         outside = syntax.names_in(code) & (self._defined_outside(loop) | set(self.adj.bars.values()))
-        def tape(stmt):
-            return getattr(stmt, "srcgrad_tape", False)
-        code = eliminate_dead_code(code, outside, essential=tape, shares=self.shares)
+        code = eliminate_dead_code(code, outside, essential=kept_as_tape, shares=self.shares)
         code = drop_unneeded_saves(drop_undone_writes(self.shares)(code))
-        return eliminate_dead_code(code, outside, essential=tape, shares=self.shares)
+        return eliminate_dead_code(code, outside, essential=kept_as_tape, shares=self.shares)
 
     def _row_groups(self, loop, adjoint) -> dict:
         """Fresh arrays of the iteration its adjoint reads (see row_groups)."""

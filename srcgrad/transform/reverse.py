@@ -26,7 +26,7 @@ from ..analyze.aliasing import BEFORE, linear_order, reaching_definitions, shari
 from ..analyze.dataflow import bound_names, eliminate_dead_code, measured, mutated_arrays, upward_exposed
 from ..errors import UnsupportedSyntaxError
 from .adjoints import Adjoints
-from .common import by_origin, on_tape as _tape, primal_calls, scratch_buffer
+from .common import by_origin, kept_as_tape, on_tape as _tape, primal_calls, scratch_buffer
 from .write_index import index_atoms
 from .peephole import (add_rows_in_place, drop_undone_writes, drop_unneeded_saves, fill_reused_buffers,
                        fold_first_contributions, hand_over_buffers, keep_passed_elements, sum_invariant_elements, write_reused_buffers_once)
@@ -115,7 +115,7 @@ class ReverseTransform(LoopReversal, RowKeeping, Checkpointing):
         undone at once and needless saves dropped, first contributions assigned rather than added
         to zeros, and adjoint buffers reused across loop iterations."""
         def essential(stmt):
-            return getattr(stmt, "srcgrad_tape", False) or getattr(stmt, "srcgrad_argument_write_back", False)
+            return kept_as_tape(stmt) or getattr(stmt, "srcgrad_argument_write_back", False)
         code = eliminate_dead_code(code, set(), essential=essential, shares=self.shares)
         for _ in range(_TIDY_ROUNDS):
             before = _statements(code)

@@ -19,7 +19,7 @@ from ..errors import UnsupportedSyntaxError
 from ..rules.template import simplify
 from .array_restore import (DISJOINT, LOG, SNAPSHOT, disjoint_position, entry_copy, overwritten_before_read,
                             restore_own_part, snapshot_allocation, snapshot_record, snapshot_restore, writes_in_bulk)
-from .common import allocates, is_expensive, on_tape, scratch_buffer
+from .common import allocates, is_expensive, kept_as_tape, on_tape, scratch_buffer
 from .kept_rows import row_bindings, row_push, row_statements
 from .write_index import index_pattern, rebuild_index
 
@@ -132,7 +132,7 @@ class LoopReversal:
         """A reverse iteration without the replayed statements its adjoint does not need."""
         keep = {id(n) for s in adjoint for n in syntax.walk(s)}
         return eliminate_dead_code(replay + adjoint, set(), shares=self.shares,
-                                   essential=lambda s: id(s) in keep or getattr(s, "srcgrad_tape", False))
+                                   essential=lambda s: id(s) in keep or kept_as_tape(s))
 
     def _carried(self, loop, code: list, restored: dict, faint: set) -> set:
         """Values from before an iteration that its reverse (`code`) reads: they are recorded per
