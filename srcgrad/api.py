@@ -180,32 +180,39 @@ def _signature(args: tuple, fixed_lengths: bool) -> tuple | None:
     return tuple(key)
 
 
-class _CheckedCalls:
-    """The generated function a call reached through every check, by its arguments' signature: a
-    later call of the same signature (positional numbers and C-order numpy arrays) calls it
-    directly, about 1 µs on top of the generated code instead of 3-4 (a call from a Python loop:
-    GradBench's ode at s = 1 runs in 5 µs). Not on target="cuda", whose calls move arrays."""
+class _RepeatedCalls:
+    """The route a call took once it passed every check, by its arguments' signature: a later call
+    of the same signature (positional numbers and C-order numpy arrays) takes it directly, skipping
+    the binding of arguments, the look-up of the generated code and the checks: about 1 µs on top of
+    the generated code instead of 3-5 (a call from a Python loop: GradBench's ode at s = 1 runs in
+    5 µs). A direct call that raises is made again through the checks, which say what went wrong
+    as a first call would. Not on target="cuda", whose calls move arrays."""
 
-    def __init__(self, arguments: "_Arguments", specs: _Specializations, fn):
-        self.arguments, self.specs, self.fn = arguments, specs, fn
-        self.count = arguments.n_positional if specs.backend != "cuda_loops" else -1
-        self.functions: dict = {}
+    def __init__(self, arguments: "_Arguments", backend: str):
+        simple = arguments.n_positional >= 0 and backend != "cuda_loops"
+        self.count = arguments.n_positional + arguments.trailing if simple else -1
+        self.routes: dict = {}
 
-    def run(self, args: tuple, keywords: dict) -> tuple:
-        """(the bound arguments, what the generated code returns for them and a seed of 1.0)."""
-        signature = _signature(args, True) if not keywords and len(args) == self.count else None
-        function = self.functions.get(signature) if signature is not None else None
-        if function is not None:
+    def call(self, values: tuple, keywords: dict, checked: Callable):
+        """What the derivative returns for these values; `checked(values, keywords)` makes the call
+        with every check and returns (result, route): route, None or a function of the same values
+        that returns the same result without the checks."""
+        signature = _signature(values, True) if not keywords and len(values) == self.count else None
+        route = self.routes.get(signature) if signature is not None else None
+        if route is not None:
             try:
-                return args, function(*args, 1.0)
-            except Exception:
-                pass   # the checked call below says what went wrong, as the first call would
-        args, _ = self.arguments.bind(args, keywords)
-        compiled = _scalar_seed(self.specs, args, self.fn)
-        result = compiled(*args, 1.0)
-        if signature is not None and all(part[3] for part in signature[1:] if isinstance(part, tuple)):
-            self.functions[signature] = getattr(compiled, "dispatcher", compiled)
-        return args, result
+                return route(*values)
+            except Exception:   # the checked call below says what went wrong, as the first call would
+                del self.routes[signature]
+        result, route = checked(values, keywords)
+        if route is not None and signature is not None and all(part[3] for part in signature[1:] if isinstance(part, tuple)):
+            self.routes[signature] = route
+        return result
+
+
+def _generated(compiled):
+    """The generated function itself, under the wrapper `_guarded` puts around it."""
+    return getattr(compiled, "dispatcher", compiled)
 
 
 def _relying_on_none(entry):
@@ -869,12 +876,23 @@ def jvp(fn: Callable, wrt: Wrt = 0, backend: str = "numba") -> DerivativeFunctio
     specs = _Specializations(fn, "forward", positions, backend)
     arguments = _Arguments(fn, "jvp", len(positions), "tangent(s), one per wrt argument")
 
-    def call(*args_and_tangents, **keywords):
-        args, tangents = arguments.bind(args_and_tangents, keywords)
+    repeated = _RepeatedCalls(arguments, specs.backend)
+    count = len(positions)
+
+    def finished(function, out_kind, args, tangents):
+        value, tangent = function(*args, *[_as_float(t, args[w]) for t, w in zip(tangents, positions)])
+        return as_returned(value, out_kind), as_returned(tangent, out_kind)
+
+    def checked(values, keywords):
+        args, tangents = arguments.bind(values, keywords)
         tangents = [_as_float(t, args[w]) for t, w in zip(tangents, positions)]
         compiled, _, out_kind = specs.get(args)
-        value, tangent = compiled(*args, *tangents)
-        return as_returned(value, out_kind), as_returned(tangent, out_kind)
+        generated = _generated(compiled)
+        return finished(compiled, out_kind, args, tangents), \
+            lambda *values: finished(generated, out_kind, values[:-count], values[-count:])
+
+    def call(*args_and_tangents, **keywords):
+        return repeated.call(args_and_tangents, keywords, checked)
 
     return DerivativeFunction(fn, call, specs, jvp.__doc__,
                               _numba_call("return inner({args}, {extra})", trailing=len(positions)))
@@ -892,12 +910,20 @@ def derivative(fn: Callable, backend: str = "numba") -> DerivativeFunction:
     inner = jvp(fn, wrt=0, backend=backend)
     arguments = _Arguments(fn, "derivative")
 
-    def call(*args, **keywords):
-        args, _ = arguments.bind(args, keywords)
+    specs = inner._specializations
+    repeated = _RepeatedCalls(arguments, specs.backend)
+
+    def checked(values, keywords):
+        args, _ = arguments.bind(values, keywords)
         if _shape_of(args[0]) != ():
             raise SrcgradError(f"derivative(f) differentiates a function of one float; {python_function(fn).__qualname__}'s "
                                f"first argument is an array here: use jacfwd or jvp instead")
-        return inner(*args, 1.0)[1]
+        compiled, _, out_kind = specs.get(args)
+        generated = _generated(compiled)
+        return as_returned(compiled(*args, 1.0)[1], out_kind), lambda *args: as_returned(generated(*args, 1.0)[1], out_kind)
+
+    def call(*args, **keywords):
+        return repeated.call(args, keywords, checked)
 
     return remember(DerivativeFunction(fn, call, inner._specializations, derivative.__doc__,
                                        _numba_call("return inner({args}, 1.0)[1]")), "derivative", fn, backend=backend)
@@ -932,30 +958,52 @@ def jacfwd(fn: Callable, wrt: Wrt = 0, backend: str = "numba") -> DerivativeFunc
     arguments = _Arguments(fn, "jacfwd")
     loops = _DirectionLoops(backend)
 
-    def call(*args, **keywords):
-        args, _ = arguments.bind(args, keywords)
-        sizes = [math.prod(_shape_of(args[w])) for w in positions]
-        pristine = _written_arguments(fn, args)
-        columns = _vector_pass(vector, _fresh(args, pristine) if pristine else args, positions, sizes) \
-            if sum(sizes) > 1 else None
-        used.specs = vector if columns is not None else per_direction
-        if columns is None and not pristine:
-            compiled = loops.get(derivative, args)
-            try:
-                if compiled is not None:
-                    return compiled(*args)
-            except numba.core.errors.NumbaError:   # kinds the loop's code does not type: Python passes
-                loops.refuse(args)
-        if columns is None:
-            columns = _direction_passes(per_direction, args, positions, pristine)
-        if pristine:   # the caller's arrays change as one call of fn changes them
-            primal.get(args)[0](*args)
+    repeated = _RepeatedCalls(arguments, per_direction.backend)
+
+    def sizes_of(args):
+        return [math.prod(_shape_of(args[w])) for w in positions]
+
+    def blocks_of(columns, args, sizes):
         blocks, offset = [], 0
         for w, size in zip(positions, sizes):
             block = columns[..., offset:offset + size]
             blocks.append(_finish(block.reshape(block.shape[:-1] + _shape_of(args[w]))))
             offset += size
         return tuple(blocks) if as_tuple else blocks[0]
+
+    def vector_route(generated):
+        def route(*args):
+            sizes = sizes_of(args)
+            if sum(sizes) <= 1:
+                raise NotVectorizable("one input element")   # the checked call takes one pass
+            used.specs = vector
+            return blocks_of(_vector_columns(generated, args, positions), args, sizes)
+        return route
+
+    def checked(values, keywords):
+        args, _ = arguments.bind(values, keywords)
+        sizes = sizes_of(args)
+        pristine = _written_arguments(fn, args)
+        columns = _vector_pass(vector, _fresh(args, pristine) if pristine else args, positions) \
+            if sum(sizes) > 1 else None
+        used.specs = vector if columns is not None else per_direction
+        if columns is not None and not pristine:
+            return blocks_of(columns, args, sizes), vector_route(_generated(vector.get(args)[0]))
+        if columns is None and not pristine:
+            compiled = loops.get(derivative, args)
+            try:
+                if compiled is not None:
+                    return compiled(*args), compiled
+            except numba.core.errors.NumbaError:   # kinds the loop's code does not type: Python passes
+                loops.refuse(args)
+        if columns is None:
+            columns = _direction_passes(per_direction, args, positions, pristine)
+        if pristine:   # the caller's arrays change as one call of fn changes them
+            primal.get(args)[0](*args)
+        return blocks_of(columns, args, sizes), None
+
+    def call(*args, **keywords):
+        return repeated.call(args, keywords, checked)
 
     def numba_template(args) -> str:
         return _columns_template(args, positions, primal.get(args)[2], as_tuple)
@@ -1037,14 +1085,18 @@ class _LastUsed:
         return getattr(self.specs, attr)
 
 
-def _vector_pass(specs, args, positions, sizes):
+def _vector_pass(specs, args, positions):
     """All Jacobian columns from one vector-mode pass, or None when the function does not qualify."""
     found = specs.found(args)
     if isinstance(found, NotVectorizable):
         return None
-    compiled = found[0]
+    return _vector_columns(found[0], args, positions)
+
+
+def _vector_columns(compiled, args, positions):
+    """The Jacobian's columns from `compiled`, a vector-mode pass, for these arguments."""
     shapes = tuple(_shape_of(args[w]) for w in positions)
-    if sum(sizes) > _KEPT_SEEDS:
+    if sum(math.prod(shape) for shape in shapes) > _KEPT_SEEDS:
         seeds = _seeds(shapes)
     else:
         seeds = [np.copy(seed) for seed in _kept_seeds(shapes)]   # the code may write into its tangents
@@ -1233,11 +1285,17 @@ def grad(fn: Callable, wrt: Wrt = 0, backend: str = "numba", has_aux: bool = Fal
 
         return DerivativeFunction(fn, call_with_aux, specs, grad.__doc__, template("return grads{pick}, result[1]"))
 
-    checked = _CheckedCalls(arguments, specs, fn)
+    repeated = _RepeatedCalls(arguments, specs.backend)
+
+    def checked(values, keywords):
+        args, _ = arguments.bind(values, keywords)
+        compiled = _scalar_seed(specs, args, fn)
+        generated = _generated(compiled)
+        return _shape_grads(compiled(*args, 1.0), args, positions, as_tuple), \
+            lambda *args: _shape_grads(generated(*args, 1.0), args, positions, as_tuple)
 
     def call(*args, **keywords):
-        args, grads = checked.run(args, keywords)
-        return _shape_grads(grads, args, positions, as_tuple)
+        return repeated.call(args, keywords, checked)
 
     return DerivativeFunction(fn, call, specs, grad.__doc__, _numba_call("return inner({args}, 1.0){pick}", as_tuple))
 
@@ -1274,11 +1332,20 @@ def value_and_grad(fn: Callable, wrt: Wrt = 0, backend: str = "numba", has_aux: 
         return DerivativeFunction(fn, call_with_aux, specs, value_and_grad.__doc__,
                                   template("return result, grads{pick}"))
 
-    checked = _CheckedCalls(arguments, specs, fn)
+    repeated = _RepeatedCalls(arguments, specs.backend)
+
+    def finished(generated, args):
+        value, grads = generated(*args, 1.0)
+        return value, _shape_grads(grads, args, positions, as_tuple)
+
+    def checked(values, keywords):
+        args, _ = arguments.bind(values, keywords)
+        compiled = _scalar_seed(specs, args, fn)
+        generated = _generated(compiled)
+        return finished(compiled, args), lambda *args: finished(generated, args)
 
     def call(*args, **keywords):
-        args, (value, grads) = checked.run(args, keywords)
-        return value, _shape_grads(grads, args, positions, as_tuple)
+        return repeated.call(args, keywords, checked)
 
     return DerivativeFunction(fn, call, specs, value_and_grad.__doc__,
                               _numba_call("value, grads = inner({args}, 1.0)\nreturn value, grads{pick}", as_tuple))
@@ -1303,11 +1370,21 @@ def vjp(fn: Callable, wrt: Wrt = 0, backend: str = "numba", memory: int | str | 
     positions, as_tuple, specs = _reverse(fn, wrt, backend, with_value=True, memory=memory)
     arguments = _Arguments(fn, "vjp", 1, "cotangent, shaped like the output")
 
-    def call(*args_and_cotangent, **keywords):
-        args, (cotangent,) = arguments.bind(args_and_cotangent, keywords)
-        compiled, _, out_kind = specs.get(args)
-        value, grads = compiled(*args, _as_cotangent(cotangent, out_kind))
+    repeated = _RepeatedCalls(arguments, specs.backend)
+
+    def finished(function, out_kind, args, cotangent):
+        value, grads = function(*args, _as_cotangent(cotangent, out_kind))
         return as_returned(value, out_kind), _shape_grads(grads, args, positions, as_tuple)
+
+    def checked(values, keywords):
+        args, (cotangent,) = arguments.bind(values, keywords)
+        compiled, _, out_kind = specs.get(args)
+        generated = _generated(compiled)
+        return finished(compiled, out_kind, args, cotangent), \
+            lambda *values: finished(generated, out_kind, values[:-1], values[-1])
+
+    def call(*args_and_cotangent, **keywords):
+        return repeated.call(args_and_cotangent, keywords, checked)
 
     return DerivativeFunction(fn, call, specs, vjp.__doc__,
                               _numba_call("value, grads = inner({args}, {extra})\nreturn value, grads{pick}", as_tuple, 1))
