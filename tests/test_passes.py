@@ -183,8 +183,8 @@ def test_a_buffer_is_handed_over_only_when_its_adjoint_is_not_read_again():
     def handed(read_after: str, binding: str = "k = z") -> bool:
         tree = syntax.parse_module(
             "def f(x, out_bar):\n"
-            "    k_bar = np.zeros((0,))\n"
-            "    z_bar = np.zeros((0,))\n"
+            "    k_bar = np.empty((0,))\n"
+            "    z_bar = np.empty((0,))\n"
             "    for t in range(3):\n"
             "        z = np.sin(x)\n"
             f"        {binding}\n"
@@ -219,7 +219,7 @@ def test_a_row_is_not_its_adjoints_view_while_something_else_adds_to_the_adjoint
     def viewed(between: str, index_bound: str = "pass") -> bool:
         tree = syntax.parse_module(
             "def f(x, W, out_bar):\n"
-            "    w_bar = np.zeros((0,))\n"
+            "    w_bar = np.empty((0,))\n"
             "    W_bar = np.zeros(W.shape)\n"
             "    for c in range(3):\n"
             "        w = W[c]\n"

@@ -374,9 +374,9 @@ def _valid_handovers(code: list, primal_of: dict, params: set):
 
 
 def _declares_buffer(stmt) -> bool:
-    """`v_bar = np.zeros((0,))`: a reused adjoint buffer's binding before its loop."""
+    """`v_bar = np.empty((0,))`: a reused adjoint buffer's binding before its loop."""
     return (isinstance(stmt, gast.Assign) and isinstance(stmt.value, gast.Call)
-            and syntax.dotted_name(stmt.value.func) == "np.zeros" and isinstance(stmt.value.args[0], gast.Tuple)
+            and syntax.dotted_name(stmt.value.func) == "np.empty" and isinstance(stmt.value.args[0], gast.Tuple)
             and all(isinstance(e, gast.Constant) and e.value == 0 for e in stmt.value.args[0].elts))
 
 
