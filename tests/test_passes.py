@@ -395,3 +395,15 @@ def test_replay_read_only_for_shapes_is_dropped():
     reverse_sweep = srcgrad.source(gradient).split("# reverse sweep")[1]
     assert "gates[k] = " not in reverse_sweep, reverse_sweep
     assert reverse_sweep.count("exp = exp_tape[") == 1, reverse_sweep   # in the adjoint's loop only
+
+
+def test_adjoints_of_a_tuples_arrays_reuse_their_buffers_in_a_loop():
+    """`h, c = cell(...)` in a loop: the adjoints of the returned pair's arrays take the previous
+    iteration's buffers (`filled_like(returned_bar_0, returned[0], h_bar)`), not new zeros each time."""
+    rng = np.random.default_rng(2)
+    args = (rng.normal(size=(4, 6)), rng.normal(size=(4, 3)), rng.normal(size=(5, 3)))
+    gradient = srcgrad.grad(pf.lstm_like, wrt=(0, 1))
+    gradient(*args)
+    reverse_sweep = srcgrad.source(gradient).split("# reverse sweep")[1]
+    assert not re.search(r"_bar_\d = np\.zeros\(", reverse_sweep), reverse_sweep
+    assert "filled_like(returned_bar_0, returned[0], " in reverse_sweep, reverse_sweep

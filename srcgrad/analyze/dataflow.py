@@ -43,8 +43,11 @@ def _measured_among(nodes: list) -> set[int]:
             found.add(id(sized))
         elif isinstance(node, gast.Call) and syntax.dotted_name(node.func) in _SHAPE_ARGUMENT:
             position = _SHAPE_ARGUMENT[syntax.dotted_name(node.func)]
-            if len(node.args) > position and isinstance(node.args[position], gast.Name):
-                found.add(id(node.args[position]))
+            argument = node.args[position] if len(node.args) > position else None
+            if isinstance(argument, gast.Subscript) and isinstance(argument.value, gast.Name):
+                argument = argument.value   # `zeroed_like(pair_bar_0, pair[0])`: a row's or an element's shape
+            if isinstance(argument, gast.Name):
+                found.add(id(argument))
     return found
 
 

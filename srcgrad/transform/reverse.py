@@ -258,9 +258,13 @@ class ReverseTransform(LoopReversal, RowKeeping, Checkpointing):
         inits = []
         for var in names:
             made = self.adj.init(var)
-            rank = K.ndim(self.kinds.get(var, K.UNKNOWN))
-            if home in self._loop_blocks and len(made) == 1 and K.is_array(self.kinds.get(var)) and rank:
-                made[0].srcgrad_fresh_adjoint = (var, rank)   # allocated per iteration: may reuse its buffer
+            if home in self._loop_blocks:   # allocated per iteration: may reuse its buffer
+                kinds = self.kinds.get(var, K.UNKNOWN)
+                values = [syntax.subscript(syntax.name(var), syntax.const(k)) for k in range(len(kinds))] \
+                    if isinstance(kinds, tuple) else [syntax.name(var)]
+                for init, value, kind in zip(made, values, kinds if isinstance(kinds, tuple) else [kinds]):
+                    if K.is_array(kind) and K.ndim(kind):
+                        init.srcgrad_fresh_adjoint = (value, K.ndim(kind))
             inits += made
         return inits
 
@@ -507,8 +511,9 @@ def _statements(code: list) -> int:
 
 
 def reuse_adjoint_buffers(code: list) -> list:
-    """An array adjoint a loop body allocates afresh each iteration (`z_bar = np.zeros(z.shape)`)
-    takes the previous iteration's buffer instead, zeroed, when the shape is the same
+    """An array adjoint a loop body allocates afresh each iteration (`z_bar = np.zeros(z.shape)`, or
+    an array element's of a tuple: `pair_bar_0 = np.zeros(pair[0].shape)`) takes the previous
+    iteration's buffer instead, zeroed, when the shape is the same
     (`z_bar = zeroed_like(z_bar, z)`; bound once before the first iteration): one allocation per
     loop instead of one per iteration. Only for adjoints no other name can hold: never bound to
     another name, passed on or returned, so zeroing the buffer touches nothing else."""
@@ -518,11 +523,11 @@ def reuse_adjoint_buffers(code: list) -> list:
     escaping = _escaping_names(code)
     hoisted, done = [], set()
     for init in inits:
-        var, rank = init.srcgrad_fresh_adjoint
+        value, rank = init.srcgrad_fresh_adjoint   # the primal (`z`, or `pair[0]` for a tuple's element)
         bar = init.targets[0].id
         if bar in escaping:
             continue
-        init.value = syntax.call("zeroed_like", syntax.name(bar), syntax.name(var))
+        init.value = syntax.call("zeroed_like", syntax.name(bar), syntax.clone(value))
         if bar not in done:
             done.add(bar)
             # empty, as it has no elements: numba types np.empty in a hundredth of a second, and
