@@ -890,3 +890,11 @@ def unused_user_call_result(a, A, B):
             u16 = _f908_h0(math.erfc(0.25 * int(A[i7 % 2, i7])))
     u17 = _f908_h0(A[1, -3])
     return s4 + t6 + u17 + np.power(2.0 + np.tanh(np.maximum(np.ones(8) * a, a)), B[np.array([-1, -2, -1, -1, -2, 0, -2, -1])].min(axis=1))
+
+
+def updated_after_a_real_part(n, A):
+    """913:66:0 (shrunk): np.real of a real array is that array, so the update changes the values
+    the einsum read; the reverse sweep must see them as they were."""
+    w1 = np.full(3, 1.3)
+    w1[n % 3] += np.einsum('i,i', 0.5 * A[:, 1], np.real(w1))
+    return w1

@@ -222,3 +222,10 @@ def test_jacfwd_through_a_user_call_whose_result_is_unused(backend):
     check_jvp(rf.unused_user_call_result, (-0.15, A, B), (0, 2), backend=backend)
     J_a, J_B = srcgrad.jacfwd(rf.unused_user_call_result, wrt=(0, 2), backend=backend)(-0.15, A, B)
     assert J_a.shape == (8,) and J_B.shape == (8, 2, 4)
+
+
+@pytest.mark.parametrize("backend", ["numba", "python"])
+def test_an_array_updated_after_its_real_part_was_read(backend):
+    A = np.array([[1.41, 0.099], [-0.139, -0.626], [-0.190, 0.0994]])
+    check_vjp(rf.updated_after_a_real_part, (4, A), 1, backend=backend)
+    check_jvp(rf.updated_after_a_real_part, (4, A), 1, backend=backend)

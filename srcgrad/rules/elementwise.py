@@ -51,7 +51,7 @@ def mod(a, b):
 def fmod(a, b):
     return 1, -M.trunc(a / b)
 
-@elementwise("np.real", domain=(REAL,), kind=broadcast)
+@elementwise("np.real", domain=(REAL,), kind=broadcast, result="view")   # of a real array, the array itself
 def real(x):
     return 1   # of a real number, itself (srcgrad differentiates real values only)
 
