@@ -203,7 +203,7 @@ class _RepeatedCalls:
             try:
                 return route(*values)
             except Exception:   # the checked call below says what went wrong, as the first call would
-                del self.routes[signature]
+                self.routes.pop(signature, None)   # another thread may have dropped it first
         result, route = checked(values, keywords)
         if route is not None and signature is not None and all(part[3] for part in signature[1:] if isinstance(part, tuple)):
             self.routes[signature] = route
