@@ -879,17 +879,20 @@ def jvp(fn: Callable, wrt: Wrt = 0, backend: str = "numba") -> DerivativeFunctio
     repeated = _RepeatedCalls(arguments, specs.backend)
     count = len(positions)
 
+    def as_floats(args, tangents):
+        return [_as_float(t, args[w]) for t, w in zip(tangents, positions)]
+
     def finished(function, out_kind, args, tangents):
-        value, tangent = function(*args, *[_as_float(t, args[w]) for t, w in zip(tangents, positions)])
+        value, tangent = function(*args, *tangents)
         return as_returned(value, out_kind), as_returned(tangent, out_kind)
 
     def checked(values, keywords):
         args, tangents = arguments.bind(values, keywords)
-        tangents = [_as_float(t, args[w]) for t, w in zip(tangents, positions)]
+        tangents = as_floats(args, tangents)
         compiled, _, out_kind = specs.get(args)
         generated = _generated(compiled)
         return finished(compiled, out_kind, args, tangents), \
-            lambda *values: finished(generated, out_kind, values[:-count], values[-count:])
+            lambda *values: finished(generated, out_kind, values[:-count], as_floats(values[:-count], values[-count:]))
 
     def call(*args_and_tangents, **keywords):
         return repeated.call(args_and_tangents, keywords, checked)
@@ -925,7 +928,7 @@ def derivative(fn: Callable, backend: str = "numba") -> DerivativeFunction:
     def call(*args, **keywords):
         return repeated.call(args, keywords, checked)
 
-    return remember(DerivativeFunction(fn, call, inner._specializations, derivative.__doc__,
+    return remember(DerivativeFunction(fn, call, specs, derivative.__doc__,
                                        _numba_call("return inner({args}, 1.0)[1]")), "derivative", fn, backend=backend)
 
 
@@ -1287,12 +1290,14 @@ def grad(fn: Callable, wrt: Wrt = 0, backend: str = "numba", has_aux: bool = Fal
 
     repeated = _RepeatedCalls(arguments, specs.backend)
 
+    def finished(function, args):
+        return _shape_grads(function(*args, 1.0), args, positions, as_tuple)
+
     def checked(values, keywords):
         args, _ = arguments.bind(values, keywords)
         compiled = _scalar_seed(specs, args, fn)
         generated = _generated(compiled)
-        return _shape_grads(compiled(*args, 1.0), args, positions, as_tuple), \
-            lambda *args: _shape_grads(generated(*args, 1.0), args, positions, as_tuple)
+        return finished(compiled, args), lambda *args: finished(generated, args)
 
     def call(*args, **keywords):
         return repeated.call(args, keywords, checked)
@@ -1334,8 +1339,8 @@ def value_and_grad(fn: Callable, wrt: Wrt = 0, backend: str = "numba", has_aux: 
 
     repeated = _RepeatedCalls(arguments, specs.backend)
 
-    def finished(generated, args):
-        value, grads = generated(*args, 1.0)
+    def finished(function, args):
+        value, grads = function(*args, 1.0)
         return value, _shape_grads(grads, args, positions, as_tuple)
 
     def checked(values, keywords):

@@ -39,16 +39,23 @@ def _measured_among(nodes: list) -> set[int]:
     found = set()
     for node in nodes:
         if isinstance(node, gast.Attribute) and node.attr in _SHAPE_ONLY:
-            sized = node.value.value if isinstance(node.value, gast.Subscript) else node.value
-            found.add(id(sized))
+            sized = _sized_name(node.value)
         elif isinstance(node, gast.Call) and syntax.dotted_name(node.func) in _SHAPE_ARGUMENT:
             position = _SHAPE_ARGUMENT[syntax.dotted_name(node.func)]
-            argument = node.args[position] if len(node.args) > position else None
-            if isinstance(argument, gast.Subscript) and isinstance(argument.value, gast.Name):
-                argument = argument.value   # `zeroed_like(pair_bar_0, pair[0])`: a row's or an element's shape
-            if isinstance(argument, gast.Name):
-                found.add(id(argument))
+            sized = _sized_name(node.args[position]) if len(node.args) > position else None
+        else:
+            continue
+        if sized is not None:
+            found.add(id(sized))
     return found
+
+
+def _sized_name(node):
+    """The name whose shape a size read of `node` reads: `x`, or `x` of `x[i]` (a row's or a
+    tuple element's shape); None for any other expression."""
+    if isinstance(node, gast.Subscript):
+        node = node.value
+    return node if isinstance(node, gast.Name) else None
 
 
 def _reads(stmt) -> set[str]:

@@ -259,12 +259,12 @@ class ReverseTransform(LoopReversal, RowKeeping, Checkpointing):
         for var in names:
             made = self.adj.init(var)
             if home in self._loop_blocks:   # allocated per iteration: may reuse its buffer
-                kinds = self.kinds.get(var, K.UNKNOWN)
-                values = [syntax.subscript(syntax.name(var), syntax.const(k)) for k in range(len(kinds))] \
-                    if isinstance(kinds, tuple) else [syntax.name(var)]
-                for init, value, kind in zip(made, values, kinds if isinstance(kinds, tuple) else [kinds]):
-                    if K.is_array(kind) and K.ndim(kind):
-                        init.srcgrad_fresh_adjoint = (value, K.ndim(kind))
+                kind = self.kinds.get(var, K.UNKNOWN)
+                primals = [(syntax.subscript(syntax.name(var), syntax.const(k)), item) for k, item in enumerate(kind)] \
+                    if isinstance(kind, tuple) else [(syntax.name(var), kind)]
+                for init, (value, item) in zip(made, primals):
+                    if K.is_array(item) and K.ndim(item):
+                        init.srcgrad_fresh_adjoint = (value, K.ndim(item))
             inits += made
         return inits
 
