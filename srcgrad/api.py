@@ -1204,6 +1204,23 @@ def _reverse(fn, wrt, backend, with_value, memory=None):
     return positions, as_tuple, specs
 
 
+def _seeded_call(arguments, specs, fn, finished: Callable) -> Callable:
+    """grad's and value_and_grad's call: the generated code for a scalar function with its output
+    seeded 1.0, then `finished(function, args)` (the gradients shaped as the arguments); repeated
+    calls go straight to the generated code (_RepeatedCalls)."""
+    repeated = _RepeatedCalls(arguments, specs.backend)
+
+    def checked(values, keywords):
+        args, _ = arguments.bind(values, keywords)
+        compiled = _scalar_seed(specs, args, fn)
+        generated = _generated(compiled)
+        return finished(compiled, args), lambda *args: finished(generated, args)
+
+    def call(*args, **keywords):
+        return repeated.call(args, keywords, checked)
+    return call
+
+
 def _scalar_seed(specs, args, fn):
     compiled, _, out_kind = specs.get(args)
     if not (K.is_scalar(out_kind) or out_kind == K.UNKNOWN):
@@ -1288,21 +1305,10 @@ def grad(fn: Callable, wrt: Wrt = 0, backend: str = "numba", has_aux: bool = Fal
 
         return DerivativeFunction(fn, call_with_aux, specs, grad.__doc__, template("return grads{pick}, result[1]"))
 
-    repeated = _RepeatedCalls(arguments, specs.backend)
-
     def finished(function, args):
         return _shape_grads(function(*args, 1.0), args, positions, as_tuple)
 
-    def checked(values, keywords):
-        args, _ = arguments.bind(values, keywords)
-        compiled = _scalar_seed(specs, args, fn)
-        generated = _generated(compiled)
-        return finished(compiled, args), lambda *args: finished(generated, args)
-
-    def call(*args, **keywords):
-        return repeated.call(args, keywords, checked)
-
-    return DerivativeFunction(fn, call, specs, grad.__doc__, _numba_call("return inner({args}, 1.0){pick}", as_tuple))
+    return DerivativeFunction(fn, _seeded_call(arguments, specs, fn, finished), specs, grad.__doc__, _numba_call("return inner({args}, 1.0){pick}", as_tuple))
 
 
 @_decorator
@@ -1337,22 +1343,11 @@ def value_and_grad(fn: Callable, wrt: Wrt = 0, backend: str = "numba", has_aux: 
         return DerivativeFunction(fn, call_with_aux, specs, value_and_grad.__doc__,
                                   template("return result, grads{pick}"))
 
-    repeated = _RepeatedCalls(arguments, specs.backend)
-
     def finished(function, args):
         value, grads = function(*args, 1.0)
         return value, _shape_grads(grads, args, positions, as_tuple)
 
-    def checked(values, keywords):
-        args, _ = arguments.bind(values, keywords)
-        compiled = _scalar_seed(specs, args, fn)
-        generated = _generated(compiled)
-        return finished(compiled, args), lambda *args: finished(generated, args)
-
-    def call(*args, **keywords):
-        return repeated.call(args, keywords, checked)
-
-    return DerivativeFunction(fn, call, specs, value_and_grad.__doc__,
+    return DerivativeFunction(fn, _seeded_call(arguments, specs, fn, finished), specs, value_and_grad.__doc__,
                               _numba_call("value, grads = inner({args}, 1.0)\nreturn value, grads{pick}", as_tuple))
 
 
