@@ -164,6 +164,8 @@ def _sum_to(g, x):
         return lambda g, x: g
     if not _is_array(g):
         return lambda g, x: np.full(x.shape, g)
+    if x.ndim == 0:   # a 0-d array (np.array(number)) gathers every element of g
+        return lambda g, x: np.full(x.shape, np.sum(g))
     if g.ndim > 2 and g.ndim > x.ndim:   # 3-D and up (np.atleast_3d): one loop for every rank
         return _summed_to_shape
     if g.ndim > 2:

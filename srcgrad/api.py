@@ -284,13 +284,14 @@ def _guarded(compiled, pyfunc, backend: str):
             raise
         except numba.core.errors.NumbaError as exc:
             raise CompilationError(_numba_message(exc, compiled, pyfunc)) from None
-        except UnequalLengths:
+        except UnequalLengths as exc:
             if _function_raises(pyfunc, args[:n_params]):
                 raise
-            raise UnsupportedSyntaxError(
-                "elementwise operations on 1-D arrays of different lengths (numpy broadcasts a length-1 "
-                f"array) in {pyfunc.__qualname__}", None, "srcgrad runs such a line as one loop over elements, which "
-                "needs one length: index the length-1 array as a number (`x[0]`) instead.") from None
+            construct, advice = exc.args if len(exc.args) == 2 else (
+                "elementwise operations on 1-D arrays of different lengths (numpy broadcasts a length-1 array)",
+                "srcgrad runs such a line as one loop over elements, which needs one length: index the length-1 "
+                "array as a number (`x[0]`) instead.")
+            raise UnsupportedSyntaxError(f"{construct} in {pyfunc.__qualname__}", None, advice) from None
         except Exception as exc:
             if _function_raises(pyfunc, args[:n_params]):
                 raise
@@ -1223,7 +1224,7 @@ def _seeded_call(arguments, specs, fn, finished: Callable) -> Callable:
 
 def _scalar_seed(specs, args, fn):
     compiled, _, out_kind = specs.get(args)
-    if not (K.is_scalar(out_kind) or out_kind == K.UNKNOWN):
+    if not (K.is_scalar(out_kind) or out_kind in (K.UNKNOWN, K.array(0))):   # a 0-d array holds one number
         raise SrcgradError(f"grad needs {python_function(fn).__qualname__} to return a scalar, but it returns "
                            f"{'a tuple' if isinstance(out_kind, tuple) else 'an array'}; use vjp or jacrev instead")
     return compiled

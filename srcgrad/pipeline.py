@@ -34,7 +34,7 @@ from .normalize.dict_keys import index_dict_keys
 from .normalize.inline import drop_scalar_write_backs, inline_calls
 from .normalize.loop_exits import lower_exits
 from .normalize.layouts import view_loop_carried_transposes
-from .normalize.builders import choose_builders
+from .normalize.builders import check_list_items, choose_builders
 from .normalize.overlap import copy_overlapping_values
 from .normalize.names import NameGenerator, rename_reserved
 from .normalize.resolve import Resolved, resolve
@@ -379,6 +379,8 @@ class ModuleBuilder:
         work.kinds = infer()
         tentative = any(k == K.UNKNOWN or k == "a?" for k in arg_kinds)
         if choose_builders(work.tree, work.kinds, unit.parsed.location, tentative):
+            work.kinds = infer()
+        if check_list_items(work.tree, work.kinds, work.names, unit.parsed.location):
             work.kinds = infer()
         while index_dict_keys(work.tree, work.kinds, unit.parsed.location):   # a dict in a dict: again
             work.kinds = infer()

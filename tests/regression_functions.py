@@ -898,3 +898,53 @@ def updated_after_a_real_part(n, A):
     w1 = np.full(3, 1.3)
     w1[n % 3] += np.einsum('i,i', 0.5 * A[:, 1], np.real(w1))
     return w1
+
+
+def outer_of_a_number(a, v):
+    """913:66:0's other half: np.outer flattens a number too; its adjoint took np.ravel(a), which
+    numba does not compile for a float."""
+    return np.sum(np.outer(a, v) ** 2) + np.sum(np.outer(v, a) * v[0])
+
+
+def through_asarray(x):
+    """np.asarray of an active array is that array; of a number, a 0-d array."""
+    y = np.asarray(x)
+    s = np.asarray(np.sum(y * y))
+    return np.sum(np.sin(y) * s)
+
+
+def returns_a_0d_array(x):
+    """grad of a function returning a 0-d array (one number, as JAX's grad takes it)."""
+    return np.array(np.sum(np.sin(x) * x)) * 1.5 + np.zeros(())
+
+
+def list_items_rewritten(x, y):
+    """Items stored into a list with the items' own shape: the array srcgrad keeps the list as."""
+    items = [y, 2.0 * y]
+    for i in range(2):
+        items[i] = items[i] * x
+    return np.sum(items[0] * np.cos(items[1]))
+
+
+def number_stored_into_a_list_of_arrays(a):
+    """A Python list takes a number where it held an array; as an array's row it would be filled
+    with it (the sum of the row three times the number): silently wrong before it was refused."""
+    x = a * np.arange(1.0, 4.0)
+    items = [x, x]
+    items[0] = 2.0 * x[0]
+    return np.sum(items[0]) + np.sum(items[1])
+
+
+def longer_array_stored_into_a_list(a):
+    x = a * np.arange(1.0, 4.0)
+    items = [x, x]
+    items[0] = np.concatenate((x, x))
+    return np.sum(items[0])
+
+
+def length_one_array_stored_into_a_list(a):
+    """Another silent broadcast: a row takes a length-1 array by filling itself with it."""
+    x = a * np.arange(1.0, 4.0)
+    items = [x, x]
+    items[1] = x[:1] * 3.0
+    return np.sum(items[1])

@@ -111,6 +111,9 @@ CASES = [
     (rf.dead_branch_of_an_aliased_name, (0.5,), 0),
     (rf.dead_branch_of_an_aliased_name, (-1.0,), 0),
     (rf.outer_of_a_row, (np.arange(12.0).reshape(3, 4) / 7.0, np.array([0.3, -0.2, 0.5])), (0, 1)),
+    (rf.outer_of_a_number, (0.7, V3), (0, 1)),
+    (rf.through_asarray, (V3,), 0),
+    (rf.list_items_rewritten, (V3, np.array([0.4, 1.1, -0.6])), (0, 1)),
 ]
 # forward mode follows numpy's views; reverse mode refuses what it cannot restore faithfully
 FORWARD_ONLY = [(rf.write_while_viewed, "while `r`, which shares its memory"),
@@ -125,7 +128,10 @@ REFUSED = [(rf.arange_of_input, (0.5,), "np.arange` with an argument that depend
            (rf.row_into_column, (0.5,), "of a view of `w` taken along other axes"),
            (rf.view_updated_in_place, (0.5,), "augmented assignment to the array `row` while `w` shares"),
            (rf.squeezed_view_updated_in_place, (0.5,), "augmented assignment to the array `w` while `t, "),
-           (rf.raises_own_exception, (0.5,), r"(?s)regression_functions.py:\d+.*not a built-in one")]
+           (rf.raises_own_exception, (0.5,), r"(?s)regression_functions.py:\d+.*not a built-in one"),
+           (rf.number_stored_into_a_list_of_arrays, (0.5,), r"(?s)regression_functions.py:\d+.*storing a number into a list whose items are arrays"),
+           (rf.longer_array_stored_into_a_list, (0.5,), "storing an array into a list whose items have other lengths"),
+           (rf.length_one_array_stored_into_a_list, (0.5,), "storing an array into a list whose items have other lengths")]
 IDS = [f"{fn.__name__}-{k}" for k, (fn, _, _) in enumerate(CASES)]
 
 
@@ -229,3 +235,13 @@ def test_an_array_updated_after_its_real_part_was_read(backend):
     A = np.array([[1.41, 0.099], [-0.139, -0.626], [-0.190, 0.0994]])
     check_vjp(rf.updated_after_a_real_part, (4, A), 1, backend=backend)
     check_jvp(rf.updated_after_a_real_part, (4, A), 1, backend=backend)
+
+
+@pytest.mark.parametrize("backend", ["numba", "python"])
+def test_grad_of_a_function_returning_a_0d_array(backend):
+    x = np.array([0.3, -0.5, 0.9])
+    want = 1.5 * (np.cos(x) * x + np.sin(x))
+    np.testing.assert_allclose(srcgrad.grad(rf.returns_a_0d_array, backend=backend)(x), want, rtol=1e-12)
+    value, grad = srcgrad.value_and_grad(rf.returns_a_0d_array, backend=backend)(x)
+    np.testing.assert_allclose(value, rf.returns_a_0d_array(x), rtol=1e-12)
+    np.testing.assert_allclose(grad, want, rtol=1e-12)

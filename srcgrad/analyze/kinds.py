@@ -128,7 +128,11 @@ def broadcast(*kinds):
     arrays = [k for k in kinds if is_array(k)]
     if arrays:
         dims = [ndim(k) for k in arrays]
-        return "a?" if None in dims else array(max(dims))
+        if None in dims:
+            return "a?"
+        if max(dims) == 0:   # arithmetic on 0-d arrays gives numbers, in numpy and numba alike
+            return INT if all(k in (INT, BOOL) or k.startswith("ia") for k in kinds) else FLOAT
+        return array(max(dims))
     return FLOAT if FLOAT in kinds else INT
 
 

@@ -6,7 +6,9 @@ kinds. After it, no `empty_list()` call and no call of a ByKindRule (np.hstack, 
 remains: `[]` is zeros of length 0 with the rank of what is appended, np.hstack and
 np.column_stack are the np.concatenate or np.stack their pieces call for (np.vstack is a composite,
 rules/composite.py), and `np.array` of an array variable is
-`np.copy`, of a tuple of arrays `np.stack` (numba's np.array takes numbers only).
+`np.copy`, of a tuple of arrays `np.stack` (numba's np.array takes numbers only). An item stored
+into a list (`items[k] = v`) has the shape of the list's items: another rank is refused, another
+length raises at run time (a row of the array would broadcast it, where a list would hold it).
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from .. import syntax
 from ..analyze import kinds as K
 from ..errors import UnsupportedSyntaxError
 from ..rules import registry
+from .scalarize import length_check, located
 
 
 def choose_builders(tree: gast.FunctionDef, kinds: dict, location, tentative: bool = False) -> bool:
@@ -40,6 +43,73 @@ def choose_builders(tree: gast.FunctionDef, kinds: dict, location, tentative: bo
             _chosen(node, kinds, location, tentative)
             changed = True
     return changed
+
+
+def _list_names(tree) -> set[str]:
+    """Names bound to a list: a literal (desugar marks it), `[]`, or a list appended to."""
+    listed = {"srcgrad_runtime.empty_list", "srcgrad_runtime.appended"}
+    return {node.targets[0].id for node in syntax.walk(tree)
+            if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Name) and isinstance(node.value, gast.Call)
+            and (getattr(node.value, "srcgrad_list", False)
+                 or getattr(getattr(node.value, "srcgrad_rule", None), "name", "") in listed)}
+
+
+def check_list_items(tree: gast.FunctionDef, kinds: dict, names, location) -> bool:
+    """`items[k] = v` on a list kept as an array: v of another rank than the items is refused; of
+    the same rank, a check that its lengths are the items' goes before the store. True if any."""
+    lists = _list_names(tree)
+    changed = False
+
+    def block(stmts: list) -> list:
+        nonlocal changed
+        out = []
+        for stmt in stmts:
+            for child in syntax.child_blocks(stmt):
+                child[:] = block(child)
+            rank = _stored_item_rank(stmt, lists, kinds, location)
+            if rank:
+                out += _item_shape_check(stmt, rank, names)
+                changed = True
+            out.append(stmt)
+        return out
+
+    if lists:
+        tree.body = block(tree.body)
+    return changed
+
+
+def _stored_item_rank(stmt, lists: set, kinds: dict, location):
+    """The rank of the item `items[k] = v` stores into a list (None for another statement or an
+    unknown rank); a rank other than the list's items' is refused."""
+    if not (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Subscript)
+            and getattr(stmt.targets[0].value, "id", None) in lists
+            and not isinstance(stmt.targets[0].slice, (gast.Slice, gast.Tuple))):
+        return None
+    list_rank = K.ndim(kinds.get(stmt.targets[0].value.id, K.UNKNOWN))
+    value_rank = K.ndim(K.of_atom(stmt.value, kinds))
+    if list_rank is None or value_rank is None or value_rank == list_rank - 1:
+        return value_rank
+    item_rank = list_rank - 1
+    raise UnsupportedSyntaxError(
+        f"storing {'a number' if value_rank == 0 else f'an array of rank {value_rank}'} into a list whose "
+        f"items are {'numbers' if item_rank == 0 else f'arrays of rank {item_rank}'}",
+        location(stmt), "srcgrad keeps a list as one array, whose items all have one shape: build a new "
+        "list with the items you want (`items = [a, b]`), or keep this item in a variable of its own.")
+
+
+def _item_shape_check(store, rank: int, names) -> list:
+    """`if v.shape[0] != items.shape[1] or ...: raise UnequalLengths(...)` before `items[k] = v`."""
+    items, value = store.targets[0].value.id, store.value.id
+    size = lambda name, axis: syntax.subscript(  # noqa: E731
+        syntax.Attribute(value=syntax.name(name), attr="shape", ctx=gast.Load()), syntax.const(axis))
+    tests = [gast.Compare(left=size(value, d), ops=[gast.NotEq()], comparators=[size(items, d + 1)]) for d in range(rank)]
+    test = tests[0] if rank == 1 else gast.BoolOp(op=gast.Or(), values=tests)
+    checks = length_check(test, ("storing an array into a list whose items have other lengths",
+                                 "srcgrad keeps a list as one array, whose items all have one shape: build a new "
+                                 "list with the items you want (`items = [a, b]`), or keep this item in a variable "
+                                 "of its own."), names)
+    checks[-1].body[0].srcgrad_guards_write = True   # a shorter item would be broadcast into the row
+    return [located(c, store) for c in checks]
 
 
 def _array_of_arrays(call, kinds: dict) -> bool:

@@ -97,6 +97,7 @@ def _list_as_array(value: gast.List) -> gast.Call:
     else:
         call = syntax.call("np.array", value)
         call.srcgrad_rule = registry.lookup(np.array)
+    call.srcgrad_list = True   # builders check that items stored into it later have its items' shape
     return gast.copy_location(call, value)
 
 

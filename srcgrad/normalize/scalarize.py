@@ -433,9 +433,10 @@ def located(new, old):
     return new
 
 
-def length_check(test, message: str, names) -> list:
+def length_check(test, message: str | tuple, names) -> list:
     """`mismatch = test; if mismatch: raise UnequalLengths(message)`: a length the generated code
-    relies on differs at run time."""
+    relies on differs at run time. `message` may be (construct, advice), which the API reports."""
     mismatch = names.fresh("mismatch")
-    error = gast.Raise(exc=syntax.call("UnequalLengths", gast.Constant(value=message, kind=None)), cause=None)
+    parts = message if isinstance(message, tuple) else (message,)
+    error = gast.Raise(exc=syntax.call("UnequalLengths", *[syntax.const(p) for p in parts]), cause=None)
     return [syntax.assign(mismatch, test), syntax.if_(syntax.name(mismatch), [error])]

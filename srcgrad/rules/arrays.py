@@ -13,7 +13,7 @@ from ..errors import UnsupportedSyntaxError
 from . import results
 from .composite import cumsum_along
 from .registry import Options, bilinear, by_kind, inactive, linear, structural
-from .results import (MATRIX, VECTOR, flattened, from_shape, index_reduction, int_array_like, int_scalar, joined, matmul, matrix, python_bool,
+from .results import (MATRIX, VECTOR, as_array, flattened, from_shape, index_reduction, int_array_like, int_scalar, joined, matmul, matrix, python_bool,
                       reduction, reshaped, same_as_first, stacked, unknown, vector, where, diagonal, at_least_vector,
                       at_least, insertion_points, tiled)
 
@@ -23,7 +23,7 @@ FORWARD_ANY = Options(forward_any=True)   # forward mode applies the call, optio
 g = ans = 0.0  # only for linters: templates are parsed, never run
 matmul_grad_left = matmul_grad_right = reshape = None  # srcgrad_runtime helpers the templates name
 diag_transpose = diff_transpose = repeat_transpose = kron_grad_left = kron_grad_right = sum_to = None
-reshape_like = tile_transpose = None
+reshape_like = tile_transpose = atleast_1d = None
 
 # ----- Linear maps: forward applies the map to the tangent; reverse applies its transpose -----
 
@@ -65,6 +65,10 @@ def copy_transpose(g, x):
 @linear("np.ascontiguousarray", kind=same_as_first, result="view", options=FORWARD_ANY, samples=((MATRIX,),))
 def ascontiguousarray_transpose(g, x):   # the array itself when it is contiguous already
     return g
+
+@linear("np.asarray", kind=as_array, result="view", options=FORWARD_ANY, samples=((MATRIX,), (0.5,)))
+def asarray_transpose(g, x):   # the array itself; a number becomes a 0-d array
+    return sum_to(g, x)
 
 @linear("np.cumsum", kind=flattened, result="new", methods=("cumsum",), options=FORWARD_ANY,
         samples=((VECTOR,), (MATRIX,)), along=cumsum_along)
@@ -146,9 +150,10 @@ def matmul_transpose(g, a, b):
 def kron_transpose(g, a, b):
     return kron_grad_left(g, a, b), kron_grad_right(g, a, b)
 
-@bilinear("np.outer", kind=matrix, result="new", samples=((VECTOR, VECTOR), (MATRIX[:1], VECTOR)))
-def outer_transpose(g, a, b):   # np.outer flattens its arguments (25:4869:0 passes a (1, n) row)
-    return reshape(np.dot(g, np.ravel(b)), np.shape(a)), reshape(np.dot(np.ravel(a), g), np.shape(b))
+@bilinear("np.outer", kind=matrix, result="new", samples=((VECTOR, VECTOR), (MATRIX[:1], VECTOR), (0.5, VECTOR)))
+def outer_transpose(g, a, b):   # np.outer flattens its arguments: a (1, n) row (25:4869:0), a number (913:66:0)
+    return (reshape_like(np.dot(g, np.ravel(atleast_1d(b))), a),
+            reshape_like(np.dot(np.ravel(atleast_1d(a)), g), b))
 
 # ----- Selection: the derivative flows through the selected element -----------------------
 # Over the whole array the element is found by argmax (one flat index); along an axis, one per

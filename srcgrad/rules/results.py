@@ -55,6 +55,11 @@ def same_as_first(args, call=None):
     return args[0] if args else K.UNKNOWN
 
 
+def as_array(args, call=None):
+    """np.asarray: an array as it is; a number as a 0-d array."""
+    return K.array(0) if args and K.is_scalar(args[0]) else same_as_first(args)
+
+
 def python_int(args, call=None):
     return K.INT
 
@@ -187,6 +192,8 @@ def stacked(args, call=None):
     """stack, np.array of pieces: one dimension more than a piece; of one array, a copy of it."""
     if args and K.is_array(args[0]):
         return args[0]
+    if args and K.is_scalar(args[0]):   # np.array(number): a 0-d array
+        return K.array(0)
     parts = args[0] if args and isinstance(args[0], tuple) else ()
     return _one_rank_more(parts[0] if parts else K.UNKNOWN)
 
