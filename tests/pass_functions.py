@@ -392,3 +392,33 @@ def lstm_like(w, state, seq):
         y, state = lstm_like_layers(w, state, seq[t])
         total += np.sum(y * seq[t])
     return total
+
+
+def lstm_cell(weight, bias, hidden, cell, x):
+    gates = np.concatenate((x, hidden)) * weight + bias
+    n = hidden.shape[0]
+    forget = 1.0 / (1.0 + np.exp(-gates[:n]))
+    change = np.tanh(gates[n:])
+    cell = cell * forget + change
+    hidden = np.tanh(cell) * forget
+    return hidden, cell
+
+
+def lstm_layers(w, state, x):
+    """GradBench lstm's `predict`: each layer's weights and biases are two rows of w, its hidden
+    state goes on as the next layer's input (`x = hidden`, a second name)."""
+    s2 = state.copy()
+    for i in range(0, state.shape[0], 2):
+        hidden, cell = lstm_cell(w[i], w[i + 1], state[i], state[i + 1], x)
+        s2[i] = hidden
+        s2[i + 1] = cell
+        x = hidden
+    return x, s2
+
+
+def lstm_sequence(w, state, seq):
+    total = 0.0
+    for t in range(seq.shape[0]):
+        y, state = lstm_layers(w, state, seq[t])
+        total += np.sum(y * seq[t])
+    return total

@@ -234,7 +234,9 @@ def test_a_row_is_not_its_adjoints_view_while_something_else_adds_to_the_adjoint
         return "w_bar = W_bar[c]" in to_source(syntax.function("f", ["x", "W", "out_bar"], code))
 
     assert viewed("pass")
-    assert not viewed("W_bar[0, 0] += 1.0")       # the adjoint itself changes meanwhile
+    assert viewed("W_bar[0, 0] += 1.0")           # another addition into the adjoint: additions commute
+    assert not viewed("W_bar[0, 0] = 1.0")        # the adjoint itself is overwritten meanwhile
+    assert not viewed("s = W_bar[0, 0]")          # or read
     assert not viewed("s = w_bar[0]")             # the row's adjoint is read, not only added to
     assert not viewed("pass", index_bound="c = 0")   # the row the additions end in is another
 
@@ -398,12 +400,32 @@ def test_replay_read_only_for_shapes_is_dropped():
 
 
 def test_adjoints_of_a_tuples_arrays_reuse_their_buffers_in_a_loop():
-    """`h, c = cell(...)` in a loop: the adjoints of the returned pair's arrays take the previous
-    iteration's buffers (`filled_like(returned_bar_0, returned[0], h_bar)`), not new zeros each time."""
+    """`h, c = cell(...)` in a loop: the adjoints of the returned pair's arrays are the buffers of
+    the names it is unpacked into (`h_bar`, `c_bar`, reused across iterations), not new zeros each
+    time, and not copies (`filled_like(returned_bar_0, returned[0], h_bar)` before)."""
     rng = np.random.default_rng(2)
     args = (rng.normal(size=(4, 6)), rng.normal(size=(4, 3)), rng.normal(size=(5, 3)))
     gradient = srcgrad.grad(pf.lstm_like, wrt=(0, 1))
     gradient(*args)
     reverse_sweep = srcgrad.source(gradient).split("# reverse sweep")[1]
     assert not re.search(r"_bar_\d = np\.zeros\(", reverse_sweep), reverse_sweep
-    assert "filled_like(returned_bar_0, returned[0], " in reverse_sweep, reverse_sweep
+    assert "returned_bar_" not in reverse_sweep, reverse_sweep
+    check_vjp(pf.lstm_like, args, (0, 1), "numba")
+
+
+def test_lstm_cells_replay_nothing_and_add_into_their_weight_rows():
+    """GradBench lstm's shape (lstm_layers): the reverse sweep's replay of a cell reads only the
+    shapes of the cell's new values, which fill arrays of their own (no name from before shares
+    them): the value loop is not replayed. Both weight rows of a layer (`w[i]`, `w[i + 1]`) take
+    their additions in place in w_bar: additions into two rows of one array commute, even were
+    the rows the same. The returned pair's adjoints are the unpacked names' buffers."""
+    rng = np.random.default_rng(3)
+    args = (rng.normal(size=(4, 6)) * 0.5, rng.normal(size=(4, 3)), rng.normal(size=(5, 3)))
+    gradient = srcgrad.grad(pf.lstm_sequence, wrt=(0, 1))
+    gradient(*args)
+    reverse_sweep = srcgrad.source(gradient).split("# reverse sweep")[1]
+    assert not re.search(r"_new\[\w+\] = ", reverse_sweep), reverse_sweep
+    assert len(re.findall(r"w_\w+_bar = w_bar\[\w+\]", reverse_sweep)) == 2, reverse_sweep
+    assert "zeroed_from(w_" not in reverse_sweep and "returned_bar_" not in reverse_sweep, reverse_sweep
+    check_vjp(pf.lstm_sequence, args, (0, 1), "numba")
+    check_vjp(pf.lstm_sequence, args, (0, 1), "python")

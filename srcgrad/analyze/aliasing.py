@@ -12,7 +12,7 @@ import gast
 
 from .. import syntax
 from . import kinds as K
-from .dataflow import own_reads
+from .dataflow import makes_new_array, own_reads
 
 
 @dataclass
@@ -34,7 +34,16 @@ def views(stmts: list, kinds: dict) -> list[View]:
     return found
 
 
-def sharing(stmts: list, kinds: dict) -> dict:
+class Shares(dict):
+    """name -> the other names that may share its memory (second names and views, both ways);
+    `scalars`: the names that hold numbers (reading an element of an array binds no view)."""
+
+    def __init__(self, groups: dict, scalars: frozenset):
+        super().__init__(groups)
+        self.scalars = scalars
+
+
+def sharing(stmts: list, kinds: dict) -> Shares:
     """name -> the other names that may share its memory (second names and views, both ways,
     closed under chains of views)."""
     pairs = [(v.name, v.base) for v in views(stmts, kinds)]
@@ -43,7 +52,8 @@ def sharing(stmts: list, kinds: dict) -> dict:
         group = groups.get(a, {a}) | groups.get(b, {b})
         for name in group:
             groups[name] = group
-    return {name: group - {name} for name, group in groups.items()}
+    scalars = frozenset(name for name, kind in kinds.items() if K.is_scalar(kind))
+    return Shares({name: group - {name} for name, group in groups.items()}, scalars)
 
 
 def view_base(stmt, kinds: dict) -> str | None:
@@ -229,7 +239,7 @@ class _Memory:
     def _made_again_between(self, root, definition, stmt) -> bool:
         """Whether the statement `root` makes a new array after `definition` and before `stmt` on
         every path (`x = np.empty(n)` in a loop body, between `v = x[1:]` and a write `x[k] = ...`)."""
-        if root == BEFORE or not _makes_new_array(self.statements[root]):
+        if root == BEFORE or not makes_new_array(self.statements[root]):
             return False
         start = self.position[definition] if definition != BEFORE else -1
         return start < self.position[root] < self.position[id(stmt)] and self.order.runs_before(root, stmt)
@@ -242,14 +252,6 @@ class _Memory:
             if view is not None and view.name == name:
                 self._roots[key] = frozenset(self.of(view.base, view.stmt))
         return self._roots[key]
-
-
-def _makes_new_array(stmt) -> bool:
-    """An assignment whose value is a new array: arithmetic, or a call to a primitive that allocates."""
-    value = stmt.value if isinstance(stmt, gast.Assign) else None
-    if isinstance(value, (gast.BinOp, gast.UnaryOp)):
-        return True
-    return getattr(getattr(value, "srcgrad_rule", None), "result", None) in ("new", "constant")
 
 
 def _rebound_between(order, name: str, write, read) -> bool:

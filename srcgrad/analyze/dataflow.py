@@ -145,15 +145,81 @@ def must_bind(stmts: list) -> set[str]:
     return defined
 
 
+def makes_new_array(stmt) -> bool:
+    """An assignment whose value is a new array: arithmetic, or a call to a primitive that allocates."""
+    value = stmt.value if isinstance(stmt, gast.Assign) else None
+    if isinstance(value, (gast.BinOp, gast.UnaryOp)):
+        return True
+    return getattr(getattr(value, "srcgrad_rule", None), "result", None) in ("new", "constant")
+
+
+def writes_into_new_arrays(stmts: list, scalars=frozenset()) -> dict:
+    """id of each element write `a[...] = v` where `a` is, on every path, an array the code made
+    itself (`a = np.empty(n)`) -> the names that may share its memory there: those bound since to
+    something computed from it that is not a new array (a view, a second name, a tuple holding
+    it). `scalars`: names that hold numbers (an element read binds no view)."""
+    writes, shared_writes = {}, set()
+
+    def simple(stmt, new: dict) -> dict:
+        if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Subscript):
+            base = syntax.base_name(stmt.targets[0])
+            if base in new:
+                writes[id(stmt)] = writes.get(id(stmt), frozenset()) | new[base]
+            else:
+                shared_writes.add(id(stmt))
+            return new
+        if not isinstance(stmt, gast.Assign):   # `items.append(a)`: the array may be held elsewhere now
+            mentioned = syntax.names_in(stmt)
+            return {array: names for array, names in new.items()
+                    if not ({array} | names) & mentioned and array not in bound_names(stmt)}
+        bound = bound_names(stmt)
+        read = syntax.loaded_names(stmt.value)
+        made = isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name) and makes_new_array(stmt)
+        out = {}
+        for array, names in new.items():
+            if array in bound:
+                continue
+            if not made and ({array} | names) & read:
+                names = names | (bound - scalars)
+            out[array] = names - bound
+        if made:
+            out[stmt.targets[0].id] = frozenset()
+        return out
+
+    def join(a: dict, b: dict) -> dict:
+        return {name: a[name] | b[name] for name in a.keys() & b.keys()}
+
+    def block(stmts, new: dict) -> dict:
+        for stmt in stmts:
+            if isinstance(stmt, gast.If):
+                new = join(block(stmt.body, dict(new)), block(stmt.orelse, dict(new)))
+            elif isinstance(stmt, (gast.For, gast.While)):
+                target = bound_names(stmt.target) if isinstance(stmt, gast.For) else set()
+                entry = {a: names - target for a, names in new.items() if a not in target}
+                while True:   # a later iteration starts from what the body left
+                    again = join(entry, block(stmt.body, dict(entry)))
+                    if again == entry:
+                        break
+                    entry = again
+                new = entry
+            elif not syntax.is_comment(stmt):
+                new = simple(stmt, new)
+        return new
+
+    block(stmts, {})
+    return {k: v for k, v in writes.items() if k not in shared_writes}
+
+
 def eliminate_dead_code(stmts: list, live: set[str], essential=lambda stmt: False, shares=None) -> list:
     """Drop assignments whose values are never read afterwards, and loops/ifs left empty.
 
     Backward liveness over structured code. `live`: names read after `stmts`; `essential(stmt)`:
     statements kept regardless (tape pushes and pops). Return statements make their names live.
     `shares`: array name -> other names for its memory (views); a write into an array is kept
-    while any of them is read later.
+    while any of them is read later (of an array the code just made, only its own views count).
     """
-    essential = _Essential(essential, shares or {})
+    essential = _Essential(essential, shares or {},
+                           writes_into_new_arrays(stmts, getattr(shares, "scalars", frozenset())))
     kept, _ = _live_block(stmts, set(live), essential)
     return _drop_orphan_comments(kept)
 
@@ -197,14 +263,14 @@ def _live_stmt(stmt, live, essential):
         target = stmt.targets[0] if isinstance(stmt, gast.Assign) else stmt.target
         if isinstance(target, gast.Subscript) or isinstance(stmt, gast.AugAssign):
             base = syntax.base_name(target)
-            if not ({base} | essential.shares.get(base, set())) & live:
+            if not ({base} | essential.sharing(base, stmt)) & live:
                 return None, live   # the elements it writes are never read (a shape read needs none)
             live.update(essential.reads(stmt))
             return stmt, live
         bound = bound_names(stmt)
         if not _binding_live(bound, live):
             return None, live
-        if _only_shape_live(stmt, live, essential):
+        if _only_shape_live(stmt, live):
             _unbind(live, bound).update(f"{name}.shape" for name in syntax.loaded_names(stmt.value))
             return stmt, live
         _unbind(live, bound).update(essential.reads(stmt))
@@ -213,7 +279,7 @@ def _live_stmt(stmt, live, essential):
     return stmt, live
 
 
-def _only_shape_live(stmt, live: set[str], essential) -> bool:
+def _only_shape_live(stmt, live: set[str]) -> bool:
     """`a = b`, `a = b + c` (elementwise arithmetic of names), `t = b, c` or `a, b = t` where later
     code reads only the shapes of what it binds: those follow from the operands' shapes, so their
     elements are not needed."""
@@ -226,20 +292,27 @@ def _only_shape_live(stmt, live: set[str], essential) -> bool:
     if not (targets and operands and all(isinstance(t, gast.Name) for t in targets)
             and all(isinstance(o, (gast.Name, gast.Constant)) for o in operands)):
         return False
-    return not any(t.id in live or essential.shares.get(t.id, set()) & live for t in targets)
+    # a binding writes no memory: other names sharing the operands' memory keep what they read live themselves
+    return not any(t.id in live for t in targets)
 
 
 class _Essential:
     """The statements dead-code elimination keeps regardless, and which names share memory."""
 
-    def __init__(self, keep, shares: dict):
-        self.keep, self.shares = keep, shares
+    def __init__(self, keep, shares: dict, into_new_arrays: dict):
+        self.keep, self.shares, self.into_new_arrays = keep, shares, into_new_arrays
         self.dry = False        # a loop's fixpoint iteration: compute liveness, change nothing
         self._reads: dict = {}  # id(statement) -> what it reads (DCE never changes that)
         self.answered: dict = {}   # (id(loop), names live after it) -> its dry result: nests stay linear
 
     def __call__(self, stmt) -> bool:
         return self.keep(stmt)
+
+    def sharing(self, array: str, write) -> set[str]:
+        """The other names the element write `write` into `array` may change."""
+        if id(write) in self.into_new_arrays:
+            return self.into_new_arrays[id(write)]
+        return self.shares.get(array, set())
 
     def reads(self, stmt) -> set[str]:
         if id(stmt) not in self._reads:

@@ -16,7 +16,7 @@ from collections import Counter
 import gast
 
 from .. import syntax
-from ..analyze.dataflow import bound_names, mutated_arrays
+from ..analyze.dataflow import bound_names, mutated_arrays, own_reads
 
 
 def _in_every_block(rewrite):
@@ -366,10 +366,10 @@ def _valid_handovers(code: list, primal_of: dict, params: set):
     declarations = {id(s) for s in code if _declares_buffer(s)}
     bindings = _bindings_by_name(code)
     for block, j in _handovers(code):
-        v_bar, v, w_bar = (a.id for a in block[j].value.args)
-        w = primal_of.get(w_bar)
-        if (w is not None and w_bar not in params and _second_name(bindings, w, v)
-                and _confined(code, block, j, v_bar, w_bar, declarations)):
+        v_bar, v, w_bar = block[j].value.args
+        w = primal_of.get(w_bar.id)
+        if (w is not None and w_bar.id not in params and _second_name(bindings, w, v)
+                and _confined(code, block, j, v_bar.id, w_bar.id, declarations)):
             yield block, j
 
 
@@ -381,13 +381,24 @@ def _declares_buffer(stmt) -> bool:
 
 
 def _handovers(code: list):
-    """(block, index) of each `v_bar = filled_like(v_bar, v, w_bar)` with names for all three."""
+    """(block, index) of each `v_bar = filled_like(v_bar, v, w_bar)` with names for all three (v
+    may be a tuple's element, `pair[0]`)."""
     for block in _blocks(code):
         for j, stmt in enumerate(block):
             value = stmt.value if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name) else None
             if (isinstance(value, gast.Call) and syntax.dotted_name(value.func) == "filled_like" and len(value.args) == 3
-                    and all(isinstance(a, gast.Name) for a in value.args) and value.args[0].id == stmt.targets[0].id):
+                    and isinstance(value.args[0], gast.Name) and isinstance(value.args[2], gast.Name)
+                    and (isinstance(value.args[1], gast.Name) or _element(value.args[1]) is not None)
+                    and value.args[0].id == stmt.targets[0].id):
                 yield block, j
+
+
+def _element(node):
+    """(t, k) for `t[k]`, a name indexed by a written integer; else None."""
+    if (isinstance(node, gast.Subscript) and isinstance(node.value, gast.Name) and isinstance(node.slice, gast.Constant)
+            and type(node.slice.value) is int):
+        return node.value.id, node.slice.value
+    return None
 
 
 def _blocks(code: list):
@@ -398,18 +409,42 @@ def _blocks(code: list):
 
 
 def _bindings_by_name(code: list) -> dict:
+    """name -> the values bound to it; unpacking `a, b = t` binds a to `t[0]` and b to `t[1]`."""
     found: dict = {}
     for node in syntax.nodes_in(code):
         if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Name):
             found.setdefault(node.targets[0].id, []).append(node.value)
+        elif isinstance(node, (gast.Assign, gast.For)):
+            target = node.targets[0] if isinstance(node, gast.Assign) else node.target
+            for k, part in enumerate(target.elts if isinstance(target, gast.Tuple) else ()):
+                if isinstance(part, gast.Name):
+                    element = syntax.subscript(node.value, syntax.const(k)) if isinstance(node, gast.Assign) \
+                        and isinstance(node.value, gast.Name) else None   # another unpacking: some other value
+                    found.setdefault(part.id, []).append(element)
     return found
 
 
-def _second_name(bindings: dict, w: str, v: str) -> bool:
-    """Whether w and v always name the same array: every binding of one is the other."""
-    def always(a, b):
-        return bool(bindings.get(a)) and all(isinstance(x, gast.Name) and x.id == b for x in bindings[a])
-    return always(w, v) or always(v, w)
+def _second_name(bindings: dict, w: str, v) -> bool:
+    """Whether w and v (a name, or a tuple's element `t[k]`) always name the same array: every
+    binding of one is the other, also through a tuple (`t = (x, y)` and `a, b = t`: a is x)."""
+    def always(a: str, b) -> bool:
+        values = bindings.get(a)
+        return bool(values) and all(x is not None and _same_expression(bindings, x, b) for x in values)
+    return always(w, v) or (isinstance(v, gast.Name) and always(v.id, syntax.name(w)))
+
+
+def _same_expression(bindings: dict, x, b) -> bool:
+    """Whether the bound value x is b: the same name, the same element `t[k]`, or an element of a
+    tuple every binding of which holds b at that place."""
+    if syntax.fingerprint(x) == syntax.fingerprint(b):
+        return True
+    element = _element(x)
+    if element is None or not isinstance(b, gast.Name):
+        return False
+    tuples = bindings.get(element[0])
+    return bool(tuples) and all(isinstance(t, gast.Tuple) and len(t.elts) > element[1]
+                                and isinstance(t.elts[element[1]], gast.Name) and t.elts[element[1]].id == b.id
+                                for t in tuples)
 
 
 def _confined(code: list, block: list, j: int, v_bar: str, w_bar: str | None, declarations: set) -> bool:
@@ -419,7 +454,7 @@ def _confined(code: list, block: list, j: int, v_bar: str, w_bar: str | None, de
     inside = {id(n) for n in syntax.nodes_in(block)}
     for stmt in syntax.nodes_in(code):
         if isinstance(stmt, gast.stmt) and id(stmt) not in inside and id(stmt) not in declarations \
-                and not syntax.child_blocks(stmt) and names & syntax.names_in(stmt):
+                and not isinstance(stmt, (gast.For, gast.While, gast.If)) and names & syntax.names_in(stmt):
             return False
     before, after = block[:j], block[j + 1:]
     return v_bar not in syntax.names_in(before) and (w_bar is None or w_bar not in syntax.names_in(after))
@@ -468,9 +503,46 @@ def _row_accumulations(code: list, primal_of: dict, shares: dict, bar_of: dict):
             others = {bar_of.get(q) for q in shares.get(p, ())} - {zeroed, None}
             if (p is not None and _always_row(bindings, row, p, target.slice)
                     and not set().union(*(bound_names(s) for s in between), set()) & syntax.names_in(target.slice)
-                    and not ({p_bar} | others) & syntax.names_in(between)
+                    and _only_adds_into(between, p_bar, others, bindings)
                     and _confined(code, block[:j + 1], k, zeroed, None, declarations)):
                 yield block, k, j
+
+
+def _only_adds_into(stmts: list, p_bar: str, others: set, bindings: dict) -> bool:
+    """Whether `stmts` touch p_bar, and the adjoints of other views of p (`others`), only by adding
+    into them, by writing or binding a buffer of their own, or by taking a row of p_bar: additions commute,
+    so a row's additions may land in p_bar while they run (LSTM's two weight rows of a cell)."""
+    watched = {p_bar} | others
+    views = {o for o in others if any(_element_of_array(v, p_bar) for v in bindings.get(o, []))}
+    unreadable = {p_bar} | views
+    for stmt in syntax.nodes_in(stmts):
+        if not isinstance(stmt, gast.stmt) or not watched & syntax.names_in(stmt):
+            continue
+        if isinstance(stmt, (gast.For, gast.While, gast.If)):
+            if watched & own_reads(stmt):
+                return False
+        elif isinstance(stmt, gast.AugAssign):
+            if not (isinstance(stmt.op, gast.Add) and syntax.base_name(stmt.target) in watched
+                    and not unreadable & syntax.names_in(stmt.value)
+                    and not watched & (syntax.names_in(stmt.target) - {syntax.base_name(stmt.target)})):
+                return False
+        elif isinstance(stmt, gast.Assign):
+            target = stmt.targets[0]
+            own_buffer = (isinstance(target, gast.Subscript) and syntax.base_name(target) in others - views
+                          and not watched & (syntax.names_in(stmt) - {syntax.base_name(target)}))
+            row_of_p_bar = (isinstance(target, gast.Name) and target.id in others and _element_of_array(stmt.value, p_bar)
+                            and not watched & syntax.names_in(stmt.value.slice))
+            rebound_buffer = (isinstance(target, gast.Name) and target.id in others - views
+                              and not unreadable & syntax.names_in(stmt.value))
+            if not (own_buffer or row_of_p_bar or rebound_buffer):
+                return False
+        else:
+            return False
+    return True
+
+
+def _element_of_array(value, array: str) -> bool:
+    return isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name) and value.value.id == array
 
 
 def _added_back_at(block: list, k: int, v_bar: str):
