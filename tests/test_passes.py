@@ -418,7 +418,8 @@ def test_lstm_cells_replay_nothing_and_add_into_their_weight_rows():
     shapes of the cell's new values, which fill arrays of their own (no name from before shares
     them): the value loop is not replayed. Both weight rows of a layer (`w[i]`, `w[i + 1]`) take
     their additions in place in w_bar: additions into two rows of one array commute, even were
-    the rows the same. The returned pair's adjoints are the unpacked names' buffers."""
+    the rows the same. The returned pair's adjoints are the unpacked names' buffers, and the
+    adjoints of the state rows the cell took are added into state_bar without a copy."""
     rng = np.random.default_rng(3)
     args = (rng.normal(size=(4, 6)) * 0.5, rng.normal(size=(4, 3)), rng.normal(size=(5, 3)))
     gradient = srcgrad.grad(pf.lstm_sequence, wrt=(0, 1))
@@ -427,5 +428,7 @@ def test_lstm_cells_replay_nothing_and_add_into_their_weight_rows():
     assert not re.search(r"_new\[\w+\] = ", reverse_sweep), reverse_sweep
     assert len(re.findall(r"w_\w+_bar = w_bar\[\w+\]", reverse_sweep)) == 2, reverse_sweep
     assert "zeroed_from(w_" not in reverse_sweep and "returned_bar_" not in reverse_sweep, reverse_sweep
+    # the cell's state adjoints go straight into state_bar's rows, not through copies
+    assert not re.search(r"state_\w+_bar = filled_like", reverse_sweep), reverse_sweep
     check_vjp(pf.lstm_sequence, args, (0, 1), "numba")
     check_vjp(pf.lstm_sequence, args, (0, 1), "python")

@@ -484,6 +484,67 @@ def add_rows_in_place(primal_of: dict, shares: dict):
     return apply
 
 
+def add_fills_directly(primal_of: dict):
+    """`v_bar = filled_like(v_bar, v, w_bar)`, then `p_bar[i] += v_bar` where `v = p[i]` and the
+    copy is used nowhere else: `p_bar[i] += w_bar` (the row of p_bar has v's shape, so it
+    broadcasts w_bar as the copy did), when w_bar is a buffer of its own that nothing changes
+    meanwhile (LSTM's state rows: the cell's adjoints go straight into the state's)."""
+    def apply(code: list) -> list:
+        bindings = _bindings_by_name(code)
+        declarations = {id(s) for s in code if _declares_buffer(s)}
+        for block in _blocks(code):
+            k = 0
+            while k < len(block):
+                m = _direct_add_of_fill(code, block, k, primal_of, bindings, declarations)
+                if m is None:
+                    k += 1
+                    continue
+                v_bar, w_bar = block[k].targets[0].id, block[k].value.args[2]
+                block[m].value = syntax.clone(w_bar)
+                del block[k]
+                code[:] = [s for s in code if not (_declares_buffer(s) and s.targets[0].id == v_bar)]
+        return code
+    return apply
+
+
+def _direct_add_of_fill(code, block, k, primal_of, bindings, declarations):
+    """m where block[m] is `p_bar[i] += v_bar` and block[k] the fill add_fills_directly removes."""
+    fill = block[k]
+    value = fill.value if isinstance(fill, gast.Assign) and isinstance(fill.targets[0], gast.Name) else None
+    if not (isinstance(value, gast.Call) and syntax.dotted_name(value.func) == "filled_like" and len(value.args) == 3
+            and all(isinstance(a, gast.Name) for a in value.args) and value.args[0].id == fill.targets[0].id):
+        return None
+    v_bar, v, w_bar = (a.id for a in value.args)
+    if not _private_buffer(bindings, w_bar):
+        return None
+    for m in range(k + 1, len(block)):
+        stmt = block[m]
+        if (isinstance(stmt, gast.AugAssign) and isinstance(stmt.op, gast.Add) and isinstance(stmt.value, gast.Name)
+                and stmt.value.id == v_bar and isinstance(stmt.target, gast.Subscript)
+                and isinstance(stmt.target.value, gast.Name) and primal_of.get(stmt.target.value.id) is not None):
+            p = primal_of[stmt.target.value.id]
+            later = [s for s in code if id(s) not in declarations]
+            mentions = sum(1 for n in syntax.nodes_in(later) if isinstance(n, gast.Name) and n.id == v_bar)
+            if (_always_row(bindings, v, p, stmt.target.slice) and mentions == 3   # the fill's two and the add's
+                    and not (bound_names(stmt) | mutated_arrays(stmt)) & {w_bar}):
+                return m
+            return None
+        if {v_bar, w_bar} & (bound_names(stmt) | mutated_arrays(stmt)) or v_bar in syntax.names_in(stmt):
+            return None
+    return None
+
+
+def _private_buffer(bindings: dict, bar: str) -> bool:
+    """Whether every binding of the adjoint `bar` gives it a buffer of its own (zeros, or its own
+    buffer refilled), never another array's memory."""
+    own = ("filled_like", "zeroed_like", "zeroed_from", "np.zeros", "np.empty")
+    values = bindings.get(bar, [])
+    return bool(values) and all(isinstance(v, gast.Call) and syntax.dotted_name(v.func) in own
+                                and (syntax.dotted_name(v.func) in ("np.zeros", "np.empty")
+                                     or (isinstance(v.args[0], gast.Name) and v.args[0].id == bar))
+                                for v in values)
+
+
 def _row_accumulations(code: list, primal_of: dict, shares: dict, bar_of: dict):
     """(block, k, j) for each zeroed row adjoint at block[k] added back at block[j] (see add_rows_in_place)."""
     declarations = {id(s) for s in code if _declares_buffer(s)}

@@ -28,7 +28,7 @@ from ..errors import UnsupportedSyntaxError
 from .adjoints import Adjoints
 from .common import by_origin, kept_as_tape, on_tape as _tape, primal_calls, scratch_buffer
 from .write_index import index_atoms
-from .peephole import (add_rows_in_place, drop_undone_writes, drop_unneeded_saves, fill_reused_buffers,
+from .peephole import (add_fills_directly, add_rows_in_place, drop_undone_writes, drop_unneeded_saves, fill_reused_buffers,
                        fold_first_contributions, hand_over_buffers, keep_passed_elements, sum_invariant_elements, write_reused_buffers_once)
 from .checkpoint import Checkpointing
 from .kept_rows import RowKeeping
@@ -130,6 +130,7 @@ class ReverseTransform(LoopReversal, RowKeeping, Checkpointing):
         code = keep_passed_elements(self.shares)(write_reused_buffers_once(fill_reused_buffers(code)))
         primal_of = {bar: var for var, bar in self.adj.bars.items()}
         code = add_rows_in_place(primal_of, self.shares)(hand_over_buffers(primal_of, set(self.params))(code))
+        code = add_fills_directly(primal_of)(code)
 
         def float_element(subscript) -> bool:
             """Whether `x[...]` (a primal array or an adjoint) is one element of a float array."""
