@@ -276,6 +276,17 @@ def rename(node: gast.AST | list, mapping: dict[str, str]):
     return node
 
 
+def expand_statements(stmts: list, expand) -> None:
+    """Replace each statement of `stmts`, and of every block nested in them (inner blocks first),
+    by the statements `expand(stmt)` returns: [stmt] keeps it, [] drops it."""
+    out = []
+    for stmt in stmts:
+        for child in child_blocks(stmt):
+            expand_statements(child, expand)
+        out += expand(stmt)
+    stmts[:] = out
+
+
 def child_blocks(stmt: gast.AST) -> Iterator[list]:
     """The statement lists nested directly in a compound statement."""
     for field in ("body", "orelse"):

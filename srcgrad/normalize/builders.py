@@ -58,24 +58,18 @@ def check_list_items(tree: gast.FunctionDef, kinds: dict, names, location) -> bo
     """`items[k] = v` on a list kept as an array: v of another rank than the items is refused; of
     the same rank, a check that its lengths are the items' goes before the store. True if any."""
     lists = _list_names(tree)
-    changed = False
+    checked = []
 
-    def block(stmts: list) -> list:
-        nonlocal changed
-        out = []
-        for stmt in stmts:
-            for child in syntax.child_blocks(stmt):
-                child[:] = block(child)
-            rank = _stored_item_rank(stmt, lists, kinds, location)
-            if rank:
-                out += _item_shape_check(stmt, rank, names)
-                changed = True
-            out.append(stmt)
-        return out
+    def expand(stmt) -> list:
+        rank = _stored_item_rank(stmt, lists, kinds, location)
+        if not rank:
+            return [stmt]
+        checked.append(stmt)
+        return _item_shape_check(stmt, rank, names) + [stmt]
 
     if lists:
-        tree.body = block(tree.body)
-    return changed
+        syntax.expand_statements(tree.body, expand)
+    return bool(checked)
 
 
 def _stored_item_rank(stmt, lists: set, kinds: dict, location):

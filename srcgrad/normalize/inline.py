@@ -331,22 +331,16 @@ def drop_scalar_write_backs(tree: gast.FunctionDef, kinds: dict, infer) -> bool:
 
 def _without_write_backs(tree: gast.FunctionDef, dropped) -> bool:
     """Remove the write-backs for which `dropped(stmt)` holds; True if any went."""
-    removed = False
+    removed = []
 
-    def block(stmts: list) -> list:
-        nonlocal removed
-        kept = []
-        for stmt in stmts:
-            for child in syntax.child_blocks(stmt):
-                child[:] = block(child)
-            if getattr(stmt, "srcgrad_write_back", False) and dropped(stmt):
-                removed = True
-                continue
-            kept.append(stmt)
-        return kept
+    def expand(stmt) -> list:
+        if getattr(stmt, "srcgrad_write_back", False) and dropped(stmt):
+            removed.append(stmt)
+            return []
+        return [stmt]
 
-    tree.body[:] = block(tree.body)
-    return removed
+    syntax.expand_statements(tree.body, expand)
+    return bool(removed)
 
 
 def _mark_source(body: list, parsed) -> None:

@@ -23,35 +23,29 @@ from ..rules import registry
 def copy_overlapping_values(tree: gast.FunctionDef, kinds: dict, names, location=lambda node: None) -> bool:
     """Insert `r_copy = np.copy(r)` before each such write and write `r_copy`; True if any."""
     shared = sharing(tree.body, kinds)
-    changed = False
+    copied_into = []
 
-    def block(stmts: list) -> list:
-        nonlocal changed
-        out = []
-        for stmt in stmts:
-            for child in syntax.child_blocks(stmt):
-                child[:] = block(child)
-            if _writes_a_view_of_itself(stmt, shared, kinds):
-                value = stmt.value.id
-                if not _along_the_same_axes(stmt, tree, kinds):
-                    array = syntax.base_name(stmt.targets[0])
-                    raise UnsupportedSyntaxError(
-                        f"a write into `{array}` of a view of `{array}` taken along other axes", location(stmt),
-                        f"NumPy copies such a value or not depending on how the two overlap; copy it first "
-                        f"(`... = {array}[...].copy()`).")
-                copy = names.fresh(f"{value}_copy")
-                copied = syntax.call("np.copy", syntax.name(value))
-                copied.srcgrad_rule = registry.lookup(np.copy)
-                taken = syntax.assign(copy, copied)
-                taken.srcgrad_origin = getattr(stmt, "srcgrad_origin", None)
-                out.append(taken)
-                stmt.value = syntax.name(copy)
-                changed = True
-            out.append(stmt)
-        return out
+    def expand(stmt) -> list:
+        if not _writes_a_view_of_itself(stmt, shared, kinds):
+            return [stmt]
+        value = stmt.value.id
+        if not _along_the_same_axes(stmt, tree, kinds):
+            array = syntax.base_name(stmt.targets[0])
+            raise UnsupportedSyntaxError(
+                f"a write into `{array}` of a view of `{array}` taken along other axes", location(stmt),
+                f"NumPy copies such a value or not depending on how the two overlap; copy it first "
+                f"(`... = {array}[...].copy()`).")
+        copy = names.fresh(f"{value}_copy")
+        copied = syntax.call("np.copy", syntax.name(value))
+        copied.srcgrad_rule = registry.lookup(np.copy)
+        taken = syntax.assign(copy, copied)
+        taken.srcgrad_origin = getattr(stmt, "srcgrad_origin", None)
+        stmt.value = syntax.name(copy)
+        copied_into.append(stmt)
+        return [taken, stmt]
 
-    tree.body[:] = block(tree.body)
-    return changed
+    syntax.expand_statements(tree.body, expand)
+    return bool(copied_into)
 
 
 def _writes_a_view_of_itself(stmt, shared: dict, kinds: dict) -> bool:
