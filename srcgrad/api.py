@@ -1280,7 +1280,7 @@ def grad(fn: Callable, wrt: Wrt = 0, backend: str = "numba", has_aux: bool = Fal
     Parameters
     ----------
     fn : callable
-        A Python function returning a float.
+        A Python function returning a float (or a 0-d array: one number).
     wrt : int or tuple of int
         Positions of the arguments to differentiate with respect to.
     backend : {"numba", "python"}

@@ -157,8 +157,13 @@ def writes_into_new_arrays(stmts: list, scalars=frozenset()) -> dict:
     """id of each element write `a[...] = v` where `a` is, on every path, an array the code made
     itself (`a = np.empty(n)`) -> the names that may share its memory there: those bound since to
     something computed from it that is not a new array (a view, a second name, a tuple holding
-    it). `scalars`: names that hold numbers (an element read binds no view)."""
+    it). `scalars`: names that hold numbers (an element read binds no view). Only arrays some
+    statement writes into are followed: the question is asked of writes alone."""
     writes, shared_writes = {}, set()
+    written = {syntax.base_name(n.targets[0]) for n in syntax.nodes_in(stmts)
+               if isinstance(n, gast.Assign) and isinstance(n.targets[0], gast.Subscript)}
+    if not written:
+        return {}
 
     def simple(stmt, new: dict) -> dict:
         if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Subscript):
@@ -174,7 +179,7 @@ def writes_into_new_arrays(stmts: list, scalars=frozenset()) -> dict:
                     if not ({array} | names) & mentioned and array not in bound_names(stmt)}
         bound = bound_names(stmt)
         read = syntax.loaded_names(stmt.value)
-        made = isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name) and makes_new_array(stmt)
+        made = isinstance(stmt.targets[0], gast.Name) and makes_new_array(stmt)
         out = {}
         for array, names in new.items():
             if array in bound:
@@ -182,7 +187,7 @@ def writes_into_new_arrays(stmts: list, scalars=frozenset()) -> dict:
             if not made and ({array} | names) & read:
                 names = names | (bound - scalars)
             out[array] = names - bound
-        if made:
+        if made and stmt.targets[0].id in written:
             out[stmt.targets[0].id] = frozenset()
         return out
 

@@ -491,11 +491,12 @@ def add_fills_directly(primal_of: dict):
     meanwhile (LSTM's state rows: the cell's adjoints go straight into the state's)."""
     def apply(code: list) -> list:
         bindings = _bindings_by_name(code)
-        declarations = {id(s) for s in code if _declares_buffer(s)}
+        mentions = Counter(n.id for n in syntax.nodes_in([s for s in code if not _declares_buffer(s)])
+                           if isinstance(n, gast.Name))
         for block in _blocks(code):
             k = 0
             while k < len(block):
-                m = _direct_add_of_fill(code, block, k, primal_of, bindings, declarations)
+                m = _direct_add_of_fill(block, k, primal_of, bindings, mentions)
                 if m is None:
                     k += 1
                     continue
@@ -507,7 +508,7 @@ def add_fills_directly(primal_of: dict):
     return apply
 
 
-def _direct_add_of_fill(code, block, k, primal_of, bindings, declarations):
+def _direct_add_of_fill(block, k, primal_of, bindings, mentions):
     """m where block[m] is `p_bar[i] += v_bar` and block[k] the fill add_fills_directly removes."""
     fill = block[k]
     value = fill.value if isinstance(fill, gast.Assign) and isinstance(fill.targets[0], gast.Name) else None
@@ -523,9 +524,7 @@ def _direct_add_of_fill(code, block, k, primal_of, bindings, declarations):
                 and stmt.value.id == v_bar and isinstance(stmt.target, gast.Subscript)
                 and isinstance(stmt.target.value, gast.Name) and primal_of.get(stmt.target.value.id) is not None):
             p = primal_of[stmt.target.value.id]
-            later = [s for s in code if id(s) not in declarations]
-            mentions = sum(1 for n in syntax.nodes_in(later) if isinstance(n, gast.Name) and n.id == v_bar)
-            if (_always_row(bindings, v, p, stmt.target.slice) and mentions == 3   # the fill's two and the add's
+            if (_always_row(bindings, v, p, stmt.target.slice) and mentions[v_bar] == 3   # the fill's two and the add's
                     and not (bound_names(stmt) | mutated_arrays(stmt)) & {w_bar}):
                 return m
             return None
