@@ -493,10 +493,11 @@ def add_fills_directly(primal_of: dict):
         bindings = _bindings_by_name(code)
         mentions = Counter(n.id for n in syntax.nodes_in([s for s in code if not _declares_buffer(s)])
                            if isinstance(n, gast.Name))
+        renamed = {x.id for values in bindings.values() for x in values if isinstance(x, gast.Name)}   # `a = b`
         for block in _blocks(code):
             k = 0
             while k < len(block):
-                m = _direct_add_of_fill(block, k, primal_of, bindings, mentions)
+                m = _direct_add_of_fill(block, k, primal_of, bindings, mentions, renamed)
                 if m is None:
                     k += 1
                     continue
@@ -508,7 +509,7 @@ def add_fills_directly(primal_of: dict):
     return apply
 
 
-def _direct_add_of_fill(block, k, primal_of, bindings, mentions):
+def _direct_add_of_fill(block, k, primal_of, bindings, mentions, renamed):
     """m where block[m] is `p_bar[i] += v_bar` and block[k] the fill add_fills_directly removes."""
     fill = block[k]
     value = fill.value if isinstance(fill, gast.Assign) and isinstance(fill.targets[0], gast.Name) else None
@@ -516,7 +517,7 @@ def _direct_add_of_fill(block, k, primal_of, bindings, mentions):
             and all(isinstance(a, gast.Name) for a in value.args) and value.args[0].id == fill.targets[0].id):
         return None
     v_bar, v, w_bar = (a.id for a in value.args)
-    if not _private_buffer(bindings, w_bar):
+    if not _private_buffer(bindings, w_bar) or w_bar in renamed:   # a second name could change it meanwhile
         return None
     for m in range(k + 1, len(block)):
         stmt = block[m]
