@@ -276,6 +276,11 @@ def rename(node: gast.AST | list, mapping: dict[str, str]):
     return node
 
 
+def length_along(array: gast.AST, axis: int) -> gast.Subscript:
+    """`array.shape[axis]` (the node `array` is used as it is: pass a fresh one)."""
+    return subscript(gast.Attribute(value=array, attr="shape", ctx=gast.Load()), const(axis))
+
+
 def expand_statements(stmts: list, expand) -> None:
     """Replace each statement of `stmts`, and of every block nested in them (inner blocks first),
     by the statements `expand(stmt)` returns: [stmt] keeps it, [] drops it."""

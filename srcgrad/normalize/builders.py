@@ -86,23 +86,22 @@ def _stored_item_rank(stmt, lists: set, kinds: dict, location):
     item_rank = list_rank - 1
     raise UnsupportedSyntaxError(
         f"storing {'a number' if value_rank == 0 else f'an array of rank {value_rank}'} into a list whose "
-        f"items are {'numbers' if item_rank == 0 else f'arrays of rank {item_rank}'}",
-        location(stmt), "srcgrad keeps a list as one array, whose items all have one shape: build a new "
-        "list with the items you want (`items = [a, b]`), or keep this item in a variable of its own.")
+        f"items are {'numbers' if item_rank == 0 else f'arrays of rank {item_rank}'}", location(stmt), _ONE_SHAPE)
+
+
+_ONE_SHAPE = ("srcgrad keeps a list as one array, whose items all have one shape: build a new list with the "
+              "items you want (`items = [a, b]`), or keep this item in a variable of its own.")
 
 
 def _item_shape_check(store, rank: int, names) -> list:
     """`if v.shape[0] != items.shape[1] or ...: raise UnequalLengths(...)` before `items[k] = v`."""
     items, value = store.targets[0].value.id, store.value.id
-    size = lambda name, axis: syntax.subscript(  # noqa: E731
-        syntax.Attribute(value=syntax.name(name), attr="shape", ctx=gast.Load()), syntax.const(axis))
-    tests = [gast.Compare(left=size(value, d), ops=[gast.NotEq()], comparators=[size(items, d + 1)]) for d in range(rank)]
+    tests = [gast.Compare(left=syntax.length_along(syntax.name(value), d), ops=[gast.NotEq()],
+                          comparators=[syntax.length_along(syntax.name(items), d + 1)]) for d in range(rank)]
     test = tests[0] if rank == 1 else gast.BoolOp(op=gast.Or(), values=tests)
-    checks = length_check(test, ("storing an array into a list whose items have other lengths",
-                                 "srcgrad keeps a list as one array, whose items all have one shape: build a new "
-                                 "list with the items you want (`items = [a, b]`), or keep this item in a variable "
-                                 "of its own."), names)
-    checks[-1].body[0].srcgrad_guards_write = True   # a shorter item would be broadcast into the row
+    # guards the write: a shorter item would be broadcast into the row
+    checks = length_check(test, ("storing an array into a list whose items have other lengths", _ONE_SHAPE), names,
+                          guards_write=True)
     return [located(c, store) for c in checks]
 
 

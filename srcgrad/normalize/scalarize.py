@@ -320,12 +320,11 @@ class _Scalarize:
     def _row_length_check(self, stmt, length) -> list:
         """The row a row store writes has the run's length (numpy would broadcast a length-1 run)."""
         target = stmt.targets[0]
-        shape = syntax.Attribute(value=syntax.name(target.value.id), attr="shape", ctx=gast.Load())
-        size = syntax.subscript(shape, syntax.const(len(syntax.index_parts(target))))
+        size = syntax.length_along(syntax.name(target.value.id), len(syntax.index_parts(target)))
         test = gast.Compare(left=size, ops=[gast.NotEq()], comparators=[syntax.name(length)])
-        checks = length_check(test, "could not broadcast the operands into the row they are written to", self.names)
-        checks[-1].body[0].srcgrad_guards_write = True   # the forward sweep keeps it: its loop writes past a short row
-        return checks
+        # guards the write: the forward sweep keeps it, as its loop would write past a short row
+        return length_check(test, "could not broadcast the operands into the row they are written to", self.names,
+                            guards_write=True)
 
     def _element(self, atom, views, scalar_of, index):
         """Element k of an operand: a scalar stays, a chain array is its scalar, an array is indexed."""
@@ -403,8 +402,7 @@ class _Scalarize:
         operands = {syntax.fingerprint(v): v for v in views.values()}
         operands.update({syntax.fingerprint(syntax.name(a)): syntax.name(a) for a in arrays if a not in views})
         operands.pop(syntax.fingerprint(source), None)
-        sizes = [syntax.subscript(syntax.Attribute(value=syntax.clone(v), attr="shape", ctx=gast.Load()), syntax.const(0))
-                 for v in operands.values()]
+        sizes = [syntax.length_along(syntax.clone(v), 0) for v in operands.values()]
         if not sizes:
             return []
         tests = [gast.Compare(left=s, ops=[gast.NotEq()], comparators=[syntax.name(length)]) for s in sizes]
@@ -433,10 +431,12 @@ def located(new, old):
     return new
 
 
-def length_check(test, message: str | tuple, names) -> list:
+def length_check(test, message: str | tuple, names, guards_write: bool = False) -> list:
     """`mismatch = test; if mismatch: raise UnequalLengths(message)`: a length the generated code
-    relies on differs at run time. `message` may be (construct, advice), which the API reports."""
+    relies on differs at run time. `message` may be (construct, advice), which the API reports.
+    `guards_write`: the check stands before a write that a wrong length would make wrong."""
     mismatch = names.fresh("mismatch")
     parts = message if isinstance(message, tuple) else (message,)
     error = gast.Raise(exc=syntax.call("UnequalLengths", *[syntax.const(p) for p in parts]), cause=None)
+    error.srcgrad_guards_write = guards_write
     return [syntax.assign(mismatch, test), syntax.if_(syntax.name(mismatch), [error])]

@@ -385,12 +385,27 @@ def _handovers(code: list):
     may be a tuple's element, `pair[0]`)."""
     for block in _blocks(code):
         for j, stmt in enumerate(block):
-            value = stmt.value if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name) else None
-            if (isinstance(value, gast.Call) and syntax.dotted_name(value.func) == "filled_like" and len(value.args) == 3
-                    and isinstance(value.args[0], gast.Name) and isinstance(value.args[2], gast.Name)
-                    and (isinstance(value.args[1], gast.Name) or _element(value.args[1]) is not None)
-                    and value.args[0].id == stmt.targets[0].id):
+            fill = _fill(stmt)
+            if fill is not None and (isinstance(fill[1], gast.Name) or _element(fill[1]) is not None):
                 yield block, j
+
+
+def _fill(stmt):
+    """(v_bar, v, w_bar), nodes, for `v_bar = filled_like(v_bar, v, w_bar)` with names for v_bar
+    and w_bar; else None."""
+    value = stmt.value if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name) else None
+    if (isinstance(value, gast.Call) and syntax.dotted_name(value.func) == "filled_like" and len(value.args) == 3
+            and isinstance(value.args[0], gast.Name) and isinstance(value.args[2], gast.Name)
+            and value.args[0].id == stmt.targets[0].id):
+        return tuple(value.args)
+    return None
+
+
+def _adds_buffer_into_row(stmt, v_bar: str) -> bool:
+    """Whether stmt is `p_bar[i] += v_bar`, the buffer v_bar added into an element or row of another array."""
+    return (isinstance(stmt, gast.AugAssign) and isinstance(stmt.op, gast.Add) and isinstance(stmt.value, gast.Name)
+            and stmt.value.id == v_bar and isinstance(stmt.target, gast.Subscript)
+            and isinstance(stmt.target.value, gast.Name) and stmt.target.value.id != v_bar)
 
 
 def _element(node):
@@ -511,19 +526,15 @@ def add_fills_directly(primal_of: dict):
 
 def _direct_add_of_fill(block, k, primal_of, bindings, mentions, renamed):
     """m where block[m] is `p_bar[i] += v_bar` and block[k] the fill add_fills_directly removes."""
-    fill = block[k]
-    value = fill.value if isinstance(fill, gast.Assign) and isinstance(fill.targets[0], gast.Name) else None
-    if not (isinstance(value, gast.Call) and syntax.dotted_name(value.func) == "filled_like" and len(value.args) == 3
-            and all(isinstance(a, gast.Name) for a in value.args) and value.args[0].id == fill.targets[0].id):
+    fill = _fill(block[k])
+    if fill is None or not isinstance(fill[1], gast.Name):
         return None
-    v_bar, v, w_bar = (a.id for a in value.args)
+    v_bar, v, w_bar = (a.id for a in fill)
     if not _private_buffer(bindings, w_bar) or w_bar in renamed:   # a second name could change it meanwhile
         return None
     for m in range(k + 1, len(block)):
         stmt = block[m]
-        if (isinstance(stmt, gast.AugAssign) and isinstance(stmt.op, gast.Add) and isinstance(stmt.value, gast.Name)
-                and stmt.value.id == v_bar and isinstance(stmt.target, gast.Subscript)
-                and isinstance(stmt.target.value, gast.Name) and primal_of.get(stmt.target.value.id) is not None):
+        if _adds_buffer_into_row(stmt, v_bar) and primal_of.get(stmt.target.value.id) is not None:
             p = primal_of[stmt.target.value.id]
             if (_always_row(bindings, v, p, stmt.target.slice) and mentions[v_bar] == 3   # the fill's two and the add's
                     and not (bound_names(stmt) | mutated_arrays(stmt)) & {w_bar}):
@@ -611,9 +622,7 @@ def _added_back_at(block: list, k: int, v_bar: str):
     addition into one of its elements; else None."""
     for j in range(k + 1, len(block)):
         stmt = block[j]
-        if (isinstance(stmt, gast.AugAssign) and isinstance(stmt.op, gast.Add) and isinstance(stmt.value, gast.Name)
-                and stmt.value.id == v_bar and isinstance(stmt.target, gast.Subscript)
-                and isinstance(stmt.target.value, gast.Name) and stmt.target.value.id != v_bar):
+        if _adds_buffer_into_row(stmt, v_bar):
             return j
         mentions = [n for n in syntax.nodes_in(stmt) if isinstance(n, gast.Name) and n.id == v_bar]
         adds = [n for n in syntax.nodes_in(stmt) if (_writes_row_once(n, v_bar) or isinstance(n, gast.AugAssign)
