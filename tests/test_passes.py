@@ -155,15 +155,102 @@ def test_a_call_from_one_place_is_inlined_and_its_forward_runs_once():
 
 
 def test_reused_adjoint_buffers_are_written_not_zeroed_then_added_to():
-    """The RK4 stages' adjoints: a whole first contribution fills the reused buffer
-    (`filled_like`), and a loop adding once into every row assigns it (`zeroed_from`)."""
+    """The RK4 stages' adjoints: a loop adding once into every row assigns it (`zeroed_from`);
+    the combination's adjoint is the state's (no copy of it, as the step only reads it), and no
+    element a reverse loop reads once is zeroed after it (each buffer is refilled next step)."""
     x = np.linspace(0.2, 0.9, 6)
     grad = srcgrad.grad(pf.rk4_last)
-    check_vjp(pf.rk4_last, (x, 3), 0, backend="python")
+    for backend in ("python", "numba"):
+        check_vjp(pf.rk4_last, (x, 3), 0, backend=backend)
     grad(x, 3)
     source = srcgrad.source(grad)
-    assert "filled_like(" in source and "zeroed_from(" in source
+    assert "zeroed_from(" in source and "filled_like(" not in source
     assert re.search(r"k4_bar\[\w+\] = ", source)   # assigned, no longer `+=` into zeros
+    assert re.search(r"\w+_bar = sum_to\(y_bar, \w+\)", source)
+    assert not re.search(r"\w+_bar\[\w+\] = 0\.0", source)
+
+
+def test_a_filled_buffer_added_into_later_stays_a_copy():
+    """`filled_like` stays where the adjoint is then added into (a stage used twice): reading the
+    other adjoint in place would change it."""
+    x = np.linspace(0.2, 0.9, 6)
+    for backend in ("python", "numba"):
+        check_vjp(pf.stage_read_twice, (x, 3), 0, backend=backend)
+    grad = srcgrad.grad(pf.stage_read_twice)
+    grad(x, 3)
+    assert "filled_like(" in srcgrad.source(grad)
+
+
+_ZEROINGS = """
+def f(b, v, n, steps, before):
+    total = 0.0
+    for t in range(steps):
+        {refill}
+        for i in range(n):
+            b[i] += v[i] * (t + 1)
+        for i in range(n - 1, 0, -1):
+            e = b[i]
+            b[i] = 0.0
+            total += e * i
+        first = b[{after}]
+        total += first
+    {last}
+    return total
+"""
+
+
+@pytest.mark.parametrize("refill, after, last, dropped", [
+    ("b = zeroed_like(b, v)", "0", "", True),          # refilled each step; element 0 the loop never took
+    ("b = zeroed_like(b, v)", "1", "", False),         # element 1 is read again after the loop
+    ("pass", "0", "", False),                          # no refill: the next step reads the sums
+    ("b = zeroed_like(b, v)", "0", "total += b[2]", False),   # read after the last step
+    ("b = zeroed_like(b, v)", "0", "c = b", False),    # a second name may read it
+])
+def test_an_adjoint_element_read_once_is_zeroed_only_when_read_again(refill, after, last, dropped):
+    """read_once drops `b[i] = 0.0` after the one read of b[i] only where no path reads an element
+    the loop took before b is refilled; the code computes the same either way."""
+    from srcgrad.transform.read_once import read_adjoints_once
+    from srcgrad_runtime import zeroed_like
+    tree = syntax.parse_module(_ZEROINGS.format(refill=refill, after=after, last=last)).body[0]
+    before = copy.deepcopy(tree)
+    tree.body = read_adjoints_once(lambda subscript: True, {"v", "n", "steps", "before"})(tree.body)
+    assert ("b[i] = 0.0" not in to_source(tree)) == dropped
+    v = np.linspace(0.5, 1.5, 5)
+    results = [_run(t, {"np": np, "zeroed_like": zeroed_like}, np.zeros(5), v, 5, 3, None) for t in (before, tree)]
+    assert results[0] == results[1]
+
+
+_FILLS = """
+def f(y, v, n):
+    b = np.empty((0,))
+    total = 0.0
+    for t in range(3):
+        b = filled_like(b, v, sum_to(y, v))
+        {between}
+        for k in range(n):
+            total += b[k] * k
+        y[0] += 1.0
+    return total, y
+"""
+
+
+@pytest.mark.parametrize("between, in_place", [
+    ("pass", True),
+    ("y[1] = 2.0", False),                 # the source changes while the copy is read
+    ("b[0] = 2.0", False),                 # the buffer itself is written
+    ("w = np.zeros(n)\n        w[0] = 1.0", True),   # a private buffer of its own
+])
+def test_a_fill_only_read_is_the_adjoint_it_copies(between, in_place):
+    from srcgrad.transform.read_once import read_adjoints_once
+    from srcgrad_runtime import filled_like, sum_to
+    tree = syntax.parse_module(_FILLS.format(between=between)).body[0]
+    before = copy.deepcopy(tree)
+    tree.body = read_adjoints_once(lambda subscript: True, {"y", "v", "n"})(tree.body)
+    assert ("filled_like" not in to_source(tree)) == in_place
+    v = np.linspace(0.5, 1.5, 4)
+    scope = {"np": np, "filled_like": filled_like, "sum_to": sum_to}
+    results = [_run(t, scope, np.linspace(1.0, 2.0, 4), v, 4) for t in (before, tree)]
+    assert results[0][0] == results[1][0]
 
 
 def test_a_second_names_adjoint_hands_over_its_buffer():

@@ -28,6 +28,7 @@ from ..errors import UnsupportedSyntaxError
 from .adjoints import Adjoints
 from .common import by_origin, kept_as_tape, on_tape as _tape, primal_calls, scratch_buffer
 from .write_index import index_atoms
+from .read_once import read_adjoints_once
 from .peephole import (add_fills_directly, add_rows_in_place, drop_undone_writes, drop_unneeded_saves, fill_reused_buffers,
                        fold_first_contributions, hand_over_buffers, keep_passed_elements, sum_invariant_elements, write_reused_buffers_once)
 from .checkpoint import Checkpointing
@@ -137,7 +138,8 @@ class ReverseTransform(LoopReversal, RowKeeping, Checkpointing):
             base = syntax.base_name(subscript)
             kind = self.kinds.get(primal_of.get(base, base))
             return isinstance(kind, str) and kind.startswith("a") and K.selects_element(subscript, ChainMap({base: kind}, self.kinds))
-        return sum_invariant_elements(float_element, self.shares, self.names.fresh)(code)
+        code = sum_invariant_elements(float_element, self.shares, self.names.fresh)(code)
+        return read_adjoints_once(float_element, set(self.params))(code)
 
     def _refuse_checkpointed_sweeps(self) -> None:
         """A checkpointed loop's reverse sweep (a derivative made with memory= or srcgrad.checkpoint)
