@@ -14,13 +14,15 @@ import gast
 from .. import syntax
 from ..analyze import kinds as K
 from ..analyze.aliasing import BEFORE, element_writes
-from ..analyze.dataflow import bound_names, eliminate_dead_code, mutated_arrays, only_summed, sum_into, upward_exposed
+from ..analyze.dataflow import (bound_names, eliminate_dead_code, mutated_arrays, only_summed, sum_into, upward_exposed,
+                                value_reads)
 from ..errors import UnsupportedSyntaxError
 from ..rules.template import simplify
 from .array_restore import (DISJOINT, LOG, SNAPSHOT, disjoint_position, entry_copy, overwritten_before_read,
                             restore_own_part, snapshot_allocation, snapshot_record, snapshot_restore, writes_in_bulk)
 from .common import allocates, is_expensive, kept_as_tape, on_tape, scratch_buffer
 from .kept_rows import row_bindings, row_push, row_statements
+from .peephole import drop_undone_writes
 from .write_index import index_pattern, rebuild_index
 
 
@@ -349,25 +351,37 @@ class LoopReversal:
         in the forward sweep, the outer replay and its own replay (GradBench lstm: the layers of a
         time step). A loop qualifies when its tapes are lists (no element logs, snapshots, kept rows
         or stored values sized per run), what it leaves can be kept by reference, and it holds a loop
-        itself, so that its replay is a loop nest (a replayed elementwise loop costs about what a
-        push and a pop of its result do)."""
+        itself, so that its replay is a loop nest, or it leaves arrays the adjoint reads (below)."""
         if not self._is_top(loop) or self.memory or getattr(loop, "srcgrad_checkpoint", None) is not None \
                 or getattr(loop, "srcgrad_parallel", False):
             return {}   # (a checkpointed loop: `checkpointing` asks this loop's plan whether it is counted)
         logged = {a for a, how in restored.items() if how == LOG}
+        # values of this iteration's: not a write's undo, not a name's value from before the iteration
+        adjoint_reads = value_reads(drop_undone_writes(self.shares)(syntax.clone(adjoint))) - upward_exposed(loop.body)
         found = {}
         for k, inner in enumerate(loop.body):
-            if not (isinstance(inner, gast.For) and _holds_a_loop(inner)) or getattr(inner, "srcgrad_parallel", False) \
+            if not isinstance(inner, gast.For) or getattr(inner, "srcgrad_parallel", False) \
                     or getattr(inner, "srcgrad_checkpoint", None) is not None or mutated_arrays(inner) & logged:
+                continue
+            nest = _holds_a_loop(inner)
+            if not (nest or mutated_arrays(inner) & adjoint_reads):
                 continue
             taped = self.plan(inner)
             if taped.has_exit or taped.restored or taped.rows or taped.inductions or taped.stored:
                 continue
             outputs = self._kept_outputs(loop, k, adjoint, faint)
-            if outputs is not None:
+            if outputs is not None and (nest or self._arrays_the_adjoint_reads(outputs, adjoint_reads)):
                 found[id(inner)] = outputs
                 self._keep_runs_of_children(inner)
         return found
+
+    def _arrays_the_adjoint_reads(self, outputs: list, adjoint_reads: set) -> bool:
+        """Whether an elementwise loop leaves arrays, each of whose values the iteration's adjoint
+        reads (RK4's stage inputs `y + h * k`): keeping them by reference spares their replay and
+        that of what only they need, where a loop leaving arrays only the replay reads would trade a
+        cheap elementwise replay for a push and a pop."""
+        arrays = [name for name in outputs if K.is_array(self.kinds.get(name, K.UNKNOWN))]
+        return bool(arrays) and set(arrays) <= adjoint_reads
 
     def _keep_runs_of_children(self, inner) -> None:
         """The loops in a forward-taped loop's body whose stored values (exponentials, quotients)
