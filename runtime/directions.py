@@ -1,6 +1,7 @@
 """Helpers for vector forward mode on array code: tangents holding every direction on a first axis,
 with a boolean per direction that says where they may be nonzero (transform/forward_vector_arrays.py)."""
 import numpy as np
+from numba.core import types
 
 from .compile_once import runtime_jitable, runtime_overload
 
@@ -117,3 +118,42 @@ def _multiply_into(slot, a, b):
         else:
             np.multiply(a, b, slot)
     return into
+
+
+def add_product_into(slot, a, b):
+    """slot[...] += a * b in one pass, a direction of a running total taking the tangent of a
+    product with a constant factor (GradBench ht's `positions += curr[:, :3] * weights[:, i:i + 1]`,
+    10000 x 3 by a column: 37 us against 85 us for multiply_into and then np.add)."""
+    slot += a * b
+
+
+@runtime_overload(add_product_into)
+def _add_product_into(slot, a, b):
+    if all(isinstance(x, types.Array) and x.ndim == 2 for x in (slot, a, b)):
+        def matrices(slot, a, b):
+            rows, columns = slot.shape
+            if not (a.shape[0] in (1, rows) and a.shape[1] in (1, columns)
+                    and b.shape[0] in (1, rows) and b.shape[1] in (1, columns)):
+                slot += a * b   # numpy's broadcasting, and its error
+                return
+            # a stride of 0 reads an operand's one row or column for all (broadcasting)
+            ai, aj = int(a.shape[0] != 1), int(a.shape[1] != 1)
+            bi, bj = int(b.shape[0] != 1), int(b.shape[1] != 1)
+            for i in range(rows):
+                for j in range(columns):
+                    slot[i, j] += a[i * ai, j * aj] * b[i * bi, j * bj]
+        return matrices
+    if all(isinstance(x, types.Array) and x.ndim == 1 for x in (slot, a, b)):
+        def vectors(slot, a, b):
+            n = slot.shape[0]
+            if not (a.shape[0] in (1, n) and b.shape[0] in (1, n)):
+                slot += a * b
+                return
+            ai, bi = int(a.shape[0] != 1), int(b.shape[0] != 1)
+            for i in range(n):
+                slot[i] += a[i * ai] * b[i * bi]
+        return vectors
+
+    def any_shapes(slot, a, b):
+        slot += a * b
+    return any_shapes

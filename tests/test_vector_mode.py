@@ -2,6 +2,7 @@
 finite differences, over every corpus function it accepts: scalar code (forward_vector.py) and
 array code, whose tangents carry a mask of the directions they are live in (forward_vector_arrays.py)."""
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -184,7 +185,22 @@ def _carried_arrays(x):
     return total
 
 
+def _products_accumulated(x, weights):
+    """Running totals taking products with a constant factor: a column, a row, a number, on either
+    side; the last total grows by broadcasting first (its product's tangent is then a buffer)."""
+    base = np.outer(np.sin(x), x[:2])   # (n, 2)
+    total = np.zeros((x.shape[0], 2))
+    grown = np.zeros((1, 2))
+    for k in range(2):
+        total = total + base * weights[:, k:k + 1]
+        total = total + weights[0, :2] * np.cos(base)
+        total = total + (0.5 + k) * base
+        grown = grown + base * weights[:, k:k + 1]
+    return total * grown
+
+
 ARRAY_CASES = [
+    (_products_accumulated, (np.array([0.3, -0.5, 0.8, 1.1]), np.abs(np.cos(np.arange(12.0))).reshape(4, 3)), (0,)),
     (_bones, (np.array([0.3, -0.2, 0.5]), np.arange(10.0).reshape(5, 2) / 7.0,
               np.abs(np.sin(np.arange(15.0))).reshape(5, 3)), (0,)),
     (_grows_by_broadcasting, (np.array([0.3, -0.5, 0.8, 1.1]),), (0,)),
@@ -201,12 +217,27 @@ def _loop_source(fn, args) -> str:
     return specs.last[1]
 
 
+def test_a_running_total_takes_a_products_tangent_in_one_pass():
+    """`total = total + c * a`, c constant: each live direction adds c * da into the total's
+    tangent (add_product_into), with no buffer for the product's, except where the total grows
+    by broadcasting (then the product's tangent is made as before, in that branch only)."""
+    source = _loop_source(*ARRAY_CASES[0][:2])
+    assert source.count("add_product_into(dtotal[direction]") == 3
+    assert "add_product_into(dgrown[direction]" in source
+    lines = source.splitlines()
+    for k, line in enumerate(lines):
+        if re.search(r"dmul(_[123])? = direction_buffer", line):   # a product's tangent: only where shapes differ
+            depth = len(line) - len(line.lstrip())
+            owner = next(o for o in reversed(lines[:k]) if o.strip() and len(o) - len(o.lstrip()) < depth)
+            assert owner.strip() == "else:", line
+
+
 def test_a_loop_reuses_the_buffers_of_tangents_its_iterations_make_and_drop():
     """_bones's tangents of each bone's products live within the iteration: one buffer each,
     before the loop. _carried_arrays's `cur` is read by the next iteration (as `prev`): its own
     buffer every iteration, or the next one would write over what it reads."""
-    bones = _loop_source(*ARRAY_CASES[0][:2])
-    assert "direction_buffer_reused(dmul" in bones and "dmul = np.empty((0, 0, 0))" in bones
+    bones = _loop_source(*ARRAY_CASES[1][:2])
+    assert "direction_buffer_reused(dmatmul" in bones and "dmatmul = np.empty((0, 0, 0))" in bones
     carried = _loop_source(_carried_arrays, (np.array([0.3, -0.5, 0.8]),))
     assert "dcur = direction_buffer(directions, cur)" in carried and "direction_buffer_reused(dsin" in carried
 

@@ -22,6 +22,7 @@ handles, raise NotVectorizable; jacfwd then runs one pass per direction.
 """
 from __future__ import annotations
 
+from collections import Counter
 from itertools import combinations
 
 import gast
@@ -49,6 +50,8 @@ class ArrayVectorForwardTransform(ForwardTransform):
         self.dead: set = set()   # operands taken as zero in the case being written
         self.masks: dict = {}    # array tangent -> the name of its mask
         self.shared: dict = {}   # name -> the names that may share its memory (set by the checks)
+        self.accumulated_products: set = set()   # ids of `p = a * b` statements a running total takes next
+        self.deferred: dict = {}   # product -> (its tangent's statements, the constant factor, the active one)
 
     def run(self, function_name: str) -> gast.FunctionDef:
         params = syntax.param_names(self.fn)
@@ -89,7 +92,41 @@ class ArrayVectorForwardTransform(ForwardTransform):
         return K.is_array(self.kinds.get(name))
 
     def block(self, stmts) -> list:
+        self.accumulated_products |= self._products_added_next(stmts)
         return _fused(super().block(stmts), self.direction, self.shared)
+
+    def _products_added_next(self, stmts: list) -> set:
+        """`p = a * b`, one factor a differentiated array and the other constant, followed at once
+        by `x = x + p`, the only read of p: the running total takes the product's tangent in one
+        pass (`add_product_into`) instead of through a buffer for p's."""
+        loads = None
+        found = set()
+        for stmt, after in zip(stmts, stmts[1:]):
+            factors = self._constant_and_active(stmt)
+            if factors is None or not isinstance(after, gast.Assign) or not isinstance(after.targets[0], gast.Name):
+                continue
+            product, total = stmt.targets[0].id, after.targets[0].id
+            if not (isinstance(after.value, gast.BinOp) and isinstance(after.value.op, gast.Add)
+                    and self._added_to(total, after.value) == product and self._is_array(total)):
+                continue
+            if loads is None:
+                loads = Counter(n.id for n in syntax.walk(self.fn) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load))
+            if loads[product] == 1 and not self.shared.get(product):
+                found.add(id(stmt))
+        return found
+
+    def _constant_and_active(self, stmt):
+        """(constant factor, active factor) of `p = a * b` with p an active array; else None."""
+        if not (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name)
+                and stmt.targets[0].id in self.active and self._is_array(stmt.targets[0].id)
+                and isinstance(stmt.value, gast.BinOp) and isinstance(stmt.value.op, gast.Mult)):
+            return None
+        left, right = stmt.value.left, stmt.value.right
+        for constant, active in ((left, right), (right, left)):
+            if (isinstance(active, gast.Name) and active.id in self.active and self._is_array(active.id)
+                    and not (syntax.loaded_names(constant) & self.active)):
+                return constant, active.id
+        return None
 
     # ----- which functions qualify --------------------------------------------------------
     def _check_function(self, params) -> None:
@@ -205,6 +242,9 @@ class ArrayVectorForwardTransform(ForwardTransform):
             if overwrites:
                 tangent += [syntax.assign(self.tangent(name), syntax.name(target)),
                             syntax.assign(self.live(name), syntax.name(self._live_of(target)))]
+            if id(stmt) in self.accumulated_products:   # written where the running total takes it
+                self.deferred[name] = (tangent, *self._constant_and_active(stmt))
+                return [primal]
             added = self._added_to(name, value)
             if added is not None:
                 tangent = self._accumulated(name, result, value, added, tangent)
@@ -226,8 +266,19 @@ class ArrayVectorForwardTransform(ForwardTransform):
         return None if self.shared.get(name) else value.right.id
 
     def _accumulated(self, name: str, result: str, value, added: str, otherwise: list) -> list:
-        """`dx[d] += dy[d]` in the directions where y is live, when the sum keeps x's shape."""
-        slot, added_slot = self._slot(name), self._slot(added)
+        """`dx[d] += dy[d]` in the directions where y is live, when the sum keeps x's shape; for a
+        product y = c * a taken here (see _products_added_next), `dx[d] += c * da[d]`."""
+        slot = self._slot(name)
+        if added in self.deferred:
+            product_tangent, constant, active = self.deferred.pop(added)
+            otherwise = product_tangent + otherwise
+            into = lambda helper: gast.Expr(value=syntax.call(helper, syntax.clone(slot), syntax.clone(constant),
+                                                              self._slot(active)))
+            update = syntax.if_(self._is_live(name), [into("add_product_into")],
+                                [into("multiply_into"), syntax.assign(self._is_live(name), syntax.const(True))])
+            in_place = self._each_direction([syntax.if_(self._is_live(active), [update])])
+            return [syntax.if_(self._same_shape(result, name), [in_place], otherwise)]
+        added_slot = self._slot(added)
         if isinstance(value.op, gast.Sub):
             added_slot = syntax.neg(added_slot)
         total = syntax.call(_UFUNCS[type(value.op)], syntax.clone(slot), self._slot(added), syntax.clone(slot))
@@ -235,10 +286,12 @@ class ArrayVectorForwardTransform(ForwardTransform):
                             [syntax.assign(syntax.clone(slot), added_slot),
                              syntax.assign(self._is_live(name), syntax.const(True))])
         in_place = self._each_direction([syntax.if_(self._is_live(added), [update])])
-        same_shape = gast.Compare(left=gast.Attribute(value=syntax.name(result), attr="shape", ctx=gast.Load()),
-                                  ops=[gast.Eq()], comparators=[gast.Attribute(value=syntax.name(name), attr="shape",
-                                                                               ctx=gast.Load())])
-        return [syntax.if_(same_shape, [in_place], otherwise)]
+        return [syntax.if_(self._same_shape(result, name), [in_place], otherwise)]
+
+    @staticmethod
+    def _same_shape(a: str, b: str) -> gast.Compare:
+        return gast.Compare(left=gast.Attribute(value=syntax.name(a), attr="shape", ctx=gast.Load()),
+                            ops=[gast.Eq()], comparators=[gast.Attribute(value=syntax.name(b), attr="shape", ctx=gast.Load())])
 
     def _mirrors(self, value) -> bool:
         """`x`, a view `x[i]`, `x[a:b]` or the transpose of an active array: the tangent is the
