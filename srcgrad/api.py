@@ -170,9 +170,10 @@ def _signature(args: tuple, fixed_lengths: bool) -> tuple | None:
     key = [fixed_lengths]
     for a in args:
         kind = type(a)
-        if kind is np.ndarray:
-            length = a.shape[0] if a.ndim == 1 and a.shape[0] <= SMALL else None
-            key.append((a.dtype.char, a.ndim, length, a.flags.c_contiguous))
+        if kind is np.ndarray:   # each attribute of an array costs 50-120 ns: each is read once
+            ndim = a.ndim
+            length = len(a) if ndim == 1 else None
+            key.append((a.dtype, ndim, length if length is not None and length <= SMALL else None, a.flags.c_contiguous))
         elif kind in _NUMBER_TYPES:
             key.append(kind)
         else:
