@@ -41,25 +41,38 @@ def read_adjoints_once(float_element, params: set):
 
 def _private_buffers(code: list, float_element) -> set:
     """Names bound in code every mention of which keeps their memory to themselves (see the module docstring)."""
-    parents = {id(child): node for node in syntax.nodes_in(code) for child in gast.iter_child_nodes(node)}
     bound, shared = set(), set()
-    for node in syntax.nodes_in(code):
-        if isinstance(node, gast.Name):
-            if isinstance(node.ctx, gast.Store):
-                bound.add(node.id)
-            if not _keeps_memory(node, parents, float_element):
-                shared.add(node.id)
+    for name, parent, grandparent in _names_in_place(code):
+        if isinstance(name.ctx, gast.Store):
+            bound.add(name.id)
+        if name.id not in shared and not _keeps_memory(name, parent, grandparent, float_element):
+            shared.add(name.id)
     return bound - shared
 
 
-def _keeps_memory(name: gast.Name, parents: dict, float_element) -> bool:
-    parent = parents.get(id(name))
+def _names_in_place(code: list) -> list:
+    """(name, its parent, the parent's parent) for every Name in code, in one walk (long generated
+    code: a map of every node's parent cost more than the rest of this pass)."""
+    found, todo = [], [(stmt, None, None) for stmt in code]
+    while todo:
+        node, parent, grandparent = todo.pop()
+        if isinstance(node, gast.Name):
+            found.append((node, parent, grandparent))
+            continue
+        for field in node._fields:
+            value = getattr(node, field, None)
+            for child in value if isinstance(value, list) else (value,):
+                if isinstance(child, gast.AST):
+                    todo.append((child, node, parent))
+    return found
+
+
+def _keeps_memory(name: gast.Name, parent, grandparent, float_element) -> bool:
     if isinstance(parent, gast.Subscript) and parent.value is name:
         return float_element(parent) and name.id not in syntax.names_in(parent.slice)
     if isinstance(parent, gast.Call) and parent.args and parent.args[0] is name:
-        binding = parents.get(id(parent))
-        return (syntax.dotted_name(parent.func) in _REFILLS and isinstance(binding, gast.Assign)
-                and _binds(binding, name.id) and name.id not in syntax.names_in(parent.args[1:]))
+        return (syntax.dotted_name(parent.func) in _REFILLS and isinstance(grandparent, gast.Assign)
+                and _binds(grandparent, name.id) and name.id not in syntax.names_in(parent.args[1:]))
     if isinstance(parent, gast.Assign) and parent.targets[0] is name:
         value = parent.value
         return (isinstance(value, gast.Call) and syntax.dotted_name(value.func) in _REFILLS | _FRESH
