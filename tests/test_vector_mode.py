@@ -195,6 +195,7 @@ def _products_accumulated(x, weights):
         total = total + base * weights[:, k:k + 1]
         total = total + weights[0, :2] * np.cos(base)
         total = total + (0.5 + k) * base
+        total = total + weights[1, :2] * np.sin(x[1:3])   # a row for every row of the total
         grown = grown + base * weights[:, k:k + 1]
     return total * grown
 
@@ -222,11 +223,12 @@ def test_a_running_total_takes_a_products_tangent_in_one_pass():
     tangent (add_product_into), with no buffer for the product's, except where the total grows
     by broadcasting (then the product's tangent is made as before, in that branch only)."""
     source = _loop_source(*ARRAY_CASES[0][:2])
-    assert source.count("add_product_into(dtotal[direction]") == 3
+    assert source.count("add_product_into(dtotal[direction]") == 3   # the row is a loop of its own (1-D)
     assert "add_product_into(dgrown[direction]" in source
     lines = source.splitlines()
     for k, line in enumerate(lines):
-        if re.search(r"dmul(_[123])? = direction_buffer", line):   # a product's tangent: only where shapes differ
+        # a 2-D product's tangent: only where shapes differ (mul_3, a row, is made by an element loop)
+        if re.search(r"dmul(_[124])? = direction_buffer", line):
             depth = len(line) - len(line.lstrip())
             owner = next(o for o in reversed(lines[:k]) if o.strip() and len(o) - len(o.lstrip()) < depth)
             assert owner.strip() == "else:", line

@@ -180,6 +180,7 @@ def _read_fills_in_place(code: list, private: set) -> None:
     """`b_bar = filled_like(b_bar, b, sum_to(w, b))` becomes `b_bar = sum_to(w, b)` where b_bar is
     from then on only read, in the fill's block, and nothing writes into any array but private
     buffers other than b_bar until its last read (w's memory stays as it was)."""
+    in_place = []
     for block in _blocks(code):
         for j, stmt in enumerate(block):
             fill = _fill_from_adjoint(stmt, private)
@@ -188,8 +189,10 @@ def _read_fills_in_place(code: list, private: set) -> None:
             last = _last_read(code, block, j, fill)
             source = stmt.value.args[2].args[0].id
             if last is not None and _writes_only_private(block[j + 1:last + 1], private - {fill, source}):
-                stmt.value = stmt.value.args[2]
-                code[:] = [s for s in code if not (_declares(s, fill))]
+                in_place.append((stmt, fill))
+    for stmt, fill in in_place:   # after the walk: dropping a declaration moves the statements after it
+        stmt.value = stmt.value.args[2]
+        code[:] = [s for s in code if not _declares(s, fill)]
 
 
 def _fill_from_adjoint(stmt, private: set):
