@@ -61,6 +61,14 @@ def _zeros_shaped_like(old):
 
 
 @runtime_jitable
+def _rows_zeroed_from(old, start):
+    """New room shaped like `old` whose rows from `start` on are zeros (a loop assigns the others)."""
+    out = np.empty(old.shape)
+    out[max(start, 0):] = 0.0
+    return out
+
+
+@runtime_jitable
 def _filled_anew(old, value):
     out = np.zeros(old.shape)
     copy_into(out, value)
@@ -148,7 +156,7 @@ def zeroed_from(x_bar, old, start):
     the rows from `start` on are zeroed (all of them when `start` is negative: the loop ran no
     iteration)."""
     if not (isinstance(x_bar, np.ndarray) and x_bar.shape == old.shape):
-        return np.zeros(old.shape)
+        x_bar = np.empty(old.shape)
     x_bar[max(start, 0):] = 0.0
     return x_bar
 
@@ -156,7 +164,7 @@ def zeroed_from(x_bar, old, start):
 @overload(zeroed_from, inline="always")
 def _zeroed_from(x_bar, old, start):
     if not isinstance(x_bar, types.Array):
-        return lambda x_bar, old, start: _zeros_shaped_like(old)
+        return lambda x_bar, old, start: _rows_zeroed_from(old, start)
 
     if x_bar.ndim == 1:
         def zero_the_rest_of_a_vector(x_bar, old, start):   # a loop, not a slice: usually nothing is left to zero
@@ -164,14 +172,14 @@ def _zeroed_from(x_bar, old, start):
                 for k in range(max(start, 0), x_bar.shape[0]):
                     x_bar[k] = 0.0
                 return x_bar
-            return _zeros_shaped_like(old)
+            return _rows_zeroed_from(old, start)
         return zero_the_rest_of_a_vector
 
     def zero_the_rest(x_bar, old, start):
         if x_bar.shape == old.shape:
             x_bar[max(start, 0):] = 0.0
             return x_bar
-        return _zeros_shaped_like(old)
+        return _rows_zeroed_from(old, start)
     return zero_the_rest
 
 

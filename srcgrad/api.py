@@ -1206,17 +1206,19 @@ def _reverse(fn, wrt, backend, with_value, memory=None):
     return positions, as_tuple, specs
 
 
-def _seeded_call(arguments, specs, fn, finished: Callable) -> Callable:
+def _seeded_call(arguments, specs, fn, finished: Callable, direct: Callable | None = None) -> Callable:
     """grad's and value_and_grad's call: the generated code for a scalar function with its output
     seeded 1.0, then `finished(function, args)` (the gradients shaped as the arguments); repeated
-    calls go straight to the generated code (_RepeatedCalls)."""
+    calls go straight to the generated code (_RepeatedCalls), by `direct(generated, args)` where
+    that gives a shorter route for arguments of these kinds."""
     repeated = _RepeatedCalls(arguments, specs.backend)
 
     def checked(values, keywords):
         args, _ = arguments.bind(values, keywords)
         compiled = _scalar_seed(specs, args, fn)
         generated = _generated(compiled)
-        return finished(compiled, args), lambda *args: finished(generated, args)
+        route = (direct(generated, args) if direct else None) or (lambda *args: finished(generated, args))
+        return finished(compiled, args), route
 
     def call(*args, **keywords):
         return repeated.call(args, keywords, checked)
@@ -1310,7 +1312,14 @@ def grad(fn: Callable, wrt: Wrt = 0, backend: str = "numba", has_aux: bool = Fal
     def finished(function, args):
         return _shape_grads(function(*args, 1.0), args, positions, as_tuple)
 
-    return DerivativeFunction(fn, _seeded_call(arguments, specs, fn, finished), specs, grad.__doc__, _numba_call("return inner({args}, 1.0){pick}", as_tuple))
+    def direct(generated, args):
+        """The one gradient of an array argument is the generated code's first result, as it is:
+        a repeated call (same kinds, so an array there again) skips the shaping's calls."""
+        if as_tuple or type(args[positions[0]]) is not np.ndarray:
+            return None
+        return lambda *values: generated(*values, 1.0)[0]
+
+    return DerivativeFunction(fn, _seeded_call(arguments, specs, fn, finished, direct), specs, grad.__doc__, _numba_call("return inner({args}, 1.0){pick}", as_tuple))
 
 
 @_decorator
