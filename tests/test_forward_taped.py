@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import gradcheck  # noqa: F401  (puts the checkout on sys.path)
+import pass_functions as pf
 import srcgrad
 from gradcheck import check_vjp
 
@@ -115,41 +116,21 @@ def test_runs_of_different_lengths_read_back_their_own_values(backend):
     assert "np.exp(" not in _code(reverse) and "_bases.pop()" in reverse
 
 
-def rk4_stage(x, y):
-    z = np.empty(x.shape[0])
-    z[0] = x[0]
-    for i in range(1, x.shape[0]):
-        z[i] = x[i] * y[i - 1]
-    return z
-
-
-def rk4_solve(x, steps):
-    """GradBench ode's shape: each stage's input `y + c * k` is a new array the stage's adjoint reads."""
-    h = 2.0 / steps
-    y = np.zeros(x.shape[0])
-    for _ in range(steps):
-        k1 = rk4_stage(x, y)
-        k2 = rk4_stage(x, y + h / 2.0 * k1)
-        k3 = rk4_stage(x, y + h / 2.0 * k2)
-        k4 = rk4_stage(x, y + h * k3)
-        y = y + h / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
-    return np.sum(y * y)
-
-
 @pytest.mark.parametrize("backend", ["numba", "python"])
 def test_elementwise_results_the_adjoint_reads_are_kept_not_replayed(backend):
-    """The three stage inputs are kept by reference in the forward sweep; with them, no stage needs
-    replaying, so every loop of the reverse sweep runs backwards (its adjoint), none forwards. The
-    stages themselves (`k1` ...), which only the replay read, are not kept."""
-    x = np.linspace(0.2, 0.9, 12)
-    check_vjp(rk4_solve, (x, 3), 0, backend=backend)
-    grad = srcgrad.grad(rk4_solve, backend=backend)
+    """GradBench ode's shape (pass_functions.rk4_last): each stage's input `y + c * k` is a new
+    array the stage's adjoint reads. The three are kept by reference in the forward sweep; with
+    them, no stage needs replaying, so every loop of a reverse step runs backwards (its adjoint),
+    none forwards. The stages themselves (`k1` ...), which only the replay read, are not kept."""
+    x = np.linspace(0.2, 0.9, 12)   # longer than a small array held as scalars
+    check_vjp(pf.rk4_last, (x, 3), 0, backend=backend)
+    grad = srcgrad.grad(pf.rk4_last, backend=backend)
     grad(x, 3)
     reverse = grad.source.split("# reverse sweep")[1]
     assert reverse.count("_after_tape.pop()") == 3 and "k1_after_tape" not in grad.source
-    steps = reverse[reverse.index("for _ in range(steps"):]
+    steps = reverse[reverse.index("in range(steps - 1, -1, -1):"):]
     loops = [line.strip() for line in steps.splitlines() if line.strip().startswith("for ")]
-    assert len(loops) == 1 + 4 + 4 and all(line.endswith(", -1):") for line in loops)
+    assert len(loops) == 4 + 4 and all(line.endswith(", -1):") for line in loops)
 
 
 @pytest.mark.parametrize("fn, header", [(layered_then_scaled, "for l in range(state_shape_0):"),
