@@ -276,6 +276,10 @@ def test_rows_of_a_written_array_are_dead_in_the_directions_that_miss_them():
     J = api._vector_pass(specs, (theta,), (0,))
     assert J is not None and "_live" in specs.last[1]
     np.testing.assert_allclose(J, np.diag(2.0 * theta * np.cos(theta ** 2)), rtol=1e-13, atol=1e-15)
+    # an element write takes a float's tangent as it is where the array is live; only a dead
+    # array's direction tests it for zero and is revived (no test nor call per live element)
+    assert re.search(r"if dout_live\[direction\]:\n\s+dout\[direction, k\] = (\w+)\[direction\]\n"
+                     r"\s+elif \1\[direction\] != 0\.0:\n\s+revive\(dout, dout_live, direction\)", specs.last[1])
 
 
 def _transposed_view_of_a_written_array(x):

@@ -384,6 +384,13 @@ class ArrayVectorForwardTransform(ForwardTransform):
         array_live = self._is_live(array)
         if not (isinstance(value, gast.Name) and value.id in self.active):
             cases = [syntax.if_(array_live, [syntax.assign(slot, self.zeros.like(value))])]
+        elif not self._is_array(value.id):
+            # a float's tangent is exact (0.0 where dead): a live array takes it as it is, and only
+            # a dead one tests it (one test per element and direction, and no call, where the
+            # array is live: ht's residuals, 28 directions of 3 coordinates per point)
+            cases = [syntax.if_(array_live, [syntax.assign(slot, self._slot(value.id))],
+                                [syntax.if_(self._is_live(value.id), [revive, syntax.assign(syntax.clone(slot),
+                                                                                            self._slot(value.id))])])]
         else:
             write = [revive, syntax.assign(syntax.clone(slot), self._slot(value.id))]
             cases = [syntax.if_(self._is_live(value.id), write,
