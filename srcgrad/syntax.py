@@ -300,6 +300,14 @@ def child_blocks(stmt: gast.AST) -> Iterator[list]:
             yield block
 
 
+def blocks(code: list) -> Iterator[list]:
+    """The statement list `code` and every block nested in it, outer ones first."""
+    yield code
+    for stmt in code:
+        for block in child_blocks(stmt):
+            yield from blocks(block)
+
+
 def is_loop(stmt: gast.AST) -> bool:
     return isinstance(stmt, (gast.For, gast.While))
 

@@ -50,7 +50,7 @@ class ArrayVectorForwardTransform(ForwardTransform):
         self.dead: set = set()   # operands taken as zero in the case being written
         self.masks: dict = {}    # array tangent -> the name of its mask
         self.shared: dict = {}   # name -> the names that may share its memory (set by the checks)
-        self.accumulated_products: set = set()   # ids of `p = a * b` statements a running total takes next
+        self.accumulated_products: dict = {}   # id of `p = a * b` a running total takes next -> (constant, active)
         self.deferred: dict = {}   # product -> (its tangent's statements, the constant factor, the active one)
 
     def run(self, function_name: str) -> gast.FunctionDef:
@@ -92,15 +92,15 @@ class ArrayVectorForwardTransform(ForwardTransform):
         return K.is_array(self.kinds.get(name))
 
     def block(self, stmts) -> list:
-        self.accumulated_products |= self._products_added_next(stmts)
+        self.accumulated_products.update(self._products_added_next(stmts))
         return _fused(super().block(stmts), self.direction, self.shared)
 
-    def _products_added_next(self, stmts: list) -> set:
+    def _products_added_next(self, stmts: list) -> dict:
         """`p = a * b`, one factor a differentiated array and the other constant, followed at once
         by `x = x + p`, the only read of p: the running total takes the product's tangent in one
-        pass (`add_product_into`) instead of through a buffer for p's."""
+        pass (`add_product_into`) instead of through a buffer for p's. id -> (constant, active)."""
         loads = None
-        found = set()
+        found = {}
         for stmt, after in zip(stmts, stmts[1:]):
             factors = self._constant_and_active(stmt)
             if factors is None or not isinstance(after, gast.Assign) or not isinstance(after.targets[0], gast.Name):
@@ -112,7 +112,7 @@ class ArrayVectorForwardTransform(ForwardTransform):
             if loads is None:
                 loads = Counter(n.id for n in syntax.walk(self.fn) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load))
             if loads[product] == 1 and not self.shared.get(product):
-                found.add(id(stmt))
+                found[id(stmt)] = factors
         return found
 
     def _constant_and_active(self, stmt):
@@ -243,7 +243,7 @@ class ArrayVectorForwardTransform(ForwardTransform):
                 tangent += [syntax.assign(self.tangent(name), syntax.name(target)),
                             syntax.assign(self.live(name), syntax.name(self._live_of(target)))]
             if id(stmt) in self.accumulated_products:   # written where the running total takes it
-                self.deferred[name] = (tangent, *self._constant_and_active(stmt))
+                self.deferred[name] = (tangent, *self.accumulated_products[id(stmt)])
                 return [primal]
             added = self._added_to(name, value)
             if added is not None:

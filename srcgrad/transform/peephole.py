@@ -357,13 +357,13 @@ def hand_over_buffers(primal_of: dict, params: set):
             v_bar, w_bar = block[j].targets[0].id, block[j].value.args[2].id
             del block[j]
             syntax.rename(block[j:], {v_bar: w_bar})
-            if v_bar not in syntax.names_in([s for s in code if not _declares_buffer(s)]):   # its buffer is unused
-                code[:] = [s for s in code if not (_declares_buffer(s) and s.targets[0].id == v_bar)]
+            if v_bar not in syntax.names_in([s for s in code if not declares_buffer(s)]):   # its buffer is unused
+                drop_declaration(code, v_bar)
     return apply
 
 
 def _valid_handovers(code: list, primal_of: dict, params: set):
-    declarations = {id(s) for s in code if _declares_buffer(s)}
+    declarations = {id(s) for s in code if declares_buffer(s)}
     bindings = _bindings_by_name(code)
     for block, j in _handovers(code):
         v_bar, v, w_bar = block[j].value.args
@@ -373,17 +373,22 @@ def _valid_handovers(code: list, primal_of: dict, params: set):
             yield block, j
 
 
-def _declares_buffer(stmt) -> bool:
+def declares_buffer(stmt) -> bool:
     """`v_bar = np.empty((0,))`: a reused adjoint buffer's binding before its loop."""
     return (isinstance(stmt, gast.Assign) and isinstance(stmt.value, gast.Call)
             and syntax.dotted_name(stmt.value.func) == "np.empty" and isinstance(stmt.value.args[0], gast.Tuple)
             and all(isinstance(e, gast.Constant) and e.value == 0 for e in stmt.value.args[0].elts))
 
 
+def drop_declaration(code: list, bar: str) -> None:
+    """Remove the declaration of the buffer `bar` (see declares_buffer) from the function's body."""
+    code[:] = [s for s in code if not (declares_buffer(s) and s.targets[0].id == bar)]
+
+
 def _handovers(code: list):
     """(block, index) of each `v_bar = filled_like(v_bar, v, w_bar)` with names for all three (v
     may be a tuple's element, `pair[0]`)."""
-    for block in _blocks(code):
+    for block in syntax.blocks(code):
         for j, stmt in enumerate(block):
             fill = _fill(stmt)
             if fill is not None and (isinstance(fill[1], gast.Name) or _element(fill[1]) is not None):
@@ -414,13 +419,6 @@ def _element(node):
             and type(node.slice.value) is int):
         return node.value.id, node.slice.value
     return None
-
-
-def _blocks(code: list):
-    yield code
-    for stmt in code:
-        for block in syntax.child_blocks(stmt):
-            yield from _blocks(block)
 
 
 def _bindings_by_name(code: list) -> dict:
@@ -492,10 +490,10 @@ def add_rows_in_place(primal_of: dict, shares: dict):
             block, k, j = found
             v_bar = block[k].targets[0].id
             block[k].value = syntax.as_load(syntax.clone(block[j].target))
-            for inner in _blocks(block[k + 1:j]):   # a row's one contribution is an addition into the view
+            for inner in syntax.blocks(block[k + 1:j]):   # a row's one contribution is an addition into the view
                 inner[:] = [_as_addition(s) if _writes_row_once(s, v_bar) else s for s in inner]
             del block[j]
-            code[:] = [s for s in code if not (_declares_buffer(s) and s.targets[0].id == v_bar)]
+            drop_declaration(code, v_bar)
     return apply
 
 
@@ -506,10 +504,10 @@ def add_fills_directly(primal_of: dict):
     meanwhile (LSTM's state rows: the cell's adjoints go straight into the state's)."""
     def apply(code: list) -> list:
         bindings = _bindings_by_name(code)
-        mentions = Counter(n.id for n in syntax.nodes_in([s for s in code if not _declares_buffer(s)])
+        mentions = Counter(n.id for n in syntax.nodes_in([s for s in code if not declares_buffer(s)])
                            if isinstance(n, gast.Name))
         renamed = {x.id for values in bindings.values() for x in values if isinstance(x, gast.Name)}   # `a = b`
-        for block in _blocks(code):
+        for block in syntax.blocks(code):
             k = 0
             while k < len(block):
                 m = _direct_add_of_fill(block, k, primal_of, bindings, mentions, renamed)
@@ -519,7 +517,7 @@ def add_fills_directly(primal_of: dict):
                 v_bar, w_bar = block[k].targets[0].id, block[k].value.args[2]
                 block[m].value = syntax.clone(w_bar)
                 del block[k]
-                code[:] = [s for s in code if not (_declares_buffer(s) and s.targets[0].id == v_bar)]
+                drop_declaration(code, v_bar)
         return code
     return apply
 
@@ -558,9 +556,9 @@ def _private_buffer(bindings: dict, bar: str) -> bool:
 
 def _row_accumulations(code: list, primal_of: dict, shares: dict, bar_of: dict):
     """(block, k, j) for each zeroed row adjoint at block[k] added back at block[j] (see add_rows_in_place)."""
-    declarations = {id(s) for s in code if _declares_buffer(s)}
+    declarations = {id(s) for s in code if declares_buffer(s)}
     bindings = _bindings_by_name(code)
-    for block in _blocks(code):
+    for block in syntax.blocks(code):
         for k, stmt in enumerate(block):
             zeroed = _zeroed_row(stmt)
             if zeroed is None:

@@ -17,6 +17,7 @@ import gast
 
 from .. import syntax
 from ..analyze.dataflow import bound_names, mutated_arrays
+from .peephole import declares_buffer, drop_declaration
 
 _REFILLS = frozenset({"zeroed_like", "zeroed_from", "filled_like"})
 _FRESH = frozenset({"np.zeros", "np.empty"})
@@ -181,7 +182,7 @@ def _read_fills_in_place(code: list, private: set) -> None:
     from then on only read, in the fill's block, and nothing writes into any array but private
     buffers other than b_bar until its last read (w's memory stays as it was)."""
     in_place = []
-    for block in _blocks(code):
+    for block in syntax.blocks(code):
         for j, stmt in enumerate(block):
             fill = _fill_from_adjoint(stmt, private)
             if fill is None:
@@ -192,7 +193,7 @@ def _read_fills_in_place(code: list, private: set) -> None:
                 in_place.append((stmt, fill))
     for stmt, fill in in_place:   # after the walk: dropping a declaration moves the statements after it
         stmt.value = stmt.value.args[2]
-        code[:] = [s for s in code if not _declares(s, fill)]
+        drop_declaration(code, fill)
 
 
 def _fill_from_adjoint(stmt, private: set):
@@ -223,7 +224,7 @@ def _last_read(code: list, block: list, j: int, buffer: str):
         return None
     inside = {id(n) for n in syntax.nodes_in(block[j:last + 1])}
     for stmt in syntax.nodes_in(code):
-        if (isinstance(stmt, gast.stmt) and id(stmt) not in inside and not _declares(stmt, buffer)
+        if (isinstance(stmt, gast.stmt) and id(stmt) not in inside and not (declares_buffer(stmt) and _binds(stmt, buffer))
                 and not isinstance(stmt, (gast.For, gast.While, gast.If)) and buffer in syntax.names_in(stmt)):
             return None
     return last
@@ -244,16 +245,3 @@ def _writes_only_private(stmts: list, private: set) -> bool:
             if not (pure or refill):
                 return False
     return True
-
-
-def _declares(stmt, buffer: str) -> bool:
-    """`buffer = np.empty((0,))`, a reused buffer's declaration before its loop."""
-    return (_binds(stmt, buffer) and isinstance(stmt.value, gast.Call) and syntax.dotted_name(stmt.value.func) == "np.empty"
-            and isinstance(stmt.value.args[0], gast.Tuple))
-
-
-def _blocks(code: list):
-    yield code
-    for stmt in code:
-        for block in syntax.child_blocks(stmt):
-            yield from _blocks(block)

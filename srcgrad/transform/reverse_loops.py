@@ -356,8 +356,10 @@ class LoopReversal:
                 or getattr(loop, "srcgrad_parallel", False):
             return {}   # (a checkpointed loop: `checkpointing` asks this loop's plan whether it is counted)
         logged = {a for a, how in restored.items() if how == LOG}
-        # values of this iteration's: not a write's undo, not a name's value from before the iteration
-        adjoint_reads = value_reads(drop_undone_writes(self.shares)(syntax.clone(adjoint))) - upward_exposed(loop.body)
+        adjoint_reads = set()
+        if any(isinstance(inner, gast.For) and not _holds_a_loop(inner) for inner in loop.body):
+            # values of this iteration's: not a write's undo, not a name's value from before the iteration
+            adjoint_reads = value_reads(drop_undone_writes(self.shares)(syntax.clone(adjoint))) - upward_exposed(loop.body)
         found = {}
         for k, inner in enumerate(loop.body):
             if not isinstance(inner, gast.For) or getattr(inner, "srcgrad_parallel", False) \
