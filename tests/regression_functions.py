@@ -948,3 +948,18 @@ def length_one_array_stored_into_a_list(a):
     items = [x, x]
     items[1] = x[:1] * 3.0
     return np.sum(items[1])
+
+
+def _add_into_last(out, p):
+    out[3:4] += p
+
+
+def second_name_from_a_branch_then_written(a, b):
+    """Fuzz 923:2224:0: `w[::-1] if ... else w` binds, on one path, a second name for w, which the
+    product's adjoint reads after the callee wrote into w. Dead-code elimination dropped the undo
+    of that write: tracking what shares a new array's memory, a name bound to it was added and
+    then taken away again as bound anew (vjp -1.83 where finite differences give -2.41)."""
+    w = np.zeros(4)
+    w[-2] = a
+    _add_into_last(w, np.matmul(w[::-1] if 0.5 <= b else w, np.cumsum(w)))
+    return w

@@ -114,6 +114,8 @@ CASES = [
     (rf.outer_of_a_number, (0.7, V3), (0, 1)),
     (rf.through_asarray, (V3,), 0),
     (rf.list_items_rewritten, (V3, np.array([0.4, 1.1, -0.6])), (0, 1)),
+    (rf.second_name_from_a_branch_then_written, (-0.83, -0.37), (0, 1)),   # the second name
+    (rf.second_name_from_a_branch_then_written, (-0.83, 0.9), (0, 1)),    # the reversed copy
 ]
 # forward mode follows numpy's views; reverse mode refuses what it cannot restore faithfully
 FORWARD_ONLY = [(rf.write_while_viewed, "while `r`, which shares its memory"),

@@ -184,9 +184,10 @@ def writes_into_new_arrays(stmts: list, scalars=frozenset()) -> dict:
         for array, names in new.items():
             if array in bound:
                 continue
+            kept = names - bound   # names bound anew no longer hold what they held
             if not made and ({array} | names) & read:
-                names = names | (bound - scalars)
-            out[array] = names - bound
+                kept |= bound - scalars   # ... unless bound to the array itself now (923:2224:0)
+            out[array] = kept
         if made and stmt.targets[0].id in written:
             out[stmt.targets[0].id] = frozenset()
         return out
