@@ -177,6 +177,48 @@ def rows_of_a_shrinking_range(A, x):
     return total
 
 
+def lagged_product_steps(x, steps, k):
+    # each step's stage reads a fresh array one row back (z[i] = x[i] * w[i - 1], RK4's shifted
+    # right-hand side) for i below k: the adjoint adds once into rows 0..k-2 of w's buffer
+    y = x * 0.5
+    for _ in range(steps):
+        w = y * 0.9 + 0.1
+        z = x * 1.0
+        for i in range(1, k):
+            z[i] = x[i] * np.sin(w[i - 1])
+        y = y + 0.1 * z
+    return np.sum(y * y)
+
+
+def lead_product_steps(x, steps):
+    # the stage reads one row ahead: the rows added into are 1..n-1, row 0 is never written
+    y = x * 0.5
+    for _ in range(steps):
+        w = y * 0.9 + 0.1
+        n = x.shape[0]
+        z = np.empty(n)
+        z[n - 1] = x[n - 1]
+        for i in range(n - 1):
+            z[i] = x[i] * np.cos(w[i + 1])
+        y = y + 0.1 * z
+    return np.sum(y * y)
+
+
+def lag_two_from_one_steps(x, steps):
+    # the index runs from 2 and reads one and two rows back: v's rows 0..n-3 are added into
+    # once each, w's rows 1..n-2 (row 0 is not written)
+    y = x * 0.5
+    for _ in range(steps):
+        w = y * 0.9 + 0.1
+        v = y * 0.8 - 0.1
+        n = x.shape[0]
+        z = x * 1.0
+        for i in range(2, n):
+            z[i] = x[i] * np.sin(w[i - 1]) + v[i - 2]
+        y = y + 0.1 * z
+    return np.sum(y * y)
+
+
 def mixture_of_triangles(packed, centres, X):
     # per point and component, a fresh vector from a packed lower triangle times the centred point
     # (GradBench gmm's inner loop): its reverse reads the product back rather than recomputing it

@@ -91,16 +91,22 @@ def fill_reused_buffers(out: list) -> list:
 
 @_in_every_block
 def write_reused_buffers_once(out: list) -> list:
-    """`v_bar = zeroed_like(v_bar, v)` then a first mention in `for i in range(n)` (either way round)
-    whose body accumulates `v_bar[i] += e` once, unconditionally, and never reads `v_bar`: the loop
-    writes row i of the buffer once for every i below n, so it assigns `v_bar[i] = e` and only the
-    rows from n on are zeroed (`zeroed_from(v_bar, v, n)`), where before every row was zeroed and
-    then added to."""
+    """`v_bar = zeroed_like(v_bar, v)` then a first mention in `for i in range(...)` (either way round)
+    whose body accumulates `v_bar[i + c] += e` once, unconditionally, and never reads `v_bar`, the
+    rows i + c running over 0..m-1 (c a whole number, `sub = i - 1` bound once in the body; RK4's
+    shifted right-hand side): the loop writes each of those rows once, so it assigns
+    `v_bar[i + c] = e` and only the rows from m on are zeroed (`zeroed_from(v_bar, v, m)`), where
+    before every row was zeroed and then added to."""
     for k, j in _next_mentions(out, _zeroed_buffer):
         var = _zeroed_buffer(out[k])
-        rows = _rows_covered(out[j])
-        write = _single_row_accumulation(out[j], var) if rows is not None else None
-        if write is None or not _kept_between(out, k, j, syntax.names_in(rows)):   # n is read at k
+        covered = _rows_covered(out[j])
+        found = _single_row_accumulation(out[j], var) if covered is not None else None
+        if found is None or found[1] != -covered[0]:   # rows from 0: the first i is -c
+            continue
+        first, stop = covered
+        write, shift = found
+        rows = stop if shift == 0 else syntax.binop(stop, "+" if shift > 0 else "-", syntax.const(abs(shift)))
+        if not _kept_between(out, k, j, syntax.names_in(rows)):   # m is read at k
             continue
         out[k].value = syntax.call("zeroed_from", *out[k].value.args, rows)
         body = out[j].body
@@ -116,28 +122,37 @@ def _kept_between(stmts: list, k: int, j: int, names: set) -> bool:
 
 
 def _rows_covered(loop):
-    """n for `for i in range(n)`, `range(0, n)` or `range(n - 1, -1, -1)`; None for any other loop."""
+    """(a, n) for a loop whose index runs over a..n-1 in either order, `for i in range(n)`,
+    `range(a, n)` or `range(n - 1, a - 1, -1)` with a a written whole number; None for any other loop."""
     if not (isinstance(loop, gast.For) and isinstance(loop.target, gast.Name) and isinstance(loop.iter, gast.Call)
             and syntax.dotted_name(loop.iter.func) == "range" and not loop.orelse):
         return None
     args = loop.iter.args
-    if len(args) == 1 or len(args) == 2 and _is_int(args[0], 0):
-        return syntax.clone(args[-1])
-    if (len(args) == 3 and _is_int(args[1], -1) and _is_int(args[2], -1) and isinstance(args[0], gast.BinOp)
-            and isinstance(args[0].op, gast.Sub) and _is_int(args[0].right, 1)):
-        return syntax.clone(args[0].left)
+    if len(args) == 1:
+        return 0, syntax.clone(args[0])
+    if len(args) == 2 and _whole_number(args[0]) is not None:
+        return _whole_number(args[0]), syntax.clone(args[1])
+    if (len(args) == 3 and _whole_number(args[1]) is not None and _is_int(args[2], -1)
+            and isinstance(args[0], gast.BinOp) and isinstance(args[0].op, gast.Sub) and _is_int(args[0].right, 1)):
+        return _whole_number(args[1]) + 1, syntax.clone(args[0].left)
     return None
 
 
 def _is_int(node, value: int) -> bool:
-    if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub):
-        return _is_int(node.operand, -value)
-    return isinstance(node, gast.Constant) and type(node.value) is int and node.value == value
+    return _whole_number(node) == value
+
+
+def _whole_number(node):
+    """The value of a written int, `3` or `-1`, else None."""
+    value = syntax.number(node)
+    return value if type(value) is int else None
 
 
 def _single_row_accumulation(loop, var: str):
-    """The statement `var[i] += e` of `loop`'s body (i its index), when it is the body's only mention
-    of `var` and nothing in the body leaves an iteration early."""
+    """(`var[j] += e`, c) for the statement of `loop`'s body that is the body's only mention of
+    `var`, j being the loop's index i (c = 0) or a name the body binds once, before it, as `j = i + c`
+    or `j = i - c`; None when there is no such statement or something in the body leaves an
+    iteration early."""
     if any(isinstance(n, (gast.Break, gast.Continue, gast.Return, gast.Raise)) for n in syntax.walk(loop)) \
             or loop.target.id in set().union(*(bound_names(s) for s in loop.body)):
         return None
@@ -148,9 +163,28 @@ def _single_row_accumulation(loop, var: str):
     if not (isinstance(write, gast.AugAssign) and isinstance(write.op, gast.Add)
             and isinstance(write.target, gast.Subscript) and isinstance(write.target.value, gast.Name)
             and write.target.value.id == var and isinstance(write.target.slice, gast.Name)
-            and write.target.slice.id == loop.target.id and var not in syntax.names_in(write.value)):
+            and var not in syntax.names_in(write.value)):
         return None
-    return write
+    index = write.target.slice.id
+    if index == loop.target.id:
+        return write, 0
+    shift = _index_shift(loop, index, loop.body.index(write))
+    return None if shift is None else (write, shift)
+
+
+def _index_shift(loop, index: str, before: int):
+    """c where `index = i + c` (or `i - c`) is the one statement of loop's body that binds index, at
+    its top level and before position `before`; else None."""
+    binders = [k for k, s in enumerate(loop.body) if index in bound_names(s)]
+    if len(binders) != 1 or binders[0] >= before:
+        return None
+    stmt = loop.body[binders[0]]
+    value = stmt.value if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name) else None
+    if not (isinstance(value, gast.BinOp) and isinstance(value.op, (gast.Add, gast.Sub))
+            and isinstance(value.left, gast.Name) and value.left.id == loop.target.id):
+        return None
+    c = _whole_number(value.right)
+    return None if c is None else (c if isinstance(value.op, gast.Add) else -c)
 
 
 def _zeroed_buffer(stmt):
