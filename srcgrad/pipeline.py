@@ -34,6 +34,7 @@ from .normalize.dict_keys import index_dict_keys
 from .normalize.inline import drop_scalar_write_backs, inline_calls
 from .normalize.loop_exits import lower_exits
 from .normalize.layouts import view_loop_carried_transposes
+from .normalize.constant_branches import fold_constant_branches
 from .normalize.builders import check_list_items, choose_builders
 from .normalize.overlap import copy_overlapping_values
 from .normalize.names import NameGenerator, rename_reserved
@@ -55,6 +56,7 @@ NORMALIZE = [
     ("fence", lambda unit: check_supported(unit.parsed)),          # reject what we cannot differentiate
     ("names", lambda unit: rename_reserved(unit.parsed.tree, unit.names, MODULE_NAMES)),  # free np, max, ... for generated code
     ("resolve", lambda unit: unit.bind(resolve(unit.parsed))),     # bind calls to rules / user functions
+    ("branches", lambda unit: _fold_branches(unit)),               # `if DEBUG:` keeps the branch taken
     ("desugar", lambda unit: desugar(unit.parsed, unit.names)),    # x += v, for-over-rows, ... -> core
     ("anf", lambda unit: to_anf(unit.parsed, unit.names)),         # one operation per statement
     ("inline", lambda unit: inline_calls(unit, _subroutine, MODULE_NAMES)),  # calls that write into arguments
@@ -64,6 +66,11 @@ REVERSE_ONLY = [
     ("loop_exits", lambda unit: lower_exits(unit.parsed, unit.names)),  # break/continue/return -> flags
     ("arguments", lambda unit: copy_written_arguments(unit.parsed, unit.names)),  # x[0] = v on an argument
 ]
+
+
+def _fold_branches(unit) -> None:
+    for name in fold_constant_branches(unit.parsed.tree, unit.resolved.globals_read):
+        unit.resolved.bake(name)
 
 
 @dataclass
@@ -151,7 +158,7 @@ def normalized(fn, mode: str) -> Unit:
     if key in _NORMALIZING:
         raise SrcgradError(f"{pyfunc.__qualname__} calls itself; recursive functions are not supported. "
                            "Rewrite the recursion as a loop.")
-    if key not in _NORMALIZED:
+    if key not in _NORMALIZED or not _NORMALIZED[key].resolved.baked_is_current():   # a flag changed since
         _NORMALIZING.add(key)
         try:
             _NORMALIZED[key] = _normalize(pyfunc, mode)
@@ -181,7 +188,7 @@ def globals_fingerprint(fn, mode: str) -> tuple:
     """What the module-level values `fn` and the functions it calls read are now: equal
     fingerprints mean a derivative built earlier would be built the same way again."""
     return tuple((id(pyfunc), name, value_print(value)) for pyfunc, unit in _reachable(fn, mode) if unit
-                 for name, value in sorted(unit.resolved.globals_read.items()))
+                 for name, value in [*sorted(unit.resolved.globals_read.items()), *unit.resolved.baked_read.items()])
 
 
 def portable_fingerprint(fn, mode: str) -> tuple[list, dict] | None:

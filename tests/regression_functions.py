@@ -963,3 +963,58 @@ def second_name_from_a_branch_then_written(a, b):
     w[-2] = a
     _add_into_last(w, np.matmul(w[::-1] if 0.5 <= b else w, np.cumsum(w)))
     return w
+
+
+DEBUG = False
+SMOOTHING_STEPS = 3
+
+
+def written_under_a_false_global_flag(x):
+    """`if DEBUG:` with the module's DEBUG = False: numba drops the branch before typing, so the
+    undo log of the write inside it was never typed and the vjp did not compile."""
+    w = x * 1.0
+    total = 0.0
+    for i in range(x.shape[0]):
+        if DEBUG:
+            w[i] = 0.5 * w[i]
+        total += np.sin(w[i]) * x[i]
+    return total
+
+
+def taped_under_a_local_constant_test(A):
+    """Fuzz 918:590:0: `s0 = 0.0; if s0 > 0.16:` around a while loop writing into an array: its
+    tapes (a list per loop) were appended only in the branch numba drops, `list(undefined)`."""
+    s0 = 0.0
+    w1 = np.full((4, 4), 0.24)
+    t2 = A[0, 0] * 2.0
+    if s0 > 0.16:
+        k3 = 0
+        while k3 < 3:
+            k3 += 1
+            w1[-1 - k3, k3 - 1] = t2
+    w1 = w1 * A[1, 1]
+    return np.sum(w1) + t2 + s0
+
+
+def branch_on_a_global_number(x):
+    """A global number in a test numba folds: the branch taken, and a conditional expression."""
+    w = x * 1.0
+    for i in range(x.shape[0]):
+        if SMOOTHING_STEPS > 5 and i > 0:
+            w[i] = w[i] * 2.0 + w[i - 1]
+        else:
+            w[i] = np.sin(w[i]) if SMOOTHING_STEPS < 4 else np.cos(w[i])
+    while SMOOTHING_STEPS < 0:
+        w = w * 3.0
+    return np.sum(w * x)
+
+
+def flag_bound_twice(x, c):
+    """A local flag bound on two paths is not known before the function runs: kept as a branch."""
+    flag = False
+    if c > 0.0:
+        flag = True
+    w = x * 1.0
+    if flag:
+        w[0] = w[0] * w[1]
+    return np.sum(w * w)

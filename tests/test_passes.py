@@ -170,6 +170,39 @@ def test_reused_adjoint_buffers_are_written_not_zeroed_then_added_to():
     assert not re.search(r"\w+_bar\[\w+\] = 0\.0", source)
 
 
+@pytest.mark.parametrize("k", [0, 1, 2, 7])
+def test_a_loop_adding_into_shifted_rows_assigns_them(k):
+    """`y_bar[i - 1] += e` for i in 1..k-1 writes rows 0..k-2 once each: they are assigned and
+    only the rows from k - 1 on are zeroed (`zeroed_from(y_bar, y, k - 1)`; with k ≤ 1 the loop
+    runs no iteration and every row is zeroed, also the rows an earlier step wrote)."""
+    x = np.linspace(0.2, 0.9, 7)
+    for backend in ("python", "numba"):
+        check_vjp(pf.lagged_product_steps, (x, 3, k), 0, backend=backend)
+    grad = srcgrad.grad(pf.lagged_product_steps)
+    grad(x, 3, k)
+    source = srcgrad.source(grad)
+    assert re.search(r"(\w+_bar) = zeroed_from\(\1, \w+, k - 1\)", source), source
+    assert re.search(r"\w+_bar\[sub\w*\] = ", source), source
+
+
+def test_a_loop_adding_into_rows_past_the_first_adds_into_zeros():
+    """Rows added into that do not start at row 0 (one row ahead: 1..n-1; one row back from
+    i = 2: 1..n-2) are not assigned, as row 0 would keep the step before's values; the same loop's
+    rows two back (0..n-3) are."""
+    x = np.linspace(0.2, 0.9, 7)
+    sources = {}
+    for fn in (pf.lead_product_steps, pf.lag_two_from_one_steps):
+        for backend in ("python", "numba"):
+            check_vjp(fn, (x, 3), 0, backend=backend)
+        grad = srcgrad.grad(fn)
+        grad(x, 3)
+        sources[fn.__name__] = srcgrad.source(grad)
+    lead, lag_two = sources["lead_product_steps"], sources["lag_two_from_one_steps"]
+    assert "w_bar = zeroed_like(w_bar, w)" in lead and re.search(r"w_bar\[add\w*\] \+= ", lead), lead
+    assert "w_bar = zeroed_like(w_bar, w)" in lag_two and re.search(r"w_bar\[sub\w*\] \+= ", lag_two), lag_two
+    assert "v_bar = zeroed_from(v_bar, v, n - 2)" in lag_two and re.search(r"v_bar\[sub\w*\] = ", lag_two), lag_two
+
+
 def test_a_filled_buffer_added_into_later_stays_a_copy():
     """`filled_like` stays where the adjoint is then added into (a stage used twice): reading the
     other adjoint in place would change it."""
@@ -519,3 +552,62 @@ def test_lstm_cells_replay_nothing_and_add_into_their_weight_rows():
     assert not re.search(r"state_\w+_bar = filled_like", reverse_sweep), reverse_sweep
     check_vjp(pf.lstm_sequence, args, (0, 1), "numba")
     check_vjp(pf.lstm_sequence, args, (0, 1), "python")
+
+
+def test_constant_branches_keep_what_they_take():
+    """A test known before the run (constants, globals read as numbers, names bound once at the top
+    before it) keeps only its branch; `and`/`or` are decided by a known operand; a name bound later
+    or twice, and a test reading an argument, stay branches."""
+    import gast
+    from srcgrad.normalize.constant_branches import fold_constant_branches
+    source = '''
+def f(x, c):
+    if late > 0:
+        x = x + 1.0
+    s0 = 0.0
+    twice = 1
+    twice = 2
+    late = 3
+    if s0 > 0.16:
+        x = x * 2.0
+    else:
+        x = x * 3.0
+    while s0 > 1.0:
+        x = x - 1.0
+    else:
+        x = x + 5.0
+    if LIMIT > 5 and c > 0:
+        x = x * 7.0
+    if LIMIT < 5 and c > 0:
+        x = x * 11.0
+    if twice == 2:
+        x = x * 13.0
+    y = x if LIMIT == 3 else -x
+    if c > 0 or LIMIT == 3:
+        y = y * 17.0
+    if g(c) or LIMIT == 3:
+        y = y * 19.0
+    return y
+'''
+    tree = gast.parse(source).body[0]
+    used = fold_constant_branches(tree, {"LIMIT": 3})
+    assert used == {"LIMIT"}
+    assert to_source(tree) == '''def f(x, c):
+    if late > 0:
+        x = x + 1.0
+    s0 = 0.0
+    twice = 1
+    twice = 2
+    late = 3
+    x = x * 3.0
+    x = x + 5.0
+    if c > 0:
+        x = x * 11.0
+    if twice == 2:
+        x = x * 13.0
+    y = x
+    y = y * 17.0
+    if g(c) or True:
+        y = y * 19.0
+    return y
+'''

@@ -3,7 +3,7 @@ differences and the dot-product test; a few against hand-derived values too."""
 import numpy as np
 import pytest
 
-from gradcheck import check_jvp, check_vjp, dot_product_test
+from gradcheck import check_jvp, check_vjp, dot_product_test, numeric_jacobian
 
 import regression_functions as rf
 import srcgrad
@@ -116,6 +116,11 @@ CASES = [
     (rf.list_items_rewritten, (V3, np.array([0.4, 1.1, -0.6])), (0, 1)),
     (rf.second_name_from_a_branch_then_written, (-0.83, -0.37), (0, 1)),   # the second name
     (rf.second_name_from_a_branch_then_written, (-0.83, 0.9), (0, 1)),    # the reversed copy
+    (rf.written_under_a_false_global_flag, (np.array([0.3, -0.5, 0.9, 0.2]),), 0),
+    (rf.taped_under_a_local_constant_test, (M33a,), 0),
+    (rf.branch_on_a_global_number, (np.array([0.3, -0.5, 0.9, 0.2]),), 0),
+    (rf.flag_bound_twice, (np.array([0.3, -0.5, 0.9]), 0.4), (0, 1)),
+    (rf.flag_bound_twice, (np.array([0.3, -0.5, 0.9]), -0.4), (0, 1)),
 ]
 # forward mode follows numpy's views; reverse mode refuses what it cannot restore faithfully
 FORWARD_ONLY = [(rf.write_while_viewed, "while `r`, which shares its memory"),
@@ -247,3 +252,20 @@ def test_grad_of_a_function_returning_a_0d_array(backend):
     value, grad = srcgrad.value_and_grad(rf.returns_a_0d_array, backend=backend)(x)
     np.testing.assert_allclose(value, rf.returns_a_0d_array(x), rtol=1e-12)
     np.testing.assert_allclose(grad, want, rtol=1e-12)
+
+
+@pytest.mark.parametrize("backend", ["python", "numba"])
+def test_a_derivative_made_after_a_flag_changes_follows_it(backend, monkeypatch):
+    """Flags and numbers folded into the code are read again: a derivative made after the module
+    changes DEBUG or SMOOTHING_STEPS takes the other branch (it kept the first one's before; a
+    derivative made earlier keeps its code, as a function numba compiled keeps its globals)."""
+    x = np.array([0.3, -0.5, 0.9, 0.2])
+    by_hand = {False: np.sin(x) + x * np.cos(x), True: np.sin(0.5 * x) + 0.5 * x * np.cos(0.5 * x)}
+    for fn, name, values in ((rf.written_under_a_false_global_flag, "DEBUG", (False, True, False)),
+                             (rf.branch_on_a_global_number, "SMOOTHING_STEPS", (3, 9, 3, 2))):
+        for value in values:
+            monkeypatch.setattr(rf, name, value)
+            gradient = srcgrad.grad(fn, backend=backend)(x)
+            np.testing.assert_allclose(gradient, numeric_jacobian(fn, (x,), 0).ravel(), rtol=1e-6, atol=1e-8)
+            if name == "DEBUG":
+                np.testing.assert_allclose(gradient, by_hand[value], rtol=1e-12)

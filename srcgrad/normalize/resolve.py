@@ -44,6 +44,9 @@ class Resolved:
         self.global_paths: dict[str, list] = {}    # name used in the tree -> its dotted path (numbers, arrays)
         self.global_owners: dict[str, ParsedFunction] = {}   # name -> the function whose module holds it
         self.bound: dict[str, object] = {}         # name used in the tree -> a registered function
+        # module-level values written into the tree as constants (flags, a folded branch's test):
+        # (id of the function whose module holds it, its dotted path) -> (that function, the value written in)
+        self.baked: dict[tuple, tuple] = {}
 
     @property
     def globals_read(self) -> dict:
@@ -51,19 +54,40 @@ class Resolved:
         made after the module rebinds or mutates a global sees the new value, as numba.njit does."""
         values = dict(self.bound)
         for name, path in self.global_paths.items():
-            value = self.global_owners.get(name, self.parsed).lookup(path[0])
-            for attr in path[1:]:
-                value = getattr(value, attr)
+            value = _current(self.global_owners.get(name, self.parsed), path)
             if not isinstance(value, (int, float, np.integer, np.floating, np.ndarray)) or isinstance(value, bool):
                 raise UnsupportedSyntaxError(f"the global `{'.'.join(path)}`, now of type {type(value).__name__}",
                                              None, "Only numbers and numpy arrays can be read from module level.")
             values[name] = value.copy() if isinstance(value, np.ndarray) else value
         return values
 
+    def bake(self, name: str) -> None:
+        """Record that the tree now holds the global `name` (of global_paths) as its current value."""
+        owner, path = self.global_owners.get(name, self.parsed), self.global_paths[name]
+        self.baked[(id(owner), tuple(path))] = owner, _current(owner, path)
+
+    @property
+    def baked_read(self) -> dict:
+        """The module-level values written into the tree as constants, as the modules hold them now
+        (a global since deleted reads as a sentinel no value equals)."""
+        values = {}
+        for key, (owner, _) in self.baked.items():
+            try:
+                values[key] = _current(owner, key[1])
+            except (KeyError, AttributeError):
+                values[key] = _GONE
+        return values
+
+    def baked_is_current(self) -> bool:
+        """Whether every value written into the tree as a constant is still the one its module holds."""
+        now = self.baked_read
+        return all(_same_value(now[key], value) for key, (_, value) in self.baked.items())
+
     def adopt(self, callee: "Resolved", names) -> dict[str, str]:
         """Take in the functions and globals an inlined callee refers to; returns the renames its
         body needs where one of its names means something else here (`names`: the caller's)."""
         renames = {}
+        self.baked.update(callee.baked)   # an inlined callee's constants are this function's too
         for mine, theirs in ((self.user_calls, callee.user_calls), (self.bound, callee.bound),
                              (self.global_paths, callee.global_paths)):
             for name, meaning in theirs.items():
@@ -84,10 +108,22 @@ class Resolved:
             return self.user_calls[name]
         if name in self.bound:
             return self.bound[name]
-        value = self.global_owners.get(name, self.parsed).lookup(self.global_paths[name][0])
-        for attr in self.global_paths[name][1:]:
-            value = getattr(value, attr)
-        return value
+        return _current(self.global_owners.get(name, self.parsed), self.global_paths[name])
+
+
+_GONE = object()
+
+
+def _current(owner: ParsedFunction, path) -> object:
+    """The value the dotted `path` names, from the module of `owner`, now."""
+    value = owner.lookup(path[0])
+    for attr in path[1:]:
+        value = getattr(value, attr)
+    return value
+
+
+def _same_value(now, then) -> bool:
+    return type(now) is type(then) and (now is then or now == then)
 
 
 def resolve(parsed: ParsedFunction) -> Resolved:
@@ -448,6 +484,7 @@ class _Resolver(gast.NodeTransformer):
     def _constant_or_global(self, node, path, value):
         as_name = "_".join(path)
         if isinstance(value, (bool, np.bool_)) or value is None:
+            self.found.baked[(id(self.parsed), tuple(path))] = self.parsed, value   # a flag: numba takes it as a constant too
             return syntax.const(value if value is None else bool(value))
         if isinstance(value, (int, float, np.integer, np.floating, np.ndarray)):
             self.found.global_paths[as_name] = path

@@ -1,0 +1,187 @@
+"""Constant branches: an `if`, `while` or `a if c else b` whose test is known before the function runs keeps only what it takes.
+
+numba drops such a branch before it types the code (its dead-branch pruning: `if DEBUG:` with a
+global flag, `if s0 > 0.5:` with `s0 = 0.0`), so a derivative that tapes or saves values inside the
+branch would leave those tapes untyped and not compile. After this pass no `if`, `while` or
+conditional expression has a test made only of constants (the resolver has already turned the
+globals it reads as flags into constants) and names bound once in the whole function, by a
+statement at its top level before the test, to such a value.
+"""
+from __future__ import annotations
+
+import operator
+from collections import Counter
+
+import gast
+import numpy as np
+
+from .. import syntax
+
+_UNKNOWN = object()
+_NUMBERS = (bool, int, float, type(None))
+
+_UNARY = {gast.Not: operator.not_, gast.USub: operator.neg, gast.UAdd: operator.pos}
+_BINARY = {gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul, gast.Div: operator.truediv,
+           gast.FloorDiv: operator.floordiv, gast.Mod: operator.mod}
+_COMPARE = {gast.Eq: operator.eq, gast.NotEq: operator.ne, gast.Lt: operator.lt, gast.LtE: operator.le,
+            gast.Gt: operator.gt, gast.GtE: operator.ge, gast.Is: operator.is_, gast.IsNot: operator.is_not}
+
+
+def fold_constant_branches(tree: gast.FunctionDef, globals_read: dict) -> set[str]:
+    """Fold, in place, every branch of `tree` whose test has a value known now; `globals_read`:
+    the module-level values the function reads (numba takes them as constants too). Returns the
+    names of those globals a folded test read: the tree now depends on their values."""
+    bindings = _binding_counts(tree)
+    numbers = {name: value for name, value in globals_read.items()
+               if isinstance(value, (int, float, np.integer, np.floating)) and not bindings[name]}
+    known = _Known(numbers)
+    body = []
+    for stmt in tree.body:   # a name is known from its one binding on, not before it
+        _fold_expressions(stmt, known)
+        body += _folded_block([stmt], known)
+        if (isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], gast.Name)
+                and bindings[stmt.targets[0].id] == 1):
+            value = _value(stmt.value, known)
+            if value is not _UNKNOWN:
+                known[stmt.targets[0].id] = value
+    tree.body[:] = body or [gast.Pass()]
+    return known.globals_used
+
+
+class _Known(dict):
+    """Names with values known now; remembers which of the globals among them a test read."""
+
+    def __init__(self, globals_known: dict):
+        super().__init__(globals_known)
+        self.globals = set(globals_known)
+        self.globals_used: set[str] = set()
+
+    def get(self, name, default=None):
+        if name in self.globals:
+            self.globals_used.add(name)
+        return super().get(name, default)
+
+
+def _binding_counts(tree) -> Counter:
+    """How many times each name is bound anywhere in the function (parameters included)."""
+    return Counter(node.id for node in syntax.nodes_in(tree)
+                   if isinstance(node, gast.Name) and isinstance(node.ctx, (gast.Store, gast.Param, gast.Del)))
+
+
+def _folded_block(stmts: list, known: dict) -> list:
+    out = []
+    for stmt in stmts:
+        taken = _taken(stmt, known)
+        if taken is None:
+            for block in syntax.child_blocks(stmt):
+                block[:] = _folded_block(block, known) or [gast.Pass()]
+            out.append(stmt)
+        else:
+            out += _folded_block(taken, known)
+    return out
+
+
+def _taken(stmt, known: dict):
+    """The statements that run in place of `stmt` when its test is known, else None (the test
+    then simplified: `SMOOTHING > 5 and i > 0` with SMOOTHING = 3 is False, with 9 it is `i > 0`)."""
+    if not isinstance(stmt, (gast.If, gast.While)):
+        return None
+    truth, stmt.test = _test(stmt.test, known)
+    if truth is _UNKNOWN or isinstance(stmt, gast.While) and truth:
+        return None
+    if isinstance(stmt, gast.While):
+        return stmt.orelse   # a loop that never runs: only its else block does
+    return stmt.body if truth else stmt.orelse
+
+
+def _test(node, known: dict):
+    """(whether the test `node` holds: True, False or _UNKNOWN; the test with its known operands
+    of `and`/`or` taken out). numba splits `a and b` into two branches and drops the one a known
+    operand rules out, so a test is known when an operand decides it; operands before it are
+    dropped only when nothing in them can have an effect (no call, no subscript)."""
+    value = _value(node, known)
+    if value is not _UNKNOWN:
+        return bool(value), node
+    if not isinstance(node, gast.BoolOp):
+        return _UNKNOWN, node
+    decides = False if isinstance(node.op, gast.And) else True   # the operand truth that ends the scan
+    kept = []
+    for operand in node.values:
+        truth, operand = _test(operand, known)
+        if truth is _UNKNOWN:
+            kept.append(operand)
+        elif truth is decides:
+            if all(_harmless(k) for k in kept):
+                return decides, syntax.const(decides)
+            kept.append(syntax.const(decides))
+            break
+    if not kept:
+        return not decides, syntax.const(not decides)
+    return _UNKNOWN, kept[0] if len(kept) == 1 else gast.BoolOp(op=node.op, values=kept)
+
+
+def _harmless(node) -> bool:
+    return not any(isinstance(n, (gast.Call, gast.Subscript)) for n in syntax.nodes_in(node))
+
+
+def _fold_expressions(stmt, known: dict) -> None:
+    """Replace each conditional expression in `stmt` whose test is known by the operand it takes."""
+    class Folder(gast.NodeTransformer):
+        def visit_IfExp(self, node):
+            self.generic_visit(node)
+            truth, node.test = _test(node.test, known)
+            if truth is _UNKNOWN:
+                return node
+            return node.body if truth else node.orelse
+    Folder().visit(stmt)
+
+
+def _value(node, known: dict):
+    """The value of `node` when it is made only of numbers, booleans, None and names in `known`;
+    _UNKNOWN otherwise (or when computing it fails)."""
+    try:
+        return _evaluate(node, known)
+    except (ArithmeticError, TypeError, ValueError):
+        return _UNKNOWN
+
+
+def _evaluate(node, known: dict):
+    if isinstance(node, gast.Constant):
+        return node.value if isinstance(node.value, _NUMBERS) else _UNKNOWN
+    if isinstance(node, gast.Name):
+        return known.get(node.id, _UNKNOWN)
+    if isinstance(node, gast.UnaryOp) and type(node.op) in _UNARY:
+        operand = _evaluate(node.operand, known)
+        return _UNKNOWN if operand is _UNKNOWN else _UNARY[type(node.op)](operand)
+    if isinstance(node, gast.BinOp) and type(node.op) in _BINARY:
+        left, right = _evaluate(node.left, known), _evaluate(node.right, known)
+        return _UNKNOWN if left is _UNKNOWN or right is _UNKNOWN else _BINARY[type(node.op)](left, right)
+    if isinstance(node, gast.BoolOp):
+        return _boolean(node, known)
+    if isinstance(node, gast.Compare) and all(type(op) in _COMPARE for op in node.ops):
+        return _comparison(node, known)
+    return _UNKNOWN
+
+
+def _boolean(node, known: dict):
+    values = [_evaluate(v, known) for v in node.values]
+    if any(v is _UNKNOWN for v in values):
+        return _UNKNOWN
+    result = values[0]
+    for value in values[1:]:
+        if isinstance(node.op, gast.And) and not result or isinstance(node.op, gast.Or) and result:
+            break
+        result = value
+    return result
+
+
+def _comparison(node, known: dict):
+    left = _evaluate(node.left, known)
+    rights = [_evaluate(c, known) for c in node.comparators]
+    if left is _UNKNOWN or any(r is _UNKNOWN for r in rights):
+        return _UNKNOWN
+    for op, right in zip(node.ops, rights):
+        if not _COMPARE[type(op)](left, right):
+            return False
+        left = right
+    return True
