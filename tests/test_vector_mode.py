@@ -278,8 +278,8 @@ def test_rows_of_a_written_array_are_dead_in_the_directions_that_miss_them():
     np.testing.assert_allclose(J, np.diag(2.0 * theta * np.cos(theta ** 2)), rtol=1e-13, atol=1e-15)
     # an element write takes a float's tangent as it is where the array is live; only a dead
     # array's direction tests it for zero and is revived (no test nor call per live element)
-    assert re.search(r"if dout_live\[direction\]:\n\s+dout\[direction, k\] = (\w+)\[direction\]\n"
-                     r"\s+elif \1\[direction\] != 0\.0:\n\s+revive\(dout, dout_live, direction\)", specs.last[1])
+    assert re.search(r"if dout_live\[direction\]:\n\s+dout\[direction, k\] = (\w+)\n"
+                     r"\s+elif \1 != 0\.0:\n\s+revive\(dout, dout_live, direction\)", specs.last[1])
 
 
 def _transposed_view_of_a_written_array(x):
@@ -336,3 +336,37 @@ def test_numba_advice_about_generated_code_does_not_reach_the_user(tmp_path):
     env = dict(os.environ, SRCGRAD_CACHE_DIR=str(tmp_path))   # empty: numba compiles, and would advise
     out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "0"
+
+
+def _barycentric_points(theta, us, tri):
+    v = np.sin(np.outer(theta, np.array([1.0, 2.0, 3.0])))
+    total = 0.0
+    err = np.empty((us.shape[0], 3))
+    for i in range(us.shape[0]):
+        u = us[i]
+        p = u[0] * v[tri[i, 0]] + u[1] * v[tri[i, 1]] + (1.0 - u[0] - u[1]) * v[tri[i, 2]]
+        total = total + p[0] * u[0]
+        err[i] = p * p + total
+    return err
+
+
+@pytest.mark.parametrize("backend", ["numba", "python"])
+def test_a_floats_tangent_within_one_pass_over_the_directions_is_a_local(backend):
+    """ht's per-point residual: the tangents of the products each direction computes and uses at
+    once are numbers in the loop, not buffers stored into and read back; a running total's (read
+    before it is written: carried from one point to the next) and the weights' (read by later
+    loops over the directions) stay buffers."""
+    theta = np.array([0.3, -0.7, 1.1, 0.5])
+    us = np.random.default_rng(0).random((5, 2))
+    tri = np.array([[0, 1, 2], [1, 2, 3], [3, 0, 1], [2, 2, 0], [0, 3, 1]])
+    J_theta, J_us = jacfwd(_barycentric_points, wrt=(0, 1), backend=backend)(theta, us, tri)
+    np.testing.assert_allclose(J_theta.reshape(15, 4), gradcheck.numeric_jacobian(_barycentric_points, (theta, us, tri), 0),
+                               rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(J_us.reshape(15, 10), gradcheck.numeric_jacobian(_barycentric_points, (theta, us, tri), 1),
+                               rtol=1e-6, atol=1e-8)
+    specs = api._Specializations(_barycentric_points, "forward_vector", (0, 1), backend)
+    api._vector_pass(specs, (theta, us, tri), (0, 1))
+    source = specs.last[1]
+    assert "dtotal = np.zeros(directions)" in source and "dtotal[direction] = dtotal[direction] + dmul" in source
+    assert "du_0 = np.zeros(directions)" in source and "dsub_1[direction] = dsub - du_1[direction]" in source
+    assert "dmul = np.zeros(directions)" not in source and re.search(r"\n\s+dmul = \w+ \* du_0\[direction\] \+ u_0 \* dv_tri_item_k\n", source)

@@ -20,6 +20,7 @@ from ..errors import SrcgradError
 from ..analyze import kinds as K
 from ..analyze.activity import active_operands
 from ..rules.registry import ElementwiseRule, InactiveRule
+from .direction_locals import localize_float_tangents
 from .common import allocates, is_expensive, op_rule
 from .forward import ForwardTransform
 
@@ -56,7 +57,9 @@ class VectorForwardTransform(ForwardTransform):
                    for v in sorted(self.active) if self.kinds.get(v) in (K.FLOAT, K.INT) and v not in differentiated]
         tangent_params = [self.tangent(params[k]) for k in self.wrt]
         body = [count] + buffers + self.block(self.fn.body)
-        return syntax.function(function_name, params + tangent_params, body)
+        generated = syntax.function(function_name, params + tangent_params, body)
+        localize_float_tangents(generated, self.direction, {b.targets[0].id for b in buffers})
+        return generated
 
     # ----- which functions qualify --------------------------------------------------------
     def _check(self, stmts) -> None:

@@ -34,6 +34,7 @@ from ..rules.registry import BilinearRule, ElementwiseRule, InactiveRule, Linear
 from .common import op_rule
 from .forward import ForwardTransform
 from .loop_buffers import reuse_loop_buffers
+from .direction_locals import localize_float_tangents
 from .forward_vector import NotVectorizable
 
 _HANDLED_RULES = (ElementwiseRule, LinearRule, BilinearRule, StructuralRule, InactiveRule)
@@ -77,6 +78,7 @@ class ArrayVectorForwardTransform(ForwardTransform):
         body = [count] + entry + floats + zeros + self.block(self.fn.body)
         generated = syntax.function(function_name, params + seeds, body)
         reuse_loop_buffers(generated, self.kinds)
+        localize_float_tangents(generated, self.direction, {f.targets[0].id for f in floats})
         return generated
 
     def live(self, name: str) -> str:
