@@ -69,6 +69,7 @@ class ReverseTransform(LoopReversal, RowKeeping, Checkpointing):
         self._forward_taped: dict = {}   # inner loop id -> what it leaves, taped after it (reverse_loops.py)
         self._kept_runs: dict = {}   # loop id -> names keeping its stored values for every run (reverse_loops.py)
         self._reads: dict = {}
+        self._built: dict = {}   # id of an assignment -> the adjoint adjoint_reads built for it, until used
         self._saves: dict = {}
         self._tapes: dict = {}
         self.home_of = self._home_blocks()
@@ -307,6 +308,8 @@ class ReverseTransform(LoopReversal, RowKeeping, Checkpointing):
         if id(stmt) not in self._reads:
             code = self.reverse_stmt(stmt, {})
             self._reads[id(stmt)] = upward_exposed(code) & self.primal_vars
+            if _plain_assignment(stmt):   # the reverse sweep takes it as it is where nothing is saved
+                self._built[id(stmt)] = code
         return self._reads[id(stmt)]
 
     def saves(self, stmts) -> dict:
@@ -467,7 +470,8 @@ class ReverseTransform(LoopReversal, RowKeeping, Checkpointing):
                 return self._reverse_element_write(stmt)
             before = {v: self.saved_name(stmt, v) for v in saves.get(id(stmt), [])
                       if v in syntax.loaded_names(stmt.value) | self._old_shape_of(stmt)}
-            return self.adj.statement(stmt, before)
+            built = self._built.pop(id(stmt), None)
+            return built if built is not None and not before else self.adj.statement(stmt, before)
         if isinstance(stmt, gast.If):
             body, orelse = self.reverse_block(stmt.body), self.reverse_block(stmt.orelse)
             if not body and not orelse:
@@ -497,6 +501,12 @@ class ReverseTransform(LoopReversal, RowKeeping, Checkpointing):
         if array in self.read_arrays:
             code.append(syntax.assign(syntax.clone(target), syntax.name(self.saved_name(stmt, array, "old"))))
         return code
+
+
+def _plain_assignment(stmt) -> bool:
+    """`y = op(...)`: one name bound by an operation that is not a call of a user function."""
+    return (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name)
+            and getattr(stmt.value, "srcgrad_user", None) is None)
 
 
 def _is_init_of(stmt, adjoints: set[str]) -> bool:
