@@ -1018,3 +1018,53 @@ def flag_bound_twice(x, c):
     if flag:
         w[0] = w[0] * w[1]
     return np.sum(w * w)
+
+
+def heat_steps_through_a_work_array(u0, kappa):
+    """Explicit heat steps written the Fortran way: a stencil into a work array, then `u[:] = new`.
+    The write log of u took whole slices, which have no index to push, and its index list stayed an
+    empty list nothing appended to: numba could not type it and refused the derivative."""
+    n = u0.shape[0]
+    u = u0.copy()
+    new = np.zeros(n)
+    for t in range(4):
+        for i in range(1, n - 1):
+            new[i] = u[i] + kappa * (u[i + 1] - 2.0 * u[i] + u[i - 1])
+        u[:] = new
+    return np.sum(u * u)
+
+
+def stencil_slice_and_boundary_element(u0, kappa):
+    """A stencil's slice `new[1:-1] = ...` and boundary elements `new[0] = new[1]` written into one
+    work array in one time step: refused before ("differently shaped indices in one loop"), as the
+    undo log holds one index shape per loop; a counted loop now snapshots the array instead."""
+    n = u0.shape[0]
+    u = u0.copy()
+    new = np.empty(n)
+    for t in range(5):
+        new[1:-1] = u[1:-1] + kappa * (u[2:] - 2.0 * u[1:-1] + u[:-2])
+        new[0] = new[1]
+        new[-1] = 0.5 * new[-2]
+        u = new.copy()
+    return np.sum(u * u * u)
+
+
+def stencil_in_place_with_a_boundary(u0, kappa):
+    """The same in place: `u[1:-1] = u[1:-1] + kappa * lap; u[0] = u[1]` each step."""
+    u = u0.copy()
+    for t in range(5):
+        lap = u[2:] - 2.0 * u[1:-1] + u[:-2]
+        u[1:-1] = u[1:-1] + kappa * lap * u[1:-1]
+        u[0] = u[1]
+    return np.sum(u * u)
+
+
+def stencil_and_boundary_in_a_while_loop(a):
+    """Mixed index shapes in a loop of unknown trip count: no snapshot tape can be sized, refused."""
+    u = np.linspace(0.0, 1.0, 6) * a
+    t = 0
+    while t < 3:
+        u[1:-1] = u[1:-1] + 0.1 * (u[2:] - 2.0 * u[1:-1] + u[:-2]) * u[1:-1]
+        u[0] = u[1]
+        t += 1
+    return np.sum(u * u)

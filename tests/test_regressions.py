@@ -121,6 +121,9 @@ CASES = [
     (rf.branch_on_a_global_number, (np.array([0.3, -0.5, 0.9, 0.2]),), 0),
     (rf.flag_bound_twice, (np.array([0.3, -0.5, 0.9]), 0.4), (0, 1)),
     (rf.flag_bound_twice, (np.array([0.3, -0.5, 0.9]), -0.4), (0, 1)),
+    (rf.heat_steps_through_a_work_array, (np.linspace(0.1, 1.0, 7), 0.2), (0, 1)),
+    (rf.stencil_slice_and_boundary_element, (np.linspace(0.1, 1.0, 7), 0.2), (0, 1)),
+    (rf.stencil_in_place_with_a_boundary, (np.linspace(0.1, 1.0, 7), 0.2), (0, 1)),
 ]
 # forward mode follows numpy's views; reverse mode refuses what it cannot restore faithfully
 FORWARD_ONLY = [(rf.write_while_viewed, "while `r`, which shares its memory"),
@@ -269,3 +272,13 @@ def test_a_derivative_made_after_a_flag_changes_follows_it(backend, monkeypatch)
             np.testing.assert_allclose(gradient, numeric_jacobian(fn, (x,), 0).ravel(), rtol=1e-6, atol=1e-8)
             if name == "DEBUG":
                 np.testing.assert_allclose(gradient, by_hand[value], rtol=1e-12)
+
+
+@pytest.mark.parametrize("backend", ["numba", "python"])
+def test_mixed_index_shapes_in_a_while_loop_are_refused_in_reverse_mode(backend):
+    """A `for` over a range snapshots an array written through a slice and an element in one
+    iteration; a while loop, whose trip count sizes no tape, is refused with what to do instead.
+    Forward mode has nothing to undo: its derivative agrees with finite differences."""
+    with pytest.raises(srcgrad.UnsupportedSyntaxError, match=r"differently shaped indices in one loop.*for \.\.\. in range"):
+        srcgrad.grad(rf.stencil_and_boundary_in_a_while_loop, backend=backend)(0.5)
+    check_jvp(rf.stencil_and_boundary_in_a_while_loop, (0.5,), 0, backend=backend)

@@ -16,7 +16,7 @@ iterations. Dead-code elimination then removes whatever only the primal value ne
 """
 from __future__ import annotations
 
-from collections import ChainMap
+from collections import ChainMap, Counter
 
 import gast
 
@@ -140,7 +140,7 @@ class ReverseTransform(LoopReversal, RowKeeping, Checkpointing):
             kind = self.kinds.get(primal_of.get(base, base))
             return isinstance(kind, str) and kind.startswith("a") and K.selects_element(subscript, ChainMap({base: kind}, self.kinds))
         code = sum_invariant_elements(float_element, self.shares, self.names.fresh)(code)
-        return read_adjoints_once(float_element, set(self.params))(code)
+        return _without_unused_tapes(read_adjoints_once(float_element, set(self.params))(code))
 
     def _refuse_checkpointed_sweeps(self) -> None:
         """A checkpointed loop's reverse sweep (a derivative made with memory= or srcgrad.checkpoint)
@@ -501,6 +501,18 @@ class ReverseTransform(LoopReversal, RowKeeping, Checkpointing):
         if array in self.read_arrays:
             code.append(syntax.assign(syntax.clone(target), syntax.name(self.saved_name(stmt, array, "old"))))
         return code
+
+
+def _without_unused_tapes(code: list) -> list:
+    """`code` without the empty tape lists nothing else mentions (the index list of a log whose
+    writes are whole slices, `u[:] = new`, which have no index to push): numba cannot type a list
+    no statement appends to, and refused the whole derivative."""
+    declared = {id(s): s.targets[0].id for s in code if getattr(s, "srcgrad_tape", False) and isinstance(s, gast.Assign)
+                and isinstance(s.targets[0], gast.Name) and isinstance(s.value, gast.List) and not s.value.elts}
+    if not declared:
+        return code
+    mentions = Counter(n.id for n in syntax.nodes_in(code) if isinstance(n, gast.Name) and n.id in declared.values())
+    return [s for s in code if id(s) not in declared or mentions[declared[id(s)]] > 1]
 
 
 def _plain_assignment(stmt) -> bool:

@@ -244,7 +244,9 @@ class LoopReversal:
                 return LOG
         if disjoint_position(loop, array) is not None:
             return DISJOINT
-        if writes_in_bulk(loop, array) and _counted(loop):   # the snapshot tape is sized by the trip count
+        # a log undoes writes of one index shape; a boundary row beside a stencil's slice
+        # (`u[1:-1] = ...; u[0] = u[1]`) is snapshot too. The tape is sized by the trip count.
+        if (writes_in_bulk(loop, array) or len(self._write_patterns(array, loop)) > 1) and _counted(loop):
             return SNAPSHOT
         return LOG
 
@@ -765,13 +767,18 @@ class LoopReversal:
         test = gast.Compare(left=syntax.call("len", syntax.name(values)), ops=[gast.Gt()], comparators=[syntax.name(heights[values])])
         return [on_tape(syntax.while_(test, pops + [restore]))]
 
+    def _write_patterns(self, array, loop) -> set:
+        """The index shapes (write_index.py) of the writes into `array` in `loop`."""
+        return {index_pattern(n) for n in syntax.walk(loop)
+                if isinstance(n, gast.Subscript) and isinstance(n.ctx, gast.Store) and syntax.base_name(n) == array}
+
     def _write_pattern(self, array, loop) -> tuple:
-        patterns = {index_pattern(n) for n in syntax.walk(loop)
-                    if isinstance(n, gast.Subscript) and isinstance(n.ctx, gast.Store) and syntax.base_name(n) == array}
+        patterns = self._write_patterns(array, loop)
         if len(patterns) != 1:
             raise UnsupportedSyntaxError(f"writes into `{array}` through differently shaped indices in one loop, in reverse mode",
                                          None, "Write whole elements (x[i, j]), whole rows (x[i]) or slices of one shape "
-                                         "(x[i, a:b]) consistently within a loop.")
+                                         "(x[i, a:b]) consistently within a loop, or loop with `for ... in range(...)` "
+                                         "to the end (no break), whose iterations srcgrad can snapshot whole.")
         return patterns.pop()
 
 
