@@ -1,6 +1,6 @@
 """Calls of a derivative again with arguments of the same kinds: looked up by a cheap signature,
 and straight into the generated code once a first call checked them (grad, value_and_grad, jvp,
-vjp, derivative, and jacfwd's vector pass and compiled loop of passes)."""
+vjp, derivative, jacfwd's vector pass and compiled loop of passes, and jacrev's compiled loop)."""
 import numpy as np
 import pytest
 
@@ -118,6 +118,59 @@ def test_repeated_jacobians_by_a_compiled_loop_of_passes_agree_with_finite_diffe
         expected = gradcheck.numeric_jacobian(project, (cam, X, w), wrt=(0, 1, 2)).reshape(2, 6)
         np.testing.assert_allclose(np.concatenate([J_cam, J_X, np.reshape(J_w, (2, 1))], axis=1), expected,
                                    rtol=1e-6, atol=1e-8)
+
+
+def _loops_of(derivative) -> list:
+    from srcgrad import api
+    found, cells = [], list(derivative._call.__closure__ or ())
+    while cells:
+        value = cells.pop().cell_contents
+        if isinstance(value, api._DirectionLoops):
+            found.append(value)
+        elif callable(value) and getattr(value, "__closure__", None) and value is not derivative._call:
+            cells += [c for c in value.__closure__ if c.cell_contents is not value]
+    return found
+
+
+def scaled_in_place(x, out):
+    out[0] = out[0] + 1.0   # the caller's array changes once per call, however many passes run
+    return np.sin(x) * out[0]
+
+
+@pytest.mark.parametrize("backend", ["numba", "python"])
+def test_repeated_reverse_jacobians_by_a_compiled_loop_agree_with_finite_differences(backend):
+    """jacrev called again with arguments of the same kinds runs every output's pass in one
+    compiled loop (numba): the same blocks as the first call's Python passes, for a float output,
+    a vector output and a scalar argument; a matrix output and an argument the function writes
+    into keep the Python passes (the caller's array changes once per call)."""
+    rng = np.random.default_rng(4)
+    jacobian = srcgrad.jacrev(project, wrt=(0, 1, 2), backend=backend)
+    energy = srcgrad.jacrev(weighted_energy, wrt=(0, 2), backend=backend)
+    outer = srcgrad.jacrev(lambda x: np.outer(x, x), backend=backend)
+    for k in range(4):   # the first call runs its passes from Python, the next ones compile them into a loop
+        cam, X, w = rng.normal(size=2), rng.normal(size=3) + np.array([0.0, 0.0, 4.0]), float(rng.normal())
+        J_cam, J_X, J_w = jacobian(cam, X, w)
+        assert np.shape(J_w) == (2,) and J_cam.shape == (2, 2) and J_X.shape == (2, 3)
+        expected = gradcheck.numeric_jacobian(project, (cam, X, w), wrt=(0, 1, 2)).reshape(2, 6)
+        np.testing.assert_allclose(np.concatenate([J_cam, J_X, np.reshape(J_w, (2, 1))], axis=1), expected,
+                                   rtol=1e-6, atol=1e-8)
+        x, wv = rng.normal(size=5), rng.normal(size=5)
+        g_x, g_scale = energy(x, wv, 1.5)
+        assert np.ndim(g_scale) == 0
+        expected = gradcheck.numeric_jacobian(weighted_energy, (x, wv, 1.5), wrt=(0, 2)).ravel()
+        np.testing.assert_allclose(np.concatenate([g_x, [g_scale]]), expected, rtol=1e-6, atol=1e-8)
+        np.testing.assert_allclose(outer(x).reshape(25, 5), gradcheck.numeric_jacobian(lambda v: np.outer(v, v), (x,), 0),
+                                   rtol=1e-6, atol=1e-8)
+    looped = [loops for d in (jacobian, energy) for loops in _loops_of(d) if loops.loops]
+    assert (len(looped) == 2 and all(f is not None for loops in looped for f in loops.loops.values())) == (backend == "numba")
+    assert all(f is None for loops in _loops_of(outer) for f in loops.loops.values())
+    written = srcgrad.jacrev(scaled_in_place, backend=backend)
+    out = np.array([0.5])
+    for k in range(3):
+        x = rng.normal(size=3)
+        before = out[0]
+        np.testing.assert_allclose(written(x, out), np.diag(np.cos(x) * (before + 1.0)), rtol=1e-12)
+        assert out[0] == before + 1.0
 
 
 @pytest.mark.parametrize("api", ["grad", "value_and_grad", "jvp", "vjp", "derivative", "jacfwd", "jacfwd-loop"])
