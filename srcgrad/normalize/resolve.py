@@ -64,7 +64,11 @@ class Resolved:
     def bake(self, name: str) -> None:
         """Record that the tree now holds the global `name` (of global_paths) as its current value."""
         owner, path = self.global_owners.get(name, self.parsed), self.global_paths[name]
-        self.baked[(id(owner), tuple(path))] = owner, _current(owner, path)
+        self.bake_value(owner, path, _current(owner, path))
+
+    def bake_value(self, owner: ParsedFunction, path, value) -> None:
+        """Record that the tree holds `value`, read from `path` in the module of `owner`, as a constant."""
+        self.baked[(id(owner), tuple(path))] = owner, value
 
     @property
     def baked_read(self) -> dict:
@@ -484,7 +488,7 @@ class _Resolver(gast.NodeTransformer):
     def _constant_or_global(self, node, path, value):
         as_name = "_".join(path)
         if isinstance(value, (bool, np.bool_)) or value is None:
-            self.found.baked[(id(self.parsed), tuple(path))] = self.parsed, value   # a flag: numba takes it as a constant too
+            self.found.bake_value(self.parsed, path, value)   # a flag: numba takes it as a constant too
             return syntax.const(value if value is None else bool(value))
         if isinstance(value, (int, float, np.integer, np.floating, np.ndarray)):
             self.found.global_paths[as_name] = path

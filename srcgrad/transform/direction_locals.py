@@ -22,6 +22,7 @@ def localize_float_tangents(fn: gast.FunctionDef, direction: str, buffers: set[s
                     and stmt.targets[0].id in buffers}
     loops = [n for n in syntax.nodes_in(fn.body) if _over_directions(n, direction)]
     inside = {id(n) for loop in loops for n in syntax.nodes_in(loop.body)}
+    named = {id(loop): syntax.names_in(loop.body) for loop in loops}   # each loop walked once, not once per buffer
     mentions: dict = {}
     for node in syntax.nodes_in(fn.body):
         if isinstance(node, gast.Name) and node.id in declarations:
@@ -31,7 +32,7 @@ def localize_float_tangents(fn: gast.FunctionDef, direction: str, buffers: set[s
         outside = [n for n in found if id(n) not in inside]
         if outside != [declarations[name].targets[0]]:
             continue
-        users = [loop for loop in loops if any(n.id == name for n in syntax.nodes_in(loop.body) if isinstance(n, gast.Name))]
+        users = [loop for loop in loops if name in named[id(loop)]]
         if all(_only_element_of_direction(loop, name, direction) and _written_first(loop.body, name, direction) is True
                for loop in users):
             local.add(name)
