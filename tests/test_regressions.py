@@ -1,7 +1,13 @@
 """Every known wrong derivative and crash, in both modes on both backends, against finite
 differences and the dot-product test; a few against hand-derived values too."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
+from srcgrad_runtime import UnequalLengths
 
 from gradcheck import check_jvp, check_vjp, dot_product_test, numeric_jacobian
 
@@ -282,3 +288,27 @@ def test_mixed_index_shapes_in_a_while_loop_are_refused_in_reverse_mode(backend)
     with pytest.raises(srcgrad.UnsupportedSyntaxError, match=r"differently shaped indices in one loop.*for \.\.\. in range"):
         srcgrad.grad(rf.stencil_and_boundary_in_a_while_loop, backend=backend)(0.5)
     check_jvp(rf.stencil_and_boundary_in_a_while_loop, (0.5,), 0, backend=backend)
+
+
+LENGTH_CHECK = """
+import numpy as np, srcgrad, srcgrad_runtime, regression_functions as rf
+try:
+    srcgrad.grad(rf.rk2_steps_of_a_state, backend="numba")(np.ones(10**7), np.ones(3), 2)
+except srcgrad_runtime.UnequalLengths as error:
+    print("refused:", error)
+"""
+
+
+def test_a_fused_stage_checks_its_lengths_before_reading():
+    """A stage `y + h / 2.0 * k1` that scalarize fuses into one element loop over k1's length
+    read a shorter y past its end in the forward sweep (the check ran only in the reverse sweep's
+    replay): an IndexError on backend="python", a segmentation fault on numba. The forward sweep
+    checks; the replay, reading the same lengths, does not check again."""
+    x, y = np.linspace(0.1, 0.9, 6), np.array([0.4, -0.3, 0.8])
+    with pytest.raises(UnequalLengths):
+        srcgrad.grad(rf.rk2_steps_of_a_state, backend="python")(x, y, 2)
+    run = subprocess.run([sys.executable, "-c", LENGTH_CHECK], capture_output=True, text=True,
+                         cwd=Path(__file__).parent, env=dict(os.environ, PYTHONPATH=str(Path(__file__).parent)))
+    assert run.returncode == 0 and "refused: operands could not be broadcast together" in run.stdout, run.stderr
+    x, y = np.linspace(0.1, 0.9, 6), np.linspace(0.2, -0.3, 6)
+    check_vjp(rf.rk2_steps_of_a_state, (x, y, 3), (0, 1), backend="numba")

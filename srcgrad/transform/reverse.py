@@ -64,6 +64,7 @@ class ReverseTransform(LoopReversal, RowKeeping, Checkpointing):
         self._replaying: dict = {}   # statement id -> tape its value is read back from
         self._unreplayed: set = set()   # ids of sums into faint floats, left out of replayed iterations
         self._sums_replayed_in = None   # id of the loop whose replays keep those sums (see run)
+        self._first_run = False   # building a replay that runs code the forward sweep did not (see run)
         self._saved: dict = {}
         self._plans: dict = {}
         self._forward_taped: dict = {}   # inner loop id -> what it leaves, taped after it (reverse_loops.py)

@@ -515,9 +515,6 @@ class LoopReversal:
         self._unlogged = outer[2] | {id(write) for write, definitions in element_writes(loop.body, {})
                                      if BEFORE not in definitions}
         copy.body = record + self.forward_block(loop.body, region=False) + pushes
-        for node in syntax.walk(copy):
-            if _is_shape_check(node):   # the replay checks again, before any adjoint reads an element
-                node.srcgrad_check_replayed = True
         self._logging, self._storing, self._unlogged = outer
         self._replaying = outer_replaying
         return before + [copy]
@@ -719,12 +716,16 @@ class LoopReversal:
         outer, self._replaying = self._replaying, {**self._replaying, **replaying}
         skipped = set() if id(loop) == self._sums_replayed_in else plan.unreplayed
         outer_unreplayed, self._unreplayed = self._unreplayed, self._unreplayed | skipped
+        first_run, self._first_run = self._first_run, self._first_run or id(loop) == self._sums_replayed_in
         replay = self.forward_block(loop.body, region=True)
+        if not self._first_run:
+            _drop_checks_made_before(replay)
         self._replaying, self._unreplayed = outer, outer_unreplayed
         replay += row_statements(row_bindings(plan.rows, self._row_names(loop, plan.rows), self._position(plan)))
         body = index_setup + restore + undo + replay + self.reverse_block(loop.body)
         if self._iterations_commute(plan, body):
             header, body = syntax.clone(loop), restore + replay + self.reverse_block(loop.body)
+        self._first_run = first_run
         header.body = body or [gast.Pass()]
         # the replay rewrites these before reading them: what the forward sweep left in them is dead
         header.srcgrad_overwritten = frozenset(self._scratch_arrays(loop))
@@ -819,9 +820,18 @@ def _constant_step(stmt, name: str):
     return None
 
 
+def _drop_checks_made_before(replay: list) -> None:
+    """Mark the replay's length checks for dead-code elimination to drop: the forward sweep made
+    them on the same lengths before its element loops read anything (a fused loop reads its
+    operands up to one length: unchecked, a shorter operand is read past its end)."""
+    for node in syntax.nodes_in(replay):
+        if _is_shape_check(node):
+            node.srcgrad_check_replayed = True
+
+
 def _is_shape_check(node) -> bool:
     """`if mismatch: raise UnequalLengths(...)`, which scalarize puts before a fused element loop
-    (but not one that guards a write: the loop would write past the end of a row first)."""
+    (not one that guards a write, which every run keeps)."""
     return (isinstance(node, gast.If) and not node.orelse and len(node.body) == 1
             and isinstance(node.body[0], gast.Raise) and not getattr(node.body[0], "srcgrad_guards_write", False)
             and isinstance(node.body[0].exc, gast.Call)
