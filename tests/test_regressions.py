@@ -281,13 +281,21 @@ def test_a_derivative_made_after_a_flag_changes_follows_it(backend, monkeypatch)
 
 
 @pytest.mark.parametrize("backend", ["numba", "python"])
-def test_mixed_index_shapes_in_a_while_loop_are_refused_in_reverse_mode(backend):
-    """A `for` over a range snapshots an array written through a slice and an element in one
-    iteration; a while loop, whose trip count sizes no tape, is refused with what to do instead.
-    Forward mode has nothing to undo: its derivative agrees with finite differences."""
-    with pytest.raises(srcgrad.UnsupportedSyntaxError, match=r"differently shaped indices in one loop.*for \.\.\. in range"):
-        srcgrad.grad(rf.stencil_and_boundary_in_a_while_loop, backend=backend)(0.5)
-    check_jvp(rf.stencil_and_boundary_in_a_while_loop, (0.5,), 0, backend=backend)
+@pytest.mark.parametrize("fn, args, wrt", [
+    (rf.stencil_and_boundary_in_a_while_loop, (0.5,), 0),
+    (rf.heat_until_settled, (np.array([1.0, 0.2, -0.4, 0.9, 0.3, -0.6, 0.5]), 0.21), (0, 1)),
+    (rf.relaxation_sweeps_with_an_early_stop, (np.array([0.9, -0.5, 0.7, 0.4, -0.8, 0.6]), 0.7), (0, 1)),
+], ids=["while", "while-until-settled", "break-inside-a-range"])
+def test_mixed_index_shapes_in_a_loop_of_unknown_trip_count(fn, args, wrt, backend):
+    """A while loop, or a loop with a break, that writes a slice and an element of one array each
+    iteration (a stencil beside its boundary) keeps a copy of the array per iteration on a list:
+    refused before, no trip count sizing the tape."""
+    check_vjp(fn, args, wrt, backend=backend)
+    check_jvp(fn, args, wrt, backend=backend)
+    if fn is rf.relaxation_sweeps_with_an_early_stop:
+        gradient = srcgrad.grad(fn, wrt=wrt, backend=backend)
+        gradient(*args)
+        assert "_snapshots.append(u.copy())" in gradient.source
 
 
 LENGTH_CHECK = """

@@ -7,8 +7,10 @@ array from before it must be able to restore that array. Three ways, cheapest th
   one position (`y[i] = y[i] + h * k[i]`), so iteration i touches only its own element or row.
   One copy of the array when the loop starts; the reverse iteration i copies back just `a[i]`.
 - **snapshot**: the loop's iterations overwrite the array in bulk (inside nested loops, as
-  Runge-Kutta stages and work arrays do). One copy of the array per iteration on a preallocated
-  tape, a memcpy, instead of a logged push per element written.
+  Runge-Kutta stages and work arrays do), or through indices of more than one shape (a stencil's
+  slice and its boundary element). One copy of the array per iteration on a preallocated tape, a
+  memcpy, instead of a logged push per element written; on a list of copies where no trip count
+  sizes the tape (a while loop, a loop with a break).
 - **log**: anything else; each element (row, slice) written is logged with its old value and
   undone newest first. Cheap when an iteration writes a few elements.
 
@@ -74,6 +76,17 @@ def snapshot_allocation(array: str, tape: str, trips) -> gast.Assign:
 def snapshot_record(array: str, tape: str, position) -> gast.Assign:
     return syntax.assign(syntax.subscript(syntax.name(tape), syntax.clone(position), store=True),
                          syntax.name(array))
+
+
+def snapshot_pushed(array: str, tape: str) -> gast.Expr:
+    """`tape.append(array.copy())`: a copy, as the iteration goes on to write into the array."""
+    copy = syntax.call(syntax.attribute(array, "copy"))
+    return gast.Expr(value=syntax.call(syntax.attribute(tape, "append"), copy))
+
+
+def snapshot_popped(array: str, tape: str) -> gast.Assign:
+    return syntax.assign(syntax.subscript(syntax.name(array), gast.Constant(value=Ellipsis, kind=None), store=True),
+                         syntax.call(syntax.attribute(tape, "pop")))
 
 
 def snapshot_restore(array: str, tape: str, position) -> gast.Assign:

@@ -19,7 +19,8 @@ from ..analyze.dataflow import (bound_names, eliminate_dead_code, mutated_arrays
 from ..errors import UnsupportedSyntaxError
 from ..rules.template import simplify
 from .array_restore import (DISJOINT, LOG, SNAPSHOT, disjoint_position, entry_copy, overwritten_before_read,
-                            restore_own_part, snapshot_allocation, snapshot_record, snapshot_restore, writes_in_bulk)
+                            restore_own_part, snapshot_allocation, snapshot_popped, snapshot_pushed, snapshot_record,
+                            snapshot_restore, writes_in_bulk)
 from .common import allocates, is_expensive, kept_as_tape, on_tape, scratch_buffer
 from .kept_rows import row_bindings, row_push, row_statements
 from .peephole import drop_undone_writes
@@ -245,8 +246,10 @@ class LoopReversal:
         if disjoint_position(loop, array) is not None:
             return DISJOINT
         # a log undoes writes of one index shape; a boundary row beside a stencil's slice
-        # (`u[1:-1] = ...; u[0] = u[1]`) is snapshot too. The tape is sized by the trip count.
-        if (writes_in_bulk(loop, array) or len(self._write_patterns(array, loop)) > 1) and _counted(loop):
+        # (`u[1:-1] = ...; u[0] = u[1]`) is snapshot too: in a loop of unknown trip count (a while
+        # loop, a break) on a list of copies, else on a tape the trip count sizes
+        mixed = len(self._write_patterns(array, loop)) > 1
+        if mixed or (writes_in_bulk(loop, array) and _counted(loop)):
             return SNAPSHOT
         return LOG
 
@@ -490,8 +493,13 @@ class LoopReversal:
             base, _, bases = self._kept_runs[id(loop)]
             before.append(on_tape(syntax.assign(base, self._tape_read(bases, None, None))))
         for array in plan.snapshots:
-            before.append(snapshot_allocation(array, self._restore_name(plan.loop, array, "snapshots"), self._trip_count(plan)))
-            record.append(snapshot_record(array, self._restore_name(plan.loop, array, "snapshots"), position))
+            tape = self._restore_name(plan.loop, array, "snapshots")
+            if _counted(plan.loop):
+                before.append(snapshot_allocation(array, tape, self._trip_count(plan)))
+                record.append(snapshot_record(array, tape, position))
+            else:   # no trip count to size the tape: a list of copies, pushed and popped like the other tapes
+                self._hoist_once(tape, gast.List(elts=[], ctx=gast.Load()))
+                record.append(on_tape(snapshot_pushed(array, tape)))
         before += [entry_copy(array, self._restore_name(plan.loop, array, "at_entry")) for array in plan.disjoint]
         before += [on_tape(syntax.assign(self._entry_name(plan, name), syntax.name(name))) for name in plan.inductions]
         pushes = []
@@ -708,6 +716,7 @@ class LoopReversal:
             restore.append(on_tape(syntax.assign(target, self._tape_read(tape, dtype, self._position(plan)))))
         restore += self._induction_values(plan)
         restore += [snapshot_restore(array, self._restore_name(plan.loop, array, "snapshots"), self._position(plan))
+                    if _counted(plan.loop) else on_tape(snapshot_popped(array, self._restore_name(plan.loop, array, "snapshots")))
                     for array in plan.snapshots]
         restore += [restore_own_part(array, self._restore_name(plan.loop, array, "at_entry"),
                                      disjoint_position(plan.loop, array), plan.loop.target.id) for array in plan.disjoint]
@@ -778,8 +787,8 @@ class LoopReversal:
         if len(patterns) != 1:
             raise UnsupportedSyntaxError(f"writes into `{array}` through differently shaped indices in one loop, in reverse mode",
                                          None, "Write whole elements (x[i, j]), whole rows (x[i]) or slices of one shape "
-                                         "(x[i, a:b]) consistently within a loop, or loop with `for ... in range(...)` "
-                                         "to the end (no break), whose iterations srcgrad can snapshot whole.")
+                                         "(x[i, a:b]) consistently within a loop that also binds the array anew or runs "
+                                         "inside a loop that writes it element by element.")
         return patterns.pop()
 
 
