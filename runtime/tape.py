@@ -39,7 +39,7 @@ def zeroed_like(x_bar, old):
 def _zeroed_like(x_bar, old):
     if not isinstance(old, types.Array):
         return lambda x_bar, old: 0.0
-    if not isinstance(x_bar, types.Array):
+    if not isinstance(x_bar, types.Array) or x_bar.ndim != old.ndim:   # a name bound again with another rank
         return lambda x_bar, old: _zeros_shaped_like(old)
 
     def zero_or_reshape(x_bar, old):
@@ -90,7 +90,7 @@ def filled_like(x_bar, old, value):
 def _filled_like(x_bar, old, value):
     if not isinstance(old, types.Array):
         return lambda x_bar, old, value: 0.0 + value
-    if not isinstance(x_bar, types.Array):
+    if not isinstance(x_bar, types.Array) or x_bar.ndim != old.ndim:   # a name bound again with another rank
         return lambda x_bar, old, value: _filled_anew(old, value)
 
     if isinstance(value, types.Array) and x_bar.ndim == 1 and value.ndim == 1:
@@ -163,7 +163,7 @@ def zeroed_from(x_bar, old, start):
 
 @overload(zeroed_from, inline="always")
 def _zeroed_from(x_bar, old, start):
-    if not isinstance(x_bar, types.Array):
+    if not isinstance(x_bar, types.Array) or x_bar.ndim != old.ndim:   # a name bound again with another rank
         return lambda x_bar, old, start: _rows_zeroed_from(old, start)
 
     if x_bar.ndim == 1:

@@ -1120,3 +1120,11 @@ def relaxation_sweeps_with_an_early_stop(u0, w):
                 break
         total = total + np.sum(u)
     return total + np.sum(u * u)
+
+
+def matrix_rebound_to_a_row(A, n):
+    """Fuzz 928:80:0's shape: a matrix, then a row under the same name."""
+    t = np.transpose(np.exp(np.tanh(np.outer(np.linspace(0.5, 1.5, 4), A[2]))))
+    s = np.sum(t * t)
+    t = 0.25 * A[n - 1] * s
+    return np.sum(np.outer(A[n], t)) + np.sum(t * t)
