@@ -1,4 +1,5 @@
-"""np.atleast_3d, np.interp, np.tile of matrices, np.vstack of a matrix and a vector, np.squeeze:
+"""np.atleast_3d, np.interp, np.tile of matrices, np.vstack of a matrix and a vector, np.squeeze,
+np.diff of higher order, index arrays computed with integer arithmetic:
 each through forward and reverse mode on both backends, against central finite differences and
 the dot-product test, at the shapes NumPy gives them; and the calls srcgrad refuses, with errors
 that name the construct and the line."""
@@ -79,6 +80,24 @@ def profile_model(T, heights, w):
     return np.sum(np.tanh(layers)) + np.sum(np.squeeze(grid[:1], axis=0) ** 2)
 
 
+def smoothness_penalty(y):
+    # second and third differences, as a spline fit's roughness term: np.diff(y, n) is n np.diffs
+    return np.sum(np.diff(y, 2) ** 2) + np.sum(np.diff(y, n=3) * y[:-3]) + np.sum(np.diff(y, 1) ** 3)
+
+
+def row_curvature(M):
+    return np.sum(np.sin(np.diff(M, 2)))
+
+
+def piecewise_linear(knots_y, xs):
+    # knots found by np.searchsorted, their neighbours by integer arithmetic on the index array:
+    # `idx + 1` was typed as a float array, which no array can be indexed with
+    knots_x = np.linspace(0.0, 1.0, knots_y.shape[0])
+    idx = np.clip(np.searchsorted(knots_x, xs) - 1, 0, knots_y.shape[0] - 2)
+    t = (xs - knots_x[idx]) / (knots_x[idx + 1] - knots_x[idx])
+    return np.sum(((1.0 - t) * knots_y[idx] + t * knots_y[idx + 1] - np.sin(3.0 * xs)) ** 2)
+
+
 CASES = [
     (lifted_to_3d, (0.7,), 0),
     (lifted_to_3d, (np.array([0.3, -1.1, 0.8]),), 0),
@@ -99,6 +118,9 @@ CASES = [
     (stacked_with_literal_row, (np.array([[0.3, -1.1, 0.8], [0.2, 0.5, -0.4]]), 0.9), (0, 1)),
     (squeezed, (np.linspace(-1.0, 1.2, 12).reshape(3, 1, 4),), 0),
     (profile_model, (np.array([0.2, 0.9, 1.6, 2.3]), np.array([1.0, -0.5, 2.0, 0.25]), np.array([0.5, -1.0])), (0, 1, 2)),
+    (smoothness_penalty, (np.array([0.3, -0.5, 0.9, 0.2, 1.1, -0.7, 0.4]),), 0),
+    (row_curvature, (np.linspace(-1.0, 1.2, 12).reshape(2, 6),), 0),
+    (piecewise_linear, (np.array([0.0, 0.5, 0.9, 0.4, -0.3, -0.8]), np.linspace(0.03, 0.97, 11)), (0, 1)),
 ]
 IDS = [f"{f.__name__}-{np.shape(args[0])}-{k}" for k, (f, args, _) in enumerate(CASES)]
 
@@ -170,12 +192,17 @@ def interp_with_left_value(x, fp):
     return np.sum(np.interp(x, XP, fp, left=0.0))  # marker
 
 
+def diff_of_a_computed_order(x, k):
+    return np.sum(np.diff(x, k))  # marker
+
+
 REFUSED = [
     (squeeze_without_axis, (np.ones((3, 1)),), ["np.squeeze", "axis="]),
     (squeeze_method_without_axis, (np.ones((3, 1)),), ["np.squeeze", "axis="]),
     (squeeze_with_computed_axis, (np.ones((3, 1)),), ["np.squeeze", "written"]),
     (vstack_of_a_tuple_variable, (np.ones((2, 3)), np.ones(3)), ["np.vstack", "np.vstack((a, b))"]),
     (interp_with_left_value, (np.array([0.3]), np.ones(4)), ["np.interp", "left="]),
+    (diff_of_a_computed_order, (np.array([0.3, 0.1, 0.4]), 2.0), ["np.diff", "n=", "written positive integer"]),
 ]
 
 

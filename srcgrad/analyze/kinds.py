@@ -117,8 +117,8 @@ def join(a, b):
         return tuple(join(x, y) for x, y in zip(a, b))
     if {a, b} <= {FLOAT, INT, BOOL}:
         return FLOAT if FLOAT in (a, b) else INT
-    if is_array(a) and is_array(b):
-        return "a?"
+    if is_array(a) and is_array(b):   # an int array and a float one of one rank: the rank is still known
+        return array(ndim(a)) if ndim(a) is not None and ndim(a) == ndim(b) else "a?"
     return UNKNOWN
 
 
@@ -130,9 +130,10 @@ def broadcast(*kinds):
         dims = [ndim(k) for k in arrays]
         if None in dims:
             return "a?"
+        integer = all(k in (INT, BOOL) or k.startswith("ia") for k in kinds)
         if max(dims) == 0:   # arithmetic on 0-d arrays gives numbers, in numpy and numba alike
-            return INT if all(k in (INT, BOOL) or k.startswith("ia") for k in kinds) else FLOAT
-        return array(max(dims))
+            return INT if integer else FLOAT
+        return ("i" if integer else "") + array(max(dims))   # int arrays stay int (`idx + 1` indexes)
     return FLOAT if FLOAT in kinds else INT
 
 
@@ -244,8 +245,8 @@ class KindInference:
         if isinstance(node.op, gast.MatMult):
             return matmul_kind(left, right)
         kind = broadcast(left, right)
-        if kind == INT and isinstance(node.op, gast.Div):
-            return FLOAT
+        if isinstance(node.op, gast.Div) and (kind == INT or kind.startswith("ia")):
+            return FLOAT if kind == INT else kind[1:]   # true division of integers gives floats
         if kind == INT and isinstance(node.op, gast.Pow):
             return UNKNOWN if not isinstance(node.right, gast.Constant) else INT
         return kind

@@ -369,6 +369,8 @@ class _Resolver(gast.NodeTransformer):
         if obj is np.matmul and len(node.args) == 2:  # numba compiles `@` but not np.matmul
             return gast.BinOp(left=node.args[0], op=gast.MatMult(), right=node.args[1])
         rule = registry.lookup(obj) or registry.constant_only(obj)
+        if rule is not None and rule.repeated_by and results_keyword(node, rule.repeated_by, 1) is not None:
+            return self._bind_call(self._applied_repeatedly(node, rule, obj, spelled), obj, spelled)
         if rule is not None and rule.along is not None and any(k.arg == "axis" for k in node.keywords) \
                 and len(node.args) == 1:   # along one axis: written in Python (rules/composite.py)
             return self._composite_along(node, rule)
@@ -422,6 +424,21 @@ class _Resolver(gast.NodeTransformer):
             f"numba can compile it, register its partial derivatives: "
             f"`srcgrad.rules.register_elementwise({spelled.split('.')[-1]}, partials)` where `partials` "
             "is a def with the same parameters returning one derivative per parameter.")
+
+    def _applied_repeatedly(self, node, rule, obj, spelled):
+        """`np.diff(x, 2)` (or `n=2`) as `np.diff(np.diff(x))`: one call per application, each
+        differentiated by the primitive's own rule."""
+        times = results_keyword(node, rule.repeated_by, 1)
+        if not (isinstance(times, gast.Constant) and type(times.value) is int and times.value >= 1):
+            self._error(node, f"`{rule.name}` with {rule.repeated_by}= other than a written positive integer",
+                        f"Write {rule.repeated_by} as a number (`{rule.name}(x, 2)`), or call {rule.name} that many times.")
+        node.args = node.args[:1]
+        node.keywords = [k for k in node.keywords if k.arg != rule.repeated_by]
+        for _ in range(times.value - 1):
+            inner = gast.Call(func=syntax.clone(node.func), args=node.args, keywords=[])
+            _copy_position(inner, node)
+            node.args = [self._bind_call(inner, obj, spelled)]
+        return node
 
     def _bind_composite(self, node, rule):
         """A NumPy function srcgrad implements in Python: a call to that implementation (to its

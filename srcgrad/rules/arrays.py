@@ -97,7 +97,7 @@ def linspace_transpose(g, start, stop, num):
 def diag_transpose_(g, x):
     return diag_transpose(g, x)
 
-@linear("np.diff", kind=same_as_first, result="new", samples=((VECTOR,), (MATRIX,)))
+@linear("np.diff", kind=same_as_first, result="new", samples=((VECTOR,), (MATRIX,)), repeated_by="n")
 def diff_transpose_(g, x):
     return diff_transpose(g, x)
 

@@ -77,6 +77,7 @@ class Rule:
     methods: tuple = ()
     samples: tuple = ()
     along: Callable | None = None     # (x, axis) -> the same along one axis, in Python, for calls with axis=
+    repeated_by: str = ""             # the option applying the primitive that many times (np.diff's n)
 
     @property
     def emitted(self) -> str:
