@@ -1,5 +1,5 @@
 """np.atleast_3d, np.interp, np.tile of matrices, np.vstack of a matrix and a vector, np.squeeze,
-np.diff of higher order, index arrays computed with integer arithmetic:
+np.diff of higher order, index arrays computed with integer arithmetic, masks combined with & and ~:
 each through forward and reverse mode on both backends, against central finite differences and
 the dot-product test, at the shapes NumPy gives them; and the calls srcgrad refuses, with errors
 that name the construct and the line."""
@@ -98,6 +98,28 @@ def piecewise_linear(knots_y, xs):
     return np.sum(((1.0 - t) * knots_y[idx] + t * knots_y[idx + 1] - np.sin(3.0 * xs)) ** 2)
 
 
+def interleaved_products(x):
+    # index arrays from np.arange and integer arithmetic: np.arange of ints was typed a float array
+    even = np.arange(x.shape[0] // 2) * 2
+    odd = even + 1
+    return np.sum(x[even] * x[odd]) + np.sum(x[even] / (even + 1))
+
+
+def laplacian_by_index(x, k):
+    centers = np.arange(1, x.shape[0] - 1)
+    lap = x[centers - 1] - 2.0 * x[centers] + x[centers + 1]
+    return k * np.sum(lap ** 2) + np.sum(x[centers] * (centers % 3))
+
+
+def band_energy(x, c):
+    # comparisons of arrays combined by & and ~, and scaled by a number: arrays of bools, not a bool
+    # (`(x > c) * 1.0` was typed a number, and the jvp's value came back as an array)
+    above = (x > c) * 1.0
+    band = (x > -0.6) & (x < 0.6)
+    weights = np.where(band, 1, 0) * 2 + 1
+    return np.sum(above * x ** 2) + np.sum(x[band] ** 3) + np.sum(np.where(~band, x, 0.0)) + np.sum(weights * x)
+
+
 CASES = [
     (lifted_to_3d, (0.7,), 0),
     (lifted_to_3d, (np.array([0.3, -1.1, 0.8]),), 0),
@@ -121,6 +143,9 @@ CASES = [
     (smoothness_penalty, (np.array([0.3, -0.5, 0.9, 0.2, 1.1, -0.7, 0.4]),), 0),
     (row_curvature, (np.linspace(-1.0, 1.2, 12).reshape(2, 6),), 0),
     (piecewise_linear, (np.array([0.0, 0.5, 0.9, 0.4, -0.3, -0.8]), np.linspace(0.03, 0.97, 11)), (0, 1)),
+    (interleaved_products, (np.array([0.3, -0.5, 0.9, 0.2, 1.1, -0.7, 0.4, 0.6]),), 0),
+    (laplacian_by_index, (np.array([0.3, -0.5, 0.9, 0.2, 1.1, -0.7, 0.4]), 0.8), (0, 1)),
+    (band_energy, (np.array([0.3, -0.5, 0.9, 0.2, 1.1, -0.7]), 0.25), (0, 1)),
 ]
 IDS = [f"{f.__name__}-{np.shape(args[0])}-{k}" for k, (f, args, _) in enumerate(CASES)]
 

@@ -239,7 +239,8 @@ class KindInference:
         return self.of(node)
 
     def _binop(self, node):
-        left, right = self.of(node.left), self.of(node.right)
+        # a comparison of arrays is an array of bools here too: `(x > 0) * 1.0`, `(x > a) & (x < b)`
+        left, right = self._argument(node.left), self._argument(node.right)
         if left is None or right is None:
             return None
         if isinstance(node.op, gast.MatMult):

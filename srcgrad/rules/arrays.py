@@ -364,7 +364,7 @@ inactive("np.zeros", "np.ones", "np.empty", kind=from_shape, result="constant", 
 
 inactive("np.zeros_like", "np.ones_like", "np.empty_like", kind=same_as_first, result="constant",
          samples=((VECTOR,), (MATRIX,)))
-inactive("np.arange", kind=vector, result="constant", zero_derivative=False, samples=((0.0, 1.0, 0.25),))
+inactive("np.arange", kind=results.arange, result="constant", zero_derivative=False, samples=((0.0, 1.0, 0.25), (1, 7), (5,)))
 inactive("np.eye", "np.identity", kind=matrix, result="constant", samples=((3,),))
 inactive("np.isnan", "np.isfinite", kind=int_array_like, result="new", samples=((VECTOR,), (0.5,)))
 inactive("np.any", "np.all", kind=python_bool)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import gast
 import numpy as np
 
+from .. import syntax
 from ..analyze import kinds as K
 
 # values for a record's `samples`: the tests call the primitive on them and compare the kind of
@@ -135,8 +136,20 @@ def flattened(args, call=None):
 
 
 def vector(args, call=None):
-    """arange, linspace: one dimension."""
+    """linspace: one dimension."""
     return "a1"
+
+
+def arange(args, call=None):
+    """np.arange: integers when every bound is an integer and no dtype= says otherwise."""
+    dtype = keyword(call, "dtype")
+    integer = all(k in (K.INT, K.BOOL) for k in args) and (dtype is None or _names_an_integer_type(dtype))
+    return "ia1" if integer else "a1"
+
+
+def _names_an_integer_type(node) -> bool:
+    spelled = syntax.dotted_path(node) if isinstance(node, (gast.Name, gast.Attribute)) else None
+    return bool(spelled) and spelled[-1] in ("int", "int64", "int32", "intp")
 
 
 def matrix(args, call=None):
