@@ -101,13 +101,19 @@ def _make_nonlocal():
 uses_nonlocal = _make_nonlocal()
 
 
+def _applied(fn, v):
+    return fn(v)
+
+
 def closes_over_a_local(x):
+    # called directly, such a helper is lifted out with `scale` as a parameter (test_closures.py);
+    # passed around as a value, it is not
     scale = 2.0 * x
 
     def scaled(v):  # marker
         return scale * v
 
-    return scaled(x)
+    return _applied(scaled, x)
 
 
 def star_args(*args):  # marker

@@ -91,6 +91,10 @@ def require_python_function(fn):
 def parse_function(fn) -> ParsedFunction:
     """Read and parse the source of `fn`; raise MissingSourceError when there is none."""
     fn = require_python_function(fn)
+    lifted = getattr(fn, "srcgrad_lifted", None)
+    if lifted is not None:   # a closure lifted out of its enclosing function (see _lift_closure)
+        return ParsedFunction(fn, syntax.clone(lifted.tree), lifted.filename, lifted.first_line, lifted.indent,
+                              lifted.lines, lifted.nested)
     if fn.__name__ == "<lambda>":
         return _parse_lambda(fn)
     try:
@@ -155,19 +159,59 @@ def _spans(node, position) -> bool:
 def _lift_nested_functions(parsed: ParsedFunction) -> None:
     """A helper defined in the body that reads only its arguments and globals (no enclosing
     variable) is a module-level function in all but place: it leaves the body and calls to it
-    resolve to a function made from its compiled code, with its own source lines. Helpers that
-    read enclosing variables stay, and the fence refuses them."""
+    resolve to a function made from its compiled code, with its own source lines. A helper that
+    reads enclosing variables (a right-hand side closing over the model's parameters) leaves too,
+    taking them as parameters (see _lift_closure); one that cannot, stays, and the fence refuses it."""
     codes = {(c.co_name, c.co_firstlineno): c for c in parsed.pyfunc.__code__.co_consts if isinstance(c, types.CodeType)}
+    helpers = {stmt.name for stmt in parsed.tree.body if isinstance(stmt, syntax.FunctionDef)}
     kept = []
     for stmt in parsed.tree.body:
         code = codes.get((getattr(stmt, "name", None), parsed.first_line + getattr(stmt, "lineno", 0) - 1))
-        liftable = isinstance(stmt, syntax.FunctionDef) and code is not None and not code.co_freevars
+        liftable = isinstance(stmt, syntax.FunctionDef) and code is not None and not stmt.decorator_list
         defaults = _defaults(stmt) if liftable else None
-        if liftable and not stmt.decorator_list and defaults is not False:
+        if liftable and defaults is not False and not code.co_freevars:
             parsed.nested[stmt.name] = types.FunctionType(code, parsed.pyfunc.__globals__, stmt.name, defaults)
+            continue
+        if liftable and defaults is not False and _lift_closure(parsed, stmt, code, defaults, helpers):
             continue
         kept.append(stmt)
     parsed.tree.body = kept
+
+
+def _lift_closure(parsed: ParsedFunction, stmt, code, defaults, helpers: set) -> bool:
+    """Lift `stmt`, a helper reading the enclosing variables `code.co_freevars`, out of the body
+    as a function taking them as trailing parameters, each call passing them: a closure reads
+    their values when it is called, and so does the call. A helper it calls is one lifted before
+    it: a closure among those passes on what that one reads. Only a helper the body calls by name
+    and nothing else does (it is not passed around or bound again), without `nonlocal` or
+    default values; False (left in place) otherwise."""
+    calls, other_uses = [], 0
+    for node in syntax.walk(parsed.tree):
+        if isinstance(node, syntax.gast.Call) and isinstance(node.func, syntax.gast.Name) and node.func.id == stmt.name:
+            calls.append(node)
+        elif isinstance(node, syntax.gast.Name) and node.id == stmt.name:
+            other_uses += 1
+    called_helpers = [v for v in code.co_freevars if v in helpers]
+    if defaults or other_uses > len(calls) or any(h not in parsed.nested for h in called_helpers) or any(
+            isinstance(n, (syntax.gast.Nonlocal, syntax.gast.FunctionDef, syntax.gast.Lambda)) and n is not stmt
+            for n in syntax.walk(stmt)):
+        return False
+    free = [v for v in code.co_freevars if v not in helpers]
+    lifted = syntax.clone(stmt)
+    for helper in called_helpers:   # a closure lifted before this one (its calls here pass what it reads already)
+        free += [v for v in getattr(parsed.nested[helper], "srcgrad_reads", ()) if v not in free]
+    lifted.args.args += [syntax.gast.Name(id=v, ctx=syntax.gast.Param(), annotation=None, type_comment=None) for v in free]
+    tree = ast.fix_missing_locations(ast.Module(body=[syntax.gast.gast_to_ast(syntax.clone(lifted))], type_ignores=[]))
+    function_code = next(c for c in compile(tree, parsed.filename, "exec").co_consts if isinstance(c, types.CodeType))
+    function = types.FunctionType(function_code, parsed.pyfunc.__globals__, stmt.name, defaults)
+    function.__qualname__ = f"{parsed.pyfunc.__qualname__}.<locals>.{stmt.name}"
+    function.srcgrad_reads = tuple(free)
+    function.srcgrad_lifted = ParsedFunction(function, lifted, parsed.filename, parsed.first_line, parsed.indent,
+                                             parsed.lines, parsed.nested)
+    for call in calls:
+        call.args += [syntax.name(v) for v in free]
+    parsed.nested[stmt.name] = function
+    return True
 
 
 def _defaults(stmt):
