@@ -185,14 +185,12 @@ def _lift_closure(parsed: ParsedFunction, stmt, code, defaults, helpers: set) ->
     it: a closure among those passes on what that one reads. Only a helper the body calls by name
     and nothing else does (it is not passed around or bound again), without `nonlocal` or
     default values; False (left in place) otherwise."""
-    calls, other_uses = [], 0
-    for node in syntax.walk(parsed.tree):
-        if isinstance(node, syntax.gast.Call) and isinstance(node.func, syntax.gast.Name) and node.func.id == stmt.name:
-            calls.append(node)
-        elif isinstance(node, syntax.gast.Name) and node.id == stmt.name:
-            other_uses += 1
+    nodes = syntax.nodes_in(parsed.tree)
+    calls = [n for n in nodes if isinstance(n, syntax.gast.Call) and isinstance(n.func, syntax.gast.Name)
+             and n.func.id == stmt.name]
+    mentions = sum(1 for n in nodes if isinstance(n, syntax.gast.Name) and n.id == stmt.name)
     called_helpers = [v for v in code.co_freevars if v in helpers]
-    if defaults or other_uses > len(calls) or any(h not in parsed.nested for h in called_helpers) or any(
+    if defaults or mentions != len(calls) or any(h not in parsed.nested for h in called_helpers) or any(
             isinstance(n, (syntax.gast.Nonlocal, syntax.gast.FunctionDef, syntax.gast.Lambda)) and n is not stmt
             for n in syntax.walk(stmt)):
         return False
