@@ -1128,3 +1128,20 @@ def matrix_rebound_to_a_row(A, n):
     s = np.sum(t * t)
     t = 0.25 * A[n - 1] * s
     return np.sum(np.outer(A[n], t)) + np.sum(t * t)
+
+
+def zipped_pairs(a, b):
+    """`for u, v in zip(a, b)` stops at the shorter array (zip was refused: no rule for it)."""
+    s = 0.0
+    for u, v in zip(a, b):
+        s += u * v + min(u, v)
+    return s
+
+
+def zipped_rows_and_weights(X, w):
+    """zip of a matrix's rows and a vector; `w` bound again inside: zip goes on over the array it began with."""
+    total = np.zeros(X.shape[1])
+    for row, weight in zip(X, w):
+        total = total + weight * np.sin(row)
+        w = w * 0.5
+    return np.sum(total ** 2) + np.sum(w)

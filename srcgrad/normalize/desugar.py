@@ -1,8 +1,8 @@
 """Desugar: rewrite convenience syntax into the small core the transforms handle.
 
 After this pass there are no augmented or annotated assignments, no chained targets (`a = b = v`),
-no docstrings or `pass`, and every for loop iterates over `range(...)`: loops over an array's rows
-and `enumerate` become index loops that read the row first.
+no docstrings or `pass`, and every for loop iterates over `range(...)`: loops over an array's rows,
+`enumerate` and `zip` of arrays become index loops that read the rows first.
 """
 from __future__ import annotations
 
@@ -178,20 +178,30 @@ class _Desugar:
             return [loop]
         if isinstance(iterator, gast.Call) and isinstance(iterator.func, gast.Name) and iterator.func.id == "enumerate":
             return self._enumerate(loop)
+        if isinstance(iterator, gast.Call) and isinstance(iterator.func, gast.Name) and iterator.func.id == "zip":
+            return self._zip(loop)
         if isinstance(iterator, gast.Name):
-            return self._rows(loop, loop.target, iterator, self.names.fresh("row_index"))
+            return self._rows(loop, [loop.target], [iterator], self.names.fresh("row_index"))
         self._reject(loop, "a for loop over this kind of iterable")
 
-    def _rows(self, loop, target, array: gast.Name, index: str) -> list:
-        before = []
-        rows = array.id
-        if rows in _rebound(loop.body):   # Python iterates over the array the loop started with
-            rows = self.names.fresh(f"{array.id}_rows")
-            before = [_located(syntax.assign(rows, syntax.name(array.id)), loop)]
-        shape0 = syntax.subscript(gast.Attribute(value=syntax.name(rows), attr="shape", ctx=gast.Load()),
-                                  syntax.const(0))
-        read_row = _located(syntax.assign(target, syntax.subscript(syntax.name(rows), syntax.name(index))), loop)
-        new = syntax.for_range(index, [shape0], [read_row] + loop.body)
+    def _rows(self, loop, targets: list, arrays: list, index: str) -> list:
+        """An index loop over the rows of `arrays` together (as far as the shortest goes, as zip
+        does), binding each row to its target first."""
+        before, rows = [], []
+        for array in arrays:
+            name = array.id
+            if name in _rebound(loop.body):   # Python iterates over the array the loop started with
+                name = self.names.fresh(f"{array.id}_rows")
+                before.append(_located(syntax.assign(name, syntax.name(array.id)), loop))
+            rows.append(name)
+        lengths = [syntax.subscript(gast.Attribute(value=syntax.name(name), attr="shape", ctx=gast.Load()), syntax.const(0))
+                   for name in rows]
+        stop = lengths[0]
+        for length in lengths[1:]:
+            stop = registry.rule_call("min", stop, length)
+        reads = [_located(syntax.assign(target, syntax.subscript(syntax.name(name), syntax.name(index))), loop)
+                 for target, name in zip(targets, rows)]
+        new = syntax.for_range(index, [stop], reads + loop.body)
         return before + [_located(new, loop)]
 
     def _enumerate(self, loop) -> list:
@@ -200,11 +210,18 @@ class _Desugar:
         if not (isinstance(target, gast.Tuple) and len(target.elts) == 2 and isinstance(target.elts[0], gast.Name)
                 and isinstance(array, gast.Name)):
             self._reject(loop, "this form of enumerate")
-        return self._rows(loop, target.elts[1], array, target.elts[0].id)
+        return self._rows(loop, [target.elts[1]], [array], target.elts[0].id)
+
+    def _zip(self, loop) -> list:
+        target, arrays = loop.target, loop.iter.args
+        if not (isinstance(target, gast.Tuple) and len(target.elts) == len(arrays) >= 1 and not loop.iter.keywords
+                and all(isinstance(a, gast.Name) for a in arrays)):
+            self._reject(loop, "this form of zip")
+        return self._rows(loop, list(target.elts), list(arrays), self.names.fresh("row_index"))
 
     def _reject(self, node, construct):
         raise UnsupportedSyntaxError(construct, self.parsed.location(node),
-                                     "Loop over range(n), over an array's rows, or enumerate(array).")
+                                     "Loop over range(n), over an array's rows, enumerate(array) or zip(a, b).")
 
 
 def _nested_unpacking(target) -> bool:

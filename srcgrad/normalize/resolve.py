@@ -205,7 +205,7 @@ class _Resolver(gast.NodeTransformer):
             iterator.func = syntax.name("range")
             node.srcgrad_parallel = True
         if isinstance(iterator, gast.Call) and isinstance(iterator.func, gast.Name) and \
-                iterator.func.id in ("range", "enumerate") and iterator.func.id not in self.local:
+                iterator.func.id in ("range", "enumerate", "zip") and iterator.func.id not in self.local:
             # loop headers are lowered by desugar; only their arguments are expressions
             iterator.args = [self.visit(a) for a in iterator.args]
             node.target = self.visit(node.target)
