@@ -1,5 +1,5 @@
 """np.atleast_3d, np.interp, np.tile of matrices, np.vstack of a matrix and a vector, np.squeeze,
-np.diff of higher order, index arrays computed with integer arithmetic, masks combined with & and ~:
+np.diff of higher order, index arrays computed with integer arithmetic, masks combined with & and ~, np.median:
 each through forward and reverse mode on both backends, against central finite differences and
 the dot-product test, at the shapes NumPy gives them; and the calls srcgrad refuses, with errors
 that name the construct and the line."""
@@ -120,6 +120,11 @@ def band_energy(x, c):
     return np.sum(above * x ** 2) + np.sum(x[band] ** 3) + np.sum(np.where(~band, x, 0.0)) + np.sum(weights * x)
 
 
+def medians(x, M):
+    # np.median of an odd and an even count of elements, and of a matrix (all its elements)
+    return np.median(x * x) + np.median(np.sin(x[:4])) + np.median(M) * np.sum(M)
+
+
 CASES = [
     (lifted_to_3d, (0.7,), 0),
     (lifted_to_3d, (np.array([0.3, -1.1, 0.8]),), 0),
@@ -146,6 +151,7 @@ CASES = [
     (interleaved_products, (np.array([0.3, -0.5, 0.9, 0.2, 1.1, -0.7, 0.4, 0.6]),), 0),
     (laplacian_by_index, (np.array([0.3, -0.5, 0.9, 0.2, 1.1, -0.7, 0.4]), 0.8), (0, 1)),
     (band_energy, (np.array([0.3, -0.5, 0.9, 0.2, 1.1, -0.7]), 0.25), (0, 1)),
+    (medians, (np.array([0.3, -0.5, 0.9, 0.2, 1.1]), np.arange(12.0).reshape(3, 4) * 0.37 % 1.3), (0, 1)),
 ]
 IDS = [f"{f.__name__}-{np.shape(args[0])}-{k}" for k, (f, args, _) in enumerate(CASES)]
 

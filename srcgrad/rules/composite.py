@@ -96,6 +96,17 @@ def np_cumprod(x):
     return out
 
 
+@composite("np.median", kind=results.float_scalar, samples=((_V,), (_V[:5],), (_M,)))
+def np_median(x):
+    """The middle of the sorted elements (the mean of the two middle ones for an even count):
+    its derivative reaches the element(s) in the middle."""
+    ordered = np.sort(np.ravel(x))
+    n = ordered.shape[0]
+    if n % 2 == 1:
+        return ordered[n // 2]
+    return 0.5 * (ordered[n // 2 - 1] + ordered[n // 2])
+
+
 @composite("np.trace", kind=results.float_scalar, samples=((_M,),))
 def np_trace(a):
     total = 0.0
