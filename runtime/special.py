@@ -72,9 +72,14 @@ def _elementwise(scalar):
     """A numba overload applying `scalar` to a float, or to each element of an array."""
     def typer(x):
         if isinstance(x, types.Array):
+            # numba reshapes only arrays it knows are contiguous: a column or a transpose (layout
+            # "A" or "F") is copied into C order first, decided when it compiles
+            contiguous = x.layout == "C"
+
             def each(x):
                 out = np.empty(x.shape)
-                flat_in, flat_out = x.reshape(-1) if x.flags.c_contiguous else x.copy().reshape(-1), out.reshape(-1)
+                flat_in = x.reshape(-1) if contiguous else np.ascontiguousarray(x).reshape(-1)
+                flat_out = out.reshape(-1)
                 for k in range(flat_in.size):
                     flat_out[k] = scalar(flat_in[k])
                 return out

@@ -2,6 +2,7 @@
 import math
 
 import numpy as np
+import scipy.special
 
 
 def dot_derived(x):
@@ -1145,3 +1146,11 @@ def zipped_rows_and_weights(X, w):
         total = total + weight * np.sin(row)
         w = w * 0.5
     return np.sum(total ** 2) + np.sum(w)
+
+
+def special_functions_of_columns(A):
+    """Fuzz 932:210:0: np.sinc, erf and gammaln of a column and a transpose. Their numba helpers
+    reshaped every array they were given, which numba types only for C-ordered ones: the
+    derivative did not compile."""
+    return (np.sum(np.sinc(A[:, 1])) + np.sum(scipy.special.erf(A.T))
+            + np.sum(scipy.special.gammaln(1.5 + A[:, 0] ** 2)))

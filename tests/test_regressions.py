@@ -90,6 +90,7 @@ CASES = [
     (rf.identity_written, (V3,), 0),
     (rf.reshape_argument, (np.asfortranarray(M23),), 0),
     (rf.enumerate_loop, (V3,), 0),
+    (rf.special_functions_of_columns, (np.arange(12.0).reshape(4, 3) * 0.21 - 1.0,), 0),
     (rf.zipped_pairs, (np.array([0.7, -0.1, 0.4, 0.2]), V3), (0, 1)),
     (rf.zipped_rows_and_weights, (RNG.standard_normal((4, 3)), np.array([0.3, -0.5, 0.9, 0.2])), (0, 1)),
     (rf.tuple_return_after_break, (V3,), 0),
