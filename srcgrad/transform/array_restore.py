@@ -78,20 +78,9 @@ def snapshot_record(array: str, tape: str, position) -> gast.Assign:
                          syntax.name(array))
 
 
-def snapshot_pushed(array: str, tape: str) -> gast.Expr:
-    """`tape.append(array.copy())`: a copy, as the iteration goes on to write into the array."""
-    copy = syntax.call(syntax.attribute(array, "copy"))
-    return gast.Expr(value=syntax.call(syntax.attribute(tape, "append"), copy))
-
-
-def snapshot_popped(array: str, tape: str) -> gast.Assign:
-    return syntax.assign(syntax.subscript(syntax.name(array), gast.Constant(value=Ellipsis, kind=None), store=True),
-                         syntax.call(syntax.attribute(tape, "pop")))
-
-
-def snapshot_restore(array: str, tape: str, position) -> gast.Assign:
-    return syntax.assign(syntax.subscript(syntax.name(array), gast.Constant(value=Ellipsis, kind=None), store=True),
-                         syntax.subscript(syntax.name(tape), syntax.clone(position)))
+def snapshot_restore(array: str, value) -> gast.Assign:
+    """`array[...] = value`, the iteration's copy read back from its tape."""
+    return syntax.assign(syntax.subscript(syntax.name(array), gast.Constant(value=Ellipsis, kind=None), store=True), value)
 
 
 def _accesses(stmts, array: str):

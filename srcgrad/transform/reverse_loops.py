@@ -19,8 +19,7 @@ from ..analyze.dataflow import (bound_names, eliminate_dead_code, mutated_arrays
 from ..errors import UnsupportedSyntaxError
 from ..rules.template import simplify
 from .array_restore import (DISJOINT, LOG, SNAPSHOT, disjoint_position, entry_copy, overwritten_before_read,
-                            restore_own_part, snapshot_allocation, snapshot_popped, snapshot_pushed, snapshot_record,
-                            snapshot_restore, writes_in_bulk)
+                            restore_own_part, snapshot_allocation, snapshot_record, snapshot_restore, writes_in_bulk)
 from .common import allocates, is_expensive, kept_as_tape, on_tape, scratch_buffer
 from .kept_rows import row_bindings, row_push, row_statements
 from .peephole import drop_undone_writes
@@ -498,8 +497,8 @@ class LoopReversal:
                 before.append(snapshot_allocation(array, tape, self._trip_count(plan)))
                 record.append(snapshot_record(array, tape, position))
             else:   # no trip count to size the tape: a list of copies, pushed and popped like the other tapes
-                self._hoist_once(tape, gast.List(elts=[], ctx=gast.Load()))
-                record.append(on_tape(snapshot_pushed(array, tape)))
+                before += self._tape_alloc(tape, None, plan)
+                record.append(self._tape_write(tape, None, None, syntax.call(syntax.attribute(array, "copy"))))
         before += [entry_copy(array, self._restore_name(plan.loop, array, "at_entry")) for array in plan.disjoint]
         before += [on_tape(syntax.assign(self._entry_name(plan, name), syntax.name(name))) for name in plan.inductions]
         pushes = []
@@ -715,9 +714,10 @@ class LoopReversal:
                 target = var
             restore.append(on_tape(syntax.assign(target, self._tape_read(tape, dtype, self._position(plan)))))
         restore += self._induction_values(plan)
-        restore += [snapshot_restore(array, self._restore_name(plan.loop, array, "snapshots"), self._position(plan))
-                    if _counted(plan.loop) else on_tape(snapshot_popped(array, self._restore_name(plan.loop, array, "snapshots")))
-                    for array in plan.snapshots]
+        for array in plan.snapshots:   # a preallocated tape's copy is ordinary code for DCE; a list's pop is not
+            tape = self._restore_name(plan.loop, array, "snapshots")
+            restore.append(snapshot_restore(array, self._tape_read(tape, K.FLOAT, self._position(plan))) if _counted(plan.loop)
+                           else on_tape(snapshot_restore(array, self._tape_read(tape, None, None))))
         restore += [restore_own_part(array, self._restore_name(plan.loop, array, "at_entry"),
                                      disjoint_position(plan.loop, array), plan.loop.target.id) for array in plan.disjoint]
         undo = [stmt for array in plan.logged for stmt in self._undo_writes(array, plan.loop, heights)]
