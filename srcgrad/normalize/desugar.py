@@ -187,10 +187,10 @@ class _Desugar:
     def _rows(self, loop, targets: list, arrays: list, index: str) -> list:
         """An index loop over the rows of `arrays` together (as far as the shortest goes, as zip
         does), binding each row to its target first."""
-        before, rows = [], []
+        before, rows, rebound = [], [], _rebound(loop.body)
         for array in arrays:
             name = array.id
-            if name in _rebound(loop.body):   # Python iterates over the array the loop started with
+            if name in rebound:   # Python iterates over the array the loop started with
                 name = self.names.fresh(f"{array.id}_rows")
                 before.append(_located(syntax.assign(name, syntax.name(array.id)), loop))
             rows.append(name)
