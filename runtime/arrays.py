@@ -27,13 +27,11 @@ def sum_to(g, x):
     g = np.asarray(g)
     if g.shape == x.shape:
         return g
-    if g.ndim < x.ndim:   # a number (np.sum's cotangent) reaches every element
-        g = g + np.zeros(x.shape)
-    while g.ndim > x.ndim:
-        g = g.sum(axis=0)
-    for axis, size in enumerate(x.shape):
-        if size == 1 and g.shape[axis] != 1:
-            g = g.sum(axis=axis, keepdims=True)
+    # g and x broadcast together; g's share of each element of x is summed back into it (an axis
+    # where g has length one spreads: the cotangent of np.expand_dims(s, 2) reaching (n, m, 2))
+    g = np.broadcast_to(g, np.broadcast_shapes(g.shape, x.shape))
+    g = g.sum(axis=tuple(range(g.ndim - x.ndim)))
+    g = g.sum(axis=tuple(k for k, size in enumerate(x.shape) if size == 1 and g.shape[k] != 1), keepdims=True)
     return g + np.zeros_like(x)
 
 
@@ -166,10 +164,10 @@ def _sum_to(g, x):
         return lambda g, x: np.full(x.shape, g)
     if x.ndim == 0:   # a 0-d array (np.array(number)) gathers every element of g
         return lambda g, x: np.full(x.shape, np.sum(g))
-    if g.ndim > 2 and g.ndim > x.ndim:   # 3-D and up (np.atleast_3d): one loop for every rank
+    if g.ndim > 2 or x.ndim > 2 or g.ndim < x.ndim:   # one loop for every rank (np.atleast_3d, pairwise differences)
+        if g.ndim == x.ndim:
+            return lambda g, x: g if g.shape == x.shape else _summed_to_shape(g, x)
         return _summed_to_shape
-    if g.ndim > 2:
-        return lambda g, x: g if g.shape == x.shape else _summed_to_shape(g, x)
     # g and x broadcast together to (rows, columns); each element of that goes to x's one
     if g.ndim == x.ndim:
         if g.ndim == 2:
@@ -203,20 +201,31 @@ def _sum_to(g, x):
 
 @runtime_jitable
 def _summed_to_shape(g, x):
-    """g (the broadcast shape) summed over the axes where x, lined up at the right, has length one
-    or no axis at all: each element of g is added into the element of x it was broadcast from."""
+    """g and x, lined up at the right, broadcast together; each element of that shape adds g's
+    element it was broadcast from into x's. So g is summed over the axes where x has length one
+    or no axis at all, and spread along those where g has length one or no axis (the cotangent
+    of `np.expand_dims(s, 2)` reaching x of shape (n, m, 2))."""
     values = np.ascontiguousarray(g).reshape(g.size)
     out = np.zeros(x.size)
-    lead = g.ndim - x.ndim
-    for flat in range(g.size):
-        rest, target, stride = flat, 0, 1
-        for k in range(g.ndim - 1, lead - 1, -1):
-            i = rest % g.shape[k]
-            rest //= g.shape[k]
-            if x.shape[k - lead] != 1:
-                target += i * stride
-            stride *= x.shape[k - lead]
-        out[target] += values[flat]
+    rank = max(g.ndim, x.ndim)
+    g_lead, x_lead = rank - g.ndim, rank - x.ndim
+    total = 1
+    for k in range(rank):
+        total *= max(g.shape[k - g_lead] if k >= g_lead else 1, x.shape[k - x_lead] if k >= x_lead else 1)
+    for flat in range(total):
+        rest, source, target, g_stride, x_stride = flat, 0, 0, 1, 1
+        for k in range(rank - 1, -1, -1):
+            g_size = g.shape[k - g_lead] if k >= g_lead else 1
+            x_size = x.shape[k - x_lead] if k >= x_lead else 1
+            i = rest % max(g_size, x_size)
+            rest //= max(g_size, x_size)
+            if g_size != 1:
+                source += i * g_stride
+            g_stride *= g_size
+            if x_size != 1:
+                target += i * x_stride
+            x_stride *= x_size
+        out[target] += values[source]
     return out.reshape(x.shape)
 
 

@@ -37,6 +37,7 @@ from .normalize.layouts import view_loop_carried_transposes
 from .normalize.constant_branches import fold_constant_branches
 from .normalize.builders import check_list_items, choose_builders
 from .normalize.overlap import copy_overlapping_values
+from .normalize.ranks import refuse_unimplemented_ranks
 from .normalize.names import NameGenerator, rename_reserved
 from .normalize.resolve import Resolved, resolve
 from .normalize.scalarize import scalarize
@@ -384,6 +385,7 @@ class ModuleBuilder:
                                                 globals_kinds).run()
         infer = lambda: infer_of(work.tree)  # noqa: E731
         work.kinds = infer()
+        refuse_unimplemented_ranks(work.tree, work.kinds, unit.parsed.location)
         tentative = any(k == K.UNKNOWN or k == "a?" for k in arg_kinds)
         if choose_builders(work.tree, work.kinds, unit.parsed.location, tentative):
             work.kinds = infer()
@@ -424,6 +426,12 @@ class ModuleBuilder:
                          location=unit.parsed.location, **options).run(name)
 
     def _call_kinds(self, call, arg_kinds):
+        overloads = getattr(call.srcgrad_user, "srcgrad_by_rank", None)
+        if overloads is not None:   # a composite generated per rank of its first argument (np.pad)
+            rank = K.ndim(arg_kinds[0]) if arg_kinds else None
+            if rank not in overloads:
+                return K.UNKNOWN   # not known yet (a later round of kinds), or refused by normalize/ranks.py
+            call.srcgrad_user = overloads[rank]
         return self.build(call.srcgrad_user, "primal", (), tuple(arg_kinds)).return_kind
 
     def _take_constants(self, values: dict, tree) -> dict:

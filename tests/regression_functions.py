@@ -1154,3 +1154,21 @@ def special_functions_of_columns(A):
     derivative did not compile."""
     return (np.sum(np.sinc(A[:, 1])) + np.sum(scipy.special.erf(A.T))
             + np.sum(scipy.special.gammaln(1.5 + A[:, 0] ** 2)))
+
+
+def cross_of_rows(R, F):
+    """Torques r × f of many particles, (n, 3) arrays: the composite read a[1] as the second
+    component, which for a matrix is its second row (the value was silently wrong)."""
+    return np.sum(np.cross(R, F) ** 2) + np.sum(np.cross(R[0], F) * R)
+
+
+def trace_of_a_stack(s):
+    """np.trace of a 3-D array: the composite serves matrices; refused rather than guessed."""
+    stack = s * np.ones((2, 3, 3))
+    return np.sum(np.trace(stack))
+
+
+def lower_triangle_of_a_vector(x):
+    """np.tril of a vector (NumPy makes it a matrix first): refused where the composite's loop
+    would index past its one axis."""
+    return np.sum(np.tril(x * np.ones(3)))

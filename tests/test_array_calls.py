@@ -1,5 +1,7 @@
 """np.atleast_3d, np.interp, np.tile of matrices, np.vstack of a matrix and a vector, np.squeeze,
-np.diff of higher order, index arrays computed with integer arithmetic, masks combined with & and ~, np.median:
+np.diff of higher order, index arrays computed with integer arithmetic, masks combined with & and ~, np.median,
+np.pad, np.convolve, np.var/np.std with ddof=, np.trapezoid with x= or dx=, np.swapaxes, np.moveaxis,
+np.linalg.eigvalsh, scipy.linalg.solve_triangular, np.cross of rows:
 each through forward and reverse mode on both backends, against central finite differences and
 the dot-product test, at the shapes NumPy gives them; and the calls srcgrad refuses, with errors
 that name the construct and the line."""
@@ -7,6 +9,7 @@ import os
 
 import numpy as np
 import pytest
+import scipy.linalg
 
 from gradcheck import check_jvp, check_vjp, dot_product_test, numeric_jacobian
 
@@ -125,6 +128,59 @@ def medians(x, M):
     return np.median(x * x) + np.median(np.sin(x[:4])) + np.median(M) * np.sum(M)
 
 
+def heat_step_with_edges(u, alpha):
+    # a 2-D explicit diffusion step with zero-flux walls: the edge values repeated by np.pad
+    p = np.pad(u, 1, mode="edge")
+    lap = p[:-2, 1:-1] + p[2:, 1:-1] + p[1:-1, :-2] + p[1:-1, 2:] - 4.0 * u
+    return u + alpha * lap
+
+
+def padded_every_way(x):
+    return (np.sum(np.pad(x, (2, 1), mode="wrap") ** 3) + np.sum(np.sin(np.pad(x, 3, mode="reflect")))
+            + np.sum(np.pad(x, (1, 4), "symmetric") * np.arange(1.0, x.shape[0] + 6.0))
+            + np.sum(np.pad(x, 2, constant_values=0.5) ** 2))
+
+
+def padded_per_axis(A):
+    return np.cos(np.pad(A * A, ((0, 2), (1, 1)), mode="constant", constant_values=-0.25))
+
+
+def smoothed(x, kernel):
+    return np.convolve(x, kernel, mode="same") ** 2 + 0.1 * np.convolve(kernel, x, "valid")[0]
+
+
+def convolved_full(x, kernel):
+    return np.sin(np.convolve(x, kernel))
+
+
+def sample_statistics(x):
+    return np.var(x, ddof=1) * np.std(x, ddof=1) + x.var(ddof=0)
+
+
+def integrals(y, x, dx):
+    return np.trapezoid(y * y, x) + np.trapezoid(np.sin(y), dx=dx) + np.trapezoid(y, None, 0.5)
+
+
+def axes_moved(x):
+    T = x.reshape(2, 3, 4)
+    return np.sum(np.swapaxes(T, 0, 2)[1] ** 2) + np.sum(np.moveaxis(T, 0, -1)[2] ** 3) + np.sum(np.swapaxes(T, -1, 1)[0] * T[1].T)
+
+
+def spectrum(A):
+    w = np.linalg.eigvalsh(A + A.T)
+    return np.sum(w ** 2) + w[-1]
+
+
+def triangular_solves(A, b):
+    L = np.tril(A) + 3.0 * np.eye(A.shape[0])
+    y = scipy.linalg.solve_triangular(L, b, lower=True)
+    return scipy.linalg.solve_triangular(L.T, y) + scipy.linalg.solve_triangular(A + 4.0 * np.eye(3), y, lower=False)
+
+
+def torques(R, F):
+    return np.cross(R, F) + np.cross(R[0], F)
+
+
 CASES = [
     (lifted_to_3d, (0.7,), 0),
     (lifted_to_3d, (np.array([0.3, -1.1, 0.8]),), 0),
@@ -152,6 +208,17 @@ CASES = [
     (laplacian_by_index, (np.array([0.3, -0.5, 0.9, 0.2, 1.1, -0.7, 0.4]), 0.8), (0, 1)),
     (band_energy, (np.array([0.3, -0.5, 0.9, 0.2, 1.1, -0.7]), 0.25), (0, 1)),
     (medians, (np.array([0.3, -0.5, 0.9, 0.2, 1.1]), np.arange(12.0).reshape(3, 4) * 0.37 % 1.3), (0, 1)),
+    (heat_step_with_edges, (np.arange(20.0).reshape(4, 5) * 0.37 % 1.3, 0.2), (0, 1)),
+    (padded_every_way, (np.array([0.3, -0.5, 0.9, 0.2, 1.1]),), 0),
+    (padded_per_axis, (np.arange(6.0).reshape(3, 2) * 0.41 % 1.1 - 0.4,), 0),
+    (smoothed, (np.array([0.3, -0.5, 0.9, 0.2, 1.1, -0.7]), np.array([0.25, 0.5, 0.25])), (0, 1)),
+    (convolved_full, (np.array([0.3, -0.5]), np.array([0.2, 0.9, -0.4, 0.7])), (0, 1)),
+    (sample_statistics, (np.array([0.3, -0.5, 0.9, 0.2, 1.1]),), 0),
+    (integrals, (np.array([0.3, -0.5, 0.9, 0.2, 1.1]), np.array([0.0, 0.1, 0.35, 0.4, 0.9]), 0.3), (0, 1, 2)),
+    (axes_moved, (np.linspace(-1.0, 1.3, 24),), 0),
+    (spectrum, (np.arange(9.0).reshape(3, 3) * 0.37 % 1.3,), 0),
+    (triangular_solves, (np.arange(9.0).reshape(3, 3) * 0.37 % 1.3, np.array([0.5, -1.0, 0.25])), (0, 1)),
+    (torques, (np.arange(12.0).reshape(4, 3) * 0.3 - 1.1, np.cos(np.arange(12.0)).reshape(4, 3)), (0, 1)),
 ]
 IDS = [f"{f.__name__}-{np.shape(args[0])}-{k}" for k, (f, args, _) in enumerate(CASES)]
 
@@ -227,6 +294,32 @@ def diff_of_a_computed_order(x, k):
     return np.sum(np.diff(x, k))  # marker
 
 
+def pad_of_a_stack(x):
+    stack = x[0] * np.ones((2, 2, 2))
+    return np.sum(np.pad(stack, 1))  # marker
+
+
+def pad_with_computed_widths(x):
+    k = x.shape[0] // 2
+    return np.sum(np.pad(x, k))  # marker
+
+
+def convolve_of_a_matrix(A):
+    return np.sum(np.convolve(A, np.ones(2)))  # marker
+
+
+def cross_of_a_stack(x):
+    return np.sum(np.cross(x[0] * np.ones((2, 2, 3)), np.ones(3)))  # marker
+
+
+def var_with_ddof_along_an_axis(A):
+    return np.sum(np.var(A, axis=0, ddof=1))  # marker
+
+
+def trapezoid_of_a_matrix(A):
+    return np.sum(np.trapezoid(A))  # marker
+
+
 REFUSED = [
     (squeeze_without_axis, (np.ones((3, 1)),), ["np.squeeze", "axis="]),
     (squeeze_method_without_axis, (np.ones((3, 1)),), ["np.squeeze", "axis="]),
@@ -234,6 +327,12 @@ REFUSED = [
     (vstack_of_a_tuple_variable, (np.ones((2, 3)), np.ones(3)), ["np.vstack", "np.vstack((a, b))"]),
     (interp_with_left_value, (np.array([0.3]), np.ones(4)), ["np.interp", "left="]),
     (diff_of_a_computed_order, (np.array([0.3, 0.1, 0.4]), 2.0), ["np.diff", "n=", "written positive integer"]),
+    (pad_of_a_stack, (np.array([0.3, 0.1]),), ["np.pad", "3-D array", "vectors (1-D arrays) or matrices"]),
+    (pad_with_computed_widths, (np.array([0.3, 0.1]),), ["np.pad", "widths written as integers"]),
+    (convolve_of_a_matrix, (np.ones((2, 2)),), ["np.convolve", "of a matrix", "for vectors"]),
+    (cross_of_a_stack, (np.array([0.3, 0.1]),), ["np.cross", "3-D array"]),
+    (var_with_ddof_along_an_axis, (np.ones((2, 2)),), ["np.var", "axis="]),
+    (trapezoid_of_a_matrix, (np.ones((2, 2)),), ["np.trapezoid", "of a matrix", "for vectors"]),
 ]
 
 

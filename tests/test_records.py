@@ -134,3 +134,34 @@ def test_readme_table_is_what_the_records_say():
     from srcgrad.rules.table import markdown_table, table_in_readme
     readme = Path(__file__).resolve().parent.parent / "README.md"
     assert table_in_readme(readme) == markdown_table(), "run `python -m srcgrad.rules.table` to update README.md"
+
+
+def _other_ranks(args):
+    """The sample with one array argument given a dimension more (two rows of it) or one fewer
+    (its first row): (position, new arguments) for each."""
+    for k, a in enumerate(args):
+        if isinstance(a, np.ndarray) and a.dtype.kind == "f":
+            for other in (np.stack([a, 1.5 * a + 0.25]), a[0] if a.ndim >= 1 else None):
+                if other is not None:
+                    yield k, args[:k] + (other,) + args[k + 1:]
+
+
+@pytest.mark.parametrize("name,obj,rule", COMPOSITES, ids=[c[0] for c in COMPOSITES])
+def test_composite_serves_numpy_at_every_rank_its_record_admits(name, obj, rule):
+    """A composite is Python written for some ranks (np.cross of 3-vectors read a[1] as the second
+    component; of a matrix it is the second row): at every rank its record's `ranks` admits and
+    NumPy takes, it computes what NumPy computes; normalize/ranks.py refuses the others."""
+    for args in rule.samples:
+        for position, other in _other_ranks(args):
+            try:
+                with warnings.catch_warnings(), np.errstate(all="ignore"):
+                    warnings.simplefilter("ignore")
+                    want = obj(*other)
+            except Exception:
+                continue   # NumPy refuses it too
+            served = rule.ranks[position] if position < len(rule.ranks) else None
+            if served is not None and np.ndim(other[position]) not in served:
+                continue   # refused when srcgrad compiles the call
+            got = rule.implementation(*other)
+            for part, expected in zip(got, want) if isinstance(got, tuple) else [(got, want)]:
+                np.testing.assert_allclose(part, expected, rtol=1e-13, err_msg=f"{name} at ranks {[np.ndim(a) for a in other]}")

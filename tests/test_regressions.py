@@ -91,6 +91,7 @@ CASES = [
     (rf.reshape_argument, (np.asfortranarray(M23),), 0),
     (rf.enumerate_loop, (V3,), 0),
     (rf.special_functions_of_columns, (np.arange(12.0).reshape(4, 3) * 0.21 - 1.0,), 0),
+    (rf.cross_of_rows, (np.arange(12.0).reshape(4, 3) * 0.3 - 1.1, np.cos(np.arange(12.0)).reshape(4, 3)), (0, 1)),
     (rf.zipped_pairs, (np.array([0.7, -0.1, 0.4, 0.2]), V3), (0, 1)),
     (rf.zipped_rows_and_weights, (RNG.standard_normal((4, 3)), np.array([0.3, -0.5, 0.9, 0.2])), (0, 1)),
     (rf.tuple_return_after_break, (V3,), 0),
@@ -150,7 +151,9 @@ REFUSED = [(rf.arange_of_input, (0.5,), "np.arange` with an argument that depend
            (rf.raises_own_exception, (0.5,), r"(?s)regression_functions.py:\d+.*not a built-in one"),
            (rf.number_stored_into_a_list_of_arrays, (0.5,), r"(?s)regression_functions.py:\d+.*storing a number into a list whose items are arrays"),
            (rf.longer_array_stored_into_a_list, (0.5,), "storing an array into a list whose items have other lengths"),
-           (rf.length_one_array_stored_into_a_list, (0.5,), "storing an array into a list whose items have other lengths")]
+           (rf.length_one_array_stored_into_a_list, (0.5,), "storing an array into a list whose items have other lengths"),
+           (rf.trace_of_a_stack, (0.5,), r"(?s)regression_functions.py:\d+.*`np.trace` of a 3-D array.*for matrices"),
+           (rf.lower_triangle_of_a_vector, (0.5,), r"(?s)`np.tril` of a vector \(1-D array\)")]
 IDS = [f"{fn.__name__}-{k}" for k, (fn, _, _) in enumerate(CASES)]
 
 
@@ -313,6 +316,7 @@ except srcgrad_runtime.UnequalLengths as error:
 """
 
 
+@pytest.mark.slow
 def test_a_fused_stage_checks_its_lengths_before_reading():
     """A stage `y + h / 2.0 * k1` that scalarize fuses into one element loop over k1's length
     read a shorter y past its end in the forward sweep (the check ran only in the reverse sweep's

@@ -26,6 +26,7 @@ from ..analyze.aliasing import views
 from ..custom import is_custom
 from ..errors import UnsupportedSyntaxError
 from ..frontend.parse import is_derivative
+from .ranks import atom_of
 
 SMALL_CALLEE = 40   # statements after normalization
 
@@ -101,8 +102,8 @@ class _Inliner:
         (GMM: 8-13x -> 5-8x the primal; GradBench ode, whose gradient wraps the solver, 5.3x ->
         3.1x; lstm, whose time loop calls `predict`, 8.6x -> 5.4x). Inlining the one call grows no
         code: the callee's own derivative is then not needed."""
-        if is_derivative(call.srcgrad_user):
-            return False   # a derivative srcgrad made: its code differs per argument kinds, known later
+        if is_derivative(call.srcgrad_user) or hasattr(call.srcgrad_user, "srcgrad_by_rank"):
+            return False   # its code differs per argument kinds, known later (a derivative srcgrad made, np.pad)
         tree = self._callee(call).parsed.tree
         if is_custom(call.srcgrad_user):
             if target is None or writes_into_parameters(tree):
@@ -137,10 +138,14 @@ class _Inliner:
         for name in sorted(callee_names - outside):
             renames[name] = self.unit.names.fresh(name)
         syntax.rename(body, renames)
+        _rename_rank_checks(body, renames)
         result = self._returned(body, tails, call, target, callee)
         written_back = self._write_back(call, tree, renames)
-        inlined = ([syntax.comment(f"inlined: {gast.unparse(call).strip()}")] + bindings + body + written_back
-                   + result)
+        note = syntax.comment(f"inlined: {gast.unparse(call).strip()}")
+        if getattr(call, "srcgrad_ranked", None) is not None:   # the ranks it serves, checked once kinds are known
+            note.srcgrad_rank_check = (call.srcgrad_ranked, [atom_of(a) for a in call.args], call)
+            call.srcgrad_parsed = getattr(call, "srcgrad_parsed", None) or self.parsed   # its file, wherever it is inlined next
+        inlined = [note] + bindings + body + written_back + result
         for new in inlined:
             new.srcgrad_origin = getattr(new, "srcgrad_origin", None) or getattr(stmt, "srcgrad_origin", "")
         _mark_source(body, callee.parsed)
@@ -349,3 +354,13 @@ def _mark_source(body: list, parsed) -> None:
     for node in syntax.nodes_in(body):
         if getattr(node, "lineno", None) is not None and getattr(node, "srcgrad_parsed", None) is None:
             node.srcgrad_parsed = parsed
+
+
+def _rename_rank_checks(body: list, renames: dict) -> None:
+    """The rank checks of calls inlined into a body now inlined itself: in the names it has here."""
+    for block in syntax.blocks(body):
+        for stmt in block:
+            check = getattr(stmt, "srcgrad_rank_check", None)
+            if check is not None:
+                ranked, atoms, call = check
+                stmt.srcgrad_rank_check = (ranked, [renames.get(a, a) if isinstance(a, str) else a for a in atoms], call)

@@ -313,7 +313,7 @@ class _Resolver(gast.NodeTransformer):
                         f"Use the numpy function instead; supported methods: {', '.join(supported)}.")
         canonical = rule.name
         args = [receiver] + node.args
-        if method == "reshape" and len(node.args) > 1:
+        if method in ("reshape", "transpose") and len(node.args) > 1:   # x.reshape(2, 3): np.reshape(x, (2, 3))
             args = [receiver, syntax.tuple_(node.args)]
         call = syntax.call(canonical, *args)
         call.keywords = node.keywords
@@ -385,6 +385,7 @@ class _Resolver(gast.NodeTransformer):
         if rule is not None:
             node.func = syntax.dotted(rule.emitted)
             node.srcgrad_rule = rule
+            _served_ranks(node, rule.name, rule.ranks)
             if getattr(rule, "function", None) is not None:   # registered by the user: bound at load
                 self.found.bound[rule.emitted] = rule.function
                 if isinstance(rule.partials, CallTemplate):
@@ -448,11 +449,13 @@ class _Resolver(gast.NodeTransformer):
                 implementation, node.args = rule.specialize(node)
             except SrcgradError as exc:
                 self._error(node, f"`{rule.name}` called this way", str(exc))
+            _served_ranks(node, rule.name, getattr(implementation, "srcgrad_ranks", rule.ranks))
             return self._bind_call(node, implementation, rule.name)
         extra = rule.refused_options(node, "reverse")
         if extra:
             self._error(node, f"`{rule.name}` called with {extra}",
                         f"srcgrad implements {rule.name} for its basic arguments only; write the computation out.")
+        _served_ranks(node, rule.name, rule.ranks)
         return self._bind_call(node, rule.implementation, rule.name)
 
     def _composite_along(self, node, rule):
@@ -528,6 +531,13 @@ def _copy_position(new, old):
 
 # libraries whose Python-level functions srcgrad does not read: their internals use what the
 # supported subset does not (dtype dispatch, *args, try/except), and an error would point into them
+def _served_ranks(call, name: str, ranks: tuple) -> None:
+    """Mark a call of a primitive that serves some argument ranks only (the record's `ranks`, or
+    its generated implementation's): normalize/ranks.py refuses others once kinds are known."""
+    if ranks:
+        call.srcgrad_ranked = (name, ranks)
+
+
 _LIBRARIES = {"numpy", "scipy", "numba", "pandas", "sklearn", "jax", "torch"}
 _STDLIB = os.path.realpath(sysconfig.get_paths()["stdlib"]) + os.sep
 

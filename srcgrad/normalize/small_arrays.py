@@ -7,7 +7,7 @@
 After this pass (which needs argument kinds and the lengths of small argument arrays, so it runs
 once per signature) a 1-D float array is held as scalars when its length is known when the
 function compiles and at most SMALL, it shares no memory with a name written through, and every
-binding of it is one of: a literal of floats, zeros / ones / empty, a copy, a constant slice,
+binding of it is one of: a literal of floats, zeros / ones / empty, a copy or transpose, a constant slice,
 elementwise arithmetic or an elementwise function of such arrays and scalars; element writes at
 constant positions become scalar assignments. Constant indexing, len / shape / size and
 np.sum / np.mean / np.dot of such arrays read the scalars. Such a parameter is read once at entry,
@@ -36,6 +36,7 @@ SMALL = 16   # elements; longer arrays stay arrays (a loop over them is cheaper 
 _ELEMENTWISE_OPS = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Pow)
 _FILLED = {"np.zeros": 0.0, "np.ones": 1.0, "np.empty": 0.0}
 _FILLED_LIKE = {"np.zeros_like": 0.0, "np.ones_like": 1.0, "np.empty_like": 0.0}
+_SAME_ELEMENTS = ("np.copy", "np.transpose")   # of a vector: its elements (np.cross's rows-or-vector code)
 _PENDING = object()   # a length that depends on one not yet known
 
 
@@ -211,7 +212,7 @@ class _Facts:
             return len(elements) if elements and numbers and any(self._is_float(e) for e in elements) else None
         if rule.name in _FILLED and len(call.args) == 1:
             return _constant_length(call.args[0])
-        if (rule.name in _FILLED_LIKE or rule.name == "np.copy") and len(call.args) == 1:
+        if (rule.name in _FILLED_LIKE or rule.name in _SAME_ELEMENTS) and len(call.args) == 1:
             return self._operand_length(call.args[0], lengths, candidates)
         if rule.fuse == "elementwise":
             return self._broadcast(call.args, lengths, candidates)
@@ -427,7 +428,7 @@ class _Rewrite:
                 return syntax.const(_FILLED[name])
             if name in _FILLED_LIKE:
                 return syntax.const(_FILLED_LIKE[name])
-            if name == "np.copy":
+            if name in _SAME_ELEMENTS:
                 return self._operand(value.args[0], k)
             call = syntax.clone(value)
             call.args = [self._operand(a, k) for a in value.args]

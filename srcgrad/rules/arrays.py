@@ -42,6 +42,16 @@ def mean_transpose(g, x):
 def transpose_transpose(g, x):
     return np.transpose(g)
 
+@linear("np.swapaxes", kind=same_as_first, result="view", options=Options(positional=3),
+        samples=((MATRIX, 0, 1), (VECTOR.reshape(2, 3, 2), 0, 2), (VECTOR.reshape(2, 3, 2), -1, 1)))
+def swapaxes_transpose(g, x, axis1, axis2):
+    return np.swapaxes(g, axis1, axis2)
+
+@linear("np.moveaxis", kind=same_as_first, result="view", options=Options(positional=3),
+        samples=((MATRIX, 0, 1), (VECTOR.reshape(2, 3, 2), 0, 2), (VECTOR.reshape(2, 3, 2), -1, 0)))
+def moveaxis_transpose(g, x, source, destination):
+    return np.moveaxis(g, destination, source)
+
 @linear("np.ravel", kind=flattened, result="view", methods=("ravel",), options=FORWARD_ANY,
         samples=((MATRIX,),))
 def ravel_transpose(g, x):

@@ -11,6 +11,7 @@ import functools
 
 import gast
 import numpy as np
+import scipy.linalg  # noqa: F401  (resolve_path finds scipy.linalg.solve_triangular through it)
 
 from srcgrad_runtime import symmetric_eigen
 
@@ -21,13 +22,15 @@ from . import results
 from .registry import CompositeRule, register, resolve_path, rule_call
 
 
-def composite(path: str, kind, samples: tuple, along=None, methods: tuple = (), specialize=None):
+def composite(path: str, kind, samples: tuple, along=None, methods: tuple = (), specialize=None, ranks: tuple = ()):
     """Register the decorated implementation for `path`; `along(x, axis)` serves calls with axis=,
-    `specialize(call)` picks the code from what is written in the call (see CompositeRule)."""
+    `specialize(call)` picks the code from what is written in the call (see CompositeRule), `ranks`
+    are the argument ranks per operand the implementation computes NumPy's result for (others are
+    refused: normalize/ranks.py)."""
     def register_implementation(implementation):
         register(resolve_path(path), CompositeRule(name=path, kind=kind, implementation=implementation,
                                                   samples=samples, along=along, methods=methods,
-                                                  specialize=specialize))
+                                                  specialize=specialize, ranks=ranks))
         return implementation
     return register_implementation
 
@@ -60,19 +63,42 @@ def norm_along(x, axis):
     return np.sqrt(np.sum(x * x, axis=axis))
 
 
-@composite("np.var", kind=results.float_scalar, samples=((_V,), (_M,)), along=var_along, methods=("var",))
+def var_with_ddof(x, ddof):
+    """The variance with `ddof` degrees of freedom taken off the count (1: the sample variance)."""
+    deviation = x - np.mean(x)
+    return np.sum(deviation * deviation) / (x.size - ddof)
+
+
+def std_with_ddof(x, ddof):
+    deviation = x - np.mean(x)
+    return np.sqrt(np.sum(deviation * deviation) / (x.size - ddof))
+
+
+def _with_ddof(call, name: str, plain, with_ddof):
+    """np.var / np.std as written: of all elements, or with ddof= (axis= goes to `along` first)."""
+    ddof = results.keyword(call, "ddof")
+    if len(call.args) != 1 or any(k.arg != "ddof" for k in call.keywords):
+        raise SrcgradError(f"srcgrad implements {name} of all elements, with ddof= or along one axis (axis=, "
+                           "keepdims=); write other options out.")
+    call.keywords = []
+    return (plain, call.args) if ddof is None else (with_ddof, [call.args[0], ddof])
+
+
+@composite("np.var", kind=results.float_scalar, samples=((_V,), (_M,)), along=var_along, methods=("var",),
+           specialize=lambda call: _with_ddof(call, "np.var", np_var, var_with_ddof))
 def np_var(x):
     deviation = x - np.mean(x)
     return np.mean(deviation * deviation)
 
 
-@composite("np.std", kind=results.float_scalar, samples=((_V,), (_M,)), along=std_along, methods=("std",))
+@composite("np.std", kind=results.float_scalar, samples=((_V,), (_M,)), along=std_along, methods=("std",),
+           specialize=lambda call: _with_ddof(call, "np.std", np_std, std_with_ddof))
 def np_std(x):
     deviation = x - np.mean(x)
     return np.sqrt(np.mean(deviation * deviation))
 
 
-@composite("np.linalg.norm", kind=results.float_scalar, samples=((_V,), (_M,)), along=norm_along)
+@composite("np.linalg.norm", kind=results.float_scalar, samples=((_V,), (_M,)), along=norm_along, ranks=((1, 2),))
 def np_linalg_norm(x):
     """The 2-norm of a vector, the Frobenius norm of a matrix."""
     return np.sqrt(np.sum(x * x))
@@ -107,7 +133,7 @@ def np_median(x):
     return 0.5 * (ordered[n // 2 - 1] + ordered[n // 2])
 
 
-@composite("np.trace", kind=results.float_scalar, samples=((_M,),))
+@composite("np.trace", kind=results.float_scalar, samples=((_M,),), ranks=((2,),))
 def np_trace(a):
     total = 0.0
     for i in range(min(a.shape[0], a.shape[1])):
@@ -115,10 +141,13 @@ def np_trace(a):
     return total
 
 
-@composite("np.cross", kind=results.vector, samples=((_V[:3], _V[1:]),))
+@composite("np.cross", kind=results.float_broadcast, ranks=((1, 2), (1, 2)),
+           samples=((_V[:3], _V[1:]), (_SQUARE, _SQUARE[::-1]), (_V[:3], _SQUARE), (_SQUARE[:2], _V[1:])))
 def np_cross(a, b):
-    """The cross product of two 3-vectors."""
-    return np.array([a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]])
+    """The cross product of 3-vectors, or of the rows of (n, 3) arrays (NumPy's last axis), a
+    vector broadcast against rows: the components are the rows of the transposes."""
+    at, bt = a.T, b.T
+    return np.array([at[1] * bt[2] - at[2] * bt[1], at[2] * bt[0] - at[0] * bt[2], at[0] * bt[1] - at[1] * bt[0]]).T
 
 
 # ----- scipy.special: the functions of probabilities and log-densities -------------------------
@@ -184,7 +213,7 @@ def np_take(a, indices):
     return np.ravel(a)[indices]
 
 
-@composite("np.tril", kind=results.same_as_first, samples=((_SQUARE,), (_M,)))
+@composite("np.tril", kind=results.same_as_first, samples=((_SQUARE,), (_M,)), ranks=((2,),))
 def np_tril(a):
     """The lower triangle (diagonal included) of a matrix, zeros above."""
     out = np.zeros(a.shape)
@@ -194,7 +223,7 @@ def np_tril(a):
     return out
 
 
-@composite("np.triu", kind=results.same_as_first, samples=((_SQUARE,), (_M,)))
+@composite("np.triu", kind=results.same_as_first, samples=((_SQUARE,), (_M,)), ranks=((2,),))
 def np_triu(a):
     """The upper triangle (diagonal included) of a matrix, zeros below."""
     out = np.zeros(a.shape)
@@ -217,13 +246,35 @@ def _trapezoid_path() -> str:
     return "np.trapezoid" if hasattr(np, "trapezoid") else "np.trapz"
 
 
-@composite(_trapezoid_path(), kind=results.float_scalar, samples=((_V,),))
+def trapezoid_with_spacing(y, dx):
+    return 0.5 * dx * np.sum(y[1:] + y[:-1])
+
+
+def trapezoid_at_points(y, x):
+    return 0.5 * np.sum((y[1:] + y[:-1]) * (x[1:] - x[:-1]))
+
+
+def _trapezoid_specialized(call):
+    """np.trapezoid(y), with the sample points x= or the spacing dx= (by keyword or position)."""
+    x, dx = results.keyword(call, "x", 1), results.keyword(call, "dx", 2)
+    x = None if isinstance(x, gast.Constant) and x.value is None else x   # x=None written out
+    if len(call.args) > 3 or any(k.arg not in ("x", "dx") for k in call.keywords) or (x is not None and dx is not None):
+        raise SrcgradError(f"srcgrad implements {_trapezoid_path()} of a vector with x= or dx=; along an axis of "
+                           "a matrix, call it on each row.")
+    y, call.keywords = call.args[0], []
+    if x is not None:
+        return trapezoid_at_points, [y, x]
+    return (trapezoid_with_spacing, [y, dx]) if dx is not None else (np_trapezoid, [y])
+
+
+@composite(_trapezoid_path(), kind=results.float_scalar, samples=((_V,),), ranks=((1,), (0, 1)),
+           specialize=_trapezoid_specialized)
 def np_trapezoid(y):
-    """The trapezoidal rule with unit spacing (integrate against x by writing the sum out)."""
+    """The trapezoidal rule with unit spacing; calls with x= or dx= take the functions above."""
     return 0.5 * np.sum(y[1:] + y[:-1])
 
 
-@composite("np.linalg.matrix_power", kind=results.same_as_first, samples=((_SQUARE, 3), (_SQUARE, 0)))
+@composite("np.linalg.matrix_power", kind=results.same_as_first, samples=((_SQUARE, 3), (_SQUARE, 0)), ranks=((2,), (0,)))
 def np_matrix_power(a, n):
     """a @ a @ ... (n ≥ 0 factors; the identity for 0) by repeated squaring."""
     result = np.eye(a.shape[0])
@@ -237,7 +288,7 @@ def np_matrix_power(a, n):
     return result
 
 
-@composite("np.meshgrid", kind=results.two_matrices, samples=((_V, _V[:3]),))
+@composite("np.meshgrid", kind=results.two_matrices, samples=((_V, _V[:3]),), ranks=((1,), (1,)))
 def np_meshgrid(x, y):
     """The coordinate matrices of two vectors (indexing="xy": x varies along rows)."""
     xs = np.empty((y.shape[0], x.shape[0]))
@@ -249,7 +300,7 @@ def np_meshgrid(x, y):
     return xs, ys
 
 
-@composite("np.linalg.slogdet", kind=results.two_floats, samples=((_SQUARE,),))
+@composite("np.linalg.slogdet", kind=results.two_floats, samples=((_SQUARE,),), ranks=((2,),))
 def np_linalg_slogdet(a):
     """(sign, log|det a|) through det; its derivative is inv(a).T, as det's rule gives. The
     determinant itself must be representable (it overflows for large, badly scaled matrices)."""
@@ -285,7 +336,44 @@ def _eigh_jvp(primals, tangents):
     return (w, v), (dw, v @ (gaps * rotated))
 
 
-@composite("np.linalg.eigh", kind=results.values_and_vectors, samples=((_SQUARE + _SQUARE.T,),))
+def solve_lower_triangular(a, b):
+    return np.linalg.solve(np.tril(a), b)
+
+
+def solve_upper_triangular(a, b):
+    return np.linalg.solve(np.triu(a), b)
+
+
+def _triangular_specialized(call):
+    """scipy.linalg.solve_triangular(a, b, lower=...): a solve with the triangle it reads (the
+    other's elements get no derivative). LAPACK's substitution would be O(n²); this is O(n³)."""
+    lower = results.keyword(call, "lower", 3)
+    written = {k.arg: k.value for k in call.keywords}
+    defaults = {"trans": 0, "unit_diagonal": False, "check_finite": True, "overwrite_b": False}
+    if len(call.args) > 2 or any(name not in defaults and name != "lower" for name in written) or any(
+            not (isinstance(v, gast.Constant) and v.value == defaults[k]) for k, v in written.items() if k != "lower") \
+            or not (lower is None or isinstance(lower, gast.Constant) and isinstance(lower.value, bool)):
+        raise SrcgradError("srcgrad implements scipy.linalg.solve_triangular(a, b, lower=True or False) with "
+                           "the other options at their defaults; for trans= solve with a.T.")
+    call.keywords = []
+    return (solve_lower_triangular if lower is not None and lower.value else solve_upper_triangular), call.args
+
+
+@composite("scipy.linalg.solve_triangular", kind=results.same_as_second, specialize=_triangular_specialized,
+           samples=((_SQUARE, _V[:3]), (_SQUARE, _SQUARE)), ranks=((2,), (1, 2)))
+def scipy_solve_triangular(a, b):
+    """What the record runs for its samples (lower=False); calls take the functions above."""
+    return solve_upper_triangular(a, b)
+
+
+@composite("np.linalg.eigvalsh", kind=results.vector, samples=((_SQUARE + _SQUARE.T,),), ranks=((2,),))
+def np_linalg_eigvalsh(a):
+    """The eigenvalues (ascending) of a symmetric matrix: those of eigh, with its rule."""
+    values, vectors = _eigh(a)
+    return values
+
+
+@composite("np.linalg.eigh", kind=results.values_and_vectors, samples=((_SQUARE + _SQUARE.T,),), ranks=((2,),))
 def np_linalg_eigh(a):
     """Eigenvalues (ascending) and eigenvectors of a symmetric matrix, with the rule above."""
     return _eigh(a)
@@ -312,12 +400,149 @@ def cumsum_along(x, axis):
     return out
 
 
+# ----- convolution and padding ------------------------------------------------------------------
+
+def convolve_full(a, v):
+    """The full discrete convolution of two vectors: each output element written once, as a sum."""
+    n, m = a.shape[0], v.shape[0]
+    out = np.empty(n + m - 1)
+    for k in range(n + m - 1):
+        total = 0.0
+        for j in range(max(0, k - n + 1), min(k, m - 1) + 1):
+            total += a[k - j] * v[j]
+        out[k] = total
+    return out
+
+
+def convolve_same(a, v):
+    """The middle max(n, m) elements of the full convolution, as NumPy centres them."""
+    start = (min(a.shape[0], v.shape[0]) - 1) // 2
+    return convolve_full(a, v)[start:start + max(a.shape[0], v.shape[0])]
+
+
+def convolve_valid(a, v):
+    """Where the shorter vector lies wholly inside the longer."""
+    return convolve_full(a, v)[min(a.shape[0], v.shape[0]) - 1:max(a.shape[0], v.shape[0])]
+
+
+_CONVOLUTIONS = {"full": convolve_full, "same": convolve_same, "valid": convolve_valid}
+
+
+def _convolve_specialized(call):
+    """np.convolve(a, v, mode): mode a written "full" (the default), "same" or "valid"."""
+    mode = results.keyword(call, "mode", 2)
+    name = "full" if mode is None else mode.value if isinstance(mode, gast.Constant) else None
+    if name not in _CONVOLUTIONS or len(call.args) < 2 or any(k.arg != "mode" for k in call.keywords):
+        raise SrcgradError('srcgrad implements np.convolve(a, v, mode) of two vectors with mode a written "full", '
+                           '"same" or "valid".')
+    call.keywords = []
+    return _CONVOLUTIONS[name], call.args[:2]
+
+
+@composite("np.convolve", kind=results.vector, specialize=_convolve_specialized, ranks=((1,), (1,)),
+           samples=((_V, _V[:3]), (_V[:2], _V), (_V, _V)))
+def np_convolve(a, v):
+    """What the record runs for its samples (mode "full"); calls take the functions above."""
+    return convolve_full(a, v)
+
+
+# where element i of the padded axis (i from -before) comes from, n elements along it (NumPy's modes)
+_PAD_SOURCES = {"edge": "min(max(i, 0), n - 1)", "wrap": "i % n",
+                "reflect": "(i % (2 * n - 2)) if i % (2 * n - 2) < n else 2 * n - 2 - i % (2 * n - 2)",
+                "symmetric": "(i % (2 * n)) if i % (2 * n) < n else 2 * n - 1 - i % (2 * n)"}
+
+
+@functools.cache
+def pad_function(widths: tuple, mode: str, value: float):
+    """np.pad of a vector or a matrix in `mode`, `widths` a pair per axis, or one pair for every
+    axis: then the function for vectors, with the one for matrices beside it (`srcgrad_by_rank`),
+    the call being bound to either once its argument's rank is known."""
+    if len(widths) == 1:
+        vector, matrix = _padded(widths, mode, value), _padded(widths * 2, mode, value)
+        vector.srcgrad_by_rank = {1: vector, 2: matrix}
+        return vector
+    function = _padded(widths, mode, value)
+    function.srcgrad_ranks = ((len(widths),),)   # a pair per axis: for arrays of that rank only
+    return function
+
+
+def _padded(widths: tuple, mode: str, value: float):
+    """np.pad of an array of rank len(widths): for "constant", the array written into a block of
+    `value`; for the others, each element read from where the mode's index map says (an element
+    repeated at the edges collects each repeat's derivative)."""
+    rank = len(widths)
+    name = f"pad_{mode}_" + "_".join(f"{b}_{a}" for b, a in widths)
+    lengths = [f"x.shape[{axis}] + {b + a}" for axis, (b, a) in enumerate(widths)]
+    if mode == "constant":
+        inner = ", ".join(f"{b}:{b} + x.shape[{axis}]" for axis, (b, _) in enumerate(widths))
+        body = (f"    out = np.full(({', '.join(lengths)},), {value!r})\n"
+                f"    out[{inner}] = x\n")
+    else:
+        body = f"    out = np.empty(({', '.join(lengths)},))\n"
+        indent = "    "
+        for axis, (b, _) in enumerate(widths):
+            body += (f"{indent}for k{axis} in range({lengths[axis]}):\n"
+                     f"{indent}    i = k{axis} - {b}\n"
+                     f"{indent}    n = x.shape[{axis}]\n"
+                     f"{indent}    j{axis} = {_PAD_SOURCES[mode]}\n")
+            indent += "    "
+        body += f"{indent}out[{', '.join(f'k{a}' for a in range(rank))}] = x[{', '.join(f'j{a}' for a in range(rank))}]\n"
+    function = generated_function(name, (
+        f'"""np.pad(x, {widths}, mode={mode!r}), generated by srcgrad (rules/composite.py)."""\n'
+        "import numpy as np\n\n\n"
+        f"def {name}(x):\n{body}    return out\n"))
+    return function
+
+
+def _pad_widths(node) -> tuple | None:
+    """The written widths as ((before, after), ...) per axis, or (pair,) for "every axis"; None if not written integers."""
+    def pair(p):
+        if _written_integer(p):
+            return (syntax.number(p),) * 2
+        if isinstance(p, (gast.Tuple, gast.List)) and len(p.elts) == 2 and all(_written_integer(e) for e in p.elts):
+            return tuple(syntax.number(e) for e in p.elts)
+        return None
+    if node is None:
+        return None
+    if pair(node) is not None:
+        return (pair(node),)
+    if isinstance(node, (gast.Tuple, gast.List)) and 1 <= len(node.elts) <= 2:
+        pairs = tuple(pair(e) for e in node.elts)
+        return pairs if None not in pairs and all(len(p) == 2 for p in pairs) else None
+    return None
+
+
+def _pad_specialized(call):
+    """np.pad(x, widths, mode=..., constant_values=c) with written widths, mode and c."""
+    widths = _pad_widths(results.keyword(call, "pad_width", 1))
+    mode_node = results.keyword(call, "mode", 2)
+    mode = "constant" if mode_node is None else getattr(mode_node, "value", None)
+    value_node = results.keyword(call, "constant_values")
+    value = 0.0 if value_node is None else syntax.number(value_node)
+    if (widths is None or mode not in ("constant", *_PAD_SOURCES) or value is None or len(call.args) > 3
+            or any(k.arg not in ("pad_width", "mode", "constant_values") for k in call.keywords)
+            or (value_node is not None and mode != "constant") or any(min(p) < 0 for p in widths)):
+        raise SrcgradError("srcgrad implements np.pad(x, widths, mode) of a vector or a matrix with the widths written "
+                           "as integers (`1`, `(1, 2)`, or `((1, 1), (0, 2))` per axis of a matrix), mode a written "
+                           '"constant" (constant_values= a written number), "edge", "wrap", "reflect" or "symmetric".')
+    call.keywords = []
+    return pad_function(widths, mode, float(value)), call.args[:1]
+
+
+@composite("np.pad", kind=results.same_as_first, specialize=_pad_specialized, ranks=((1, 2),),
+           samples=((_V, 2), (_V, (1, 3)), (_M, ((1, 0), (2, 1)))))
+def np_pad(x, widths):
+    """What the record runs for its samples (zeros around); calls take pad_function(...)."""
+    pairs = ((widths, widths),) * x.ndim if isinstance(widths, int) else (widths,) * x.ndim if isinstance(widths[0], int) else widths
+    return pad_function(tuple(pairs), "constant", 0.0)(x)
+
+
 # ----- interpolation, squeezing and stacking ---------------------------------------------------
 
 _XP, _FP = np.array([0.0, 0.5, 1.0, 2.0]), np.array([1.0, -0.5, 2.0, 0.25])
 
 
-@composite("np.interp", kind=results.interpolated,
+@composite("np.interp", kind=results.interpolated, ranks=(None, (1,), (1,)),
            samples=((0.7, _XP, _FP), (np.array([-1.0, 0.0, 0.3, 1.0, 1.9, 2.0, 3.0]), _XP, _FP)))
 def np_interp(x, xp, fp):
     """Piecewise-linear interpolation through the points (xp, fp), xp increasing (two points or

@@ -9,6 +9,7 @@ A record says how to differentiate the primitive (its kind of entry, below) and,
 - `fuse`: how scalarize may fold it into an element loop ("elementwise", "sum", "mean", "dot");
 - `methods`: array methods that mean the same (`x.sum()`);
 - `samples`: argument kinds on which the tests check `kind` against what numpy returns.
+- `ranks`: per operand, the argument ranks it computes NumPy's result for (a composite of 3-vectors).
 
 Kinds of entry:
 - ElementwiseRule: the partial derivatives, one template expression per argument. Forward mode
@@ -78,6 +79,7 @@ class Rule:
     samples: tuple = ()
     along: Callable | None = None     # (x, axis) -> the same along one axis, in Python, for calls with axis=
     repeated_by: str = ""             # the option applying the primitive that many times (np.diff's n)
+    ranks: tuple = ()                 # per operand, the ranks it serves (None: any); others are refused
 
     @property
     def emitted(self) -> str:

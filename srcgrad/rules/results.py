@@ -56,6 +56,11 @@ def same_as_first(args, call=None):
     return args[0] if args else K.UNKNOWN
 
 
+def same_as_second(args, call=None):
+    """A solve's result is shaped like its right-hand side."""
+    return args[1] if len(args) > 1 else K.UNKNOWN
+
+
 def as_array(args, call=None):
     """np.asarray: an array as it is; a number as a 0-d array."""
     return K.array(0) if args and K.is_scalar(args[0]) else same_as_first(args)

@@ -91,6 +91,9 @@ def _notes(rules: list) -> str:
         notes.append("reverse mode stores its result")
     if getattr(rule, "along", None) is not None:
         notes.append("accepts `axis=` (one written integer) and `keepdims=`")
+    if rule.ranks:
+        served = ", ".join("any" if r is None else " or ".join(map(str, r)) for r in rule.ranks)
+        notes.append(f"argument ranks {served} (others refused)")
     if rule.spelling:
         notes.append(f"generated code calls srcgrad_runtime.{rule.spelling}")
     if any(isinstance(r, ElementwiseRule) and r.fuse for r in rules):
