@@ -26,7 +26,11 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("script, env, success", CASES, ids=[case[0] for case in CASES])
+SLOW = {"newton_fit.py", "dask_ensemble.py", "dask_fit.py", "option_greeks.py", "mlp_digits.py"}   # 20-50 s each
+
+
+@pytest.mark.parametrize("script, env, success", [pytest.param(*case, marks=pytest.mark.slow) if case[0] in SLOW else case
+                                                  for case in CASES], ids=[case[0] for case in CASES])
 def test_example_runs(script, env, success, tmp_path):
     run_env = dict(os.environ, SRCGRAD_CACHE_DIR=str(tmp_path / "cache"), **env)
     result = subprocess.run([sys.executable, str(EXAMPLES / script)], env=run_env, cwd=tmp_path,

@@ -155,7 +155,7 @@ def test_rodrigues_if_else_returns_are_inlined(rot):
     assert "# inlined: _rotate(rot, X)" in g.source and "def vjp__rotate" not in g.source
 
 
-@pytest.mark.parametrize("x", [SMALL, LARGE], ids=["else", "if"])
+@pytest.mark.parametrize("x", [pytest.param(SMALL, marks=pytest.mark.slow), LARGE], ids=["else", "if"])
 def test_if_else_tail_returns_jacobians(x):
     a = 0.7
     _check_both_modes(if_else_vector, (x, a), (0, 1))

@@ -137,6 +137,7 @@ def test_dead_code_elimination_is_flow_sensitive():
     assert to_source(tree) == "def f(a, n):\n    s = 2.0 * a\n    return s\n"
 
 
+@pytest.mark.slow
 def test_a_call_from_one_place_is_inlined_and_its_forward_runs_once():
     """A solver called once (ode's `ode(x, s)[-1]`) and a step called from one place in a time loop
     (lstm's `predict`) become the caller's code: no `vjp_` of theirs reruns their forward sweep."""
@@ -185,6 +186,7 @@ def test_a_loop_adding_into_shifted_rows_assigns_them(k):
     assert re.search(r"\w+_bar\[sub\w*\] = ", source), source
 
 
+@pytest.mark.slow
 def test_a_loop_adding_into_rows_past_the_first_adds_into_zeros():
     """Rows added into that do not start at row 0 (one row ahead: 1..n-1; one row back from
     i = 2: 1..n-2) are not assigned, as row 0 would keep the step before's values; the same loop's
@@ -323,6 +325,7 @@ def test_a_buffer_is_handed_over_only_when_its_adjoint_is_not_read_again():
     assert not handed("pass", binding="k = z + 1.0")  # not a second name: its own array
 
 
+@pytest.mark.slow
 def test_a_rows_adjoint_that_only_receives_additions_is_that_row_of_the_adjoint():
     """GMM's `l_ik = l[ik]`: the additions go into `W_bar[c]` itself, no row zeroed and added back."""
     rng = np.random.default_rng(2)
@@ -430,6 +433,7 @@ def test_a_fresh_array_costly_to_replay_is_read_back_from_a_tape():
     assert "packed_c[idx] * centred_i" not in reverse.replace("packed_c_idx", "packed_c[idx]")
 
 
+@pytest.mark.slow
 def test_with_an_array_read_back_the_numbers_the_adjoint_reads_are_stored():
     """`log(1 + sum(out ** 2))`: the log's argument is stored per iteration, else the replay would
     still compute the product to get it."""
@@ -505,6 +509,7 @@ def test_gated_cell_gradient_matches_finite_differences():
     check_vjp(lambda g, c: pf.gated_cell(g, c)[0], (rng.normal(size=12), rng.normal(size=3)), (0, 1))
 
 
+@pytest.mark.slow
 def test_replay_read_only_for_shapes_is_dropped():
     """The reverse sweep of an LSTM-like cell needs its gates only for their shapes (`gates[:n].shape`)
     and its taped values only where an adjoint reads them: the replayed loop that fills the gates
@@ -533,6 +538,7 @@ def test_adjoints_of_a_tuples_arrays_reuse_their_buffers_in_a_loop():
     check_vjp(pf.lstm_like, args, (0, 1), "numba")
 
 
+@pytest.mark.slow
 def test_lstm_cells_replay_nothing_and_add_into_their_weight_rows():
     """GradBench lstm's shape (lstm_layers): the reverse sweep's replay of a cell reads only the
     shapes of the cell's new values, which fill arrays of their own (no name from before shares

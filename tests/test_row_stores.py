@@ -42,7 +42,7 @@ def test_residual_rows_are_written_by_the_element_loop():
         assert "np.empty(n)" not in source, source   # no array for the expression
 
 
-@pytest.mark.parametrize("fn", [pf.rows_from_rows, pf.planes])
+@pytest.mark.parametrize("fn", [pytest.param(pf.rows_from_rows, marks=pytest.mark.slow), pf.planes])
 def test_rows_the_loop_reads_keep_numpy_values_and_derivatives(fn):
     x = np.array([0.3, -0.7, 1.1])
     value, _ = srcgrad.value_and_grad(lambda x: np.sum(fn(x, 4) ** 2))(x)

@@ -234,6 +234,7 @@ def loop(x):
 """
 
 
+@pytest.mark.slow
 def test_a_new_process_finds_code_for_its_lengths_in_the_transform_cache(tmp_path):
     """Code that holds x as scalars is stored for x's length; code that relies on no length is
     found again by a process calling with another length."""

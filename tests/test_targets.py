@@ -178,7 +178,8 @@ PRANGE = [
 ]
 
 
-@pytest.mark.parametrize("fn, args, wrt", PRANGE, ids=[c[0].__name__ for c in PRANGE])
+@pytest.mark.parametrize("fn, args, wrt", [pytest.param(*c, marks=pytest.mark.slow) if c[0].__name__.startswith("gmm") else c
+                                            for c in PRANGE], ids=[c[0].__name__ for c in PRANGE])
 def test_prange_gradients_match_the_cpu_target(fn, args, wrt):
     value, grads = srcgrad.value_and_grad(fn, wrt=wrt, target="parallel")(*args)
     expected_value, expected = srcgrad.value_and_grad(fn, wrt=wrt)(*args)
@@ -209,6 +210,7 @@ def test_prange_jacobians_and_vjp_of_a_vector_output():
     close(srcgrad.vjp(tf.decay_residuals, target="parallel")(*args, w)[1], srcgrad.vjp(tf.decay_residuals)(*args, w)[1])
 
 
+@pytest.mark.slow
 def test_prange_source_shows_parallel_loops_and_private_parts():
     g = srcgrad.grad(tf.pair_energy, target="parallel")
     g(*PRANGE[2][1])

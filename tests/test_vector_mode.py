@@ -329,6 +329,7 @@ print(sum("NumbaPerformanceWarning" in x.category.__name__ for x in caught))
 """
 
 
+@pytest.mark.slow
 def test_numba_advice_about_generated_code_does_not_reach_the_user(tmp_path):
     """_bones's tangent of `base @ R.T` is a transposed view: compiling it, numba advises that `@`
     is faster on contiguous arrays, naming a generated line the user cannot change."""

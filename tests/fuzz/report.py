@@ -44,11 +44,6 @@ def coverage_table(campaign) -> str:
     return "\n".join(lines)
 
 
-def missing_constructs(campaign) -> list:
-    table = campaign.coverage()
-    return [name for names in groups().values() for name in names if not table[name]]
-
-
 def refusal_table(campaign, limit: int = 20) -> str:
     counts = campaign.refusal_counts()
     lines = [f"refusals: {len(counts)} distinct messages (programs, message):"]
