@@ -163,7 +163,9 @@ def integrals(y, x, dx):
 
 def axes_moved(x):
     T = x.reshape(2, 3, 4)
-    return np.sum(np.swapaxes(T, 0, 2)[1] ** 2) + np.sum(np.moveaxis(T, 0, -1)[2] ** 3) + np.sum(np.swapaxes(T, -1, 1)[0] * T[1].T)
+    P, Q = T.transpose(1, 0, 2), np.transpose(T, (2, 0, 1))   # permutations: swaps of axes in both modes
+    return (np.sum(np.swapaxes(T, 0, 2)[1] ** 2) + np.sum(np.moveaxis(T, 0, -1)[2] ** 3) + np.sum(np.swapaxes(T, -1, 1)[0] * T[1].T)
+            + np.sum(P[0] * P[2]) + np.sum(np.sin(Q[1]) * Q[3]))
 
 
 def spectrum(A):

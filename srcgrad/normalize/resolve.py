@@ -368,6 +368,8 @@ class _Resolver(gast.NodeTransformer):
             node.srcgrad_to_float = self._is_float_dtype(node.args[1])
         if obj is np.matmul and len(node.args) == 2:  # numba compiles `@` but not np.matmul
             return gast.BinOp(left=node.args[0], op=gast.MatMult(), right=node.args[1])
+        if obj is np.transpose and _written_permutation(results_keyword(node, "axes", 1)) is not None:
+            return self._as_swaps(node, _written_permutation(results_keyword(node, "axes", 1)))
         rule = registry.lookup(obj) or registry.constant_only(obj)
         if rule is not None and rule.repeated_by and results_keyword(node, rule.repeated_by, 1) is not None:
             return self._bind_call(self._applied_repeatedly(node, rule, obj, spelled), obj, spelled)
@@ -425,6 +427,20 @@ class _Resolver(gast.NodeTransformer):
             f"numba can compile it, register its partial derivatives: "
             f"`srcgrad.rules.register_elementwise({spelled.split('.')[-1]}, partials)` where `partials` "
             "is a def with the same parameters returning one derivative per parameter.")
+
+    def _as_swaps(self, node, permutation: list):
+        """`np.transpose(x, (1, 2, 0))` as the np.swapaxes calls that put the axes in that order:
+        each is linear with its own transpose, where a permutation's transpose in reverse mode
+        would need the inverse permutation."""
+        result, labels = node.args[0], list(range(len(permutation)))
+        for i, axis in enumerate(permutation):
+            j = labels.index(axis)
+            if j != i:
+                swap = syntax.call("np.swapaxes", result, syntax.const(i), syntax.const(j))
+                _copy_position(swap, node)
+                result = self._bind_call(swap, np.swapaxes, "np.swapaxes")
+                labels[i], labels[j] = labels[j], labels[i]
+        return result   # x itself for the identity: shares its memory, as numpy's view does
 
     def _applied_repeatedly(self, node, rule, obj, spelled):
         """`np.diff(x, 2)` (or `n=2`) as `np.diff(np.diff(x))`: one call per application, each
@@ -521,6 +537,16 @@ class _Resolver(gast.NodeTransformer):
 
 def _is_print(call, local: set) -> bool:
     return isinstance(call.func, gast.Name) and call.func.id == "print" and "print" not in local
+
+
+def _written_permutation(axes) -> list | None:
+    """The axes of np.transpose written as a tuple of non-negative integers, or None."""
+    if not isinstance(axes, (gast.Tuple, gast.List)):
+        return None
+    numbers = [syntax.number(a) for a in axes.elts]
+    if any(type(n) is not int for n in numbers) or sorted(numbers) != list(range(len(numbers))):
+        return None
+    return numbers
 
 
 def _copy_position(new, old):
