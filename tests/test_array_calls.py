@@ -322,6 +322,19 @@ def trapezoid_of_a_matrix(A):
     return np.sum(np.trapezoid(A))  # marker
 
 
+def batched_matmul(x):
+    B = x.reshape(2, 2, 2)
+    return np.sum(B @ B)  # marker
+
+
+def dot_with_a_number(x, s):
+    return np.sum(np.dot(x, s))  # marker
+
+
+def determinants_of_a_stack(x):
+    return np.sum(np.linalg.det(x.reshape(2, 2, 2)))  # marker
+
+
 REFUSED = [
     (squeeze_without_axis, (np.ones((3, 1)),), ["np.squeeze", "axis="]),
     (squeeze_method_without_axis, (np.ones((3, 1)),), ["np.squeeze", "axis="]),
@@ -335,6 +348,9 @@ REFUSED = [
     (cross_of_a_stack, (np.array([0.3, 0.1]),), ["np.cross", "3-D array"]),
     (var_with_ddof_along_an_axis, (np.ones((2, 2)),), ["np.var", "axis="]),
     (trapezoid_of_a_matrix, (np.ones((2, 2)),), ["np.trapezoid", "of a matrix", "for vectors"]),
+    (batched_matmul, (np.arange(8.0),), ["`@` of a 3-D array", "a loop over"]),
+    (dot_with_a_number, (np.arange(3.0), 2.0), ["`np.dot` of a number (argument 2)", "written with `*`"]),
+    (determinants_of_a_stack, (np.arange(8.0),), ["`np.linalg.det` of a 3-D array"]),
 ]
 
 

@@ -13,28 +13,49 @@ import gast
 from .. import syntax
 from ..analyze import kinds as K
 from ..errors import UnsupportedSyntaxError
+from ..rules import registry
+
+_MATMUL = registry.lookup("op:@")
 
 
 def refuse_unimplemented_ranks(tree, kinds: dict, location) -> None:
     """Raise UnsupportedSyntaxError at the first call whose argument has a rank its record does
-    not serve: a call still in the tree, or one the inline pass replaced by its body, whose
-    comment keeps the check (`srcgrad_rank_check`). Arguments of unknown rank pass."""
-    for node in syntax.nodes_in(tree):
-        if isinstance(node, gast.Call) and getattr(node, "srcgrad_ranked", None) is not None:
-            _check(node.srcgrad_ranked, [atom_of(a) for a in node.args], node, kinds, location)
-        elif getattr(node, "srcgrad_rank_check", None) is not None:
-            _check(*node.srcgrad_rank_check, kinds, location)
+    not serve: a call still in the tree (or `a @ b`), or one the inline pass replaced by its body,
+    whose comment keeps the check (`srcgrad_rank_check`). Arguments of unknown rank pass."""
+    for block in syntax.blocks(tree.body):
+        for stmt in block:
+            if getattr(stmt, "srcgrad_rank_check", None) is not None:
+                ranked, atoms, call = stmt.srcgrad_rank_check
+                _check(ranked, atoms, kinds, location(call))
+            for node in syntax.nodes_in(_own_parts(stmt)):
+                where = location(node) or location(stmt)
+                if isinstance(node, gast.Call) and getattr(node, "srcgrad_ranked", None) is not None:
+                    _check(node.srcgrad_ranked, [atom_of(a) for a in node.args], kinds, where)
+                elif isinstance(node, gast.BinOp) and isinstance(node.op, gast.MatMult):
+                    _check(("`@`", _MATMUL.ranks), [atom_of(node.left), atom_of(node.right)], kinds, where)
 
 
-def _check(ranked: tuple, atoms: list, call, kinds: dict, location) -> None:
+def _own_parts(stmt) -> list:
+    """The expressions of `stmt` itself, not of the statements nested in it."""
+    if isinstance(stmt, (gast.If, gast.While)):
+        return [stmt.test]
+    if isinstance(stmt, gast.For):
+        return [stmt.iter]
+    return [stmt]
+
+
+def _check(ranked: tuple, atoms: list, kinds: dict, where) -> None:
     name, ranks = ranked
     for position, (atom, served) in enumerate(zip(atoms, ranks)):
         rank = 0 if atom == 0 else None if atom is None else K.ndim(kinds.get(atom, K.UNKNOWN))
         if served is not None and rank is not None and rank not in served:
+            advice = ("Pass an array of one of those ranks (a number times an array is written with `*`)."
+                      if rank < min(served) else
+                      "Call it on each of those (a loop over the rows or matrices), or write the computation out.")
             raise UnsupportedSyntaxError(
-                f"`{name}` of a {_described(rank)} (argument {position + 1})", location(call),
-                f"srcgrad implements {name} for {' or '.join(_described(r, plural=True) for r in served)} there. "
-                "Call it on each of those (a loop over the rows or matrices), or write the computation out.")
+                f"{_spelled(name)} of a {_described(rank)} (argument {position + 1})", where,
+                f"srcgrad implements {name.strip('`')} for {' or '.join(_described(r, plural=True) for r in served)} "
+                f"there. {advice}")
 
 
 def atom_of(argument):
@@ -43,6 +64,10 @@ def atom_of(argument):
     if isinstance(argument, gast.Constant):
         return 0
     return argument.id if isinstance(argument, gast.Name) else None
+
+
+def _spelled(name: str) -> str:
+    return name if name.startswith("`") else f"`{name}`"
 
 
 def _described(rank: int, plural: bool = False) -> str:

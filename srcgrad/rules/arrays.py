@@ -107,7 +107,7 @@ def linspace_transpose(g, start, stop, num):
 def diag_transpose_(g, x):
     return diag_transpose(g, x)
 
-@linear("np.diff", kind=same_as_first, result="new", samples=((VECTOR,), (MATRIX,)), repeated_by="n")
+@linear("np.diff", kind=same_as_first, result="new", samples=((VECTOR,), (MATRIX,)), repeated_by="n", ranks=((1, 2),))
 def diff_transpose_(g, x):
     return diff_transpose(g, x)
 
@@ -151,12 +151,13 @@ def atleast_1d_transpose(g, x):
 
 # ----- Products --------------------------------------------------------------------------
 
-@bilinear("np.dot", "np.matmul", "op:@", kind=matmul, result="new", methods=("dot",), fuse="dot",
+@bilinear("np.dot", "np.matmul", "op:@", kind=matmul, result="new", methods=("dot",), fuse="dot", ranks=((1, 2), (1, 2)),
           samples=((VECTOR, VECTOR), (MATRIX, VECTOR[:4]), (VECTOR[:3], MATRIX), (MATRIX.T, MATRIX)))
 def matmul_transpose(g, a, b):
     return matmul_grad_left(g, a, b), matmul_grad_right(g, a, b)
 
-@bilinear("np.kron", kind=same_as_first, result="new", samples=((VECTOR, VECTOR[:3]), (MATRIX, MATRIX[:2, :2])))
+@bilinear("np.kron", kind=same_as_first, result="new", samples=((VECTOR, VECTOR[:3]), (MATRIX, MATRIX[:2, :2])),
+          ranks=((1, 2), (1, 2)))
 def kron_transpose(g, a, b):
     return kron_grad_left(g, a, b), kron_grad_right(g, a, b)
 
@@ -240,7 +241,7 @@ def _sort_reverse(ctx, result, value, positions):
 
 
 structural("np.sort", forward=_sort_forward, reverse=_sort_reverse, kind=same_as_first, result="new",
-           samples=((VECTOR,), (MATRIX,)))
+           samples=((VECTOR,), (MATRIX,)), ranks=((1, 2),))
 
 
 # x.astype(float) copies (a derivative passes through); to int or bool it rounds (none does)

@@ -38,7 +38,7 @@ def _inv_reverse(ctx, result, value, positions):
 
 
 structural("np.linalg.inv", forward=_inv_forward, reverse=_inv_reverse, kind=same_as_first, result="new",
-           expensive=True, samples=((SPD,),))
+           expensive=True, samples=((SPD,),), ranks=((2,),))
 
 
 # d(det A) = det A * trace(A^-1 dA);  A_bar += det_bar * det A * A^-T
@@ -55,7 +55,7 @@ def _det_reverse(ctx, result, value, positions):
 
 
 structural("np.linalg.det", forward=_det_forward, reverse=_det_reverse, kind=float_scalar, expensive=True,
-           samples=((SPD,),))
+           samples=((SPD,),), ranks=((2,),))
 
 
 # X = solve(A, B): dX = solve(A, dB - dA X);  B_bar += solve(A^T, X_bar), A_bar -= B_bar X^T
@@ -82,7 +82,7 @@ def _solve_reverse(ctx, result, value, positions):
 
 structural("np.linalg.solve", forward=_solve_forward, reverse=_solve_reverse, kind=same_as_second,
            result="new", expensive=True, options=Options(positional=2),
-           samples=((SPD, MATRIX[:3, 0]), (SPD, MATRIX[:3, :2])))
+           samples=((SPD, MATRIX[:3, 0]), (SPD, MATRIX[:3, :2])), ranks=((2,), (1, 2)))
 
 
 # L = cholesky(A), which reads A's lower triangle only
@@ -96,4 +96,4 @@ def _cholesky_reverse(ctx, result, value, positions):
 
 
 structural("np.linalg.cholesky", forward=_cholesky_forward, reverse=_cholesky_reverse, kind=same_as_first,
-           result="new", expensive=True, samples=((SPD,),))
+           result="new", expensive=True, samples=((SPD,),), ranks=((2,),))
