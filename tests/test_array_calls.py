@@ -183,6 +183,28 @@ def torques(R, F):
     return np.cross(R, F) + np.cross(R[0], F)
 
 
+def norms_of_every_order(x, A):
+    return (np.linalg.norm(x, 1) + np.linalg.norm(x, np.inf) + np.linalg.norm(A, "fro") + np.linalg.norm(x, ord=3)
+            + np.linalg.norm(x, -np.inf) + np.linalg.norm(x, 2) + np.linalg.norm(A) + np.linalg.norm(x, ord=0.5))
+
+
+def least_squares_by_vandermonde(x, y):
+    V = np.vander(x, 3)
+    coefficients = np.linalg.solve(V.T @ V, V.T @ y)
+    return np.sum(coefficients ** 2) + np.sum(np.vander(x, increasing=True)[:, 1:] ** 2)
+
+
+def beta_and_clip(a, x):
+    return np.sum(scipy.special.betaln(a, 1.5 + x ** 2)) + np.sum(x.clip(-0.5, 0.5) ** 2)
+
+
+def pairwise_spring_energy(X):
+    # the (n, n, d) differences of rows: a length-one axis spread back by sum_to on numba
+    D = X[:, None, :] - X[None, :, :]
+    r = np.sqrt(np.sum(D ** 2, axis=2) + 1e-9)
+    return np.sum((r - 1.0) ** 2)
+
+
 CASES = [
     (lifted_to_3d, (0.7,), 0),
     (lifted_to_3d, (np.array([0.3, -1.1, 0.8]),), 0),
@@ -221,6 +243,10 @@ CASES = [
     (spectrum, (np.arange(9.0).reshape(3, 3) * 0.37 % 1.3,), 0),
     (triangular_solves, (np.arange(9.0).reshape(3, 3) * 0.37 % 1.3, np.array([0.5, -1.0, 0.25])), (0, 1)),
     (torques, (np.arange(12.0).reshape(4, 3) * 0.3 - 1.1, np.cos(np.arange(12.0)).reshape(4, 3)), (0, 1)),
+    (norms_of_every_order, (np.array([0.3, -1.2, 0.7, 2.1]), np.arange(6.0).reshape(2, 3) * 0.3 - 0.4), (0, 1)),
+    (least_squares_by_vandermonde, (np.array([0.3, -1.2, 0.7, 2.1, 0.1]), np.array([1.0, 0.2, -0.3, 0.8, 0.5])), (0, 1)),
+    (beta_and_clip, (1.3, np.array([0.3, -1.2, 0.7, 0.1])), (0, 1)),
+    (pairwise_spring_energy, (np.cos(np.arange(8.0)).reshape(4, 2),), 0),
 ]
 IDS = [f"{f.__name__}-{np.shape(args[0])}-{k}" for k, (f, args, _) in enumerate(CASES)]
 
@@ -335,6 +361,15 @@ def determinants_of_a_stack(x):
     return np.sum(np.linalg.det(x.reshape(2, 2, 2)))  # marker
 
 
+def random_numbers_drawn_inside(x):
+    noise = np.random.default_rng(0).normal(size=3)  # marker
+    return np.sum(x * noise)
+
+
+def spectral_norm_of_a_matrix(A):
+    return np.linalg.norm(A, 2)  # marker
+
+
 REFUSED = [
     (squeeze_without_axis, (np.ones((3, 1)),), ["np.squeeze", "axis="]),
     (squeeze_method_without_axis, (np.ones((3, 1)),), ["np.squeeze", "axis="]),
@@ -351,6 +386,8 @@ REFUSED = [
     (batched_matmul, (np.arange(8.0),), ["`@` of a 3-D array", "a loop over"]),
     (dot_with_a_number, (np.arange(3.0), 2.0), ["`np.dot` of a number (argument 2)", "written with `*`"]),
     (determinants_of_a_stack, (np.arange(8.0),), ["`np.linalg.det` of a 3-D array"]),
+    (random_numbers_drawn_inside, (np.arange(3.0),), ["np.random.default_rng", "pass them in as an argument"]),
+    (spectral_norm_of_a_matrix, (np.ones((2, 2)),), ["`np.linalg.norm` of a matrix", "for vectors"]),
 ]
 
 

@@ -410,6 +410,10 @@ class _Resolver(gast.NodeTransformer):
         if isinstance(pyfunc, types.FunctionType) and not _installed_library(pyfunc):
             return self._bind_user_call(node, pyfunc, pyfunc)
         module = (getattr(obj, "__module__", None) or "").split(".")[0]
+        if spelled.startswith(("np.random.", "numpy.random.", "random.")):
+            raise NoRuleError(f"{self.parsed.location(node)}\n`{spelled}`: random numbers drawn inside the function. "
+                              "Draw them outside and pass them in as an argument (they carry no derivative, and numba's "
+                              "generator would draw other numbers than numpy's).")
         if module in _LIBRARIES:
             advice = ("srcgrad has no derivative rule for it and does not differentiate a library's internals. Write "
                       "this step in Python from supported operations (an ODE solve as an explicit integrator loop, say), "

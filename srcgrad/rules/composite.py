@@ -8,10 +8,12 @@ a test that it computes what NumPy computes. Calls with options the implementati
 from __future__ import annotations
 
 import functools
+import math
 
 import gast
 import numpy as np
 import scipy.linalg  # noqa: F401  (resolve_path finds scipy.linalg.solve_triangular through it)
+import scipy.special
 
 from srcgrad_runtime import symmetric_eigen
 
@@ -98,7 +100,61 @@ def np_std(x):
     return np.sqrt(np.mean(deviation * deviation))
 
 
-@composite("np.linalg.norm", kind=results.float_scalar, samples=((_V,), (_M,)), along=norm_along, ranks=((1, 2),))
+def norm_2(x):
+    return np.sqrt(np.sum(x * x))
+
+
+def norm_1(x):
+    return np.sum(np.abs(x))
+
+
+def norm_max(x):
+    return np.max(np.abs(x))
+
+
+def norm_min(x):
+    return np.min(np.abs(x))
+
+
+def norm_p(x, p):
+    return np.sum(np.abs(x) ** p) ** (1.0 / p)
+
+
+# NumPy's ord=2, 1 and ±inf mean other norms of a matrix (the spectral norm, column and row sums)
+norm_2.srcgrad_ranks = norm_1.srcgrad_ranks = norm_max.srcgrad_ranks = norm_min.srcgrad_ranks = ((1,),)
+norm_p.srcgrad_ranks = ((1,), (0,))
+
+
+def _order(node):
+    """np.linalg.norm's ord as written: None, "fro", a number (±inf for np.inf, -np.inf), or "?"."""
+    if node is None or isinstance(node, gast.Constant) and node.value in (None, "fro"):
+        return None if node is None else node.value
+    sign = 1.0
+    if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub):
+        sign, node = -1.0, node.operand
+    if isinstance(node, gast.Attribute) and node.attr == "inf":
+        return sign * math.inf
+    number = syntax.number(node)
+    return sign * number if number is not None else "?"
+
+
+def _norm_specialized(call):
+    """np.linalg.norm(x, ord): the 2-norm (ord None; "fro" of a matrix) of vectors and matrices;
+    ord 2, 1, np.inf, -np.inf or another positive written number of vectors (the p-norms)."""
+    order = _order(results.keyword(call, "ord", 1))
+    if len(call.args) > 2 or any(k.arg != "ord" for k in call.keywords) or order == "?" or (
+            isinstance(order, float) and not order > 0 and order != -math.inf):
+        raise SrcgradError("srcgrad implements np.linalg.norm(x, ord) with ord None or \"fro\" (vectors and matrices), "
+                           "or 2, 1, np.inf, -np.inf or another positive written number (vectors); axis= without ord.")
+    call.keywords, x = [], call.args[0]
+    if order is None or order == "fro":
+        return np_linalg_norm, [x]
+    chosen = {2.0: norm_2, 1.0: norm_1, math.inf: norm_max, -math.inf: norm_min}.get(float(order))
+    return (chosen, [x]) if chosen is not None else (norm_p, [x, syntax.const(float(order))])
+
+
+@composite("np.linalg.norm", kind=results.float_scalar, samples=((_V,), (_M,)), along=norm_along, ranks=((1, 2),),
+           specialize=_norm_specialized)
 def np_linalg_norm(x):
     """The 2-norm of a vector, the Frobenius norm of a matrix."""
     return np.sqrt(np.sum(x * x))
@@ -170,6 +226,12 @@ def logit(p):
 def xlogy(x, y):
     """x * log(y), valid for y > 0 (the derivative at x = 0, y = 0 does not exist)."""
     return x * np.log(y)
+
+
+@composite("scipy.special.betaln", kind=results.float_broadcast, samples=((_P + 1.0, _P[::-1] + 0.5), (0.7, _P)))
+def betaln(a, b):
+    """log |B(a, b)|, from the log-gamma function (a, b > 0)."""
+    return scipy.special.gammaln(a) + scipy.special.gammaln(b) - scipy.special.gammaln(a + b)
 
 
 def logsumexp_along(a, axis):
@@ -398,6 +460,48 @@ def cumsum_along(x, axis):
         for j in range(1, x.shape[1]):
             out[:, j] = out[:, j - 1] + x[:, j]
     return out
+
+
+# ----- Vandermonde matrices ---------------------------------------------------------------------
+
+def vander_decreasing(x, n):
+    """Columns x**(n-1), ..., x, 1: each a product of the one to its right and x (no power rule at x = 0)."""
+    out = np.empty((x.shape[0], n))
+    column = np.ones(x.shape[0])
+    for j in range(n - 1, -1, -1):
+        out[:, j] = column
+        column = column * x
+    return out
+
+
+def vander_increasing(x, n):
+    out = np.empty((x.shape[0], n))
+    column = np.ones(x.shape[0])
+    for j in range(n):
+        out[:, j] = column
+        column = column * x
+    return out
+
+
+def _vander_specialized(call):
+    """np.vander(x, N, increasing=...): N written or computed (x's length without it), increasing written."""
+    n = results.keyword(call, "N", 1)
+    increasing = results.keyword(call, "increasing", 2)
+    if len(call.args) > 3 or any(k.arg not in ("N", "increasing") for k in call.keywords) or not (
+            increasing is None or isinstance(increasing, gast.Constant) and isinstance(increasing.value, bool)):
+        raise SrcgradError("srcgrad implements np.vander(x, N, increasing=...) with increasing a written True or False.")
+    x, call.keywords = call.args[0], []
+    if n is None or isinstance(n, gast.Constant) and n.value is None:
+        n = rule_call("len", syntax.clone(x))
+    chosen = vander_increasing if increasing is not None and increasing.value else vander_decreasing
+    return chosen, [x, n]
+
+
+@composite("np.vander", kind=results.matrix, specialize=_vander_specialized, ranks=((1,), (0,)),
+           samples=((_V, 3), (_V[:3], 1)))
+def np_vander(x, n):
+    """What the record runs for its samples (decreasing powers); calls take the functions above."""
+    return vander_decreasing(x, n)
 
 
 # ----- convolution and padding ------------------------------------------------------------------

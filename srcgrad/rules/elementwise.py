@@ -241,7 +241,8 @@ def minimum(a, b):
 
 # numba's np.clip takes arrays only; in element loops (where its partials compare numbers, not
 # arrays) generated code calls the runtime's clip of numbers
-@elementwise("np.clip", domain=(REAL, (-1.0, -0.5), (0.5, 1.0)), spelling="clip", kind=broadcast, fuse="elementwise")
+@elementwise("np.clip", domain=(REAL, (-1.0, -0.5), (0.5, 1.0)), spelling="clip", kind=broadcast, fuse="elementwise",
+             methods=("clip",))
 def clip(x, lo, hi):
     return 1.0 * ((x >= lo) & (x <= hi)), 1.0 * (x < lo), 1.0 * (x > hi)
 
