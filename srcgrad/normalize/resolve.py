@@ -559,8 +559,6 @@ def _copy_position(new, old):
             setattr(new, attr, getattr(old, attr))
 
 
-# libraries whose Python-level functions srcgrad does not read: their internals use what the
-# supported subset does not (dtype dispatch, *args, try/except), and an error would point into them
 def _served_ranks(call, name: str, ranks: tuple) -> None:
     """Mark a call of a primitive that serves some argument ranks only (the record's `ranks`, or
     its generated implementation's): normalize/ranks.py refuses others once kinds are known."""
@@ -568,6 +566,8 @@ def _served_ranks(call, name: str, ranks: tuple) -> None:
         call.srcgrad_ranked = (name, ranks)
 
 
+# libraries whose Python-level functions srcgrad does not read: their internals use what the
+# supported subset does not (dtype dispatch, *args, try/except), and an error would point into them
 _LIBRARIES = {"numpy", "scipy", "numba", "pandas", "sklearn", "jax", "torch"}
 _STDLIB = os.path.realpath(sysconfig.get_paths()["stdlib"]) + os.sep
 
