@@ -1,10 +1,13 @@
 """Refuse calls of primitives that srcgrad implements for some argument ranks only, made with others.
 
-A composite is plain Python written for the ranks NumPy documents for it: `np.cross` of 3-vectors,
-`np.tril` of a matrix. Called with another rank, the same Python would run and compute something
-else (a[1] is a row of a matrix, not its second component). The record's `ranks` says, per
-operand, which ranks the implementation serves; once the caller's kinds are known, a call with an
-argument of another known rank is refused here, naming the call and the ranks that are served.
+A composite is plain Python written for the ranks NumPy documents for it: `np.cross` of 3-vectors
+or rows, `np.tril` of a matrix. Called with another rank, the same Python would run and compute
+something else (a[1] is a row of a matrix, not its second component); a structural rule's code
+(np.linalg.det's, `@`'s) would raise inside the derivative. The record's `ranks` (or that of the
+function a composite's call was specialized to: `srcgrad_ranks`) says, per operand, which ranks
+are served; resolve marks such calls, and once the caller's kinds are known (runs per signature,
+right after the first kinds) a call with an argument of another known rank is refused here, at
+its line, naming the ranks that are served.
 """
 from __future__ import annotations
 
