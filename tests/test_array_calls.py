@@ -198,6 +198,16 @@ def beta_and_clip(a, x):
     return np.sum(scipy.special.betaln(a, 1.5 + x ** 2)) + np.sum(x.clip(-0.5, 0.5) ** 2)
 
 
+def features_stacked_along_columns(x):
+    # a list filled in a loop, stacked along axis 1: the rows of the cotangent with that axis in front
+    features = []
+    for k in range(1, 4):
+        features.append(x ** k)
+    F = np.stack(features, axis=1)
+    pair = (np.sin(x), x * x)
+    return np.trace(np.linalg.inv(F.T @ F + np.eye(3))) + np.sum(np.stack(pair, axis=1) ** 2)
+
+
 def pairwise_spring_energy(X):
     # the (n, n, d) differences of rows: a length-one axis spread back by sum_to on numba
     D = X[:, None, :] - X[None, :, :]
@@ -247,6 +257,7 @@ CASES = [
     (least_squares_by_vandermonde, (np.array([0.3, -1.2, 0.7, 2.1, 0.1]), np.array([1.0, 0.2, -0.3, 0.8, 0.5])), (0, 1)),
     (beta_and_clip, (1.3, np.array([0.3, -1.2, 0.7, 0.1])), (0, 1)),
     (pairwise_spring_energy, (np.cos(np.arange(8.0)).reshape(4, 2),), 0),
+    (features_stacked_along_columns, (np.array([0.3, -0.5, 0.9, 0.2]),), 0),
 ]
 IDS = [f"{f.__name__}-{np.shape(args[0])}-{k}" for k, (f, args, _) in enumerate(CASES)]
 

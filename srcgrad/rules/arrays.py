@@ -324,10 +324,8 @@ def _stack_reverse(ctx, result, value, positions):
         raise UnsupportedSyntaxError("`np.stack` along an axis that is not a written integer ≥ 0 in reverse mode",
                                      ctx.location(value), "Pass axis= as a written integer, counted from the front.")
     if _of_one_value(value):   # a copy of an array, or a tuple variable's items in rows
-        if along:
-            raise UnsupportedSyntaxError("`np.stack` of a variable along axis= in reverse mode", ctx.location(value),
-                                         "Write the pieces in the call: `np.stack((a, b), axis=1)`.")
-        return ctx.accumulate(value.args[0], g)
+        # along axis k, the pieces are the rows of the cotangent with that axis moved to the front
+        return ctx.accumulate(value.args[0], g if not along else syntax.call("np.moveaxis", g, syntax.const(along), syntax.const(0)))
     for k, piece in enumerate(_pieces(value)):
         if isinstance(piece, syntax.Name) and piece.id in ctx.active:
             index = syntax.const(k) if not along else syntax.tuple_(
