@@ -261,6 +261,17 @@ def _flatten(x):
     return lambda x: x.flatten()
 
 
+def stacked_rows(x, axis):
+    """np.stack of the rows of x along `axis` (a list kept as an array, stacked along axis=): a new
+    array with x's first axis at `axis`."""
+    return np.copy(np.moveaxis(x, 0, axis))
+
+
+@runtime_overload(stacked_rows)
+def _stacked_rows(x, axis):
+    return lambda x, axis: np.copy(np.moveaxis(x, 0, axis))
+
+
 @runtime_overload(reshape)
 def _reshape(x, shape):
     return lambda x, shape: np.reshape(np.ascontiguousarray(x), shape)
@@ -844,7 +855,15 @@ def _appended(items, value):
             out[n] = value
             return out
         return append_row
-    return None
+
+    def append_block(items, value):   # a matrix or more: a list of 2-D fields over time
+        n = items.shape[0]
+        out = np.empty((n + 1,) + value.shape)
+        if n:
+            out[:n] = items
+        out[n] = value
+        return out
+    return append_block
 
 
 @runtime_overload(appended_head)

@@ -208,6 +208,16 @@ def features_stacked_along_columns(x):
     return np.trace(np.linalg.inv(F.T @ F + np.eye(3))) + np.sum(np.stack(pair, axis=1) ** 2)
 
 
+def field_history(u0, alpha):
+    # a list of 2-D fields, one appended per step (numba's appended took numbers and vectors only)
+    u, history = u0.copy(), []
+    for _ in range(3):
+        u = u + alpha * np.sin(u)
+        history.append(u.copy())
+    H = np.array(history)
+    return np.sum(H[-1] * H[0]) + np.sum(np.mean(H, axis=0) ** 2)
+
+
 def pairwise_spring_energy(X):
     # the (n, n, d) differences of rows: a length-one axis spread back by sum_to on numba
     D = X[:, None, :] - X[None, :, :]
@@ -258,6 +268,7 @@ CASES = [
     (beta_and_clip, (1.3, np.array([0.3, -1.2, 0.7, 0.1])), (0, 1)),
     (pairwise_spring_energy, (np.cos(np.arange(8.0)).reshape(4, 2),), 0),
     (features_stacked_along_columns, (np.array([0.3, -0.5, 0.9, 0.2]),), 0),
+    (field_history, (np.arange(6.0).reshape(2, 3) * 0.3 - 0.4, 0.2), (0, 1)),
 ]
 IDS = [f"{f.__name__}-{np.shape(args[0])}-{k}" for k, (f, args, _) in enumerate(CASES)]
 

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import gast
 import numpy as np
+import srcgrad_runtime
 
 from .. import syntax
 from ..analyze import kinds as K
 from ..errors import UnsupportedSyntaxError
 from ..rules import registry
+from ..rules.results import keyword as results_keyword
 from .scalarize import length_check, located
 
 
@@ -39,6 +41,8 @@ def choose_builders(tree: gast.FunctionDef, kinds: dict, location, tentative: bo
         elif isinstance(node, gast.Call) and getattr(getattr(node, "srcgrad_rule", None), "name", "") == "np.array" \
                 and len(node.args) == 1 and not node.keywords:
             changed |= _array_of_arrays(node, kinds)
+        elif isinstance(node, gast.Call) and getattr(getattr(node, "srcgrad_rule", None), "name", "") == "np.stack":
+            changed |= _rows_stacked(node, kinds)
         elif isinstance(node, gast.Call) and isinstance(getattr(node, "srcgrad_rule", None), registry.ByKindRule):
             _chosen(node, kinds, location, tentative)
             changed = True
@@ -117,6 +121,18 @@ def _array_of_arrays(call, kinds: dict) -> bool:
         call.func = syntax.dotted("np.stack")
         return True
     return False
+
+
+def _rows_stacked(call, kinds: dict) -> bool:
+    """`np.stack(a, axis=k)` of an array (a list kept as one) is a copy of it with its first axis
+    moved to k, `stacked_rows(a, k)` (numba's np.stack takes a tuple of arrays only)."""
+    arg, axis = call.args[0], results_keyword(call, "axis", 1)
+    if not (isinstance(arg, gast.Name) and K.is_array(kinds.get(arg.id))):
+        return False
+    call.srcgrad_rule = registry.lookup(srcgrad_runtime.stacked_rows if axis is not None else np.copy)
+    call.func = syntax.dotted(call.srcgrad_rule.emitted)
+    call.args, call.keywords = [arg] + ([syntax.clone(axis)] if axis is not None else []), []
+    return True
 
 
 def _chosen(call, kinds: dict, location, tentative: bool) -> None:

@@ -20,6 +20,7 @@ from .names import NameGenerator
 def desugar(parsed: ParsedFunction, names: NameGenerator) -> None:
     _dicts_as_tuples(parsed.tree)
     _list_targets_as_tuples(parsed.tree)
+    syntax.expand_statements(parsed.tree.body, _lists_bound_apart)
     _refuse_list_arithmetic(parsed)
     parsed.tree.body = _Desugar(parsed, names).block(parsed.tree.body)
 
@@ -47,6 +48,18 @@ def _list_targets_as_tuples(tree) -> None:
             for part in syntax.walk(target):
                 if isinstance(part, gast.List) and isinstance(part.ctx, gast.Store):
                     part.__class__ = gast.Tuple
+
+
+def _lists_bound_apart(stmt) -> list:
+    """`u, history = u0.copy(), []` as one assignment per name, so that the list is bound to its
+    name as lists are (below); only where no name it binds is read on the right."""
+    if not (isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], gast.Tuple)
+            and isinstance(stmt.value, gast.Tuple) and len(stmt.value.elts) == len(stmt.targets[0].elts)
+            and any(isinstance(e, gast.List) for e in stmt.value.elts)
+            and all(isinstance(t, gast.Name) for t in stmt.targets[0].elts)
+            and not syntax.stored_names(stmt.targets[0]) & syntax.names_in(stmt.value)):
+        return [stmt]
+    return [_located(syntax.assign(target, value), stmt) for target, value in zip(stmt.targets[0].elts, stmt.value.elts)]
 
 
 def _refuse_list_arithmetic(parsed: ParsedFunction) -> None:

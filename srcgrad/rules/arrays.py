@@ -68,6 +68,11 @@ def flatten_transpose(g, x):
 def reshape_transpose(g, x, shape):
     return reshape(g, x.shape)
 
+@linear("srcgrad_runtime.stacked_rows", kind=same_as_first, result="new", options=Options(positional=2), spelling="stacked_rows",
+        samples=((MATRIX, 1), (VECTOR.reshape(2, 3, 2), 2)))
+def stacked_rows_transpose(g, x, axis):   # np.stack of a list kept as an array, along axis=
+    return np.moveaxis(g, axis, 0)
+
 @linear("np.copy", kind=same_as_first, result="new", methods=("copy",), options=FORWARD_ANY, samples=((MATRIX,),))
 def copy_transpose(g, x):
     return g
