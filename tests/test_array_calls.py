@@ -218,6 +218,10 @@ def field_history(u0, alpha):
     return np.sum(H[-1] * H[0]) + np.sum(np.mean(H, axis=0) ** 2)
 
 
+def column_and_row_medians(A):
+    return np.sum(np.median(A, axis=0) ** 2) + np.sum(np.median(A, axis=1, keepdims=True) * A) + np.median(A[:, :3], axis=-1)[0]
+
+
 def pairwise_spring_energy(X):
     # the (n, n, d) differences of rows: a length-one axis spread back by sum_to on numba
     D = X[:, None, :] - X[None, :, :]
@@ -269,6 +273,7 @@ CASES = [
     (pairwise_spring_energy, (np.cos(np.arange(8.0)).reshape(4, 2),), 0),
     (features_stacked_along_columns, (np.array([0.3, -0.5, 0.9, 0.2]),), 0),
     (field_history, (np.arange(6.0).reshape(2, 3) * 0.3 - 0.4, 0.2), (0, 1)),
+    (column_and_row_medians, (np.cos(np.arange(20.0)).reshape(4, 5) + 0.01 * np.arange(20.0).reshape(4, 5),), 0),
 ]
 IDS = [f"{f.__name__}-{np.shape(args[0])}-{k}" for k, (f, args, _) in enumerate(CASES)]
 

@@ -19,6 +19,7 @@ from ..errors import UnsupportedSyntaxError
 from ..rules import registry
 
 _MATMUL = registry.lookup("op:@")
+_PRODUCTS = ("np.dot", "np.matmul", "`@`", "np.kron")
 
 
 def refuse_unimplemented_ranks(tree, kinds: dict, location) -> None:
@@ -52,7 +53,8 @@ def _check(ranked: tuple, atoms: list, kinds: dict, where) -> None:
     for position, (atom, served) in enumerate(zip(atoms, ranks)):
         rank = 0 if atom == 0 else None if atom is None else K.ndim(kinds.get(atom, K.UNKNOWN))
         if served is not None and rank is not None and rank not in served:
-            advice = ("Pass an array of one of those ranks (a number times an array is written with `*`)."
+            advice = ("Pass an array of one of those ranks" + (" (a number times an array is written with `*`)."
+                                                              if name in _PRODUCTS else ".")
                       if rank < min(served) else
                       "Call it on each of those (a loop over the rows or matrices), or write the computation out.")
             raise UnsupportedSyntaxError(

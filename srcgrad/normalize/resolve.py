@@ -487,6 +487,7 @@ class _Resolver(gast.NodeTransformer):
                         "Pass one axis as a written integer (a tuple of axes: reduce one axis at a time).")
         call = syntax.call("along", node.args[0], syntax.clone(axis))
         _copy_position(call, node)
+        _served_ranks(call, rule.name, getattr(rule.along, "srcgrad_ranks", ()))
         reduced = self._bind_call(call, rule.along, rule.name)
         if not keep.value or rule.kind is same_as_first:   # softmax keeps every dimension anyway
             return reduced

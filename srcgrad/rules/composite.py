@@ -178,7 +178,19 @@ def np_cumprod(x):
     return out
 
 
-@composite("np.median", kind=results.float_scalar, samples=((_V,), (_V[:5],), (_M,)))
+def median_along(x, axis):
+    """The medians of a matrix's columns (axis 0) or rows (axis 1): each line sorted, its middle."""
+    ordered = np.sort(x.T if axis == 0 or axis == -2 else x)   # np.sort orders each row
+    n = ordered.shape[1]
+    if n % 2 == 1:
+        return ordered[:, n // 2]
+    return 0.5 * (ordered[:, n // 2 - 1] + ordered[:, n // 2])
+
+
+median_along.srcgrad_ranks = ((2,), (0,))
+
+
+@composite("np.median", kind=results.float_scalar, samples=((_V,), (_V[:5],), (_M,)), along=median_along)
 def np_median(x):
     """The middle of the sorted elements (the mean of the two middle ones for an even count):
     its derivative reaches the element(s) in the middle."""
