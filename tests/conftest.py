@@ -8,7 +8,7 @@ and the rest of the numba repeats run with `python -m pytest --slow` (about half
 """
 import zlib
 
-SAMPLE = 6   # one numba repeat in SAMPLE stays in the quick suite
+SAMPLE = 8   # one numba repeat in SAMPLE stays in the quick suite
 
 
 def pytest_addoption(parser):

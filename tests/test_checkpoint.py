@@ -22,6 +22,7 @@ def _same(a, b, rtol=1e-12):
     return a.shape == b.shape and np.allclose(a, b, rtol=rtol, atol=1e-300)
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore")
 def test_corpus_loops_agree_with_their_full_tape_under_tiny_budgets():
     """Every corpus function with a loop, forced to checkpoint: 1 byte (one snapshot, each iteration

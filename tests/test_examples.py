@@ -26,7 +26,8 @@ CASES = [
 ]
 
 
-SLOW = {"newton_fit.py", "dask_ensemble.py", "dask_fit.py", "option_greeks.py", "mlp_digits.py"}   # 20-50 s each
+SLOW = {"newton_fit.py", "dask_ensemble.py", "dask_fit.py", "option_greeks.py", "mlp_digits.py", "seir_sensitivity.py",
+        "heat_inverse.py"}   # 20-50 s each
 
 
 @pytest.mark.parametrize("script, env, success", [pytest.param(*case, marks=pytest.mark.slow) if case[0] in SLOW else case

@@ -524,6 +524,7 @@ def test_replay_read_only_for_shapes_is_dropped():
     assert reverse_sweep.count("exp = exp_tape[") == 1, reverse_sweep   # in the adjoint's loop only
 
 
+@pytest.mark.slow
 def test_adjoints_of_a_tuples_arrays_reuse_their_buffers_in_a_loop():
     """`h, c = cell(...)` in a loop: the adjoints of the returned pair's arrays are the buffers of
     the names it is unpacked into (`h_bar`, `c_bar`, reused across iterations), not new zeros each

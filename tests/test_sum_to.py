@@ -1,5 +1,5 @@
 """srcgrad_runtime.sum_to, the adjoint of broadcasting, in Python and compiled by numba, against
-its definition on random pairs of shapes of ranks 0 to 4: g and x broadcast together, and each
+its definition on random pairs of shapes of ranks 0 to 3: g and x broadcast together, and each
 element of that shape adds g's element it was broadcast from into x's. An axis where g has length
 one spreads (the cotangent of `np.expand_dims(s, 2)` reaching x of shape (n, m, 2)); numba's
 version once left all but the first column of such an x at zero (pairwise differences
@@ -28,8 +28,8 @@ def _defined(g, x):
 
 def _pairs(seed: int):
     rng = np.random.default_rng(seed)
-    for g_rank in range(5):
-        for x_rank in range(5):
+    for g_rank in range(4):
+        for x_rank in range(4):
             for _ in range(4):
                 full = rng.integers(1, 4, size=max(g_rank, x_rank))
                 g_shape = tuple(int(n) if rng.random() < 0.7 else 1 for n in full[len(full) - g_rank:])
