@@ -141,6 +141,10 @@ def padded_every_way(x):
             + np.sum(np.pad(x, 2, constant_values=0.5) ** 2))
 
 
+def reflected_single_element(x):
+    return np.sum(np.pad(x[:1], 2, mode="reflect") * np.arange(1.0, 6.0))   # numpy repeats the one element
+
+
 def padded_per_axis(A):
     return np.cos(np.pad(A * A, ((0, 2), (1, 1)), mode="constant", constant_values=-0.25))
 
@@ -259,6 +263,7 @@ CASES = [
     (heat_step_with_edges, (np.arange(20.0).reshape(4, 5) * 0.37 % 1.3, 0.2), (0, 1)),
     (padded_every_way, (np.array([0.3, -0.5, 0.9, 0.2, 1.1]),), 0),
     (padded_per_axis, (np.arange(6.0).reshape(3, 2) * 0.41 % 1.1 - 0.4,), 0),
+    (reflected_single_element, (np.array([0.7, 0.2]),), 0),
     (smoothed, (np.array([0.3, -0.5, 0.9, 0.2, 1.1, -0.7]), np.array([0.25, 0.5, 0.25])), (0, 1)),
     (convolved_full, (np.array([0.3, -0.5]), np.array([0.2, 0.9, -0.4, 0.7])), (0, 1)),
     (sample_statistics, (np.array([0.3, -0.5, 0.9, 0.2, 1.1]),), 0),

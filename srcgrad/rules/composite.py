@@ -564,7 +564,7 @@ def np_convolve(a, v):
 
 # where element i of the padded axis (i from -before) comes from, n elements along it (NumPy's modes)
 _PAD_SOURCES = {"edge": "min(max(i, 0), n - 1)", "wrap": "i % n",
-                "reflect": "(i % (2 * n - 2)) if i % (2 * n - 2) < n else 2 * n - 2 - i % (2 * n - 2)",
+                "reflect": "0 if n == 1 else (i % (2 * n - 2)) if i % (2 * n - 2) < n else 2 * n - 2 - i % (2 * n - 2)",
                 "symmetric": "(i % (2 * n)) if i % (2 * n) < n else 2 * n - 1 - i % (2 * n)"}
 
 
