@@ -30,9 +30,9 @@ def refuse_unimplemented_ranks(tree, kinds: dict, location) -> None:
         for stmt in block:
             if getattr(stmt, "srcgrad_rank_check", None) is not None:
                 ranked, atoms, call = stmt.srcgrad_rank_check
-                _check(ranked, atoms, kinds, location(call))
+                _check(ranked, atoms, kinds, lambda: location(call))
             for node in syntax.nodes_in(_own_parts(stmt)):
-                where = location(node) or location(stmt)
+                where = lambda: location(node) or location(stmt)  # noqa: E731  (only for an error)
                 if isinstance(node, gast.Call) and getattr(node, "srcgrad_ranked", None) is not None:
                     _check(node.srcgrad_ranked, [atom_of(a) for a in node.args], kinds, where)
                 elif isinstance(node, gast.BinOp) and isinstance(node.op, gast.MatMult):
@@ -49,6 +49,7 @@ def _own_parts(stmt) -> list:
 
 
 def _check(ranked: tuple, atoms: list, kinds: dict, where) -> None:
+    """`where()` gives the call's place in the user's file, asked for only when it is refused."""
     name, ranks = ranked
     for position, (atom, served) in enumerate(zip(atoms, ranks)):
         rank = 0 if atom == 0 else None if atom is None else K.ndim(kinds.get(atom, K.UNKNOWN))
@@ -58,7 +59,7 @@ def _check(ranked: tuple, atoms: list, kinds: dict, where) -> None:
                       if rank < min(served) else
                       "Call it on each of those (a loop over the rows or matrices), or write the computation out.")
             raise UnsupportedSyntaxError(
-                f"{_spelled(name)} of a {_described(rank)} (argument {position + 1})", where,
+                f"{_spelled(name)} of a {_described(rank)} (argument {position + 1})", where(),
                 f"srcgrad implements {name.strip('`')} for {' or '.join(_described(r, plural=True) for r in served)} "
                 f"there. {advice}")
 

@@ -368,8 +368,9 @@ class _Resolver(gast.NodeTransformer):
             node.srcgrad_to_float = self._is_float_dtype(node.args[1])
         if obj is np.matmul and len(node.args) == 2:  # numba compiles `@` but not np.matmul
             return gast.BinOp(left=node.args[0], op=gast.MatMult(), right=node.args[1])
-        if obj is np.transpose and _written_permutation(results_keyword(node, "axes", 1)) is not None:
-            return self._as_swaps(node, _written_permutation(results_keyword(node, "axes", 1)))
+        permutation = _written_permutation(results_keyword(node, "axes", 1)) if obj is np.transpose else None
+        if permutation is not None:
+            return self._as_swaps(node, permutation)
         rule = registry.lookup(obj) or registry.constant_only(obj)
         if rule is not None and rule.repeated_by and results_keyword(node, rule.repeated_by, 1) is not None:
             return self._bind_call(self._applied_repeatedly(node, rule, obj, spelled), obj, spelled)

@@ -72,8 +72,7 @@ def var_with_ddof(x, ddof):
 
 
 def std_with_ddof(x, ddof):
-    deviation = x - np.mean(x)
-    return np.sqrt(np.sum(deviation * deviation) / (x.size - ddof))
+    return np.sqrt(var_with_ddof(x, ddof))
 
 
 def _with_ddof(call, name: str, plain, with_ddof):
@@ -487,12 +486,7 @@ def vander_decreasing(x, n):
 
 
 def vander_increasing(x, n):
-    out = np.empty((x.shape[0], n))
-    column = np.ones(x.shape[0])
-    for j in range(n):
-        out[:, j] = column
-        column = column * x
-    return out
+    return vander_decreasing(x, n)[:, ::-1]
 
 
 def _vander_specialized(call):
