@@ -42,6 +42,7 @@ from .normalize.names import NameGenerator, rename_reserved
 from .normalize.resolve import Resolved, resolve
 from .normalize.scalarize import scalarize
 from .normalize.small_arrays import unpack_small_arrays
+from .normalize.split_names import split_rebound_names
 from .normalize.verify import verify_after
 from .rules.results import sample_of
 from .transform.forward import ForwardTransform
@@ -385,6 +386,8 @@ class ModuleBuilder:
                                                 globals_kinds).run()
         infer = lambda: infer_of(work.tree)  # noqa: E731
         work.kinds = infer()
+        if split_rebound_names(work.tree, work.kinds, work.names, infer_of):   # `s = 0.0` ... `s = A.ravel() + s`
+            work.kinds = infer()
         refuse_unimplemented_ranks(work.tree, work.kinds, unit.parsed.location)
         tentative = any(k == K.UNKNOWN or k == "a?" for k in arg_kinds)
         if choose_builders(work.tree, work.kinds, unit.parsed.location, tentative):

@@ -1172,3 +1172,44 @@ def lower_triangle_of_a_vector(x):
     """np.tril of a vector (NumPy makes it a matrix first): refused where the composite's loop
     would index past its one axis."""
     return np.sum(np.tril(x * np.ones(3)))
+
+
+def offset_then_field(x, A):
+    shift = np.mean(x) * 0.5
+    scale = np.array([shift * shift, np.tanh(shift), x[0] * shift])
+    shift = (A + shift).reshape(A.size)   # the name of a number, then of the field it offsets
+    return np.sum(shift * shift) + np.sum(scale)
+
+
+def column_then_matrix_in_loop(a, A):
+    total = 0.0
+    for k in range(3):
+        if a > 0.1 * k:
+            t = A[:, k]
+            total = total + np.sum(t * t) * a
+            t = A.T @ A   # the same scratch name for a matrix, in the same branch
+            total = total + np.trace(t)
+    return total
+
+
+def number_then_array_after_early_return(x, c):
+    s = 0.5 * c
+    if c > 10.0:
+        return x[0] * s
+    s = c * x   # reverse mode moves this under the flag of the early return
+    return np.mean(s * s)
+
+
+def parameter_reshaped(x, w):
+    x = x.reshape(2, 3)
+    return np.sum(np.tanh(x) @ w)
+
+
+def rebound_with_another_rank_in_loop_body(x, A):
+    acc = 0.0
+    for i in range(2):
+        r = x[i] * 2.0
+        acc = acc + r * r
+        r = A[i] * x[i]   # a row, read before the next trip binds a number again
+        acc = acc + np.sum(r * r)
+    return acc

@@ -618,3 +618,38 @@ def f(x, c):
         y = y * 19.0
     return y
 '''
+
+
+def test_a_name_holding_a_number_then_an_array_gets_a_name_per_stretch():
+    from srcgrad.normalize.names import NameGenerator
+    from srcgrad.normalize.split_names import split_rebound_names
+    tree = syntax.parse_module(
+        "def f(x, A, c):\n"
+        "    s = 0.5 * c\n"
+        "    t = s * x[0]\n"
+        "    for i in range(2):\n"
+        "        r = x[i]\n"
+        "        t = t + r\n"
+        "        r = A[i]\n"
+        "        t = t + np.sum(r)\n"
+        "        q = x[i]\n"
+        "        q = A[i] * q\n"
+        "    s = A[0] + s\n"
+        "    return np.sum(s) + t + np.sum(q)\n").body[0]
+    kinds = K.KindInference(tree, {"x": "a1", "A": "a2", "c": K.FLOAT}).run()
+    assert kinds["s"] == kinds["r"] == kinds["q"] == K.UNKNOWN
+    infer = lambda tree: K.KindInference(tree, {"x": "a1", "A": "a2", "c": K.FLOAT}).run()  # noqa: E731
+    assert split_rebound_names(tree, kinds, NameGenerator(syntax.names_in(tree)), infer)
+    assert to_source(tree) == (
+        "def f(x, A, c):\n"
+        "    s = 0.5 * c\n"
+        "    t = s * x[0]\n"
+        "    for i in range(2):\n"
+        "        r_1 = x[i]\n"
+        "        t = t + r_1\n"
+        "        r_2 = A[i]\n"       # the next trip binds r before reading it: a stretch of its own
+        "        t = t + np.sum(r_2)\n"
+        "        q_1 = x[i]\n"
+        "        q = A[i] * q_1\n"    # read after the loop: keeps its name
+        "    s_1 = A[0] + s\n"
+        "    return np.sum(s_1) + t + np.sum(q)\n")

@@ -26,7 +26,7 @@ from ..analyze.aliasing import views
 from ..custom import is_custom
 from ..errors import UnsupportedSyntaxError
 from ..frontend.parse import is_derivative
-from .ranks import atom_of
+from .ranks import atom_of, rename_rank_checks
 
 SMALL_CALLEE = 40   # statements after normalization
 
@@ -138,7 +138,7 @@ class _Inliner:
         for name in sorted(callee_names - outside):
             renames[name] = self.unit.names.fresh(name)
         syntax.rename(body, renames)
-        _rename_rank_checks(body, renames)
+        rename_rank_checks(body, renames)
         result = self._returned(body, tails, call, target, callee)
         written_back = self._write_back(call, tree, renames)
         note = syntax.comment(f"inlined: {gast.unparse(call).strip()}")
@@ -354,13 +354,3 @@ def _mark_source(body: list, parsed) -> None:
     for node in syntax.nodes_in(body):
         if getattr(node, "lineno", None) is not None and getattr(node, "srcgrad_parsed", None) is None:
             node.srcgrad_parsed = parsed
-
-
-def _rename_rank_checks(body: list, renames: dict) -> None:
-    """The rank checks of calls inlined into a body now inlined itself: in the names it has here."""
-    for block in syntax.blocks(body):
-        for stmt in block:
-            check = getattr(stmt, "srcgrad_rank_check", None)
-            if check is not None:
-                ranked, atoms, call = check
-                stmt.srcgrad_rank_check = (ranked, [renames.get(a, a) if isinstance(a, str) else a for a in atoms], call)

@@ -80,3 +80,14 @@ def _described(rank: int, plural: bool = False) -> str:
     if plural:
         return {0: "numbers", 1: "vectors (1-D arrays)", 2: "matrices (2-D arrays)"}.get(rank, f"{rank}-D arrays")
     return {0: "number", 1: "vector (1-D array)", 2: "matrix (2-D array)"}.get(rank, f"{rank}-D array")
+
+
+def rename_rank_checks(body: list, renames: dict) -> None:
+    """The rank checks kept on the comments of inlined calls in `body`, in the names given them
+    since (the body inlined again, a name split by kind)."""
+    for block in syntax.blocks(body):
+        for stmt in block:
+            check = getattr(stmt, "srcgrad_rank_check", None)
+            if check is not None:
+                ranked, atoms, call = check
+                stmt.srcgrad_rank_check = (ranked, [renames.get(a, a) if isinstance(a, str) else a for a in atoms], call)
