@@ -2,19 +2,19 @@
 
 astunparse wraps every operation in parentheses (`x[(i + 1)]`); this printer overrides its
 expression methods with precedence-aware ones, writes srcgrad comment statements as `# ...`
-lines, and prints negative constants so they re-parse to the same value.
+lines, and prints negative constants so they re-parse to the same value. It prints the gast tree
+itself: astunparse dispatches on class names, which gast shares with ast (a conversion to ast
+first took half the printing time of long code); the few places where astunparse tests ast
+classes are overridden here.
 """
 from __future__ import annotations
 
-import ast
 import io
 
 import astunparse
 import gast
 
 from .. import syntax
-
-COMMENT_MARK = "\x00srcgrad-comment:"
 
 _ATOM = 14
 _BINOP_PREC = {"Add": 10, "Sub": 10, "Mult": 11, "Div": 11, "FloorDiv": 11, "Mod": 11, "MatMult": 11,
@@ -23,59 +23,35 @@ _BINOP_PREC = {"Add": 10, "Sub": 10, "Mult": 11, "Div": 11, "FloorDiv": 11, "Mod
 
 def to_source(tree: gast.AST) -> str:
     """Python source for a gast module or function."""
-    py_tree = _converted_with_comments(tree)
-    _pass_after_lone_comments(py_tree)
     out = io.StringIO()
-    _Printer(py_tree, file=out)   # the printer reads no source positions: none are filled in
+    _Printer(tree, file=out)   # the printer reads no source positions: none are filled in
     return out.getvalue().strip("\n") + "\n"
 
 
-def _converted_with_comments(tree):
-    """The ast twin of the gast tree, its comment statements' texts marked for the printer.
-    gast_to_ast builds new nodes, so the marks go on for the conversion and come off the gast
-    tree again: no copy of the tree is needed to leave it as it was."""
-    comments = [node for node in syntax.walk(tree) if syntax.is_comment(node)]
-    texts = [node.value.value for node in comments]
-    for node, text in zip(comments, texts):
-        node.value.value = COMMENT_MARK + text
-    try:
-        return gast.gast_to_ast(tree)
-    finally:
-        for node, text in zip(comments, texts):
-            node.value.value = text
-
-
-def _is_marked_comment(stmt) -> bool:
-    return (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant)
-            and isinstance(stmt.value.value, str) and stmt.value.value.startswith(COMMENT_MARK))
-
-
-def _pass_after_lone_comments(py_tree) -> None:
-    """A comment is no statement: a block of comments alone still needs one."""
-    for node in syntax.walk(py_tree):
-        for field in ("body", "orelse"):
-            block = getattr(node, field, None)
-            if isinstance(block, list) and block and all(_is_marked_comment(s) for s in block):
-                block.append(ast.Pass())
-
-
 def _precedence(node) -> int:
-    if isinstance(node, ast.BinOp):
+    if isinstance(node, gast.BinOp):
         return _BINOP_PREC[type(node.op).__name__]
-    if isinstance(node, ast.UnaryOp):
-        return 4 if isinstance(node.op, ast.Not) else 12
-    if isinstance(node, ast.Compare):
+    if isinstance(node, gast.UnaryOp):
+        return 4 if isinstance(node.op, gast.Not) else 12
+    if isinstance(node, gast.Compare):
         return 5
-    if isinstance(node, ast.BoolOp):
-        return 3 if isinstance(node.op, ast.And) else 2
-    if isinstance(node, ast.IfExp):
+    if isinstance(node, gast.BoolOp):
+        return 3 if isinstance(node.op, gast.And) else 2
+    if isinstance(node, gast.IfExp):
         return 1
-    if isinstance(node, ast.Tuple):
+    if isinstance(node, gast.Tuple):
         return 0
     return _ATOM
 
 
 class _Printer(astunparse.Unparser):
+    def dispatch(self, tree):
+        if isinstance(tree, list) and tree and all(syntax.is_comment(stmt) for stmt in tree):
+            super().dispatch(tree)
+            self.fill("pass")   # a comment is no statement: a block of comments alone still needs one
+            return
+        super().dispatch(tree)
+
     def wrap(self, node, minimum: int):
         if _precedence(node) < minimum:
             self.write("(")
@@ -86,11 +62,29 @@ class _Printer(astunparse.Unparser):
 
     # ----- statements --------------------------------------------------------------------
     def _Expr(self, t):
-        value = t.value
-        if isinstance(value, ast.Constant) and isinstance(value.value, str) and value.value.startswith(COMMENT_MARK):
-            self.fill("# " + value.value[len(COMMENT_MARK):])
+        if syntax.is_comment(t):
+            self.fill("# " + t.value.value)
             return
         super()._Expr(t)
+
+    def _If(self, t):
+        self.fill("if ")
+        self.dispatch(t.test)
+        self.enter()
+        self.dispatch(t.body)
+        self.leave()
+        while len(t.orelse) == 1 and isinstance(t.orelse[0], gast.If):   # nested ifs as elifs
+            t = t.orelse[0]
+            self.fill("elif ")
+            self.dispatch(t.test)
+            self.enter()
+            self.dispatch(t.body)
+            self.leave()
+        if t.orelse:
+            self.fill("else")
+            self.enter()
+            self.dispatch(t.orelse)
+            self.leave()
 
     def _Assign(self, t):
         self.fill()
@@ -110,7 +104,7 @@ class _Printer(astunparse.Unparser):
         super()._FunctionDef(t)
 
     def bare_tuple(self, node):
-        if isinstance(node, ast.Tuple) and len(node.elts) > 1:
+        if isinstance(node, gast.Tuple) and len(node.elts) > 1:
             for k, elt in enumerate(node.elts):
                 if k:
                     self.write(", ")
@@ -129,7 +123,7 @@ class _Printer(astunparse.Unparser):
 
     def _BinOp(self, t):
         prec = _precedence(t)
-        if isinstance(t.op, ast.Pow):
+        if isinstance(t.op, gast.Pow):
             self.wrap(t.left, _ATOM)
             self.write(" ** ")
             self.wrap(t.right, 12)
@@ -153,7 +147,7 @@ class _Printer(astunparse.Unparser):
         prec = _precedence(t)
         for k, value in enumerate(t.values):
             if k:
-                self.write(" and " if isinstance(t.op, ast.And) else " or ")
+                self.write(" and " if isinstance(t.op, gast.And) else " or ")
             self.wrap(value, prec + 1)
 
     def _IfExp(self, t):
@@ -181,7 +175,7 @@ class _Printer(astunparse.Unparser):
         self.wrap(t.value, _ATOM)
         self.write("[")
         index = t.slice
-        if isinstance(index, ast.Tuple) and index.elts:
+        if isinstance(index, gast.Tuple) and index.elts:
             for k, elt in enumerate(index.elts):
                 if k:
                     self.write(", ")

@@ -240,16 +240,19 @@ def _dropping_pairs(partner):
     `out[j]` whose value is a name, and that `out[j]`; the bindings of the name go too once nothing
     anywhere in the code reads it."""
     def apply(code: list) -> list:
-        loads = Counter(n.id for s in code for n in syntax.walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load))
+        loads = None   # counted once a pair is found: most code has none
 
         @_in_every_block
         def rewrite(out: list) -> list:
+            nonlocal loads
             k = 0
             while k < len(out):
                 j = partner(out, k)
                 if j is None:
                     k += 1
                     continue
+                if loads is None:
+                    loads = Counter(n.id for n in syntax.nodes_in(code) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load))
                 name = out[j].value.id
                 del out[j]
                 del out[k]
