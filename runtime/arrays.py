@@ -409,26 +409,29 @@ def _kron_left_1(g, a, b):
     return np.reshape(np.ascontiguousarray(g), (a.shape[0], b.shape[0])) @ b
 
 
-def _kron_left_2(g, a, b):
-    out = np.zeros(a.shape)
-    r, c = b.shape
-    for i in range(a.shape[0]):
-        for j in range(a.shape[1]):
-            out[i, j] = np.sum(g[i * r:(i + 1) * r, j * c:(j + 1) * c] * b)
-    return out
+def _kron_left_rows(g, a, b):
+    """a and b as matrices: a vector beside a matrix is a row, as NumPy takes it."""
+    a2, b2 = np.atleast_2d(a), np.atleast_2d(b)
+    out = np.zeros(a2.shape)
+    r, c = b2.shape
+    for i in range(a2.shape[0]):
+        for j in range(a2.shape[1]):
+            out[i, j] = np.sum(g[i * r:(i + 1) * r, j * c:(j + 1) * c] * b2)
+    return out.reshape(a.shape)
 
 
 def _kron_right_1(g, a, b):
     return a @ np.reshape(np.ascontiguousarray(g), (a.shape[0], b.shape[0]))
 
 
-def _kron_right_2(g, a, b):
-    out = np.zeros(b.shape)
-    r, c = b.shape
-    for i in range(a.shape[0]):
-        for j in range(a.shape[1]):
-            out += a[i, j] * g[i * r:(i + 1) * r, j * c:(j + 1) * c]
-    return out
+def _kron_right_rows(g, a, b):
+    a2, b2 = np.atleast_2d(a), np.atleast_2d(b)
+    out = np.zeros(b2.shape)
+    r, c = b2.shape
+    for i in range(a2.shape[0]):
+        for j in range(a2.shape[1]):
+            out += a2[i, j] * g[i * r:(i + 1) * r, j * c:(j + 1) * c]
+    return out.reshape(b.shape)
 
 
 def _sort_order_1(x):
@@ -485,9 +488,12 @@ diag_transpose = _by_rank("diag_transpose", "The cotangent of x in np.diag(x).",
                           {1: _diag_of_matrix, 2: _diag_into_matrix})
 diff_transpose = _by_rank("diff_transpose", "The cotangent of x in np.diff(x) (along the last axis).",
                           {1: _diff_transpose_1, 2: _diff_transpose_2})
-kron_grad_left = _by_rank("kron_grad_left", "The cotangent of a in np.kron(a, b).", {1: _kron_left_1, 2: _kron_left_2})
+# by the rank of the cotangent: a matrix's when either operand is one (NumPy takes a vector with a
+# matrix as a row)
+kron_grad_left = _by_rank("kron_grad_left", "The cotangent of a in np.kron(a, b).",
+                          {1: _kron_left_1, 2: _kron_left_rows}, rank_of=0)
 kron_grad_right = _by_rank("kron_grad_right", "The cotangent of b in np.kron(a, b).",
-                           {1: _kron_right_1, 2: _kron_right_2})
+                           {1: _kron_right_1, 2: _kron_right_rows}, rank_of=0)
 sort_order = _by_rank("sort_order", "np.argsort along the last axis.", {1: _sort_order_1, 2: _sort_order_2},
                       rank_of=0)
 sorted_like = _by_rank("sorted_like", "t in the order np.sort put x in: the tangent of np.sort(x).",

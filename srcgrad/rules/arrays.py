@@ -13,7 +13,7 @@ from ..errors import UnsupportedSyntaxError
 from . import results
 from .composite import cumsum_along
 from .registry import Options, bilinear, by_kind, inactive, linear, structural
-from .results import (MATRIX, VECTOR, as_array, flattened, from_shape, index_reduction, int_array_like, int_scalar, joined, matmul, matrix, python_bool,
+from .results import (MATRIX, VECTOR, as_array, broadcast, flattened, from_shape, index_reduction, int_array_like, int_scalar, joined, matmul, matrix, python_bool,
                       reduction, reshaped, same_as_first, stacked, unknown, vector, where, diagonal, at_least_vector,
                       at_least, insertion_points, tiled)
 
@@ -161,8 +161,8 @@ def atleast_1d_transpose(g, x):
 def matmul_transpose(g, a, b):
     return matmul_grad_left(g, a, b), matmul_grad_right(g, a, b)
 
-@bilinear("np.kron", kind=same_as_first, result="new", samples=((VECTOR, VECTOR[:3]), (MATRIX, MATRIX[:2, :2])),
-          ranks=((1, 2), (1, 2)))
+@bilinear("np.kron", kind=broadcast, result="new", ranks=((1, 2), (1, 2)),
+          samples=((VECTOR, VECTOR[:3]), (MATRIX, MATRIX[:2, :2]), (VECTOR[:2], MATRIX[:2, :3]), (MATRIX[:2, :2], VECTOR[:3])))
 def kron_transpose(g, a, b):
     return kron_grad_left(g, a, b), kron_grad_right(g, a, b)
 
