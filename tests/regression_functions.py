@@ -1213,3 +1213,12 @@ def rebound_with_another_rank_in_loop_body(x, A):
         r = A[i] * x[i]   # a row, read before the next trip binds a number again
         acc = acc + np.sum(r * r)
     return acc
+
+
+def flag_tested_before_it_is_set_again(x, A):
+    damping = 0.0
+    if damping > 0.5:   # numba drops this branch (it types damping binding by binding): its tape must go too
+        for i in range(3):
+            A = np.tanh(A + A) * damping
+    damping = np.sum(x * x)
+    return np.sum(A * damping)

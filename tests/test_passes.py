@@ -562,9 +562,10 @@ def test_lstm_cells_replay_nothing_and_add_into_their_weight_rows():
 
 
 def test_constant_branches_keep_what_they_take():
-    """A test known before the run (constants, globals read as numbers, names bound once at the top
-    before it) keeps only its branch; `and`/`or` are decided by a known operand; a name bound later
-    or twice, and a test reading an argument, stay branches."""
+    """A test known before the run (constants, globals read as numbers, names bound at the top
+    before it and not since) keeps only its branch; `and`/`or` are decided by a known operand; a
+    name bound later, one a loop or the branch itself binds again before the test, and a test
+    reading an argument, stay branches."""
     import gast
     from srcgrad.normalize.constant_branches import fold_constant_branches
     source = '''
@@ -594,6 +595,16 @@ def f(x, c):
         y = y * 17.0
     if g(c) or LIMIT == 3:
         y = y * 19.0
+    k = 0
+    while k < 2:
+        k = k + 1
+    if k == 0:
+        y = y * 23.0
+    s1 = 0.5
+    if s1 > 0.1:
+        s1 = c
+        if s1 > 0.2:
+            y = y * 29.0
     return y
 '''
     tree = gast.parse(source).body[0]
@@ -610,12 +621,20 @@ def f(x, c):
     x = x + 5.0
     if c > 0:
         x = x * 11.0
-    if twice == 2:
-        x = x * 13.0
+    x = x * 13.0
     y = x
     y = y * 17.0
     if g(c) or True:
         y = y * 19.0
+    k = 0
+    while k < 2:
+        k = k + 1
+    if k == 0:
+        y = y * 23.0
+    s1 = 0.5
+    s1 = c
+    if s1 > 0.2:
+        y = y * 29.0
     return y
 '''
 

@@ -42,6 +42,7 @@ CASES = [
     (rf.number_then_array_after_early_return, (V3, 0.8), (0, 1)),
     (rf.parameter_reshaped, (np.linspace(-1.0, 1.0, 6), V3), (0, 1)),
     (rf.rebound_with_another_rank_in_loop_body, (V3, M33a), (0, 1)),
+    (rf.flag_tested_before_it_is_set_again, (V3, M33a), (0, 1)),
     (rf.transpose_bound_inside_nested_loop, (M33a, V3), (0, 1)),
     (rf.shrunk_by_differences, (np.array([0.3, 0.5, 0.9, 1.1]),), 0),
     (rf.work_name_reused, (V3, M33a), (0, 1)),

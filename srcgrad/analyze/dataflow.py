@@ -106,6 +106,11 @@ def _unbind(live: set[str], names: set[str]) -> set[str]:
 
 def bound_names(stmt) -> set[str]:
     """Names a statement (re)binds anywhere inside it; element writes `x[i] = v` bind nothing."""
+    if isinstance(stmt, gast.Assign):   # only its targets can bind: spare the look at its value
+        target = stmt.targets[0]
+        if len(stmt.targets) == 1 and isinstance(target, gast.Name) and isinstance(target.ctx, gast.Store):
+            return {target.id}
+        stmt = stmt.targets
     return {node.id for node in syntax.nodes_in(stmt) if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store)}
 
 

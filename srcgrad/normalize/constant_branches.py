@@ -4,8 +4,9 @@ numba drops such a branch before it types the code (its dead-branch pruning: `if
 global flag, `if s0 > 0.5:` with `s0 = 0.0`), so a derivative that tapes or saves values inside the
 branch would leave those tapes untyped and not compile. After this pass no `if`, `while` or
 conditional expression has a test made only of constants (the resolver has already turned the
-globals it reads as flags into constants) and names bound once in the whole function, by a
-statement at its top level before the test, to such a value.
+globals it reads as flags into constants) and names whose value there is such a value, bound by a
+statement at the function's top level before the test with no other binding of the name between
+(numba types the code binding by binding: `s0 = 0.0; if s0 > 0.5: ...; s0 = x` prunes too).
 """
 from __future__ import annotations
 
@@ -31,16 +32,21 @@ def fold_constant_branches(tree: gast.FunctionDef, globals_read: dict) -> set[st
     """Fold, in place, every branch of `tree` whose test has a value known now; `globals_read`:
     the module-level values the function reads (numba takes them as constants too). Returns the
     names of those globals a folded test read: the tree now depends on their values."""
-    bindings = _binding_counts(tree)
+    nodes = syntax.nodes_in(tree)
+    if not any(isinstance(node, (gast.If, gast.While, gast.IfExp)) for node in nodes):
+        return set()   # no test to fold: long straight-line code skips the per-statement look
+    bindings = _binding_counts(nodes)
     numbers = {name: value for name, value in globals_read.items()
                if isinstance(value, (int, float, np.integer, np.floating)) and not bindings[name]}
     known = _Known(numbers)
     body = []
-    for stmt in tree.body:   # a name is known from its one binding on, not before it
-        _fold_expressions(stmt, known)
+    for stmt in tree.body:   # flow-sensitive along the top level: a name is known from a binding on, until another
+        bound = _bound_in(stmt)
+        inside = known.without(bound)
+        _fold_expressions(stmt, inside)
         body += _folded_block([stmt], known)
-        if (isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], gast.Name)
-                and bindings[stmt.targets[0].id] == 1):
+        known = inside
+        if (isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], gast.Name)):
             value = _value(stmt.value, known)
             if value is not _UNKNOWN:
                 known[stmt.targets[0].id] = value
@@ -61,23 +67,39 @@ class _Known(dict):
             self.globals_used.add(name)
         return super().get(name, default)
 
+    def without(self, names: set) -> "_Known":
+        """What is known where `names` may have been bound again: the others (the globals read
+        noted in one place)."""
+        rest = _Known({})
+        rest.update((name, value) for name, value in self.items() if name not in names)
+        rest.globals, rest.globals_used = self.globals, self.globals_used
+        return rest
 
-def _binding_counts(tree) -> Counter:
-    """How many times each name is bound anywhere in the function (parameters included)."""
-    return Counter(node.id for node in syntax.nodes_in(tree)
+
+def _bound_in(stmt) -> set:
+    return {node.id for node in syntax.nodes_in(stmt)
+            if isinstance(node, gast.Name) and isinstance(node.ctx, (gast.Store, gast.Del))}
+
+
+def _binding_counts(nodes: list) -> Counter:
+    """How many times each name is bound among `nodes`, every node of the function (parameters included)."""
+    return Counter(node.id for node in nodes
                    if isinstance(node, gast.Name) and isinstance(node.ctx, (gast.Store, gast.Param, gast.Del)))
 
 
 def _folded_block(stmts: list, known: dict) -> list:
+    """`known` holds before the statements; what a statement binds is not known inside it, where
+    its blocks run after (and a loop's test again after) those bindings."""
     out = []
     for stmt in stmts:
-        taken = _taken(stmt, known)
+        inside = known.without(_bound_in(stmt)) if not syntax.is_comment(stmt) else known
+        taken = _taken(stmt, inside if isinstance(stmt, gast.While) else known)
         if taken is None:
             for block in syntax.child_blocks(stmt):
-                block[:] = _folded_block(block, known) or [gast.Pass()]
+                block[:] = _folded_block(block, inside) or [gast.Pass()]
             out.append(stmt)
         else:
-            out += _folded_block(taken, known)
+            out += _folded_block(taken, inside)
     return out
 
 
