@@ -378,7 +378,8 @@ def walk(node):
 def nodes_in(node: gast.AST | list) -> list:
     """Every node inside `node` (or inside each node of a list) but the expression contexts, in no
     particular order: for the queries below that gather sets, one plain loop instead of a generator
-    per node."""
+    per node. Its inner loop is walk's, written out again: a shared helper would be a call per node
+    on the compiler's hottest path."""
     todo = list(node) if isinstance(node, list) else [node]
     found, fields_of = [], _CHILD_FIELDS
     take, put = todo.pop, todo.append
