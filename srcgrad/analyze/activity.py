@@ -104,10 +104,9 @@ def _name_of(atom):
 
 def _returned_names(stmts) -> set[str]:
     found = set()
-    for stmt in stmts:
-        for node in syntax.walk(stmt):
-            if isinstance(node, gast.Return) and node.value is not None:
-                found |= syntax.loaded_names(node.value)
+    for node in syntax.statements_in(stmts):
+        if isinstance(node, gast.Return) and node.value is not None:
+            found |= syntax.loaded_names(node.value)
     return found
 
 

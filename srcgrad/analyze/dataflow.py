@@ -84,7 +84,7 @@ def _reads(stmt) -> set[str]:
 def value_reads(stmts: list) -> set[str]:
     """Names whose values `stmts` read somewhere (not only their shape)."""
     found = set()
-    for node in (n for stmt in stmts for n in syntax.walk(stmt) if isinstance(n, gast.stmt)):
+    for node in syntax.statements_in(stmts):
         found |= {name for name in _reads(node) if not name.endswith(".shape")}
     return found
 
@@ -165,7 +165,7 @@ def writes_into_new_arrays(stmts: list, scalars=frozenset()) -> dict:
     it). `scalars`: names that hold numbers (an element read binds no view). Only arrays some
     statement writes into are followed: the question is asked of writes alone."""
     writes, shared_writes = {}, set()
-    written = {syntax.base_name(n.targets[0]) for n in syntax.nodes_in(stmts)
+    written = {syntax.base_name(n.targets[0]) for n in syntax.statements_in(stmts)
                if isinstance(n, gast.Assign) and isinstance(n.targets[0], gast.Subscript)}
     if not written:
         return {}

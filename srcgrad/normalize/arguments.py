@@ -45,7 +45,7 @@ def _written_parameters(tree) -> set:
     in-place updates too) and never bound again by a plain assignment."""
     params = set(syntax.param_names(tree))
     written, rebound = set(), set()
-    for node in syntax.walk(tree):
+    for node in syntax.statements_in(tree.body):
         if isinstance(node, gast.Assign):
             target = node.targets[0]
             if isinstance(target, gast.Subscript):

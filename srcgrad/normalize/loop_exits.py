@@ -25,9 +25,9 @@ def lower_exits(parsed, names) -> None:
 
 
 def _returns_only_at_end(body) -> bool:
-    inner = [n for s in body[:-1] for n in syntax.walk(s) if isinstance(n, gast.Return)]
+    inner = [n for n in syntax.statements_in(body[:-1]) if isinstance(n, gast.Return)]
     last = body[-1] if body else None
-    jumps = [n for s in body for n in syntax.walk(s) if isinstance(n, (gast.Break, gast.Continue))]
+    jumps = [n for n in syntax.statements_in(body) if isinstance(n, (gast.Break, gast.Continue))]
     return not inner and isinstance(last, gast.Return) and not jumps
 
 

@@ -36,10 +36,11 @@ def verify_anf(stmts: list) -> None:
 
 def verify_single_exit(stmts: list) -> None:
     """One return, the last statement; no continue; a break only as `if exit_loop: break`."""
-    returns = [n for s in stmts for n in syntax.walk(s) if isinstance(n, gast.Return)]
+    statements = syntax.statements_in(stmts)
+    returns = [n for n in statements if isinstance(n, gast.Return)]
     _require(len(returns) == 1 and stmts and stmts[-1] is returns[0], stmts[-1] if stmts else None,
              "the function must end in its only return")
-    for node in (n for s in stmts for n in syntax.walk(s)):
+    for node in statements:
         _require(not isinstance(node, gast.Continue), node, "continue must be lowered to a flag")
         if syntax.is_loop(node) and _own_breaks(node.body):
             last = node.body[-1]

@@ -461,7 +461,7 @@ def _element(node):
 def _bindings_by_name(code: list) -> dict:
     """name -> the values bound to it; unpacking `a, b = t` binds a to `t[0]` and b to `t[1]`."""
     found: dict = {}
-    for node in syntax.nodes_in(code):
+    for node in syntax.statements_in(code):
         if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Name):
             found.setdefault(node.targets[0].id, []).append(node.value)
         elif isinstance(node, (gast.Assign, gast.For)):
@@ -501,9 +501,9 @@ def _confined(code: list, block: list, j: int, v_bar: str, w_bar: str | None, de
     """v_bar is mentioned only from block[j] on, w_bar (if any) only up to it, and neither outside
     `block` but in its buffer's declaration."""
     names = {v_bar, w_bar} - {None}
-    inside = {id(n) for n in syntax.nodes_in(block)}
-    for stmt in syntax.nodes_in(code):
-        if isinstance(stmt, gast.stmt) and id(stmt) not in inside and id(stmt) not in declarations \
+    inside = {id(n) for n in syntax.statements_in(block)}
+    for stmt in syntax.statements_in(code):
+        if id(stmt) not in inside and id(stmt) not in declarations \
                 and not isinstance(stmt, (gast.For, gast.While, gast.If)) and names & syntax.names_in(stmt):
             return False
     before, after = block[:j], block[j + 1:]
@@ -622,8 +622,8 @@ def _only_adds_into(stmts: list, p_bar: str, others: set, bindings: dict) -> boo
     watched = {p_bar} | others
     views = {o for o in others if any(_element_of_array(v, p_bar) for v in bindings.get(o, []))}
     unreadable = {p_bar} | views
-    for stmt in syntax.nodes_in(stmts):
-        if not isinstance(stmt, gast.stmt) or not watched & syntax.names_in(stmt):
+    for stmt in syntax.statements_in(stmts):
+        if not watched & syntax.names_in(stmt):
             continue
         if isinstance(stmt, (gast.For, gast.While, gast.If)):
             if watched & own_reads(stmt):

@@ -222,9 +222,9 @@ def _last_read(code: list, block: list, j: int, buffer: str):
             last = k
     if last is None:
         return None
-    inside = {id(n) for n in syntax.nodes_in(block[j:last + 1])}
-    for stmt in syntax.nodes_in(code):
-        if (isinstance(stmt, gast.stmt) and id(stmt) not in inside and not (declares_buffer(stmt) and _binds(stmt, buffer))
+    inside = {id(n) for n in syntax.statements_in(block[j:last + 1])}
+    for stmt in syntax.statements_in(code):
+        if (id(stmt) not in inside and not (declares_buffer(stmt) and _binds(stmt, buffer))
                 and not isinstance(stmt, (gast.For, gast.While, gast.If)) and buffer in syntax.names_in(stmt)):
             return None
     return last

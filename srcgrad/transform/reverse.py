@@ -75,8 +75,8 @@ class ReverseTransform(LoopReversal, RowKeeping, Checkpointing):
         self._tapes: dict = {}
         self.home_of = self._home_blocks()
         # blocks that run once per iteration of some loop: adjoints homed there may reuse buffers
-        self._loop_blocks = {id(block) for loop in syntax.walk(fn) if syntax.is_loop(loop)
-                             for node in syntax.walk(loop) for block in syntax.child_blocks(node)}
+        self._loop_blocks = {id(block) for loop in syntax.statements_in(fn.body) if syntax.is_loop(loop)
+                             for node in syntax.statements_in([loop]) for block in syntax.child_blocks(node)}
         self.adj.old_shapes = self._old_shapes_needed()
 
     # ----- the function ----------------------------------------------------------------------
@@ -157,9 +157,9 @@ class ReverseTransform(LoopReversal, RowKeeping, Checkpointing):
         """Writes that reach an array through another name (an argument, a second name, a row or
         slice) change values the reverse sweep keeps apart: refuse them rather than differentiate
         wrongly."""
-        rebound = {t.id for n in syntax.walk(self.fn) if isinstance(n, gast.Assign) for t in n.targets
-                   if isinstance(t, gast.Name)}
-        for node in syntax.walk(self.fn):
+        statements = syntax.statements_in(self.fn.body)
+        rebound = {t.id for n in statements if isinstance(n, gast.Assign) for t in n.targets if isinstance(t, gast.Name)}
+        for node in statements:
             if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Subscript):
                 array = syntax.base_name(node.targets[0])
                 if array in self.params and array not in rebound:
@@ -531,9 +531,8 @@ _TIDY_ROUNDS = 3   # dead-code elimination and undone-write removal, alternating
 
 
 def _statements(code: list) -> int:
-    """How many statements `code` holds at any depth. Statements sit only in the blocks of other
-    statements (try and with never reach here), so the count visits no expression node."""
-    return sum(1 + sum(_statements(block) for block in syntax.child_blocks(stmt)) for stmt in code)
+    """How many statements `code` holds at any depth."""
+    return len(syntax.statements_in(code))
 
 
 def reuse_adjoint_buffers(code: list) -> list:
