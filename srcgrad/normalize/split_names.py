@@ -31,11 +31,13 @@ def split_rebound_names(tree: gast.FunctionDef, kinds: dict, names, infer) -> bo
     renamed (the kinds must then be inferred again)."""
     params = set(syntax.param_names(tree))
     defined: dict = {name: 1 for name in params}
-    for node in syntax.nodes_in(tree.body):
-        if _is_plain_binding(node):
-            defined[node.targets[0].id] = defined.get(node.targets[0].id, 0) + 1
+    for stmt in syntax.statements_in(tree.body):
+        if _is_plain_binding(stmt):
+            defined[stmt.targets[0].id] = defined.get(stmt.targets[0].id, 0) + 1
     candidates = sorted(name for name, count in defined.items() if count > 1 and kinds.get(name) in (K.UNKNOWN, "a?"))
-    candidates = [name for name in candidates if name not in _read_by_nested_functions(tree)]
+    if candidates:
+        closed_over = _read_by_nested_functions(tree)
+        candidates = [name for name in candidates if name not in closed_over]
     if not candidates:
         return False
     trial, trial_names = syntax.clone(tree), copy.deepcopy(names)
