@@ -1222,3 +1222,13 @@ def flag_tested_before_it_is_set_again(x, A):
             A = np.tanh(A + A) * damping
     damping = np.sum(x * x)
     return np.sum(A * damping)
+
+
+def flag_tested_inside_a_branch(x, A):
+    scale = 0.0
+    if x[0] > -10.0:
+        if scale > 0.5:   # numba knows scale is 0.0 here too, inside the branch that sets it later
+            for i in range(3):
+                A = np.tanh(A + A) * scale
+        scale += np.sum(x * x)
+    return np.sum(A * scale)

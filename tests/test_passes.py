@@ -562,10 +562,10 @@ def test_lstm_cells_replay_nothing_and_add_into_their_weight_rows():
 
 
 def test_constant_branches_keep_what_they_take():
-    """A test known before the run (constants, globals read as numbers, names bound at the top
-    before it and not since) keeps only its branch; `and`/`or` are decided by a known operand; a
-    name bound later, one a loop or the branch itself binds again before the test, and a test
-    reading an argument, stay branches."""
+    """A test known before the run (constants, globals read as numbers, names bound before it and
+    not since, also inside a branch that binds them later) keeps only its branch; `and`/`or` are
+    decided by a known operand; a name bound later, one a loop or the branch itself binds again
+    before the test, one a branch may have bound, and a test reading an argument, stay branches."""
     import gast
     from srcgrad.normalize.constant_branches import fold_constant_branches
     source = '''
@@ -605,6 +605,13 @@ def f(x, c):
         s1 = c
         if s1 > 0.2:
             y = y * 29.0
+    z = 0.0
+    if c > 1.0:
+        if z > 0.5:
+            y = y * 31.0
+        z = c
+    if z > 0.5:
+        y = y * 37.0
     return y
 '''
     tree = gast.parse(source).body[0]
@@ -635,6 +642,11 @@ def f(x, c):
     s1 = c
     if s1 > 0.2:
         y = y * 29.0
+    z = 0.0
+    if c > 1.0:
+        z = c
+    if z > 0.5:
+        y = y * 37.0
     return y
 '''
 

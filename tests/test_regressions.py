@@ -43,6 +43,7 @@ CASES = [
     (rf.parameter_reshaped, (np.linspace(-1.0, 1.0, 6), V3), (0, 1)),
     (rf.rebound_with_another_rank_in_loop_body, (V3, M33a), (0, 1)),
     (rf.flag_tested_before_it_is_set_again, (V3, M33a), (0, 1)),
+    (rf.flag_tested_inside_a_branch, (V3, M33a), (0, 1)),
     (rf.transpose_bound_inside_nested_loop, (M33a, V3), (0, 1)),
     (rf.shrunk_by_differences, (np.array([0.3, 0.5, 0.9, 1.1]),), 0),
     (rf.work_name_reused, (V3, M33a), (0, 1)),

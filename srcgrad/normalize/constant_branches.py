@@ -2,11 +2,12 @@
 
 numba drops such a branch before it types the code (its dead-branch pruning: `if DEBUG:` with a
 global flag, `if s0 > 0.5:` with `s0 = 0.0`), so a derivative that tapes or saves values inside the
-branch would leave those tapes untyped and not compile. After this pass no `if`, `while` or
+branch would leave those tapes untyped and not compile. numba sees each binding on its own (its
+code is in SSA form), so the values are followed as it follows them: along the code, a name is known
+from a binding to a constant until it may be bound again; an `if` and its blocks see what holds
+before it, a loop's test and body nothing the loop binds. After this pass no `if`, `while` or
 conditional expression has a test made only of constants (the resolver has already turned the
-globals it reads as flags into constants) and names whose value there is such a value, bound by a
-statement at the function's top level before the test with no other binding of the name between
-(numba types the code binding by binding: `s0 = 0.0; if s0 > 0.5: ...; s0 = x` prunes too).
+globals it reads as flags into constants) and names known there.
 """
 from __future__ import annotations
 
@@ -39,19 +40,8 @@ def fold_constant_branches(tree: gast.FunctionDef, globals_read: dict) -> set[st
     numbers = {name: value for name, value in globals_read.items()
                if isinstance(value, (int, float, np.integer, np.floating)) and not bindings[name]}
     known = _Known(numbers)
-    body = []
-    for stmt in tree.body:   # flow-sensitive along the top level: a name is known from a binding on, until another
-        bound = _bound_in(stmt)
-        inside = known.without(bound)
-        _fold_expressions(stmt, inside)
-        body += _folded_block([stmt], known)
-        known = inside
-        if (isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], gast.Name)):
-            value = _value(stmt.value, known)
-            if value is not _UNKNOWN:
-                known[stmt.targets[0].id] = value
-    tree.body[:] = body or [gast.Pass()]
-    return known.globals_used
+    tree.body[:] = _folded_block(tree.body, known) or [gast.Pass()]
+    return known.globals_used   # shared by every copy made of it
 
 
 class _Known(dict):
@@ -87,19 +77,42 @@ def _binding_counts(nodes: list) -> Counter:
                    if isinstance(node, gast.Name) and isinstance(node.ctx, (gast.Store, gast.Param, gast.Del)))
 
 
-def _folded_block(stmts: list, known: dict) -> list:
-    """`known` holds before the statements; what a statement binds is not known inside it, where
-    its blocks run after (and a loop's test again after) those bindings."""
+def _folded_block(stmts: list, known: "_Known") -> list:
+    """The statements with each test known where it runs folded, flow-sensitively as numba sees
+    the code: `known` holds before them and is brought up to date after each statement (what it
+    binds is no longer known; a name it binds to a known value is). An `if`'s test and blocks see
+    what holds before it; a loop's test and body see nothing the loop binds, as they run again
+    after those bindings."""
     out = []
     for stmt in stmts:
-        inside = known.without(_bound_in(stmt)) if not syntax.is_comment(stmt) else known
-        taken = _taken(stmt, inside if isinstance(stmt, gast.While) else known)
-        if taken is None:
-            for block in syntax.child_blocks(stmt):
-                block[:] = _folded_block(block, inside) or [gast.Pass()]
+        if syntax.is_comment(stmt):
             out.append(stmt)
+            continue
+        bound = _bound_in(stmt)
+        if isinstance(stmt, gast.If):
+            stmt.test = _folded_expression(stmt.test, known)
+            taken, inner = _taken(stmt, known), known
+        elif syntax.is_loop(stmt):
+            inner = known.without(bound)
+            if isinstance(stmt, gast.While):
+                stmt.test = _folded_expression(stmt.test, inner)
+            else:
+                stmt.iter = _folded_expression(stmt.iter, known)
+            taken = _taken(stmt, inner)
+        else:   # a simple statement (the blocks of a compound one of another kind see nothing it binds)
+            _folded_expression(stmt, known)
+            taken, inner = None, known.without(bound)
+        if taken is not None:
+            out += _folded_block(taken, inner.without(set()))
         else:
-            out += _folded_block(taken, inside)
+            for block in syntax.child_blocks(stmt):
+                block[:] = _folded_block(block, inner.without(set())) or [gast.Pass()]
+            out.append(stmt)
+        known = known.without(bound)
+        if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], gast.Name):
+            value = _value(stmt.value, known)
+            if value is not _UNKNOWN:
+                known[stmt.targets[0].id] = value
     return out
 
 
@@ -146,8 +159,9 @@ def _harmless(node) -> bool:
     return not any(isinstance(n, (gast.Call, gast.Subscript)) for n in syntax.nodes_in(node))
 
 
-def _fold_expressions(stmt, known: dict) -> None:
-    """Replace each conditional expression in `stmt` whose test is known by the operand it takes."""
+def _folded_expression(node, known: dict):
+    """`node` with each conditional expression in it whose test is known replaced by the operand
+    it takes (in place where it can; the result, for a node that is such an expression itself)."""
     class Folder(gast.NodeTransformer):
         def visit_IfExp(self, node):
             self.generic_visit(node)
@@ -155,7 +169,7 @@ def _fold_expressions(stmt, known: dict) -> None:
             if truth is _UNKNOWN:
                 return node
             return node.body if truth else node.orelse
-    Folder().visit(stmt)
+    return Folder().visit(node)
 
 
 def _value(node, known: dict):
