@@ -18,6 +18,7 @@ import gast
 import numpy as np
 
 from .. import syntax
+from ..analyze.dataflow import bound_names
 
 _UNKNOWN = object()
 _NUMBERS = (bool, int, float, type(None))
@@ -66,11 +67,6 @@ class _Known(dict):
         return rest
 
 
-def _bound_in(stmt) -> set:
-    return {node.id for node in syntax.nodes_in(stmt)
-            if isinstance(node, gast.Name) and isinstance(node.ctx, (gast.Store, gast.Del))}
-
-
 def _binding_counts(nodes: list) -> Counter:
     """How many times each name is bound among `nodes`, every node of the function (parameters included)."""
     return Counter(node.id for node in nodes
@@ -88,7 +84,7 @@ def _folded_block(stmts: list, known: "_Known") -> list:
         if syntax.is_comment(stmt):
             out.append(stmt)
             continue
-        bound = _bound_in(stmt)
+        bound = bound_names(stmt)
         if isinstance(stmt, gast.If):
             stmt.test = _folded_expression(stmt.test, known)
             taken, inner = _taken(stmt, known), known
@@ -103,10 +99,10 @@ def _folded_block(stmts: list, known: "_Known") -> list:
             _folded_expression(stmt, known)
             taken, inner = None, known.without(bound)
         if taken is not None:
-            out += _folded_block(taken, inner.without(set()))
+            out += _folded_block(taken, inner)   # it never changes the `known` it is given
         else:
             for block in syntax.child_blocks(stmt):
-                block[:] = _folded_block(block, inner.without(set())) or [gast.Pass()]
+                block[:] = _folded_block(block, inner) or [gast.Pass()]
             out.append(stmt)
         known = known.without(bound)
         if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], gast.Name):

@@ -34,10 +34,9 @@ def split_rebound_names(tree: gast.FunctionDef, kinds: dict, names, infer) -> bo
     for stmt in syntax.statements_in(tree.body):
         if _is_plain_binding(stmt):
             defined[stmt.targets[0].id] = defined.get(stmt.targets[0].id, 0) + 1
+    # no nested function or lambda reads these names: the fence refuses those that read the function's
+    # variables, and parse lifts out the ones that read only their arguments
     candidates = sorted(name for name, count in defined.items() if count > 1 and kinds.get(name) in (K.UNKNOWN, "a?"))
-    if candidates:
-        closed_over = _read_by_nested_functions(tree)
-        candidates = [name for name in candidates if name not in closed_over]
     if not candidates:
         return False
     trial, trial_names = syntax.clone(tree), copy.deepcopy(names)
@@ -115,8 +114,3 @@ def _leaves_block(stmts: list) -> bool:
         if not syntax.is_loop(stmt):
             pending += [s for block in syntax.child_blocks(stmt) for s in block]
     return False
-
-
-def _read_by_nested_functions(tree: gast.FunctionDef) -> set:
-    return {name for node in syntax.nodes_in(tree.body) if isinstance(node, (gast.FunctionDef, gast.Lambda))
-            for name in syntax.names_in(node)}
