@@ -1232,3 +1232,59 @@ def flag_tested_inside_a_branch(x, A):
                 A = np.tanh(A + A) * scale
         scale += np.sum(x * x)
     return np.sum(A * scale)
+
+
+def _swapped(first, second):
+    return second, first
+
+
+def _half_and(p, q):
+    return 0.5 * p, q
+
+
+def helper_returns_its_argument_then_updated(a):
+    # fuzzer 947:1258:0: the helper hands back `w` itself inside a tuple; numpy's `w /= 0.5` changes
+    # `kept` too, srcgrad would bind a new `w` (after inlining: `returned = ..., w; h, kept = returned`)
+    w = np.array([a, 2.0 * a, 3.0])
+    half, kept = _half_and(a, w)
+    w /= 0.5
+    return half + np.sum(kept * kept)
+
+
+def tuple_holds_an_array_then_updated(a):
+    w = np.array([a, 2.0 * a, 3.0])
+    pair = (1.0, w)
+    w *= 2.0
+    return np.sum(pair[1] * a)
+
+
+def unpacked_from_a_tuple_then_updated(a):
+    w = np.array([a, 2.0 * a, 3.0])
+    first, second = (w, w * a)   # `first` is `w` itself
+    w *= 2.0
+    return np.sum(first * second)
+
+
+def written_through_a_name_a_helper_returned(x):
+    w = np.array([x[0], x[1], x[2] * x[0]])
+    doubled = w * 2.0
+    a, b = _swapped(w, doubled)   # b is w
+    b[0] = 3.0
+    return np.sum(w * a)
+
+
+def written_while_a_tuple_holds_it(x):
+    w = np.array([x[0], x[1], x[2] * x[0]])
+    pair = (1.0, w)
+    w[1] = 5.0
+    return np.sum(pair[1] * x[0])
+
+
+def swapped_then_the_other_updated(x):
+    # the tuple's elements stay apart: updating `doubled` leaves `b`, which is `w`, alone
+    w = np.array([x[0], x[1], x[2] * x[0]])
+    doubled = w * 2.0
+    a, b = _swapped(w, doubled)   # a is doubled, b is w
+    total = np.sum(a)
+    doubled *= 2.0
+    return np.sum(b * x[1]) + total + np.sum(doubled)

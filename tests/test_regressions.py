@@ -141,12 +141,15 @@ CASES = [
     (rf.heat_steps_through_a_work_array, (np.linspace(0.1, 1.0, 7), 0.2), (0, 1)),
     (rf.stencil_slice_and_boundary_element, (np.linspace(0.1, 1.0, 7), 0.2), (0, 1)),
     (rf.stencil_in_place_with_a_boundary, (np.linspace(0.1, 1.0, 7), 0.2), (0, 1)),
+    (rf.swapped_then_the_other_updated, (V3,), 0),
 ]
 # forward mode follows numpy's views; reverse mode refuses what it cannot restore faithfully
 FORWARD_ONLY = [(rf.write_while_viewed, "while `r`, which shares its memory"),
                 (rf.write_into_row, "shares memory with the array `A`"),
                 (rf.returned_alias_written, "while `t`, which shares its memory"),
-                (rf.transpose_then_written, "while `t`, which shares its memory")]
+                (rf.transpose_then_written, "while `t`, which shares its memory"),
+                (rf.written_through_a_name_a_helper_returned, "while `w`, which shares its memory"),
+                (rf.written_while_a_tuple_holds_it, "while `pair`, which shares its memory")]
 REFUSED = [(rf.arange_of_input, (0.5,), "np.arange` with an argument that depends"),
            (rf.arange_scaled_by_input, (0.5,), "np.arange` with an argument that depends"),
            (rf.gamma_of_input, (1.5,), r"register_elementwise\(math.gamma"),
@@ -155,6 +158,9 @@ REFUSED = [(rf.arange_of_input, (0.5,), "np.arange` with an argument that depend
            (rf.row_into_column, (0.5,), "of a view of `w` taken along other axes"),
            (rf.view_updated_in_place, (0.5,), "augmented assignment to the array `row` while `w` shares"),
            (rf.squeezed_view_updated_in_place, (0.5,), "augmented assignment to the array `w` while `t, "),
+           (rf.helper_returns_its_argument_then_updated, (0.5,), "augmented assignment to the array `w` while `kept` shares"),
+           (rf.tuple_holds_an_array_then_updated, (0.5,), "augmented assignment to the array `w` while `pair[`,]"),
+           (rf.unpacked_from_a_tuple_then_updated, (0.5,), "augmented assignment to the array `w` while `first[`,]"),
            (rf.raises_own_exception, (0.5,), r"(?s)regression_functions.py:\d+.*not a built-in one"),
            (rf.number_stored_into_a_list_of_arrays, (0.5,), r"(?s)regression_functions.py:\d+.*storing a number into a list whose items are arrays"),
            (rf.longer_array_stored_into_a_list, (0.5,), "storing an array into a list whose items have other lengths"),

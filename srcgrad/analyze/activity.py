@@ -13,7 +13,7 @@ from __future__ import annotations
 import gast
 
 from .. import syntax
-from .aliasing import updated_while_viewed, views
+from .aliasing import alias_pairs, updated_while_viewed
 from ..errors import UnsupportedSyntaxError
 from ..rules.registry import InactiveRule, LinearRule
 
@@ -22,7 +22,7 @@ def active_variables(fn: gast.FunctionDef, wrt_names: set[str], kinds: dict | No
                      location=lambda node: None) -> set[str]:
     """The variables of `fn` that carry derivatives when differentiating with respect to `wrt_names`."""
     assignments = list(_assignments(fn.body))
-    aliases = [(view.name, view.base) for view in views(fn.body, kinds or {})]
+    aliases = alias_pairs(fn.body, kinds or {})
     varied = _fixpoint(set(wrt_names), assignments, aliases, forward=True)
     useful = _fixpoint(_returned_names(fn.body), assignments, aliases, forward=False)
     active = (varied & useful) | set(wrt_names)
@@ -54,6 +54,7 @@ def _refuse_updates_of_viewed_arrays(fn, aliases, kinds: dict, location) -> None
     view, update = found
     array = update.targets[0].id
     other = _sharers(array, aliases)
+    other = other if view.name in other else [view.name] + other   # shared through a tuple
     copied = view.name   # a copy where the view is bound separates the two names
     raise UnsupportedSyntaxError(
         f"an augmented assignment to the array `{array}` while `{', '.join(other)}` shares its memory",

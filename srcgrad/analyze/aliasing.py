@@ -45,15 +45,34 @@ class Shares(dict):
 
 def sharing(stmts: list, kinds: dict) -> Shares:
     """name -> the other names that may share its memory (second names and views, both ways,
-    closed under chains of views)."""
-    pairs = [(v.name, v.base) for v in views(stmts, kinds)]
-    groups: dict = {}
-    for a, b in pairs:
-        group = groups.get(a, {a}) | groups.get(b, {b})
-        for name in group:
-            groups[name] = group
+    closed under chains of views, through tuples too: `a, b = pair` after `pair = (x, w)` makes
+    `b` share with `w` and `pair`, not with `x`)."""
+    shares: dict = {}
+    for group in _path_groups(stmts, kinds):
+        for path in group:
+            shares.setdefault(_variable(path), set()).update(_variable(p) for p in group)
     scalars = frozenset(name for name, kind in kinds.items() if K.is_scalar(kind))
-    return Shares({name: group - {name} for name, group in groups.items()}, scalars)
+    return Shares({name: names - {name} for name, names in shares.items()}, scalars)
+
+
+def alias_pairs(stmts: list, kinds: dict) -> list[tuple]:
+    """(name, other) linking the names that share memory, so that writes through one reach the
+    others: a view and its base, and names bound to the same element of a tuple."""
+    pairs = []
+    for group in _path_groups(stmts, kinds):
+        names = sorted(path for path in group if "#" not in path)
+        pairs.extend((name, names[0]) for name in names[1:])
+    return pairs
+
+
+def _path_groups(stmts: list, kinds: dict) -> list[set]:
+    """The sets of names and tuple-element paths that views link, closed under chains of views."""
+    groups: dict = {}
+    for view in memory_views(stmts, kinds):
+        group = groups.get(view.name, {view.name}) | groups.get(view.base, {view.base})
+        for path in group:
+            groups[path] = group
+    return list({id(group): group for group in groups.values()}.values())
 
 
 def view_base(stmt, kinds: dict) -> str | None:
@@ -72,6 +91,85 @@ def view_base(stmt, kinds: dict) -> str | None:
     if source is None or K.is_scalar(kinds.get(source, K.UNKNOWN)) or isinstance(kinds.get(source), tuple):
         return None
     return source
+
+
+def memory_views(stmts: list, kinds: dict) -> list[View]:
+    """`views`, and the bindings that reach an array through a tuple, with *paths* for a tuple's
+    elements: `pair = (x, w)` binds `pair#1` to `w`; `a, b = pair` and `b = pair[1]` bind `b` to
+    `pair#1` (an inlined helper returning its argument: `returned = 0.5, q; u8, u9 = returned`).
+    Paths keep a tuple's arrays apart, so `h, c = step(h, c)` does not make `h` and `c` share."""
+    found = []
+    for stmt in _assignments(stmts):
+        base = view_base(stmt, kinds)
+        if base is not None:
+            found.append(View(stmt, stmt.targets[0].id, base))
+        else:
+            found.extend(_through_tuples(stmt, kinds))
+    return found
+
+
+def _through_tuples(stmt, kinds: dict) -> list[View]:
+    """The views `stmt` binds by building, copying, unpacking or indexing a tuple."""
+    found = []
+
+    def bind(target, value) -> None:   # value: an expression, or the path of a tuple element
+        if isinstance(target, (gast.Tuple, gast.List)):
+            for index, element in enumerate(target.elts):
+                bind(element, _element(value, index))
+        elif isinstance(target, gast.Name) and isinstance(value, (gast.Tuple, gast.List)):
+            for index, element in enumerate(value.elts):
+                bind_path(f"{target.id}#{index}", element)
+        elif isinstance(target, gast.Name):
+            bind_path(target.id, value)
+
+    def bind_path(path: str, value) -> None:
+        if isinstance(value, (gast.Tuple, gast.List)):
+            for index, element in enumerate(value.elts):
+                bind_path(f"{path}#{index}", element)
+            return
+        source = value if isinstance(value, str) else _tuple_path(value, kinds)
+        if source is not None and not K.is_scalar(_kind_of_path(source, kinds)):
+            found.append(View(stmt, path, source))
+
+    if isinstance(stmt.targets[0], (gast.Name, gast.Tuple, gast.List)):
+        bind(stmt.targets[0], stmt.value)
+    return found
+
+
+def _element(value, index: int):
+    """Element `index` of a tuple given as an expression or a path; None where it is not known."""
+    if isinstance(value, str):
+        return f"{value}#{index}"
+    if isinstance(value, (gast.Tuple, gast.List)):
+        return value.elts[index] if index < len(value.elts) else None
+    if isinstance(value, gast.Name):
+        return f"{value.id}#{index}"
+    return None
+
+
+def _tuple_path(value, kinds: dict) -> str | None:
+    """`t` for a name, `t#k` for `t[k]` of a tuple `t` with a constant index; None otherwise."""
+    if isinstance(value, gast.Name):
+        return value.id
+    if (isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name)
+            and isinstance(kinds.get(value.value.id), tuple) and isinstance(value.slice, gast.Constant)
+            and type(value.slice.value) is int):
+        size = len(kinds[value.value.id])
+        index = value.slice.value
+        return f"{value.value.id}#{index % size}" if -size <= index < size else None
+    return None
+
+
+def _kind_of_path(path: str, kinds: dict):
+    name, *indices = path.split("#")
+    kind = kinds.get(name, K.UNKNOWN)
+    for index in indices:
+        kind = kind[int(index)] if isinstance(kind, tuple) and int(index) < len(kind) else K.UNKNOWN
+    return kind
+
+
+def _variable(path: str) -> str:
+    return path.split("#", 1)[0]
 
 
 def _assignments(stmts):
@@ -209,11 +307,15 @@ def _changed_while_viewed(fn: gast.FunctionDef, kinds: dict, changes):
 
 class _Memory:
     """Which array each name refers to before a statement: the bindings at the root of its chain of
-    views (a statement that makes a new array, or a parameter's value), as a set over paths."""
+    views (a statement that makes a new array, or a parameter's value), as a set over paths. A
+    tuple's elements are followed apart (`memory_views`); a tuple refers to all its elements' arrays."""
 
     def __init__(self, stmts: list, kinds: dict, order):
-        self.views = {id(v.stmt): v for v in views(stmts, kinds)}
-        self.names = {n for v in self.views.values() for n in (v.name, v.base)}
+        self.views: dict = {}
+        for view in memory_views(stmts, kinds):
+            self.views.setdefault(id(view.stmt), []).append(view)
+        self.names = {_variable(n) for vs in self.views.values() for v in vs for n in (v.name, v.base)}
+        self.kinds = kinds
         self.reaching = reaching_definitions(stmts, {}, {id(s) for s in order.statements})
         self.statements = {id(s): s for s in order.statements}
         self.position = order.position
@@ -225,15 +327,16 @@ class _Memory:
         definitions = [d for d in self.reaching[id(stmt)].get(name, {BEFORE}) if d != BEFORE]
         return self.statements[definitions[0]] if definitions else None
 
-    def of(self, name: str, stmt, earlier_only: bool = False) -> set:
-        """The roots of `name`'s array before `stmt`. `earlier_only`: as seen by a name bound
-        before `stmt` (an observer of a change at `stmt`): bindings after it, and arrays made
-        again on every path from the observer's binding to `stmt`, are not the changed array."""
-        definitions = self.reaching[id(stmt)].get(name, {BEFORE})
+    def of(self, path: str, stmt, earlier_only: bool = False) -> set:
+        """The roots of the array a name (or a tuple element's path) refers to before `stmt`.
+        `earlier_only`: as seen by a name bound before `stmt` (an observer of a change at `stmt`):
+        bindings after it, and arrays made again on every path from the observer's binding to
+        `stmt`, are not the changed array."""
+        definitions = self.reaching[id(stmt)].get(_variable(path), {BEFORE})
         if not earlier_only:
-            return {root for d in definitions for root in self._root(d, name)}
+            return {root for d in definitions for root in self._root(d, path)}
         definitions = {d for d in definitions if d == BEFORE or self.position[d] < self.position[id(stmt)]}
-        return {root for d in definitions for root in self._root(d, name)
+        return {root for d in definitions for root in self._root(d, path)
                 if not self._made_again_between(root[0], d, stmt)}
 
     def _made_again_between(self, root, definition, stmt) -> bool:
@@ -244,14 +347,26 @@ class _Memory:
         start = self.position[definition] if definition != BEFORE else -1
         return start < self.position[root] < self.position[id(stmt)] and self.order.runs_before(root, stmt)
 
-    def _root(self, definition, name: str) -> frozenset:
-        key = (definition, name)
+    def _root(self, definition, path: str) -> frozenset:
+        key = (definition, path)
         if key not in self._roots:
             self._roots[key] = frozenset([key])   # a view of itself around a loop ends here
-            view = self.views.get(definition)
-            if view is not None and view.name == name:
-                self._roots[key] = frozenset(self.of(view.base, view.stmt))
+            roots = self._followed(definition, path)
+            if roots:
+                self._roots[key] = frozenset(roots)
         return self._roots[key]
+
+    def _followed(self, definition, path: str) -> set:
+        """The roots reached from `path`'s binding at `definition` through views; for a tuple, its
+        elements' roots. Empty where the binding makes its own array."""
+        here = self.views.get(definition, ())
+        for view in here:
+            if path == view.name or path.startswith(view.name + "#"):
+                return self.of(view.base + path[len(view.name):], view.stmt)
+        kind = _kind_of_path(path, self.kinds)
+        if isinstance(kind, tuple):
+            return {root for index in range(len(kind)) for root in self._root(definition, f"{path}#{index}")}
+        return {root for view in here if view.name.startswith(path + "#") for root in self._root(definition, view.name)}
 
 
 def _rebound_between(order, name: str, write, read) -> bool:
