@@ -5,7 +5,6 @@ after those passes to stderr.
 """
 from __future__ import annotations
 
-import ast
 import copy
 import gc
 import hashlib
@@ -204,8 +203,11 @@ def portable_fingerprint(fn, mode: str) -> tuple[list, dict] | None:
         if unit is None or is_custom(pyfunc) or unit.resolved.bound:
             return None
         parsed, read = unit.parsed, unit.resolved.globals_read   # numbers and arrays only, bound being empty
+        # the normalized tree follows from the source and the constants folded into it (`if DEBUG:`)
+        baked = sorted(repr((unit.resolved.baked[key][0].filename, key[1], value_print(value)))
+                       for key, value in unit.resolved.baked_read.items())
         parts.append((pyfunc.__module__, pyfunc.__qualname__, parsed.filename, parsed.first_line,
-                      tuple(parsed.lines), syntax.fingerprint(parsed.tree)))
+                      tuple(parsed.lines), tuple(baked)))
         parts += [(name, getattr(callee, "__module__", None), getattr(callee, "__qualname__", None))
                   for name, callee in sorted(unit.resolved.user_calls.items())]
         for name, value in sorted(read.items()):
@@ -455,10 +457,9 @@ class ModuleBuilder:
 
     # ----- the module --------------------------------------------------------------------
     def load(self, origin: str, parsed: ParsedFunction, launcher: tuple = ("", "")):
-        with compiler_pass("emit", parsed):
+        with compiler_pass("emit", parsed):   # generated code that does not compile is a bug: load says so before writing it
             source = module_source([b.tree for b in self.order], self.constants, origin, self.backend, launcher)
-            ast.parse(source)   # generated code that does not parse is a bug: say so before writing it
-        module, source = load_module(source, self.constants)
+            module, source = load_module(source, self.constants)
         for built in self.order:
             if built.custom is not None:   # resolve binds a call of it to the rules again
                 getattr(module, built.name).srcgrad_custom = built.custom

@@ -292,12 +292,17 @@ def expand_statements(stmts: list, expand) -> None:
     stmts[:] = out
 
 
-def child_blocks(stmt: gast.AST) -> Iterator[list]:
-    """The statement lists nested directly in a compound statement."""
-    for field in ("body", "orelse"):
-        block = getattr(stmt, field, None)
-        if isinstance(block, list) and block and isinstance(block[0], gast.stmt):
-            yield block
+_BLOCK_HOLDERS = (gast.If, gast.For, gast.While, gast.With, gast.Try, gast.ExceptHandler, gast.FunctionDef,
+                  gast.AsyncFor, gast.AsyncWith, gast.AsyncFunctionDef, gast.ClassDef)
+
+
+def child_blocks(stmt: gast.AST) -> list[list]:
+    """The statement lists nested directly in a compound statement (none for a simple one: asked of
+    every statement of every block, so no generator is made for those)."""
+    if not isinstance(stmt, _BLOCK_HOLDERS):
+        return []
+    return [block for block in (getattr(stmt, "body", None), getattr(stmt, "orelse", None))
+            if isinstance(block, list) and block and isinstance(block[0], gast.stmt)]
 
 
 def blocks(code: list) -> Iterator[list]:

@@ -25,11 +25,14 @@ MODEL = textwrap.dedent("""
 
     WEIGHTS = np.array([1.0, 2.0, 3.0])
     SCALE = 2.0
+    DAMPED = False
 
     def loss(x):
         total = 0.0
         for i in range(x.shape[0]):
             total += SCALE * np.sin(x[i])
+        if DAMPED:   # folded into the code: the flag's value is part of the key
+            total = 0.5 * total
         return total + energy(x, WEIGHTS)
 """)
 
@@ -58,9 +61,9 @@ def _run(user: Path, cache: Path, backend: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def _expected(scale=2.0, weights=(1.0, 2.0, 3.0), power=2):
+def _expected(scale=2.0, weights=(1.0, 2.0, 3.0), power=2, damping=1.0):
     x = np.array([0.5, -1.0, 2.0])
-    return scale * np.cos(x) + power * np.array(weights) * x ** (power - 1)
+    return damping * scale * np.cos(x) + power * np.array(weights) * x ** (power - 1)
 
 
 @pytest.fixture
@@ -84,6 +87,7 @@ def test_a_second_process_does_not_run_the_compiler(user, backend):
     (("model.py", "SCALE = 2.0", "SCALE = 5.0"), _expected(scale=5.0)),
     (("model.py", "[1.0, 2.0, 3.0]", "[1.0, 2.0, 7.0]"), _expected(weights=(1.0, 2.0, 7.0))),
     (("model.py", "np.sin(x[i])", "np.sin(x[i]) + 0.0"), _expected()),
+    (("model.py", "DAMPED = False", "DAMPED = True"), _expected(damping=0.5)),
     (("helper.py", "w * x * x", "w * x * x * x"), _expected(power=3)),
 ])
 def test_an_edited_source_or_global_builds_again(user, edit, expected):

@@ -198,6 +198,8 @@ def element_writes(stmts: list, initial: dict) -> list:
     """(write, definitions) for each element write `a[...] = v` in `stmts`: the statements (ids)
     whose binding of `a` may reach it, or BEFORE when the name's value from before `stmts` may."""
     writes = [s for s in _simple_statements(stmts) if _is_element_write(s)]
+    if not writes:
+        return []
     reaching = reaching_definitions(stmts, initial, {id(w) for w in writes})
     return [(w, reaching[id(w)].get(syntax.base_name(w.targets[0]), {BEFORE})) for w in writes]
 

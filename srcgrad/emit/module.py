@@ -5,6 +5,7 @@ import builtins
 import hashlib
 import importlib.util
 import os
+import re
 import stat
 import sys
 import tempfile
@@ -41,7 +42,10 @@ def module_source(functions: list, constants: dict, origin: str, backend: str, l
     launcher that runs them per element on a parallel target: (its import lines, its source text)."""
     from .. import __version__
     decorator = DECORATORS[backend]
-    used = RUNTIME_HELPERS & {n for fn in functions for n in syntax.names_in(fn)}
+    for fn in functions:
+        fn.decorator_list = [syntax.name(getattr(fn, "srcgrad_decorator", "jit"))]   # parallel_jit: has prange loops
+    texts = [to_source(fn) for fn in functions]
+    used = RUNTIME_HELPERS & set(_NAME.findall(_COMMENT_LINE.sub("", "\n".join(texts))))   # the helpers the code calls
     used |= {fn.srcgrad_decorator for fn in functions if hasattr(fn, "srcgrad_decorator")}
     helpers = f"from srcgrad_runtime import {', '.join(sorted(used))}\n" if used else ""
     kernels = "from numba import cuda\n" if "cuda_kernel_jit" in used and not launcher[0] else ""
@@ -52,12 +56,14 @@ def module_source(functions: list, constants: dict, origin: str, backend: str, l
         lines = [f"{k} = {_literal(v)}" for k, v in sorted(scalars.items())]
         lines += [f"{k} = None  # {_describe(v)}, bound when srcgrad loads this module" for k, v in sorted(bound.items())]
         parts.append("# Module-level values read by the differentiated code (frozen when compiled)\n" + "\n".join(lines) + "\n")
-    for fn in functions:
-        fn.decorator_list = [syntax.name(getattr(fn, "srcgrad_decorator", "jit"))]   # parallel_jit: has prange loops
-        parts.append(to_source(fn))
+    parts += texts
     if launcher[1]:
         parts.append(launcher[1])
     return "\n\n".join(parts)
+
+
+_NAME = re.compile(r"(?<![\w.])[A-Za-z_]\w*")   # not an attribute: `np.mean` is not the helper mean
+_COMMENT_LINE = re.compile(r"(?m)^\s*#.*$")
 
 
 def _bound_at_load(value) -> bool:
@@ -116,7 +122,7 @@ def load_existing(name: str, constants: dict) -> tuple[ModuleType, str] | None:
         return None
     module = cache.state.loaded.get(name)
     if module is None:
-        module = cache.state.loaded[name] = _execute(name, path, data)
+        module = cache.state.loaded[name] = _execute(name, path, data, _compiled(data, path))
     return _bind(module, constants), data.decode()
 
 
@@ -145,11 +151,17 @@ def _module_name(data: bytes, constants: dict) -> str:
 def _import_verified(name: str, data: bytes) -> ModuleType:
     directory = usable_cache_dir()
     path = directory / f"{name}.py"
+    code = _compiled(data, path)   # code that does not compile (a bug in srcgrad) is never written
     if _read_regular_file(path) != data:  # missing, or damaged: edited, truncated, empty, not a file
-        path = _write_or_fall_back(directory, name, data)
+        written = _write_or_fall_back(directory, name, data)
+        code, path = (code if written == path else _compiled(data, written)), written
         with suppress(OSError):   # a new module: the place for keeping the cache under its size cap
             cache.enforce_cap(path.parent)
-    return _execute(name, path, data)
+    return _execute(name, path, data, code)
+
+
+def _compiled(data: bytes, path: Path):
+    return compile(data, str(path), "exec", dont_inherit=True)
 
 
 def _read_regular_file(path: Path) -> bytes | None:
@@ -217,11 +229,11 @@ def _forget_compiled(directory: Path, name: str) -> None:
             stale.unlink()
 
 
-def _execute(name: str, path: Path, data: bytes) -> ModuleType:
-    """Import by path, running the verified bytes themselves: no sys.path entry, no .pyc, no second read."""
+def _execute(name: str, path: Path, data: bytes, code) -> ModuleType:
+    """Import by path, running the verified bytes themselves (`code`, compiled from them): no sys.path
+    entry, no .pyc, no second read."""
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
-    code = compile(data, str(path), "exec", dont_inherit=True)
     sys.modules[name] = module  # numba's cache and pickling look the module up by name
     try:
         exec(code, module.__dict__)

@@ -245,8 +245,8 @@ def _check_source_matches_code(fn, source: str, filename: str) -> None:
     """Raise StaleSourceError when `source` (read from disk now) compiles to other code than
     the function Python is running: its file was edited and the module not reloaded."""
     try:
-        fresh = _compile_alone(fn, source)
-        matches = fresh is None or _code_shape(fresh) == _code_shape(inspect.unwrap(fn).__code__)
+        fresh, running = _compile_alone(fn, source), inspect.unwrap(fn).__code__
+        matches = fresh is None or _same_bytecode(fresh, running) or _code_shape(fresh) == _code_shape(running)
     except Exception:   # source we cannot recompile on its own: nothing to compare, trust it
         return
     if not matches:
@@ -259,15 +259,34 @@ def _check_source_matches_code(fn, source: str, filename: str) -> None:
 
 def _compile_alone(fn, source: str):
     """The code object `source` (one def) compiles to; free variables become closure cells again."""
-    code = inspect.unwrap(fn).__code__
+    function = inspect.unwrap(fn)
+    code = function.__code__
     if code.co_freevars:
         cells = "".join(f"    {v} = None\n" for v in code.co_freevars)
         source = (f"def __srcgrad_outer__():\n{cells}{textwrap.indent(source, '    ')}\n"
                   f"    return {code.co_name}\n")
+    # Python compiles `np.sin(x)` to other instructions where `np` is imported in the module
+    imported = [name for name in code.co_names if isinstance(getattr(function, "__globals__", {}).get(name), types.ModuleType)]
+    source = "".join(f"import {name}\n" for name in imported) + source
     module = compile(source, "<srcgrad source check>", "exec")
     if code.co_freevars:
         module = next(c for c in module.co_consts if isinstance(c, types.CodeType))
     return next((c for c in module.co_consts if isinstance(c, types.CodeType) and c.co_name == code.co_name), None)
+
+
+def _same_bytecode(fresh, running) -> bool:
+    """The usual case, decided without disassembling: the same instructions, names and constants
+    (line numbers differ, as the source compiles alone)."""
+    if (fresh.co_code != running.co_code or fresh.co_names != running.co_names or fresh.co_varnames != running.co_varnames
+            or fresh.co_freevars != running.co_freevars or len(fresh.co_consts) != len(running.co_consts)):
+        return False
+    for a, b in zip(fresh.co_consts, running.co_consts):
+        if isinstance(a, types.CodeType) and isinstance(b, types.CodeType):
+            if not _same_bytecode(a, b):
+                return False
+        elif type(a) is not type(b) or repr(a) != repr(b):
+            return False
+    return True
 
 
 def _code_shape(code) -> tuple:

@@ -400,9 +400,12 @@ def hand_over_buffers(primal_of: dict, params: set):
 
 
 def _valid_handovers(code: list, primal_of: dict, params: set):
+    candidates = list(_handovers(code))
+    if not candidates:   # the facts below look at every statement
+        return
     declarations = {id(s) for s in code if declares_buffer(s)}
     bindings = _bindings_by_name(code)
-    for block, j in _handovers(code):
+    for block, j in candidates:
         v_bar, v, w_bar = block[j].value.args
         w = primal_of.get(w_bar.id)
         if (w is not None and w_bar.id not in params and _second_name(bindings, w, v)
@@ -540,6 +543,8 @@ def add_fills_directly(primal_of: dict):
     broadcasts w_bar as the copy did), when w_bar is a buffer of its own that nothing changes
     meanwhile (LSTM's state rows: the cell's adjoints go straight into the state's)."""
     def apply(code: list) -> list:
+        if not any(_fill(stmt) is not None for stmt in syntax.statements_in(code)):
+            return code   # the facts below look at every statement
         bindings = _bindings_by_name(code)
         mentions = Counter(n.id for n in syntax.nodes_in([s for s in code if not declares_buffer(s)])
                            if isinstance(n, gast.Name))
@@ -593,6 +598,8 @@ def _private_buffer(bindings: dict, bar: str) -> bool:
 
 def _row_accumulations(code: list, primal_of: dict, shares: dict, bar_of: dict):
     """(block, k, j) for each zeroed row adjoint at block[k] added back at block[j] (see add_rows_in_place)."""
+    if not any(_zeroed_row(stmt) is not None for stmt in syntax.statements_in(code)):
+        return   # the facts below look at every statement
     declarations = {id(s) for s in code if declares_buffer(s)}
     bindings = _bindings_by_name(code)
     for block in syntax.blocks(code):

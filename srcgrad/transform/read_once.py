@@ -30,6 +30,8 @@ def read_adjoints_once(float_element, params: set):
     """The pass, on a derivative's statements: `float_element(x[...])` says whether a subscript
     selects one float element; the function's parameters outlive it, so they are never private."""
     def apply(code: list) -> list:
+        if not any(syntax.is_loop(stmt) or _calls_filled_like(stmt) for stmt in syntax.statements_in(code)):
+            return code   # no loop to zero in, no fill to read: spare the look at every name
         private = _private_buffers(code, float_element) - params
         dead = [(loop, zeroing) for loop, chain in _loops_in(code, None, [])
                 for zeroing in _dead_zeroings(loop, chain, private)]
@@ -194,6 +196,10 @@ def _read_fills_in_place(code: list, private: set) -> None:
     for stmt, fill in in_place:   # after the walk: dropping a declaration moves the statements after it
         stmt.value = stmt.value.args[2]
         drop_declaration(code, fill)
+
+
+def _calls_filled_like(stmt) -> bool:
+    return isinstance(stmt, gast.Assign) and isinstance(stmt.value, gast.Call) and syntax.dotted_name(stmt.value.func) == "filled_like"
 
 
 def _fill_from_adjoint(stmt, private: set):

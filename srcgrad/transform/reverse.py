@@ -277,19 +277,21 @@ class ReverseTransform(LoopReversal, RowKeeping, Checkpointing):
         """(statement id, name) for each binding after which the name's adjoint must take the shape
         of the value the binding replaces, which may differ (a work name reused for another shape,
         a trajectory grown or a state shrunk in a loop): that value's adjoint is still to come."""
+        shaped = {name for name in self.active if K.is_array(self.kinds.get(name, K.UNKNOWN))
+                  or self.kinds.get(name, K.UNKNOWN) == K.UNKNOWN}   # a number's adjoint has no shape
+        if not shaped:
+            return set()
         order = linear_order(self.fn.body)
         binds = [s for s in order.statements if isinstance(s, gast.Assign) and not isinstance(s.targets[0], gast.Subscript)]
         reaching = reaching_definitions(self.fn.body, {}, {id(s) for s in binds},
-                                        asked=lambda stmt: bound_names(stmt) & self.active)
+                                        asked=lambda stmt: bound_names(stmt) & shaped)
         needed = set()
         for stmt in binds:
-            for name in bound_names(stmt) & self.active:
+            for name in bound_names(stmt) & shaped:
                 definitions = reaching[id(stmt)].get(name, {BEFORE})
                 # a name that may be unbound here cannot be read (its value, or a loop's tape of it)
                 unbound = BEFORE in definitions and name not in self.params
-                kind = self.kinds.get(name, K.UNKNOWN)
-                if (K.is_array(kind) or kind == K.UNKNOWN) and not unbound and any(
-                        self._replaces_live_value(order, stmt, name, d) for d in definitions):
+                if not unbound and any(self._replaces_live_value(order, stmt, name, d) for d in definitions):
                     needed.add((id(stmt), name))
         return needed
 
@@ -323,8 +325,9 @@ class ReverseTransform(LoopReversal, RowKeeping, Checkpointing):
             own = self.adjoint_reads(stmt)
             if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Subscript):
                 clobbered = set()
-            elif isinstance(stmt, gast.Assign):
-                clobbered = bound_names(stmt) & (needed | (own & (syntax.loaded_names(stmt.value) | self._old_shape_of(stmt))))
+            elif isinstance(stmt, gast.Assign):   # the bound names first: `needed` grows with the code
+                bound = bound_names(stmt)
+                clobbered = (bound & needed) | (bound & own & (syntax.loaded_names(stmt.value) | self._old_shape_of(stmt)))
             else:   # a branch or loop; one that rebinds an array it also writes into is saved too
                 clobbered = bound_names(stmt) & needed
             result[id(stmt)] = sorted(clobbered)

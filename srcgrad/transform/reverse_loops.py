@@ -869,6 +869,8 @@ def _atom_count(pattern: tuple) -> int:
 
 def restore_comments_that_stayed(code: list) -> list:
     """Write each loop's restore comment with the parts whose tapes are still in `code`."""
+    if not any(hasattr(stmt, "srcgrad_restore_parts") for stmt in syntax.statements_in(code)):
+        return code
     used = {n.id for stmt in code for n in syntax.walk(stmt) if isinstance(n, gast.Name)}
 
     def visit(stmts):
