@@ -292,15 +292,15 @@ def expand_statements(stmts: list, expand) -> None:
     stmts[:] = out
 
 
-_BLOCK_HOLDERS = (gast.If, gast.For, gast.While, gast.With, gast.Try, gast.ExceptHandler, gast.FunctionDef,
-                  gast.AsyncFor, gast.AsyncWith, gast.AsyncFunctionDef, gast.ClassDef)
+_BLOCK_HOLDERS = frozenset({gast.If, gast.For, gast.While, gast.With, gast.Try, gast.ExceptHandler, gast.FunctionDef,
+                            gast.AsyncFor, gast.AsyncWith, gast.AsyncFunctionDef, gast.ClassDef})
 
 
-def child_blocks(stmt: gast.AST) -> list[list]:
+def child_blocks(stmt: gast.AST) -> list | tuple:
     """The statement lists nested directly in a compound statement (none for a simple one: asked of
-    every statement of every block, so no generator is made for those)."""
-    if not isinstance(stmt, _BLOCK_HOLDERS):
-        return []
+    every statement of every block, so nothing is made for those)."""
+    if stmt.__class__ not in _BLOCK_HOLDERS:
+        return ()
     return [block for block in (getattr(stmt, "body", None), getattr(stmt, "orelse", None))
             if isinstance(block, list) and block and isinstance(block[0], gast.stmt)]
 
@@ -309,8 +309,9 @@ def blocks(code: list) -> Iterator[list]:
     """The statement list `code` and every block nested in it, outer ones first."""
     yield code
     for stmt in code:
-        for block in child_blocks(stmt):
-            yield from blocks(block)
+        if stmt.__class__ in _BLOCK_HOLDERS:
+            for block in child_blocks(stmt):
+                yield from blocks(block)
 
 
 def statements_in(code: list) -> list:

@@ -19,7 +19,7 @@ def verify_after(pass_name: str, tree: gast.FunctionDef) -> None:
         verify_anf(tree.body)
     elif pass_name == "inline":
         verify_anf(tree.body)
-        calls = [n for n in syntax.walk(tree) if isinstance(n, gast.Expr) and isinstance(n.value, gast.Call)]
+        calls = [n for n in syntax.statements_in(tree.body) if isinstance(n, gast.Expr) and isinstance(n.value, gast.Call)]
         _require(not calls, calls[0] if calls else None, "call statements are inlined")
     elif pass_name == "loop_exits":
         verify_anf(tree.body)
