@@ -1288,3 +1288,17 @@ def swapped_then_the_other_updated(x):
     total = np.sum(a)
     doubled *= 2.0
     return np.sum(b * x[1]) + total + np.sum(doubled)
+
+
+def _split_state(state):
+    return state[:2], state[2:]
+
+
+def views_returned_by_a_helper_then_updated(a):
+    # a helper hands back two views of the state in a tuple; `state *= 0.9` damps them too in numpy
+    # (srcgrad's derivative was silently wrong before aliasing followed tuples)
+    state = np.array([a, 2.0 * a, 3.0, a * a])
+    pos, vel = _split_state(state)
+    energy = 0.5 * np.sum(vel ** 2) + np.sum(pos ** 2)
+    state *= 0.9
+    return energy + np.sum(pos * vel)

@@ -161,6 +161,7 @@ REFUSED = [(rf.arange_of_input, (0.5,), "np.arange` with an argument that depend
            (rf.helper_returns_its_argument_then_updated, (0.5,), "augmented assignment to the array `w` while `kept` shares"),
            (rf.tuple_holds_an_array_then_updated, (0.5,), "augmented assignment to the array `w` while `pair[`,]"),
            (rf.unpacked_from_a_tuple_then_updated, (0.5,), "augmented assignment to the array `w` while `first[`,]"),
+           (rf.views_returned_by_a_helper_then_updated, (0.5,), "augmented assignment to the array `state` while `pos"),
            (rf.raises_own_exception, (0.5,), r"(?s)regression_functions.py:\d+.*not a built-in one"),
            (rf.number_stored_into_a_list_of_arrays, (0.5,), r"(?s)regression_functions.py:\d+.*storing a number into a list whose items are arrays"),
            (rf.longer_array_stored_into_a_list, (0.5,), "storing an array into a list whose items have other lengths"),
