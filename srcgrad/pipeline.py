@@ -203,10 +203,12 @@ def portable_fingerprint(fn, mode: str) -> tuple[list, dict] | None:
         if unit is None or is_custom(pyfunc) or unit.resolved.bound:
             return None
         parsed, read = unit.parsed, unit.resolved.globals_read   # numbers and arrays only, bound being empty
-        # the normalized tree follows from the source and the constants folded into it (`if DEBUG:`)
+        # the normalized tree follows from the source (a lambda's: where it starts in its file's
+        # lines, as one line may hold several) and the constants folded into it (`if DEBUG:`)
         baked = sorted(repr((unit.resolved.baked[key][0].filename, key[1], value_print(value)))
                        for key, value in unit.resolved.baked_read.items())
-        parts.append((pyfunc.__module__, pyfunc.__qualname__, parsed.filename, parsed.first_line,
+        start = (getattr(parsed.tree, "lineno", None), getattr(parsed.tree, "col_offset", None))
+        parts.append((pyfunc.__module__, pyfunc.__qualname__, parsed.filename, parsed.first_line, start,
                       tuple(parsed.lines), tuple(baked)))
         parts += [(name, getattr(callee, "__module__", None), getattr(callee, "__qualname__", None))
                   for name, callee in sorted(unit.resolved.user_calls.items())]

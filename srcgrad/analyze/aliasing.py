@@ -45,14 +45,22 @@ class Shares(dict):
 
 def sharing(stmts: list, kinds: dict) -> Shares:
     """name -> the other names that may share its memory (second names and views, both ways,
-    closed under chains of views, through tuples too: `a, b = pair` after `pair = (x, w)` makes
-    `b` share with `w` and `pair`, not with `x`)."""
-    shares: dict = {}
-    for group in _path_groups(stmts, kinds):
-        for path in group:
-            shares.setdefault(_variable(path), set()).update(_variable(p) for p in group)
+    closed under chains of views). Flow-insensitive, so tuples are left out: through every
+    `h, c = cell(h, c)` of an LSTM they would join all states into one (`memory_views` follows
+    them where the order of statements is known)."""
+    pairs = [(v.name, v.base) for v in views(stmts, kinds)]
+    groups: dict = {}
+    for a, b in pairs:
+        group = groups.get(a, {a}) | groups.get(b, {b})
+        for name in group:
+            groups[name] = group
     scalars = frozenset(name for name, kind in kinds.items() if K.is_scalar(kind))
-    return Shares({name: names - {name} for name, names in shares.items()}, scalars)
+    return Shares({name: group - {name} for name, group in groups.items()}, scalars)
+
+
+def held_in_tuples(stmts: list, kinds: dict) -> set[str]:
+    """The names a tuple holds as one of its elements somewhere (`pair = (x, w)`: x and w)."""
+    return {view.base for view in memory_views(stmts, kinds) if "#" in view.name and "#" not in view.base}
 
 
 def alias_pairs(stmts: list, kinds: dict) -> list[tuple]:

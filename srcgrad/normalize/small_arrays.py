@@ -27,7 +27,7 @@ import numpy as np
 
 from .. import syntax
 from ..analyze import kinds as K
-from ..analyze.aliasing import sharing
+from ..analyze.aliasing import held_in_tuples, sharing
 from ..rules.registry import rule_call
 from .scalarize import length_check, located
 
@@ -137,14 +137,16 @@ class _Facts:
 
     def candidates(self) -> set:
         shared = sharing(self.fn.body, self.kinds)
+        held = held_in_tuples(self.fn.body, self.kinds)   # an inlined helper's `returned = 0.5, w`
         chosen = set()
         for name in set(self.bindings) | set(self.param_lengths):
             if self.kinds.get(name) != "a1" or name in self.other_bound or name in self.headers:
                 continue
             if name in self.params and (name not in self.param_lengths or name in self.bindings or name in self.stores):
                 continue   # a parameter written or bound again: the caller's array is what it names
-            if ({name} | shared.get(name, set())) & self.written and shared.get(name):
-                continue   # a write through one name would have to reach the other's scalars
+            memory = {name} | shared.get(name, set())
+            if memory & self.written and (shared.get(name) or memory & held):
+                continue   # a write through one name would have to reach the other's (or the tuple's) scalars
             chosen.add(name)
         return chosen
 
