@@ -198,3 +198,18 @@ def repeated_parameter(x, a):
     for i in prange(x.shape[0]):
         total += math.sin(a * x[i]) + math.cos(a + x[i])
     return total
+
+
+def _spread(v, t):
+    return np.sum(np.outer(v, v)) * t
+
+
+def thresholded_sum(x, a):
+    """A prange loop whose test computes with whole arrays (ANF keeps a condition whole): numba's
+    prange-only mode cannot compile that array expression in a parallel body, so the loop runs in
+    order (fuzz 951:1090:0: jvp on target="parallel" did not compile)."""
+    total = 0.0
+    for i in prange(x.shape[0]):
+        if _spread(np.ones(3) * x[i], a) > 0.5:
+            total += a * x[i] * x[i]
+    return total

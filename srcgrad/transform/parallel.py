@@ -148,7 +148,7 @@ def _why_in_order(loop, context: _Context, buffers: dict, live_after: set) -> st
     if any(isinstance(c.func, gast.Attribute) and c.func.attr in ("append", "pop") for c in calls) \
             or any(isinstance(c.func, gast.Name) and c.func.id in ("appended", "appended_head") for c in calls):
         return "it records values on a tape of unknown length"
-    if not _scalar_style(loop.body, context.arrays):
+    if not _scalar_style(loop.body, context.arrays, context.kinds):
         return "it computes with whole arrays or slices"
     shared = _shared_accumulations(loop, buffers)
     assigned = bound_names(loop) - set(buffers) - {loop.target.id}
@@ -185,13 +185,19 @@ _ALLOCATIONS = {"np.empty", "np.zeros", "np.ones", "np.full", "np.copy", "np.emp
                 "zeroed_like", "zeroed", "zeroed_from"}
 
 
-def _scalar_style(body: list, arrays: set) -> bool:
+# numpy functions of arrays that give a number (without `axis=`): no array expression
+_REDUCTIONS = {"np.sum", "np.mean", "np.max", "np.min", "np.prod", "np.dot", "np.vdot", "np.any", "np.all",
+               "np.std", "np.var", "np.linalg.norm", "np.trace"}
+
+
+def _scalar_style(body: list, arrays: set, kinds: dict) -> bool:
     """No arithmetic on whole arrays or slices in `body`: numba compiles a prange body's array
     expressions poorly (some not at all, some with shape assertions that fail on reused buffers),
     so such a loop runs in order. Element reads and writes, allocations and calls that pass arrays
-    to generated functions are fine."""
+    to generated functions are fine. An operand may be an array without being a name: a condition
+    is kept whole by ANF (`if h(np.ones(4) * t) > x[2]:`)."""
     nodes = [n for stmt in body for n in syntax.walk(stmt)]
-    whole = lambda node: isinstance(node, gast.Name) and node.id in arrays  # noqa: E731
+    whole = lambda node: _array_valued(node, arrays, kinds)  # noqa: E731
     for node in nodes:
         if isinstance(node, gast.Slice):
             return False
@@ -201,13 +207,45 @@ def _scalar_style(body: list, arrays: set) -> bool:
             return False
         if isinstance(node, gast.Compare) and any(whole(n) for n in [node.left] + node.comparators):
             return False
-        if isinstance(node, gast.AugAssign) and (whole(node.target) or whole(node.value)):
+        if isinstance(node, gast.AugAssign) and any(isinstance(n, gast.Name) and n.id in arrays for n in (node.target, node.value)):
             return False
         if isinstance(node, gast.Call) and any(whole(a) for a in node.args):
             path = syntax.dotted_name(node.func)
             if path not in _ALLOCATIONS and (path.startswith("np.") or path in RUNTIME_HELPERS):
                 return False
     return True
+
+
+def _array_valued(node, arrays: set, kinds: dict) -> bool:
+    """Whether the expression may be a whole array (or a row): a name holding one, an allocation,
+    a numpy call of an array that is not a reduction to a number, arithmetic on one."""
+    if isinstance(node, gast.Name):
+        return node.id in arrays
+    if isinstance(node, gast.Subscript) and isinstance(node.value, gast.Name) and node.value.id in arrays:
+        rank = K.ndim(_primal_kind(node.value.id, kinds))   # a row of a matrix (`A[i]`) is an array
+        return rank is not None and len(syntax.index_parts(node)) < rank
+    if isinstance(node, gast.Call):
+        path = syntax.dotted_name(node.func) or ""
+        if path in _ALLOCATIONS:
+            return True
+        reduced = path in _REDUCTIONS and not node.keywords
+        return path.startswith("np.") and not reduced and any(_array_valued(a, arrays, kinds) for a in node.args)
+    if isinstance(node, gast.BinOp):
+        return _array_valued(node.left, arrays, kinds) or _array_valued(node.right, arrays, kinds)
+    if isinstance(node, gast.UnaryOp):
+        return _array_valued(node.operand, arrays, kinds)
+    if isinstance(node, gast.IfExp):
+        return _array_valued(node.body, arrays, kinds) or _array_valued(node.orelse, arrays, kinds)
+    return False
+
+
+def _primal_kind(name: str, kinds: dict):
+    """The kind of `name`, or of the primal variable whose tangent (`dx`) or adjoint (`x_bar`) it is."""
+    return next((kinds[c] for c in _primal_candidates(name) if c in kinds), K.UNKNOWN)
+
+
+def _primal_candidates(name: str) -> list:
+    return [name, name[:-4] if name.endswith("_bar") else name, name[1:] if name.startswith("d") else None]
 
 
 def _body_nodes(loop) -> list:
@@ -220,8 +258,7 @@ def _array_names(fn, kinds: dict) -> set:
     adjoints (`x_bar`), and names bound to an allocation."""
     arrays = set()
     for name in syntax.names_in(fn):
-        base = name[:-4] if name.endswith("_bar") else name
-        if any(K.is_array(kinds.get(candidate)) for candidate in (name, base, name[1:] if name.startswith("d") else None)):
+        if any(K.is_array(kinds.get(candidate)) for candidate in _primal_candidates(name)):
             arrays.add(name)
     for node in syntax.walk(fn):
         if isinstance(node, gast.Assign) and isinstance(node.value, gast.Call) and syntax.dotted_name(node.value.func) in _ALLOCATIONS:
