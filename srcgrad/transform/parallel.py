@@ -185,6 +185,9 @@ _ALLOCATIONS = {"np.empty", "np.zeros", "np.ones", "np.full", "np.copy", "np.emp
                 "zeroed_like", "zeroed", "zeroed_from"}
 
 
+# numpy functions that make an array from numbers
+_CONSTRUCTORS = {"np.linspace", "np.arange", "np.logspace", "np.geomspace", "np.eye", "np.identity", "np.array",
+                 "np.asarray", "np.tri"}
 # numpy functions of arrays that give a number (without `axis=`): no array expression
 _REDUCTIONS = {"np.sum", "np.mean", "np.max", "np.min", "np.prod", "np.dot", "np.vdot", "np.any", "np.all",
                "np.std", "np.var", "np.linalg.norm", "np.trace"}
@@ -226,7 +229,7 @@ def _array_valued(node, arrays: set, kinds: dict) -> bool:
         return rank is not None and len(syntax.index_parts(node)) < rank
     if isinstance(node, gast.Call):
         path = syntax.dotted_name(node.func) or ""
-        if path in _ALLOCATIONS:
+        if path in _ALLOCATIONS or path in _CONSTRUCTORS:
             return True
         reduced = path in _REDUCTIONS and not node.keywords
         return path.startswith("np.") and not reduced and any(_array_valued(a, arrays, kinds) for a in node.args)
