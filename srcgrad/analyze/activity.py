@@ -53,9 +53,7 @@ def _refuse_updates_of_viewed_arrays(fn, aliases, kinds: dict, location) -> None
         return
     view, update = found
     array = update.targets[0].id
-    other = _sharers(array, aliases)
-    if view.name not in other and not view.name.endswith("_rows"):   # a tuple holding the array: `pair = (0.5, a)`
-        other = [view.name] + other
+    other = _sharers(array, aliases + [(view.name, array)])   # the reader may be a tuple holding it: `pair = (0.5, a)`
     copied = view.name   # a copy where the view is bound separates the two names
     raise UnsupportedSyntaxError(
         f"an augmented assignment to the array `{array}` while `{', '.join(other)}` shares its memory",

@@ -48,14 +48,19 @@ def sharing(stmts: list, kinds: dict) -> Shares:
     closed under chains of views). Flow-insensitive, so tuples are left out: through every
     `h, c = cell(h, c)` of an LSTM they would join all states into one (`memory_views` follows
     them where the order of statements is known)."""
-    pairs = [(v.name, v.base) for v in views(stmts, kinds)]
+    groups = _linked((v.name, v.base) for v in views(stmts, kinds))
+    scalars = frozenset(name for name, kind in kinds.items() if K.is_scalar(kind))
+    return Shares({name: group - {name} for name, group in groups.items()}, scalars)
+
+
+def _linked(pairs) -> dict:
+    """name -> the set of names the pairs link it to, itself included (one set object per group)."""
     groups: dict = {}
     for a, b in pairs:
         group = groups.get(a, {a}) | groups.get(b, {b})
         for name in group:
             groups[name] = group
-    scalars = frozenset(name for name, kind in kinds.items() if K.is_scalar(kind))
-    return Shares({name: group - {name} for name, group in groups.items()}, scalars)
+    return groups
 
 
 def held_in_tuples(stmts: list, kinds: dict) -> set[str]:
@@ -75,11 +80,7 @@ def alias_pairs(stmts: list, kinds: dict) -> list[tuple]:
 
 def _path_groups(stmts: list, kinds: dict) -> list[set]:
     """The sets of names and tuple-element paths that views link, closed under chains of views."""
-    groups: dict = {}
-    for view in memory_views(stmts, kinds):
-        group = groups.get(view.name, {view.name}) | groups.get(view.base, {view.base})
-        for path in group:
-            groups[path] = group
+    groups = _linked((view.name, view.base) for view in memory_views(stmts, kinds))
     return list({id(group): group for group in groups.values()}.values())
 
 
@@ -124,9 +125,6 @@ def _through_tuples(stmt, kinds: dict) -> list[View]:
         if isinstance(target, (gast.Tuple, gast.List)):
             for index, element in enumerate(target.elts):
                 bind(element, _element(value, index))
-        elif isinstance(target, gast.Name) and isinstance(value, (gast.Tuple, gast.List)):
-            for index, element in enumerate(value.elts):
-                bind_path(f"{target.id}#{index}", element)
         elif isinstance(target, gast.Name):
             bind_path(target.id, value)
 

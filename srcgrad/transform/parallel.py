@@ -185,14 +185,6 @@ _ALLOCATIONS = {"np.empty", "np.zeros", "np.ones", "np.full", "np.copy", "np.emp
                 "zeroed_like", "zeroed", "zeroed_from"}
 
 
-# numpy functions that make an array from numbers
-_CONSTRUCTORS = {"np.linspace", "np.arange", "np.logspace", "np.geomspace", "np.eye", "np.identity", "np.array",
-                 "np.asarray", "np.tri"}
-# numpy functions of arrays that give a number (without `axis=`): no array expression
-_REDUCTIONS = {"np.sum", "np.mean", "np.max", "np.min", "np.prod", "np.dot", "np.vdot", "np.any", "np.all",
-               "np.std", "np.var", "np.linalg.norm", "np.trace"}
-
-
 def _scalar_style(body: list, arrays: set, kinds: dict) -> bool:
     """No arithmetic on whole arrays or slices in `body`: numba compiles a prange body's array
     expressions poorly (some not at all, some with shape assertions that fail on reused buffers),
@@ -220,26 +212,13 @@ def _scalar_style(body: list, arrays: set, kinds: dict) -> bool:
 
 
 def _array_valued(node, arrays: set, kinds: dict) -> bool:
-    """Whether the expression may be a whole array (or a row): a name holding one, an allocation,
-    a numpy call of an array that is not a reduction to a number, arithmetic on one."""
+    """Whether the expression may be a whole array (or a row): a name holding one, or an expression
+    whose kind, as kind inference reads it from the rules' records, is an array (`np.ones(4) * t`,
+    `A[i]` of a matrix; `np.sum(x)` is a number)."""
     if isinstance(node, gast.Name):
         return node.id in arrays
-    if isinstance(node, gast.Subscript) and isinstance(node.value, gast.Name) and node.value.id in arrays:
-        rank = K.ndim(_primal_kind(node.value.id, kinds))   # a row of a matrix (`A[i]`) is an array
-        return rank is not None and len(syntax.index_parts(node)) < rank
-    if isinstance(node, gast.Call):
-        path = syntax.dotted_name(node.func) or ""
-        if path in _ALLOCATIONS or path in _CONSTRUCTORS:
-            return True
-        reduced = path in _REDUCTIONS and not node.keywords
-        return path.startswith("np.") and not reduced and any(_array_valued(a, arrays, kinds) for a in node.args)
-    if isinstance(node, gast.BinOp):
-        return _array_valued(node.left, arrays, kinds) or _array_valued(node.right, arrays, kinds)
-    if isinstance(node, gast.UnaryOp):
-        return _array_valued(node.operand, arrays, kinds)
-    if isinstance(node, gast.IfExp):
-        return _array_valued(node.body, arrays, kinds) or _array_valued(node.orelse, arrays, kinds)
-    return False
+    named = {n.id: _primal_kind(n.id, kinds) for n in syntax.nodes_in(node) if isinstance(n, gast.Name)}
+    return K.is_array(K.KindInference(None, named).of(node))
 
 
 def _primal_kind(name: str, kinds: dict):
