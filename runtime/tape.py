@@ -113,8 +113,9 @@ def _filled_like(x_bar, old, value):
 def copy_into(out, value):
     """`out[...] = value` (value broadcast to out's shape), as a loop. numba's slice assignment
     from an array formats its shape-mismatch message with string code that takes 1.3-1.8 s to
-    compile the first time a process assigns arrays of each rank: most of a small gradient's
-    first call, and a cost its primal does not have."""
+    compile the first time a process assigns arrays of each rank (and again under other compiler
+    flags than the primal's): most of a small gradient's first call. Generated code writes an
+    array into a view as `copy_into(S[i], h)` (srcgrad/transform/slice_updates.py)."""
     out[...] = value
 
 

@@ -1066,16 +1066,18 @@ def _columns_template(args, positions, out_kind, as_tuple: bool) -> str:
         raise SrcgradError("compiled_for on jacfwd, and a derivative of jacfwd, need the wrt arguments to be floats or 1-D arrays")
     zeros = ["0.0" if isinstance(args[w], float) else f"np.zeros({{a{w}}}.shape[0])" for w in positions]
     lines = ["m = primal({args}).shape[0]"] if out_kind != K.FLOAT else []
-    column = "[:, i]" if out_kind != K.FLOAT else "[i]"
     for k, w in enumerate(positions):
         if isinstance(args[w], float):
             tangents = ", ".join("1.0" if j == k else zero for j, zero in enumerate(zeros))
             lines.append(f"J{k} = inner({{args}}, {tangents})[1]")
             continue
         tangents = ", ".join("direction" if j == k else zero for j, zero in enumerate(zeros))
+        # a column copied element by element: numba's `J[:, i] = column` compiles a 1.2 s error message
+        into = (["    for r in range(m):", f"        J{k}[r, i] = column[r]"] if out_kind != K.FLOAT
+                else [f"    J{k}[i] = column"])
         lines += [f"J{k} = np.empty({'(m, ' if out_kind != K.FLOAT else '('}{{a{w}}}.shape[0]))",
                   f"for i in range({{a{w}}}.shape[0]):", f"    direction = np.zeros({{a{w}}}.shape[0])",
-                  "    direction[i] = 1.0", f"    J{k}{column} = inner({{args}}, {tangents})[1]"]
+                  "    direction[i] = 1.0", f"    column = inner({{args}}, {tangents})[1]"] + into
     blocks = ", ".join(f"J{k}" for k in range(len(positions)))
     return "\n".join(lines + [f"return {'(' + blocks + ',)' if as_tuple else blocks}"])
 

@@ -324,7 +324,7 @@ class ModuleBuilder:
         if on_host:
             generated.srcgrad_decorator = "python_jit"   # launches the kernels
         if self.backend in ("numba", "python"):   # one CPU thread; parallelize and kernels read the updates as written
-            update_slices_through_views(generated, work.kinds, work.names)
+            update_slices_through_views(generated, work.kinds, work.names, directions_axis=mode == "forward_vector")
         _dump(mode, name, generated)
         built = Built(name, generated, _return_kind(work.tree, work.kinds), fn if is_custom(fn) else None, work.relied)
         self._in_progress.discard(key)

@@ -1302,3 +1302,27 @@ def views_returned_by_a_helper_then_updated(a):
     energy = 0.5 * np.sum(vel ** 2) + np.sum(pos ** 2)
     state *= 0.9
     return energy + np.sum(pos * vel)
+
+
+def rows_of_a_work_matrix(x, W):
+    # each step's state written as a row of a work matrix (`S[i] = h`), a shifted part of that row
+    # updated, the last row copied into another matrix: arrays written into views
+    n = W.shape[0]
+    S = np.zeros((n, x.shape[0]))
+    h = x.copy()
+    for i in range(n):
+        h = np.tanh(W[i] * h + 0.1)
+        S[i] = h
+        S[i, 1:] += 0.5 * h[:-1]
+    T = np.zeros((2, x.shape[0]))
+    T[0] = S[n - 1]
+    T[1, :] = 2.0
+    return np.sum(S * S) + np.sum(T[0] * T[1])
+
+
+def whole_array_through_ellipsis(x):
+    # `T[...] += 1.0` reads `T[...]`, which numba cannot (an InternalError on backend="numba" before)
+    T = np.zeros((2, x.shape[0]))
+    T[...] = x * x
+    T[...] += 1.0
+    return np.sum(T[...] * x)

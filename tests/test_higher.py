@@ -72,6 +72,14 @@ def test_hessian_of_the_corpus(case):
     check_hessian(case.fn, case.args(), case.wrt, "python")
 
 
+def test_hessian_through_arrays_written_into_views():
+    """The jvp writes `S[i] = h` as `copy_into(S[i], h)` (transform/slice_updates.py), which reverse
+    mode then reads back as the write (an expression statement it refused before)."""
+    import regression_functions as rf
+    x, W = np.array([0.3, -0.5, 0.9, 0.2]), np.random.default_rng(3).standard_normal((3, 4))
+    check_hessian(rf.rows_of_a_work_matrix, (x, W), (0, 1), "python")
+
+
 # ----- both backends, on the shapes scientists write ------------------------------------------
 
 def rosenbrock(x):

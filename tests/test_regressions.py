@@ -1,6 +1,7 @@
 """Every known wrong derivative and crash, in both modes on both backends, against finite
 differences and the dot-product test; a few against hand-derived values too."""
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -142,6 +143,8 @@ CASES = [
     (rf.stencil_slice_and_boundary_element, (np.linspace(0.1, 1.0, 7), 0.2), (0, 1)),
     (rf.stencil_in_place_with_a_boundary, (np.linspace(0.1, 1.0, 7), 0.2), (0, 1)),
     (rf.swapped_then_the_other_updated, (V3,), 0),
+    (rf.rows_of_a_work_matrix, (np.array([0.3, -0.5, 0.9, 0.2]), RNG.standard_normal((3, 4))), (0, 1)),
+    (rf.whole_array_through_ellipsis, (V3,), 0),
 ]
 # forward mode follows numpy's views; reverse mode refuses what it cannot restore faithfully
 FORWARD_ONLY = [(rf.write_while_viewed, "while `r`, which shares its memory"),
@@ -344,3 +347,21 @@ def test_a_fused_stage_checks_its_lengths_before_reading():
     assert run.returncode == 0 and "refused: operands could not be broadcast together" in run.stdout, run.stderr
     x, y = np.linspace(0.1, 0.9, 6), np.linspace(0.2, -0.3, 6)
     check_vjp(rf.rk2_steps_of_a_state, (x, y, 3), (0, 1), backend="numba")
+
+
+def test_arrays_written_into_views_on_numba():
+    """Rows and slices written from arrays (`S[i] = h`, `S[i, 1:] += v`, `T[0] = S[n - 1]`) and a
+    whole array through `...`, on numba: derivatives against finite differences and reverse against
+    forward mode. The generated code writes an array into a view with `copy_into` or an in-place
+    update of the view (transform/slice_updates.py): numba's own slice assignment of an array
+    compiles a shape-mismatch message costing 1.2-1.8 s per rank in each process. `T[...]` was
+    an InternalError on numba (it reads no `a[...]`)."""
+    x, W = np.array([0.3, -0.5, 0.9, 0.2]), RNG.standard_normal((3, 4))
+    for fn, args, wrt in ((rf.rows_of_a_work_matrix, (x, W), (0, 1)), (rf.whole_array_through_ellipsis, (V3,), 0)):
+        check_jvp(fn, args, wrt, backend="numba")
+        check_vjp(fn, args, wrt, backend="numba")
+        dot_product_test(fn, args, wrt, backend="numba")
+    g = srcgrad.grad(rf.rows_of_a_work_matrix, wrt=(0, 1), backend="numba")
+    g(x, W)
+    assert "copy_into(S[i], " in g.source and "copy_into(T[0], " in g.source
+    assert not re.search(r"^\s*S_bar\[i\] \+= ", g.source, re.M) and "S_bar_part" in g.source

@@ -20,6 +20,7 @@ from .names import NameGenerator
 def desugar(parsed: ParsedFunction, names: NameGenerator) -> None:
     _dicts_as_tuples(parsed.tree)
     _list_targets_as_tuples(parsed.tree)
+    _whole_array_as_slice(parsed.tree)
     syntax.expand_statements(parsed.tree.body, _lists_bound_apart)
     _refuse_list_arithmetic(parsed)
     parsed.tree.body = _Desugar(parsed, names).block(parsed.tree.body)
@@ -38,6 +39,14 @@ def _dicts_as_tuples(tree) -> None:
             return gast.copy_location(pair, node)
 
     _Dicts().visit(tree)
+
+
+def _whole_array_as_slice(tree) -> None:
+    """`a[...]` reads and writes as `a[:]`, the same view of an array of any rank: numba reads no
+    `a[...]` (it writes one), and `T[...] += 1.0` reads what it writes."""
+    for node in syntax.walk(tree):
+        if isinstance(node, gast.Subscript) and isinstance(node.slice, gast.Constant) and node.slice.value is Ellipsis:
+            node.slice = gast.Slice(lower=None, upper=None, step=None)
 
 
 def _list_targets_as_tuples(tree) -> None:

@@ -151,13 +151,26 @@ class _Resolver(gast.NodeTransformer):
 
     def _evaluate(self, node, path):
         try:
-            obj = self.parsed.lookup(path[0])
-            for attr in path[1:]:
-                obj = getattr(obj, attr)
+            return self._looked_up(path)
         except (KeyError, AttributeError):
             self._error(node, f"the name `{'.'.join(path)}`, which is not defined",
                         "Define it at module level or pass it as an argument.")
+
+    def _looked_up(self, path):
+        obj = self.parsed.lookup(path[0])
+        for attr in path[1:]:
+            obj = getattr(obj, attr)
         return obj
+
+    def _copies_into(self, call) -> bool:
+        """`copy_into(a[i], v)`: how generated code writes `a[i] = v` for numba (slice_updates)."""
+        path = syntax.dotted_path(call.func)
+        if not path or path[0] in self.local or len(call.args) != 2 or call.keywords:
+            return False
+        try:
+            return self._looked_up(path) is srcgrad_runtime.copy_into
+        except (KeyError, AttributeError):
+            return False
 
     # ----- calls -----------------------------------------------------------------------------
     def visit_Expr(self, node):
@@ -166,6 +179,9 @@ class _Resolver(gast.NodeTransformer):
             return node   # a docstring
         if _is_print(node.value, self.local):
             return node   # dropped by desugar: derivative code does not print
+        if self._copies_into(node.value):   # generated code read again (a second derivative)
+            view, value = node.value.args
+            return self.visit(gast.copy_location(gast.Assign(targets=[syntax.as_store(view)], value=value), node))
         try:
             node.value = self.visit(node.value)
         except NoRuleError:

@@ -24,6 +24,17 @@ def kept_as_tape(stmt) -> bool:
                 and isinstance(stmt.value, gast.Subscript))
 
 
+def primal_kind(name: str, kinds: dict):
+    """The kind of `name`, or of the primal variable whose tangent (`dx`) or adjoint (`x_bar`) it
+    is; unknown for other generated names. A vector-mode tangent has one axis more, never fewer."""
+    return next((kinds[c] for c in primal_candidates(name) if c in kinds), K.UNKNOWN)
+
+
+def primal_candidates(name: str) -> list:
+    """`name`, then the primal names it may be the adjoint or tangent of."""
+    return [name, name[:-4] if name.endswith("_bar") else name, name[1:] if name.startswith("d") else None]
+
+
 def scratch_buffer(stmt):
     """Mark the statement that binds a scratch buffer once, before the loops that reuse it (a tape
     grown when too small, an adjoint zeroed per iteration): a parallel loop gives each part its own."""

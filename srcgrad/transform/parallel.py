@@ -28,6 +28,7 @@ from ..analyze.dataflow import bound_names, only_summed, sum_into, upward_expose
 from ..emit.module import MODULE_NAMES, RUNTIME_HELPERS
 from ..normalize.names import NameGenerator
 from ..rules.template import simplify
+from .common import primal_candidates, primal_kind
 from .kernels import NotAKernel, allocate_on_device, loop_kernel
 
 
@@ -217,17 +218,8 @@ def _array_valued(node, arrays: set, kinds: dict) -> bool:
     `A[i]` of a matrix; `np.sum(x)` is a number)."""
     if isinstance(node, gast.Name):
         return node.id in arrays
-    named = {n.id: _primal_kind(n.id, kinds) for n in syntax.nodes_in(node) if isinstance(n, gast.Name)}
+    named = {n.id: primal_kind(n.id, kinds) for n in syntax.nodes_in(node) if isinstance(n, gast.Name)}
     return K.is_array(K.KindInference(None, named).of(node))
-
-
-def _primal_kind(name: str, kinds: dict):
-    """The kind of `name`, or of the primal variable whose tangent (`dx`) or adjoint (`x_bar`) it is."""
-    return next((kinds[c] for c in _primal_candidates(name) if c in kinds), K.UNKNOWN)
-
-
-def _primal_candidates(name: str) -> list:
-    return [name, name[:-4] if name.endswith("_bar") else name, name[1:] if name.startswith("d") else None]
 
 
 def _body_nodes(loop) -> list:
@@ -240,7 +232,7 @@ def _array_names(fn, kinds: dict) -> set:
     adjoints (`x_bar`), and names bound to an allocation."""
     arrays = set()
     for name in syntax.names_in(fn):
-        if any(K.is_array(kinds.get(candidate)) for candidate in _primal_candidates(name)):
+        if any(K.is_array(kinds.get(candidate)) for candidate in primal_candidates(name)):
             arrays.add(name)
     for node in syntax.walk(fn):
         if isinstance(node, gast.Assign) and isinstance(node.value, gast.Call) and syntax.dotted_name(node.value.func) in _ALLOCATIONS:
