@@ -28,7 +28,7 @@ from .frontend.fence import check_supported
 from .frontend.parse import ParsedFunction, is_derivative, parse_function, python_function
 from .normalize.anf import to_anf
 from .normalize.arguments import copy_written_arguments
-from .normalize.desugar import desugar
+from .normalize.desugar import desugar, whole_arrays_as_indices
 from .normalize.dict_keys import index_dict_keys
 from .normalize.inline import drop_scalar_write_backs, inline_calls
 from .normalize.loop_exits import lower_exits
@@ -392,6 +392,7 @@ class ModuleBuilder:
         work.kinds = infer()
         if split_rebound_names(work.tree, work.kinds, work.names, infer_of):   # `s = 0.0` ... `s = A.ravel() + s`
             work.kinds = infer()
+        whole_arrays_as_indices(work.tree, work.kinds)
         refuse_unimplemented_ranks(work.tree, work.kinds, unit.parsed.location)
         tentative = any(k == K.UNKNOWN or k == "a?" for k in arg_kinds)
         if choose_builders(work.tree, work.kinds, unit.parsed.location, tentative):

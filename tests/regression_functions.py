@@ -1326,3 +1326,36 @@ def whole_array_through_ellipsis(x):
     T[...] = x * x
     T[...] += 1.0
     return np.sum(T[...] * x)
+
+
+def zero_d_accumulator(x):
+    # a 0-d array as an accumulator, read and written through `...` (an InternalError on numba)
+    acc = np.zeros(())
+    for i in range(x.shape[0]):
+        acc[...] += x[i] * x[i]
+    acc[...] = np.sqrt(acc)
+    return float(acc)
+
+
+def integer_index_array(x0, v):
+    # `np.array((0, 2, 4))` is numpy's int64: `idx + 1` was computed as floats and indexing with
+    # them failed (an InternalError on python, a CompilationError on numba)
+    x = x0.copy()
+    idx = np.array([0, 2, 4])
+    x[idx] = v * x[idx + 1]
+    x[np.array([1, 3])] += v[:2]
+    return np.sum(x ** 2)
+
+
+def new_grid_each_step(u0, k):
+    # 2-D diffusion, a new grid each step: `V[0] = U[1]` was refused as a write of a view of `V`
+    # along other axes (the flow-insensitive aliasing joined U and V through `U = V`)
+    U = np.outer(u0, u0)
+    for t in range(3):
+        V = np.zeros_like(U)
+        V[1:-1, 1:-1] = U[1:-1, 1:-1] + k * (U[2:, 1:-1] + U[:-2, 1:-1] + U[1:-1, 2:] + U[1:-1, :-2] - 4.0 * U[1:-1, 1:-1])
+        V[0] = U[1]
+        V[-1] = U[-2]
+        V[:, 0] = V[:, 1]
+        U = V
+    return np.sum(U ** 2)

@@ -145,6 +145,9 @@ CASES = [
     (rf.swapped_then_the_other_updated, (V3,), 0),
     (rf.rows_of_a_work_matrix, (np.array([0.3, -0.5, 0.9, 0.2]), RNG.standard_normal((3, 4))), (0, 1)),
     (rf.whole_array_through_ellipsis, (V3,), 0),
+    (rf.zero_d_accumulator, (V3,), 0),
+    (rf.integer_index_array, (np.linspace(-0.5, 1.0, 6), V3), (0, 1)),
+    (rf.new_grid_each_step, (np.array([0.3, -0.5, 0.9, 0.2, 0.6]), 0.1), (0, 1)),
 ]
 # forward mode follows numpy's views; reverse mode refuses what it cannot restore faithfully
 FORWARD_ONLY = [(rf.write_while_viewed, "while `r`, which shares its memory"),
@@ -354,10 +357,12 @@ def test_arrays_written_into_views_on_numba():
     whole array through `...`, on numba: derivatives against finite differences and reverse against
     forward mode. The generated code writes an array into a view with `copy_into` or an in-place
     update of the view (transform/slice_updates.py): numba's own slice assignment of an array
-    compiles a shape-mismatch message costing 1.2-1.8 s per rank in each process. `T[...]` was
-    an InternalError on numba (it reads no `a[...]`)."""
+    compiles a shape-mismatch message costing 1.2-1.8 s per rank in each process. `T[...]` and a
+    0-d accumulator's `acc[...]` were InternalErrors on numba (it reads no `a[...]`), and so was
+    indexing with `np.array([0, 2, 4]) + 1` (computed as floats)."""
     x, W = np.array([0.3, -0.5, 0.9, 0.2]), RNG.standard_normal((3, 4))
-    for fn, args, wrt in ((rf.rows_of_a_work_matrix, (x, W), (0, 1)), (rf.whole_array_through_ellipsis, (V3,), 0)):
+    for fn, args, wrt in ((rf.rows_of_a_work_matrix, (x, W), (0, 1)), (rf.whole_array_through_ellipsis, (V3,), 0),
+                          (rf.zero_d_accumulator, (V3,), 0), (rf.integer_index_array, (np.linspace(-0.5, 1.0, 6), V3), (0, 1))):
         check_jvp(fn, args, wrt, backend="numba")
         check_vjp(fn, args, wrt, backend="numba")
         dot_product_test(fn, args, wrt, backend="numba")

@@ -11,6 +11,7 @@ import numpy as np
 import srcgrad_runtime
 
 from .. import syntax
+from ..analyze import kinds as K
 from ..rules import registry
 from ..errors import UnsupportedSyntaxError
 from ..frontend.parse import ParsedFunction
@@ -20,10 +21,36 @@ from .names import NameGenerator
 def desugar(parsed: ParsedFunction, names: NameGenerator) -> None:
     _dicts_as_tuples(parsed.tree)
     _list_targets_as_tuples(parsed.tree)
-    _whole_array_as_slice(parsed.tree)
     syntax.expand_statements(parsed.tree.body, _lists_bound_apart)
     _refuse_list_arithmetic(parsed)
     parsed.tree.body = _Desugar(parsed, names).block(parsed.tree.body)
+
+
+def whole_arrays_as_indices(tree, kinds: dict) -> None:
+    """`a[...]` reads and writes as `a[:]`, the same view, where `a` is an array of one axis or
+    more, and as `a[()]`, its one element, where `a` is a 0-d array (an accumulator); `float(a)` of
+    such an accumulator reads `a[()]` too. numba reads no `a[...]` (it writes one) and takes no
+    `float` of an array, `T[...] += 1.0` reads what it writes, and the accumulator's tangent is a
+    number. (Other 0-d kinds may hold numbers at run time: their `float(a)` stays.)"""
+    accumulators = set()
+    for node in syntax.walk(tree):
+        if (isinstance(node, gast.Subscript) and isinstance(node.slice, gast.Constant) and node.slice.value is Ellipsis
+                and isinstance(node.value, gast.Name) and K.is_array(kinds.get(node.value.id))):
+            rank = K.ndim(kinds.get(node.value.id))
+            if rank == 0:
+                node.slice = gast.Tuple(elts=[], ctx=gast.Load())
+                accumulators.add(node.value.id)
+            elif rank is not None:
+                node.slice = gast.Slice(lower=None, upper=None, step=None)
+    for node in syntax.walk(tree):
+        for field, value in gast.iter_fields(node):
+            if _float_of(value, accumulators):
+                setattr(node, field, syntax.subscript(value.args[0], gast.Tuple(elts=[], ctx=gast.Load())))
+
+
+def _float_of(node, names: set) -> bool:
+    return (isinstance(node, gast.Call) and getattr(getattr(node, "srcgrad_rule", None), "name", None) == "float"
+            and len(node.args) == 1 and isinstance(node.args[0], gast.Name) and node.args[0].id in names)
 
 
 def _dicts_as_tuples(tree) -> None:
@@ -39,14 +66,6 @@ def _dicts_as_tuples(tree) -> None:
             return gast.copy_location(pair, node)
 
     _Dicts().visit(tree)
-
-
-def _whole_array_as_slice(tree) -> None:
-    """`a[...]` reads and writes as `a[:]`, the same view of an array of any rank: numba reads no
-    `a[...]` (it writes one), and `T[...] += 1.0` reads what it writes."""
-    for node in syntax.walk(tree):
-        if isinstance(node, gast.Subscript) and isinstance(node.slice, gast.Constant) and node.slice.value is Ellipsis:
-            node.slice = gast.Slice(lower=None, upper=None, step=None)
 
 
 def _list_targets_as_tuples(tree) -> None:

@@ -16,6 +16,7 @@ import numpy as np
 from .. import syntax
 from ..analyze import kinds as K
 from ..analyze.aliasing import sharing
+from ..analyze.dataflow import writes_into_new_arrays
 from ..errors import UnsupportedSyntaxError
 from ..rules import registry
 
@@ -23,10 +24,12 @@ from ..rules import registry
 def copy_overlapping_values(tree: gast.FunctionDef, kinds: dict, names, location=lambda node: None) -> bool:
     """Insert `r_copy = np.copy(r)` before each such write and write `r_copy`; True if any."""
     shared = sharing(tree.body, kinds)
+    scalars = frozenset(name for name, kind in kinds.items() if K.is_scalar(kind))
+    made_here = writes_into_new_arrays(tree.body, scalars)
     copied_into = []
 
     def expand(stmt) -> list:
-        if not _writes_a_view_of_itself(stmt, shared, kinds):
+        if not _writes_a_view_of_itself(stmt, made_here.get(id(stmt)), shared, kinds):
             return [stmt]
         value = stmt.value.id
         if not _along_the_same_axes(stmt, tree, kinds):
@@ -48,12 +51,17 @@ def copy_overlapping_values(tree: gast.FunctionDef, kinds: dict, names, location
     return bool(copied_into)
 
 
-def _writes_a_view_of_itself(stmt, shared: dict, kinds: dict) -> bool:
+def _writes_a_view_of_itself(stmt, sharers_here, shared: dict, kinds: dict) -> bool:
+    """Whether the value written may share memory with the array written into. `sharers_here`:
+    where that array is one the code made itself on every path, the names that may share its
+    memory at this write (flow-sensitive: a new state grid each step, `V = np.zeros_like(U)` ...
+    `V[0] = U[1]` ... `U = V`, keeps the old grid apart from the new); else `shared` says it."""
     if not (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Subscript)
             and isinstance(stmt.value, gast.Name)):
         return False
     array = syntax.base_name(stmt.targets[0])
-    return stmt.value.id in shared.get(array, ()) and K.is_array(kinds.get(stmt.value.id))
+    sharers = sharers_here if sharers_here is not None else shared.get(array, ())
+    return stmt.value.id in sharers and K.is_array(kinds.get(stmt.value.id))
 
 
 def _along_the_same_axes(stmt, tree, kinds) -> bool:

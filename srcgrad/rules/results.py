@@ -213,6 +213,8 @@ def stacked(args, call=None):
     if args and K.is_scalar(args[0]):   # np.array(number): a 0-d array
         return K.array(0)
     parts = args[0] if args and isinstance(args[0], tuple) else ()
+    if parts and all(p in (K.INT, K.BOOL) for p in parts):   # np.array((0, 2, 4)): numpy's int64 (an index)
+        return "ia1"
     return _one_rank_more(parts[0] if parts else K.UNKNOWN)
 
 
