@@ -40,6 +40,7 @@ from .normalize.ranks import refuse_unimplemented_ranks
 from .normalize.names import NameGenerator, rename_reserved
 from .normalize.resolve import Resolved, resolve
 from .normalize.scalarize import scalarize
+from .normalize.sequence_args import sequences_as_arrays
 from .normalize.small_arrays import unpack_small_arrays
 from .normalize.split_names import split_rebound_names
 from .normalize.verify import verify_after
@@ -393,6 +394,8 @@ class ModuleBuilder:
         if split_rebound_names(work.tree, work.kinds, work.names, infer_of):   # `s = 0.0` ... `s = A.ravel() + s`
             work.kinds = infer()
         whole_arrays_as_indices(work.tree, work.kinds)
+        if sequences_as_arrays(work.tree, work.kinds, work.names, unit.parsed.location):   # np.sum([a, b])
+            work.kinds = infer()
         refuse_unimplemented_ranks(work.tree, work.kinds, unit.parsed.location)
         tentative = any(k == K.UNKNOWN or k == "a?" for k in arg_kinds)
         if choose_builders(work.tree, work.kinds, unit.parsed.location, tentative):

@@ -1339,12 +1339,13 @@ def zero_d_accumulator(x):
 
 def integer_index_array(x0, v):
     # `np.array((0, 2, 4))` is numpy's int64: `idx + 1` was computed as floats and indexing with
-    # them failed (an InternalError on python, a CompilationError on numba)
+    # them failed (an InternalError on python, a CompilationError on numba); a list as an index
+    # (`x[[1, 3]]`) was refused as "the expression List"
     x = x0.copy()
     idx = np.array([0, 2, 4])
     x[idx] = v * x[idx + 1]
-    x[np.array([1, 3])] += v[:2]
-    return np.sum(x ** 2)
+    x[[1, 3]] += v[:2]
+    return np.sum(x ** 2) + np.sum(x[[0, 5]] * v[1:])
 
 
 def new_grid_each_step(u0, k):
@@ -1359,3 +1360,20 @@ def new_grid_each_step(u0, k):
         V[:, 0] = V[:, 1]
         U = V
     return np.sum(U ** 2)
+
+
+def sum_of_a_list_of_numbers(x):
+    # np.sum of a list literal: the derivative reached none of its elements (a zero gradient,
+    # silently); np.dot with a list failed inside the generated code
+    return np.sum([x[0], x[1] * x[2]]) + np.dot([1.0, 2.0, 3.0], x) + np.mean((x[0], x[2] ** 2))
+
+
+def largest_of_a_list(x):
+    # max of a list literal: only the other term's derivative reached x[0] (silently wrong);
+    # max of three numbers was refused
+    return max([x[0], x[1], 2.0 * x[2]]) + min(x[0], x[2]) + max(x[1] ** 2, x[0], x[2])
+
+
+def tuple_of_weights(x):
+    # an array times a tuple of numbers (numpy makes it an array; numba's generated code did not compile)
+    return np.sum(x * (1.0, 2.0, 3.0) + np.exp([x[0], x[1], x[2]]))

@@ -148,6 +148,10 @@ CASES = [
     (rf.zero_d_accumulator, (V3,), 0),
     (rf.integer_index_array, (np.linspace(-0.5, 1.0, 6), V3), (0, 1)),
     (rf.new_grid_each_step, (np.array([0.3, -0.5, 0.9, 0.2, 0.6]), 0.1), (0, 1)),
+    (rf.sum_of_a_list_of_numbers, (V3,), 0),
+    (rf.largest_of_a_list, (V3,), 0),
+    (rf.largest_of_a_list, (np.array([-0.4, 0.25, 0.1]),), 0),   # other elements largest
+    (rf.tuple_of_weights, (V3,), 0),
 ]
 # forward mode follows numpy's views; reverse mode refuses what it cannot restore faithfully
 FORWARD_ONLY = [(rf.write_while_viewed, "while `r`, which shares its memory"),
@@ -362,7 +366,8 @@ def test_arrays_written_into_views_on_numba():
     indexing with `np.array([0, 2, 4]) + 1` (computed as floats)."""
     x, W = np.array([0.3, -0.5, 0.9, 0.2]), RNG.standard_normal((3, 4))
     for fn, args, wrt in ((rf.rows_of_a_work_matrix, (x, W), (0, 1)), (rf.whole_array_through_ellipsis, (V3,), 0),
-                          (rf.zero_d_accumulator, (V3,), 0), (rf.integer_index_array, (np.linspace(-0.5, 1.0, 6), V3), (0, 1))):
+                          (rf.zero_d_accumulator, (V3,), 0), (rf.integer_index_array, (np.linspace(-0.5, 1.0, 6), V3), (0, 1)),
+                          (rf.tuple_of_weights, (V3,), 0)):
         check_jvp(fn, args, wrt, backend="numba")
         check_vjp(fn, args, wrt, backend="numba")
         dot_product_test(fn, args, wrt, backend="numba")

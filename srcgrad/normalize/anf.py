@@ -196,6 +196,9 @@ class _Anf:
             return gast.Attribute(value=self.atom(node.value), attr=node.attr, ctx=gast.Load())
         if isinstance(node, gast.IfExp):
             return self.atom(node)
+        if isinstance(node, gast.List):
+            raise UnsupportedSyntaxError("a list literal as an operand", self.parsed.location(node),
+                                         "Make it an array first: `np.array([a, b])` (numpy converts it so in arithmetic).")
         self._reject(node, f"the expression {type(node).__name__}")
 
     def call_arg(self, node, call=None):

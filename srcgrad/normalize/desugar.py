@@ -21,6 +21,7 @@ from .names import NameGenerator
 def desugar(parsed: ParsedFunction, names: NameGenerator) -> None:
     _dicts_as_tuples(parsed.tree)
     _list_targets_as_tuples(parsed.tree)
+    _list_indices_as_arrays(parsed.tree)
     syntax.expand_statements(parsed.tree.body, _lists_bound_apart)
     _refuse_list_arithmetic(parsed)
     parsed.tree.body = _Desugar(parsed, names).block(parsed.tree.body)
@@ -66,6 +67,22 @@ def _dicts_as_tuples(tree) -> None:
             return gast.copy_location(pair, node)
 
     _Dicts().visit(tree)
+
+
+def _list_indices_as_arrays(tree) -> None:
+    """`x[[1, 3]]` indexes as `x[np.array([1, 3])]`, which numpy does the same (and numba takes)."""
+    for node in syntax.walk(tree):
+        if isinstance(node, gast.Subscript):
+            if isinstance(node.slice, gast.List):
+                node.slice = _as_index_array(node.slice)
+            elif isinstance(node.slice, gast.Tuple):
+                node.slice.elts = [_as_index_array(e) if isinstance(e, gast.List) else e for e in node.slice.elts]
+
+
+def _as_index_array(items: gast.List) -> gast.Call:
+    call = syntax.call("np.array", items)
+    call.srcgrad_rule = registry.lookup(np.array)
+    return gast.copy_location(call, items)
 
 
 def _list_targets_as_tuples(tree) -> None:

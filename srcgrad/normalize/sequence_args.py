@@ -1,0 +1,127 @@
+"""A tuple or list of values where a primitive differentiates an array: `np.sum([a, b])` sums `np.array([a, b])`.
+
+NumPy takes a sequence wherever it takes an array; a rule differentiates an array operand, and
+with a tuple there the derivative reached none of its elements (`np.sum([x[0], x[1] * x[2]])`
+had a zero gradient; `np.dot([1.0, 2.0], x)` failed inside the generated code). After this pass
+(per signature, once kinds are known), a sequence literal at an operand a rule differentiates is
+a name bound just before to the array NumPy would make of it: `np.array` of numbers, `np.stack`
+of arrays of one rank. `max([a, b, c])` and `min(...)` of numbers are the builtins of two numbers,
+nested (`max(max(a, b), c)`: Python's first largest too); a tuple of numbers in arithmetic with an
+array (`x * (1.0, 2.0)`) is that array too. Positions a rule does not
+differentiate (a shape, axes, repetitions) and builders of pieces (np.concatenate, np.stack, ...)
+keep their sequences, except numbers with a float among them passed to a function srcgrad writes
+from others (`np.interp(t, [0.0, 1.0], [1.0, 3.0])`); a sequence of numbers and arrays mixed is
+refused.
+"""
+from __future__ import annotations
+
+import gast
+
+from .. import syntax
+from ..analyze import kinds as K
+from ..errors import UnsupportedSyntaxError
+from ..rules import registry
+from ..rules.registry import BilinearRule, CompositeRule, ElementwiseRule, LinearRule
+
+
+def sequences_as_arrays(fn: gast.FunctionDef, kinds: dict, names, location=lambda node: None) -> bool:
+    """Rewrite `fn` in place (see the module docstring); True when anything changed."""
+    changed = []
+
+    def expand(stmt) -> list:
+        if isinstance(stmt, gast.Assign) and isinstance(stmt.value, gast.BinOp):
+            before = _arrays_for_tuple_operands(stmt, kinds, names)
+            changed.extend(before)
+            return before + [stmt]
+        if not (isinstance(stmt, gast.Assign) and isinstance(stmt.value, gast.Call)
+                and getattr(stmt.value, "srcgrad_rule", None) is not None):
+            return [stmt]
+        call = stmt.value
+        if call.srcgrad_rule.name in ("max", "min") and (len(call.args) > 2 or len(call.args) == 1
+                                                         and isinstance(call.args[0], gast.Tuple)):
+            changed.append(stmt)
+            return _builtin_of_numbers(stmt, kinds, names, location) + [stmt]
+        before = _arrays_for_sequences(stmt, kinds, names, location)
+        changed.extend(before)
+        return before + [stmt]
+
+    syntax.expand_statements(fn.body, expand)
+    return bool(changed)
+
+
+def _arrays_for_sequences(stmt, kinds: dict, names, location) -> list:
+    call, before = stmt.value, []
+    rule = call.srcgrad_rule
+    differentiated = _differentiated_positions(rule, len(call.args))
+    for position, sequence in enumerate(call.args):
+        if not isinstance(sequence, gast.Tuple) or getattr(sequence, "srcgrad_keys", None) is not None:
+            continue
+        if position not in differentiated and not (isinstance(rule, CompositeRule) and _floats(sequence, kinds)):
+            continue
+        array = names.fresh("sequence")
+        before.append(gast.copy_location(syntax.assign(array, _as_array(sequence, kinds, rule, location(stmt))), stmt))
+        call.args[position] = syntax.name(array)
+    return before
+
+
+def _arrays_for_tuple_operands(stmt, kinds: dict, names) -> list:
+    """`x * t` of an array and a tuple of numbers: numpy makes the tuple an array (numba does not)."""
+    operation, before = stmt.value, []
+    sides = ("left", "right")
+    for side, other in zip(sides, reversed(sides)):
+        operand = getattr(operation, side)
+        kind = kinds.get(operand.id) if isinstance(operand, gast.Name) else None
+        if (isinstance(kind, tuple) and kind and all(K.is_scalar(k) for k in kind)
+                and K.is_array(K.KindInference(None, kinds).of(getattr(operation, other)))):
+            array = names.fresh("sequence")
+            before.append(gast.copy_location(syntax.assign(array, registry.rule_call("np.array", operand)), stmt))
+            setattr(operation, side, syntax.name(array))
+    return before
+
+
+def _differentiated_positions(rule, count: int) -> range | tuple:
+    if isinstance(rule, ElementwiseRule):
+        return range(min(count, rule.operand_count()))
+    if isinstance(rule, LinearRule):
+        return tuple(p for p in rule.linear_args if p < count)
+    if isinstance(rule, BilinearRule):
+        return tuple(p for p in (0, 1) if p < count)
+    return ()
+
+
+def _floats(sequence: gast.Tuple, kinds: dict) -> bool:
+    """Numbers, one of them a float: values (`np.interp(t, [0.0, 1.0], fp)`), not a shape or axes."""
+    elements = [K.KindInference(None, kinds).of(e) for e in sequence.elts]
+    return all(K.is_scalar(k) for k in elements) and K.FLOAT in elements
+
+
+def _as_array(sequence: gast.Tuple, kinds: dict, rule, where):
+    elements = [K.KindInference(None, kinds).of(e) for e in sequence.elts]
+    if all(K.is_scalar(k) for k in elements):
+        return registry.rule_call("np.array", sequence)
+    ranks = {K.ndim(k) for k in elements}
+    if all(K.is_array(k) for k in elements) and len(ranks) == 1 and None not in ranks:
+        return registry.rule_call("np.stack", sequence)
+    raise UnsupportedSyntaxError(
+        f"a list or tuple of numbers and arrays as an argument of `{rule.name}`", where,
+        "Make the array first, with pieces of one kind: `np.array([a, b])` of numbers, "
+        "`np.stack([u, v])` of arrays of one shape.")
+
+
+def _builtin_of_numbers(stmt, kinds: dict, names, location) -> list:
+    """`max((a, b, c))` and `max(a, b, c)` as `max(max(a, b), c)`: the builtin's rule takes two numbers."""
+    call = stmt.value
+    items = list(call.args[0].elts) if len(call.args) == 1 else list(call.args)
+    if len(items) < 2 or not all(K.is_scalar(K.KindInference(None, kinds).of(e)) for e in items):
+        raise UnsupportedSyntaxError(
+            f"`{call.srcgrad_rule.name}` of a list or tuple that is not two or more numbers", location(stmt),
+            f"Write `{call.srcgrad_rule.name}(a, b)` of numbers, or `np.max`/`np.min` of an array.")
+    before, running = [], items[0]
+    for item in items[1:-1]:
+        partial = names.fresh(call.srcgrad_rule.name)
+        pair = syntax.call(call.srcgrad_rule.name, running, item)
+        pair.srcgrad_rule = call.srcgrad_rule
+        before.append(gast.copy_location(syntax.assign(partial, pair), stmt))
+        running = syntax.name(partial)
+    call.args = [running, items[-1]]
+    return before
