@@ -6,6 +6,7 @@ branch at compile time from the argument types.
 import numpy as np
 from numba import types
 from numba.extending import overload, register_jitable
+from numba.np.unsafe.ndarray import to_fixed_tuple
 
 from .compile_once import runtime_jitable, runtime_overload
 
@@ -709,21 +710,47 @@ def _line_axis(axis, ndim):
 
 
 def _reduce_overload(whole, of_line):
-    """A numba overload reducing a vector, or a matrix along axis 0 or 1, with `of_line`."""
+    """A numba overload reducing an array whole, or each of its lines along `axis` (any rank)."""
     def typer(x, axis=None):
         if axis is None or isinstance(axis, (types.NoneType, types.Omitted)):
             return lambda x, axis=None: whole(x)
         if x.ndim == 1:
             return lambda x, axis=None: whole(x)
+        rank = x.ndim - 1
 
         def along(x, axis=None):
-            a = _line_axis(axis, 2)
-            out = np.empty(x.shape[1 - a])
-            for k in range(out.shape[0]):
-                out[k] = of_line(x[:, k]) if a == 0 else of_line(x[k])
-            return out
+            a = _line_axis(axis, x.ndim)
+            lines = _as_lines(x, a)
+            out = np.empty(lines.shape[0] * lines.shape[2])
+            for o in range(lines.shape[0]):
+                for i in range(lines.shape[2]):
+                    out[o * lines.shape[2] + i] = of_line(lines[o, :, i])
+            return out.reshape(to_fixed_tuple(_shape_without(x.shape, a), rank))
         return along
     return typer
+
+
+@runtime_jitable
+def _as_lines(x, a):
+    """x as (before, along, after): its lines along axis `a` are [o, :, i]."""
+    before, after = 1, 1
+    for d in range(a):
+        before *= x.shape[d]
+    for d in range(a + 1, x.ndim):
+        after *= x.shape[d]
+    return np.ascontiguousarray(x).reshape((before, x.shape[a], after))
+
+
+@runtime_jitable
+def _shape_without(shape, a):
+    """The lengths of `shape` but the one of axis `a`, as an array (to_fixed_tuple makes it a shape)."""
+    out = np.empty(len(shape) - 1, dtype=np.int64)
+    j = 0
+    for d in range(len(shape)):
+        if d != a:
+            out[j] = shape[d]
+            j += 1
+    return out
 
 
 @runtime_jitable
@@ -758,15 +785,19 @@ overload(product)(_reduce_overload(_prod_of, _prod_of))
 
 @runtime_overload(picked_along)
 def _picked_along(x, axis, pick_largest):
-    def picked(x, axis, pick_largest):
-        a = _line_axis(axis, 2)
-        out = np.empty(x.shape[1 - a], dtype=np.int64)
-        for k in range(out.shape[0]):
-            line = x[:, k] if a == 0 else x[k]
-            out[k] = _argmax_of(line) if pick_largest else _argmin_of(line)
-        return out
     if x.ndim == 1:
         return lambda x, axis, pick_largest: _argmax_of(x) if pick_largest else _argmin_of(x)
+    rank = x.ndim - 1
+
+    def picked(x, axis, pick_largest):
+        a = _line_axis(axis, x.ndim)
+        lines = _as_lines(x, a)
+        out = np.empty(lines.shape[0] * lines.shape[2], dtype=np.int64)
+        for o in range(lines.shape[0]):
+            for i in range(lines.shape[2]):
+                line = lines[o, :, i]
+                out[o * lines.shape[2] + i] = _argmax_of(line) if pick_largest else _argmin_of(line)
+        return out.reshape(to_fixed_tuple(_shape_without(x.shape, a), rank))
     return picked
 
 
@@ -776,11 +807,14 @@ def _take_along(t, picked, axis):
         return lambda t, picked, axis: t[picked]
 
     def taken(t, picked, axis):
-        a = _line_axis(axis, 2)
-        out = np.empty(picked.shape[0])
-        for k in range(out.shape[0]):
-            out[k] = t[picked[k], k] if a == 0 else t[k, picked[k]]
-        return out
+        lines = _as_lines(t, _line_axis(axis, t.ndim))
+        flat = np.ravel(picked)
+        out = np.empty(flat.shape[0])
+        for o in range(lines.shape[0]):
+            for i in range(lines.shape[2]):
+                k = o * lines.shape[2] + i
+                out[k] = lines[o, flat[k], i]
+        return out.reshape(picked.shape)
     return taken
 
 
@@ -794,15 +828,14 @@ def _put_along(g, picked, axis, x):
         return put1
 
     def put(g, picked, axis, x):
-        a = _line_axis(axis, 2)
-        out = np.zeros(x.shape)
-        flat_g = np.ravel(np.asarray(g))
-        for k in range(picked.shape[0]):
-            if a == 0:
-                out[picked[k], k] = flat_g[k]
-            else:
-                out[k, picked[k]] = flat_g[k]
-        return out
+        a = _line_axis(axis, x.ndim)
+        lines = np.zeros(_as_lines(x, a).shape)
+        flat_g, flat = np.ravel(np.asarray(g)), np.ravel(picked)
+        for o in range(lines.shape[0]):
+            for i in range(lines.shape[2]):
+                k = o * lines.shape[2] + i
+                lines[o, flat[k], i] = flat_g[k]
+        return lines.reshape(x.shape)
     return put
 
 
@@ -812,14 +845,12 @@ def _prod_of_others_along(x, axis):
         return lambda x, axis: prod_of_others(x)
 
     def along(x, axis):
-        a = _line_axis(axis, 2)
-        out = np.empty(x.shape)
-        for k in range(x.shape[1 - a]):
-            if a == 0:
-                out[:, k] = prod_of_others(np.ascontiguousarray(x[:, k]))
-            else:
-                out[k] = prod_of_others(np.ascontiguousarray(x[k]))
-        return out
+        lines = _as_lines(x, _line_axis(axis, x.ndim))
+        out = np.empty(lines.shape)
+        for o in range(lines.shape[0]):
+            for i in range(lines.shape[2]):
+                out[o, :, i] = prod_of_others(np.ascontiguousarray(lines[o, :, i]))
+        return out.reshape(x.shape)
     return along
 
 

@@ -618,6 +618,17 @@ def _check_wrt_kinds(fn, wrt: tuple, arg_kinds: tuple, args: tuple) -> None:
                            f"{_describe(args[w])}. Pass a float or a float64 array, or choose another wrt.")
 
 
+def require_array_blocks(fn, args: tuple, positions: tuple, what: str) -> None:
+    """A Jacobian or Hessian has one block per wrt argument, each a float, an array or a tuple of
+    floats: a tuple or dict holding arrays (`params = (W, b)`) gets a SrcgradError, not numpy's."""
+    for w in positions:
+        if isinstance(args[w], (tuple, dict)) and any(isinstance(leaf, np.ndarray) for leaf in _leaves(_plain(args[w]))):
+            name = python_function(fn).__qualname__
+            raise WrtError(f"{what} of {name} with respect to argument {w}, a tuple or dict holding arrays: its "
+                           f"blocks are per argument. Pass the arrays as arguments of their own and list them in "
+                           f"wrt (`wrt=(0, 1)`), or use grad, vjp or jvp, which take tuples and dicts.")
+
+
 def _differentiable(kind) -> bool:
     """A float, a float array, or a tuple of them (nested)."""
     if isinstance(kind, tuple):
@@ -994,6 +1005,7 @@ def jacfwd(fn: Callable, wrt: Wrt = 0, backend: str = "numba") -> DerivativeFunc
 
     def checked(values, keywords):
         args, _ = arguments.bind(values, keywords)
+        require_array_blocks(fn, args, positions, "jacfwd")
         sizes = sizes_of(args)
         pristine = _written_arguments(fn, args)
         columns = _vector_pass(vector, _fresh(args, pristine) if pristine else args, positions) \
@@ -1465,6 +1477,7 @@ def jacrev(fn: Callable, wrt: Wrt = 0, backend: str = "numba", memory: int | str
         """A call again with arguments of the same kinds runs every output's pass in one compiled
         loop (106 µs -> 6 µs for BA's 2 x 15 block from Python), as jacfwd does."""
         args, _ = arguments.bind(values, keywords)
+        require_array_blocks(fn, args, positions, "jacrev")
         pristine = _written_arguments(fn, args)
         compiled = loops.get(derivative, args) if not pristine else None
         try:

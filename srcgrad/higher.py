@@ -11,7 +11,7 @@ from typing import Callable
 
 import numpy as np
 
-from .api import DerivativeFunction, Wrt, _Arguments, _as_float, _basis, _normalize_wrt, _shape_grads, jvp, remember, vjp
+from .api import DerivativeFunction, Wrt, _Arguments, require_array_blocks, _as_float, _basis, _normalize_wrt, _shape_grads, jvp, remember, vjp
 from .analyze import kinds as K
 from .errors import SrcgradError
 from .frontend.methods import as_function
@@ -86,6 +86,7 @@ def hessian(fn: Callable, wrt: Wrt = 0, backend: str = "numba") -> DerivativeFun
 
     def call(*args, **keywords):
         args, _ = arguments.bind(args, keywords)
+        require_array_blocks(fn, args, positions, "hessian")
         likes = [args[w] for w in positions]
         shapes = [np.shape(like) for like in likes]
         blocks = [[np.empty((int(np.prod(si)), int(np.prod(sj)))) for sj in shapes] for si in shapes]

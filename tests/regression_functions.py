@@ -1377,3 +1377,63 @@ def largest_of_a_list(x):
 def tuple_of_weights(x):
     # an array times a tuple of numbers (numpy makes it an array; numba's generated code did not compile)
     return np.sum(x * (1.0, 2.0, 3.0) + np.exp([x[0], x[1], x[2]]))
+
+
+def pooled_along_the_last_axis(x):
+    # max pooling of column pairs (a 3-D array's last axis), a product and a min along others: the
+    # numba runtime's helpers handled 1-D and 2-D arrays only (the gradient was silently wrong on
+    # numba, the jvp did not compile)
+    r = x.reshape(2, 3, 2)
+    return np.sum(np.max(r, axis=2) ** 2) + np.sum(np.prod(r, axis=1)) + np.sum(np.min(r, axis=0))
+
+
+def copy_of_the_grid_each_step(x):
+    # explicit time stepping on a copy (`V = U.copy()`, rows updated from U's, `U = V`): reverse
+    # mode refused the write into V while `U[1]` was read again, taking last step's V, which
+    # `U = V` handed to U, for this step's
+    U = np.outer(x, x)
+    for t in range(3):
+        V = U.copy()
+        V[0] = V[0] + 0.1 * U[1]
+        V[1] = V[1] - 0.1 * U[1]
+        U = V
+    return np.sum(U ** 2)
+
+
+def view_of_this_steps_copy(x):
+    # the view `O` is of this step's copy, written in the inner loop while O is read: still refused
+    # in reverse mode (the older-run rule must not take the inner loop's pass for the outer one's)
+    U = np.outer(x, x)
+    s = 0.0
+    for t in range(2):
+        V = U.copy()
+        O = V[1]
+        for k in range(2):
+            V[k] = V[k] * 2.0
+            s = s + np.sum(O)
+            O = V[1]
+        U = V
+    return s + np.sum(U)
+
+
+def running_sums_along_axes(x):
+    # np.cumsum along axis 2 of a 3-D array summed along axis 1 (silently wrong on both backends),
+    # and axis=-1 of a vector failed; axis=-2 of a matrix took axis 1
+    r = x.reshape(2, 3, 2)
+    m = x.reshape(3, 4)
+    return (np.sum(np.cumsum(r, axis=2) ** 2) + np.sum(np.cumsum(x, axis=-1) ** 3)
+            + np.sum(np.cumsum(m, axis=-2) * m))
+
+
+def builtin_bounds_of_a_vector(x):
+    # max() of a vector failed inside the generated code; np.clip with None as a bound too
+    return max(x) + min(x * x) + np.sum(np.clip(x, None, 0.4)) + np.sum(np.clip(x, -0.2, None) ** 2) + np.sum(x.clip(max=0.1) * x)
+
+
+def tuple_of_weights_layer(params):
+    W, b = params
+    return np.tanh(W @ np.ones(2) + b)
+
+
+def tuple_of_weights_loss(params):
+    return np.sum(tuple_of_weights_layer(params) ** 2)

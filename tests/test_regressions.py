@@ -152,6 +152,10 @@ CASES = [
     (rf.largest_of_a_list, (V3,), 0),
     (rf.largest_of_a_list, (np.array([-0.4, 0.25, 0.1]),), 0),   # other elements largest
     (rf.tuple_of_weights, (V3,), 0),
+    (rf.pooled_along_the_last_axis, (RNG.standard_normal((2, 6)),), 0),
+    (rf.copy_of_the_grid_each_step, (V3,), 0),
+    (rf.running_sums_along_axes, (RNG.standard_normal(12),), 0),
+    (rf.builtin_bounds_of_a_vector, (np.array([0.25, 1.2, -0.7, 0.05]),), 0),
 ]
 # forward mode follows numpy's views; reverse mode refuses what it cannot restore faithfully
 FORWARD_ONLY = [(rf.write_while_viewed, "while `r`, which shares its memory"),
@@ -159,7 +163,8 @@ FORWARD_ONLY = [(rf.write_while_viewed, "while `r`, which shares its memory"),
                 (rf.returned_alias_written, "while `t`, which shares its memory"),
                 (rf.transpose_then_written, "while `t`, which shares its memory"),
                 (rf.written_through_a_name_a_helper_returned, "while `w`, which shares its memory"),
-                (rf.written_while_a_tuple_holds_it, "while `pair`, which shares its memory")]
+                (rf.written_while_a_tuple_holds_it, "while `pair`, which shares its memory"),
+                (rf.view_of_this_steps_copy, "while `O`, which shares its memory")]
 REFUSED = [(rf.arange_of_input, (0.5,), "np.arange` with an argument that depends"),
            (rf.arange_scaled_by_input, (0.5,), "np.arange` with an argument that depends"),
            (rf.gamma_of_input, (1.5,), r"register_elementwise\(math.gamma"),
@@ -363,11 +368,12 @@ def test_arrays_written_into_views_on_numba():
     update of the view (transform/slice_updates.py): numba's own slice assignment of an array
     compiles a shape-mismatch message costing 1.2-1.8 s per rank in each process. `T[...]` and a
     0-d accumulator's `acc[...]` were InternalErrors on numba (it reads no `a[...]`), and so was
-    indexing with `np.array([0, 2, 4]) + 1` (computed as floats)."""
+    indexing with `np.array([0, 2, 4]) + 1` (computed as floats); an array times a tuple did not
+    compile; np.max along an axis of a 3-D array had a wrong gradient on numba."""
     x, W = np.array([0.3, -0.5, 0.9, 0.2]), RNG.standard_normal((3, 4))
     for fn, args, wrt in ((rf.rows_of_a_work_matrix, (x, W), (0, 1)), (rf.whole_array_through_ellipsis, (V3,), 0),
                           (rf.zero_d_accumulator, (V3,), 0), (rf.integer_index_array, (np.linspace(-0.5, 1.0, 6), V3), (0, 1)),
-                          (rf.tuple_of_weights, (V3,), 0)):
+                          (rf.tuple_of_weights, (V3,), 0), (rf.pooled_along_the_last_axis, (RNG.standard_normal((2, 6)),), 0)):
         check_jvp(fn, args, wrt, backend="numba")
         check_vjp(fn, args, wrt, backend="numba")
         dot_product_test(fn, args, wrt, backend="numba")
@@ -375,3 +381,12 @@ def test_arrays_written_into_views_on_numba():
     g(x, W)
     assert "copy_into(S[i], " in g.source and "copy_into(T[0], " in g.source
     assert not re.search(r"^\s*S_bar\[i\] \+= ", g.source, re.M) and "S_bar_part" in g.source
+
+
+@pytest.mark.parametrize("api", ["jacfwd", "jacrev", "hessian"])
+def test_blocks_with_respect_to_a_tuple_of_arrays_are_refused_clearly(api):
+    """A Jacobian's or Hessian's blocks are per argument: numpy's ValueError before."""
+    params = (np.ones((3, 2)), np.ones(3))
+    fn = rf.tuple_of_weights_loss if api == "hessian" else rf.tuple_of_weights_layer
+    with pytest.raises(srcgrad.WrtError, match="a tuple or dict holding arrays"):
+        getattr(srcgrad, api)(fn, backend="python")(params)

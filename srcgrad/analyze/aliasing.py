@@ -303,7 +303,8 @@ def _changed_while_viewed(fn: gast.FunctionDef, kinds: dict, changes):
         for observer in sorted(memory.names - {changed}):
             # bindings of the observer written after the change come round a loop: the arrays they
             # share were made again before this change (`u = new` after `new = np.zeros(n)`)
-            if not memory.of(observer, change, earlier_only=True) & changed_memory:
+            shared = memory.of(observer, change, earlier_only=True) & changed_memory
+            if not shared or all(memory.older_run(root, observer, changed, change) for root in shared):
                 continue
             bound = memory.binding(observer, change)
             for read in readers.get(observer, []):
@@ -346,6 +347,46 @@ class _Memory:
         definitions = {d for d in definitions if d == BEFORE or self.position[d] < self.position[id(stmt)]}
         return {root for d in definitions for root in self._root(d, path)
                 if not self._made_again_between(root[0], d, stmt)}
+
+    def older_run(self, root, observer: str, changed: str, stmt) -> bool:
+        """Whether `observer` holds an array an earlier run of the statement `root` made than the
+        run `changed` holds at `stmt`: the statement makes a new array on every pass of a loop
+        before `stmt` (`V = U.copy()` ... `V[0] = ...` ... `U = V`), the changed name reaches it
+        within the pass, and the observer only round that loop (`O = U[1]` reads last pass's V)."""
+        statement, path = root
+        if statement == BEFORE or not makes_new_array(self.statements[statement]):
+            return False
+        loops = self.order.loops[statement]
+        if not loops or not set(loops) <= set(self.order.loops[id(stmt)]) or not self.order.runs_before(statement, stmt):
+            return False
+        loop = loops[-1]
+        return (self._passes(changed, stmt, root, loop) == {False}
+                and self._passes(observer, stmt, root, loop) == {True})
+
+    def _passes(self, path: str, stmt, root, loop, crossed: bool = False, depth: int = 0) -> set:
+        """For each chain of bindings from `path` before `stmt` to `root`: whether it goes round
+        `loop` (a binding reached from a statement it follows in that loop's body, not in a loop
+        within it). The empty set when no chain reaches the root."""
+        if depth > 50:   # a chain of views round a loop into itself: no answer, so not older
+            return {False}
+        found = set()
+        for definition in self.reaching[id(stmt)].get(_variable(path), {BEFORE}):
+            if definition == BEFORE:
+                continue
+            round_loop = crossed or (self.position[definition] >= self.position[id(stmt)]
+                                     and self._innermost_common_loop(definition, id(stmt)) == loop)
+            if (definition, path) == root:
+                found.add(round_loop)
+                continue
+            for view in self.views.get(definition, ()):
+                if path == view.name or path.startswith(view.name + "#"):
+                    found |= self._passes(view.base + path[len(view.name):], self.statements[definition], root, loop,
+                                          round_loop, depth + 1)
+        return found
+
+    def _innermost_common_loop(self, a: int, b: int):
+        common = [x for x, y in zip(self.order.loops[a], self.order.loops[b]) if x == y]
+        return common[-1] if common else None
 
     def _made_again_between(self, root, definition, stmt) -> bool:
         """Whether the statement `root` makes a new array after `definition` and before `stmt` on

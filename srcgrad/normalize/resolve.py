@@ -384,6 +384,10 @@ class _Resolver(gast.NodeTransformer):
             node.srcgrad_to_float = self._is_float_dtype(node.args[1])
         if obj is np.matmul and len(node.args) == 2:  # numba compiles `@` but not np.matmul
             return gast.BinOp(left=node.args[0], op=gast.MatMult(), right=node.args[1])
+        if obj is np.clip:
+            bound = _one_sided_clip(node)
+            if bound is not None:
+                return self._bind_call(bound, np.minimum if bound.func.attr == "minimum" else np.maximum, bound.func.attr)
         permutation = _written_permutation(results_keyword(node, "axes", 1)) if obj is np.transpose else None
         if permutation is not None:
             return self._as_swaps(node, permutation)
@@ -442,6 +446,12 @@ class _Resolver(gast.NodeTransformer):
                 node.func, node.srcgrad_rule = syntax.dotted(rule.emitted), rule
                 return node
             raise NoRuleError(f"{self.parsed.location(node)}\n`{spelled}`, a function of {module}: {advice}")
+        if isinstance(obj, type) and obj.__module__ == "builtins":   # zip, reversed, map, filter: not a function of numbers
+            raise NoRuleError(
+                f"{self.parsed.location(node)}\nsrcgrad does not differentiate through `{spelled}` here. Loop over "
+                f"indices instead (`for i in range(n - 1, -1, -1):` for reversed, `for i in range(len(a)):` reading "
+                f"`a[i]` and `b[i]` for zip); `for x, y in zip(a, b):` and `enumerate(a)` directly in a for loop are "
+                f"supported.")
         raise NoRuleError(
             f"{self.parsed.location(node)}\nsrcgrad has no derivative rule for `{spelled}` "
             f"({obj!r}) and it is not a Python function it could read. Write it in Python, or, if "
@@ -501,7 +511,8 @@ class _Resolver(gast.NodeTransformer):
         if (not isinstance(axis, gast.Constant) and not isinstance(axis, gast.UnaryOp)) or not isinstance(keep, gast.Constant) \
                 or {k.arg for k in node.keywords} - {"axis", "keepdims"}:
             self._error(node, f"`{rule.name}` with axis= other than one written integer, or options besides keepdims=",
-                        "Pass one axis as a written integer (a tuple of axes: reduce one axis at a time).")
+                        "Pass one axis as a written integer (a tuple of axes: reduce one axis at a time) and no other "
+                        "option (for ddof=, scale the result by n / (n - ddof) yourself).")
         call = syntax.call("along", node.args[0], syntax.clone(axis))
         _copy_position(call, node)
         _served_ranks(call, rule.name, getattr(rule.along, "srcgrad_ranks", ()))
@@ -555,6 +566,21 @@ class _Resolver(gast.NodeTransformer):
             return node  # a function or module name, used by an enclosing call
         self._error(node, f"the global `{as_name}` of type {type(value).__name__}",
                     "Only numbers and numpy arrays can be read from module level.")
+
+
+def _one_sided_clip(call):
+    """`np.clip(x, None, hi)` (or `max=hi` alone) as `np.minimum(x, hi)`, the lower bound alone as
+    `np.maximum(x, lo)`: numba's clip and its partials compare with numbers, not None."""
+    names = ("x", "min", "max")
+    bounds = dict(zip(names, call.args))
+    bounds.update({("min" if k.arg == "a_min" else "max" if k.arg == "a_max" else k.arg): k.value for k in call.keywords})
+    if set(bounds) - set(names) or "x" not in bounds:
+        return None
+    given = {k: v for k, v in bounds.items() if k != "x" and not (isinstance(v, gast.Constant) and v.value is None)}
+    if len(given) != 1:
+        return None
+    side, bound = next(iter(given.items()))
+    return gast.copy_location(syntax.call("np.minimum" if side == "max" else "np.maximum", bounds["x"], bound), call)
 
 
 def _is_print(call, local: set) -> bool:

@@ -6,8 +6,8 @@ had a zero gradient; `np.dot([1.0, 2.0], x)` failed inside the generated code). 
 (per signature, once kinds are known), a sequence literal at an operand a rule differentiates is
 a name bound just before to the array NumPy would make of it: `np.array` of numbers, `np.stack`
 of arrays of one rank. `max([a, b, c])` and `min(...)` of numbers are the builtins of two numbers,
-nested (`max(max(a, b), c)`: Python's first largest too); a tuple of numbers in arithmetic with an
-array (`x * (1.0, 2.0)`) is that array too. Positions a rule does not
+nested (`max(max(a, b), c)`: Python's first largest too), and of a vector are np.max and np.min;
+a tuple of numbers in arithmetic with an array (`x * (1.0, 2.0)`) is that array too. Positions a rule does not
 differentiate (a shape, axes, repetitions) and builders of pieces (np.concatenate, np.stack, ...)
 keep their sequences, except numbers with a float among them passed to a function srcgrad writes
 from others (`np.interp(t, [0.0, 1.0], [1.0, 3.0])`); a sequence of numbers and arrays mixed is
@@ -37,8 +37,10 @@ def sequences_as_arrays(fn: gast.FunctionDef, kinds: dict, names, location=lambd
                 and getattr(stmt.value, "srcgrad_rule", None) is not None):
             return [stmt]
         call = stmt.value
-        if call.srcgrad_rule.name in ("max", "min") and (len(call.args) > 2 or len(call.args) == 1
-                                                         and isinstance(call.args[0], gast.Tuple)):
+        if call.srcgrad_rule.name in ("max", "min") and len(call.args) == 1 and not isinstance(call.args[0], gast.Tuple):
+            changed.append(stmt)
+            return _builtin_of_a_vector(stmt, kinds, location)
+        if call.srcgrad_rule.name in ("max", "min") and (len(call.args) > 2 or len(call.args) == 1):
             changed.append(stmt)
             return _builtin_of_numbers(stmt, kinds, names, location) + [stmt]
         before = _arrays_for_sequences(stmt, kinds, names, location)
@@ -125,3 +127,14 @@ def _builtin_of_numbers(stmt, kinds: dict, names, location) -> list:
         running = syntax.name(partial)
     call.args = [running, items[-1]]
     return before
+
+
+def _builtin_of_a_vector(stmt, kinds: dict, location) -> list:
+    """`max(v)` of a vector: its largest element, np.max(v) (Python's iterates the numbers)."""
+    call = stmt.value
+    name = call.srcgrad_rule.name
+    if K.ndim(K.KindInference(None, kinds).of(call.args[0])) != 1:
+        raise UnsupportedSyntaxError(f"`{name}` of one argument that is not a vector", location(stmt),
+                                     f"Write `np.{name}(x)` of an array, or `{name}(a, b)` of numbers.")
+    stmt.value = gast.copy_location(registry.rule_call(f"np.{name}", call.args[0]), call)
+    return [stmt]

@@ -460,17 +460,15 @@ def np_heaviside(x, h0):
 
 
 def cumsum_along(x, axis):
-    """Running sums down the rows (axis 0) or along them (axis 1) of a matrix."""
-    out = np.empty(x.shape)
-    if axis == 0:
-        out[0] = x[0]
-        for i in range(1, x.shape[0]):
-            out[i] = out[i - 1] + x[i]
-    else:
-        out[:, 0] = x[:, 0]
-        for j in range(1, x.shape[1]):
-            out[:, j] = out[:, j - 1] + x[:, j]
-    return out
+    """Running sums along `axis` (negative counts from the end) of an array of any rank: down the
+    first axis of x with `axis` swapped to the front, then swapped back. (It summed along axis 1
+    for every axis but 0: wrong for a 3-D array's axis 2, and for axis=-1 of a vector.)"""
+    rows = np.swapaxes(x, 0, axis)
+    out = np.empty(rows.shape)
+    out[0] = rows[0]
+    for i in range(1, rows.shape[0]):
+        out[i] = out[i - 1] + rows[i]
+    return np.swapaxes(out, 0, axis)
 
 
 # ----- Vandermonde matrices ---------------------------------------------------------------------

@@ -12,7 +12,9 @@ DATA = ["augmented assign", "loop-carried variable", "index read", "slice read",
         "augmented element write", "augmented slice write", "parameter rebound", "helper call",
         "subroutine call", "name bound again", "rebound to a slice of itself", "grown in a loop",
         "helper calls helper", "helper with loop", "function as argument", "tuple unpack", "tuple return", "helper tuple return",
-        "scalar arg", "vector arg", "matrix arg", "int arg", "several wrt"]
+        "sequence literal as an array", "scalar arg", "vector arg", "matrix arg", "int arg", "several wrt"]
+# functions the generator passes a list or tuple literal where numpy takes an array (not a shape)
+_TAKE_ARRAYS = {"np.sum", "np.mean", "np.max", "max", "min", "np.dot", "np.tanh"}
 OPERATORS = ["+", "-", "*", "/", "**", "%", "//", "@", "unary -", "unary +"]
 ARRAYS = ["np.zeros", "np.ones", "np.empty", "np.zeros_like", "np.empty_like", "np.full", "np.array", "np.linspace",
           "np.copy", ".copy()", "np.sum", "np.sum(axis=)", "np.mean", "np.mean(axis=)", "np.prod", "np.max", "np.min",
@@ -177,6 +179,8 @@ class _FunctionVisitor(ast.NodeVisitor):
         if name in self.helpers and any(_dotted(a) in self.helpers or (_dotted(a) or "").startswith("np.")
                                         for a in node.args):
             self.found.add("function as argument")
+        if name in _TAKE_ARRAYS and any(isinstance(a, (ast.List, ast.Tuple)) for a in node.args):
+            self.found.add("sequence literal as an array")   # np.sum([a, b]), max((a, b))
         if name in self.helpers:
             self.found.add("helper calls helper" if self.is_helper else "helper call")
         elif name is not None:

@@ -517,6 +517,26 @@ class ExprGen:
             return None
         return f"np.array([{', '.join(self.expr(sc, (), d) for _ in range(shape[0]))}])"
 
+    def of_a_sequence(self, sc, shape, d):
+        """A list or tuple literal where numpy takes an array, or the builtins' max/min of several."""
+        items = [self.expr(sc, (), d) for _ in range(self.rng.choice([2, 3]))]
+        literal = f"[{', '.join(items)}]" if self.rng.random() < 0.5 else f"({', '.join(items)},)"
+        form = self.pick([(2, "np.sum"), (1, "np.mean"), (1, "np.max"), (1.5, "max"), (1, "min"), (1, "np.dot")])
+        if form == "np.dot":
+            weights = ", ".join(self.const() for _ in items)
+            return f"np.dot([{weights}], {literal})"
+        if form in ("max", "min") and self.rng.random() < 0.4:
+            return f"{form}({', '.join(items)})"
+        return f"{form}({literal})"
+
+    def sequence_operand(self, sc, shape, d):
+        """An array times a tuple of numbers, or an elementwise function of a list."""
+        if shape[0] > 4:
+            return None
+        if self.rng.random() < 0.5:
+            return f"({paren(self.expr(sc, shape, d))} * ({', '.join(self.const() for _ in range(shape[0]))},))"
+        return f"np.tanh([{', '.join(self.expr(sc, (), d) for _ in range(shape[0]))}])"
+
     def flatten(self, sc, shape, d):
         n = shape[0]
         factors = [(r, n // r) for r in self.dims if n % r == 0 and n // r in self.dims]
@@ -572,11 +592,11 @@ class ExprGen:
 
     SCALAR = [(3, binop), (1, unary), (4, elementwise), (0.8, inactive), (2.5, reduction), (1.5, inner),
               (2, read_element), (0.4, if_expression), (0.5, from_int), (1.5, helper_call), (0.3, einsum),
-              (0.6, function_argument), (0.1, interpolated)]
+              (0.6, function_argument), (0.1, interpolated), (0.5, of_a_sequence)]
     VECTOR = [(3, binop), (0.5, unary), (3, elementwise), (0.3, inactive), (2, matvec), (1, axis_reduction),
               (1, cumsum), (1, where), (1, concatenate), (0.7, array_of_scalars), (3, flatten), (1, part_of),
               (0.3, if_expression), (1.5, helper_call), (1, rearranged), (0.4, blocks), (0.3, einsum),
-              (0.2, tiled), (0.6, function_argument), (0.15, interpolated), (0.2, squeezed)]
+              (0.2, tiled), (0.6, function_argument), (0.15, interpolated), (0.2, squeezed), (0.3, sequence_operand)]
     MATRIX = [(3, binop), (0.5, unary), (3, elementwise), (0.2, inactive), (2, matmul), (2, transpose),
               (1, outer), (0.7, stack), (1, reshape), (0.8, where), (0.3, concatenate), (0.2, if_expression),
               (1.5, helper_call), (0.6, kept_dimension), (0.4, normalized_rows), (0.4, matrix_literal),
