@@ -1437,3 +1437,9 @@ def tuple_of_weights_layer(params):
 
 def tuple_of_weights_loss(params):
     return np.sum(tuple_of_weights_layer(params) ** 2)
+
+
+def numpy_largest_of_a_list(x):
+    # np.max of a list literal (a structural rule, not elementwise): its jvp was 0 silently and its
+    # gradient failed (fuzz 955:137:0, with the fuzzer's sequence literals)
+    return np.max([x[2] * 2.0, x[0]]) + np.min((x[1], x[2] ** 2)) + np.prod([x[0], x[1] + 1.0])

@@ -8,10 +8,10 @@ a name bound just before to the array NumPy would make of it: `np.array` of numb
 of arrays of one rank. `max([a, b, c])` and `min(...)` of numbers are the builtins of two numbers,
 nested (`max(max(a, b), c)`: Python's first largest too), and of a vector are np.max and np.min;
 a tuple of numbers in arithmetic with an array (`x * (1.0, 2.0)`) is that array too. Positions a rule does not
-differentiate (a shape, axes, repetitions) and builders of pieces (np.concatenate, np.stack, ...)
-keep their sequences, except numbers with a float among them passed to a function srcgrad writes
-from others (`np.interp(t, [0.0, 1.0], [1.0, 3.0])`); a sequence of numbers and arrays mixed is
-refused.
+differentiate (a shape, axes, repetitions: integers) and builders of pieces (np.concatenate,
+np.stack, ...) keep their sequences; at other positions, a sequence holding floats or float arrays
+is values too (`np.max([a, b])`, `np.interp(t, [0.0, 1.0], [1.0, 3.0])`); a sequence of numbers
+and arrays mixed is refused.
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from .. import syntax
 from ..analyze import kinds as K
 from ..errors import UnsupportedSyntaxError
 from ..rules import registry
-from ..rules.registry import BilinearRule, CompositeRule, ElementwiseRule, LinearRule
+from ..rules.registry import BilinearRule, ByKindRule, ElementwiseRule, LinearRule
 
 
 def sequences_as_arrays(fn: gast.FunctionDef, kinds: dict, names, location=lambda node: None) -> bool:
@@ -51,14 +51,21 @@ def sequences_as_arrays(fn: gast.FunctionDef, kinds: dict, names, location=lambd
     return bool(changed)
 
 
+# builders that take a sequence of pieces (and `appended`, a list's rows): their sequences stay
+_PIECES = frozenset({"np.concatenate", "np.stack", "np.vstack", "np.array", "np.asarray", "np.block",
+                     "srcgrad_runtime.appended"})
+
+
 def _arrays_for_sequences(stmt, kinds: dict, names, location) -> list:
     call, before = stmt.value, []
     rule = call.srcgrad_rule
+    if rule.name in _PIECES or isinstance(rule, ByKindRule):
+        return []
     differentiated = _differentiated_positions(rule, len(call.args))
     for position, sequence in enumerate(call.args):
         if not isinstance(sequence, gast.Tuple) or getattr(sequence, "srcgrad_keys", None) is not None:
             continue
-        if position not in differentiated and not (isinstance(rule, CompositeRule) and _floats(sequence, kinds)):
+        if position not in differentiated and not _values(sequence, kinds):
             continue
         array = names.fresh("sequence")
         before.append(gast.copy_location(syntax.assign(array, _as_array(sequence, kinds, rule, location(stmt))), stmt))
@@ -91,10 +98,11 @@ def _differentiated_positions(rule, count: int) -> range | tuple:
     return ()
 
 
-def _floats(sequence: gast.Tuple, kinds: dict) -> bool:
-    """Numbers, one of them a float: values (`np.interp(t, [0.0, 1.0], fp)`), not a shape or axes."""
+def _values(sequence: gast.Tuple, kinds: dict) -> bool:
+    """Floats or float arrays among the elements: values (`np.max([a, b])`, `np.interp(t, [0.0, 1.0],
+    fp)`), not a shape, axes or repetitions (integers)."""
     elements = [K.KindInference(None, kinds).of(e) for e in sequence.elts]
-    return all(K.is_scalar(k) for k in elements) and K.FLOAT in elements
+    return any(k == K.FLOAT or K.is_array(k) and not k.startswith("ia") for k in elements)
 
 
 def _as_array(sequence: gast.Tuple, kinds: dict, rule, where):
