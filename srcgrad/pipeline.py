@@ -479,7 +479,10 @@ class _Callees:
         self.builder, self.kinds = builder, kinds
 
     def arg_kinds(self, call):
-        return tuple(K.of_atom(a, self.kinds) for a in call.args)
+        # an argument kept whole in a test (`if h(x[idx]) < a:`) has the kind inference gives it,
+        # not an unknown one (the callee was then built for other arguments: fuzz 956:2114:0)
+        inference = K.KindInference(None, self.kinds, self.builder._call_kinds)
+        return tuple(inference.of(a) or K.UNKNOWN for a in call.args)
 
     def __call__(self, call, positions, mode: str = "forward", **options) -> str:
         mode = mode if positions else "primal"

@@ -1443,3 +1443,16 @@ def numpy_largest_of_a_list(x):
     # np.max of a list literal (a structural rule, not elementwise): its jvp was 0 silently and its
     # gradient failed (fuzz 955:137:0, with the fuzzer's sequence literals)
     return np.max([x[2] * 2.0, x[0]]) + np.min((x[1], x[2] ** 2)) + np.prod([x[0], x[1] + 1.0])
+
+
+def _side_by_side_minimum(p):
+    return np.min(np.hstack((np.ones((4, 2)) * p[1], np.ones((4, 1)) * p)))
+
+
+def helper_tested_on_gathered_elements(x, a):
+    # a helper called in a test on `x[idx]`: its primal copy was built for an argument of unknown
+    # kind, and np.hstack of matrices joined them along the wrong axis (fuzz 956:2114:0)
+    total = 0.0
+    if _side_by_side_minimum(x[np.array([3, 1, 2, 0])]) <= a:
+        total = total + np.sum(x * a)
+    return total + _side_by_side_minimum(x)

@@ -157,6 +157,7 @@ CASES = [
     (rf.running_sums_along_axes, (RNG.standard_normal(12),), 0),
     (rf.builtin_bounds_of_a_vector, (np.array([0.25, 1.2, -0.7, 0.05]),), 0),
     (rf.numpy_largest_of_a_list, (V3,), 0),
+    (rf.helper_tested_on_gathered_elements, (np.array([0.3, -0.5, 0.9, 0.2]), 0.4), (0, 1)),
 ]
 # forward mode follows numpy's views; reverse mode refuses what it cannot restore faithfully
 FORWARD_ONLY = [(rf.write_while_viewed, "while `r`, which shares its memory"),
