@@ -1,7 +1,7 @@
 """Writes into array slices made without numba's slice assignment: `x_bar_part = x_bar[1:3]; x_bar_part += g`, `copy_into(s[i], h)`.
 
 After this pass no `a[basic index] op= v` and no `a[basic index] = v` whose index selects a view
-(slices, ints and `...`: a slice or `...`, or fewer ints than `a` has axes) remains in a generated
+(slices, ints and `...`: at least one slice, or only ints and fewer than `a` has axes) remains in a generated
 function compiled by numba, unless `v` is a number. numba runs an array written into a view as a
 slice assignment whose shape-mismatch message is string code that takes 1.3-1.8 s to compile the
 first time a process assigns arrays of each rank, and again for each set of compiler flags (the
