@@ -81,11 +81,16 @@ def _arrays_for_tuple_operands(stmt, kinds: dict, names) -> list:
         operand = getattr(operation, side)
         kind = kinds.get(operand.id) if isinstance(operand, gast.Name) else None
         if (isinstance(kind, tuple) and kind and all(K.is_scalar(k) for k in kind)
-                and K.is_array(K.KindInference(None, kinds).of(getattr(operation, other)))):
+                and K.is_array(_kind(kinds, getattr(operation, other)))):
             array = names.fresh("sequence")
             before.append(gast.copy_location(syntax.assign(array, registry.rule_call("np.array", operand)), stmt))
             setattr(operation, side, syntax.name(array))
     return before
+
+
+def _kind(kinds: dict, node):
+    """The kind of an operand ANF left whole or of a name, from the function's kinds."""
+    return K.KindInference(None, kinds).of(node)
 
 
 def _differentiated_positions(rule, count: int) -> range | tuple:
@@ -101,12 +106,12 @@ def _differentiated_positions(rule, count: int) -> range | tuple:
 def _values(sequence: gast.Tuple, kinds: dict) -> bool:
     """Floats or float arrays among the elements: values (`np.max([a, b])`, `np.interp(t, [0.0, 1.0],
     fp)`), not a shape, axes or repetitions (integers)."""
-    elements = [K.KindInference(None, kinds).of(e) for e in sequence.elts]
+    elements = [_kind(kinds, e) for e in sequence.elts]
     return any(k == K.FLOAT or K.is_array(k) and not k.startswith("ia") for k in elements)
 
 
 def _as_array(sequence: gast.Tuple, kinds: dict, rule, where):
-    elements = [K.KindInference(None, kinds).of(e) for e in sequence.elts]
+    elements = [_kind(kinds, e) for e in sequence.elts]
     if all(K.is_scalar(k) for k in elements):
         return registry.rule_call("np.array", sequence)
     ranks = {K.ndim(k) for k in elements}
@@ -122,7 +127,7 @@ def _builtin_of_numbers(stmt, kinds: dict, names, location) -> list:
     """`max((a, b, c))` and `max(a, b, c)` as `max(max(a, b), c)`: the builtin's rule takes two numbers."""
     call = stmt.value
     items = list(call.args[0].elts) if len(call.args) == 1 else list(call.args)
-    if len(items) < 2 or not all(K.is_scalar(K.KindInference(None, kinds).of(e)) for e in items):
+    if len(items) < 2 or not all(K.is_scalar(_kind(kinds, e)) for e in items):
         raise UnsupportedSyntaxError(
             f"`{call.srcgrad_rule.name}` of a list or tuple that is not two or more numbers", location(stmt),
             f"Write `{call.srcgrad_rule.name}(a, b)` of numbers, or `np.max`/`np.min` of an array.")
@@ -141,7 +146,7 @@ def _builtin_of_a_vector(stmt, kinds: dict, location) -> list:
     """`max(v)` of a vector: its largest element, np.max(v) (Python's iterates the numbers)."""
     call = stmt.value
     name = call.srcgrad_rule.name
-    if K.ndim(K.KindInference(None, kinds).of(call.args[0])) != 1:
+    if K.ndim(_kind(kinds, call.args[0])) != 1:
         raise UnsupportedSyntaxError(f"`{name}` of one argument that is not a vector", location(stmt),
                                      f"Write `np.{name}(x)` of an array, or `{name}(a, b)` of numbers.")
     stmt.value = gast.copy_location(registry.rule_call(f"np.{name}", call.args[0]), call)
