@@ -138,7 +138,10 @@ def _copy_into(out, value):
             if out.shape != value.shape:
                 _broadcast_copy(out, value)
                 return
-            flat_out, flat_value = out.ravel(), value.ravel()   # views: both are in C order
+            # views: both are in C order. np.ravel, not the method: numba's inliner renames an
+            # array method with a process-wide counter that can collide with the name its
+            # constant-list rewrite gives `np.array([1, 2])` in the caller (AssertionError)
+            flat_out, flat_value = np.ravel(out), np.ravel(value)
             for k in range(flat_out.shape[0]):
                 flat_out[k] = flat_value[k]
         return copy_flat

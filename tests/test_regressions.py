@@ -385,6 +385,34 @@ def test_arrays_written_into_views_on_numba():
     assert not re.search(r"^\s*S_bar\[i\] \+= ", g.source, re.M) and "S_bar_part" in g.source
 
 
+MATRIX_COPY_BESIDE_CONSTANT_LISTS = """
+import numpy as np, numba
+from srcgrad_runtime import copy_into
+
+@numba.njit
+def stacked(x, y):
+    out = np.empty((3, 4, 4))
+    for k in range(3):
+        copy_into(out[k], np.outer(x, x))
+    steps = 0
+    while steps < 2 and y[np.array([-1, -1])] @ x[2:] >= 0.25:   # the test is compiled twice
+        steps += 1
+    return out.sum() + steps
+
+print(stacked(np.ones(4), np.ones(3)))
+"""
+
+
+def test_a_copied_matrix_compiles_beside_constant_lists_in_a_fresh_process():
+    """Generated code copies a matrix into a view with the runtime's inlined `copy_into`. Its
+    `value.ravel()` made numba's inliner name a variable with a process-wide counter, and numba's
+    rewrite of a second `np.array([-1, -1])` in the caller picked the same name: jacfwd raised
+    numba's AssertionError "key already in dictionary" (fuzz 958:100:0). Which names collide
+    depends on what the process compiled before, so a fresh process checks it."""
+    run = subprocess.run([sys.executable, "-c", MATRIX_COPY_BESIDE_CONSTANT_LISTS], capture_output=True, text=True)
+    assert run.returncode == 0 and run.stdout.strip() == "50.0", run.stderr[-2000:]
+
+
 @pytest.mark.parametrize("api", ["jacfwd", "jacrev", "hessian"])
 def test_blocks_with_respect_to_a_tuple_of_arrays_are_refused_clearly(api):
     """A Jacobian's or Hessian's blocks are per argument: numpy's ValueError before."""
