@@ -637,6 +637,13 @@ def _differentiable(kind) -> bool:
 
 
 def _describe(value) -> str:
+    if isinstance(value, tuple):   # a tuple or a dict (Keyed): name the item that cannot be differentiated
+        keys = value.keys if isinstance(value, K.Keyed) else range(len(value))
+        what = "a dict" if isinstance(value, K.Keyed) else "a tuple"
+        for key, item in zip(keys, value):
+            if not _differentiable(K.of_value(item)):
+                advice = " (a list: make it a tuple)" if isinstance(item, list) else ""
+                return f"{what} whose item {key!r} is {_describe(item)}{advice}"
     if isinstance(value, np.ndarray):
         return f"an array of dtype {value.dtype}" + (" (complex values are not supported)" if value.dtype.kind == "c" else "")
     if isinstance(value, (bool, np.bool_)):

@@ -1456,3 +1456,36 @@ def helper_tested_on_gathered_elements(x, a):
     if _side_by_side_minimum(x[np.array([3, 1, 2, 0])]) <= a:
         total = total + np.sum(x * a)
     return total + _side_by_side_minimum(x)
+
+
+def series_left_over_before_its_name_is_reused(x):
+    # a series grown by concatenation in a loop nest, then its name reused: reverse mode keeps what
+    # the nest leaves from the forward sweep, and missed that the replay saves the series (for its
+    # adjoint's shape) before `series = x[:3]` rebinds it: it took the series from before the nest
+    # (fuzz 956:3485:0, a ValueError inside the generated code)
+    total = 0.0
+    for sweep in range(2):
+        series = np.array([0.5])
+        for i in range(2):
+            acc = 0.0
+            for j in range(3):
+                acc += x[i] * x[j]
+            series = np.concatenate((series, np.array([acc])))
+        series = x[:3]
+        total = total + np.sum(series ** 2) * (sweep + 1.0)
+    return total
+
+
+def loops_over_computed_arrays(x):
+    # loops over an expression, not a name (sample times, rows of a product, a reversed view,
+    # neighbouring pairs): refused as "a for loop over this kind of iterable" before
+    total = 0.0
+    for t in np.linspace(0.0, 1.0, 5):
+        total = total + np.sum(np.sin(x * t)) * 0.25
+    for row in np.outer(x, x)[1:]:
+        total = total + row @ x
+    for k, value in enumerate(x[::-1]):
+        total = total + k * value ** 2
+    for a, b in zip(x[1:], x[:-1]):
+        total = total + a * b
+    return total

@@ -158,6 +158,8 @@ CASES = [
     (rf.builtin_bounds_of_a_vector, (np.array([0.25, 1.2, -0.7, 0.05]),), 0),
     (rf.numpy_largest_of_a_list, (V3,), 0),
     (rf.helper_tested_on_gathered_elements, (np.array([0.3, -0.5, 0.9, 0.2]), 0.4), (0, 1)),
+    (rf.series_left_over_before_its_name_is_reused, (np.array([1.28, 0.16, -0.73, -0.165]),), 0),
+    (rf.loops_over_computed_arrays, (np.array([1.28, 0.16, -0.73, -0.165]),), 0),
 ]
 # forward mode follows numpy's views; reverse mode refuses what it cannot restore faithfully
 FORWARD_ONLY = [(rf.write_while_viewed, "while `r`, which shares its memory"),

@@ -269,7 +269,7 @@ class _Anf:
         if isinstance(stmt, (gast.For, gast.While, gast.If)):
             end = lineno
         text = " ".join(line.strip() for line in self.parsed.lines[lineno - 1:(end or lineno)])
-        return text.rstrip(":") if isinstance(stmt, (gast.For, gast.While, gast.If)) else text
+        return text.rstrip(":")   # a compound statement's header, or a statement made from one
 
     def _reject(self, node, construct):
         raise UnsupportedSyntaxError(construct, self.parsed.location(node), "Split it into simpler statements.")

@@ -238,7 +238,7 @@ class _Desugar:
             return self._enumerate(loop)
         if isinstance(iterator, gast.Call) and isinstance(iterator.func, gast.Name) and iterator.func.id == "zip":
             return self._zip(loop)
-        if isinstance(iterator, gast.Name):
+        if _array_expression(iterator):
             return self._rows(loop, [loop.target], [iterator], self.names.fresh("row_index"))
         self._reject(loop, "a for loop over this kind of iterable")
 
@@ -247,17 +247,22 @@ class _Desugar:
         does), binding each row to its target first."""
         before, rows, rebound = [], [], _rebound(loop.body)
         for array in arrays:
+            if not isinstance(array, gast.Name):   # `x[:2]`, `X.T`, `np.linspace(...)`: evaluated once, first
+                name = self.names.fresh("iterated")
+                before.append(_located_header(syntax.assign(name, array), loop))
+                rows.append(name)
+                continue
             name = array.id
             if name in rebound:   # Python iterates over the array the loop started with
                 name = self.names.fresh(f"{array.id}_rows")
-                before.append(_located(syntax.assign(name, syntax.name(array.id)), loop))
+                before.append(_located_header(syntax.assign(name, syntax.name(array.id)), loop))
             rows.append(name)
         lengths = [syntax.subscript(gast.Attribute(value=syntax.name(name), attr="shape", ctx=gast.Load()), syntax.const(0))
                    for name in rows]
         stop = lengths[0]
         for length in lengths[1:]:
             stop = registry.rule_call("min", stop, length)
-        reads = [_located(syntax.assign(target, syntax.subscript(syntax.name(name), syntax.name(index))), loop)
+        reads = [_located_header(syntax.assign(target, syntax.subscript(syntax.name(name), syntax.name(index))), loop)
                  for target, name in zip(targets, rows)]
         new = syntax.for_range(index, [stop], reads + loop.body)
         return before + [_located(new, loop)]
@@ -266,14 +271,14 @@ class _Desugar:
         target = loop.target
         array = loop.iter.args[0] if loop.iter.args else None
         if not (isinstance(target, gast.Tuple) and len(target.elts) == 2 and isinstance(target.elts[0], gast.Name)
-                and isinstance(array, gast.Name)):
+                and _array_expression(array)):
             self._reject(loop, "this form of enumerate")
         return self._rows(loop, [target.elts[1]], [array], target.elts[0].id)
 
     def _zip(self, loop) -> list:
         target, arrays = loop.target, loop.iter.args
         if not (isinstance(target, gast.Tuple) and len(target.elts) == len(arrays) >= 1 and not loop.iter.keywords
-                and all(isinstance(a, gast.Name) for a in arrays)):
+                and all(_array_expression(a) for a in arrays)):
             self._reject(loop, "this form of zip")
         return self._rows(loop, list(target.elts), list(arrays), self.names.fresh("row_index"))
 
@@ -299,6 +304,15 @@ def _constant_test(test) -> bool | None:
         return None
 
 
+def _array_expression(node) -> bool:
+    """Whether a loop may iterate over `node` as over an array's rows: a name, an element or slice
+    (`x[:2]`), an attribute (`X.T`) or a call of a module function or method (`np.linspace(...)`),
+    not a builtin such as `reversed`, whose result is no array."""
+    if isinstance(node, gast.Call):
+        return isinstance(node.func, gast.Attribute)
+    return isinstance(node, (gast.Name, gast.Subscript, gast.Attribute))
+
+
 def _rebound(stmts) -> set:
     """Names bound anew (not element writes) anywhere in `stmts`."""
     return {n.id for stmt in stmts for n in syntax.walk(stmt) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
@@ -317,9 +331,22 @@ def _merged_indices(target):
     return syntax.subscript(inner.value, syntax.tuple_(parts), store=True)
 
 
+def _located_header(new, loop):
+    """Give a statement made from a loop's header the position of `for target in iterable`, so
+    its comment shows the header, not the whole loop."""
+    _located(new, loop)
+    new.end_lineno, new.end_col_offset = loop.iter.end_lineno, loop.iter.end_col_offset
+    return new
+
+
 def _located(new, old):
-    """Give a synthesized statement the source position of the statement it replaces."""
+    """Give a synthesized statement the source position of the statement it replaces, and so its
+    synthesized parts (`rows[row_index]`), which a refusal may name."""
     for attr in ("lineno", "col_offset", "end_lineno", "end_col_offset"):
         if hasattr(old, attr):
             setattr(new, attr, getattr(old, attr))
+    for node in gast.walk(new):
+        if isinstance(node, (gast.expr, gast.stmt)) and getattr(node, "lineno", None) is None:
+            for attr in ("lineno", "col_offset", "end_lineno", "end_col_offset"):
+                setattr(node, attr, getattr(new, attr, None))
     return new

@@ -324,7 +324,7 @@ class _Resolver(gast.NodeTransformer):
         """`receiver.method(args)`: the numpy function of the same meaning, receiver first."""
         rule = registry.method(method)
         if rule is None:
-            supported = sorted(m for _, r in registry.all_rules() for m in r.methods)
+            supported = sorted({m for _, r in registry.all_rules() for m in r.methods})
             self._error(node, f"the method call `.{method}()`",
                         f"Use the numpy function instead; supported methods: {', '.join(supported)}.")
         canonical = rule.name

@@ -24,6 +24,7 @@ class Adjoints:
     def __init__(self, active: set, kinds: dict, names, callee, location=lambda node: None):
         self.active, self.kinds, self.names, self.callee = active, kinds, names, callee
         self.location = location
+        self._statement = None
         self.zeros = Zeros(kinds)
         self.bars: dict[str, str] = {}
         self.old_shapes: set = set()   # (statement id, name): see kill
@@ -107,6 +108,7 @@ class Adjoints:
     # ----- statements ------------------------------------------------------------------------
     def statement(self, stmt, before: dict | None = None) -> list:
         """Adjoint of one ANF assignment. `before`: operand name -> name holding its old value."""
+        self._statement = stmt   # where a refusal points when the part it names has no position
         target, value = stmt.targets[0], stmt.value
         if isinstance(target, gast.Subscript):
             return self._element_write(target, value)
@@ -215,7 +217,8 @@ class Adjoints:
         if self.is_tuple(array):
             index = value.slice
             if not (isinstance(index, gast.Constant) and isinstance(index.value, int)):
-                raise UnsupportedSyntaxError("indexing a tuple with a variable in reverse mode", self.location(value),
+                raise UnsupportedSyntaxError("indexing a tuple with a variable in reverse mode",
+                                             self.location(value) or self.location(self._statement),
                                              "Unpack the tuple: `a, b = t`.")
             return self.add_to_item(self.element_adjoints(array)[index.value], g, self.kinds[array][index.value])
         if K.selects_by_array(value.slice, self.kinds, if_unknown=True):   # an index may repeat: add once per occurrence

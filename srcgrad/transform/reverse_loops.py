@@ -407,7 +407,7 @@ class LoopReversal:
         """The names `loop.body[k]` (a loop) binds or writes into that the rest of a reverse iteration
         reads, or None when one of them cannot be kept by reference until then."""
         inner = loop.body[k]
-        read = upward_exposed(syntax.clone(loop.body[k + 1:]) + syntax.clone(adjoint))
+        read = upward_exposed(syntax.clone(loop.body[k + 1:]) + syntax.clone(adjoint)) | self._saved_from(loop.body, k + 1)
         left = (bound_names(inner) | mutated_arrays(inner)) - {inner.target.id} - faint
         bound_before = bound_names(loop.body[:k]) | self._defined_outside(loop)
         outputs = sorted(left & read)
@@ -418,6 +418,16 @@ class LoopReversal:
             if K.is_array(kind) and not self._kept_by_reference(loop, k, name):
                 return None
         return outputs
+
+    def _saved_from(self, body: list, start: int) -> set[str]:
+        """The names whose value on reaching `body[start]` the replay of the rest of `body` saves
+        before rebinding them (`h_saved = h` before `h = x[:4]`, for the shape of h's adjoint):
+        reads that neither the primal code nor the adjoint shows."""
+        saves, bound, found = self.saves(body), set(), set()
+        for stmt in body[start:]:
+            found |= set(saves.get(id(stmt), ())) - bound
+            bound |= bound_names(stmt)
+        return found
 
     def _kept_by_reference(self, loop, k: int, array: str) -> bool:
         """Whether the array `array` names after `loop.body[k]` keeps its values until the reverse
