@@ -43,6 +43,7 @@ from .normalize.scalarize import scalarize
 from .normalize.sequence_args import sequences_as_arrays
 from .normalize.small_arrays import unpack_small_arrays
 from .normalize.split_names import split_rebound_names
+from .normalize.tuple_loops import unroll_tuple_loops
 from .normalize.verify import verify_after
 from .rules.results import sample_of
 from .transform.forward import ForwardTransform
@@ -391,6 +392,10 @@ class ModuleBuilder:
                                                 globals_kinds).run()
         infer = lambda: infer_of(work.tree)  # noqa: E731
         work.kinds = infer()
+        while index_dict_keys(work.tree, work.kinds, unit.parsed.location):   # a dict in a dict: again
+            work.kinds = infer()
+        if unroll_tuple_loops(work.tree, work.kinds, work.names):   # for W, b in layers: one copy per layer
+            work.kinds = infer()
         if split_rebound_names(work.tree, work.kinds, work.names, infer_of):   # `s = 0.0` ... `s = A.ravel() + s`
             work.kinds = infer()
         whole_arrays_as_indices(work.tree, work.kinds)
@@ -401,8 +406,6 @@ class ModuleBuilder:
         if choose_builders(work.tree, work.kinds, unit.parsed.location, tentative):
             work.kinds = infer()
         if check_list_items(work.tree, work.kinds, work.names, unit.parsed.location):
-            work.kinds = infer()
-        while index_dict_keys(work.tree, work.kinds, unit.parsed.location):   # a dict in a dict: again
             work.kinds = infer()
         if drop_scalar_write_backs(work.tree, work.kinds, infer_of):
             work.kinds = infer()

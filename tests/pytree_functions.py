@@ -12,6 +12,72 @@ def mlp_loss(params, x, y):
     return np.mean((out - y) ** 2) + 0.01 * params["scale"] ** 2
 
 
+def deep_mlp_loss(layers, x, y):
+    """Layers of different widths looped over, as a tuple of (W, b) pairs."""
+    h = x
+    for W, b in layers:
+        h = np.tanh(h @ W + b)
+    return np.mean((h[:, 0] - y) ** 2)
+
+
+def deep_mlp_loss_dict(params, x, y):
+    """The same, its weights and biases two tuples of a dict, zipped; a residual scaled by layer."""
+    h = x
+    for k, (W, b) in enumerate(zip(params["weights"], params["biases"])):
+        h = np.tanh(h @ W + b) * (1.0 + 0.1 * k)
+    return np.mean((h[:, 0] - y) ** 2)
+
+
+def deep_mlp_loss_unrolled(layers, x, y):
+    (W1, b1), (W2, b2), (W3, b3) = layers
+    h = np.tanh(x @ W1 + b1)
+    h = np.tanh(h @ W2 + b2)
+    h = np.tanh(h @ W3 + b3)
+    return np.mean((h[:, 0] - y) ** 2)
+
+
+def stopped_early(layers, x):
+    """Layers applied until the activations saturate: `break` leaves the loop over the tuple."""
+    h = x
+    for W in layers:
+        h = np.tanh(W @ h)
+        if np.max(np.abs(h)) > 0.999:
+            break
+    return np.sum(h ** 2)
+
+
+def switched_off_or_stopped(layers, x):
+    """A layer whose first weight is negative is skipped (`continue`), and saturation stops the loop."""
+    h = x
+    for W in layers:
+        if W[0, 0] < 0.0:
+            continue
+        h = np.tanh(W @ h)
+        if np.max(np.abs(h)) > 0.999:
+            break
+    return np.sum(h ** 2)
+
+
+def over_tuples_written_out(x, W1, W2):
+    """Loops over tuples written in the loop header: step sizes, then two layers."""
+    total = 0.0
+    for h in (0.1, 0.05, 0.01):
+        total = total + np.sum(np.sin(x + h) - np.sin(x)) / h
+    for W in (W1, W2):
+        x = np.tanh(W @ x)
+    return total + np.sum(x ** 2)
+
+
+def two_layers_through_one_name(W1, b1, W2, b2, x):
+    """One name rebound to pairs of arrays of other shapes: reverse mode gave the second pair the
+    first pair's adjoints (an InternalError on python, garbage on numba)."""
+    layer = (W1, b1)
+    h = np.tanh(layer[0] @ x + layer[1])
+    layer = (W2, b2)
+    h = np.tanh(layer[0] @ h + layer[1])
+    return np.sum(h ** 2)
+
+
 def mlp_loss_tuples(params, x, y):
     (W1, b1), (W2, b2), scale = params
     h = np.tanh(x @ W1 + b1)

@@ -227,6 +227,16 @@ def write_while_viewed(x):
     return np.sum(r * x)
 
 
+def rows_still_to_come_written(x):
+    # a loop over a view's rows writes into the array: numpy's later rows see the write
+    w = x * 1.0
+    total = 0.0
+    for r in w[::-1]:
+        total = total + r * w[0]
+        w[1] = total
+    return total
+
+
 def write_into_row(x):
     A = np.zeros((2, 3))
     r = A[1]

@@ -50,6 +50,66 @@ def test_dict_tangent_in_forward_mode(backend):
                                                                         _flat(_as_tuples(tangent)))), rel=1e-10)
 
 
+LAYERS = ((RNG.standard_normal((4, 5)), RNG.standard_normal(5)), (RNG.standard_normal((5, 3)), RNG.standard_normal(3)),
+          (RNG.standard_normal((3, 2)), RNG.standard_normal(2)))
+
+
+@pytest.mark.parametrize("backend", ["numba", "python"])
+def test_a_loop_over_a_tuple_of_layers(backend):
+    """`for W, b in layers:` over layers of different shapes, and `enumerate(zip(...))` of a dict's
+    tuples: each item has its own adjoint and tangent (the loop is unrolled once kinds give the
+    tuple's length); refused as "indexing a tuple with a variable" before."""
+    check_vjp(pf.deep_mlp_loss, (LAYERS, X, Y), (0, 1), backend)
+    check_jvp(pf.deep_mlp_loss, (LAYERS, X, Y), (0, 1), backend)
+    expected = srcgrad.grad(pf.deep_mlp_loss_unrolled, backend=backend)(LAYERS, X, Y)
+    for got, want in zip(_flat(srcgrad.grad(pf.deep_mlp_loss, backend=backend)(LAYERS, X, Y)), _flat(expected)):
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+    params = {"weights": tuple(W for W, _ in LAYERS), "biases": tuple(b for _, b in LAYERS)}
+    grads = srcgrad.grad(pf.deep_mlp_loss_dict, backend=backend)(params, X, Y)
+    step, W = 1e-6, params["weights"][1]
+    for index in [(0, 0), (4, 2)]:
+        up, down = W.copy(), W.copy()
+        up[index] += step
+        down[index] -= step
+        numeric = (pf.deep_mlp_loss_dict(dict(params, weights=(params["weights"][0], up, params["weights"][2])), X, Y)
+                   - pf.deep_mlp_loss_dict(dict(params, weights=(params["weights"][0], down, params["weights"][2])), X, Y)) / (2 * step)
+        assert grads["weights"][1][index] == pytest.approx(numeric, rel=1e-6, abs=1e-9)
+    written_out = (X[0], LAYERS[0][0].T, LAYERS[1][0].T)
+    check_vjp(pf.over_tuples_written_out, written_out, (0, 1, 2), backend)
+    check_jvp(pf.over_tuples_written_out, written_out, (0, 1, 2), backend)
+    hessian = srcgrad.hessian(pf.deep_mlp_loss, wrt=2, backend="python")(LAYERS, X, Y)
+    np.testing.assert_allclose(hessian, np.diag(np.full(6, 2.0 / 6)), atol=1e-12)   # the loss is (h - y)^2 / 6
+
+
+@pytest.mark.parametrize("backend", ["numba", "python"])
+def test_breaking_out_of_a_loop_over_a_tuple(backend):
+    """`break` leaves all the items after (a flag in reverse mode, a loop run once in forward mode),
+    `continue` its own item."""
+    x = np.array([0.3, -0.2, 0.5])
+    saturating = (np.eye(3) * 9.0, np.eye(3) * 0.5)   # the first layer saturates: the second never runs
+    for layers in (LAYERS_3, saturating):
+        check_vjp(pf.stopped_early, (layers, x), (0, 1), backend)
+        check_jvp(pf.stopped_early, (layers, x), (0, 1), backend)
+    grads = srcgrad.grad(pf.stopped_early, backend=backend)(saturating, x)
+    assert not np.any(grads[1])
+    skipped = (np.eye(3) * 0.5, -np.eye(3), np.eye(3) * 30.0, np.eye(3) * 0.2)   # the second skipped, the fourth never run
+    for layers in (skipped, LAYERS_3):
+        check_vjp(pf.switched_off_or_stopped, (layers, x), (0, 1), backend)
+        check_jvp(pf.switched_off_or_stopped, (layers, x), (0, 1), backend)
+    grads = srcgrad.grad(pf.switched_off_or_stopped, backend=backend)(skipped, x)
+    assert not np.any(grads[1]) and not np.any(grads[3]) and np.any(grads[2])
+
+
+@pytest.mark.parametrize("backend", ["numba", "python"])
+def test_one_name_rebound_to_pairs_of_other_shapes(backend):
+    args = (LAYERS[0][0].T, LAYERS[0][1], LAYERS[1][0].T, LAYERS[1][1], X[0])
+    check_vjp(pf.two_layers_through_one_name, args, (0, 1, 2, 3, 4), backend)
+    check_jvp(pf.two_layers_through_one_name, args, (0, 1, 2, 3, 4), backend)
+
+
+LAYERS_3 = (0.5 * RNG.standard_normal((3, 3)), 0.5 * RNG.standard_normal((3, 3)))
+
+
 def test_a_key_the_dict_lacks_is_refused_by_name():
     with pytest.raises(srcgrad.UnsupportedSyntaxError, match=r"params\['weights'\].*\['bias', 'scale'\]"):
         srcgrad.grad(pf.unknown_key, backend="python")({"bias": X[0], "scale": 1.0}, X[0])

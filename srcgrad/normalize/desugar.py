@@ -16,6 +16,7 @@ from ..rules import registry
 from ..errors import UnsupportedSyntaxError
 from ..frontend.parse import ParsedFunction
 from .names import NameGenerator
+from .tuple_loops import ROWS_OF
 
 
 def desugar(parsed: ParsedFunction, names: NameGenerator) -> None:
@@ -248,7 +249,8 @@ class _Desugar:
         before, rows, rebound = [], [], _rebound(loop.body)
         for array in arrays:
             if not isinstance(array, gast.Name):   # `x[:2]`, `X.T`, `np.linspace(...)`: evaluated once, first
-                name = self.names.fresh("iterated")
+                base = syntax.base_name(array) if not isinstance(array, gast.Tuple) else None
+                name = self.names.fresh(f"{base}_rows" if base else "items")   # refusals name it
                 before.append(_located_header(syntax.assign(name, array), loop))
                 rows.append(name)
                 continue
@@ -265,11 +267,20 @@ class _Desugar:
         reads = [_located_header(syntax.assign(target, syntax.subscript(syntax.name(name), syntax.name(index))), loop)
                  for target, name in zip(targets, rows)]
         new = syntax.for_range(index, [stop], reads + loop.body)
+        setattr(new, ROWS_OF, rows)   # a tuple's items, once kinds tell, are unrolled (tuple_loops.py)
         return before + [_located(new, loop)]
 
     def _enumerate(self, loop) -> list:
         target = loop.target
         array = loop.iter.args[0] if loop.iter.args else None
+        if isinstance(array, gast.Call) and isinstance(array.func, gast.Name) and array.func.id == "zip" \
+                and isinstance(target, gast.Tuple) and len(target.elts) == 2 and isinstance(target.elts[0], gast.Name):
+            # enumerate(zip(a, b)): the rows of a and b together, with their index
+            pair = target.elts[1]
+            if not (isinstance(pair, gast.Tuple) and len(pair.elts) == len(array.args) >= 1 and not array.keywords
+                    and all(_array_expression(a) for a in array.args)):
+                self._reject(loop, "this form of enumerate(zip(...))")
+            return self._rows(loop, list(pair.elts), list(array.args), target.elts[0].id)
         if not (isinstance(target, gast.Tuple) and len(target.elts) == 2 and isinstance(target.elts[0], gast.Name)
                 and _array_expression(array)):
             self._reject(loop, "this form of enumerate")
@@ -307,10 +318,11 @@ def _constant_test(test) -> bool | None:
 def _array_expression(node) -> bool:
     """Whether a loop may iterate over `node` as over an array's rows: a name, an element or slice
     (`x[:2]`), an attribute (`X.T`) or a call of a module function or method (`np.linspace(...)`),
-    not a builtin such as `reversed`, whose result is no array."""
+    not a builtin such as `reversed`, whose result is no array; or a tuple written out, whose
+    items tuple_loops unrolls."""
     if isinstance(node, gast.Call):
         return isinstance(node.func, gast.Attribute)
-    return isinstance(node, (gast.Name, gast.Subscript, gast.Attribute))
+    return isinstance(node, (gast.Name, gast.Subscript, gast.Attribute, gast.Tuple))   # a tuple's items: unrolled
 
 
 def _rebound(stmts) -> set:

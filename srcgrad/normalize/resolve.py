@@ -220,10 +220,13 @@ class _Resolver(gast.NodeTransformer):
         if self._is_prange(iterator):   # numba's parallel range: a range whose iterations are independent
             iterator.func = syntax.name("range")
             node.srcgrad_parallel = True
-        if isinstance(iterator, gast.Call) and isinstance(iterator.func, gast.Name) and \
-                iterator.func.id in ("range", "enumerate", "zip") and iterator.func.id not in self.local:
+        if any(self._calls_builtin(iterator, name) for name in ("range", "enumerate", "zip")):
             # loop headers are lowered by desugar; only their arguments are expressions
-            iterator.args = [self.visit(a) for a in iterator.args]
+            inner = iterator.args[0] if iterator.func.id == "enumerate" and len(iterator.args) == 1 else None
+            if self._calls_builtin(inner, "zip"):   # enumerate(zip(a, b))
+                inner.args = [self.visit(a) for a in inner.args]
+            else:
+                iterator.args = [self.visit(a) for a in iterator.args]
             node.target = self.visit(node.target)
             node.body = [self.visit(s) for s in node.body]
             node.orelse = [self.visit(s) for s in node.orelse]
@@ -231,6 +234,10 @@ class _Resolver(gast.NodeTransformer):
                 self._bind_call(iterator, range, "range")
             return node
         return self.generic_visit(node)
+
+    def _calls_builtin(self, node, name: str) -> bool:
+        return isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and node.func.id == name \
+            and name not in self.local
 
     def _checkpoint_mark(self, iterator):
         """(budget in bytes, snapshots, segment length), 0 for "choose", when `iterator` is

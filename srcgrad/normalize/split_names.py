@@ -8,8 +8,10 @@ assignment `s = ...` reaches the statements up to the next plain assignment to `
 `s` before binding it again; unless a `break` or `continue` leaves the block in between, it reaches
 nothing else. Such a stretch can take a fresh name, its binding and every use in it together,
 without changing what the program computes. After this pass, every such stretch of a name whose
-kind was unknown has its own name (runs per signature, on the first kinds, for those names only:
-other code keeps its names).
+kind was unknown has its own name, and so has every stretch of a name holding a tuple of arrays
+(`layer = (W1, b1)` ... `layer = (W2, b2)`: reverse mode gives a tuple one adjoint per element,
+which cannot take each stretch's shapes). It runs per signature, on the first kinds, for those
+names only: other code keeps its names.
 """
 from __future__ import annotations
 
@@ -36,9 +38,14 @@ def split_rebound_names(tree: gast.FunctionDef, kinds: dict, names, infer) -> bo
             defined[stmt.targets[0].id] = defined.get(stmt.targets[0].id, 0) + 1
     # no nested function or lambda reads these names: the fence refuses those that read the function's
     # variables, and parse lifts out the ones that read only their arguments
-    candidates = sorted(name for name, count in defined.items() if count > 1 and kinds.get(name) in (K.UNKNOWN, "a?"))
+    rebound = {name for name, count in defined.items() if count > 1}
+    unknown = sorted(name for name in rebound if kinds.get(name) in (K.UNKNOWN, "a?"))
+    tuples = sorted(name for name in rebound if _holds_arrays(kinds.get(name)))
+    for name in tuples:   # `layer = (W1, b1)` ... `layer = (W2, b2)`: reverse mode keeps one adjoint per element
+        _split(tree.body, name, names, live_at_end=False, keep_first=name not in params)
+    candidates = unknown
     if not candidates:
-        return False
+        return bool(tuples)
     trial, trial_names = syntax.clone(tree), copy.deepcopy(names)
     stretches = {name: _split(trial.body, name, trial_names, live_at_end=False, keep_first=name not in params)
                  for name in candidates}
@@ -46,7 +53,12 @@ def split_rebound_names(tree: gast.FunctionDef, kinds: dict, names, infer) -> bo
     settled = [name for name in candidates if _conflict([trial_kinds.get(n) for n in stretches[name] + [name]])]
     for name in settled:
         _split(tree.body, name, names, live_at_end=False, keep_first=name not in params)
-    return bool(settled)
+    return bool(settled) or bool(tuples)
+
+
+def _holds_arrays(kind) -> bool:
+    """Whether a kind is a tuple with an array in it (nested tuples too)."""
+    return isinstance(kind, tuple) and any(K.is_array(k) or _holds_arrays(k) for k in kind)
 
 
 def _conflict(stretch_kinds: list) -> bool:

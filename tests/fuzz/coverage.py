@@ -5,7 +5,7 @@ import ast
 
 from .functions import spellings
 
-CONTROL = ["for range", "for over rows", "for enumerate", "while", "while True", "nested loop", "break",
+CONTROL = ["for range", "for over rows", "for enumerate", "for over a slice", "for over a tuple", "while", "while True", "nested loop", "break",
            "continue", "early return", "return in loop", "if", "elif", "else", "conditional expression",
            "and/or/not"]
 DATA = ["augmented assign", "loop-carried variable", "index read", "slice read", "element write", "slice write",
@@ -92,7 +92,12 @@ class _FunctionVisitor(ast.NodeVisitor):
     # ----- statements ----------------------------------------------------------------------
     def visit_For(self, node):
         call = _dotted(node.iter.func) if isinstance(node.iter, ast.Call) else None
-        self.found.add({"range": "for range", "enumerate": "for enumerate"}.get(call, "for over rows"))
+        if isinstance(node.iter, ast.Tuple):
+            self.found.add("for over a tuple")
+        elif isinstance(node.iter, ast.Subscript):
+            self.found.add("for over a slice")
+        else:
+            self.found.add({"range": "for range", "enumerate": "for enumerate"}.get(call, "for over rows"))
         self.visit(node.iter)
         self._loop(node)
 

@@ -265,7 +265,8 @@ class BodyGen(ExprGen):
 
     def for_loop(self, ctx: Ctx) -> list:
         inner = ctx.child(loop=True)
-        header = self.pick([(4, self.range_header), (1.5, self.rows_header), (1, self.enumerate_header)])(ctx, inner)
+        header = self.pick([(4, self.range_header), (1.5, self.rows_header), (1, self.enumerate_header),
+                            (0.7, self.slice_rows_header), (0.7, self.tuple_header)])(ctx, inner)
         body = self.block(inner, self.rng.randint(1, 3))
         return [header] + indent(body)
 
@@ -304,6 +305,26 @@ class BodyGen(ExprGen):
             return self.range_header(ctx, inner)
         row = inner.scope.add(Var(self.fresh("r"), var.shape[1:])).name
         return f"for {row} in {var.name}:"
+
+    def slice_rows_header(self, ctx: Ctx, inner: Ctx) -> str:
+        """Rows of a slice (`for r in x[1:]`, `x[::-1]`): an expression evaluated once, first."""
+        var = self.iterable(ctx)
+        if var is None or var.shape[0] < 2:
+            return self.range_header(ctx, inner)
+        spelled = self.rng.choice(["[1:]", "[::-1]", "[:-1]"])
+        row = inner.scope.add(Var(self.fresh("r"), var.shape[1:])).name
+        return f"for {row} in {var.name}{spelled}:"
+
+    def tuple_header(self, ctx: Ctx, inner: Ctx) -> str:
+        """Items of a tuple written out (`for v in (a, b, 0.5):`), of one shape: unrolled by srcgrad."""
+        var = self.iterable(ctx)
+        shape = var.shape if var is not None and self.rng.random() < 0.6 else ()
+        same = [v for v in ctx.scope.floats() if v.shape == shape]
+        items = [v.name for v in self.rng.sample(same, min(len(same), self.rng.randint(1, 3)))]
+        if not shape:
+            items += [repr(round(self.rng.uniform(-1.5, 1.5), 2)) for _ in range(self.rng.randint(0 if items else 1, 2))]
+        item = inner.scope.add(Var(self.fresh("v"), shape)).name
+        return f"for {item} in ({', '.join(items)},):"
 
     def enumerate_header(self, ctx: Ctx, inner: Ctx) -> str:
         var = self.iterable(ctx)

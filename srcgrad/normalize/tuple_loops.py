@@ -1,0 +1,140 @@
+"""Unroll loops over the items of a tuple (`for W, b in layers:`): one copy of the body per item.
+
+A neural network's layers, or an ODE's stages, are often a tuple (or a dict's tuple) of arrays
+of different shapes that the code loops over. Desugar writes every loop over an iterable as an
+index loop over its rows (`for row_index in range(params.shape[0]): W, b = params[row_index]`),
+marking the loop with the names it iterates (`srcgrad_rows_of`). A tuple has no rows to index
+by a variable: neither mode can give each item its own adjoint or tangent that way, and numba
+cannot index a tuple of arrays of different shapes with a variable either. Once kinds say the
+iterated names are tuples, whose lengths kinds know, the loop becomes its body once per item with
+the index a constant (`W, b = params[0]`, ...). A `break` leaves all the copies (reverse mode has
+made it a flag that guards the copies after; forward mode wraps them in a loop run once), and a
+`continue` leaves its copy. After this pass no loop indexes a tuple by its loop variable where
+desugar wrote the loop.
+"""
+from __future__ import annotations
+
+import gast
+
+from .. import syntax
+
+ROWS_OF = "srcgrad_rows_of"   # the names a desugared loop iterates over, on its loop
+
+
+def unroll_tuple_loops(tree: gast.FunctionDef, kinds: dict, names) -> bool:
+    """Unroll, in place, each marked loop whose iterated names are all tuples of known length.
+    True when anything was unrolled (kinds must then be inferred again)."""
+    changed = False
+    for block in list(syntax.blocks(tree.body)):
+        for stmt in list(block):
+            lengths = _tuple_lengths(stmt, kinds)
+            if lengths is None:
+                continue
+            position = block.index(stmt)
+            block[position:position + 1] = _unrolled(stmt, min(lengths), _read_elsewhere(tree, stmt), names)
+            _drop_unused_lengths(tree, block, position, stmt.iter.args)
+            changed = True
+    return changed
+
+
+def _tuple_lengths(stmt, kinds: dict) -> list | None:
+    """The lengths of the tuples a marked loop iterates over, or None (not such a loop)."""
+    iterated = getattr(stmt, ROWS_OF, None)
+    if not isinstance(stmt, gast.For) or not iterated:
+        return None
+    found = [kinds.get(name) for name in iterated]
+    return [len(kind) for kind in found] if all(isinstance(kind, tuple) for kind in found) else None
+
+
+def _unrolled(loop: gast.For, count: int, index_read_after: bool, names) -> list:
+    """The body once per item, the loop's index a constant in each copy; the index keeps its last
+    value after the copies where code after the loop reads it (`enumerate`'s `k`), as Python's does.
+    (A tuple the copies bind in turn, `params_row_index`, split_names then names once per copy.)"""
+    index = loop.target.id
+    body, exit_flag = loop.body, None
+    if body and getattr(body[-1], "srcgrad_loop_exit", False):   # reverse mode's `if exit_loop: break`
+        body, exit_flag = body[:-1], body[-1].test.id
+    copies = [[syntax.substitute(stmt, {index: syntax.const(k)}) for stmt in body] for k in range(count)]
+    jumps = _jumps(body)
+    if exit_flag is not None:   # once the flag is up, the items after are skipped, as the loop skipped them
+        out = copies[0] if copies else []
+        for copy in copies[1:]:
+            go_on = names.fresh("go_on")
+            out += [syntax.assign(go_on, syntax.not_(syntax.name(exit_flag))), syntax.if_(syntax.name(go_on), copy)]
+    elif jumps == {gast.Break}:   # a loop run once, around all the items, is what `break` leaves
+        out = [syntax.for_range(names.fresh("once"), [syntax.const(1)], sum(copies, []))]
+    elif jumps == {gast.Continue}:   # and one around each item is what `continue` ends
+        out = [syntax.for_range(names.fresh("once"), [syntax.const(1)], copy) for copy in copies]
+    elif jumps:   # both: each item in a loop of its own that `continue` ends, `break` leaving through a flag
+        out = _breaking_and_continuing(copies, names)
+    else:
+        out = sum(copies, [])
+    if index_read_after and count:
+        out.append(syntax.assign(index, syntax.const(count - 1)))
+    return out
+
+
+def _breaking_and_continuing(copies: list, names) -> list:
+    """`stop = False; for once in range(1): [for once_k in range(1): copy_k; if stop: break]...`,
+    each `break` of a copy first raising `stop`."""
+    stop = names.fresh("stop")
+    inner = []
+    for copy in copies:
+        inner += [syntax.for_range(names.fresh("once"), [syntax.const(1)], _raising(copy, stop)),
+                  syntax.if_(syntax.name(stop), [gast.Break()])]
+    return [syntax.assign(stop, syntax.const(False)), syntax.for_range(names.fresh("once"), [syntax.const(1)], inner)]
+
+
+def _raising(body: list, flag: str) -> list:
+    """`body` with `flag = True` before each `break` of its own (not of a loop inside it)."""
+    out = []
+    for stmt in body:
+        if isinstance(stmt, gast.Break):
+            out += [syntax.assign(flag, syntax.const(True)), stmt]
+            continue
+        if isinstance(stmt, gast.If):
+            stmt.body, stmt.orelse = _raising(stmt.body, flag), _raising(stmt.orelse, flag)
+        out.append(stmt)
+    return out
+
+
+def _jumps(body: list) -> set:
+    """The kinds of jump (`break`, `continue`) of this loop, not of a loop inside it, in `body`."""
+    found = set()
+    for stmt in body:
+        if isinstance(stmt, (gast.Break, gast.Continue)):
+            found.add(type(stmt))
+        elif isinstance(stmt, gast.If):
+            found |= _jumps(stmt.body) | _jumps(stmt.orelse)
+    return found
+
+
+def _read_elsewhere(tree: gast.FunctionDef, loop: gast.For) -> bool:
+    inside = {id(node) for node in syntax.walk(loop)}
+    return any(isinstance(node, gast.Name) and node.id == loop.target.id and isinstance(node.ctx, gast.Load)
+               and id(node) not in inside for node in syntax.walk(tree))
+
+
+def _drop_unused_lengths(tree: gast.FunctionDef, block: list, end: int, stop: list) -> None:
+    """Remove the statements before `block[end]` that computed the loop's trip count from the
+    tuples' `.shape` (a tuple has none) and that nothing else reads now."""
+    wanted = {node.id for node in stop if isinstance(node, gast.Name)}
+    for position in range(end - 1, -1, -1):
+        stmt = block[position]
+        if not (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name)
+                and stmt.targets[0].id in wanted and _a_length(stmt.value)):
+            continue
+        name = stmt.targets[0].id
+        if any(isinstance(n, gast.Name) and n.id == name and isinstance(n.ctx, gast.Load) for n in syntax.walk(tree)):
+            continue
+        del block[position]
+        wanted |= syntax.loaded_names(stmt.value)
+
+
+def _a_length(value) -> bool:
+    """`t.shape`, `shape[0]` or `min(a, b)`: what desugar writes for a loop's trip count."""
+    if isinstance(value, gast.Attribute):
+        return value.attr == "shape"
+    if isinstance(value, gast.Subscript):
+        return isinstance(value.slice, gast.Constant)
+    return isinstance(value, gast.Call) and isinstance(value.func, gast.Name) and value.func.id == "min"
