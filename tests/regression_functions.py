@@ -1499,3 +1499,19 @@ def loops_over_computed_arrays(x):
     for a, b in zip(x[1:], x[:-1]):
         total = total + a * b
     return total
+
+
+def reductions_over_several_axes(x):
+    # np.sum / mean / max / prod over a tuple of axes (also negative ones, keepdims=, the method):
+    # refused as "a tuple of axes" before
+    M = np.outer(x, x).reshape(2, 2, 4) * x[0]
+    a = np.sum(M ** 2, axis=(1, 2))
+    b = np.mean(M, axis=(0, 2))
+    c = M.max(axis=(-1, -2))
+    d = np.sum(np.sin(M), axis=(0, 2), keepdims=True)
+    e = np.prod(M[:, :, :2] + 2.0, axis=(0, 1))
+    return np.sum(a) + np.sum(b ** 2) + np.sum(c) + np.sum(d * M) + np.sum(e)
+
+
+def axes_of_both_signs(x):
+    return np.sum(np.ones((2, 3)) * x, axis=(0, -1))

@@ -345,6 +345,30 @@ class _Resolver(gast.NodeTransformer):
         _copy_position(call, node)
         return self._bind_call(call, registry.resolve_path(canonical), canonical)
 
+    def _one_axis_at_a_time(self, node, obj, spelled):
+        """`np.sum(x, axis=(1, 2))` as `np.sum(np.sum(x, axis=2), axis=1)`: a reduction over several
+        axes is the same reduction over one, then the next (a mean of equal-sized means too). The
+        largest axis goes first so the others keep their numbers; negative axes, counted from the
+        end, go from -1 on, each later one moved up by the axes gone; with keepdims=True none moves."""
+        axes = results_keyword(node, "axis", 1).elts
+        values = [_written_int(a) for a in axes]
+        keep = next((k.value for k in node.keywords if k.arg == "keepdims"), syntax.const(False))
+        if None in values or not isinstance(keep, gast.Constant) or len(set(values)) != len(values) \
+                or (min(values) < 0 <= max(values)) or len(node.args) > 2:
+            self._error(node, f"`{spelled}` called with a tuple of axes that are not distinct written integers "
+                        f"of one sign", "Reduce one axis at a time, or the whole array.")
+        order = sorted(values, reverse=True)
+        shifted = order if keep.value or order[0] >= 0 else [axis + k for k, axis in enumerate(order)]
+        others = [k for k in node.keywords if k.arg not in ("axis", "keepdims")]
+        value = node.args[0]
+        for axis in shifted:   # the arguments are resolved already: bind each call as it is made
+            call = gast.Call(func=syntax.clone(node.func), args=[value],
+                             keywords=syntax.clone(others) + [gast.keyword(arg="axis", value=syntax.const(axis)),
+                                                              gast.keyword(arg="keepdims", value=syntax.const(bool(keep.value)))])
+            _copy_position(call, node)
+            value = self._bind_call(call, obj, spelled)
+        return value
+
     def _kept_dimension(self, node, obj, spelled):
         """`np.max(z, axis=1, keepdims=True)` as `np.expand_dims(np.max(z, axis=1), 1)`: one
         reduction record serves both, and numba, whose reductions take no keepdims, compiles it."""
@@ -399,6 +423,8 @@ class _Resolver(gast.NodeTransformer):
         if permutation is not None:
             return self._as_swaps(node, permutation)
         rule = registry.lookup(obj) or registry.constant_only(obj)
+        if obj in _NESTING_REDUCTIONS and isinstance(results_keyword(node, "axis", 1), (gast.Tuple, gast.List)):
+            return self._one_axis_at_a_time(node, obj, spelled)
         if rule is not None and rule.repeated_by and results_keyword(node, rule.repeated_by, 1) is not None:
             return self._bind_call(self._applied_repeatedly(node, rule, obj, spelled), obj, spelled)
         if rule is not None and rule.along is not None and any(k.arg == "axis" for k in node.keywords) \
@@ -573,6 +599,20 @@ class _Resolver(gast.NodeTransformer):
             return node  # a function or module name, used by an enclosing call
         self._error(node, f"the global `{as_name}` of type {type(value).__name__}",
                     "Only numbers and numpy arrays can be read from module level.")
+
+
+# reductions over several axes that are the reduction over one axis after another
+_NESTING_REDUCTIONS = (np.sum, np.mean, np.max, np.min, np.prod, np.amax, np.amin, np.nansum, np.any, np.all)
+
+
+def _written_int(node):
+    """The integer `node` writes (`2`, `-1`), or None."""
+    if isinstance(node, gast.Constant) and type(node.value) is int:
+        return node.value
+    if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub) and isinstance(node.operand, gast.Constant) \
+            and type(node.operand.value) is int:
+        return -node.operand.value
+    return None
 
 
 def _one_sided_clip(call):
