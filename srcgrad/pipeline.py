@@ -28,6 +28,7 @@ from .frontend.fence import check_supported
 from .frontend.parse import ParsedFunction, is_derivative, parse_function, python_function
 from .normalize.anf import to_anf
 from .normalize.arguments import copy_written_arguments
+from .normalize.comprehensions import lower_comprehensions
 from .normalize.desugar import desugar, whole_arrays_as_indices
 from .normalize.dict_keys import index_dict_keys
 from .normalize.inline import drop_scalar_write_backs, inline_calls
@@ -56,6 +57,7 @@ from .transform.slice_updates import update_slices_through_views
 
 # Normalization, shared by both modes. Each pass rewrites ParsedFunction.tree in place.
 NORMALIZE = [
+    ("comprehensions", lambda unit: lower_comprehensions(unit.parsed, unit.names)),  # [f(v) for v in x] -> loop
     ("fence", lambda unit: check_supported(unit.parsed)),          # reject what we cannot differentiate
     ("names", lambda unit: rename_reserved(unit.parsed.tree, unit.names, MODULE_NAMES)),  # free np, max, ... for generated code
     ("resolve", lambda unit: unit.bind(resolve(unit.parsed))),     # bind calls to rules / user functions

@@ -1515,3 +1515,27 @@ def reductions_over_several_axes(x):
 
 def axes_of_both_signs(x):
     return np.sum(np.ones((2, 3)) * x, axis=(0, -1))
+
+
+def sums_and_maps_by_comprehension(x, w):
+    # list comprehensions and generator expressions (a map, a weighted sum, pairs, a filter, one
+    # nested in another, one in an `if` test, any()): refused by the fence before
+    n = len(x)
+    weighted = sum(w[i] * x[i] ** 2 for i in range(n))
+    mapped = np.array([math.sin(v) * v for v in x])
+    pairs = sum(x[i] * x[j] for i in range(n) for j in range(i))
+    kept = [np.exp(-t) * x for t in np.linspace(0.0, 1.0, 5) if t > 0.2]
+    outer = np.array([[a * b for b in w] for a in x])
+    total = weighted + np.sum(mapped ** 2) + pairs + np.sum(np.array(kept) ** 2) + np.sum(outer)
+    if sum([v ** 2 for v in x]) > 10.0:
+        total = total * 2.0
+    if any(v > 5.0 for v in w):
+        total = total * 3.0
+    return total + sum(k * v for k, v in enumerate(x)) + sum(p * q for p, q in zip(x, w))
+
+
+def comprehension_in_a_while_test(x):
+    k = 0
+    while sum([x * j for j in range(3)]) * k < 3.0:
+        k += 1
+    return k * x

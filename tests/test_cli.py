@@ -23,7 +23,7 @@ def loss(w, X, k):
 
 
 def generator(x):
-    return sum(v * v for v in x)
+    return np.sum(x) if x[0] > 0.0 else sum(v * v for v in x)
 '''
 
 

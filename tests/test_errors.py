@@ -33,13 +33,15 @@ def uses_class(x):
 
 
 def uses_genexp(x):
-    s = sum(v * v for v in x)  # marker
+    s = x[0] if x[0] > 0.0 else sum(v * v for v in x)  # marker: evaluated on one branch only
     return s
 
 
 def uses_listcomp(x):
-    ys = [v * v for v in x]  # marker
-    return ys[0]
+    k = 0
+    while sum([v * v for v in x]) * k < 1.0:  # marker: evaluated before every iteration
+        k += 1
+    return x[0] * k
 
 
 def uses_try(x):
@@ -121,7 +123,7 @@ def star_args(*args):  # marker
 
 
 def _bad_helper(x):
-    return sum(v * v for v in x)  # marker
+    return x[0] > 0.0 and sum(v * v for v in x)  # marker: evaluated on one path only
 
 
 def calls_bad_helper(x):

@@ -161,6 +161,7 @@ CASES = [
     (rf.series_left_over_before_its_name_is_reused, (np.array([1.28, 0.16, -0.73, -0.165]),), 0),
     (rf.loops_over_computed_arrays, (np.array([1.28, 0.16, -0.73, -0.165]),), 0),
     (rf.reductions_over_several_axes, (np.array([0.3, -0.5, 0.9, 0.2]),), 0),
+    (rf.sums_and_maps_by_comprehension, (np.array([0.3, -0.5, 0.9]), np.array([1.0, 2.0, 0.5])), (0, 1)),
 ]
 # forward mode follows numpy's views; reverse mode refuses what it cannot restore faithfully
 FORWARD_ONLY = [(rf.write_while_viewed, "while `r`, which shares its memory"),
@@ -189,6 +190,7 @@ REFUSED = [(rf.arange_of_input, (0.5,), "np.arange` with an argument that depend
            (rf.length_one_array_stored_into_a_list, (0.5,), "storing an array into a list whose items have other lengths"),
            (rf.trace_of_a_stack, (0.5,), r"(?s)regression_functions.py:\d+.*`np.trace` of a 3-D array.*for matrices"),
            (rf.lower_triangle_of_a_vector, (0.5,), r"(?s)`np.tril` of a vector \(1-D array\)"),
+           (rf.comprehension_in_a_while_test, (0.5,), r"(?s)regression_functions.py:\d+.*a list comprehension"),
            (rf.axes_of_both_signs, (0.5,), r"(?s)regression_functions.py:\d+.*a tuple of axes that are not distinct written integers of one sign")]
 IDS = [f"{fn.__name__}-{k}" for k, (fn, _, _) in enumerate(CASES)]
 

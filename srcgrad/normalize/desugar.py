@@ -132,7 +132,8 @@ def _refuse_list_arithmetic(parsed: ParsedFunction) -> None:
             operands = [node.operand]
         elif isinstance(node, gast.Compare):
             operands = [node.left] + list(node.comparators)
-        elif isinstance(node, gast.Call) and getattr(node, "srcgrad_user", None) is not None:
+        elif isinstance(node, gast.Call) and getattr(node, "srcgrad_user", None) is not None \
+                and not getattr(node, "srcgrad_composite", None):   # NumPy's (or a builtin's) meaning: an array
             operands = list(node.args)
         for operand in operands:
             if is_list(operand):

@@ -202,6 +202,8 @@ class _Inliner:
             else:
                 local = self.unit.names.fresh(param)
                 bindings.append(syntax.assign(local, syntax.clone(atom)))
+                if isinstance(atom, gast.Tuple) and getattr(call, "srcgrad_composite", None):
+                    bindings[-1].srcgrad_sequence_for = call.srcgrad_composite   # `sum([a, b])`: made an array
                 renames[param] = local
         return bindings, renames
 

@@ -524,6 +524,7 @@ class _Resolver(gast.NodeTransformer):
     def _bind_composite(self, node, rule):
         """A NumPy function srcgrad implements in Python: a call to that implementation (to its
         version along one axis for `axis=`, `keepdims=True` as np.expand_dims around it)."""
+        node.srcgrad_composite = rule.name   # a sequence it is passed becomes an array (sequence_args.py)
         if rule.specialize is not None:   # np.einsum: a loop nest per subscript string
             try:
                 implementation, node.args = rule.specialize(node)

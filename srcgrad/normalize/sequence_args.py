@@ -10,8 +10,9 @@ nested (`max(max(a, b), c)`: Python's first largest too), and of a vector are np
 a tuple of numbers in arithmetic with an array (`x * (1.0, 2.0)`) is that array too. Positions a rule does not
 differentiate (a shape, axes, repetitions: integers) and builders of pieces (np.concatenate,
 np.stack, ...) keep their sequences; at other positions, a sequence holding floats or float arrays
-is values too (`np.max([a, b])`, `np.interp(t, [0.0, 1.0], [1.0, 3.0])`); a sequence of numbers
-and arrays mixed is refused.
+is values too (`np.max([a, b])`, `np.interp(t, [0.0, 1.0], [1.0, 3.0])`), and so is one passed to
+a function srcgrad writes in Python (`sum([a, b])`), whose parameter inlining bound; a sequence of
+numbers and arrays mixed is refused.
 """
 from __future__ import annotations
 
@@ -29,6 +30,11 @@ def sequences_as_arrays(fn: gast.FunctionDef, kinds: dict, names, location=lambd
     changed = []
 
     def expand(stmt) -> list:
+        composite = getattr(stmt, "srcgrad_sequence_for", None)
+        if composite and isinstance(stmt.value, gast.Tuple) and _values(stmt.value, kinds):
+            stmt.value = _as_array(stmt.value, kinds, composite, location(stmt))   # written for arrays
+            changed.append(stmt)
+            return [stmt]
         if isinstance(stmt, gast.Assign) and isinstance(stmt.value, gast.BinOp):
             before = _arrays_for_tuple_operands(stmt, kinds, names)
             changed.extend(before)
@@ -68,7 +74,7 @@ def _arrays_for_sequences(stmt, kinds: dict, names, location) -> list:
         if position not in differentiated and not _values(sequence, kinds):
             continue
         array = names.fresh("sequence")
-        before.append(gast.copy_location(syntax.assign(array, _as_array(sequence, kinds, rule, location(stmt))), stmt))
+        before.append(gast.copy_location(syntax.assign(array, _as_array(sequence, kinds, rule.name, location(stmt))), stmt))
         call.args[position] = syntax.name(array)
     return before
 
@@ -110,7 +116,7 @@ def _values(sequence: gast.Tuple, kinds: dict) -> bool:
     return any(k == K.FLOAT or K.is_array(k) and not k.startswith("ia") for k in elements)
 
 
-def _as_array(sequence: gast.Tuple, kinds: dict, rule, where):
+def _as_array(sequence: gast.Tuple, kinds: dict, function: str, where):
     elements = [_kind(kinds, e) for e in sequence.elts]
     if all(K.is_scalar(k) for k in elements):
         return registry.rule_call("np.array", sequence)
@@ -118,7 +124,7 @@ def _as_array(sequence: gast.Tuple, kinds: dict, rule, where):
     if all(K.is_array(k) for k in elements) and len(ranks) == 1 and None not in ranks:
         return registry.rule_call("np.stack", sequence)
     raise UnsupportedSyntaxError(
-        f"a list or tuple of numbers and arrays as an argument of `{rule.name}`", where,
+        f"a list or tuple of numbers and arrays as an argument of `{function}`", where,
         "Make the array first, with pieces of one kind: `np.array([a, b])` of numbers, "
         "`np.stack([u, v])` of arrays of one shape.")
 

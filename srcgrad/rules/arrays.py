@@ -382,6 +382,9 @@ inactive("np.arange", kind=results.arange, result="constant", zero_derivative=Fa
 inactive("np.eye", "np.identity", kind=matrix, result="constant", samples=((3,),))
 inactive("np.isnan", "np.isfinite", kind=int_array_like, result="new", samples=((VECTOR,), (0.5,)))
 inactive("np.any", "np.all", kind=python_bool)
+# the builtins, of a generator (`if any(v > 2.0 for v in x):`, made a list): numba compiles numpy's
+inactive("any", kind=python_bool, spelling="np.any")
+inactive("all", kind=python_bool, spelling="np.all")
 inactive("np.argsort", kind=int_array_like, result="new", samples=((VECTOR,),))
 # where values would be inserted into a sorted array: integers, constant between the breakpoints
 inactive("np.searchsorted", kind=insertion_points, result="new", samples=((VECTOR, 0.5), (VECTOR, MATRIX)))

@@ -95,7 +95,7 @@ def _notes(rules: list) -> str:
         served = ", ".join("any" if r is None else " or ".join(map(str, r)) for r in rule.ranks)
         notes.append(f"argument ranks {served} (others refused)")
     if rule.spelling:
-        notes.append(f"generated code calls srcgrad_runtime.{rule.spelling}")
+        notes.append(f"generated code calls {rule.spelling if rule.spelling.startswith('np.') else 'srcgrad_runtime.' + rule.spelling}")
     if any(isinstance(r, ElementwiseRule) and r.fuse for r in rules):
         notes.append("fused into element loops")
     return "; ".join(notes)
