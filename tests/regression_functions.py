@@ -1539,3 +1539,20 @@ def comprehension_in_a_while_test(x):
     while sum([x * j for j in range(3)]) * k < 3.0:
         k += 1
     return k * x
+
+
+def regimes_switched_on_in_turn(a, b):
+    # a name bound in one branch, then rebound in a later branch: reverse mode saved it before
+    # the second branch even where the first had not run (UnboundLocalError on backend="python";
+    # fuzz 960:281:0, a loop over a tuple with an early return, unrolled)
+    response = 0.0
+    if b > 0.5:
+        rate = np.tanh(a)
+        response = rate
+    if b > 0.2:
+        rate = np.tanh(2.0 * a)
+        response = response + rate * b
+    for level in (a, 0.73, -1.25):
+        if b * level > 0.6:
+            return response * level
+    return response

@@ -162,6 +162,9 @@ CASES = [
     (rf.loops_over_computed_arrays, (np.array([1.28, 0.16, -0.73, -0.165]),), 0),
     (rf.reductions_over_several_axes, (np.array([0.3, -0.5, 0.9, 0.2]),), 0),
     (rf.sums_and_maps_by_comprehension, (np.array([0.3, -0.5, 0.9]), np.array([1.0, 2.0, 0.5])), (0, 1)),
+    (rf.regimes_switched_on_in_turn, (0.8, 0.3), (0, 1)),
+    (rf.regimes_switched_on_in_turn, (0.8, 0.9), (0, 1)),
+    (rf.regimes_switched_on_in_turn, (0.4, 0.1), (0, 1)),
 ]
 # forward mode follows numpy's views; reverse mode refuses what it cannot restore faithfully
 FORWARD_ONLY = [(rf.write_while_viewed, "while `r`, which shares its memory"),

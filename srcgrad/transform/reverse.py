@@ -23,7 +23,7 @@ import gast
 from .. import syntax
 from ..analyze import kinds as K
 from ..analyze.aliasing import BEFORE, linear_order, reaching_definitions, sharing, writes_through_views, written_while_viewed
-from ..analyze.dataflow import bound_names, eliminate_dead_code, measured, mutated_arrays, upward_exposed
+from ..analyze.dataflow import bound_names, eliminate_dead_code, measured, must_bind, mutated_arrays, upward_exposed
 from ..errors import UnsupportedSyntaxError
 from .adjoints import Adjoints
 from .common import by_origin, kept_as_tape, on_tape as _tape, primal_calls, scratch_buffer
@@ -66,6 +66,7 @@ class ReverseTransform(LoopReversal, RowKeeping, Checkpointing):
         self._sums_replayed_in = None   # id of the loop whose replays keep those sums (see run)
         self._first_run = False   # building a replay that runs code the forward sweep did not (see run)
         self._saved: dict = {}
+        self._bound_outside = None   # names surely bound before the block forward_block emits, where known
         self._plans: dict = {}
         self._forward_taped: dict = {}   # inner loop id -> what it leaves, taped after it (reverse_loops.py)
         self._kept_runs: dict = {}   # loop id -> names keeping its stored values for every run (reverse_loops.py)
@@ -85,7 +86,9 @@ class ReverseTransform(LoopReversal, RowKeeping, Checkpointing):
         ret, main = body[-1], body[:-1]
         if not isinstance(ret, gast.Return):
             raise UnsupportedSyntaxError("a function that does not end in return", None, "Return the value.")
+        self._bound_outside = set(self.params)
         forward = self.forward_block(main, region=True)
+        self._bound_outside = None
         reverse = self.reverse_block(main, home="function")
         out_bar = self.names.fresh("out_bar")
         returned = list(ret.value.elts) if isinstance(ret.value, gast.Tuple) else [ret.value]
@@ -374,15 +377,39 @@ class ReverseTransform(LoopReversal, RowKeeping, Checkpointing):
         iteration): save clobbered values locally and checkpoint child loops. Otherwise the block
         is a loop body run ahead of time: log element writes for the loop to undo."""
         saves = self.saves(stmts) if region else {}
+        outside = self._bound_outside
+        bound = set(outside) if outside is not None else None   # names surely bound here, where known
         out = []
         for stmt in stmts:
             if region and _is_loop_exit(stmt):
                 continue
             for v in saves.get(id(stmt), []):
+                if bound is not None and v not in bound:
+                    self._bind_first(v)
                 out.append(syntax.assign(self.saved_name(stmt, v), syntax.name(v)))
                 self._share(v, self.saved_name(stmt, v))
+            self._bound_outside = bound if isinstance(stmt, gast.If) else None
             out += self.forward_stmt(stmt, region)
+            self._bound_outside = outside
+            if bound is not None:
+                bound |= must_bind([stmt])
         return out
+
+    def _bind_first(self, name: str) -> None:
+        """Bind `name` at the top of the function to a value of its kind: a save before a statement
+        that rebinds it may run where no earlier statement bound it (`if b > 0.5: t = ...` then
+        `if b > 0.2: t = ...`), which Python's saved read would raise on. The save is dropped where
+        nothing reads it, and this binding with it."""
+        kind = self.kinds.get(name, K.UNKNOWN)
+        if K.is_scalar(kind):
+            value = syntax.const({K.FLOAT: 0.0, K.INT: 0, K.BOOL: False}[kind])
+        elif K.is_array(kind) and K.ndim(kind) is not None and kind.startswith("a"):
+            value = syntax.call("np.empty", syntax.tuple_([syntax.const(0)] * K.ndim(kind)))
+        else:
+            return
+        if ("first binding", name) not in self._tapes:
+            self._tapes[("first binding", name)] = True
+            self.hoisted.append(syntax.assign(name, value))
 
     def forward_stmt(self, stmt, region: bool) -> list:
         if id(stmt) in self._unreplayed:
