@@ -28,7 +28,7 @@ from .frontend.fence import check_supported
 from .frontend.parse import ParsedFunction, is_derivative, parse_function, python_function
 from .normalize.anf import to_anf
 from .normalize.arguments import copy_written_arguments
-from .normalize.comprehensions import lower_comprehensions
+from .normalize.comprehensions import lower_comprehensions, sized_comprehensions
 from .normalize.desugar import desugar, whole_arrays_as_indices
 from .normalize.dict_keys import index_dict_keys
 from .normalize.inline import drop_scalar_write_backs, inline_calls
@@ -397,6 +397,8 @@ class ModuleBuilder:
         while index_dict_keys(work.tree, work.kinds, unit.parsed.location):   # a dict in a dict: again
             work.kinds = infer()
         if unroll_tuple_loops(work.tree, work.kinds, work.names):   # for W, b in layers: one copy per layer
+            work.kinds = infer()
+        if sized_comprehensions(work.tree, work.kinds):   # sum(w[i] * x[i] for i in range(n)): no list growth
             work.kinds = infer()
         if split_rebound_names(work.tree, work.kinds, work.names, infer_of):   # `s = 0.0` ... `s = A.ravel() + s`
             work.kinds = infer()

@@ -1556,3 +1556,7 @@ def regimes_switched_on_in_turn(a, b):
         if b * level > 0.6:
             return response * level
     return response
+
+
+def weighted_sum_by_comprehension(x, w):
+    return sum(w[i] * x[i] ** 2 for i in range(len(x)))

@@ -423,6 +423,17 @@ def test_a_copied_matrix_compiles_beside_constant_lists_in_a_fresh_process():
     assert run.returncode == 0 and run.stdout.strip() == "50.0", run.stderr[-2000:]
 
 
+def test_a_sum_by_comprehension_fills_an_array_by_position():
+    """`sum(w[i] * x[i] ** 2 for i in range(n))`: the numbers fill an array of the range's length,
+    not a list grown by a copy per item (4,000 terms took 11.6 ms, the loop written out 5 µs)."""
+    x, w = np.linspace(0.1, 1.0, 50), np.linspace(1.0, 2.0, 50)
+    g = srcgrad.grad(rf.weighted_sum_by_comprehension, wrt=(0, 1), backend="python")
+    gx, gw = g(x, w)
+    np.testing.assert_allclose(gx, 2.0 * w * x, rtol=1e-13)
+    np.testing.assert_allclose(gw, x ** 2, rtol=1e-13)
+    assert "np.zeros(items_length)" in g.source and "appended" not in g.source
+
+
 @pytest.mark.parametrize("api", ["jacfwd", "jacrev", "hessian"])
 def test_blocks_with_respect_to_a_tuple_of_arrays_are_refused_clearly(api):
     """A Jacobian's or Hessian's blocks are per argument: numpy's ValueError before."""

@@ -17,39 +17,96 @@ from __future__ import annotations
 import gast
 
 from .. import syntax
+from ..analyze import kinds as K
 from ..frontend.parse import ParsedFunction
+from ..rules import registry
 
 _LOWERED = (gast.ListComp, gast.GeneratorExp)
 
 
+SIZED = "srcgrad_sized_comprehensions"   # on the function: list name -> (its length, its position counter)
+
+
 def lower_comprehensions(parsed: ParsedFunction, names) -> None:
-    parsed.tree.body = _block(parsed.tree.body, names)
+    sized = {}
+    parsed.tree.body = _block(parsed.tree.body, names, sized)
+    if sized:
+        setattr(parsed.tree, SIZED, sized)
 
 
-def _block(stmts: list, names) -> list:
+def _block(stmts: list, names, sized: dict) -> list:
     out = []
     for stmt in stmts:
         for field in ("body", "orelse"):
             block = getattr(stmt, field, None)
             if isinstance(block, list) and block and isinstance(block[0], gast.stmt) \
                     and not isinstance(stmt, (gast.FunctionDef, gast.ClassDef)):
-                setattr(stmt, field, _block(block, names))
-        out += _statement(stmt, names)
+                setattr(stmt, field, _block(block, names, sized))
+        out += _statement(stmt, names, sized)
     return out
 
 
-def _statement(stmt, names) -> list:
+def sized_comprehensions(tree: gast.FunctionDef, kinds: dict) -> bool:
+    """A comprehension of numbers with one `for` clause and no `if` as an array of its length
+    written by position: `items = np.zeros(items_length)` and `items[items_at] = v`, not a list
+    that each item copies (a sum over n terms cost n^2 / 2 copies, and reverse mode kept them all).
+    Runs once kinds are known; True when anything changed."""
+    changed = False
+    for items, (length, position) in getattr(tree, SIZED, {}).items():
+        if K.ndim(kinds.get(items)) != 1 or K.is_array(kinds.get(items)) and kinds[items].startswith("ia"):
+            continue
+        for stmt in syntax.statements_in(tree.body):
+            if not (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name) and stmt.targets[0].id == items):
+                continue
+            rule = getattr(getattr(stmt.value, "srcgrad_rule", None), "name", None)
+            if rule == "srcgrad_runtime.empty_list":
+                stmt.value = registry.rule_call("np.zeros", syntax.name(length))
+            elif rule == "srcgrad_runtime.appended":
+                stmt.targets[0] = syntax.subscript(syntax.name(items), syntax.name(position), store=True)
+                stmt.value = stmt.value.args[1]
+            else:
+                continue
+            changed = True
+    return changed
+
+
+def _statement(stmt, names, sized: dict) -> list:
     """`stmt` preceded by the loops that build the comprehensions it evaluates once."""
     before = []
     for holder, field, comprehension in _eager_comprehensions(stmt):
         items = names.fresh("items")
         built = [syntax.assign(items, gast.List(elts=[], ctx=gast.Load()))]
-        built += _loops(comprehension, comprehension.generators, items, names)
+        counted = _counted(comprehension, items, names, sized)
+        built = counted[0] + built + _loops(comprehension, comprehension.generators, items, names, counted[1])
         for new in built:
             _locate(new, stmt)
-        before += _block(built, names)   # comprehensions inside the element: loops in the loop
+        before += _block(built, names, sized)   # comprehensions inside the element: loops in the loop
         _replace(holder, field, comprehension, syntax.name(items))
     return before + [stmt]
+
+
+def _counted(comprehension, items: str, names, sized: dict) -> tuple:
+    """For one `for` clause and no `if` (its length that of what it iterates over): the statements
+    binding that length and a position counter first, and the counter's step, after the append.
+    `sized[items]` then names both: once kinds show the items are numbers, the list is an array of
+    that length, written by position (`sized_comprehensions`), not grown by a copy per item."""
+    if len(comprehension.generators) != 1 or comprehension.generators[0].ifs:
+        return [], []
+    generator = comprehension.generators[0]
+    iterated = generator.iter
+    header = []
+    if isinstance(iterated, gast.Call) and isinstance(iterated.func, gast.Name) and iterated.func.id in ("enumerate", "zip"):
+        return [], []
+    if isinstance(iterated, gast.Call) and isinstance(iterated.func, gast.Name) and iterated.func.id == "range":
+        length_of = syntax.call("range", *map(syntax.clone, iterated.args))
+    else:   # evaluated once, for its length and its items
+        bound = names.fresh("iterated")
+        header.append(syntax.assign(bound, iterated))
+        generator.iter, length_of = syntax.name(bound), syntax.name(bound)
+    length, position = names.fresh(f"{items}_length"), names.fresh(f"{items}_at")
+    header += [syntax.assign(length, syntax.call("len", length_of)), syntax.assign(position, syntax.const(0))]
+    sized[items] = (length, position)
+    return header, [syntax.assign(position, syntax.binop(syntax.name(position), "+", syntax.const(1)))]
 
 
 def _eager_comprehensions(stmt) -> list:
@@ -89,17 +146,18 @@ def _replace(holder, field, old, new) -> None:
         setattr(holder, field, new)
 
 
-def _loops(comprehension, generators: list, items: str, names) -> list:
-    """The loop nest for `generators` (one `for` clause each), appending the element innermost."""
+def _loops(comprehension, generators: list, items: str, names, after: list) -> list:
+    """The loop nest for `generators` (one `for` clause each), appending the element innermost
+    (then `after`)."""
     if not generators:
         append = gast.Call(func=gast.Attribute(value=syntax.name(items), attr="append", ctx=gast.Load()),
                            args=[comprehension.elt], keywords=[])
-        return [gast.Expr(value=append)]
+        return [gast.Expr(value=append)] + after
     first, rest = generators[0], generators[1:]
     renames = {name: names.fresh(name) for name in sorted(syntax.stored_names(first.target))}
     for node in [first.target, *first.ifs, comprehension.elt] + [part for g in rest for part in (g.iter, g.target, *g.ifs)]:
         syntax.rename(node, renames)
-    inner = _loops(comprehension, rest, items, names)
+    inner = _loops(comprehension, rest, items, names, after)
     for test in reversed(first.ifs):
         inner = [syntax.if_(test, inner)]
     return [gast.For(target=first.target, iter=first.iter, body=inner, orelse=[], type_comment=None)]
