@@ -18,7 +18,7 @@ import numpy as np
 
 from . import syntax
 from .analyze import kinds as K
-from .analyze.activity import active_variables
+from .analyze.activity import active_variables, refuse_updates_of_viewed_arrays
 from .analyze.device_code import require_device_code, require_host_and_loops
 from .emit.module import MODULE_NAMES, load_module, module_source
 from .emit.printer import to_source
@@ -400,6 +400,7 @@ class ModuleBuilder:
             work.kinds = infer()
         if sized_comprehensions(work.tree, work.kinds):   # sum(w[i] * x[i] for i in range(n)): no list growth
             work.kinds = infer()
+        refuse_updates_of_viewed_arrays(work.tree, work.kinds, unit.parsed.location)   # `v = w` ... `w *= 2` ... v
         if split_rebound_names(work.tree, work.kinds, work.names, infer_of):   # `s = 0.0` ... `s = A.ravel() + s`
             work.kinds = infer()
         whole_arrays_as_indices(work.tree, work.kinds)

@@ -1560,3 +1560,21 @@ def regimes_switched_on_in_turn(a, b):
 
 def weighted_sum_by_comprehension(x, w):
     return sum(w[i] * x[i] ** 2 for i in range(len(x)))
+
+
+def second_name_updated_in_place(x):
+    # numpy's `w *= 0.5` changes what `v` sees; the check ran after vectorized lines became element
+    # loops, which had made `v = w` a copy: the value and the gradient were silently those of the copy
+    w = np.ones(3) * x
+    v = w
+    w *= 0.5
+    return np.sum(v)
+
+
+def rows_scaled_while_iterated(x):
+    w = np.ones(3) * x
+    total = 0.0
+    for r in w:
+        total = total + r
+        w *= 0.5
+    return total

@@ -193,6 +193,8 @@ REFUSED = [(rf.arange_of_input, (0.5,), "np.arange` with an argument that depend
            (rf.length_one_array_stored_into_a_list, (0.5,), "storing an array into a list whose items have other lengths"),
            (rf.trace_of_a_stack, (0.5,), r"(?s)regression_functions.py:\d+.*`np.trace` of a 3-D array.*for matrices"),
            (rf.lower_triangle_of_a_vector, (0.5,), r"(?s)`np.tril` of a vector \(1-D array\)"),
+           (rf.second_name_updated_in_place, (0.5,), "augmented assignment to the array `w` while `v` shares"),
+           (rf.rows_scaled_while_iterated, (0.5,), "augmented assignment to the array `w` while the loop `for r in w` iterates"),
            (rf.comprehension_in_a_while_test, (0.5,), r"(?s)regression_functions.py:\d+.*a list comprehension"),
            (rf.axes_of_both_signs, (0.5,), r"(?s)regression_functions.py:\d+.*a tuple of axes that are not distinct written integers of one sign")]
 IDS = [f"{fn.__name__}-{k}" for k, (fn, _, _) in enumerate(CASES)]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import gast
 
 from .. import syntax
-from .aliasing import alias_pairs, updated_while_viewed
+from .aliasing import alias_pairs, loop_header_of, updated_while_viewed
 from ..errors import UnsupportedSyntaxError
 from ..rules.registry import InactiveRule, LinearRule
 
@@ -27,7 +27,6 @@ def active_variables(fn: gast.FunctionDef, wrt_names: set[str], kinds: dict | No
     useful = _fixpoint(_returned_names(fn.body), assignments, aliases, forward=False)
     active = (varied & useful) | set(wrt_names)
     _refuse_dropped_derivatives(assignments, varied, useful, location)
-    _refuse_updates_of_viewed_arrays(fn, aliases, kinds or {}, location)
     return active
 
 
@@ -45,16 +44,26 @@ def _refuse_dropped_derivatives(assignments, varied: set, useful: set, location)
                 location(value), f"srcgrad cannot differentiate through it; {rule.advice}")
 
 
-def _refuse_updates_of_viewed_arrays(fn, aliases, kinds: dict, location) -> None:
+def refuse_updates_of_viewed_arrays(fn, kinds: dict, location) -> None:
     """`a -= r` updates numpy's array in place, so a row or view of `a` changes too; srcgrad
-    computes `a = a - r` as a new array. Refused where the two differ: a view read afterwards."""
+    computes `a = a - r` as a new array. Refused where the two differ: a view read afterwards.
+    Asked of the code as the user wrote it (per signature, before small arrays become scalars or
+    vectorized lines element loops, which copy `v = w` and so hide the sharing)."""
     found = updated_while_viewed(fn, kinds)
     if not found:
         return
+    aliases = alias_pairs(fn.body, kinds)
     view, update = found
     array = update.targets[0].id
     other = _sharers(array, aliases + [(view.name, array)])   # the reader may be a tuple holding it: `pair = (0.5, a)`
     copied = view.name   # a copy where the view is bound separates the two names
+    header = loop_header_of(copied, fn)
+    if header:   # desugar bound the rows a loop iterates over: the user wrote no such name
+        raise UnsupportedSyntaxError(
+            f"an augmented assignment to the array `{array}` while the loop `{header}` iterates over its memory",
+            location(update), f"numpy would update `{array}` in place and change the rows still to come. Loop "
+            f"over a copy (`.copy()` of what the loop iterates over), or write `{array} = {array} - ...` to make "
+            f"a new array.")
     raise UnsupportedSyntaxError(
         f"an augmented assignment to the array `{array}` while `{', '.join(other)}` shares its memory",
         location(update), f"numpy would update `{array}` in place and change `{other[0]}` too. Take a copy "

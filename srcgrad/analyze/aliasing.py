@@ -268,6 +268,16 @@ def _merge(a: dict, b: dict) -> dict:
     return {name: a.get(name, {BEFORE}) | b.get(name, {BEFORE}) for name in set(a) | set(b)}
 
 
+def loop_header_of(name: str, fn: gast.FunctionDef) -> str | None:
+    """The loop header (`for r in w[::-1]`) whose iterable desugar bound to `name` (a name of
+    srcgrad's, which a refusal should not ask the user to change), or None."""
+    for node in syntax.statements_in(fn.body):
+        if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Name) and node.targets[0].id == name:
+            origin = getattr(node, "srcgrad_origin", "") or ""
+            return origin if origin.startswith("for ") else None
+    return None
+
+
 def written_while_viewed(fn: gast.FunctionDef, kinds: dict):
     """(view, write) where `write` changes the array object another name shares (a second name, a
     row, a slice, a transpose) while that name is still read afterwards. Reverse mode keeps one

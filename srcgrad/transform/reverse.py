@@ -22,7 +22,7 @@ import gast
 
 from .. import syntax
 from ..analyze import kinds as K
-from ..analyze.aliasing import BEFORE, linear_order, reaching_definitions, sharing, writes_through_views, written_while_viewed
+from ..analyze.aliasing import BEFORE, linear_order, loop_header_of, reaching_definitions, sharing, writes_through_views, written_while_viewed
 from ..analyze.dataflow import bound_names, eliminate_dead_code, measured, must_bind, mutated_arrays, upward_exposed
 from ..errors import UnsupportedSyntaxError
 from .adjoints import Adjoints
@@ -179,7 +179,7 @@ class ReverseTransform(LoopReversal, RowKeeping, Checkpointing):
         conflict = written_while_viewed(self.fn, self.kinds)
         if conflict:
             view, write = conflict
-            header = self._loop_header_binding(view.name, statements)
+            header = loop_header_of(view.name, self.fn)
             if header:   # desugar bound the rows a loop iterates over: the user wrote no such name
                 raise UnsupportedSyntaxError(
                     f"a write into `{view.base}` while the loop `{header}` iterates over its memory, in reverse mode",
@@ -190,14 +190,6 @@ class ReverseTransform(LoopReversal, RowKeeping, Checkpointing):
                 self.adj.location(write), f"Take a copy instead of a view (`{view.name} = ....copy()`) where "
                 f"`{view.name}` is bound, so later writes into `{view.base}` do not change it.")
 
-    @staticmethod
-    def _loop_header_binding(name: str, statements: list) -> str | None:
-        """The loop header (`for r in w[::-1]`) whose iterable `name` holds, where desugar bound it."""
-        for node in statements:
-            if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Name) and node.targets[0].id == name:
-                origin = getattr(node, "srcgrad_origin", "") or ""
-                return origin if origin.startswith("for ") else None
-        return None
 
     def _value_from_reverse_loop(self, main, ret) -> bool:
         """Whether the function ends in a loop whose reverse may also compute the value: it records

@@ -12,7 +12,7 @@ DATA = ["augmented assign", "loop-carried variable", "index read", "slice read",
         "augmented element write", "augmented slice write", "parameter rebound", "helper call",
         "subroutine call", "name bound again", "rebound to a slice of itself", "grown in a loop",
         "helper calls helper", "helper with loop", "function as argument", "tuple unpack", "tuple return", "helper tuple return",
-        "sequence literal as an array", "scalar arg", "vector arg", "matrix arg", "int arg", "several wrt"]
+        "sequence literal as an array", "comprehension", "scalar arg", "vector arg", "matrix arg", "int arg", "several wrt"]
 # functions the generator passes a list or tuple literal where numpy takes an array (not a shape)
 _TAKE_ARRAYS = {"np.sum", "np.mean", "np.max", "max", "min", "np.dot", "np.tanh"}
 OPERATORS = ["+", "-", "*", "/", "**", "%", "//", "@", "unary -", "unary +"]
@@ -179,6 +179,12 @@ class _FunctionVisitor(ast.NodeVisitor):
         self.generic_visit(node)
 
     # ----- expressions ---------------------------------------------------------------------
+    def visit_ListComp(self, node):
+        self.found.add("comprehension")
+        self.generic_visit(node)
+
+    visit_GeneratorExp = visit_ListComp
+
     def visit_Call(self, node):
         name = _dotted(node.func)
         if name in self.helpers and any(_dotted(a) in self.helpers or (_dotted(a) or "").startswith("np.")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .functions import GROW, POSITIVE, REAL, UNIT, elementwise, rounding
-from .scope import Scope
+from .scope import Scope, Var
 
 LEAF_P = 0.25        # chance that an expression stops at a leaf even when depth allows more
 POWERS = ("2", "3", "0.5", "1.5", "-1.0", "-0.5", "2.0")
@@ -529,6 +529,26 @@ class ExprGen:
             return f"{form}({', '.join(items)})"
         return f"{form}({literal})"
 
+    def comprehension(self, sc, shape, d):
+        """A list comprehension or generator expression: a sum, max or mean of numbers made from
+        each element of a vector or each index of a range, or an array of such numbers."""
+        inner = sc.child()
+        by_index = self.rng.random() < 0.35
+        n = shape[0] if shape else self.rng.choice(self.vector_lengths())
+        if shape and n > 6:
+            return None
+        if by_index:
+            name = inner.add(Var(self.fresh("j"), is_int=True, lo=0, hi=n - 1)).name
+            header = f"for {name} in range({n})"
+        else:
+            name = inner.add(Var(self.fresh("c"), ())).name
+            header = f"for {name} in {self.expr(sc, (n,), d)}"
+        item = self.expr(inner, (), d)
+        if shape:
+            return f"np.array([{item} {header}])"
+        form = self.pick([(3, "sum(GEN)"), (1, "sum([GEN])"), (1, "max(GEN)"), (1, "min([GEN])"), (1, "np.mean([GEN])")])
+        return form.replace("GEN", f"{item} {header}")
+
     def sequence_operand(self, sc, shape, d):
         """An array times a tuple of numbers, or an elementwise function of a list."""
         if shape[0] > 4:
@@ -592,11 +612,12 @@ class ExprGen:
 
     SCALAR = [(3, binop), (1, unary), (4, elementwise), (0.8, inactive), (2.5, reduction), (1.5, inner),
               (2, read_element), (0.4, if_expression), (0.5, from_int), (1.5, helper_call), (0.3, einsum),
-              (0.6, function_argument), (0.1, interpolated), (0.5, of_a_sequence)]
+              (0.6, function_argument), (0.1, interpolated), (0.5, of_a_sequence), (0.4, comprehension)]
     VECTOR = [(3, binop), (0.5, unary), (3, elementwise), (0.3, inactive), (2, matvec), (1, axis_reduction),
               (1, cumsum), (1, where), (1, concatenate), (0.7, array_of_scalars), (3, flatten), (1, part_of),
               (0.3, if_expression), (1.5, helper_call), (1, rearranged), (0.4, blocks), (0.3, einsum),
-              (0.2, tiled), (0.6, function_argument), (0.15, interpolated), (0.2, squeezed), (0.3, sequence_operand)]
+              (0.2, tiled), (0.6, function_argument), (0.15, interpolated), (0.2, squeezed), (0.3, sequence_operand),
+              (0.25, comprehension)]
     MATRIX = [(3, binop), (0.5, unary), (3, elementwise), (0.2, inactive), (2, matmul), (2, transpose),
               (1, outer), (0.7, stack), (1, reshape), (0.8, where), (0.3, concatenate), (0.2, if_expression),
               (1.5, helper_call), (0.6, kept_dimension), (0.4, normalized_rows), (0.4, matrix_literal),
