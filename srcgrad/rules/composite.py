@@ -239,6 +239,18 @@ def xlogy(x, y):
     return x * np.log(y)
 
 
+@composite("scipy.special.ndtr", kind=results.float_broadcast, samples=((_V,), (_M,), (0.3,)))
+def ndtr(x):
+    """The standard normal distribution function, from erfc: accurate in both tails."""
+    return 0.5 * scipy.special.erfc(-0.7071067811865476 * x)
+
+
+@composite("scipy.special.log_ndtr", kind=results.float_broadcast, samples=((_V,), (0.3,)))
+def log_ndtr(x):
+    """log of the standard normal distribution function (for x above about -37, where it is not 0)."""
+    return np.log(0.5 * scipy.special.erfc(-0.7071067811865476 * x))
+
+
 @composite("scipy.special.betaln", kind=results.float_broadcast, samples=((_P + 1.0, _P[::-1] + 0.5), (0.7, _P)))
 def betaln(a, b):
     """log |B(a, b)|, from the log-gamma function (a, b > 0)."""
