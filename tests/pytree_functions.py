@@ -59,10 +59,12 @@ def switched_off_or_stopped(layers, x):
 
 
 def over_tuples_written_out(x, W1, W2):
-    """Loops over tuples written in the loop header: step sizes, then two layers."""
+    """Loops over tuples written in the loop header: step sizes (one loop over a tuple inside
+    another: fuzz 961:1147:0, the inner one was not unrolled), then two layers."""
     total = 0.0
     for h in (0.1, 0.05, 0.01):
-        total = total + np.sum(np.sin(x + h) - np.sin(x)) / h
+        for shift in (h, 2.0 * h):
+            total = total + np.sum(np.sin(x + shift) - np.sin(x)) / shift
     for W in (W1, W2):
         x = np.tanh(W @ x)
     return total + np.sum(x ** 2)

@@ -25,14 +25,21 @@ def unroll_tuple_loops(tree: gast.FunctionDef, kinds: dict, names) -> bool:
     """Unroll, in place, each marked loop whose iterated names are all tuples of known length.
     True when anything was unrolled (kinds must then be inferred again)."""
     changed = False
+    while _unroll_once(tree, kinds, names):   # a loop inside one unrolled is in each copy: again
+        changed = True
+    return changed
+
+
+def _unroll_once(tree: gast.FunctionDef, kinds: dict, names) -> bool:
+    changed = False
     for block in list(syntax.blocks(tree.body)):
         for stmt in list(block):
             lengths = _tuple_lengths(stmt, kinds)
-            if lengths is None:
+            if lengths is None or stmt not in block:
                 continue
             position = block.index(stmt)
             block[position:position + 1] = _unrolled(stmt, min(lengths), _read_elsewhere(tree, stmt), names)
-            _drop_unused_lengths(tree, block, position, stmt.iter.args)
+            _drop_unused_lengths(block, position, stmt.iter.args)
             changed = True
     return changed
 
@@ -115,7 +122,7 @@ def _read_elsewhere(tree: gast.FunctionDef, loop: gast.For) -> bool:
                and id(node) not in inside for node in syntax.walk(tree))
 
 
-def _drop_unused_lengths(tree: gast.FunctionDef, block: list, end: int, stop: list) -> None:
+def _drop_unused_lengths(block: list, end: int, stop: list) -> None:
     """Remove the statements before `block[end]` that computed the loop's trip count from the
     tuples' `.shape` (a tuple has none) and that nothing else reads now."""
     wanted = {node.id for node in stop if isinstance(node, gast.Name)}
@@ -125,10 +132,21 @@ def _drop_unused_lengths(tree: gast.FunctionDef, block: list, end: int, stop: li
                 and stmt.targets[0].id in wanted and _a_length(stmt.value)):
             continue
         name = stmt.targets[0].id
-        if any(isinstance(n, gast.Name) and n.id == name and isinstance(n.ctx, gast.Load) for n in syntax.walk(tree)):
+        if _read_before_bound_again(name, block[position + 1:]):
             continue
         del block[position]
         wanted |= syntax.loaded_names(stmt.value)
+
+
+def _read_before_bound_again(name: str, stmts: list) -> bool:
+    """Whether `stmts` read `name` before binding it again (copies of an unrolled loop each bind
+    their own lengths under the same names)."""
+    for stmt in stmts:
+        if name in syntax.loaded_names(stmt):
+            return True
+        if isinstance(stmt, gast.Assign) and name in syntax.stored_names(stmt.targets):
+            return False
+    return False
 
 
 def _a_length(value) -> bool:
