@@ -1578,3 +1578,15 @@ def rows_scaled_while_iterated(x):
         total = total + r
         w *= 0.5
     return total
+
+
+def sponge_layer_by_mask(u0, damp):
+    # a number written or multiplied into the slots a mask selects (an absorbing layer): reverse
+    # mode gave the number the slots' adjoints unsummed (a bare TypeError; on numba inside a loop,
+    # float += array did not compile): a comparison's name had a number's kind in an index
+    u = u0.copy()
+    for step in range(3):
+        u[1:-1] = u[1:-1] + 0.2 * (u[2:] - 2.0 * u[1:-1] + u[:-2])
+        u[u0 > 0.6] *= damp
+    u[u0 < 0.45] = damp ** 2
+    return u

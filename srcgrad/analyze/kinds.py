@@ -267,7 +267,7 @@ class KindInference:
             return UNKNOWN
         n = ndim(base)
         parts = node.slice.elts if isinstance(node.slice, gast.Tuple) else [node.slice]
-        indices = [self.of(p) for p in parts if not isinstance(p, gast.Slice)]
+        indices = [self._argument(p) for p in parts if not isinstance(p, gast.Slice)]   # a mask: its rank
         dropped = sum(1 for k in indices if k in (INT, BOOL))
         # one vector of indices (or a 1-D mask) replaces its axis by one of its own length
         vectors = sum(1 for k in indices if is_array(k) and ndim(k) == 1)

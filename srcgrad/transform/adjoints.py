@@ -235,7 +235,9 @@ class Adjoints:
         clear = syntax.assign(syntax.as_store(syntax.clone(slot)), syntax.const(0.0))
         if K.selects_by_array(target.slice, self.kinds, if_unknown=True):   # of repeated elements only the last write is kept
             slot = syntax.call("kept_slots", syntax.name(self.adjoint(array)), syntax.index_value(target.slice))
-        kind = K.UNKNOWN if not K.selects_element(target, self.kinds) else K.FLOAT
+        # a bool index is a mask (`u[u0 > 0.5] = c`: c is spread over the slots it selects)
+        masked = any(K.of_atom(p, self.kinds) == K.BOOL for p in syntax.index_parts(target))
+        kind = K.FLOAT if K.selects_element(target, self.kinds) and not masked else K.UNKNOWN
         if isinstance(value, gast.Name) and value.id == array:   # a[s] = a: take the slot's adjoint before clearing it
             taken = self.names.fresh(f"{array}_bar_slot")
             return [syntax.assign(taken, syntax.call("np.copy", slot)), clear] + self.accumulate(value, syntax.name(taken), kind)
