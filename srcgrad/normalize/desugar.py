@@ -44,10 +44,25 @@ def whole_arrays_as_indices(tree, kinds: dict) -> None:
                 accumulators.add(node.value.id)
             elif rank is not None:
                 node.slice = gast.Slice(lower=None, upper=None, step=None)
+        elif (isinstance(node, gast.Subscript) and isinstance(node.slice, gast.Tuple) and isinstance(node.value, gast.Name)
+              and K.ndim(kinds.get(node.value.id)) is not None and K.is_array(kinds.get(node.value.id))):
+            _ellipsis_as_slices(node, K.ndim(kinds[node.value.id]))
     for node in syntax.walk(tree):
         for field, value in gast.iter_fields(node):
             if _float_of(value, accumulators):
                 setattr(node, field, syntax.subscript(value.args[0], gast.Tuple(elts=[], ctx=gast.Load())))
+
+
+def _ellipsis_as_slices(node, rank: int) -> None:
+    """`s[..., 0]` as `s[:, 0]`: the axes `...` stands for, written out (a write log cannot keep
+    an index holding `...` on numba). Left as it is where the other parts do not say how many."""
+    parts = node.slice.elts
+    ellipses = [k for k, p in enumerate(parts) if isinstance(p, gast.Constant) and p.value is Ellipsis]
+    fixed = [p for p in parts if not (isinstance(p, gast.Constant) and (p.value is Ellipsis or p.value is None))]
+    if len(ellipses) != 1 or len(fixed) != len(parts) - 1 or rank - len(fixed) < 0:
+        return   # none, several, or a np.newaxis among them
+    at = ellipses[0]
+    node.slice.elts = parts[:at] + [gast.Slice(lower=None, upper=None, step=None) for _ in range(rank - len(fixed))] + parts[at + 1:]
 
 
 def _float_of(node, names: set) -> bool:
