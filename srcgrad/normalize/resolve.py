@@ -28,6 +28,7 @@ from ..errors import NoRuleError, SrcgradError, UnsupportedSyntaxError
 from ..frontend.methods import is_bound_method, is_function_value, method_as_function, with_constants
 from ..frontend.parse import ParsedFunction, is_derivative, python_function
 from ..rules import registry
+from ..rules.composite import roll_along
 from ..rules.runtime import READ_AS_PYTHON
 from ..rules.results import keyword as results_keyword, same_as_first
 from ..rules.template import CallTemplate
@@ -345,6 +346,17 @@ class _Resolver(gast.NodeTransformer):
         _copy_position(call, node)
         return self._bind_call(call, registry.resolve_path(canonical), canonical)
 
+    def _roll_along(self, node):
+        """`np.roll(x, s, axis=k)` as rules/composite.py's roll_along, written from slices (numba's
+        np.roll takes no axis)."""
+        axis = results_keyword(node, "axis", 2)
+        if not isinstance(axis, (gast.Constant, gast.UnaryOp)) or isinstance(axis, gast.Constant) and not isinstance(axis.value, int):
+            self._error(node, "`np.roll` with axis= other than one written integer",
+                        "Roll along one axis at a time, written as an integer.")
+        call = syntax.call("roll_along", node.args[0], node.args[1], syntax.clone(axis))
+        _copy_position(call, node)
+        return self._bind_call(call, roll_along, "np.roll")
+
     def _one_axis_at_a_time(self, node, obj, spelled):
         """`np.sum(x, axis=(1, 2))` as `np.sum(np.sum(x, axis=2), axis=1)`: a reduction over several
         axes is the same reduction over one, then the next (a mean of equal-sized means too). The
@@ -419,6 +431,8 @@ class _Resolver(gast.NodeTransformer):
             bound = _one_sided_clip(node)
             if bound is not None:
                 return self._bind_call(bound, np.minimum if bound.func.attr == "minimum" else np.maximum, bound.func.attr)
+        if obj is np.roll and results_keyword(node, "axis", 2) is not None and len(node.args) >= 2:
+            return self._roll_along(node)
         permutation = _written_permutation(results_keyword(node, "axes", 1)) if obj is np.transpose else None
         if permutation is not None:
             return self._as_swaps(node, permutation)

@@ -471,6 +471,15 @@ def np_heaviside(x, h0):
     return np.where(x < 0.0, 0.0, np.where(x > 0.0, 1.0, h0))
 
 
+def roll_along(x, shift, axis):
+    """np.roll(x, shift, axis=axis): the elements moved `shift` places along `axis` (negative counts
+    from the end), the last ones coming round to the front; as slices of x with the axis in front."""
+    rows = np.swapaxes(x, 0, axis)
+    n = rows.shape[0]
+    k = shift % n
+    return np.swapaxes(np.concatenate((rows[n - k:], rows[:n - k])), 0, axis)
+
+
 def cumsum_along(x, axis):
     """Running sums along `axis` (negative counts from the end) of an array of any rank: down the
     first axis of x with `axis` swapped to the front, then swapped back. (It summed along axis 1
