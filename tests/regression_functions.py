@@ -1612,3 +1612,9 @@ def periodic_diffusion_by_roll(u0, D):
         lap = np.roll(u, 1, axis=0) + np.roll(u, -1, axis=0) + np.roll(u, 1, axis=1) + np.roll(u, -1, axis=1) - 4.0 * u
         u = u + D * lap
     return np.sum(u ** 2) + np.sum(np.roll(u0[0], 2, axis=0) * u0[1]) + np.sum(np.roll(u, 5, axis=-1) * u0)
+
+
+def scattered_by_add_at(x):
+    a = np.zeros(4)
+    np.add.at(a, np.array([0, 1, 1]), np.ones(3) * x)
+    return np.sum(a ** 2)

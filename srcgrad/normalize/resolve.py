@@ -191,6 +191,12 @@ class _Resolver(gast.NodeTransformer):
         if appends and not isinstance(node.value.args[0], gast.Name):
             self._error(node, "`.append()` on something other than a list variable",
                         "Append to a list bound to a name (`items = []` ... `items.append(v)`).")
+        func = node.value.func if isinstance(node.value, gast.Call) else None
+        if isinstance(func, gast.Attribute) and func.attr == "at" and isinstance(func.value, gast.Attribute):
+            ufunc = gast.unparse(func.value).strip()   # np.add.at(a, idx, v): numpy's scatter into a, in place
+            self._error(node, f"`{ufunc}.at`, numpy's in-place scatter",
+                        f"Write its loop, whose element updates srcgrad differentiates: `for k in range(len(idx)): "
+                        f"a[idx[k]] += v[k]` (repeated indices add up, as with {ufunc}.at).")
         if getattr(node.value, "srcgrad_user", None) is None and not appends:
             self._error(node, "an expression statement (a call whose result is discarded)",
                         "Assign the result, or remove the call (printing and other side effects are not "
