@@ -1618,3 +1618,9 @@ def scattered_by_add_at(x):
     a = np.zeros(4)
     np.add.at(a, np.array([0, 1, 1]), np.ones(3) * x)
     return np.sum(a ** 2)
+
+
+def histogram_by_bincount(x):
+    # np.bincount's weights= carried the derivative as a keyword: the rule-less call was refused
+    # for positional arguments only, and the gradient was silently zero
+    return np.sum(np.bincount(np.array([0, 1, 1, 2]), weights=np.ones(4) * x) ** 2)

@@ -198,6 +198,7 @@ REFUSED = [(rf.arange_of_input, (0.5,), "np.arange` with an argument that depend
            (rf.lower_triangle_of_a_vector, (0.5,), r"(?s)`np.tril` of a vector \(1-D array\)"),
            (rf.second_name_updated_in_place, (0.5,), "augmented assignment to the array `w` while `v` shares"),
            (rf.rows_scaled_while_iterated, (0.5,), "augmented assignment to the array `w` while the loop `for r in w` iterates"),
+           (rf.histogram_by_bincount, (0.5,), "`np.bincount` with an argument that depends on the differentiated input"),
            (rf.scattered_by_add_at, (0.5,), r"(?s)regression_functions.py:\d+.*`np.add.at`, numpy's in-place scatter.*for k in range"),
            (rf.comprehension_in_a_while_test, (0.5,), r"(?s)regression_functions.py:\d+.*a list comprehension"),
            (rf.axes_of_both_signs, (0.5,), r"(?s)regression_functions.py:\d+.*a tuple of axes that are not distinct written integers of one sign")]

@@ -32,13 +32,14 @@ def active_variables(fn: gast.FunctionDef, wrt_names: set[str], kinds: dict | No
 
 def _refuse_dropped_derivatives(assignments, varied: set, useful: set, location) -> None:
     """A call whose rule has no derivative although its result depends smoothly on its arguments
-    (np.arange's start, math.lgamma) is refused when one of those arguments depends on the input
-    and the result reaches the output: its derivative would silently be dropped."""
+    (np.arange's start, math.lgamma, np.bincount's weights=) is refused when one of those arguments,
+    positional or keyword, depends on the input and the result reaches the output: its derivative
+    would silently be dropped."""
     for stmt in assignments:
         value = stmt.value
         rule = getattr(value, "srcgrad_rule", None) if isinstance(value, gast.Call) else None
         if (isinstance(rule, InactiveRule) and not rule.zero_derivative and syntax.stored_names(stmt) & useful
-                and any(_arg_active(a, varied) for a in value.args)):
+                and any(_arg_active(a, varied) for a in list(value.args) + [k.value for k in value.keywords])):
             raise UnsupportedSyntaxError(
                 f"`{rule.name}` with an argument that depends on the differentiated input",
                 location(value), f"srcgrad cannot differentiate through it; {rule.advice}")
