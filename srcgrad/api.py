@@ -262,7 +262,7 @@ def _guarded(compiled, pyfunc, backend: str):
     compiling = [backend != "python"]   # numba compiles on the first call
 
     def call(*args):
-        if not all(type(a) in _NUMBER_TYPES or type(a) is np.ndarray and a.flags.c_contiguous for a in args):
+        if not all(type(a) in _NUMBER_TYPES or type(a) is np.ndarray and _as_it_is(a) for a in args):
             args = _as_generated_code_takes(args, backend)
         if not compiling[0]:
             return run(args)
@@ -310,10 +310,15 @@ def _as_generated_code_takes(args: tuple, backend: str) -> tuple:
     per layout, and reshape needs C order."""
     if any(isinstance(a, K.Keyed) for a in args):
         args = tuple(_plain(a) for a in args)
-    if backend != "python":
-        args = tuple(np.ascontiguousarray(a) if isinstance(a, np.ndarray) and not a.flags.c_contiguous else a
-                     for a in args)
+    if backend != "python":   # and float64: generated code computes in float64 (float32 data: numba cannot mix them)
+        args = tuple(np.ascontiguousarray(a, dtype=np.float64 if a.dtype.kind == "f" else a.dtype)
+                     if isinstance(a, np.ndarray) and not _as_it_is(a) else a for a in args)
     return args
+
+
+def _as_it_is(a: np.ndarray) -> bool:
+    """Whether generated code takes this array as it is: in C order, and of float64 if of floats."""
+    return a.flags.c_contiguous and (a.dtype.kind != "f" or a.dtype.itemsize == 8)
 
 
 def _on_the_device(run, args: tuple):

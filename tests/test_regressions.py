@@ -442,6 +442,18 @@ def test_a_sum_by_comprehension_fills_an_array_by_position():
     assert "np.zeros(items_length)" in g.source and "appended" not in g.source
 
 
+def test_float32_arrays_on_numba():
+    """float32 data (from a file, a GPU library) reached numba's generated code as it was, which
+    mixes it with float64 adjoints: a CompilationError. They are taken as float64."""
+    w, X = np.linspace(-0.5, 0.5, 3).astype(np.float32), RNG.standard_normal((5, 3)).astype(np.float32)
+    expected = 2.0 * X.astype(float).T @ (X.astype(float) @ w.astype(float))
+    for _ in range(2):   # the second call takes the repeated-call route
+        gradient = srcgrad.grad(rf.sum_of_squared_projections, backend="numba")(w, X)
+        np.testing.assert_allclose(gradient, expected, rtol=1e-12)
+    assert srcgrad.jvp(rf.sum_of_squared_projections, backend="numba")(w, X, np.ones(3, np.float32))[1] == \
+        pytest.approx(np.sum(expected), rel=1e-12)
+
+
 @pytest.mark.parametrize("api", ["jacfwd", "jacrev", "hessian"])
 def test_blocks_with_respect_to_a_tuple_of_arrays_are_refused_clearly(api):
     """A Jacobian's or Hessian's blocks are per argument: numpy's ValueError before."""
