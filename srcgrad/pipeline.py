@@ -408,7 +408,7 @@ class ModuleBuilder:
             work.kinds = infer()
         refuse_unimplemented_ranks(work.tree, work.kinds, unit.parsed.location)
         tentative = any(k == K.UNKNOWN or k == "a?" for k in arg_kinds)
-        if choose_builders(work.tree, work.kinds, unit.parsed.location, tentative):
+        if choose_builders(work.tree, work.kinds, unit.parsed.location, tentative, work.names):
             work.kinds = infer()
         if check_list_items(work.tree, work.kinds, work.names, unit.parsed.location):
             work.kinds = infer()

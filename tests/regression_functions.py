@@ -1628,3 +1628,11 @@ def histogram_by_bincount(x):
 
 def sum_of_squared_projections(w, X):
     return np.sum((X @ w) ** 2)
+
+
+def intercept_column_by_column_stack(beta, X, y):
+    # the usual intercept column, np.column_stack((np.ones(n), X)), and np.vstack of a row over a
+    # matrix: refused before, with advice (`v[None, :]`) that numpy itself rejects here
+    A = np.column_stack((np.ones(X.shape[0]), X))
+    B = np.vstack((beta[:3], A[:2, :3]))
+    return np.sum((A @ beta - y) ** 2) + np.sum(B ** 2)

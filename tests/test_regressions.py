@@ -168,6 +168,7 @@ CASES = [
     (rf.sponge_layer_by_mask, (np.array([0.1, 0.5, 0.9, 0.4, 0.7, 0.2, 0.8]), 0.8), (0, 1)),
     (rf.batched_oscillators_by_ellipsis, (np.array([1.0, 2.0, 0.5]), np.array([0.3, -0.2, 0.5])), (0, 1)),
     (rf.periodic_diffusion_by_roll, (RNG.standard_normal((4, 5)), 0.1), (0, 1)),
+    (rf.intercept_column_by_column_stack, (RNG.standard_normal(3), RNG.standard_normal((5, 2)), RNG.standard_normal(5)), (0, 1)),
 ]
 # forward mode follows numpy's views; reverse mode refuses what it cannot restore faithfully
 FORWARD_ONLY = [(rf.write_while_viewed, "while `r`, which shares its memory"),

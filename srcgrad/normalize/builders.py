@@ -24,12 +24,12 @@ from ..rules.results import keyword as results_keyword
 from .scalarize import length_check, located
 
 
-def choose_builders(tree: gast.FunctionDef, kinds: dict, location, tentative: bool = False) -> bool:
+def choose_builders(tree: gast.FunctionDef, kinds: dict, location, tentative: bool = False, names=None) -> bool:
     """Rewrite the builders above into the primitives they are for these kinds; True if any.
     `location` maps a node to its place in the user's file, for errors. `tentative`: some
     argument kinds are unknown (a callee built while its caller's kinds are still being inferred);
     a builder whose pieces' ranks are unknown then takes its first choice."""
-    changed = False
+    changed = _vectors_lifted(tree, kinds, names) if names is not None else False
     for node in syntax.walk(tree):
         if (isinstance(node, gast.Assign) and isinstance(node.value, gast.Call)
                 and getattr(getattr(node.value, "srcgrad_rule", None), "name", "") == "srcgrad_runtime.empty_list"):
@@ -135,6 +135,37 @@ def _rows_stacked(call, kinds: dict) -> bool:
     return True
 
 
+# a vector among matrices: np.column_stack makes it a column, np.vstack a row (the axis it gains)
+_LIFTED = {"np.column_stack": 1, "np.vstack": 0}
+
+
+def _vectors_lifted(tree, kinds: dict, names) -> bool:
+    """`np.column_stack((np.ones(n), X))`: each vector among matrices bound first as the column
+    (np.vstack: the row) numpy makes of it, `ones_column = np.expand_dims(ones, 1)`."""
+    changed = []
+
+    def expand(stmt) -> list:
+        call = stmt.value if isinstance(stmt, gast.Assign) else None
+        lifted = _LIFTED.get(getattr(getattr(call, "srcgrad_rule", None), "name", ""))
+        if lifted is None or not call.args or not isinstance(call.args[0], gast.Tuple):
+            return [stmt]
+        pieces = call.args[0].elts
+        ranks = [K.ndim(_NestedKinds(None, kinds).expr(p) or K.UNKNOWN) for p in pieces]
+        if set(ranks) != {1, 2}:
+            return [stmt]
+        before = []
+        for k, piece in enumerate(pieces):
+            if ranks[k] == 1:
+                name = names.fresh("column" if lifted else "row")
+                before.append(gast.copy_location(syntax.assign(name, registry.rule_call("np.expand_dims", piece, syntax.const(lifted))), stmt))
+                pieces[k] = syntax.name(name)
+        changed.append(stmt)
+        return before + [stmt]
+
+    syntax.expand_statements(tree.body, expand)
+    return bool(changed)
+
+
 def _chosen(call, kinds: dict, location, tentative: bool) -> None:
     """A call of np.hstack / np.vstack as the primitive its pieces' kinds call for."""
     rule = call.srcgrad_rule
@@ -148,7 +179,8 @@ def _chosen(call, kinds: dict, location, tentative: bool) -> None:
     if not known or known[0] not in (1, 2) or any(r != known[0] for r in known):
         raise UnsupportedSyntaxError(f"`{rule.name}` of pieces that are not all vectors or all matrices", location(call),
                                      "Pass the pieces as vectors or as matrices (a vector v as the row "
-                                     "v[None, :]); np.concatenate or np.stack say exactly which.")
+                                     "v[None, :] or the column v[:, None]); np.concatenate or np.stack say "
+                                     "exactly which.")
     path, options = rule.choose(piece_kinds)
     call.func = syntax.dotted(path)
     call.srcgrad_rule = registry.lookup(registry.resolve_path(path))
