@@ -20,6 +20,15 @@ def deep_mlp_loss(layers, x, y):
     return np.mean((h[:, 0] - y) ** 2)
 
 
+def deep_mlp_loss_indexed(layers, x, y):
+    """The same, the layers indexed by position (reverse mode refused `layers[i]` before)."""
+    h = x
+    for i in range(len(layers)):
+        W, b = layers[i]
+        h = np.tanh(h @ W + b)
+    return np.mean((h[:, 0] - y) ** 2)
+
+
 def deep_mlp_loss_dict(params, x, y):
     """The same, its weights and biases two tuples of a dict, zipped; a residual scaled by layer."""
     h = x

@@ -62,8 +62,9 @@ def test_a_loop_over_a_tuple_of_layers(backend):
     check_vjp(pf.deep_mlp_loss, (LAYERS, X, Y), (0, 1), backend)
     check_jvp(pf.deep_mlp_loss, (LAYERS, X, Y), (0, 1), backend)
     expected = srcgrad.grad(pf.deep_mlp_loss_unrolled, backend=backend)(LAYERS, X, Y)
-    for got, want in zip(_flat(srcgrad.grad(pf.deep_mlp_loss, backend=backend)(LAYERS, X, Y)), _flat(expected)):
-        np.testing.assert_allclose(got, want, rtol=1e-12)
+    for looped in (pf.deep_mlp_loss, pf.deep_mlp_loss_indexed):
+        for got, want in zip(_flat(srcgrad.grad(looped, backend=backend)(LAYERS, X, Y)), _flat(expected)):
+            np.testing.assert_allclose(got, want, rtol=1e-12)
     params = {"weights": tuple(W for W, _ in LAYERS), "biases": tuple(b for _, b in LAYERS)}
     grads = srcgrad.grad(pf.deep_mlp_loss_dict, backend=backend)(params, X, Y)
     step, W = 1e-6, params["weights"][1]

@@ -10,7 +10,7 @@ iterated names are tuples, whose lengths kinds know, the loop becomes its body o
 the index a constant (`W, b = params[0]`, ...). A `break` leaves all the copies (reverse mode has
 made it a flag that guards the copies after; forward mode wraps them in a loop run once), and a
 `continue` leaves its copy. After this pass no loop indexes a tuple by its loop variable where
-desugar wrote the loop.
+desugar wrote the loop, nor where the user wrote `for i in range(len(layers)): ... layers[i]`.
 """
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def _unroll_once(tree: gast.FunctionDef, kinds: dict, names) -> bool:
     changed = False
     for block in list(syntax.blocks(tree.body)):
         for stmt in list(block):
-            lengths = _tuple_lengths(stmt, kinds)
+            lengths = _tuple_lengths(stmt, kinds) or _indexed_tuple_lengths(stmt, tree, kinds)
             if lengths is None or stmt not in block:
                 continue
             position = block.index(stmt)
@@ -51,6 +51,25 @@ def _tuple_lengths(stmt, kinds: dict) -> list | None:
         return None
     found = [kinds.get(name) for name in iterated]
     return [len(kind) for kind in found] if all(isinstance(kind, tuple) for kind in found) else None
+
+
+def _indexed_tuple_lengths(stmt, tree, kinds: dict) -> list | None:
+    """`for i in range(len(layers)):` whose body reads `layers[i]`, layers a tuple: its length.
+    None for any other loop."""
+    if not (isinstance(stmt, gast.For) and isinstance(stmt.target, gast.Name) and isinstance(stmt.iter, gast.Call)
+            and len(stmt.iter.args) == 1 and isinstance(stmt.iter.args[0], gast.Name)):
+        return None
+    stop = stmt.iter.args[0].id
+    bindings = [s.value for s in syntax.statements_in(tree.body) if isinstance(s, gast.Assign)
+                and isinstance(s.targets[0], gast.Name) and s.targets[0].id == stop]
+    if len(bindings) != 1 or not (isinstance(bindings[0], gast.Call) and len(bindings[0].args) == 1
+                                  and getattr(getattr(bindings[0], "srcgrad_rule", None), "name", None) == "len"
+                                  and isinstance(bindings[0].args[0], gast.Name)):
+        return None
+    items = bindings[0].args[0].id
+    indexed = any(isinstance(n, gast.Subscript) and isinstance(n.value, gast.Name) and n.value.id == items
+                  and isinstance(n.slice, gast.Name) and n.slice.id == stmt.target.id for n in syntax.walk(stmt))
+    return [len(kinds[items])] if indexed and isinstance(kinds.get(items), tuple) else None
 
 
 def _unrolled(loop: gast.For, count: int, index_read_after: bool, names) -> list:
