@@ -1636,3 +1636,14 @@ def intercept_column_by_column_stack(beta, X, y):
     A = np.column_stack((np.ones(X.shape[0]), X))
     B = np.vstack((beta[:3], A[:2, :3]))
     return np.sum((A @ beta - y) ** 2) + np.sum(B ** 2)
+
+
+def diagonal_by_method(A):
+    # A.diagonal(): refused with advice to use the numpy function, which was refused too
+    return np.sum(A.diagonal() ** 2) + A.diagonal().sum()
+
+
+def diagonal_filled_in_place(x):
+    K = np.outer(np.ones(3) * x, np.ones(3))
+    np.fill_diagonal(K, 1.0)
+    return np.sum(K)

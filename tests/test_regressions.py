@@ -168,6 +168,7 @@ CASES = [
     (rf.sponge_layer_by_mask, (np.array([0.1, 0.5, 0.9, 0.4, 0.7, 0.2, 0.8]), 0.8), (0, 1)),
     (rf.batched_oscillators_by_ellipsis, (np.array([1.0, 2.0, 0.5]), np.array([0.3, -0.2, 0.5])), (0, 1)),
     (rf.periodic_diffusion_by_roll, (RNG.standard_normal((4, 5)), 0.1), (0, 1)),
+    (rf.diagonal_by_method, (RNG.standard_normal((3, 3)),), 0),
     (rf.intercept_column_by_column_stack, (RNG.standard_normal(3), RNG.standard_normal((5, 2)), RNG.standard_normal(5)), (0, 1)),
 ]
 # forward mode follows numpy's views; reverse mode refuses what it cannot restore faithfully
@@ -200,6 +201,7 @@ REFUSED = [(rf.arange_of_input, (0.5,), "np.arange` with an argument that depend
            (rf.second_name_updated_in_place, (0.5,), "augmented assignment to the array `w` while `v` shares"),
            (rf.rows_scaled_while_iterated, (0.5,), "augmented assignment to the array `w` while the loop `for r in w` iterates"),
            (rf.histogram_by_bincount, (0.5,), "`np.bincount` with an argument that depends on the differentiated input"),
+           (rf.diagonal_filled_in_place, (0.5,), r"(?s)regression_functions.py:\d+.*`np.fill_diagonal`, which writes into its array in place.*K\[i, i\] = c"),
            (rf.scattered_by_add_at, (0.5,), r"(?s)regression_functions.py:\d+.*`np.add.at`, numpy's in-place scatter.*for k in range"),
            (rf.comprehension_in_a_while_test, (0.5,), r"(?s)regression_functions.py:\d+.*a list comprehension"),
            (rf.axes_of_both_signs, (0.5,), r"(?s)regression_functions.py:\d+.*a tuple of axes that are not distinct written integers of one sign")]

@@ -197,6 +197,10 @@ class _Resolver(gast.NodeTransformer):
             self._error(node, f"`{ufunc}.at`, numpy's in-place scatter",
                         f"Write its loop, whose element updates srcgrad differentiates: `for k in range(len(idx)): "
                         f"a[idx[k]] += v[k]` (repeated indices add up, as with {ufunc}.at).")
+        if func is not None and syntax.dotted_name(func) in ("np.fill_diagonal", "numpy.fill_diagonal"):
+            self._error(node, "`np.fill_diagonal`, which writes into its array in place",
+                        "Write the diagonal by its elements, which srcgrad differentiates: `for i in range(n): "
+                        "K[i, i] = c` (or add to it: `K = K + c * np.eye(n)`).")
         if getattr(node.value, "srcgrad_user", None) is None and not appends:
             self._error(node, "an expression statement (a call whose result is discarded)",
                         "Assign the result, or remove the call (printing and other side effects are not "
