@@ -1647,3 +1647,19 @@ def diagonal_filled_in_place(x):
     K = np.outer(np.ones(3) * x, np.ones(3))
     np.fill_diagonal(K, 1.0)
     return np.sum(K)
+
+
+def backward_recursion_by_reversed_range(x, a):
+    # `for t in reversed(range(n))`, a backward recursion (a value function, a discounted return):
+    # refused before with advice to write range(n - 1, -1, -1), which it now is
+    v = 0.0
+    for t in reversed(range(len(x))):
+        v = a * v + x[t] ** 2
+    for t in reversed(range(1, len(x))):
+        v = v + x[t] * x[t - 1]
+    return v
+
+
+def sum_over_a_slice_object(x):
+    window = slice(1, 3)
+    return np.sum(np.ones(4)[window] * x)

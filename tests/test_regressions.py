@@ -169,6 +169,7 @@ CASES = [
     (rf.batched_oscillators_by_ellipsis, (np.array([1.0, 2.0, 0.5]), np.array([0.3, -0.2, 0.5])), (0, 1)),
     (rf.periodic_diffusion_by_roll, (RNG.standard_normal((4, 5)), 0.1), (0, 1)),
     (rf.diagonal_by_method, (RNG.standard_normal((3, 3)),), 0),
+    (rf.backward_recursion_by_reversed_range, (np.array([0.3, -0.5, 0.9, 0.2]), 0.7), (0, 1)),
     (rf.intercept_column_by_column_stack, (RNG.standard_normal(3), RNG.standard_normal((5, 2)), RNG.standard_normal(5)), (0, 1)),
 ]
 # forward mode follows numpy's views; reverse mode refuses what it cannot restore faithfully
@@ -455,6 +456,12 @@ def test_float32_arrays_on_numba():
         np.testing.assert_allclose(gradient, expected, rtol=1e-12)
     assert srcgrad.jvp(rf.sum_of_squared_projections, backend="numba")(w, X, np.ones(3, np.float32))[1] == \
         pytest.approx(np.sum(expected), rel=1e-12)
+
+
+def test_a_slice_object_is_refused_with_advice():
+    """`window = slice(1, 3)` then `x[window]`: the advice was about reversed and zip."""
+    with pytest.raises(srcgrad.NoRuleError, match=r"(?s)regression_functions.py:\d+.*a slice object.*`x\[a:b\]`"):
+        srcgrad.grad(rf.sum_over_a_slice_object, backend="python")(0.5)
 
 
 @pytest.mark.parametrize("api", ["jacfwd", "jacrev", "hessian"])

@@ -228,6 +228,14 @@ class _Resolver(gast.NodeTransformer):
         if marked is not None:   # srcgrad.checkpoint(range(n), ...): reverse mode checkpoints the loop
             node.iter = iterator = iterator.args[0]
             node.srcgrad_checkpoint = marked
+        if self._calls_builtin(iterator, "reversed") and len(iterator.args) == 1 and self._calls_builtin(iterator.args[0], "range") \
+                and 1 <= len(iterator.args[0].args) <= 2 and not iterator.args[0].keywords:
+            # reversed(range(n)), reversed(range(a, b)): range(b - 1, a - 1, -1)
+            bounds = iterator.args[0].args
+            start, stop = (bounds[0], bounds[1]) if len(bounds) == 2 else (syntax.const(0), bounds[0])
+            node.iter = iterator = gast.copy_location(syntax.call(
+                "range", syntax.binop(stop, "-", syntax.const(1)), syntax.binop(start, "-", syntax.const(1)),
+                syntax.const(-1)), iterator)
         if self._is_prange(iterator):   # numba's parallel range: a range whose iterations are independent
             iterator.func = syntax.name("range")
             node.srcgrad_parallel = True
@@ -503,6 +511,9 @@ class _Resolver(gast.NodeTransformer):
                 node.func, node.srcgrad_rule = syntax.dotted(rule.emitted), rule
                 return node
             raise NoRuleError(f"{self.parsed.location(node)}\n`{spelled}`, a function of {module}: {advice}")
+        if obj is slice:
+            raise NoRuleError(f"{self.parsed.location(node)}\nsrcgrad does not follow a slice object (`{spelled}(...)`) "
+                              f"into the index that uses it. Write the slice in the index itself: `x[a:b]`.")
         if isinstance(obj, type) and obj.__module__ == "builtins":   # zip, reversed, map, filter: not a function of numbers
             raise NoRuleError(
                 f"{self.parsed.location(node)}\nsrcgrad does not differentiate through `{spelled}` here. Loop over "
