@@ -1663,3 +1663,16 @@ def backward_recursion_by_reversed_range(x, a):
 def sum_over_a_slice_object(x):
     window = slice(1, 3)
     return np.sum(np.ones(4)[window] * x)
+
+
+def branch_temporaries_in_an_unrolled_loop(x):
+    # a loop over a tuple, unrolled, whose copies each bind an index array and a gather in a branch
+    # not taken: reverse mode read them before any copy bound them (fuzz 962:1491:0)
+    total = 0.0
+    for scale in (0.5, x[0]):
+        if scale > 0.7:
+            picked = x[np.array([0, 2])]
+            total = total + np.sum(picked) * scale
+        else:
+            total = total + x[1] * scale
+    return total

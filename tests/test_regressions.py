@@ -170,6 +170,8 @@ CASES = [
     (rf.periodic_diffusion_by_roll, (RNG.standard_normal((4, 5)), 0.1), (0, 1)),
     (rf.diagonal_by_method, (RNG.standard_normal((3, 3)),), 0),
     (rf.backward_recursion_by_reversed_range, (np.array([0.3, -0.5, 0.9, 0.2]), 0.7), (0, 1)),
+    (rf.branch_temporaries_in_an_unrolled_loop, (np.array([0.3, -0.5, 0.9]),), 0),
+    (rf.branch_temporaries_in_an_unrolled_loop, (np.array([0.9, -0.5, 0.4]),), 0),
     (rf.intercept_column_by_column_stack, (RNG.standard_normal(3), RNG.standard_normal((5, 2)), RNG.standard_normal(5)), (0, 1)),
 ]
 # forward mode follows numpy's views; reverse mode refuses what it cannot restore faithfully

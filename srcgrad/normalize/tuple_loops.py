@@ -17,6 +17,7 @@ from __future__ import annotations
 import gast
 
 from .. import syntax
+from ..analyze.dataflow import upward_exposed
 
 ROWS_OF = "srcgrad_rows_of"   # the names a desugared loop iterates over, on its loop
 
@@ -38,7 +39,8 @@ def _unroll_once(tree: gast.FunctionDef, kinds: dict, names) -> bool:
             if lengths is None or stmt not in block:
                 continue
             position = block.index(stmt)
-            block[position:position + 1] = _unrolled(stmt, min(lengths), _read_elsewhere(tree, stmt), names)
+            block[position:position + 1] = _unrolled(stmt, min(lengths), _read_elsewhere(tree, stmt), names,
+                                                     _names_outside(tree, stmt))
             _drop_unused_lengths(block, position, stmt.iter.args)
             changed = True
     return changed
@@ -72,7 +74,7 @@ def _indexed_tuple_lengths(stmt, tree, kinds: dict) -> list | None:
     return [len(kinds[items])] if indexed and isinstance(kinds.get(items), tuple) else None
 
 
-def _unrolled(loop: gast.For, count: int, index_read_after: bool, names) -> list:
+def _unrolled(loop: gast.For, count: int, index_read_after: bool, names, tree_names_outside: set) -> list:
     """The body once per item, the loop's index a constant in each copy; the index keeps its last
     value after the copies where code after the loop reads it (`enumerate`'s `k`), as Python's does.
     (A tuple the copies bind in turn, `params_row_index`, split_names then names once per copy.)"""
@@ -81,6 +83,7 @@ def _unrolled(loop: gast.For, count: int, index_read_after: bool, names) -> list
     if body and getattr(body[-1], "srcgrad_loop_exit", False):   # reverse mode's `if exit_loop: break`
         body, exit_flag = body[:-1], body[-1].test.id
     copies = [[syntax.substitute(stmt, {index: syntax.const(k)}) for stmt in body] for k in range(count)]
+    _own_names_per_copy(copies, loop, tree_names_outside, names)
     jumps = _jumps(body)
     if exit_flag is not None:   # once the flag is up, the items after are skipped, as the loop skipped them
         out = copies[0] if copies else []
@@ -133,6 +136,21 @@ def _jumps(body: list) -> set:
         elif isinstance(stmt, gast.If):
             found |= _jumps(stmt.body) | _jumps(stmt.orelse)
     return found
+
+
+def _own_names_per_copy(copies: list, loop: gast.For, outside: set, names) -> None:
+    """The names an iteration binds for itself (bound in the body, not read there before being
+    bound, nor anywhere outside the loop) get a name of their own in each copy but the last: a
+    copy's temporaries bound in a branch would otherwise share one adjoint with the next copy's,
+    made at the top of the function where the branch may not have bound them."""
+    own = syntax.stored_names(loop.body) - upward_exposed(loop.body) - outside - {loop.target.id}
+    for k, copy in enumerate(copies[:-1]):
+        syntax.rename(copy, {name: names.fresh(f"{name}_{k}") for name in sorted(own)})
+
+
+def _names_outside(tree: gast.FunctionDef, loop: gast.For) -> set:
+    inside = {id(node) for node in syntax.walk(loop)}
+    return {node.id for node in syntax.walk(tree) if isinstance(node, gast.Name) and id(node) not in inside}
 
 
 def _read_elsewhere(tree: gast.FunctionDef, loop: gast.For) -> bool:

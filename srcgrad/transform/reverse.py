@@ -395,8 +395,10 @@ class ReverseTransform(LoopReversal, RowKeeping, Checkpointing):
         kind = self.kinds.get(name, K.UNKNOWN)
         if K.is_scalar(kind):
             value = syntax.const({K.FLOAT: 0.0, K.INT: 0, K.BOOL: False}[kind])
-        elif K.is_array(kind) and K.ndim(kind) is not None and kind.startswith("a"):
+        elif K.is_array(kind) and K.ndim(kind) is not None:   # of floats, or of ints ("ia1": indices)
             value = syntax.call("np.empty", syntax.tuple_([syntax.const(0)] * K.ndim(kind)))
+            if kind.startswith("ia"):
+                value.args.append(syntax.attribute("np", "int64"))
         else:
             return
         if ("first binding", name) not in self._tapes:
