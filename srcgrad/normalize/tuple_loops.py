@@ -48,26 +48,11 @@ def _unroll_once(tree: gast.FunctionDef, kinds: dict, names) -> bool:
 
 def _tuple_lengths(stmt, kinds: dict) -> list | None:
     """The lengths of the tuples a marked loop iterates over, or None (not such a loop)."""
-    marked = getattr(stmt, ROWS_OF, None)
-    if not isinstance(stmt, gast.For) or not marked:
-        return None
-    iterated = _read_by_index(stmt)   # the names as they are now (inlining renames a callee's names)
-    if len(iterated) != len(marked):
+    iterated = getattr(stmt, ROWS_OF, None)
+    if not isinstance(stmt, gast.For) or not iterated:
         return None
     found = [kinds.get(name) for name in iterated]
     return [len(kind) for kind in found] if all(isinstance(kind, tuple) for kind in found) else None
-
-
-def _read_by_index(loop: gast.For) -> list:
-    """The names whose rows the loop's first statements read by its index (`v = items[row_index]`)."""
-    names = []
-    for stmt in loop.body:
-        value = stmt.value if isinstance(stmt, gast.Assign) else None
-        if not (isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name)
-                and isinstance(value.slice, gast.Name) and value.slice.id == loop.target.id):
-            break
-        names.append(value.value.id)
-    return names
 
 
 def _indexed_tuple_lengths(stmt, tree, kinds: dict) -> list | None:
