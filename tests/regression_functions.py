@@ -1676,4 +1676,3 @@ def branch_temporaries_in_an_unrolled_loop(x):
         else:
             total = total + x[1] * scale
     return total
-
