@@ -29,21 +29,9 @@ SIZED = "srcgrad_sized_comprehensions"   # on the function: list name -> (its le
 
 def lower_comprehensions(parsed: ParsedFunction, names) -> None:
     sized = {}
-    parsed.tree.body = _block(parsed.tree.body, names, sized)
+    syntax.expand_statements(parsed.tree.body, lambda stmt: _statement(stmt, names, sized))
     if sized:
         setattr(parsed.tree, SIZED, sized)
-
-
-def _block(stmts: list, names, sized: dict) -> list:
-    out = []
-    for stmt in stmts:
-        for field in ("body", "orelse"):
-            block = getattr(stmt, field, None)
-            if isinstance(block, list) and block and isinstance(block[0], gast.stmt) \
-                    and not isinstance(stmt, (gast.FunctionDef, gast.ClassDef)):
-                setattr(stmt, field, _block(block, names, sized))
-        out += _statement(stmt, names, sized)
-    return out
 
 
 def sized_comprehensions(tree: gast.FunctionDef, kinds: dict) -> bool:
@@ -80,7 +68,8 @@ def _statement(stmt, names, sized: dict) -> list:
         built = counted[0] + built + _loops(comprehension, comprehension.generators, items, names, counted[1])
         for new in built:
             _locate(new, stmt)
-        before += _block(built, names, sized)   # comprehensions inside the element: loops in the loop
+        syntax.expand_statements(built, lambda inner: _statement(inner, names, sized))   # in the element: loops in the loop
+        before += built
         _replace(holder, field, comprehension, syntax.name(items))
     return before + [stmt]
 
