@@ -396,7 +396,7 @@ class ModuleBuilder:
         work.kinds = infer()
         while index_dict_keys(work.tree, work.kinds, unit.parsed.location):   # a dict in a dict: again
             work.kinds = infer()
-        if unroll_tuple_loops(work.tree, work.kinds, work.names):   # for W, b in layers: one copy per layer
+        while unroll_tuple_loops(work.tree, work.kinds, work.names):   # for W, b in layers: one copy per layer
             work.kinds = infer()
         if sized_comprehensions(work.tree, work.kinds):   # sum(w[i] * x[i] for i in range(n)): no list growth
             work.kinds = infer()

@@ -266,13 +266,19 @@ def substitute(node: gast.AST, mapping: dict[str, gast.AST]) -> gast.AST:
     return new
 
 
+ROWS_OF = "srcgrad_rows_of"   # the names a desugared loop iterates over, on its loop (tuple_loops.py)
+
+
 def rename(node: gast.AST | list, mapping: dict[str, str]):
-    """Rename names (loads and stores) in place; returns node."""
+    """Rename names (loads and stores) in place, and the names a loop's `ROWS_OF` mark lists;
+    returns node."""
     nodes = node if isinstance(node, list) else [node]
     for root in nodes:
         for n in walk(root):
             if isinstance(n, gast.Name) and n.id in mapping:
                 n.id = mapping[n.id]
+            elif getattr(n, ROWS_OF, None):
+                setattr(n, ROWS_OF, [mapping.get(name, name) for name in getattr(n, ROWS_OF)])
     return node
 
 

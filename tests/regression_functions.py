@@ -1676,3 +1676,25 @@ def branch_temporaries_in_an_unrolled_loop(x):
         else:
             total = total + x[1] * scale
     return total
+
+
+def _weighted_terms(p):
+    total = 0.0
+    for w in (p, 2.0 * p):
+        total = total + w ** 2
+    return total
+
+
+def calls_a_tuple_looping_helper(x):
+    # a helper looping over a tuple, inlined into a loop of a caller whose own names (a
+    # comprehension's list) made the inliner rename the helper's: the loop was not unrolled (fuzz
+    # 962:1552:0, a tuple's .shape in the generated code)
+    squares = sum([v ** 2 for v in x])
+    k = 0
+    acc = 0.0
+    while True:
+        k += 1
+        if k > 3:
+            break
+        acc = acc + _weighted_terms(x[k % 3])
+    return acc + squares

@@ -19,19 +19,13 @@ import gast
 from .. import syntax
 from ..analyze.dataflow import upward_exposed
 
-ROWS_OF = "srcgrad_rows_of"   # the names a desugared loop iterates over, on its loop
+ROWS_OF = syntax.ROWS_OF
 
 
 def unroll_tuple_loops(tree: gast.FunctionDef, kinds: dict, names) -> bool:
     """Unroll, in place, each marked loop whose iterated names are all tuples of known length.
-    True when anything was unrolled (kinds must then be inferred again)."""
-    changed = False
-    while _unroll_once(tree, kinds, names):   # a loop inside one unrolled is in each copy: again
-        changed = True
-    return changed
-
-
-def _unroll_once(tree: gast.FunctionDef, kinds: dict, names) -> bool:
+    True when anything was unrolled: kinds must then be inferred again, and this called again
+    with them, since a loop inside one unrolled is in each copy under its copy's names."""
     changed = False
     for block in list(syntax.blocks(tree.body)):
         for stmt in list(block):
