@@ -43,6 +43,7 @@ from .normalize.resolve import Resolved, resolve
 from .normalize.scalarize import scalarize
 from .normalize.sequence_args import sequences_as_arrays
 from .normalize.small_arrays import unpack_small_arrays
+from .normalize.shapes import forward_allocation_shapes
 from .normalize.split_names import split_rebound_names
 from .normalize.tuple_loops import unroll_tuple_loops
 from .normalize.verify import verify_after
@@ -430,6 +431,7 @@ class ModuleBuilder:
             verify_after("scalarize", work.tree)
             _dump("scalarize", unit.parsed.name, work.tree)
             work.kinds = infer()
+        forward_allocation_shapes(work.tree, work.kinds)   # `z = np.empty(n)` ... `z.shape[0]` reads n
         return work
 
     def _transform(self, work: "_Work", unit: Unit, mode: str, wrt: tuple, name: str, options: dict):

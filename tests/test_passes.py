@@ -429,7 +429,7 @@ def test_a_fresh_array_costly_to_replay_is_read_back_from_a_tape():
     assert "out_rows = pushed_row(out_rows, out_row_ends, c, out)" in source
     assert "out = row_at(out_rows, out_row_ends, c)" in source and "product = out" in source
     assert "out by a copy per iteration" in source and "centred_rows" not in source
-    reverse = source[source.index("for c in range(k - 1, -1, -1)"):]
+    reverse = source[source.index("# reverse sweep"):]
     assert "packed_c[idx] * centred_i" not in reverse.replace("packed_c_idx", "packed_c[idx]")
 
 
@@ -472,7 +472,8 @@ def test_the_adjoint_of_an_element_added_to_in_place_is_handed_on_untouched():
     rng = np.random.default_rng(16)
     x, packed = rng.normal(size=5), rng.normal(size=10)
     source = _gradient_source(pf.packed_lower_times, (packed, x), (0, 1))
-    reverse_nest = source[source.index("for j in range(d - 1, "):]
+    reverse = source[source.index("# reverse sweep"):]
+    reverse_nest = reverse[reverse.index("for j in range("):]
     reverse_nest = reverse_nest[:reverse_nest.index("\n        for ") if "\n        for " in reverse_nest else None]
     assert "out_bar[j]" in reverse_nest and "out_bar[j] = 0.0" not in reverse_nest and "out_bar[j] +=" not in reverse_nest, source
 

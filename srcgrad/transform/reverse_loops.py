@@ -752,7 +752,8 @@ class LoopReversal:
 
     def _iterations_commute(self, plan, body) -> bool:
         """True when the iterations' adjoints may run in the primal's order: nothing is popped, and
-        every adjoint from outside the body is either only read or only accumulated into. Then the
+        every adjoint from outside the body is either only read, or only accumulated into, or an
+        array each iteration touches at its own index only (`a_bar[k]`: read, then reset). Then the
         reverse loop keeps the primal's header, which numba compiles (and vectorizes) best."""
         if not (plan.is_for and not plan.has_exit and not plan.logged and not plan.snapshots):
             return False
@@ -769,7 +770,8 @@ class LoopReversal:
                     if isinstance(t, (gast.Name, gast.Subscript))}   # x_bar[k] = 0.0 resets: order matters
         augmented = {syntax.base_name(n.target) for n in accumulations}
         read = {n.id for n in nodes if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and id(n) not in written_through}
-        return not (outer & assigned) and not (outer & augmented & read)
+        shared = outer - _own_index_only(nodes, plan.loop.target.id)
+        return not (shared & assigned) and not (shared & augmented & read)
 
     def _undo_writes(self, array, loop, heights) -> list:
         """Put back, newest first, the elements (or rows, or slices) this iteration overwrote,
@@ -820,6 +822,18 @@ class LoopReversal:
             offset = syntax.binop(syntax.name(iteration), "*", syntax.clone(plan.step))
             setup.append(syntax.assign(plan.loop.target.id, simplify(syntax.binop(syntax.clone(plan.start), "+", offset))))
         return header, setup
+
+
+def _own_index_only(nodes: list, index: str) -> set:
+    """The arrays that `nodes` (a loop body's) reach only as `array[index]`, `index` the loop's
+    variable and never bound in the body: each iteration touches an element no other one does."""
+    if any(isinstance(n, gast.Name) and n.id == index and not isinstance(n.ctx, gast.Load) for n in nodes):
+        return set()
+    indexed = {id(n.value) for n in nodes if isinstance(n, gast.Subscript) and isinstance(n.value, gast.Name)
+               and isinstance(n.slice, gast.Name) and n.slice.id == index}
+    names = {n.id for n in nodes if isinstance(n, gast.Name)}
+    return {name for name in names
+            if all(id(n) in indexed for n in nodes if isinstance(n, gast.Name) and n.id == name)}
 
 
 def _holds_a_loop(loop) -> bool:
