@@ -282,6 +282,22 @@ def rename(node: gast.AST | list, mapping: dict[str, str]):
     return node
 
 
+def located(new: gast.AST, old: gast.AST) -> gast.AST:
+    """`new`, and every node inside it without a position of its own, at `old`'s source position:
+    a refusal or comment naming a synthesized statement, or its parts, names the user's line."""
+    for attr in _POSITION:
+        if hasattr(old, attr):
+            setattr(new, attr, getattr(old, attr))
+    for node in walk(new):
+        if isinstance(node, (gast.expr, gast.stmt)) and getattr(node, "lineno", None) is None:
+            for attr in _POSITION:
+                setattr(node, attr, getattr(new, attr, None))
+    return new
+
+
+_POSITION = ("lineno", "col_offset", "end_lineno", "end_col_offset")
+
+
 def length_along(array: gast.AST, axis: int) -> gast.Subscript:
     """`array.shape[axis]` (the node `array` is used as it is: pass a fresh one)."""
     return subscript(gast.Attribute(value=array, attr="shape", ctx=gast.Load()), const(axis))

@@ -265,7 +265,8 @@ def test_prange_kernels_compile_to_ptx_without_a_gpu():
     made = [(srcgrad.value_and_grad(tf.least_squares, wrt=(0, 1), target="cuda"), (w, b, X, y), 2),
             (srcgrad.grad(tf.gmm_loglik_streaming, wrt=(0, 1, 2), target="cuda"), STREAMING, 1),
             (srcgrad.jvp(tf.gmm_loglik_streaming, wrt=(0, 1, 2), target="cuda"), STREAMING + STREAMING[:3], 1),
-            (srcgrad.vjp(tf.decay_residuals, target="cuda"), (w[:3], y, y, y), 1),
+            # the residuals' loop, then its adjoint: each iteration resets only its own r_bar[i]
+            (srcgrad.vjp(tf.decay_residuals, target="cuda"), (w[:3], y, y, y), 2),
             (srcgrad.jvp(tf.pair_energy, wrt=(0, 1), target="cuda"), (X, 1.5, X, 1.0), 1)]
     for derivative, args, kernels in made:
         ptx = kernels_to_ptx(derivative, *args)

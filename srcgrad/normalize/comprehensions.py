@@ -67,7 +67,7 @@ def _statement(stmt, names, sized: dict) -> list:
         counted = _counted(comprehension, items, names, sized)
         built = counted[0] + built + _loops(comprehension, comprehension.generators, items, names, counted[1])
         for new in built:
-            _locate(new, stmt)
+            syntax.located(new, stmt)
         syntax.expand_statements(built, lambda inner: _statement(inner, names, sized))   # in the element: loops in the loop
         before += built
         _replace(holder, field, comprehension, syntax.name(items))
@@ -152,9 +152,3 @@ def _loops(comprehension, generators: list, items: str, names, after: list) -> l
     return [gast.For(target=first.target, iter=first.iter, body=inner, orelse=[], type_comment=None)]
 
 
-def _locate(new, stmt) -> None:
-    """The statement's position on every node made for it, so refusals and comments name its line."""
-    for node in gast.walk(new):
-        if isinstance(node, (gast.expr, gast.stmt)) and getattr(node, "lineno", None) is None:
-            for attr in ("lineno", "col_offset", "end_lineno", "end_col_offset"):
-                setattr(node, attr, getattr(stmt, attr, None))

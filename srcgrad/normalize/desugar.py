@@ -120,7 +120,7 @@ def _lists_bound_apart(stmt) -> list:
             and all(isinstance(t, gast.Name) for t in stmt.targets[0].elts)
             and not syntax.stored_names(stmt.targets[0]) & syntax.names_in(stmt.value)):
         return [stmt]
-    return [_located(syntax.assign(target, value), stmt) for target, value in zip(stmt.targets[0].elts, stmt.value.elts)]
+    return [syntax.located(syntax.assign(target, value), stmt) for target, value in zip(stmt.targets[0].elts, stmt.value.elts)]
 
 
 def _refuse_list_arithmetic(parsed: ParsedFunction) -> None:
@@ -194,7 +194,7 @@ class _Desugar:
     def stmt(self, stmt) -> list:
         if isinstance(stmt, gast.Expr) and _appends(stmt.value):
             # items.append(v): the list is an array that grows, bound again to the longer one
-            return [_located(syntax.assign(stmt.value.args[0].id, stmt.value), stmt)]
+            return [syntax.located(syntax.assign(stmt.value.args[0].id, stmt.value), stmt)]
         if isinstance(stmt, gast.Assign) and isinstance(stmt.value, gast.List) and isinstance(stmt.targets[0], gast.Name):
             stmt.value = _list_as_array(stmt.value)
         if isinstance(stmt, gast.Pass) or (isinstance(stmt, gast.Expr) and not syntax.is_comment(stmt)
@@ -202,16 +202,16 @@ class _Desugar:
             return []   # a print shows values; the derivative computes without it
         if isinstance(stmt, gast.AugAssign):
             value = gast.BinOp(left=syntax.as_load(stmt.target), op=stmt.op, right=stmt.value)
-            assign = _located(syntax.assign(_merged_indices(stmt.target), value), stmt)
+            assign = syntax.located(syntax.assign(_merged_indices(stmt.target), value), stmt)
             assign.srcgrad_augmented = True   # numpy updates an array in place; srcgrad binds a new one
             return [assign]
         if isinstance(stmt, gast.AnnAssign):
-            return [_located(syntax.assign(stmt.target, stmt.value), stmt)] if stmt.value else []
+            return [syntax.located(syntax.assign(stmt.target, stmt.value), stmt)] if stmt.value else []
         if isinstance(stmt, gast.Assign) and len(stmt.targets) > 1:
             # a = b = v: v is evaluated once and both names refer to that one value
             last = stmt.targets[-1]
-            first = _located(syntax.assign(_merged_indices(last), stmt.value), stmt)
-            return [first] + [_located(syntax.assign(_merged_indices(t), syntax.as_load(last)), stmt)
+            first = syntax.located(syntax.assign(_merged_indices(last), stmt.value), stmt)
+            return [first] + [syntax.located(syntax.assign(_merged_indices(t), syntax.as_load(last)), stmt)
                               for t in stmt.targets[-2::-1]]
         if isinstance(stmt, gast.Assign) and _nested_unpacking(stmt.targets[0]):
             return self.block(self._unpack_in_steps(stmt))
@@ -237,11 +237,11 @@ class _Desugar:
             if isinstance(element, (gast.Tuple, gast.List)):
                 name = self.names.fresh("_".join(sorted(syntax.stored_names(element))) or "items")
                 elements.append(syntax.name(name, store=True))
-                inner.append(_located(syntax.assign(gast.Tuple(elts=element.elts, ctx=gast.Store()),
+                inner.append(syntax.located(syntax.assign(gast.Tuple(elts=element.elts, ctx=gast.Store()),
                                                     syntax.name(name)), stmt))
             else:
                 elements.append(element)
-        outer = _located(syntax.assign(gast.Tuple(elts=elements, ctx=gast.Store()), stmt.value), stmt)
+        outer = syntax.located(syntax.assign(gast.Tuple(elts=elements, ctx=gast.Store()), stmt.value), stmt)
         return [outer] + inner
 
     def for_loop(self, loop: gast.For) -> list:
@@ -284,7 +284,7 @@ class _Desugar:
                  for target, name in zip(targets, rows)]
         new = syntax.for_range(index, [stop], reads + loop.body)
         setattr(new, ROWS_OF, rows)   # a tuple's items, once kinds tell, are unrolled (tuple_loops.py)
-        return before + [_located(new, loop)]
+        return before + [syntax.located(new, loop)]
 
     def _enumerate(self, loop) -> list:
         target = loop.target
@@ -362,19 +362,8 @@ def _merged_indices(target):
 def _located_header(new, loop):
     """Give a statement made from a loop's header the position of `for target in iterable`, so
     its comment shows the header, not the whole loop."""
-    _located(new, loop)
+    syntax.located(new, loop)
     new.end_lineno, new.end_col_offset = loop.iter.end_lineno, loop.iter.end_col_offset
     return new
 
 
-def _located(new, old):
-    """Give a synthesized statement the source position of the statement it replaces, and so its
-    synthesized parts (`rows[row_index]`), which a refusal may name."""
-    for attr in ("lineno", "col_offset", "end_lineno", "end_col_offset"):
-        if hasattr(old, attr):
-            setattr(new, attr, getattr(old, attr))
-    for node in gast.walk(new):
-        if isinstance(node, (gast.expr, gast.stmt)) and getattr(node, "lineno", None) is None:
-            for attr in ("lineno", "col_offset", "end_lineno", "end_col_offset"):
-                setattr(node, attr, getattr(new, attr, None))
-    return new

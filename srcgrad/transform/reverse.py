@@ -67,6 +67,7 @@ class ReverseTransform(LoopReversal, RowKeeping, Checkpointing):
         self._first_run = False   # building a replay that runs code the forward sweep did not (see run)
         self._saved: dict = {}
         self._bound_outside = None   # names surely bound before the block forward_block emits, where known
+        self._bound_first: set = set()   # names bound at the top of the function (_bind_first)
         self._plans: dict = {}
         self._forward_taped: dict = {}   # inner loop id -> what it leaves, taped after it (reverse_loops.py)
         self._kept_runs: dict = {}   # loop id -> names keeping its stored values for every run (reverse_loops.py)
@@ -401,8 +402,8 @@ class ReverseTransform(LoopReversal, RowKeeping, Checkpointing):
                 value.args.append(syntax.attribute("np", "int64"))
         else:
             return
-        if ("first binding", name) not in self._tapes:
-            self._tapes[("first binding", name)] = True
+        if name not in self._bound_first:
+            self._bound_first.add(name)
             self.hoisted.append(syntax.assign(name, value))
 
     def forward_stmt(self, stmt, region: bool) -> list:
