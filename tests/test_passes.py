@@ -685,3 +685,29 @@ def test_a_name_holding_a_number_then_an_array_gets_a_name_per_stretch():
         "        q = A[i] * q_1\n"    # read after the loop: keeps its name
         "    s_1 = A[0] + s\n"
         "    return np.sum(s_1) + t + np.sum(q)\n")
+
+
+def test_a_fresh_arrays_shape_is_the_shape_it_was_made_with():
+    """RK4's stages come from an inlined helper that fills `z = np.empty(n)`, and scalarized lines
+    combine them, sized by the stages (`k1.shape[0]`): those sizes read `n` instead, in the primal
+    (normalize/shapes.py), so no sweep reads the shape of a stage (numba bounded the reverse loops
+    by a fresh array's shape field and compiled them a third slower)."""
+    x = np.linspace(0.2, 0.9, 12)
+    source = _gradient_source(pf.rk4_last, (x, 3), 0)
+    assert not re.search(r"\b(k[1-4]|z(_\d)?)\.shape\b", source), source
+
+
+def test_a_shape_read_after_its_size_is_bound_again_keeps_reading_the_array():
+    """`z = np.empty(n)`, then `n` bound anew: `z.shape[0]` is still the old n."""
+    def grown(x):
+        n = x.shape[0]
+        z = np.empty(n)
+        for i in range(n):
+            z[i] = x[i] * x[i]
+        n = n + 1
+        total = 0.0
+        for i in range(z.shape[0]):
+            total += z[i] * (n + i)
+        return total
+    source = _gradient_source(grown, (np.array([0.3, -0.7, 1.1]),), 0)
+    assert "z.shape" in source
