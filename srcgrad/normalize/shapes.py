@@ -41,8 +41,11 @@ def _block(block: list, kinds: dict) -> bool:
 
 
 def _rebound(stmt) -> set:
-    """The names `stmt` binds anew (an element write into an array keeps its shape)."""
-    return {n.id for n in syntax.walk(stmt) if isinstance(n, gast.Name) and not isinstance(n.ctx, gast.Load)}
+    """The names `stmt` binds anew, or whose shape it sets (`a.shape = (n, m)`); an element write
+    into an array keeps its shape."""
+    return {n.id for n in syntax.walk(stmt) if isinstance(n, gast.Name) and not isinstance(n.ctx, gast.Load)} | \
+        {n.value.id for n in syntax.walk(stmt) if isinstance(n, gast.Attribute) and isinstance(n.value, gast.Name)
+         and not isinstance(n.ctx, gast.Load)}
 
 
 def _bound_shape(stmt, shapes: dict, kinds: dict) -> list | None:
