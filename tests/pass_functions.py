@@ -464,3 +464,26 @@ def lstm_sequence(w, state, seq):
         y, state = lstm_layers(w, state, seq[t])
         total += np.sum(y * seq[t])
     return total
+
+
+def heun_stage(x, y):
+    # a right-hand side filling a work array made like its argument
+    z = np.empty_like(x)
+    z[0] = x[0]
+    for i in range(1, z.shape[0]):
+        z[i] = x[i] * y[i - 1]
+    return z
+
+
+def heun_last(x, steps):
+    # Heun's method written the Fortran way: each step fills a new state array element by element
+    y = np.zeros(len(x))
+    h = 1.0 / steps
+    for _ in range(steps):
+        k1 = heun_stage(x, y)
+        k2 = heun_stage(x, y + h * k1)
+        w = np.zeros_like(y)
+        for i in range(len(w)):
+            w[i] = y[i] + 0.5 * h * (k1[i] + k2[i])
+        y = w
+    return y[-1]

@@ -711,3 +711,16 @@ def test_a_shape_read_after_its_size_is_bound_again_keeps_reading_the_array():
         return total
     source = _gradient_source(grown, (np.array([0.3, -0.7, 1.1]),), 0)
     assert "z.shape" in source
+
+
+def test_a_step_filled_element_by_element_is_not_replayed_for_its_shape():
+    """Heun's method, each step's state a new `np.zeros_like(y)` filled in a loop: the reverse sweep
+    reads only the state's shape, which is `y`'s (shapes.py), and its elements nowhere, so it
+    neither replays that loop nor the stages it reads (dataflow: reading a shape shares no memory;
+    before, `w_bar = filled_like(w_bar, w, ...)` counted as sharing w's, which kept the loop)."""
+    x = np.linspace(0.2, 0.9, 12)
+    source = _gradient_source(pf.heun_last, (x, 3), 0)
+    reverse = "\n".join(line for line in source[source.index("# reverse sweep"):].splitlines()
+                        if not line.strip().startswith("#"))
+    assert "w[i] =" not in reverse and "z[i_1] =" not in reverse, source
+    assert not re.search(r"\b(w|z|z_1|k1|k2)\.shape\b|len\((w|z|k1|k2)\)", source), source

@@ -183,7 +183,7 @@ def writes_into_new_arrays(stmts: list, scalars=frozenset()) -> dict:
             return {array: names for array, names in new.items()
                     if not ({array} | names) & mentioned and array not in bound_names(stmt)}
         bound = bound_names(stmt)
-        read = syntax.loaded_names(stmt.value)
+        read = {name for name in _reads(stmt.value) if not name.endswith(".shape")}   # a shape read shares nothing
         made = isinstance(stmt.targets[0], gast.Name) and makes_new_array(stmt)
         out = {}
         for array, names in new.items():

@@ -1,37 +1,61 @@
 """Allocation shapes: `z = np.empty(n)` ... `m = z.shape[0]` reads `m = n`, the shape it was made with.
 
 Inlined helpers and scalarized lines size their loops by the arrays they fill (`n_4 = k1.shape[0]`
-where `k1 = z` and `z = np.empty(n)`). The value is the same, but in the derivative the reverse
-sweep must then replay the allocation only to read its shape, and numba compiles loops bounded by
-a fresh array's shape field markedly worse (an RK4 step's adjoint: 82 against 56 µs). After this
-pass no statement reads the shape of an array allocated from a known shape (np.empty, np.zeros,
-np.ones, np.full, directly or through plain aliases) in the same block while the names that shape
-is made of still hold their values there; such reads are those names.
+where `k1 = z` and `z = np.empty(n)`; `for i in range(len(w))` where `w = np.zeros_like(y)`).
+The value is the same, but in the derivative the reverse sweep must then replay the allocation
+only to read its shape, and numba compiles loops bounded by a fresh array's shape field markedly
+worse (an RK4 step's adjoint: 82 against 56 µs). After this pass no statement reads the shape
+(`.shape`, `.shape[c]`, `len`) of an array allocated in the same block from known sizes
+(np.empty, np.zeros, np.ones, np.full) or like another array (np.empty_like and its kin,
+np.copy, np.empty(a.shape)), directly or through plain aliases, while what that shape was made
+from still holds its value there: such reads read those sizes, or that other array's shape.
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import gast
 
 from .. import syntax
 from ..analyze import kinds as K
 
-_ALLOCATIONS = ("np.empty", "np.zeros", "np.ones", "np.full")
+_FROM_SIZES = ("np.empty", "np.zeros", "np.ones", "np.full")
+_LIKE = ("np.empty_like", "np.zeros_like", "np.ones_like", "np.full_like", "np.copy")
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """An array's shape: its sizes (atoms), or the shape of the array `like`."""
+
+    sizes: tuple = ()
+    like: str | None = None
+
+    def names(self) -> set:
+        return {self.like} if self.like is not None else syntax.names_in(list(self.sizes))
+
+    def read(self, axis: int | None):
+        """The expression `.shape` (axis None) or `.shape[axis]` of such an array reads."""
+        if self.like is not None:
+            shape = gast.Attribute(value=syntax.name(self.like), attr="shape", ctx=gast.Load())
+            return shape if axis is None else syntax.subscript(shape, syntax.const(axis))
+        if axis is None:
+            return gast.Tuple(elts=[syntax.clone(a) for a in self.sizes], ctx=gast.Load())
+        return syntax.clone(self.sizes[axis]) if -len(self.sizes) <= axis < len(self.sizes) else None
 
 
 def forward_allocation_shapes(tree: gast.FunctionDef, kinds: dict) -> bool:
-    """Rewrite, in place, each `a.shape` and `a.shape[c]` of a freshly allocated `a`; True when
-    anything changed."""
+    """Rewrite, in place, each shape read of a freshly allocated array; True when anything changed."""
     return any([_block(block, kinds) for block in list(syntax.blocks(tree.body))])
 
 
 def _block(block: list, kinds: dict) -> bool:
-    """One block's statements in order, with the shapes (lists of atoms) of the arrays allocated
-    so far in it that still hold, by name."""
+    """One block's statements in order, with the shapes of the arrays allocated so far in it that
+    still hold, by name."""
     shapes, changed = {}, False
     for stmt in block:
         stored = _rebound(stmt)
         for name in list(shapes):   # a loop's body may rebind them after a read: its reads keep theirs
-            if name in stored or syntax.names_in(shapes[name]) & stored:
+            if name in stored or shapes[name].names() & stored:
                 del shapes[name]
         changed |= _rewrite_reads(stmt, shapes)
         bound = _bound_shape(stmt, shapes, kinds)
@@ -48,21 +72,35 @@ def _rebound(stmt) -> set:
          and not isinstance(n.ctx, gast.Load)}
 
 
-def _bound_shape(stmt, shapes: dict, kinds: dict) -> list | None:
-    """The shape `name = np.empty(shape)` (or `name = other`, an alias) gives `name`, as atoms."""
+def _bound_shape(stmt, shapes: dict, kinds: dict) -> _Shape | None:
+    """The shape `name = np.empty(shape)`, `name = np.zeros_like(a)` (or `name = other`, an alias)
+    gives `name`."""
     if not (isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], gast.Name)):
         return None
     value, name = stmt.value, stmt.targets[0].id
     if isinstance(value, gast.Name):
         return shapes.get(value.id)
     rule = getattr(value, "srcgrad_rule", None)
-    if not (isinstance(value, gast.Call) and rule is not None and rule.name in _ALLOCATIONS and value.args):
+    if not (isinstance(value, gast.Call) and rule is not None and value.args and not value.keywords):
         return None
-    shape = value.args[0]
-    atoms = shape.elts if isinstance(shape, gast.Tuple) else [shape]
+    first = value.args[0]
+    if rule.name in _LIKE:
+        return _like(first, name, shapes, kinds)
+    if rule.name not in _FROM_SIZES:
+        return None
+    if _shape_of(first) is not None:   # np.empty(a.shape)
+        return _like(first.value, name, shapes, kinds)
+    atoms = first.elts if isinstance(first, gast.Tuple) else [first]
     if not all(_integer_atom(atom, kinds) for atom in atoms) or name in syntax.names_in(atoms):
         return None
-    return [syntax.clone(atom) for atom in atoms]
+    return _Shape(sizes=tuple(syntax.clone(atom) for atom in atoms))
+
+
+def _like(array, name: str, shapes: dict, kinds: dict) -> _Shape | None:
+    """The shape of an array made like `array`: `array`'s own, or what is known of it."""
+    if not (isinstance(array, gast.Name) and array.id != name and K.is_array(kinds.get(array.id))):
+        return None
+    return shapes.get(array.id, _Shape(like=array.id))
 
 
 def _integer_atom(atom, kinds: dict) -> bool:
@@ -88,18 +126,20 @@ def _rewrite_reads(stmt, shapes: dict) -> bool:
 
 
 def _shape_read(node, shapes: dict):
-    """The atoms `node` reads when it is `a.shape[c]` or `a.shape` of an `a` in `shapes`."""
+    """What `node` reads when it is `a.shape[c]`, `a.shape` or `len(a)` of an `a` in `shapes`."""
     if isinstance(node, gast.Subscript) and isinstance(node.slice, gast.Constant) and type(node.slice.value) is int:
-        atoms = _shape_of(node.value, shapes)
-        if atoms is not None and -len(atoms) <= node.slice.value < len(atoms):
-            return syntax.clone(atoms[node.slice.value])
-        return None
-    atoms = _shape_of(node, shapes)
-    return None if atoms is None else gast.Tuple(elts=[syntax.clone(a) for a in atoms], ctx=gast.Load())
+        name = _shape_of(node.value)
+        return shapes[name].read(node.slice.value) if name in shapes else None
+    if isinstance(node, gast.Call) and getattr(getattr(node, "srcgrad_rule", None), "name", None) == "len" \
+            and len(node.args) == 1 and isinstance(node.args[0], gast.Name) and node.args[0].id in shapes:
+        return shapes[node.args[0].id].read(0)
+    name = _shape_of(node)
+    return shapes[name].read(None) if name in shapes else None
 
 
-def _shape_of(node, shapes: dict) -> list | None:
+def _shape_of(node) -> str | None:
+    """`a` for the expression `a.shape` (read), else None."""
     if isinstance(node, gast.Attribute) and node.attr == "shape" and isinstance(node.value, gast.Name) \
             and isinstance(node.ctx, gast.Load):
-        return shapes.get(node.value.id)
+        return node.value.id
     return None
