@@ -20,7 +20,6 @@ from ..errors import UnsupportedSyntaxError
 from ..frontend.parse import ParsedFunction
 from ..rules import registry
 from .names import NameGenerator
-from .tuple_loops import ROWS_OF
 
 _OP_NAMES = {gast.Add: "add", gast.Sub: "sub", gast.Mult: "mul", gast.Div: "div", gast.Pow: "pow",
              gast.FloorDiv: "floordiv", gast.Mod: "mod", gast.MatMult: "matmul"}
@@ -119,7 +118,7 @@ class _Anf:
         if stmt.iter.keywords or not 1 <= len(args) <= 3:
             self._reject(stmt, "range() with keyword or missing arguments")
         loop = syntax.for_range(stmt.target.id, args, self.block(stmt.body))
-        for mark in ("srcgrad_parallel", "srcgrad_checkpoint", ROWS_OF):   # prange, srcgrad.checkpoint, rows of
+        for mark in ("srcgrad_parallel", "srcgrad_checkpoint", syntax.ROWS_OF):   # prange, srcgrad.checkpoint, rows of
             if hasattr(stmt, mark):
                 setattr(loop, mark, getattr(stmt, mark))
         self.emit(loop)

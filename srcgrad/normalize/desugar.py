@@ -16,7 +16,6 @@ from ..rules import registry
 from ..errors import UnsupportedSyntaxError
 from ..frontend.parse import ParsedFunction
 from .names import NameGenerator
-from .tuple_loops import ROWS_OF
 
 
 def desugar(parsed: ParsedFunction, names: NameGenerator) -> None:
@@ -283,7 +282,7 @@ class _Desugar:
         reads = [_located_header(syntax.assign(target, syntax.subscript(syntax.name(name), syntax.name(index))), loop)
                  for target, name in zip(targets, rows)]
         new = syntax.for_range(index, [stop], reads + loop.body)
-        setattr(new, ROWS_OF, rows)   # a tuple's items, once kinds tell, are unrolled (tuple_loops.py)
+        setattr(new, syntax.ROWS_OF, rows)   # a tuple's items, once kinds tell, are unrolled (tuple_loops.py)
         return before + [syntax.located(new, loop)]
 
     def _enumerate(self, loop) -> list:

@@ -50,26 +50,32 @@ def forward_allocation_shapes(tree: gast.FunctionDef, kinds: dict) -> bool:
 
 def _block(block: list, kinds: dict) -> bool:
     """One block's statements in order, with the shapes of the arrays allocated so far in it that
-    still hold, by name."""
-    shapes, changed = {}, False
+    still hold, by name, and for each name the arrays whose shape it is or is made from."""
+    shapes, depending, changed = {}, {}, False
     for stmt in block:
-        stored = _rebound(stmt)
-        for name in list(shapes):   # a loop's body may rebind them after a read: its reads keep theirs
-            if name in stored or shapes[name].names() & stored:
-                del shapes[name]
+        for name in _rebound(stmt):   # a loop's body may rebind them after a read: its reads keep theirs
+            for array in depending.pop(name, ()):
+                shapes.pop(array, None)
         changed |= _rewrite_reads(stmt, shapes)
         bound = _bound_shape(stmt, shapes, kinds)
         if bound is not None:
-            shapes[stmt.targets[0].id] = bound
+            array = stmt.targets[0].id
+            shapes[array] = bound
+            for name in bound.names() | {array}:
+                depending.setdefault(name, set()).add(array)
     return changed
 
 
 def _rebound(stmt) -> set:
     """The names `stmt` binds anew, or whose shape it sets (`a.shape = (n, m)`); an element write
     into an array keeps its shape."""
-    return {n.id for n in syntax.walk(stmt) if isinstance(n, gast.Name) and not isinstance(n.ctx, gast.Load)} | \
-        {n.value.id for n in syntax.walk(stmt) if isinstance(n, gast.Attribute) and isinstance(n.value, gast.Name)
-         and not isinstance(n.ctx, gast.Load)}
+    found = set()
+    for node in syntax.walk(stmt):
+        if isinstance(node, gast.Name) and not isinstance(node.ctx, gast.Load):
+            found.add(node.id)
+        elif isinstance(node, gast.Attribute) and isinstance(node.value, gast.Name) and not isinstance(node.ctx, gast.Load):
+            found.add(node.value.id)
+    return found
 
 
 def _bound_shape(stmt, shapes: dict, kinds: dict) -> _Shape | None:

@@ -19,9 +19,6 @@ import gast
 from .. import syntax
 from ..analyze.dataflow import upward_exposed
 
-ROWS_OF = syntax.ROWS_OF
-
-
 def unroll_tuple_loops(tree: gast.FunctionDef, kinds: dict, names) -> bool:
     """Unroll, in place, each marked loop whose iterated names are all tuples of known length.
     True when anything was unrolled: kinds must then be inferred again, and this called again
@@ -33,8 +30,8 @@ def unroll_tuple_loops(tree: gast.FunctionDef, kinds: dict, names) -> bool:
             if lengths is None or stmt not in block:
                 continue
             position = block.index(stmt)
-            block[position:position + 1] = _unrolled(stmt, min(lengths), _read_elsewhere(tree, stmt), names,
-                                                     _names_outside(tree, stmt))
+            mentioned, read = _names_outside(tree, stmt)
+            block[position:position + 1] = _unrolled(stmt, min(lengths), stmt.target.id in read, names, mentioned)
             _drop_unused_lengths(block, position, stmt.iter.args)
             changed = True
     return changed
@@ -42,7 +39,7 @@ def unroll_tuple_loops(tree: gast.FunctionDef, kinds: dict, names) -> bool:
 
 def _tuple_lengths(stmt, kinds: dict) -> list | None:
     """The lengths of the tuples a marked loop iterates over, or None (not such a loop)."""
-    iterated = getattr(stmt, ROWS_OF, None)
+    iterated = getattr(stmt, syntax.ROWS_OF, None)
     if not isinstance(stmt, gast.For) or not iterated:
         return None
     found = [kinds.get(name) for name in iterated]
@@ -142,15 +139,11 @@ def _own_names_per_copy(copies: list, loop: gast.For, outside: set, names) -> No
         syntax.rename(copy, {name: names.fresh(f"{name}_{k}") for name in sorted(own)})
 
 
-def _names_outside(tree: gast.FunctionDef, loop: gast.For) -> set:
+def _names_outside(tree: gast.FunctionDef, loop: gast.For) -> tuple[set, set]:
+    """The names mentioned outside `loop`, and those of them read there."""
     inside = {id(node) for node in syntax.walk(loop)}
-    return {node.id for node in syntax.walk(tree) if isinstance(node, gast.Name) and id(node) not in inside}
-
-
-def _read_elsewhere(tree: gast.FunctionDef, loop: gast.For) -> bool:
-    inside = {id(node) for node in syntax.walk(loop)}
-    return any(isinstance(node, gast.Name) and node.id == loop.target.id and isinstance(node.ctx, gast.Load)
-               and id(node) not in inside for node in syntax.walk(tree))
+    outside = [node for node in syntax.walk(tree) if isinstance(node, gast.Name) and id(node) not in inside]
+    return {n.id for n in outside}, {n.id for n in outside if isinstance(n.ctx, gast.Load)}
 
 
 def _drop_unused_lengths(block: list, end: int, stop: list) -> None:

@@ -831,9 +831,8 @@ def _own_index_only(nodes: list, index: str) -> set:
         return set()
     indexed = {id(n.value) for n in nodes if isinstance(n, gast.Subscript) and isinstance(n.value, gast.Name)
                and isinstance(n.slice, gast.Name) and n.slice.id == index}
-    names = {n.id for n in nodes if isinstance(n, gast.Name)}
-    return {name for name in names
-            if all(id(n) in indexed for n in nodes if isinstance(n, gast.Name) and n.id == name)}
+    mentions = [n for n in nodes if isinstance(n, gast.Name)]
+    return {n.id for n in mentions} - {n.id for n in mentions if id(n) not in indexed}
 
 
 def _holds_a_loop(loop) -> bool:
