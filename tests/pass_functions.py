@@ -487,3 +487,46 @@ def heun_last(x, steps):
             w[i] = y[i] + 0.5 * h * (k1[i] + k2[i])
         y = w
     return y[-1]
+
+
+def heat_work_array(u0, alpha, steps):
+    # the 1-D heat equation the Fortran way: one work array overwritten every step, then copied back
+    u = u0.copy()
+    n = u.shape[0]
+    work = np.zeros(n)
+    for _ in range(steps):
+        for i in range(1, n - 1):
+            work[i] = u[i] + alpha * (u[i + 1] - 2.0 * u[i] + u[i - 1])
+        for i in range(1, n - 1):
+            u[i] = work[i]
+    return np.sum(u * u)
+
+
+def squared_in_place(y, h, steps):
+    # each step squares the state in place (the adjoint reads each element's old value), then a
+    # work array reads the new state at a neighbour, and its element written first is read back
+    w = np.zeros(len(y))
+    y = y.copy()
+    total = 0.0
+    for _ in range(steps):
+        for i in range(len(y)):
+            y[i] = h * y[i] * y[i] + y[i]
+        for i in range(1, len(y)):
+            w[i] = y[i - 1] * y[i]
+            total += w[i] * w[i]
+    return total + np.sum(y)
+
+
+def heat2d_work_array(u0, alpha, steps):
+    # the same in 2-D: the writes sit in a nested loop, and the adjoint restores whole rows
+    u = u0.copy()
+    nx, ny = u.shape
+    work = np.zeros((nx, ny))
+    for _ in range(steps):
+        for i in range(1, nx - 1):
+            for j in range(1, ny - 1):
+                work[i, j] = u[i, j] + alpha * (u[i + 1, j] + u[i - 1, j] + u[i, j + 1] + u[i, j - 1] - 4.0 * u[i, j])
+        for i in range(1, nx - 1):
+            for j in range(1, ny - 1):
+                u[i, j] = work[i, j]
+    return np.sum(u * u)

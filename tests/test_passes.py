@@ -63,6 +63,11 @@ def _gradient_source(fn, args, wrt) -> str:
     return srcgrad.source(grad)
 
 
+def _code_after(source: str, marker: str) -> str:
+    """The lines of `source` after `marker`, comments left out."""
+    return "\n".join(line for line in source[source.index(marker):].splitlines() if not line.strip().startswith("#"))
+
+
 def _triangle_inputs(seed):
     """Packed triangular factors, centres and points for the pass_functions mixtures."""
     rng = np.random.default_rng(seed)
@@ -720,7 +725,30 @@ def test_a_step_filled_element_by_element_is_not_replayed_for_its_shape():
     before, `w_bar = filled_like(w_bar, w, ...)` counted as sharing w's, which kept the loop)."""
     x = np.linspace(0.2, 0.9, 12)
     source = _gradient_source(pf.heun_last, (x, 3), 0)
-    reverse = "\n".join(line for line in source[source.index("# reverse sweep"):].splitlines()
-                        if not line.strip().startswith("#"))
+    reverse = _code_after(source, "# reverse sweep")
     assert "w[i] =" not in reverse and "z[i_1] =" not in reverse, source
     assert not re.search(r"\b(w|z|z_1|k1|k2)\.shape\b|len\((w|z|k1|k2)\)", source), source
+
+
+def test_a_work_arrays_replayed_writes_undone_by_its_adjoint_are_not_replayed():
+    """The heat equation with one work array: each step's reverse replayed both loops (into `work`,
+    then back into `u`) only for the adjoint loops to restore every element they wrote from a copy
+    taken at loop entry, before reading anything (peephole.drop_undone_loop_writes). Neither loop's
+    replay, entry copy or per-step snapshot of `work` is left."""
+    source = _gradient_source(pf.heat_work_array, (np.linspace(0.1, 0.9, 9), 0.2, 3), (0, 1))
+    reverse = _code_after(source, "# reverse sweep")
+    assert not re.search(r"\b(work|u)\[i\] =", reverse), source
+    assert "at_entry" not in source and "work_snapshots" not in source, source
+    grid = np.linspace(0.1, 0.9, 20).reshape(5, 4)
+    source = _gradient_source(pf.heat2d_work_array, (grid, 0.1, 2), (0, 1))
+    reverse = _code_after(source, "# reverse sweep")
+    assert not re.search(r"\b(work|u)\[i, j\] =", reverse), source
+    assert "at_entry" not in source and "work_snapshots" not in source, source
+
+
+def test_a_loop_whose_writes_are_read_before_they_are_undone_is_replayed():
+    """The in-place square's writes reach the work array's loop, which reads them at a neighbour:
+    its replay stays; the work array's element read back after its write keeps its loop too."""
+    source = _gradient_source(pf.squared_in_place, (np.linspace(0.1, 0.9, 7), 0.3, 3), 0)
+    reverse = _code_after(source, "# reverse sweep")
+    assert re.search(r"\by\[i\] =", reverse), source

@@ -7,11 +7,20 @@ from .. import syntax
 from ..analyze import kinds as K
 from ..rules import registry
 from ..rules.registry import ElementwiseRule
+from ..rules.template import simplify
 
 def on_tape(stmt):
     """Mark a statement as tape traffic, which dead-code elimination keeps (see kept_as_tape)."""
     stmt.srcgrad_tape = True
     return stmt
+
+
+def backward_range(index: str, start, stop) -> gast.For:
+    """`for index in range(stop - 1, start - 1, -1)` with an empty body: a unit-step range walked backwards."""
+    end = syntax.const(-1) if isinstance(start, gast.Constant) and start.value == 0 else \
+        syntax.binop(syntax.clone(start), "-", syntax.const(1))
+    last = syntax.binop(syntax.clone(stop), "-", syntax.const(1))
+    return syntax.for_range(index, [simplify(last), simplify(end), syntax.const(-1)], [])
 
 
 def kept_as_tape(stmt) -> bool:

@@ -17,6 +17,8 @@ import gast
 
 from .. import syntax
 from ..analyze.dataflow import bound_names, mutated_arrays, own_reads
+from .array_restore import disjoint_position
+from .common import backward_range
 
 
 def _in_every_block(rewrite):
@@ -301,6 +303,135 @@ def _saved_before(stmts, old: str, array: str, key: str) -> bool:
     if isinstance(value, gast.Call) and value.args:
         value = value.args[0]   # np.copy(a[i]) for rows and slices
     return isinstance(value, gast.Subscript) and syntax.base_name(value) == array and syntax.fingerprint(value.slice) == key
+
+
+def drop_undone_loop_writes(shares: dict):
+    """`a_at_entry = np.copy(a)`, a replayed loop writing `a` at its own index (`a[i] = v`, or
+    `a[i, j] = v` in a nested loop), then its adjoint loop restoring that part (`a[i] = a_at_entry[i]`)
+    first thing in each iteration, with nothing between reading `a`: the loop-sized form of
+    `drop_undone_writes`. The replayed writes and the restores go, and the copy with them;
+    dead-code elimination then drops what only the writes read (for a work array, the whole
+    replayed loop)."""
+    def apply(code: list) -> list:
+        loads = Counter(n.id for n in syntax.nodes_in(code) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load))
+
+        @_in_every_block
+        def rewrite(out: list) -> list:
+            k = 0
+            while k < len(out):
+                found = _undone_loop_writes(out, k, shares, loads)
+                if found is None:
+                    k += 1
+                    continue
+                replay, adjoint, array = found
+                _drop_writes(replay.body, array)
+                del adjoint.body[_first_statement(adjoint.body)]
+                del out[k]
+            return out
+        return rewrite(code)
+    return apply
+
+
+def _undone_loop_writes(stmts: list, k: int, shares: dict, loads: Counter):
+    """(replayed loop, adjoint loop, array) when `stmts[k]` is an entry copy whose only use is the
+    adjoint loop's restore of what the replayed loop wrote, and nothing else sees those writes."""
+    copy = stmts[k]
+    if not (isinstance(copy, gast.Assign) and isinstance(copy.targets[0], gast.Name) and isinstance(copy.value, gast.Call)
+            and syntax.dotted_name(copy.value.func) == "np.copy" and len(copy.value.args) == 1
+            and isinstance(copy.value.args[0], gast.Name)):
+        return None
+    saved, array = copy.targets[0].id, copy.value.args[0].id
+    if loads[saved] != 1:
+        return None
+    watched = {array, saved} | set(shares.get(array, ()))
+    mentions = [j for j in range(k + 1, len(stmts)) if watched & syntax.names_in(stmts[j])]
+    if len(mentions) < 2:
+        return None
+    replay, adjoint = stmts[mentions[0]], stmts[mentions[1]]
+    if not (isinstance(replay, gast.For) and isinstance(adjoint, gast.For) and adjoint.body
+            and replay.target.id == adjoint.target.id and _same_iterations(replay, adjoint)):
+        return None
+    position = disjoint_position(replay, array)
+    restore, rest = adjoint.body[_first_statement(adjoint.body)], adjoint.body[_first_statement(adjoint.body) + 1:]
+    if (position is None or disjoint_position(adjoint, array) != position
+            or not _restores_from(restore, array, saved)
+            or (watched - {array}) & syntax.names_in(replay.body + rest)
+            or array in syntax.stored_names(rest) or _passed_to_calls(rest + replay.body, array)
+            or not _writes_last(replay.body, array)):
+        return None
+    return replay, adjoint, array
+
+
+def _same_iterations(replay, adjoint) -> bool:
+    """Whether two loops over unit-step ranges visit the same values, in either order."""
+    if syntax.fingerprint(replay.iter) == syntax.fingerprint(adjoint.iter):
+        return True
+    args = replay.iter.args
+    if not (syntax.dotted_name(replay.iter.func) == "range" and len(args) in (1, 2)):
+        return False
+    start, stop = (syntax.const(0), args[0]) if len(args) == 1 else args
+    return syntax.fingerprint(backward_range(replay.target.id, start, stop).iter) == syntax.fingerprint(adjoint.iter)
+
+
+def _first_statement(body: list) -> int:
+    return next((j for j, s in enumerate(body) if not syntax.is_comment(s)), 0)
+
+
+def _writes_into(stmt, array: str) -> bool:
+    return (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Subscript)
+            and syntax.base_name(stmt.targets[0]) == array)
+
+
+def _restores_from(stmt, array: str, saved: str) -> bool:
+    """`array[key] = saved[key]`, or `copy_into(array[key], saved[key])` for a row."""
+    if _writes_into(stmt, array):
+        target, value = stmt.targets[0], stmt.value
+    elif (isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Call) and syntax.dotted_name(stmt.value.func) == "copy_into"
+            and len(stmt.value.args) == 2 and isinstance(stmt.value.args[0], gast.Subscript)):
+        target, value = stmt.value.args
+        if syntax.base_name(target) != array or not isinstance(target.value, gast.Name):
+            return False
+    else:
+        return False
+    return (isinstance(value, gast.Subscript) and syntax.base_name(value) == saved and isinstance(value.value, gast.Name)
+            and syntax.fingerprint(value.slice) == syntax.fingerprint(target.slice))
+
+
+def _passed_to_calls(stmts: list, array: str) -> bool:
+    """Whether a call in `stmts` is handed `array` (or a part of it), which it might write into."""
+    return any(isinstance(n, gast.Call) and array in syntax.names_in(n.args) for n in syntax.nodes_in(stmts))
+
+
+def _writes_last(body: list, array: str) -> bool:
+    """Whether the body writes `array`, in statements that mention it only as what they write
+    (`a[i] = v`, or loops and branches of such writes), and reads it only before the first of
+    them: without the writes, every other statement reads the same."""
+    written = False
+    for stmt in body:
+        if _only_writes(stmt, array):
+            written = True
+        elif array in syntax.names_in(stmt):
+            if written or array in syntax.stored_names(stmt):
+                return False
+    return written
+
+
+def _only_writes(stmt, array: str) -> bool:
+    if _writes_into(stmt, array):
+        return True
+    if not isinstance(stmt, (gast.For, gast.If)) or array in own_reads(stmt):
+        return False
+    inner = [s for block in syntax.child_blocks(stmt) for s in block if array in syntax.names_in(s)]
+    return bool(inner) and all(_only_writes(s, array) for s in inner)
+
+
+def _drop_writes(stmts: list, array: str) -> None:
+    """Delete, in place, every element write into `array` in `stmts` and the blocks nested in them
+    (a block left empty goes with the dead-code elimination that follows)."""
+    stmts[:] = [s for s in stmts if not _writes_into(s, array)]
+    for stmt in stmts:
+        for block in syntax.child_blocks(stmt):
+            _drop_writes(block, array)
 
 
 def sum_invariant_elements(float_element, shares: dict, fresh):

@@ -20,7 +20,7 @@ from ..errors import UnsupportedSyntaxError
 from ..rules.template import simplify
 from .array_restore import (DISJOINT, LOG, SNAPSHOT, disjoint_position, entry_copy, overwritten_before_read,
                             restore_own_part, snapshot_allocation, snapshot_record, snapshot_restore, writes_in_bulk)
-from .common import allocates, is_expensive, kept_as_tape, on_tape, scratch_buffer
+from .common import allocates, backward_range, is_expensive, kept_as_tape, on_tape, scratch_buffer
 from .kept_rows import row_bindings, row_push, row_statements
 from .peephole import drop_undone_writes
 from .write_index import index_pattern, rebuild_index
@@ -806,10 +806,7 @@ class LoopReversal:
 
     def _reverse_header(self, plan):
         if plan.is_for and not plan.has_exit and plan.unit_step:
-            stop = syntax.binop(syntax.clone(plan.stop), "-", syntax.const(1))
-            start = plan.start
-            end = syntax.const(-1) if isinstance(start, gast.Constant) and start.value == 0 else syntax.binop(syntax.clone(start), "-", syntax.const(1))
-            return syntax.for_range(plan.loop.target.id, [simplify(stop), simplify(end), syntax.const(-1)], []), []
+            return backward_range(plan.loop.target.id, plan.start, plan.stop), []
         key = ("iteration", id(plan.loop))
         if key not in self._tapes:
             self._tapes[key] = self.names.fresh("iteration")
