@@ -752,3 +752,15 @@ def test_a_loop_whose_writes_are_read_before_they_are_undone_is_replayed():
     source = _gradient_source(pf.squared_in_place, (np.linspace(0.1, 0.9, 7), 0.3, 3), 0)
     reverse = _code_after(source, "# reverse sweep")
     assert re.search(r"\by\[i\] =", reverse), source
+
+
+def test_a_sweep_writing_its_own_row_restores_rows_not_grids():
+    """Row i from row i - 1, in place: each iteration of the loop over rows writes its own row
+    only, so its reverse puts back that row from one copy of the grid (array_restore: disjoint
+    writes) instead of a snapshot of the whole grid per row, and the loop over a row's elements
+    copies that row, not the grid, per run: both made the gradient cubic in the grid's side."""
+    grid = np.linspace(0.1, 0.9, 20).reshape(5, 4)
+    source = _gradient_source(pf.row_sweep, (grid, 0.3, 2), (0, 1))
+    reverse = _code_after(source, "# reverse sweep")
+    assert "u_snapshots[i" not in reverse and "np.copy(u[i])" in reverse, source
+    assert "copy_into(u[i], u_at_entry" in reverse, source

@@ -6,6 +6,15 @@ array from before it must be able to restore that array. Three ways, cheapest th
 - **disjoint**: every read and write of the array in the loop indexes it with the loop variable at
   one position (`y[i] = y[i] + h * k[i]`), so iteration i touches only its own element or row.
   One copy of the array when the loop starts; the reverse iteration i copies back just `a[i]`.
+  Where every write fixes the positions before the loop variable's (`u[r, j] = ...` in a loop
+  over j, r bound outside it: the inner loop of a 2-D sweep), the copy is of that part (`u[r]`)
+  only, and iteration j copies back `u[r, j]`: a copy of the whole grid per row made such sweeps
+  cubic in the grid's side.
+- **disjoint writes**: as disjoint where only the writes index the array with the loop variable at
+  one position and reads reach other parts (a sweep whose row i is computed from row i - 1). A
+  backward walk over the iterations, restoring iteration i's own part before replaying it, leaves
+  every earlier part as the replay left it, which is what iteration i read. Chosen where a
+  snapshot per iteration would be; the iterations' adjoints then never run in the primal's order.
 - **snapshot**: the loop's iterations overwrite the array in bulk (inside nested loops, as
   Runge-Kutta stages and work arrays do), or through indices of more than one shape (a stencil's
   slice and its boundary element). One copy of the array per iteration on a preallocated tape, a
@@ -23,7 +32,7 @@ import gast
 
 from .. import syntax
 
-DISJOINT, SNAPSHOT, LOG = "disjoint", "snapshot", "log"
+DISJOINT, DISJOINT_WRITES, SNAPSHOT, LOG = "disjoint", "disjoint writes", "snapshot", "log"
 _SHAPE_ATTRIBUTES = {"shape", "size", "ndim"}
 
 
@@ -46,6 +55,24 @@ def disjoint_position(loop, array: str) -> int | None:
     return position
 
 
+def written_position(loop, array: str) -> int | None:
+    """The index position that holds the loop variable in every write into `array` in `loop`
+    (reads may index it any way), or None."""
+    if not isinstance(loop, gast.For) or loop.target.id in syntax.stored_names(loop.body):
+        return None
+    position = None
+    for node in syntax.walk(loop):
+        if not (isinstance(node, gast.Subscript) and isinstance(node.ctx, gast.Store) and syntax.base_name(node) == array):
+            continue
+        if not isinstance(node.value, gast.Name):
+            return None
+        places = [k for k, p in enumerate(syntax.index_parts(node)) if isinstance(p, gast.Name) and p.id == loop.target.id]
+        if not places or (position is not None and position not in places):
+            return None
+        position = places[0] if position is None else position
+    return position
+
+
 def writes_in_bulk(loop, array: str) -> bool:
     """Whether some write into `array` sits in a loop nested in `loop` (so an iteration writes many
     elements, and copying the whole array costs about what the iteration costs anyway)."""
@@ -55,16 +82,49 @@ def writes_in_bulk(loop, array: str) -> bool:
     return False
 
 
-def entry_copy(array: str, copy: str) -> gast.Assign:
-    return syntax.assign(copy, syntax.call("np.copy", syntax.name(array)))
+def written_part(loop, array: str, position: int) -> list:
+    """The index atoms before `position` that every write into `array` in `loop` shares and the
+    loop never binds (`[r]` for `u[r, j] = v` in a loop over j), when there are `position` of
+    them; else []: the loop then writes into more than that part."""
+    if position == 0 or not isinstance(loop, gast.For):
+        return []
+    bound = syntax.stored_names(loop.body) | {loop.target.id}
+    prefixes = set()
+    for node in syntax.walk(loop):
+        if isinstance(node, gast.Subscript) and isinstance(node.ctx, gast.Store) and syntax.base_name(node) == array:
+            parts = syntax.index_parts(node)[:position] if isinstance(node.value, gast.Name) else []
+            if len(parts) != position or not all(_invariant_atom(p, bound) for p in parts):
+                return []
+            prefixes.add(tuple(syntax.fingerprint(p) for p in parts))
+            prefix = parts
+    return [syntax.clone(p) for p in prefix] if len(prefixes) == 1 else []
 
 
-def restore_own_part(array: str, copy: str, position: int, index: str) -> gast.Assign:
-    """`array[:, i] = copy[:, i]`: the part iteration `i` touches, as it was when the loop began."""
-    part = [gast.Slice(lower=None, upper=None, step=None) for _ in range(position)] + [syntax.name(index)]
-    key = part[0] if len(part) == 1 else syntax.tuple_(part)
+def _invariant_atom(part, bound: set) -> bool:
+    if isinstance(part, gast.Constant):
+        return type(part.value) is int
+    return isinstance(part, gast.Name) and part.id not in bound
+
+
+def entry_copy(array: str, copy: str, part: list) -> gast.Assign:
+    """`copy = np.copy(array)`, or of the part the loop writes (`np.copy(u[r])`, see written_part)."""
+    source = syntax.name(array) if not part else syntax.subscript(syntax.name(array), _key(syntax.clone(part)))
+    return syntax.assign(copy, syntax.call("np.copy", source))
+
+
+def restore_own_part(array: str, copy: str, position: int, index: str, part: list) -> gast.Assign:
+    """`array[:, i] = copy[:, i]`: the part iteration `i` touches, as it was when the loop began;
+    `array[r, i] = copy[i]` where the copy is of the part `array[r]` the loop writes."""
+    if part:
+        return syntax.assign(syntax.subscript(syntax.name(array), _key(syntax.clone(part) + [syntax.name(index)]), store=True),
+                             syntax.subscript(syntax.name(copy), syntax.name(index)))
+    key = _key([gast.Slice(lower=None, upper=None, step=None) for _ in range(position)] + [syntax.name(index)])
     return syntax.assign(syntax.subscript(syntax.name(array), key, store=True),
                          syntax.subscript(syntax.name(copy), syntax.clone(key)))
+
+
+def _key(parts: list):
+    return parts[0] if len(parts) == 1 else syntax.tuple_(parts)
 
 
 def snapshot_allocation(array: str, tape: str, trips) -> gast.Assign:

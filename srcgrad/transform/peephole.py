@@ -337,11 +337,12 @@ def _undone_loop_writes(stmts: list, k: int, shares: dict, loads: Counter):
     adjoint loop's restore of what the replayed loop wrote, and nothing else sees those writes."""
     copy = stmts[k]
     if not (isinstance(copy, gast.Assign) and isinstance(copy.targets[0], gast.Name) and isinstance(copy.value, gast.Call)
-            and syntax.dotted_name(copy.value.func) == "np.copy" and len(copy.value.args) == 1
-            and isinstance(copy.value.args[0], gast.Name)):
+            and syntax.dotted_name(copy.value.func) == "np.copy" and len(copy.value.args) == 1):
         return None
-    saved, array = copy.targets[0].id, copy.value.args[0].id
-    if loads[saved] != 1:
+    saved, source = copy.targets[0].id, copy.value.args[0]
+    part = syntax.index_parts(source) if isinstance(source, gast.Subscript) else []   # np.copy(u[r]): a part
+    array = syntax.base_name(source) if part else getattr(source, "id", None)
+    if array is None or (part and not isinstance(source.value, gast.Name)) or loads[saved] != 1:
         return None
     watched = {array, saved} | set(shares.get(array, ()))
     mentions = [j for j in range(k + 1, len(stmts)) if watched & syntax.names_in(stmts[j])]
@@ -354,7 +355,7 @@ def _undone_loop_writes(stmts: list, k: int, shares: dict, loads: Counter):
     position = disjoint_position(replay, array)
     restore, rest = adjoint.body[_first_statement(adjoint.body)], adjoint.body[_first_statement(adjoint.body) + 1:]
     if (position is None or disjoint_position(adjoint, array) != position
-            or not _restores_from(restore, array, saved)
+            or not _restores_from(restore, array, saved, part)
             or (watched - {array}) & syntax.names_in(replay.body + rest)
             or array in syntax.stored_names(rest) or _passed_to_calls(rest + replay.body, array)
             or not _writes_last(replay.body, array)):
@@ -382,8 +383,9 @@ def _writes_into(stmt, array: str) -> bool:
             and syntax.base_name(stmt.targets[0]) == array)
 
 
-def _restores_from(stmt, array: str, saved: str) -> bool:
-    """`array[key] = saved[key]`, or `copy_into(array[key], saved[key])` for a row."""
+def _restores_from(stmt, array: str, saved: str, part: list) -> bool:
+    """`array[key] = saved[key]`, or `copy_into(array[key], saved[key])` for a row; where `saved`
+    is a copy of the part `array[part]`, `array[part, key] = saved[key]`."""
     if _writes_into(stmt, array):
         target, value = stmt.targets[0], stmt.value
     elif (isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Call) and syntax.dotted_name(stmt.value.func) == "copy_into"
@@ -393,8 +395,10 @@ def _restores_from(stmt, array: str, saved: str) -> bool:
             return False
     else:
         return False
-    return (isinstance(value, gast.Subscript) and syntax.base_name(value) == saved and isinstance(value.value, gast.Name)
-            and syntax.fingerprint(value.slice) == syntax.fingerprint(target.slice))
+    if not (isinstance(value, gast.Subscript) and syntax.base_name(value) == saved and isinstance(value.value, gast.Name)):
+        return False
+    written = [syntax.fingerprint(p) for p in syntax.index_parts(target)]
+    return written == [syntax.fingerprint(p) for p in list(part) + list(syntax.index_parts(value))]
 
 
 def _passed_to_calls(stmts: list, array: str) -> bool:

@@ -18,8 +18,9 @@ from ..analyze.dataflow import (bound_names, eliminate_dead_code, mutated_arrays
                                 value_reads)
 from ..errors import UnsupportedSyntaxError
 from ..rules.template import simplify
-from .array_restore import (DISJOINT, LOG, SNAPSHOT, disjoint_position, entry_copy, overwritten_before_read,
-                            restore_own_part, snapshot_allocation, snapshot_record, snapshot_restore, writes_in_bulk)
+from .array_restore import (DISJOINT, DISJOINT_WRITES, LOG, SNAPSHOT, disjoint_position, entry_copy, overwritten_before_read,
+                            restore_own_part, snapshot_allocation, snapshot_record, snapshot_restore, writes_in_bulk,
+                            written_part, written_position)
 from .common import allocates, backward_range, is_expensive, kept_as_tape, on_tape, scratch_buffer
 from .kept_rows import row_bindings, row_push, row_statements
 from .peephole import drop_undone_writes
@@ -47,7 +48,8 @@ class _LoopPlan:
         self.restored = restored   # array -> how it is restored (see array_restore.py)
         self.logged = sorted(a for a, how in restored.items() if how == LOG)
         self.snapshots = sorted(a for a, how in restored.items() if how == SNAPSHOT)
-        self.disjoint = sorted(a for a, how in restored.items() if how == DISJOINT)
+        self.disjoint = sorted(a for a, how in restored.items() if how in (DISJOINT, DISJOINT_WRITES))
+        self.read_across = any(how == DISJOINT_WRITES for how in restored.values())   # see array_restore.py
         self.rows: dict = {}   # arrays each iteration makes, read back from a tape (kept_rows.py)
         self.forward_taped: dict = {}   # inner loops taped in the forward sweep: id -> names they leave
 
@@ -249,7 +251,7 @@ class LoopReversal:
         # loop, a break) on a list of copies, else on a tape the trip count sizes
         mixed = len(self._write_patterns(array, loop)) > 1
         if mixed or (writes_in_bulk(loop, array) and _counted(loop)):
-            return SNAPSHOT
+            return DISJOINT_WRITES if written_position(loop, array) is not None else SNAPSHOT
         return LOG
 
     def _enclosing_loops(self, loop) -> list:
@@ -509,7 +511,8 @@ class LoopReversal:
             else:   # no trip count to size the tape: a list of copies, pushed and popped like the other tapes
                 before += self._tape_alloc(tape, None, plan)
                 record.append(self._tape_write(tape, None, None, syntax.call(syntax.attribute(array, "copy"))))
-        before += [entry_copy(array, self._restore_name(plan.loop, array, "at_entry")) for array in plan.disjoint]
+        before += [entry_copy(array, self._restore_name(plan.loop, array, "at_entry"),
+                              written_part(plan.loop, array, _own_position(plan, array))) for array in plan.disjoint]
         before += [on_tape(syntax.assign(self._entry_name(plan, name), syntax.name(name))) for name in plan.inductions]
         pushes = []
         for array, (rows, ends) in sorted(self._row_names(loop, plan.rows).items()):
@@ -536,6 +539,11 @@ class LoopReversal:
         self._replaying = outer_replaying
         return before + [copy]
 
+    def _restore_disjoint(self, plan, array: str) -> gast.Assign:
+        position = _own_position(plan, array)
+        return restore_own_part(array, self._restore_name(plan.loop, array, "at_entry"), position, plan.loop.target.id,
+                                written_part(plan.loop, array, position))
+
     def _entry_name(self, plan, name: str) -> str:
         key = ("entry", id(plan.loop), name)
         if key not in self._tapes:
@@ -558,7 +566,8 @@ class LoopReversal:
         whose code dead-code elimination removed (nothing read what they would have restored)."""
         scratch = self._scratch_arrays(plan.loop)
         parts = [(f"{a} by a snapshot per iteration", self._restore_name(plan.loop, a, "snapshots")) for a in plan.snapshots]
-        parts += [(f"{a} by a copy at loop entry (disjoint)", self._restore_name(plan.loop, a, "at_entry")) for a in plan.disjoint]
+        parts += [(f"{a} by a copy at loop entry ({plan.restored[a]})", self._restore_name(plan.loop, a, "at_entry"))
+                  for a in plan.disjoint]
         parts += [(f"{a} by a copy per iteration (less work than replaying what computes it)", rows)
                   for a, (rows, _) in sorted(self._row_names(plan.loop, plan.rows).items())]
         parts += [(f"{', '.join(arrays)} {way}", None) for arrays, way in
@@ -728,8 +737,7 @@ class LoopReversal:
             tape = self._restore_name(plan.loop, array, "snapshots")
             restore.append(snapshot_restore(array, self._tape_read(tape, K.FLOAT, self._position(plan))) if _counted(plan.loop)
                            else on_tape(snapshot_restore(array, self._tape_read(tape, None, None))))
-        restore += [restore_own_part(array, self._restore_name(plan.loop, array, "at_entry"),
-                                     disjoint_position(plan.loop, array), plan.loop.target.id) for array in plan.disjoint]
+        restore += [self._restore_disjoint(plan, array) for array in plan.disjoint]
         undo = [stmt for array in plan.logged for stmt in self._undo_writes(array, plan.loop, heights)]
         replaying = {id(stmt): (*self._stored_tape(plan, var), self._stored_position(plan)) for stmt, var in plan.stored}
         outer, self._replaying = self._replaying, {**self._replaying, **replaying}
@@ -755,7 +763,7 @@ class LoopReversal:
         every adjoint from outside the body is either only read, or only accumulated into, or an
         array each iteration touches at its own index only (`a_bar[k]`: read, then reset). Then the
         reverse loop keeps the primal's header, which numba compiles (and vectorizes) best."""
-        if not (plan.is_for and not plan.has_exit and not plan.logged and not plan.snapshots):
+        if not (plan.is_for and not plan.has_exit and not plan.logged and not plan.snapshots and not plan.read_across):
             return False
         calls = [n for s in body for n in syntax.walk(s) if isinstance(n, gast.Call)]
         if any(isinstance(c.func, gast.Attribute) and c.func.attr == "pop" for c in calls):
@@ -819,6 +827,13 @@ class LoopReversal:
             offset = syntax.binop(syntax.name(iteration), "*", syntax.clone(plan.step))
             setup.append(syntax.assign(plan.loop.target.id, simplify(syntax.binop(syntax.clone(plan.start), "+", offset))))
         return header, setup
+
+
+def _own_position(plan, array: str) -> int:
+    """The index position of the part of `array` each iteration of a disjoint plan restores."""
+    if plan.restored[array] == DISJOINT:
+        return disjoint_position(plan.loop, array)
+    return written_position(plan.loop, array)
 
 
 def _own_index_only(nodes: list, index: str) -> set:
