@@ -544,3 +544,39 @@ def row_sweep(u0, c, steps):
             for j in range(ny):
                 total += u[i, j] * u[i, j]
     return total
+
+
+def gauss_seidel(f, h, sweeps):
+    # Poisson's equation by Gauss-Seidel sweeps in place: each element reads its updated
+    # neighbours, so the reverse sweep's restores are an element log
+    n = f.shape[0]
+    u = np.zeros((n, n))
+    for _ in range(sweeps):
+        for i in range(1, n - 1):
+            for j in range(1, n - 1):
+                u[i, j] = 0.25 * (u[i - 1, j] + u[i + 1, j] + u[i, j - 1] + u[i, j + 1] + h * h * f[i, j])
+    return np.sum(u * u)
+
+
+def gauss_seidel_nonlinear(f, h, sweeps):
+    # the same with a term in the old value: the adjoint reads what the replay restores
+    n = f.shape[0]
+    u = np.zeros((n, n)) + 0.1
+    for _ in range(sweeps):
+        for i in range(1, n - 1):
+            for j in range(1, n - 1):
+                u[i, j] = 0.25 * (u[i - 1, j] + u[i + 1, j] + u[i, j - 1] + u[i, j + 1]) + h * np.sin(u[i, j]) * f[i, j]
+    return np.sum(u * u)
+
+
+def gauss_seidel_tracked(f, h, sweeps):
+    # linear again, but each sweep also sums the squares of what it wrote, row by row
+    n = f.shape[0]
+    u = np.zeros((n, n))
+    rows = np.zeros(n)
+    for _ in range(sweeps):
+        for i in range(1, n - 1):
+            for j in range(1, n - 1):
+                u[i, j] = 0.25 * (u[i - 1, j] + u[i + 1, j] + u[i, j - 1] + u[i, j + 1] + h * f[i, j])
+                rows[i] = rows[i] + u[i, j] * u[i, j]
+    return np.sum(u) + np.sum(rows * rows)

@@ -764,3 +764,24 @@ def test_a_sweep_writing_its_own_row_restores_rows_not_grids():
     reverse = _code_after(source, "# reverse sweep")
     assert "u_snapshots[i" not in reverse and "np.copy(u[i])" in reverse, source
     assert "copy_into(u[i], u_at_entry" in reverse, source
+
+
+def test_a_linear_sweeps_logged_writes_are_not_replayed():
+    """Gauss-Seidel in place: the loop over a row's elements logs each element it overwrites, and
+    its adjoint pops the log back into `u` before anything reads it; the adjoint of a sweep linear
+    in `u` reads none of `u` (peephole.drop_undone_logged_writes). So the reverse sweep neither
+    replays the sweep nor logs, nor snapshots `u` per sweep."""
+    f = np.linspace(-1.0, 1.0, 36).reshape(6, 6)
+    source = _gradient_source(pf.gauss_seidel, (f, 0.3, 2), (0, 1))
+    reverse = _code_after(source, "# reverse sweep")
+    assert not re.search(r"\bu\[i, j\] =|u_log|u_snapshots", reverse), source
+    assert "element log" not in source, source
+
+
+def test_logged_writes_the_adjoint_or_another_array_reads_are_replayed():
+    """A term in the old value (the adjoint reads `u`), or a sum of squares of what each step
+    wrote into another array: the replay and its log stay, and both gradients are right."""
+    f = np.linspace(-1.0, 1.0, 36).reshape(6, 6)
+    for fn in (pf.gauss_seidel_nonlinear, pf.gauss_seidel_tracked):
+        reverse = _code_after(_gradient_source(fn, (f, 0.3, 2), (0, 1)), "# reverse sweep")
+        assert "u_log.append" in reverse, (fn.__name__, reverse)

@@ -16,7 +16,7 @@ from collections import Counter
 import gast
 
 from .. import syntax
-from ..analyze.dataflow import bound_names, mutated_arrays, own_reads
+from ..analyze.dataflow import bound_names, mutated_arrays, own_reads, upward_exposed
 from .array_restore import disjoint_position
 from .common import backward_range
 
@@ -436,6 +436,173 @@ def _drop_writes(stmts: list, array: str) -> None:
     for stmt in stmts:
         for block in syntax.child_blocks(stmt):
             _drop_writes(block, array)
+
+
+def drop_undone_logged_writes(shares: dict):
+    """The element-log form of `drop_undone_loop_writes`: a replayed loop that logs each element
+    it overwrites (`u_log.append(u[i, j])`, the log's height per iteration on a tape) and writes
+    `u`, then its adjoint loop popping that log back into `u` first thing in each iteration (a
+    Gauss-Seidel sweep, linear in `u`, whose adjoint reads none of it), with nothing between
+    reading `u`. Where what the replayed loop computes from `u` feeds only those writes, the
+    writes, pushes and pops go; dead-code elimination takes the rest of the replay."""
+    def apply(code: list) -> list:
+        emptied = set()   # height tapes whose records and reads went: their allocations go too
+        _rewrite_with_live(code, set, lambda out, live_after: _drop_logged_pairs(out, shares, live_after, emptied))
+        if emptied:
+            _drop_unread_allocations(code, emptied)
+        return code
+    return apply
+
+
+def _drop_unread_allocations(code: list, tapes: set) -> None:
+    """Delete the statements that only allocate one of `tapes` (`H = np.empty(0)`, `if
+    H.shape[0] < n: H = np.empty(n)`) where nothing else in `code` mentions it."""
+    def allocates(stmt, tape):
+        if isinstance(stmt, gast.If):
+            return not stmt.orelse and all(allocates(s, tape) for s in stmt.body)
+        return isinstance(stmt, gast.Assign) and bound_names(stmt) == {tape} and isinstance(stmt.targets[0], gast.Name)
+    mentions = Counter()
+    for stmt in syntax.statements_in(code):
+        if not syntax.child_blocks(stmt):
+            for tape in tapes & syntax.names_in(stmt):
+                mentions[tape, allocates(stmt, tape)] += 1
+    unread = {t for t in tapes if mentions[t, False] == 0 and not _tested_elsewhere(code, t, allocates)}
+    for block in syntax.blocks(code):
+        block[:] = [s for s in block if not any(allocates(s, t) for t in unread & syntax.names_in(s))]
+
+
+def _tested_elsewhere(code: list, tape: str, allocates) -> bool:
+    """Whether a loop or branch other than an allocation of `tape` reads it in its header."""
+    return any(tape in own_reads(s) and not allocates(s, tape) for s in syntax.statements_in(code) if syntax.child_blocks(s))
+
+
+def _rewrite_with_live(stmts: list, live_after, rewrite) -> None:
+    """Apply `rewrite(block, live_after)` to `stmts` and every block nested in it, innermost first;
+    `live_after()` gives (computed when asked) the names that may be read after the block runs."""
+    for k, stmt in enumerate(stmts):
+        blocks = syntax.child_blocks(stmt)
+        if blocks:
+            inner = _remembered(lambda k=k, stmt=stmt: upward_exposed(stmts[k + 1:]) | live_after()
+                                | (upward_exposed(stmt.body) | own_reads(stmt) if syntax.is_loop(stmt) else set()))
+            for block in blocks:
+                _rewrite_with_live(block, inner, rewrite)
+    stmts[:] = rewrite(stmts, live_after)
+
+
+def _remembered(compute):
+    value = []
+    return lambda: value[0] if value else value.append(compute()) or value[0]
+
+
+def _drop_logged_pairs(out: list, shares: dict, live_after, emptied: set) -> list:
+    for j, adjoint in enumerate(out):
+        undo = _log_undo(adjoint)
+        if undo is None:
+            continue
+        array, logs, height_tape = undo
+        watched = {array, height_tape, *logs} | set(shares.get(array, ()))
+        k = next((k for k in range(j - 1, -1, -1) if watched & syntax.names_in(out[k])), None)
+        if k is None:
+            continue
+        replay = out[k]
+        dropped = _logged_writes(replay, array, logs, height_tape, watched)
+        rest = adjoint.body[_first_statement(adjoint.body) + 2:]
+        if (dropped is None or not (isinstance(replay, gast.For) and replay.target.id == adjoint.target.id
+                                    and _same_iterations(replay, adjoint))
+                or (watched | {_undo_height(adjoint)}) & syntax.names_in(rest)
+                or not _feeds_only(replay.body, array, dropped, lambda: upward_exposed(out[k + 1:]) | live_after())):
+            continue
+        replay.body[:] = [s for s in replay.body if id(s) not in dropped]
+        start = _first_statement(adjoint.body)
+        del adjoint.body[start:start + 2]
+        emptied.add(height_tape)
+    return out
+
+
+def _log_undo(loop):
+    """(array, its logs, the height tape) when `loop` is a For whose body begins by reading the
+    log's height from a tape (`h = H[j - 1]` or `h = H.pop()`) and popping the log back into the
+    array down to it (`while len(u_log) > h: ...; u[k, m] = u_log.pop()`)."""
+    if not isinstance(loop, gast.For):
+        return None
+    start = _first_statement(loop.body)
+    if len(loop.body) < start + 2:
+        return None
+    height, undo = loop.body[start:start + 2]
+    if not (isinstance(height, gast.Assign) and isinstance(height.targets[0], gast.Name) and isinstance(undo, gast.While)):
+        return None
+    tape = _tape_of(height.value)
+    test = undo.test
+    if not (tape and isinstance(test, gast.Compare) and isinstance(test.left, gast.Call)
+            and syntax.dotted_name(test.left.func) == "len" and isinstance(test.comparators[0], gast.Name)
+            and test.comparators[0].id == height.targets[0].id and undo.body and not undo.orelse):
+        return None
+    *pops, restore = undo.body
+    values = syntax.dotted_name(test.left.args[0]) if isinstance(test.left.args[0], gast.Name) else None
+    if not (_writes_into(restore, syntax.base_name(restore.targets[0]) if isinstance(restore, gast.Assign) else "")
+            and _pop_of(restore.value) == values
+            and all(isinstance(p, gast.Assign) and isinstance(p.targets[0], gast.Name) and _pop_of(p.value) for p in pops)):
+        return None
+    logs = {values} | {_pop_of(p.value) for p in pops}
+    return syntax.base_name(restore.targets[0]), logs, tape
+
+
+def _undo_height(loop) -> str:
+    return loop.body[_first_statement(loop.body)].targets[0].id
+
+
+def _tape_of(value) -> str | None:
+    """`H` of `H[k]` or `H.pop()`."""
+    if isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name):
+        return value.value.id
+    return _pop_of(value)
+
+
+def _pop_of(value) -> str | None:
+    """`X` of `X.pop()`."""
+    if (isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute) and value.func.attr == "pop"
+            and isinstance(value.func.value, gast.Name) and not value.args):
+        return value.func.value.id
+    return None
+
+
+def _logged_writes(replay, array: str, logs: set, height_tape: str, watched: set):
+    """ids of the replayed loop's statements that record the log's height, push onto the logs and
+    write `array`, when all of them sit directly in its body and nothing else there touches the
+    logs, the tape or a name sharing the array's memory; else None."""
+    if not isinstance(replay, gast.For):
+        return None
+    dropped = set()
+    for stmt in replay.body:
+        if _writes_into(stmt, array) or _records_onto(stmt, logs | {height_tape}):
+            dropped.add(id(stmt))
+        elif (watched - {array}) & syntax.names_in(stmt) or array in syntax.stored_names(stmt) \
+                or (not isinstance(stmt, gast.Assign) and array in syntax.names_in(stmt)):
+            return None
+    return dropped if any(_writes_into(s, array) for s in replay.body) else None
+
+
+def _records_onto(stmt, tapes: set) -> bool:
+    """`X.append(v)` or `H[k] = len(X)` for X, H in `tapes`."""
+    if isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Call) and isinstance(stmt.value.func, gast.Attribute):
+        return stmt.value.func.attr == "append" and syntax.dotted_name(stmt.value.func.value) in tapes
+    return (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Subscript)
+            and syntax.base_name(stmt.targets[0]) in tapes)
+
+
+def _feeds_only(body: list, array: str, dropped: set, live_after) -> bool:
+    """Whether the names the body computes from `array` (in plain assignments) feed nothing but the
+    statements in `dropped`: not another statement, not a later iteration, nothing after the loop."""
+    tainted = set()
+    for stmt in body:
+        if id(stmt) in dropped:
+            continue
+        reads = syntax.loaded_names(stmt)
+        if array in reads or reads & tainted:
+            if not (isinstance(stmt, gast.Assign) and all(isinstance(t, gast.Name) for t in stmt.targets)):
+                return False
+            tainted |= bound_names(stmt)
+    return not tainted or not (tainted & (upward_exposed(body) | live_after()))
 
 
 def sum_invariant_elements(float_element, shares: dict, fresh):

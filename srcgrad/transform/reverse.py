@@ -29,7 +29,8 @@ from .adjoints import Adjoints
 from .common import by_origin, kept_as_tape, on_tape as _tape, primal_calls, scratch_buffer
 from .write_index import index_atoms
 from .read_once import read_adjoints_once
-from .peephole import (add_fills_directly, add_rows_in_place, drop_undone_loop_writes, drop_undone_writes, drop_unneeded_saves, fill_reused_buffers,
+from .peephole import (add_fills_directly, add_rows_in_place, drop_undone_logged_writes, drop_undone_loop_writes,
+                       drop_undone_writes, drop_unneeded_saves, fill_reused_buffers,
                        fold_first_contributions, hand_over_buffers, keep_passed_elements, sum_invariant_elements, write_reused_buffers_once)
 from .checkpoint import Checkpointing
 from .kept_rows import RowKeeping
@@ -126,7 +127,8 @@ class ReverseTransform(LoopReversal, RowKeeping, Checkpointing):
         code = eliminate_dead_code(code, set(), essential=essential, shares=self.shares)
         for _ in range(_TIDY_ROUNDS):
             before = _statements(code)
-            code = drop_unneeded_saves(drop_undone_writes(self.shares)(drop_undone_loop_writes(self.shares)(code)))
+            code = drop_undone_loop_writes(self.shares)(drop_undone_logged_writes(self.shares)(code))
+            code = drop_unneeded_saves(drop_undone_writes(self.shares)(code))
             if _statements(code) == before:
                 break
             # the restores dropped kept arrays alive whose replayed fills are now dead, and a dead

@@ -570,8 +570,8 @@ class LoopReversal:
                   for a in plan.disjoint]
         parts += [(f"{a} by a copy per iteration (less work than replaying what computes it)", rows)
                   for a, (rows, _) in sorted(self._row_names(plan.loop, plan.rows).items())]
-        parts += [(f"{', '.join(arrays)} {way}", None) for arrays, way in
-                  ((plan.logged, "by an element log"), (scratch, "not at all (rewritten before read)")) if arrays]
+        parts += [(f"{a} by an element log", self._write_log(a)[0]) for a in plan.logged]
+        parts += [(f"{', '.join(scratch)} not at all (rewritten before read)", None)] if scratch else []
         if not parts:
             return []
         comment = syntax.comment(f"arrays restored for the reverse sweep: {'; '.join(text for text, _ in parts)}")
@@ -903,10 +903,11 @@ def _atom_count(pattern: tuple) -> int:
 
 
 def restore_comments_that_stayed(code: list) -> list:
-    """Write each loop's restore comment with the parts whose tapes are still in `code`."""
+    """Write each loop's restore comment with the parts whose tapes `code` still reads or writes into
+    (a tape only made, as an element log's empty list, restores nothing)."""
     if not any(hasattr(stmt, "srcgrad_restore_parts") for stmt in syntax.statements_in(code)):
         return code
-    used = {n.id for stmt in code for n in syntax.walk(stmt) if isinstance(n, gast.Name)}
+    used = {n.id for stmt in code for n in syntax.walk(stmt) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
 
     def visit(stmts):
         out = []
