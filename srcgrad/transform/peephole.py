@@ -315,11 +315,10 @@ def drop_undone_loop_writes(shares: dict):
     def apply(code: list) -> list:
         loads = Counter(n.id for n in syntax.nodes_in(code) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load))
 
-        @_in_every_block
-        def rewrite(out: list) -> list:
+        def rewrite(out: list, live_after) -> list:
             k = 0
             while k < len(out):
-                found = _undone_loop_writes(out, k, shares, loads)
+                found = _undone_loop_writes(out, k, shares, loads, live_after)
                 if found is None:
                     k += 1
                     continue
@@ -328,11 +327,12 @@ def drop_undone_loop_writes(shares: dict):
                 del adjoint.body[_first_statement(adjoint.body)]
                 del out[k]
             return out
-        return rewrite(code)
+        _rewrite_with_live(code, set, rewrite)
+        return code
     return apply
 
 
-def _undone_loop_writes(stmts: list, k: int, shares: dict, loads: Counter):
+def _undone_loop_writes(stmts: list, k: int, shares: dict, loads: Counter, live_after):
     """(replayed loop, adjoint loop, array) when `stmts[k]` is an entry copy whose only use is the
     adjoint loop's restore of what the replayed loop wrote, and nothing else sees those writes."""
     copy = stmts[k]
@@ -354,11 +354,20 @@ def _undone_loop_writes(stmts: list, k: int, shares: dict, loads: Counter):
         return None
     position = disjoint_position(replay, array)
     restore, rest = adjoint.body[_first_statement(adjoint.body)], adjoint.body[_first_statement(adjoint.body) + 1:]
+    views = watched - {array, saved}
     if (position is None or disjoint_position(adjoint, array) != position
             or not _restores_from(restore, array, saved, part)
-            or (watched - {array}) & syntax.names_in(replay.body + rest)
-            or array in syntax.stored_names(rest) or _passed_to_calls(rest + replay.body, array)
-            or not _writes_last(replay.body, array)):
+            or (watched - {array}) & syntax.names_in(rest) or saved in syntax.names_in(replay.body)
+            or (views | {array}) & syntax.stored_names(rest) or views & syntax.stored_names(replay.body)
+            or any(_passed_to_calls(rest + replay.body, a) for a in views | {array})):
+        return None
+    if not (views & syntax.names_in(replay.body)) and _writes_last(replay.body, array):
+        return replay, adjoint, array
+    # the replay reads a name that may share the array's memory (`u` after `u = un`): what it
+    # computes from either must feed only the writes that go
+    dropped = {id(s) for s in replay.body if _writes_into(s, array)}
+    if not dropped or array in syntax.stored_names([s for s in replay.body if id(s) not in dropped]) \
+            or not _feeds_only(replay.body, views | {array}, dropped, lambda: upward_exposed(stmts[mentions[0] + 1:]) | live_after()):
         return None
     return replay, adjoint, array
 
@@ -510,7 +519,7 @@ def _drop_logged_pairs(out: list, shares: dict, live_after, emptied: set) -> lis
         if (dropped is None or not (isinstance(replay, gast.For) and replay.target.id == adjoint.target.id
                                     and _same_iterations(replay, adjoint))
                 or (watched | {_undo_height(adjoint)}) & syntax.names_in(rest)
-                or not _feeds_only(replay.body, array, dropped, lambda: upward_exposed(out[k + 1:]) | live_after())):
+                or not _feeds_only(replay.body, {array}, dropped, lambda: upward_exposed(out[k + 1:]) | live_after())):
             continue
         replay.body[:] = [s for s in replay.body if id(s) not in dropped]
         start = _first_statement(adjoint.body)
@@ -590,15 +599,15 @@ def _records_onto(stmt, tapes: set) -> bool:
             and syntax.base_name(stmt.targets[0]) in tapes)
 
 
-def _feeds_only(body: list, array: str, dropped: set, live_after) -> bool:
-    """Whether the names the body computes from `array` (in plain assignments) feed nothing but the
-    statements in `dropped`: not another statement, not a later iteration, nothing after the loop."""
+def _feeds_only(body: list, arrays: set, dropped: set, live_after) -> bool:
+    """Whether the names the body computes from `arrays` (in plain assignments) feed nothing but
+    the statements in `dropped`: not another statement, not a later iteration, nothing after the loop."""
     tainted = set()
     for stmt in body:
         if id(stmt) in dropped:
             continue
         reads = syntax.loaded_names(stmt)
-        if array in reads or reads & tainted:
+        if arrays & reads or reads & tainted:
             if not (isinstance(stmt, gast.Assign) and all(isinstance(t, gast.Name) for t in stmt.targets)):
                 return False
             tainted |= bound_names(stmt)
