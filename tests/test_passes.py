@@ -780,6 +780,10 @@ def test_a_linear_sweeps_logged_writes_are_not_replayed():
     # only for the values it writes into `un`, which the restores undo
     source = _gradient_source(pf.jacobi_new_grid, (f, 0.3, 2), (0, 1))
     assert not re.search(r"\bun\[i, j\] =|at_entry", _code_after(source, "# reverse sweep")), source
+    # red-black: a loop of step 2, whose adjoint counts its iterations backwards
+    source = _gradient_source(pf.red_black, (f, 2), 0)
+    reverse = _code_after(source, "# reverse sweep")
+    assert "for iteration in" in reverse and not re.search(r"\bu\[i, j\] =|u_log|u_snapshots", reverse), source
 
 
 def test_logged_writes_the_adjoint_or_another_array_reads_are_replayed():

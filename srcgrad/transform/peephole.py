@@ -17,6 +17,7 @@ import gast
 
 from .. import syntax
 from ..analyze.dataflow import bound_names, mutated_arrays, own_reads, upward_exposed
+from ..rules.template import simplify
 from .array_restore import disjoint_position
 from .common import backward_range
 
@@ -324,7 +325,7 @@ def drop_undone_loop_writes(shares: dict):
                     continue
                 replay, adjoint, array = found
                 _drop_writes(replay.body, array)
-                del adjoint.body[_first_statement(adjoint.body)]
+                del adjoint.body[_undo_start(replay, adjoint)]
                 del out[k]
             return out
         _rewrite_with_live(code, set, rewrite)
@@ -349,13 +350,13 @@ def _undone_loop_writes(stmts: list, k: int, shares: dict, loads: Counter, live_
     if len(mentions) < 2:
         return None
     replay, adjoint = stmts[mentions[0]], stmts[mentions[1]]
-    if not (isinstance(replay, gast.For) and isinstance(adjoint, gast.For) and adjoint.body
-            and replay.target.id == adjoint.target.id and _same_iterations(replay, adjoint)):
+    start = _undo_start(replay, adjoint)
+    if start is None or start >= len(adjoint.body):
         return None
     position = disjoint_position(replay, array)
-    restore, rest = adjoint.body[_first_statement(adjoint.body)], adjoint.body[_first_statement(adjoint.body) + 1:]
+    restore, rest = adjoint.body[start], adjoint.body[start + 1:]
     views = watched - {array, saved}
-    if (position is None or disjoint_position(adjoint, array) != position
+    if (position is None or disjoint_position(_loop_over(replay, adjoint.body[start:]), array) != position
             or not _restores_from(restore, array, saved, part)
             or (watched - {array}) & syntax.names_in(rest) or saved in syntax.names_in(replay.body)
             or (views | {array}) & syntax.stored_names(rest) or views & syntax.stored_names(replay.body)
@@ -372,15 +373,44 @@ def _undone_loop_writes(stmts: list, k: int, shares: dict, loads: Counter, live_
     return replay, adjoint, array
 
 
+def _undo_start(replay, adjoint) -> int | None:
+    """Where, in the adjoint loop's body, each iteration's undo begins, when the adjoint loop
+    visits the replayed loop's iterations: under the same header, or a unit-step range walked
+    backwards (its first statement), or counted backwards (`for iteration in
+    range(len(range(a, b, 2)) - 1, -1, -1)`, after its first statement `j = a + iteration * 2`)."""
+    if not (isinstance(replay, gast.For) and isinstance(adjoint, gast.For) and adjoint.body
+            and isinstance(replay.iter, gast.Call) and syntax.dotted_name(replay.iter.func) == "range"):
+        return None
+    first = _first_statement(adjoint.body)
+    if adjoint.target.id == replay.target.id:
+        return first if _same_iterations(replay, adjoint) else None
+    setup, index = adjoint.body[first], adjoint.target.id
+    args = replay.iter.args
+    start, step = (args[0] if len(args) > 1 else syntax.const(0)), (args[2] if len(args) > 2 else syntax.const(1))
+    trips = syntax.call("len", syntax.clone(replay.iter))
+    counted = syntax.call("range", syntax.binop(trips, "-", syntax.const(1)), syntax.const(-1), syntax.const(-1))
+    visited = simplify(syntax.binop(syntax.clone(start), "+", syntax.binop(syntax.name(index), "*", syntax.clone(step))))
+    if (isinstance(setup, gast.Assign) and isinstance(setup.targets[0], gast.Name) and setup.targets[0].id == replay.target.id
+            and syntax.fingerprint(setup.value) == syntax.fingerprint(visited)
+            and syntax.fingerprint(adjoint.iter) == syntax.fingerprint(counted)):
+        return first + 1
+    return None
+
+
 def _same_iterations(replay, adjoint) -> bool:
     """Whether two loops over unit-step ranges visit the same values, in either order."""
     if syntax.fingerprint(replay.iter) == syntax.fingerprint(adjoint.iter):
         return True
     args = replay.iter.args
-    if not (syntax.dotted_name(replay.iter.func) == "range" and len(args) in (1, 2)):
+    if len(args) not in (1, 2):
         return False
     start, stop = (syntax.const(0), args[0]) if len(args) == 1 else args
     return syntax.fingerprint(backward_range(replay.target.id, start, stop).iter) == syntax.fingerprint(adjoint.iter)
+
+
+def _loop_over(replay, body: list) -> gast.For:
+    """A loop with the replayed loop's variable over `body`: the adjoint's iteration from its undo on."""
+    return gast.For(target=syntax.name(replay.target.id, store=True), iter=replay.iter, body=body, orelse=[], type_comment=None)
 
 
 def _first_statement(body: list) -> int:
@@ -505,7 +535,10 @@ def _remembered(compute):
 
 def _drop_logged_pairs(out: list, shares: dict, live_after, emptied: set) -> list:
     for j, adjoint in enumerate(out):
-        undo = _log_undo(adjoint)
+        if not isinstance(adjoint, gast.For):
+            continue
+        first = _first_statement(adjoint.body)
+        start, undo = next(((at, found) for at in (first, first + 1) for found in [_log_undo(adjoint, at)] if found), (None, None))
         if undo is None:
             continue
         array, logs, height_tape = undo
@@ -515,26 +548,21 @@ def _drop_logged_pairs(out: list, shares: dict, live_after, emptied: set) -> lis
             continue
         replay = out[k]
         dropped = _logged_writes(replay, array, logs, height_tape, watched)
-        rest = adjoint.body[_first_statement(adjoint.body) + 2:]
-        if (dropped is None or not (isinstance(replay, gast.For) and replay.target.id == adjoint.target.id
-                                    and _same_iterations(replay, adjoint))
-                or (watched | {_undo_height(adjoint)}) & syntax.names_in(rest)
+        rest = adjoint.body[start + 2:]
+        if (dropped is None or _undo_start(replay, adjoint) != start
+                or (watched | {adjoint.body[start].targets[0].id}) & syntax.names_in(rest)
                 or not _feeds_only(replay.body, {array}, dropped, lambda: upward_exposed(out[k + 1:]) | live_after())):
             continue
         replay.body[:] = [s for s in replay.body if id(s) not in dropped]
-        start = _first_statement(adjoint.body)
         del adjoint.body[start:start + 2]
         emptied.add(height_tape)
     return out
 
 
-def _log_undo(loop):
-    """(array, its logs, the height tape) when `loop` is a For whose body begins by reading the
+def _log_undo(loop, start: int):
+    """(array, its logs, the height tape) when `loop`'s body, from `start` on, begins by reading the
     log's height from a tape (`h = H[j - 1]` or `h = H.pop()`) and popping the log back into the
     array down to it (`while len(u_log) > h: ...; u[k, m] = u_log.pop()`)."""
-    if not isinstance(loop, gast.For):
-        return None
-    start = _first_statement(loop.body)
     if len(loop.body) < start + 2:
         return None
     height, undo = loop.body[start:start + 2]
@@ -554,10 +582,6 @@ def _log_undo(loop):
         return None
     logs = {values} | {_pop_of(p.value) for p in pops}
     return syntax.base_name(restore.targets[0]), logs, tape
-
-
-def _undo_height(loop) -> str:
-    return loop.body[_first_statement(loop.body)].targets[0].id
 
 
 def _tape_of(value) -> str | None:
