@@ -8,7 +8,7 @@ from numba import types
 from numba.extending import overload, register_jitable
 from numba.np.unsafe.ndarray import to_fixed_tuple
 
-from .compile_once import runtime_jitable, runtime_overload
+from .compile_once import measures, runtime_jitable, runtime_overload
 
 
 class UnequalLengths(ValueError):
@@ -21,6 +21,7 @@ def zeros_like(x):
     return np.zeros(x.shape) if isinstance(x, np.ndarray) else 0.0
 
 
+@measures(1)
 def sum_to(g, x):
     """Sum a broadcast cotangent `g` back to the shape of `x` (the adjoint of broadcasting)."""
     if not isinstance(x, np.ndarray):

@@ -41,3 +41,13 @@ def runtime_overload(func, **options):
 def runtime_jitable(fn):
     """`numba.extending.register_jitable(fn)`, compiled once per machine."""
     return register_jitable(**JIT_OPTIONS)(fn) if JIT_OPTIONS else register_jitable(fn)
+
+
+def measures(*positions: int):
+    """Mark a helper that reads only the shape of its arguments at `positions` (`old` of
+    `zeroed_like(x_bar, old)`): srcgrad's dataflow then counts such an argument as neither read
+    for its values nor sharing memory with the result."""
+    def mark(fn):
+        fn.measures = positions
+        return fn
+    return mark

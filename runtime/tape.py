@@ -3,7 +3,7 @@ import numpy as np
 from numba import types
 from numba.extending import overload
 
-from .compile_once import runtime_jitable, runtime_overload
+from .compile_once import measures, runtime_jitable, runtime_overload
 
 
 def zeroed(x):
@@ -25,6 +25,7 @@ def _zeroed(x):
 
 
 
+@measures(1)
 def zeroed_like(x_bar, old):
     """The adjoint of a name's value before it was bound again: `x_bar` zeroed in place when that
     value `old` has its shape, else new zeros shaped like `old` (the name held an array of
@@ -75,6 +76,7 @@ def _filled_anew(old, value):
     return out
 
 
+@measures(1)
 def filled_like(x_bar, old, value):
     """`zeroed_like(x_bar, old)` followed by `+= value`, in one pass: the buffer takes `value`
     (broadcast to its shape) instead of being zeroed and then added to."""
@@ -155,6 +157,7 @@ def _broadcast_copy(out, value):
         out[index] = spread[index]
 
 
+@measures(1)
 def zeroed_from(x_bar, old, start):
     """`zeroed_like(x_bar, old)` for a buffer whose rows below `start` a loop assigns next: only
     the rows from `start` on are zeroed (all of them when `start` is negative: the loop ran no

@@ -5,9 +5,14 @@ adjoint code reads before deciding what to save or checkpoint.
 """
 from __future__ import annotations
 
+import functools
+
 import gast
 
+import srcgrad_runtime
+
 from .. import syntax
+from ..rules import registry
 
 
 def own_reads(stmt) -> set[str]:
@@ -22,9 +27,21 @@ def own_reads(stmt) -> set[str]:
 
 
 _SHAPE_ONLY = frozenset({"shape", "size", "ndim"})
-# calls that read only the shape of the argument at this position (runtime helpers of generated code)
-_SHAPE_ARGUMENT = {"len": 0, "zeroed_like": 1, "filled_like": 1, "zeroed_from": 1, "sum_to": 1, "np.zeros_like": 0,
-                   "np.empty_like": 0, "np.ones_like": 0}
+
+
+@functools.lru_cache(maxsize=None)
+def _measured_arguments(path: str) -> tuple:
+    """Positions of the arguments of which a call of `path` reads only the shape: a primitive's
+    registry record says so (`measures`, as len's), and so does a runtime helper that generated
+    code calls by its bare name (`zeroed_like(x_bar, old)`: see srcgrad_runtime.compile_once)."""
+    helper = getattr(srcgrad_runtime, path, None) if "." not in path else None
+    if helper is not None:
+        return getattr(helper, "measures", ())
+    try:
+        rule = registry.lookup(registry.resolve_path(path))
+    except (AttributeError, KeyError):
+        return ()
+    return rule.measures if rule is not None else ()
 
 
 def measured(root) -> set[int]:
@@ -39,14 +56,13 @@ def _measured_among(nodes: list) -> set[int]:
     found = set()
     for node in nodes:
         if isinstance(node, gast.Attribute) and node.attr in _SHAPE_ONLY:
-            sized = _sized_name(node.value)
-        elif isinstance(node, gast.Call) and syntax.dotted_name(node.func) in _SHAPE_ARGUMENT:
-            position = _SHAPE_ARGUMENT[syntax.dotted_name(node.func)]
-            sized = _sized_name(node.args[position]) if len(node.args) > position else None
+            sized = [_sized_name(node.value)]
+        elif isinstance(node, gast.Call):
+            positions = _measured_arguments(syntax.dotted_name(node.func))
+            sized = [_sized_name(node.args[k]) for k in positions if k < len(node.args)]
         else:
             continue
-        if sized is not None:
-            found.add(id(sized))
+        found |= {id(name) for name in sized if name is not None}
     return found
 
 

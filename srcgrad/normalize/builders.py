@@ -21,7 +21,7 @@ from ..analyze import kinds as K
 from ..errors import UnsupportedSyntaxError
 from ..rules import registry
 from ..rules.results import keyword as results_keyword
-from .scalarize import length_check, located
+from .scalarize import length_check, with_origin
 
 
 def choose_builders(tree: gast.FunctionDef, kinds: dict, location, tentative: bool = False, names=None) -> bool:
@@ -106,7 +106,7 @@ def _item_shape_check(store, rank: int, names) -> list:
     # guards the write: a shorter item would be broadcast into the row
     checks = length_check(test, ("storing an array into a list whose items have other lengths", _ONE_SHAPE), names,
                           guards_write=True)
-    return [located(c, store) for c in checks]
+    return [with_origin(c, store) for c in checks]
 
 
 def _array_of_arrays(call, kinds: dict) -> bool:

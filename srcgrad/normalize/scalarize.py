@@ -277,7 +277,7 @@ class _Scalarize:
             self._origin = getattr(stmt, "srcgrad_origin", self._origin)   # a read is the first reader's
             if self._is_row_store(stmt):
                 before += self._row_length_check(stmt, length)
-                body.append(located(self._row_element_store(stmt, scalar_of, index), stmt))
+                body.append(with_origin(self._row_element_store(stmt, scalar_of, index), stmt))
                 continue
             target = stmt.targets[0].id
             rebound = target in read_so_far
@@ -287,10 +287,10 @@ class _Scalarize:
                     before.append(stmt)
                 continue
             if self._is_reduction(stmt):
-                before.append(located(syntax.assign(target, syntax.const(0.0)), stmt))
-                body.append(located(syntax.assign(target, syntax.binop(syntax.name(target), "+", self._reduced(stmt, views, scalar_of, index))), stmt))
+                before.append(with_origin(syntax.assign(target, syntax.const(0.0)), stmt))
+                body.append(with_origin(syntax.assign(target, syntax.binop(syntax.name(target), "+", self._reduced(stmt, views, scalar_of, index))), stmt))
                 if stmt.value.srcgrad_rule.fuse == "mean":
-                    after.append(located(syntax.assign(target, syntax.binop(syntax.name(target), "/", syntax.name(length))), stmt))
+                    after.append(with_origin(syntax.assign(target, syntax.binop(syntax.name(target), "/", syntax.name(length))), stmt))
                 continue
             # the element keeps the array's name only where that name means nothing else; a name
             # bound elsewhere stays an array here too, whose shape later code may read (21:3053:0)
@@ -298,15 +298,15 @@ class _Scalarize:
             scalar = self.names.fresh(target + "_k") if written_out or rebound else target
             value = self._elementwise_value(stmt.value, views, scalar_of, index)
             scalar_of[target] = scalar
-            body.append(located(syntax.assign(scalar, value), stmt))
+            body.append(with_origin(syntax.assign(scalar, value), stmt))
             if written_out:
                 # an array the loop still reads under this name gets its new elements under another
                 array = self.names.fresh(target + "_new") if rebound else target
-                before.append(located(syntax.assign(array, rule_call("np.empty", syntax.name(length))), stmt))
-                body.append(located(syntax.assign(syntax.subscript(syntax.name(array), syntax.name(index), store=True),
+                before.append(with_origin(syntax.assign(array, rule_call("np.empty", syntax.name(length))), stmt))
+                body.append(with_origin(syntax.assign(syntax.subscript(syntax.name(array), syntax.name(index), store=True),
                                                         syntax.name(scalar)), stmt))
                 if rebound:
-                    after.append(located(syntax.assign(target, syntax.name(array)), stmt))
+                    after.append(with_origin(syntax.assign(target, syntax.name(array)), stmt))
         loop = syntax.for_range(index, [syntax.name(length)], body)
         return before + [loop] + after
 
@@ -374,7 +374,7 @@ class _Scalarize:
         if len(args) == 1:
             return args[0]
         product = self.names.fresh("product")
-        self._read_stmts.append(located(syntax.assign(product, syntax.binop(args[0], "*", args[1])), stmt))
+        self._read_stmts.append(with_origin(syntax.assign(product, syntax.binop(args[0], "*", args[1])), stmt))
         return syntax.name(product)
 
     def _arrays_from_outside(self, group) -> list:
@@ -425,7 +425,7 @@ class _Scalarize:
         return new
 
 
-def located(new, old):
+def with_origin(new, old):
     """`new`, a statement written in place of `old`, with old's origin (its `# d(...)` comment)."""
     new.srcgrad_origin = getattr(old, "srcgrad_origin", None)
     return new

@@ -6,8 +6,8 @@ The value is the same, but in the derivative the reverse sweep must then replay 
 only to read its shape, and numba compiles loops bounded by a fresh array's shape field markedly
 worse (an RK4 step's adjoint: 82 against 56 µs). After this pass no statement reads the shape
 (`.shape`, `.shape[c]`, `len`) of an array allocated in the same block from known sizes
-(np.empty, np.zeros, np.ones, np.full) or like another array (np.empty_like and its kin,
-np.copy, np.empty(a.shape)), directly or through plain aliases, while what that shape was made
+(np.empty, np.zeros, np.ones, np.full: the registry's `shape_from="sizes"`) or like another array
+(np.empty_like and its kin, np.copy: `shape_from="like"`; np.empty(a.shape)), directly or through plain aliases, while what that shape was made
 from still holds its value there: such reads read those sizes, or that other array's shape.
 """
 from __future__ import annotations
@@ -18,9 +18,6 @@ import gast
 
 from .. import syntax
 from ..analyze import kinds as K
-
-_FROM_SIZES = ("np.empty", "np.zeros", "np.ones", "np.full")
-_LIKE = ("np.empty_like", "np.zeros_like", "np.ones_like", "np.full_like", "np.copy")
 
 
 @dataclass(frozen=True)
@@ -90,9 +87,9 @@ def _bound_shape(stmt, shapes: dict, kinds: dict) -> _Shape | None:
     if not (isinstance(value, gast.Call) and rule is not None and value.args and not value.keywords):
         return None
     first = value.args[0]
-    if rule.name in _LIKE:
+    if rule.shape_from == "like":
         return _like(first, name, shapes, kinds)
-    if rule.name not in _FROM_SIZES:
+    if rule.shape_from != "sizes":
         return None
     if _shape_of(first) is not None:   # np.empty(a.shape)
         return _like(first.value, name, shapes, kinds)

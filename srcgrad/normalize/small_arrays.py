@@ -29,7 +29,7 @@ from .. import syntax
 from ..analyze import kinds as K
 from ..analyze.aliasing import held_in_tuples, sharing
 from ..rules.registry import rule_call
-from .scalarize import length_check, located
+from .scalarize import length_check, with_origin
 
 SMALL = 16   # elements; longer arrays stay arrays (a loop over them is cheaper than its unrolled code)
 
@@ -384,7 +384,7 @@ class _Rewrite:
         for stmt in stmts:
             for block in syntax.child_blocks(stmt):
                 block[:] = self.block(block) or [gast.Pass()]
-            out.extend(located(new, stmt) for new in self.statement(stmt))
+            out.extend(with_origin(new, stmt) for new in self.statement(stmt))
         return out
 
     def statement(self, stmt) -> list:

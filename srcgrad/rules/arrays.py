@@ -73,7 +73,7 @@ def reshape_transpose(g, x, shape):
 def stacked_rows_transpose(g, x, axis):   # np.stack of a list kept as an array, along axis=
     return np.moveaxis(g, axis, 0)
 
-@linear("np.copy", kind=same_as_first, result="new", methods=("copy",), options=FORWARD_ANY, samples=((MATRIX,),))
+@linear("np.copy", kind=same_as_first, result="new", methods=("copy",), options=FORWARD_ANY, shape_from="like", samples=((MATRIX,),))
 def copy_transpose(g, x):
     return g
 
@@ -94,13 +94,13 @@ def cumsum_transpose(g, x):
 def where_transpose(g, c, a, b):
     return np.where(c, g, 0.0), np.where(c, 0.0, g)
 
-@linear("np.full", linear_args=(1,), broadcasts=True, kind=from_shape, result="new", options=FORWARD_ANY,
+@linear("np.full", linear_args=(1,), broadcasts=True, kind=from_shape, result="new", options=FORWARD_ANY, shape_from="sizes",
         samples=(((3, 2), 1.5), (3, 0.5)))
 def full_transpose(g, shape, value):
     return g   # summed back to the fill value's shape
 
 @linear("np.full_like", linear_args=(1,), broadcasts=True, kind=same_as_first, result="new", options=FORWARD_ANY,
-        samples=((MATRIX, 1.5),))
+        shape_from="like", measures=(0,), samples=((MATRIX, 1.5),))
 def full_like_transpose(g, x, value):
     return g
 
@@ -369,14 +369,14 @@ structural("np.array", forward=_build_forward, reverse=_stack_reverse, kind=stac
 
 # ----- Zero derivative: shapes, indices and constructors ---------------------------------
 
-inactive("len", kind=int_scalar, samples=((VECTOR,), ((1.0, 2.0),)))
+inactive("len", kind=int_scalar, measures=(0,), samples=((VECTOR,), ((1.0, 2.0),)))
 inactive("np.argmax", kind=index_reduction, methods=("argmax",), samples=((VECTOR,), (MATRIX,)))
 inactive("np.argmin", kind=index_reduction, methods=("argmin",), samples=((VECTOR,), (MATRIX,)))
 inactive("range", kind=unknown)
 inactive("np.shape", kind=unknown)
-inactive("np.zeros", "np.ones", "np.empty", kind=from_shape, result="constant", samples=((3,), ((3, 2),)))
+inactive("np.zeros", "np.ones", "np.empty", kind=from_shape, result="constant", shape_from="sizes", samples=((3,), ((3, 2),)))
 
-inactive("np.zeros_like", "np.ones_like", "np.empty_like", kind=same_as_first, result="constant",
+inactive("np.zeros_like", "np.ones_like", "np.empty_like", kind=same_as_first, result="constant", shape_from="like", measures=(0,),
          samples=((VECTOR,), (MATRIX,)))
 inactive("np.arange", kind=results.arange, result="constant", zero_derivative=False, samples=((0.0, 1.0, 0.25), (1, 7), (5,)))
 inactive("np.eye", "np.identity", kind=matrix, result="constant", samples=((3,),))

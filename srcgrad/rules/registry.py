@@ -80,6 +80,9 @@ class Rule:
     along: Callable | None = None     # (x, axis) -> the same along one axis, in Python, for calls with axis=
     repeated_by: str = ""             # the option applying the primitive that many times (np.diff's n)
     ranks: tuple = ()                 # per operand, the ranks it serves (None: any); others are refused
+    shape_from: str = ""              # the result's shape: "sizes", the first argument's value (np.zeros(n));
+                                      # "like", the first argument's shape (np.zeros_like(a), np.copy(a))
+    measures: tuple = ()              # argument positions of which the call reads only the shape (len(a))
 
     @property
     def emitted(self) -> str:

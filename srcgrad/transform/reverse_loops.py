@@ -27,9 +27,6 @@ from .peephole import drop_undone_writes
 from .write_index import index_pattern, rebuild_index
 
 
-_SIZED_ALLOCATIONS = {"np.zeros", "np.ones", "np.empty", "np.full"}   # first argument: the length
-
-
 def _counted(loop) -> bool:
     """A `for` over a range of constant step that runs to its end: its trip count sizes tapes up front."""
     plan = _LoopPlan(loop, [], {}, has_exit=bool(loop.body) and is_loop_exit(loop.body[-1]))
@@ -200,7 +197,7 @@ class LoopReversal:
         block, index = self._position_of(loop)
         allocation = next((s for s in reversed(block[:index]) if array in syntax.names_in(s)), None)
         if not (isinstance(allocation, gast.Assign) and isinstance(allocation.targets[0], gast.Name)
-                and getattr(getattr(allocation.value, "srcgrad_rule", None), "name", None) in _SIZED_ALLOCATIONS
+                and getattr(getattr(allocation.value, "srcgrad_rule", None), "shape_from", "") == "sizes"
                 and K.ndim(self.kinds.get(array)) == 1):
             return False
         size = allocation.value.args[0] if allocation.value.args else None
