@@ -481,8 +481,8 @@ def drop_undone_logged_writes(shares: dict):
     """The element-log form of `drop_undone_loop_writes`: a replayed loop that logs each element
     it overwrites (`u_log.append(u[i, j])`, the log's height per iteration on a tape) and writes
     `u`, then its adjoint loop popping that log back into `u` first thing in each iteration (a
-    Gauss-Seidel sweep, linear in `u`, whose adjoint reads none of it), with nothing between
-    reading `u`. Where what the replayed loop computes from `u` feeds only those writes, the
+    Gauss-Seidel sweep through a computed index, `j = n - 1 - k`, linear in `u`, whose adjoint
+    reads none of it), with nothing between reading `u`. Where what the replayed loop computes from `u` feeds only those writes, the
     writes, pushes and pops go; dead-code elimination takes the rest of the replay."""
     def apply(code: list) -> list:
         emptied = set()   # height tapes whose records and reads went: their allocations go too

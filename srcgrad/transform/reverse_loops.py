@@ -249,7 +249,18 @@ class LoopReversal:
         mixed = len(self._write_patterns(array, loop)) > 1
         if mixed or (writes_in_bulk(loop, array) and _counted(loop)):
             return DISJOINT_WRITES if written_position(loop, array) is not None else SNAPSHOT
+        if _counted(loop) and self._copy_costs_less_than_log(loop, array):
+            return DISJOINT_WRITES
         return LOG
+
+    def _copy_costs_less_than_log(self, loop, array: str) -> bool:
+        """Whether a counted loop that writes `array` only at its own index (reading it anywhere:
+        an in-place sweep, `u[i] = u[i] - c * (u[i] - u[i - 1])`) should restore it from a copy
+        rather than log each element: the copy is one memcpy of what the writes can reach (the
+        row they fix, `np.copy(u[i])`, else the array), where the log pushes and pops each element
+        and its index on lists. A loop writing a few elements of a much larger array would copy
+        more than it logs; loops over an array's own index range are the common case."""
+        return written_position(loop, array) is not None
 
     def _enclosing_loops(self, loop) -> list:
         def search(stmts, outer):
