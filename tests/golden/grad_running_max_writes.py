@@ -7,27 +7,22 @@ from srcgrad_runtime import numba_jit as jit
 
 @jit
 def vjp_running_max_of_sines(x, out_bar):
-    y_log = []
-    y_log_index = []
     y = np.zeros_like(x)
     x_0 = x[0]
     sin = math.sin(x_0)
     y[0] = sin
     x_shape = x.shape
     x_shape_0 = x_shape[0]
-    # arrays restored for the reverse sweep: y by an element log
-    y_log_height_tape = np.empty(max(x_shape_0 - 1, 0), dtype=np.int64)
+    # arrays restored for the reverse sweep: y by a copy at loop entry (disjoint writes)
     sin_1_tape = np.empty(max(x_shape_0 - 1, 0))
+    y_at_entry = np.copy(y)
     for i in range(1, x_shape_0):
-        y_log_height_tape[i - 1] = len(y_log)
         sub = i - 1
         y_sub = y[sub]
         x_i = x[i]
         sin_1 = math.sin(x_i)
         sin_1_tape[i - 1] = sin_1
         max_1 = max(y_sub, sin_1)
-        y_log_index.append(i)
-        y_log.append(y[i])
         y[i] = max_1
     # reverse sweep
     x_bar = np.zeros(x.shape)
@@ -36,10 +31,7 @@ def vjp_running_max_of_sines(x, out_bar):
     # d(return np.sum(y))
     y_bar += sum_1_bar
     for i in range(x_shape_0 - 1, 0, -1):
-        y_log_height = y_log_height_tape[i - 1]
-        while len(y_log) > y_log_height:
-            y_index = y_log_index.pop()
-            y[y_index] = y_log.pop()
+        y[i] = y_at_entry[i]
         sub = i - 1
         y_sub = y[sub]
         x_i = x[i]
