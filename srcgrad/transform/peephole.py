@@ -7,7 +7,9 @@ No element's adjoint is read, zeroed and added back unchanged (`a[j] += e` hands
 adds into one array element that stays the same through the loop (`x_bar[i] += e` inside
 `for j`): it adds into a local sum, and the element takes the sum once after the loop. No
 second name's adjoint is a copy of the other's where that buffer is not read again, and no row's
-adjoint is zeroed and added back into its parent's adjoint where it can be that row (a view).
+adjoint is zeroed and added back into its parent's adjoint where it can be that row (a view). No
+replayed loop writes an array only for its adjoint loop to put back every element it wrote, from
+the entry copy or the element log, before anything reads them.
 """
 from __future__ import annotations
 
