@@ -733,7 +733,7 @@ def test_a_step_filled_element_by_element_is_not_replayed_for_its_shape():
 def test_a_work_arrays_replayed_writes_undone_by_its_adjoint_are_not_replayed():
     """The heat equation with one work array: each step's reverse replayed both loops (into `work`,
     then back into `u`) only for the adjoint loops to restore every element they wrote from a copy
-    taken at loop entry, before reading anything (peephole.drop_undone_loop_writes). Neither loop's
+    taken at loop entry, before reading anything (undone_loops.drop_undone_loop_writes). Neither loop's
     replay, entry copy or per-step snapshot of `work` is left."""
     source = _gradient_source(pf.heat_work_array, (np.linspace(0.1, 0.9, 9), 0.2, 3), (0, 1))
     reverse = _code_after(source, "# reverse sweep")
@@ -769,7 +769,7 @@ def test_a_sweep_writing_its_own_row_restores_rows_not_grids():
 def test_a_linear_sweeps_logged_writes_are_not_replayed():
     """Gauss-Seidel in place: the loop over a row's elements logs each element it overwrites, and
     its adjoint pops the log back into `u` before anything reads it; the adjoint of a sweep linear
-    in `u` reads none of `u` (peephole.drop_undone_logged_writes). So the reverse sweep neither
+    in `u` reads none of `u` (undone_loops.drop_undone_logged_writes). So the reverse sweep neither
     replays the sweep nor logs, nor snapshots `u` per sweep."""
     f = np.linspace(-1.0, 1.0, 36).reshape(6, 6)
     for fn in (pf.gauss_seidel, pf.gauss_seidel_from_the_right):

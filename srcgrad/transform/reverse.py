@@ -29,10 +29,10 @@ from .adjoints import Adjoints
 from .common import by_origin, kept_as_tape, on_tape as _tape, primal_calls, scratch_buffer
 from .write_index import index_atoms
 from .read_once import read_adjoints_once
-from .peephole import (add_fills_directly, add_rows_in_place, drop_undone_logged_writes, drop_undone_loop_writes,
-                       drop_undone_writes, drop_unneeded_saves, fill_reused_buffers,
+from .peephole import (add_fills_directly, add_rows_in_place, drop_undone_writes, drop_unneeded_saves, fill_reused_buffers,
                        fold_first_contributions, hand_over_buffers, keep_passed_elements, sum_invariant_elements, write_reused_buffers_once)
 from .checkpoint import Checkpointing
+from .undone_loops import drop_undone_logged_writes, drop_undone_loop_writes
 from .kept_rows import RowKeeping
 from .reverse_loops import LoopReversal, is_loop_exit as _is_loop_exit, restore_comments_that_stayed, values_read
 
