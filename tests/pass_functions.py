@@ -3,6 +3,10 @@ import math
 
 import numpy as np
 
+# array code written the Fortran way, shared with bench/fortran_style.py
+from bench.fortran_programs import (gauss_seidel, heat_work_array, heat2d_work_grid as heat2d_work_array,  # noqa: F401
+                                    jacobi_new_grid, red_black, row_sweep)
+
 
 def nested_expression(x, y):
     return math.sin(x * y) + x ** 2
@@ -489,19 +493,6 @@ def heun_last(x, steps):
     return y[-1]
 
 
-def heat_work_array(u0, alpha, steps):
-    # the 1-D heat equation the Fortran way: one work array overwritten every step, then copied back
-    u = u0.copy()
-    n = u.shape[0]
-    work = np.zeros(n)
-    for _ in range(steps):
-        for i in range(1, n - 1):
-            work[i] = u[i] + alpha * (u[i + 1] - 2.0 * u[i] + u[i - 1])
-        for i in range(1, n - 1):
-            u[i] = work[i]
-    return np.sum(u * u)
-
-
 def squared_in_place(y, h, steps):
     # each step squares the state in place (the adjoint reads each element's old value), then a
     # work array reads the new state at a neighbour, and its element written first is read back
@@ -515,47 +506,6 @@ def squared_in_place(y, h, steps):
             w[i] = y[i - 1] * y[i]
             total += w[i] * w[i]
     return total + np.sum(y)
-
-
-def heat2d_work_array(u0, alpha, steps):
-    # the same in 2-D: the writes sit in a nested loop, and the adjoint restores whole rows
-    u = u0.copy()
-    nx, ny = u.shape
-    work = np.zeros((nx, ny))
-    for _ in range(steps):
-        for i in range(1, nx - 1):
-            for j in range(1, ny - 1):
-                work[i, j] = u[i, j] + alpha * (u[i + 1, j] + u[i - 1, j] + u[i, j + 1] + u[i, j - 1] - 4.0 * u[i, j])
-        for i in range(1, nx - 1):
-            for j in range(1, ny - 1):
-                u[i, j] = work[i, j]
-    return np.sum(u * u)
-
-
-def row_sweep(u0, c, steps):
-    # each row updated from the one above it, then summed: the sum's adjoint reads the new row
-    u = u0.copy()
-    nx, ny = u.shape
-    total = 0.0
-    for _ in range(steps):
-        for i in range(1, nx):
-            for j in range(ny):
-                u[i, j] = u[i, j] + c * u[i - 1, j] * u[i - 1, j]
-            for j in range(ny):
-                total += u[i, j] * u[i, j]
-    return total
-
-
-def gauss_seidel(f, h, sweeps):
-    # Poisson's equation by Gauss-Seidel sweeps in place: each element reads its updated
-    # neighbours, so the reverse sweep's restores are an element log
-    n = f.shape[0]
-    u = np.zeros((n, n))
-    for _ in range(sweeps):
-        for i in range(1, n - 1):
-            for j in range(1, n - 1):
-                u[i, j] = 0.25 * (u[i - 1, j] + u[i + 1, j] + u[i, j - 1] + u[i, j + 1] + h * h * f[i, j])
-    return np.sum(u * u)
 
 
 def gauss_seidel_nonlinear(f, h, sweeps):
@@ -580,33 +530,6 @@ def gauss_seidel_tracked(f, h, sweeps):
                 u[i, j] = 0.25 * (u[i - 1, j] + u[i + 1, j] + u[i, j - 1] + u[i, j + 1] + h * f[i, j])
                 rows[i] = rows[i] + u[i, j] * u[i, j]
     return np.sum(u) + np.sum(rows * rows)
-
-
-def jacobi_new_grid(f, h, sweeps):
-    # Jacobi sweeps, each into a copy of the last grid: the replay reads `u`, which after
-    # `u = un` may be the same array as `un` as far as the compiler can tell
-    n = f.shape[0]
-    u = np.zeros((n, n))
-    for _ in range(sweeps):
-        un = u.copy()
-        for i in range(1, n - 1):
-            for j in range(1, n - 1):
-                un[i, j] = 0.25 * (u[i - 1, j] + u[i + 1, j] + u[i, j - 1] + u[i, j + 1] + h * h * f[i, j])
-        u = un
-    return np.sum(u * u)
-
-
-def red_black(f, sweeps):
-    # red-black Gauss-Seidel: each row's loop steps by 2, so its adjoint counts iterations backwards
-    n = f.shape[0]
-    u = np.zeros((n, n))
-    for _ in range(sweeps):
-        for colour in range(2):
-            for i in range(1, n - 1):
-                start = 1 + (i + colour) % 2
-                for j in range(start, n - 1, 2):
-                    u[i, j] = 0.25 * (u[i - 1, j] + u[i + 1, j] + u[i, j - 1] + u[i, j + 1] + f[i, j])
-    return np.sum(u ** 2)
 
 
 def gauss_seidel_from_the_right(f, h, sweeps):
