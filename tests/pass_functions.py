@@ -5,7 +5,7 @@ import numpy as np
 
 # array code written the Fortran way, shared with bench/fortran_style.py
 from bench.fortran_programs import (gauss_seidel, heat_work_array, heat2d_work_grid as heat2d_work_array,  # noqa: F401
-                                    jacobi_new_grid, red_black, row_sweep)
+                                    jacobi_new_grid, red_black, row_sweep, upwind_in_place)
 
 
 def nested_expression(x, y):

@@ -795,3 +795,13 @@ def test_logged_writes_the_adjoint_or_another_array_reads_are_replayed():
     for fn in (pf.gauss_seidel_nonlinear, pf.gauss_seidel_tracked):
         reverse = _code_after(_gradient_source(fn, (f, 0.3, 2), (0, 1)), "# reverse sweep")
         assert re.search(r"\bu\[i, j\] = (?!u_at_entry)\w+$", reverse, re.M), (fn.__name__, reverse)
+
+
+def test_an_in_place_sweep_is_restored_from_a_copy_not_a_log():
+    """Upwind advection updated in place from the right end: each iteration writes only its own
+    element and reads its left neighbour, which the reverse walk has not yet put back. One copy of
+    `u` per sweep and a put-back per element replace the element log (an index and a value pushed
+    and popped on lists per write)."""
+    source = _gradient_source(pf.upwind_in_place, (np.linspace(0.1, 0.9, 9), 0.4, 3), (0, 1))
+    reverse = _code_after(source, "# reverse sweep")
+    assert "u_log" not in source and re.search(r"\bu\[i\] = u_at_entry\w*\[i\]", reverse), source
