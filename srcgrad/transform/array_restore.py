@@ -13,8 +13,9 @@ array from before it must be able to restore that array. Three ways, cheapest th
 - **disjoint writes**: as disjoint where only the writes index the array with the loop variable at
   one position and reads reach other parts (a sweep whose row i is computed from row i - 1). A
   backward walk over the iterations, restoring iteration i's own part before replaying it, leaves
-  every earlier part as the replay left it, which is what iteration i read. Chosen where a
-  snapshot per iteration would be; the iterations' adjoints then never run in the primal's order.
+  every earlier part as the replay left it, which is what iteration i read. Chosen for every
+  counted loop whose writes are all at its own index (where a snapshot per iteration or an element
+  log would be); the iterations' adjoints then never run in the primal's order.
 - **snapshot**: the loop's iterations overwrite the array in bulk (inside nested loops, as
   Runge-Kutta stages and work arrays do), or through indices of more than one shape (a stencil's
   slice and its boundary element). One copy of the array per iteration on a preallocated tape, a
@@ -39,34 +40,30 @@ _SHAPE_ATTRIBUTES = {"shape", "size", "ndim"}
 def disjoint_position(loop, array: str) -> int | None:
     """The index position that holds the loop variable in every access of `array` in `loop`, or
     None when iterations may touch each other's elements."""
-    if not isinstance(loop, gast.For) or loop.target.id in syntax.stored_names(loop.body):
-        return None
-    position = None
-    for node, parent in _accesses(loop.body, array):
-        if isinstance(parent, gast.Attribute) and parent.attr in _SHAPE_ATTRIBUTES:
-            continue
-        if not isinstance(parent, gast.Subscript) or parent.value is not node:
-            return None
-        parts = syntax.index_parts(parent)
-        places = [k for k, p in enumerate(parts) if isinstance(p, gast.Name) and p.id == loop.target.id]
-        if not places or (position is not None and position not in places):
-            return None
-        position = places[0] if position is None else position
-    return position
+    subscripts = [parent if isinstance(parent, gast.Subscript) and parent.value is node else None
+                  for node, parent in _accesses(loop.body, array)
+                  if not (isinstance(parent, gast.Attribute) and parent.attr in _SHAPE_ATTRIBUTES)]
+    return _loop_variable_position(loop, subscripts)
 
 
 def written_position(loop, array: str) -> int | None:
     """The index position that holds the loop variable in every write into `array` in `loop`
     (reads may index it any way), or None."""
+    writes = [node if isinstance(node.value, gast.Name) else None for node in syntax.walk(loop)
+              if isinstance(node, gast.Subscript) and isinstance(node.ctx, gast.Store) and syntax.base_name(node) == array]
+    return _loop_variable_position(loop, writes)
+
+
+def _loop_variable_position(loop, subscripts: list) -> int | None:
+    """The index position holding `loop`'s variable (never bound in its body) in every one of
+    `subscripts`, or None (also where one of them is None: an access of another form)."""
     if not isinstance(loop, gast.For) or loop.target.id in syntax.stored_names(loop.body):
         return None
     position = None
-    for node in syntax.walk(loop):
-        if not (isinstance(node, gast.Subscript) and isinstance(node.ctx, gast.Store) and syntax.base_name(node) == array):
-            continue
-        if not isinstance(node.value, gast.Name):
+    for subscript in subscripts:
+        if subscript is None:
             return None
-        places = [k for k, p in enumerate(syntax.index_parts(node)) if isinstance(p, gast.Name) and p.id == loop.target.id]
+        places = [k for k, p in enumerate(syntax.index_parts(subscript)) if isinstance(p, gast.Name) and p.id == loop.target.id]
         if not places or (position is not None and position not in places):
             return None
         position = places[0] if position is None else position

@@ -247,20 +247,16 @@ class LoopReversal:
         # (`u[1:-1] = ...; u[0] = u[1]`) is snapshot too: in a loop of unknown trip count (a while
         # loop, a break) on a list of copies, else on a tape the trip count sizes
         mixed = len(self._write_patterns(array, loop)) > 1
-        if mixed or (writes_in_bulk(loop, array) and _counted(loop)):
-            return DISJOINT_WRITES if written_position(loop, array) is not None else SNAPSHOT
-        if _counted(loop) and self._copy_costs_less_than_log(loop, array):
+        # writes only at the loop's own index, reads anywhere (an in-place sweep, `u[i] = u[i] - c *
+        # (u[i] - u[i - 1])`, a row from the row before): one memcpy of what the writes can reach
+        # (the row they fix, `np.copy(u[i])`, else the array) instead of a snapshot per iteration or
+        # a push and pop of each element and its index. A loop writing a few elements of a much
+        # larger array copies more than it would log; loops over an array's own range are the rule.
+        if (mixed or _counted(loop)) and written_position(loop, array) is not None:
             return DISJOINT_WRITES
+        if mixed or (writes_in_bulk(loop, array) and _counted(loop)):
+            return SNAPSHOT
         return LOG
-
-    def _copy_costs_less_than_log(self, loop, array: str) -> bool:
-        """Whether a counted loop that writes `array` only at its own index (reading it anywhere:
-        an in-place sweep, `u[i] = u[i] - c * (u[i] - u[i - 1])`) should restore it from a copy
-        rather than log each element: the copy is one memcpy of what the writes can reach (the
-        row they fix, `np.copy(u[i])`, else the array), where the log pushes and pops each element
-        and its index on lists. A loop writing a few elements of a much larger array would copy
-        more than it logs; loops over an array's own index range are the common case."""
-        return written_position(loop, array) is not None
 
     def _enclosing_loops(self, loop) -> list:
         def search(stmts, outer):
@@ -519,8 +515,8 @@ class LoopReversal:
             else:   # no trip count to size the tape: a list of copies, pushed and popped like the other tapes
                 before += self._tape_alloc(tape, None, plan)
                 record.append(self._tape_write(tape, None, None, syntax.call(syntax.attribute(array, "copy"))))
-        before += [entry_copy(array, self._restore_name(plan.loop, array, "at_entry"),
-                              written_part(plan.loop, array, _own_position(plan, array))) for array in plan.disjoint]
+        before += [entry_copy(array, self._restore_name(plan.loop, array, "at_entry"), _own_part(plan, array)[1])
+                   for array in plan.disjoint]
         before += [on_tape(syntax.assign(self._entry_name(plan, name), syntax.name(name))) for name in plan.inductions]
         pushes = []
         for array, (rows, ends) in sorted(self._row_names(loop, plan.rows).items()):
@@ -548,9 +544,8 @@ class LoopReversal:
         return before + [copy]
 
     def _restore_disjoint(self, plan, array: str) -> gast.Assign:
-        position = _own_position(plan, array)
-        return restore_own_part(array, self._restore_name(plan.loop, array, "at_entry"), position, plan.loop.target.id,
-                                written_part(plan.loop, array, position))
+        position, part = _own_part(plan, array)
+        return restore_own_part(array, self._restore_name(plan.loop, array, "at_entry"), position, plan.loop.target.id, part)
 
     def _entry_name(self, plan, name: str) -> str:
         key = ("entry", id(plan.loop), name)
@@ -837,11 +832,11 @@ class LoopReversal:
         return header, setup
 
 
-def _own_position(plan, array: str) -> int:
-    """The index position of the part of `array` each iteration of a disjoint plan restores."""
-    if plan.restored[array] == DISJOINT:
-        return disjoint_position(plan.loop, array)
-    return written_position(plan.loop, array)
+def _own_part(plan, array: str) -> tuple:
+    """(index position, written part) of what each iteration of a disjoint plan restores of
+    `array`: the loop variable's position, and the leading indices all writes fix (written_part)."""
+    position = (disjoint_position if plan.restored[array] == DISJOINT else written_position)(plan.loop, array)
+    return position, written_part(plan.loop, array, position)
 
 
 def _own_index_only(nodes: list, index: str) -> set:

@@ -11,6 +11,7 @@ dead-code elimination takes the rest of the replayed loop and the snapshots that
 """
 from __future__ import annotations
 
+import functools
 from collections import Counter
 
 import gast
@@ -237,16 +238,11 @@ def _rewrite_with_live(stmts: list, live_after, rewrite) -> None:
     for k, stmt in enumerate(stmts):
         blocks = syntax.child_blocks(stmt)
         if blocks:
-            inner = _remembered(lambda k=k, stmt=stmt: upward_exposed(stmts[k + 1:]) | live_after()
-                                | (upward_exposed(stmt.body) | own_reads(stmt) if syntax.is_loop(stmt) else set()))
+            inner = functools.cache(lambda k=k, stmt=stmt: upward_exposed(stmts[k + 1:]) | live_after()
+                                    | (upward_exposed(stmt.body) | own_reads(stmt) if syntax.is_loop(stmt) else set()))
             for block in blocks:
                 _rewrite_with_live(block, inner, rewrite)
     stmts[:] = rewrite(stmts, live_after)
-
-
-def _remembered(compute):
-    value = []
-    return lambda: value[0] if value else value.append(compute()) or value[0]
 
 
 def _drop_logged_pairs(out: list, shares: dict, live_after, emptied: set) -> list:
