@@ -4,6 +4,7 @@ import numpy as np
 from numba.core import types
 
 from .compile_once import runtime_jitable, runtime_overload
+from .tape import copy_into
 
 SETTLED = 64   # elements: a tangent this small is checked for zeros after it is computed
 
@@ -86,6 +87,19 @@ def _directions_first(seed):
     return lambda seed: np.ascontiguousarray(np.transpose(seed, axes))
 
 
+def transposed_directions(tangent):
+    """Each direction of a tangent transposed, the directions still first: the tangent of `x.T`.
+    A helper compiled once per machine: numba's transpose by an axes tuple builds a set and
+    indexes by an array to check the axes, 1.5 s of compile in each process that uses it."""
+    return np.transpose(tangent, (0,) + tuple(range(tangent.ndim - 1, 0, -1)))
+
+
+@runtime_overload(transposed_directions)
+def _transposed_directions(tangent):
+    axes = (0,) + tuple(range(tangent.ndim - 1, 0, -1))
+    return lambda tangent: np.transpose(tangent, axes)
+
+
 def matmul_into(slot, a, b):
     """slot[...] = a @ b, written straight into one direction of a tangent: numba's `@` makes a
     temporary to copy, and takes a slow path for a transposed operand (GradBench ht's
@@ -97,7 +111,7 @@ def matmul_into(slot, a, b):
 def _matmul_into(slot, a, b):
     def into(slot, a, b):
         if slot.size <= SETTLED:   # a 3 x 3 rotation: numba's own product is quicker than a BLAS call
-            slot[:] = a @ b
+            copy_into(slot, a @ b)
         else:
             np.dot(np.ascontiguousarray(a), np.ascontiguousarray(b), slot)
     return into
@@ -114,7 +128,7 @@ def multiply_into(slot, a, b):
 def _multiply_into(slot, a, b):
     def into(slot, a, b):
         if slot.size <= SETTLED:   # small: numba's own expression is quicker than the ufunc's machinery
-            slot[:] = a * b
+            copy_into(slot, a * b)
         else:
             np.multiply(a, b, slot)
     return into

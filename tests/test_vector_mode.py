@@ -244,6 +244,22 @@ def test_a_loop_reuses_the_buffers_of_tangents_its_iterations_make_and_drop():
     assert "dcur = direction_buffer(directions, cur)" in carried and "direction_buffer_reused(dsin" in carried
 
 
+def test_array_tangents_reach_numba_without_slice_assignment_or_transpose_by_axes():
+    """numba compiles `slot[...] = array` with a shape-mismatch message whose string code takes
+    1-2 s to compile per rank in each process, and `np.transpose(a, axes)` with a set and an index
+    array (1.5 s): GradBench ht's Jacobian spent 6 s of its first call on them. A direction of an
+    array tangent is written by copy_into, also where the total's name is the pass's own
+    (`positions_new`), and the tangent of `R.T` is transposed_directions(dR)."""
+    bones = _loop_source(*ARRAY_CASES[1][:2])
+    assert "copy_into(dpositions_new[direction], dpositions[direction] + dmul[direction])" in bones
+    assert "dtranspose = transposed_directions(dR)" in bones and "np.transpose(dR" not in bones
+    carried = _loop_source(_carried_arrays, (np.array([0.3, -0.5, 0.8]),))
+    assert "copy_into(dtotal_new[direction], broadcast_like(dmul[direction], total_new))" in carried
+    for fn, args, _ in ARRAY_CASES:
+        source = _loop_source(fn, args)
+        assert not re.search(r"\[direction\] = broadcast_like|\[direction\] = \w+\[direction\] \+ \w+\[direction\]", source), fn
+
+
 @pytest.mark.parametrize("backend", ["numba", "python"])
 @pytest.mark.parametrize("case", ARRAY_CASES, ids=[c[0].__name__.strip("_") for c in ARRAY_CASES])
 def test_array_code_in_one_pass_matches_passes_per_direction_and_finite_differences(case, backend):

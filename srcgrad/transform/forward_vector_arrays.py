@@ -311,10 +311,8 @@ class ArrayVectorForwardTransform(ForwardTransform):
         if isinstance(value, gast.Subscript):
             every = gast.Slice(lower=None, upper=None, step=None)
             tangent = syntax.subscript(tangent, syntax.tuple_([every] + [syntax.clone(p) for p in syntax.index_parts(value)]))
-        elif _is_transpose(value):   # the directions stay first: axes 0, n, n-1, ..., 1
-            rank = K.ndim(self.kinds.get(base.id))
-            axes = syntax.tuple_([syntax.const(0)] + [syntax.const(k) for k in range(rank, 0, -1)])
-            tangent = syntax.call("np.transpose", tangent, axes)
+        elif _is_transpose(value):   # the directions stay first; numba's transpose by axes takes 1.5 s to compile
+            tangent = syntax.call("transposed_directions", tangent)
         return [syntax.assign(self.tangent(name), tangent),
                 syntax.assign(self.live(name), syntax.name(self.live(base.id)))]
 
@@ -331,13 +329,15 @@ class ArrayVectorForwardTransform(ForwardTransform):
 
     def _written(self, slot, expr):
         """`slot = expr`, where a product, expr's last operation, writes straight into the slot
-        (matmul_into, multiply_into) rather than into a temporary that is then copied."""
+        (matmul_into, multiply_into) rather than into a temporary that is then copied; any other
+        expression is copied in by `copy_into`, not numba's slice assignment (slice_updates.py says
+        why: seconds of compile)."""
         if isinstance(expr, gast.BinOp) and isinstance(expr.op, gast.MatMult) \
                 and K.ndim(self._atom_kind(expr.left)) == 2 and K.ndim(self._atom_kind(expr.right)) in (1, 2):
             return gast.Expr(value=syntax.call("matmul_into", slot, expr.left, expr.right))
         if isinstance(expr, gast.BinOp) and isinstance(expr.op, gast.Mult):
             return gast.Expr(value=syntax.call("multiply_into", slot, expr.left, expr.right))
-        return syntax.assign(slot, expr)
+        return gast.Expr(value=syntax.call("copy_into", slot, expr))
 
     def _atom_kind(self, node):
         """The kind of one direction of a tangent (`dx[direction]`) or of a primal name."""

@@ -16,7 +16,7 @@ from ..analyze import kinds as K
 from ..analyze.dataflow import upward_exposed
 
 # calls that read a buffer passed to them, or write into it, and keep no reference to it
-_KEEPS_NOTHING = {"matmul_into", "multiply_into", "add_product_into", "may_be_nonzero", "revive", "broadcast_like", "direction_buffer",
+_KEEPS_NOTHING = {"copy_into", "matmul_into", "multiply_into", "add_product_into", "may_be_nonzero", "revive", "broadcast_like", "direction_buffer",
                   "direction_buffer_reused", "directions_last", "sum_to", "len"}
 
 
