@@ -233,6 +233,13 @@ def pairwise_spring_energy(X):
     return np.sum((r - 1.0) ** 2)
 
 
+
+def row_and_column_sums(q):
+    # sums along each axis, as keyword, method and positional axis (sum_along in generated code)
+    s = np.sum(q, axis=1)
+    t = q.sum(axis=0)
+    return np.sum(s ** 2) + np.sum(np.sin(t)) + np.sum(q * q, 0)[1]
+
 CASES = [
     (lifted_to_3d, (0.7,), 0),
     (lifted_to_3d, (np.array([0.3, -1.1, 0.8]),), 0),
@@ -279,6 +286,7 @@ CASES = [
     (features_stacked_along_columns, (np.array([0.3, -0.5, 0.9, 0.2]),), 0),
     (field_history, (np.arange(6.0).reshape(2, 3) * 0.3 - 0.4, 0.2), (0, 1)),
     (column_and_row_medians, (np.cos(np.arange(20.0)).reshape(4, 5) + 0.01 * np.arange(20.0).reshape(4, 5),), 0),
+    (row_and_column_sums, (np.cos(np.arange(12.0)).reshape(4, 3),), 0),
 ]
 IDS = [f"{f.__name__}-{np.shape(args[0])}-{k}" for k, (f, args, _) in enumerate(CASES)]
 
@@ -323,6 +331,22 @@ def test_second_derivatives_through_interp_and_tile(backend):
     hessian = srcgrad.hessian(tiled_and_interpolated, backend=backend)(w)
     numeric = numeric_jacobian(srcgrad.grad(tiled_and_interpolated, backend=backend), (w,), 0)
     np.testing.assert_allclose(hessian, numeric, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_sums_along_an_axis_call_the_runtimes_compiled_once_helper(backend):
+    """numba's np.sum along an axis compiles string code for its axis error, 1.3 s in each process
+    (GradBench gmm's first call): generated code calls srcgrad_runtime.sum_along, in both modes
+    and in the derivative of a derivative."""
+    q = np.cos(np.arange(12.0)).reshape(4, 3)
+    for api in (srcgrad.grad, srcgrad.jvp):
+        source = api(row_and_column_sums, backend=backend).source
+        code = [line for line in source.splitlines() if not line.strip().startswith("#")]
+        assert any("sum_along(q, axis=1)" in line for line in code)
+        assert not any("np.sum(q, axis" in line for line in code)
+    hessian = srcgrad.hessian(row_and_column_sums, backend=backend)(q)
+    numeric = numeric_jacobian(srcgrad.grad(row_and_column_sums, backend=backend), (q,), 0)
+    np.testing.assert_allclose(hessian.reshape(numeric.shape), numeric, rtol=1e-5, atol=1e-6)
 
 
 # ---------------------------------------------------------------------------- refused calls

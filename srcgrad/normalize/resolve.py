@@ -471,7 +471,7 @@ class _Resolver(gast.NodeTransformer):
             if any(k.arg == "keepdims" for k in node.keywords):
                 return self._kept_dimension(node, obj, spelled)
         if rule is not None:
-            node.func = syntax.dotted(rule.emitted)
+            node.func = syntax.dotted(rule.emitted_for(node))
             node.srcgrad_rule = rule
             _served_ranks(node, rule.name, rule.ranks)
             if getattr(rule, "function", None) is not None:   # registered by the user: bound at load

@@ -27,7 +27,7 @@ reshape_like = tile_transpose = atleast_1d = None
 
 # ----- Linear maps: forward applies the map to the tangent; reverse applies its transpose -----
 
-@linear("np.sum", kind=reduction, spread="sum", methods=("sum",), fuse="sum", options=AXIS,
+@linear("np.sum", kind=reduction, spread="sum", methods=("sum",), fuse="sum", options=AXIS, along_spelling="sum_along",
         samples=((VECTOR,), (MATRIX,)))
 def sum_transpose(g, x):
     return g

@@ -70,6 +70,7 @@ class Rule:
     name: str                                # canonical spelling, e.g. "np.sin"
     kind: Callable | None = None             # argument kinds -> result kind
     spelling: str = ""                       # what generated code calls, when not `name` (a runtime helper)
+    along_spelling: str = ""                 # what it calls when the call names an axis (a runtime helper)
     domain: tuple = ()                       # valid input ranges per argument, for the rule tests
     expensive: bool = False
     result: str = "value"
@@ -87,6 +88,11 @@ class Rule:
     @property
     def emitted(self) -> str:
         return self.spelling or self.name
+
+    def emitted_for(self, call) -> str:
+        """What generated code calls for `call`: `along_spelling` where it names an axis."""
+        named_axis = any(k.arg == "axis" for k in call.keywords) or len(call.args) > 1
+        return self.along_spelling if self.along_spelling and named_axis else self.emitted
 
     def result_kind(self, arg_kinds: list, call) -> object:
         return self.kind(arg_kinds, call)

@@ -20,9 +20,10 @@ put_along = placed_flat = sum_to = unsorted = None   # srcgrad_runtime helpers t
 def _helper_spellings() -> None:
     """A rule emitted as a runtime helper (np.max as `largest`) also covers calls of that helper."""
     for _, rule in all_rules():
-        helper = getattr(srcgrad_runtime, rule.spelling, None) if rule.spelling else None
-        if callable(helper) and lookup(helper) is None:
-            register(helper, rule)
+        for spelling in (rule.spelling, rule.along_spelling):
+            helper = getattr(srcgrad_runtime, spelling, None) if spelling else None
+            if callable(helper) and lookup(helper) is None:
+                register(helper, rule)
 
 
 _helper_spellings()

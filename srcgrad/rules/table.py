@@ -96,6 +96,8 @@ def _notes(rules: list) -> str:
         notes.append(f"argument ranks {served} (others refused)")
     if rule.spelling:
         notes.append(f"generated code calls {rule.spelling if rule.spelling.startswith('np.') else 'srcgrad_runtime.' + rule.spelling}")
+    if rule.along_spelling:
+        notes.append(f"with `axis=`, generated code calls srcgrad_runtime.{rule.along_spelling}")
     if any(isinstance(r, ElementwiseRule) and r.fuse for r in rules):
         notes.append("fused into element loops")
     return "; ".join(notes)
