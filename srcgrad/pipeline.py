@@ -405,7 +405,9 @@ class ModuleBuilder:
         if split_rebound_names(work.tree, work.kinds, work.names, infer_of):   # `s = 0.0` ... `s = A.ravel() + s`
             work.kinds = infer()
         whole_arrays_as_indices(work.tree, work.kinds)
-        if sequences_as_arrays(work.tree, work.kinds, work.names, unit.parsed.location):   # np.sum([a, b])
+        # np.sum([a, b]); again while it changes: an array made of one sequence (np.tanh([0.5, 0.36]))
+        # gives the kinds by which another sequence's elements are known to be values (977:5:0)
+        while sequences_as_arrays(work.tree, work.kinds, work.names, unit.parsed.location):
             work.kinds = infer()
         refuse_unimplemented_ranks(work.tree, work.kinds, unit.parsed.location)
         tentative = any(k == K.UNKNOWN or k == "a?" for k in arg_kinds)

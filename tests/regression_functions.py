@@ -1698,3 +1698,18 @@ def calls_a_tuple_looping_helper(x):
             break
         acc = acc + _weighted_terms(x[k % 3])
     return acc + squares
+
+
+def _largest_per_entry(q):
+    w = np.empty((2, 2))
+    for i in range(2):
+        for j in range(2):
+            w[i, j] = np.max([(2.0 + np.tanh(q[-1 - j])) ** 0.5, np.dot(q[np.array([-1, 1, 0])], q[np.array([0, -2, 1])])])
+    return w
+
+
+def largest_of_a_list_of_values_known_late(x):
+    # the list passed to np.max holds values only once `np.tanh([0.5, 0.36])` is an array: the
+    # list stayed a tuple, whose tangent came out zero (fuzz 977:5:0: an IndexError in the jvp,
+    # an AttributeError in the reverse pass)
+    return _largest_per_entry(x[2:] + np.tanh([0.5, 0.36]))[0]

@@ -173,6 +173,7 @@ CASES = [
     (rf.branch_temporaries_in_an_unrolled_loop, (np.array([0.3, -0.5, 0.9]),), 0),
     (rf.branch_temporaries_in_an_unrolled_loop, (np.array([0.9, -0.5, 0.4]),), 0),
     (rf.calls_a_tuple_looping_helper, (np.array([0.3, -0.5, 0.9]),), 0),
+    (rf.largest_of_a_list_of_values_known_late, (np.array([0.38, 0.26, -1.07, -0.68]),), 0),
     (rf.intercept_column_by_column_stack, (RNG.standard_normal(3), RNG.standard_normal((5, 2)), RNG.standard_normal(5)), (0, 1)),
 ]
 # forward mode follows numpy's views; reverse mode refuses what it cannot restore faithfully

@@ -38,6 +38,9 @@ class ForwardTransform:
         """The tangent of an operand: its tangent variable, or zero when inactive."""
         if isinstance(atom, gast.Name) and atom.id in self.active:
             return syntax.name(self.tangent(atom.id))
+        if isinstance(atom, (gast.Tuple, gast.List)) and syntax.names_in(atom.elts) & set(self.active):
+            # sequence_args makes such an operand an array first: a zero here would be a wrong derivative
+            raise AssertionError(f"a sequence of differentiated values reached a rule whole: {gast.unparse(atom).strip()}")
         return self.zeros.like(atom)
 
     # ----- function ------------------------------------------------------------------------
