@@ -1,4 +1,6 @@
 """compiled_for: a derivative called from the user's own numba code gives what calling it from Python gives."""
+import inspect
+
 import numba
 import numpy as np
 import pytest
@@ -94,6 +96,43 @@ def test_jacfwd_and_hessian_inside_an_njit_loop():
     points = np.stack([X, 2 * X])
     want = sum(np.trace(srcgrad.jacfwd(sine_times)(p)) + np.trace(srcgrad.hessian(weighted_sines)(p, 2.0)) for p in points)
     assert np.isclose(traces(points), want, rtol=1e-12)
+
+
+def pulled_field(x, s):
+    y = np.tanh(np.outer(x, x) @ x) * s
+    return y[:3] + x[1] * s
+
+
+def total_sine(x, s):
+    return np.sum(np.sin(x)) * s + s ** 3
+
+
+@pytest.mark.parametrize("fn", [pulled_field, total_sine])
+def test_jacfwd_of_array_code_inside_an_njit_loop_takes_one_vector_pass(fn):
+    """Array code has a vector-mode pass (all input directions at once): compiled_for calls it
+    once, as a call from Python does, instead of one tangent pass per input element; the blocks
+    are what a call from Python gives, for a 1-D and a float output, by a vector and a float."""
+    jac = srcgrad.jacfwd(fn, wrt=(0, 1))
+    blocks = jac.compiled_for(X, 0.3)
+    with open(inspect.getsourcefile(blocks.py_func)) as source:
+        assert "columns = vector(a0, a1, identity[o0:o1], identity[o1])[1]" in source.read()
+
+    @numba.njit
+    def loop(x):
+        J_x, J_s = blocks(x, 0.3)
+        total_x, total_s = np.zeros_like(J_x), np.zeros_like(J_s)
+        for k in range(3):
+            J_x, J_s = blocks(x * (1.0 + k), 0.3)
+            total_x += J_x
+            total_s += J_s
+        return total_x, total_s
+
+    total_x, total_s = loop(X)
+    want = [jac(X * (1.0 + k), 0.3) for k in range(3)]
+    np.testing.assert_allclose(total_x, sum(J[0] for J in want), rtol=1e-13)
+    np.testing.assert_allclose(total_s, sum(J[1] for J in want), rtol=1e-13)
+    numeric = (np.array(fn(X, 0.3 + 1e-6)) - np.array(fn(X, 0.3 - 1e-6))) / 2e-6
+    np.testing.assert_allclose(blocks(X, 0.3)[1], numeric, rtol=1e-6)
 
 
 def test_what_compiled_for_does_not_cover_says_so():
