@@ -147,6 +147,15 @@ def _copy_into(out, value):
             for k in range(flat_out.shape[0]):
                 flat_out[k] = flat_value[k]
         return copy_flat
+    if out.ndim == 2 and value.ndim == 2:
+        def copy_matrix(out, value):   # a view of other strides (`M[1:, :2]`): not element by element through np.ndindex
+            if out.shape != value.shape:
+                _broadcast_copy(out, value)
+                return
+            for i in range(out.shape[0]):
+                for j in range(out.shape[1]):
+                    out[i, j] = value[i, j]
+        return copy_matrix
     return lambda out, value: _broadcast_copy(out, value)
 
 
