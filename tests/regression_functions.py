@@ -1713,3 +1713,12 @@ def largest_of_a_list_of_values_known_late(x):
     # list stayed a tuple, whose tangent came out zero (fuzz 977:5:0: an IndexError in the jvp,
     # an AttributeError in the reverse pass)
     return _largest_per_entry(x[2:] + np.tanh([0.5, 0.36]))[0]
+
+
+def real_part_of_a_view_written_later(x):
+    # np.real of a real array is the array itself: the write into `w` reaches `t` and its tangent
+    # (the tangent was `1 * dw[0:2, 0:2]`, a copy taken before the write: fuzz 979:547:0)
+    w = np.zeros((3, 3))
+    t = np.real(w[0:2, 0:2])
+    w[0, 0] = x[0] * x[1]
+    return t * x[2]

@@ -104,6 +104,15 @@ def test_a_result_that_shares_memory_is_declared_a_view(key, obj, rule, args):
     assert not shared or rule.result in ("view", "value"), f"{rule.name} returns a view of its argument"
 
 
+def test_a_view_is_taken_of_the_tangent_too():
+    """A result that may share memory with its argument sees later writes into it, and so must
+    its tangent: forward mode takes the same view of the tangent (a linear map applied to it),
+    where an elementwise rule would make a new array (np.real as one: fuzz 979:547:0)."""
+    views = [rule.name for _, (obj, rule) in RULES if rule.result == "view"]
+    assert views and all(isinstance(registry.lookup(obj), registry.LinearRule)
+                         for _, (obj, rule) in RULES if rule.result == "view"), views
+
+
 def test_every_record_with_arrays_has_samples():
     missing = [rule.name for _, (obj, rule) in RULES
                if not _samples(obj, rule) and rule.kind.__name__ != "unknown" and not isinstance(obj, str)

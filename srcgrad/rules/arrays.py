@@ -85,6 +85,10 @@ def ascontiguousarray_transpose(g, x):   # the array itself when it is contiguou
 def asarray_transpose(g, x):   # the array itself; a number becomes a 0-d array
     return sum_to(g, x)
 
+@linear("np.real", kind=broadcast, result="view", samples=((0.5,), (VECTOR,), (MATRIX,)))
+def real_transpose(g, x):   # of a real array, the array itself: its tangent is dx itself, as writes into x reach it
+    return g   # (srcgrad differentiates real values only)
+
 @linear("np.cumsum", kind=flattened, result="new", methods=("cumsum",), options=FORWARD_ANY,
         samples=((VECTOR,), (MATRIX,)), along=cumsum_along)
 def cumsum_transpose(g, x):

@@ -51,10 +51,6 @@ def mod(a, b):
 def fmod(a, b):
     return 1, -M.trunc(a / b)
 
-@elementwise("np.real", domain=(REAL,), kind=broadcast, result="view")   # of a real array, the array itself
-def real(x):
-    return 1   # of a real number, itself (srcgrad differentiates real values only)
-
 @elementwise("op:unary-", "np.negative", domain=(REAL,), kind=broadcast)
 def negative(x):
     return -1
