@@ -1722,3 +1722,12 @@ def real_part_of_a_view_written_later(x):
     t = np.real(w[0:2, 0:2])
     w[0, 0] = x[0] * x[1]
     return t * x[2]
+
+
+def reshaped_view_written_later(x):
+    # a view reshaped to its own shape is numpy's view still; under numba the runtime's reshape
+    # copied a strided view (fuzz 979:547:0, numba: a wrong value)
+    w = np.zeros((3, 3))
+    t = w[0:2, 0:2].reshape((2, 2))
+    w[0, 0] = x[0] * x[1]
+    return t * x[2]

@@ -185,6 +185,7 @@ FORWARD_ONLY = [(rf.write_while_viewed, "while `r`, which shares its memory"),
                 (rf.written_while_a_tuple_holds_it, "while `pair`, which shares its memory"),
                 (rf.view_of_this_steps_copy, "while `O`, which shares its memory"),
                 (rf.real_part_of_a_view_written_later, "while `t`, which shares its memory"),
+                (rf.reshaped_view_written_later, "while `t`, which shares its memory"),
                 (rf.rows_still_to_come_written, r"while the loop `for r in w\[::-1\]` iterates over its memory")]
 REFUSED = [(rf.arange_of_input, (0.5,), "np.arange` with an argument that depends"),
            (rf.arange_scaled_by_input, (0.5,), "np.arange` with an argument that depends"),
