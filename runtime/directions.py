@@ -86,16 +86,20 @@ def _directions_first(seed):
     return lambda seed: np.ascontiguousarray(np.transpose(seed, axes))
 
 
+def _each_direction_reversed(ndim: int) -> tuple:
+    return (0,) + tuple(range(ndim - 1, 0, -1))
+
+
 def transposed_directions(tangent):
     """Each direction of a tangent transposed, the directions still first: the tangent of `x.T`.
     A helper compiled once per machine: numba's transpose by an axes tuple builds a set and
     indexes by an array to check the axes, 1.5 s of compile in each process that uses it."""
-    return np.transpose(tangent, (0,) + tuple(range(tangent.ndim - 1, 0, -1)))
+    return np.transpose(tangent, _each_direction_reversed(tangent.ndim))
 
 
 @runtime_overload(transposed_directions)
 def _transposed_directions(tangent):
-    axes = (0,) + tuple(range(tangent.ndim - 1, 0, -1))
+    axes = _each_direction_reversed(tangent.ndim)
     return lambda tangent: np.transpose(tangent, axes)
 
 

@@ -1129,8 +1129,13 @@ def _vector_template(args, positions, out_kind, as_tuple: bool) -> str:
         part = f"columns[{rows}o{k}]" if isinstance(args[w], float) else f"columns[{rows}o{k}:o{k + 1}]"
         lines.append(f"J{k} = {part}" if out_kind == K.FLOAT and isinstance(args[w], float)
                      else f"J{k} = np.ascontiguousarray({part})")
-    blocks = ", ".join(f"J{k}" for k in range(len(positions)))
-    return "\n".join(lines + [f"return {'(' + blocks + ',)' if as_tuple else blocks}"])
+    return "\n".join(lines + [_blocks_returned(len(positions), as_tuple)])
+
+
+def _blocks_returned(count: int, as_tuple: bool) -> str:
+    """A jacfwd template's last line: its blocks J0, J1, ..., as a tuple where wrt is one."""
+    blocks = ", ".join(f"J{k}" for k in range(count))
+    return f"return {'(' + blocks + ',)' if as_tuple else blocks}"
 
 
 def _columns_template(args, positions, out_kind, as_tuple: bool) -> str:
@@ -1151,8 +1156,7 @@ def _columns_template(args, positions, out_kind, as_tuple: bool) -> str:
         lines += [f"J{k} = np.empty({'(m, ' if out_kind != K.FLOAT else '('}{{a{w}}}.shape[0]))",
                   f"for i in range({{a{w}}}.shape[0]):", f"    direction = np.zeros({{a{w}}}.shape[0])",
                   "    direction[i] = 1.0", f"    column = inner({{args}}, {tangents})[1]"] + into
-    blocks = ", ".join(f"J{k}" for k in range(len(positions)))
-    return "\n".join(lines + [f"return {'(' + blocks + ',)' if as_tuple else blocks}"])
+    return "\n".join(lines + [_blocks_returned(len(positions), as_tuple)])
 
 
 class _LastUsed:

@@ -95,7 +95,7 @@ class Rule:
 
     def emitted_for(self, call) -> str:
         """What generated code calls for `call`: `along_spelling` where it names an axis."""
-        named_axis = any(k.arg == "axis" for k in call.keywords) or len(call.args) > 1
+        named_axis = results.keyword(call, "axis", 1) is not None
         return self.along_spelling if self.along_spelling and named_axis else self.emitted
 
     def result_kind(self, arg_kinds: list, call) -> object:
