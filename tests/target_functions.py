@@ -213,3 +213,15 @@ def thresholded_sum(x, a):
         if _spread(np.ones(3) * x[i], a) > 0.5:
             total += a * x[i] * x[i]
     return total
+
+
+def positive_part_series(x, a):
+    """A sum added to in a loop inside an `if` of a prange loop: numba 0.68 silently drops such
+    updates (value and gradient both wrong; fuzz 981:310:0), so each iteration gathers its terms
+    in a number of its own first."""
+    total = 0.0
+    for i in prange(x.shape[0]):
+        if x[i] > 0.0:
+            for k in range(1, 4):
+                total += a * x[i] ** k / k
+    return total

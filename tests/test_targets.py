@@ -176,6 +176,7 @@ PRANGE = [
     (tf.gmm_loglik_streaming, (rng.normal(size=(3, 2)), rng.normal(size=3), 0.2 * rng.normal(size=3), rng.normal(size=(200, 2))), (0, 1, 2)),
     (tf.repeated_parameter, (rng.normal(size=50), 0.4), (0, 1)),
     (tf.thresholded_sum, (rng.normal(size=20), 0.7), (0, 1)),
+    (tf.positive_part_series, (rng.normal(size=20), 0.7), (0, 1)),
 ]
 
 

@@ -277,9 +277,11 @@ def _parallel_loop(loop, names, buffers: dict, kinds: dict) -> list:
 
 
 def _one_update_per_sum(loop, names, kinds: dict) -> None:
-    """A sum the body adds to in more than one place (`a_bar += ...` twice, from two uses of `a`)
-    gathers an iteration's terms in a number of its own, added to the sum once at the end of the
-    body: numba's prange reduces a variable updated in one place only (fuzz seed kernels1:24:0)."""
+    """A sum the body adds to in more than one place (`a_bar += ...` twice, from two uses of `a`),
+    or in a nested block, gathers an iteration's terms in a number of its own, added to the sum
+    once at the end of the body: numba's prange reduces a variable updated in one place only
+    (fuzz seed kernels1:24:0), and silently drops the updates made in a loop inside an `if`
+    (numba 0.68; fuzz seed 981:310:0)."""
     statements = [n for n in syntax.walk(gast.Module(body=loop.body, type_ignores=[])) if isinstance(n, gast.stmt)]
     updates: dict = {}
     for stmt in statements:
@@ -287,7 +289,8 @@ def _one_update_per_sum(loop, names, kinds: dict) -> None:
         if name is not None:
             updates.setdefault(name, []).append(stmt)
     for name, found in sorted(updates.items()):
-        if len(found) < 2 or name == loop.target.id or not only_summed(loop, name):
+        at_top = len(found) == 1 and any(stmt is found[0] for stmt in loop.body)
+        if at_top or name == loop.target.id or not only_summed(loop, name):
             continue
         step = names.fresh(f"{name}_step")
         for stmt in found:
