@@ -1,7 +1,7 @@
 """Adjoint helpers for the reverse sweep."""
 import numpy as np
 from numba import types
-from numba.extending import overload
+from numba.extending import intrinsic, overload
 
 from .compile_once import measures, runtime_jitable, runtime_overload
 
@@ -252,3 +252,29 @@ def _pushed_row(rows, ends, position, values):
 def _row_at(rows, ends, position):
     return row_at
 
+
+
+def sum_in_any_order(total, term):
+    """`total + term`, an addition the compiler may reorder with the loop's other additions into
+    `total`: a loop summing into one float then keeps several partial sums at once (vectorizes)
+    instead of waiting for each addition in turn. The result differs from the sequential sum by
+    rounding only."""
+    return total + term
+
+
+@intrinsic
+def _reassociable_add(typingctx, total, term):
+    if not (isinstance(total, types.Float) and isinstance(term, (types.Float, types.Integer, types.Boolean))):
+        return None
+
+    def codegen(context, builder, signature, args):
+        term_value = context.cast(builder, args[1], signature.args[1], signature.return_type)
+        return builder.fadd(args[0], term_value, flags=("reassoc", "contract"))
+    return total(total, term), codegen
+
+
+@overload(sum_in_any_order, inline="always")
+def _sum_in_any_order(total, term):
+    if isinstance(total, types.Float):
+        return lambda total, term: _reassociable_add(total, term)
+    return lambda total, term: total + term

@@ -543,3 +543,66 @@ def gauss_seidel_from_the_right(f, h, sweeps):
                 j = n - 1 - k
                 u[i, j] = 0.25 * (u[i - 1, j] + u[i + 1, j] + u[i, j - 1] + u[i, j + 1] + h * h * f[i, j])
     return np.sum(u * u)
+
+
+def wave_step_sums(u0, c, steps):
+    """An explicit 1-D wave-like update read at i - 1, i + 1 and i - 2, a parameter read every
+    iteration: its adjoint adds into u_bar at four offsets and sums c_bar."""
+    u = u0.copy()
+    n = u.shape[0]
+    new = np.zeros(n)
+    for _ in range(steps):
+        for i in range(2, n - 1):
+            new[i] = u[i] + c * (u[i + 1] - u[i - 1]) + 0.1 * c * c * u[i - 2]
+        for i in range(2, n - 1):
+            u[i] = new[i]
+    return np.sum(u * u)
+
+
+def neighbours_read_back(x, a):
+    """The array added into at i - 1 and i + 1 is read in the same loop: iterations must stay in
+    order, so the loop is not split."""
+    y = x.copy()
+    total = 0.0
+    for i in range(1, x.shape[0] - 1):
+        y[i] = a * y[i - 1] + y[i + 1] * y[i]
+        total += y[i] * y[i - 1]
+    return total
+
+
+def two_fields_coupled(u0, v0, k, steps):
+    """Two fields, each step reading the other's neighbours: adds into u_bar and v_bar at three
+    offsets each, from a descending loop."""
+    u = u0.copy()
+    v = v0.copy()
+    n = u.shape[0]
+    un = np.zeros(n)
+    vn = np.zeros(n)
+    for _ in range(steps):
+        for i in range(n - 2, 0, -1):
+            un[i] = u[i] + k * (v[i + 1] - 2.0 * u[i] + v[i - 1])
+            vn[i] = v[i] - k * (u[i + 1] - u[i - 1]) * 0.5
+        for i in range(1, n - 1):
+            u[i] = un[i]
+            v[i] = vn[i]
+    return np.sum(u * v) + np.sum(u)
+
+
+def smoothed_with_memory(x, a):
+    """A running value carried from one iteration to the next beside a stencil: the adds at i - 1
+    need the carried adjoint, so the loop stays whole."""
+    s = 0.0
+    out = np.zeros(x.shape[0])
+    for i in range(1, x.shape[0] - 1):
+        s = a * s + x[i - 1] - x[i + 1]
+        out[i] = s * x[i]
+    return np.sum(out * out)
+
+
+def stencil_with_costly_weights(u, a):
+    """Adds at i - 1 and i + 1 scaled by a transcendental the forward sweep tapes: each loop the
+    adds are split into reads it back rather than computing it again."""
+    total = 0.0
+    for i in range(1, u.shape[0] - 1):
+        total += np.tanh(a * u[i]) * (u[i + 1] - u[i - 1])
+    return total

@@ -12,7 +12,7 @@ from .results import (MATRIX, SQUARE, VECTOR, float_scalar, index_along, int_arr
                       same_as_first, taken_along)
 
 # helpers written in differentiable Python: srcgrad reads their source like a user function's
-READ_AS_PYTHON = frozenset({srcgrad_runtime.prod_of_others})
+READ_AS_PYTHON = frozenset({srcgrad_runtime.prod_of_others, srcgrad_runtime.sum_in_any_order})
 
 put_along = placed_flat = sum_to = unsorted = None   # srcgrad_runtime helpers the templates name
 

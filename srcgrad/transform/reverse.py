@@ -33,6 +33,7 @@ from .peephole import (add_fills_directly, add_rows_in_place, drop_undone_writes
                        fold_first_contributions, hand_over_buffers, keep_passed_elements, sum_invariant_elements, write_reused_buffers_once)
 from .checkpoint import Checkpointing
 from .undone_loops import drop_undone_logged_writes, drop_undone_loop_writes
+from .vectorized_loops import split_offset_adds, sums_in_any_order
 from .kept_rows import RowKeeping
 from .reverse_loops import LoopReversal, is_loop_exit as _is_loop_exit, restore_comments_that_stayed, values_read
 
@@ -146,8 +147,24 @@ class ReverseTransform(LoopReversal, RowKeeping, Checkpointing):
             base = syntax.base_name(subscript)
             kind = self.kinds.get(primal_of.get(base, base))
             return isinstance(kind, str) and kind.startswith("a") and K.selects_element(subscript, ChainMap({base: kind}, self.kinds))
-        code = sum_invariant_elements(float_element, self.shares, self.names.fresh)(code)
-        return _without_unused_tapes(read_adjoints_once(float_element, set(self.params))(code))
+        element_sums = []
+
+        def element_sum(base: str) -> str:
+            element_sums.append(self.names.fresh(base))
+            return element_sums[-1]
+        code = sum_invariant_elements(float_element, self.shares, element_sum)(code)
+        code = _without_unused_tapes(read_adjoints_once(float_element, set(self.params))(code))
+        return self._vectorizable(code, essential, set(element_sums))
+
+    def _vectorizable(self, code: list, essential, element_sums: set) -> list:
+        """Innermost loops LLVM can vectorize (vectorized_loops.py): adds at several offsets of the
+        index split into loops of their own, float adjoints summed in any order."""
+        loops = sum(map(syntax.is_loop, syntax.statements_in(code)))
+        code = split_offset_adds(self.shares)(code)
+        if sum(map(syntax.is_loop, syntax.statements_in(code))) != loops:   # the loops left behind what moved
+            code = eliminate_dead_code(code, set(), essential=essential, shares=self.shares)
+        float_adjoints = {bar for var, bar in self.adj.bars.items() if self.kinds.get(var) == K.FLOAT} | element_sums
+        return sums_in_any_order(float_adjoints.__contains__)(code)
 
     def _refuse_checkpointed_sweeps(self) -> None:
         """A checkpointed loop's reverse sweep (a derivative made with memory= or srcgrad.checkpoint)
