@@ -599,8 +599,8 @@ class _Arguments:
 
     def bind(self, values: tuple, keywords: dict) -> tuple[tuple, tuple]:
         split = len(values) - self.trailing
-        if any(isinstance(v, dict) for v in values) or (keywords and any(isinstance(v, dict) for v in keywords.values())):
-            values = tuple(K.as_keyed(v) for v in values)   # parameters in a dict, as JAX and PyTorch users keep them
+        if any(isinstance(v, (dict, list)) for v in values) or (keywords and any(isinstance(v, (dict, list)) for v in keywords.values())):
+            values = tuple(K.as_keyed(v) for v in values)   # parameters in a dict, as JAX and PyTorch users keep them; lists as tuples
             keywords = {k: K.as_keyed(v) for k, v in keywords.items()}
         if not keywords and split == self.n_positional:   # the common call, at numba dispatch cost
             return values[:split], values[split:]
@@ -1463,7 +1463,13 @@ def vjp(fn: Callable, wrt: Wrt = 0, backend: str = "numba", memory: int | str | 
     repeated = _RepeatedCalls(arguments, specs.backend)
 
     def finished(function, out_kind, args, cotangent):
-        value, grads = function(*args, _as_cotangent(cotangent, out_kind))
+        cotangent = _as_cotangent(cotangent, out_kind)
+        try:
+            value, grads = function(*args, cotangent)
+        except Exception:
+            _require_output_shape(cotangent, lambda: fn(*_as_passed(args)))   # the likelier mistake
+            raise
+        _require_output_shape(cotangent, lambda: value)
         return as_returned(value, out_kind), _shape_grads(grads, args, positions, as_tuple)
 
     def checked(values, keywords):
@@ -1478,6 +1484,37 @@ def vjp(fn: Callable, wrt: Wrt = 0, backend: str = "numba", memory: int | str | 
 
     return DerivativeFunction(fn, call, specs, vjp.__doc__,
                               _numba_call("value, grads = inner({args}, {extra})\nreturn value, grads{pick}", as_tuple, 1))
+
+
+def _require_output_shape(cotangent, output) -> None:
+    """Raise a SrcgradError when the cotangent's arrays are not shaped like the output's
+    (`output()`: the output, computed only where the cotangent holds arrays)."""
+    given = [leaf for leaf in _leaves(cotangent) if isinstance(leaf, np.ndarray)]
+    if not given:
+        return
+    try:
+        out = output()
+    except Exception:
+        return   # the function itself fails: the caller reports that
+    if isinstance(out, dict) or any(isinstance(leaf, dict) for leaf in _leaves(out)):
+        return
+    expected = [np.shape(leaf) for leaf in _leaves(out)]
+    shapes = [np.shape(leaf) for leaf in _leaves(cotangent)]
+    if shapes != expected:
+        shown = lambda items: ", ".join(map(str, items))  # noqa: E731
+        raise SrcgradError(f"the cotangent has shape {shown(shapes)}, but the function's output has shape "
+                           f"{shown(expected)}: pass a cotangent shaped like the output")
+
+
+def _as_passed(args: tuple) -> tuple:
+    """Copies of bound arguments as the caller passed them (dicts for Keyed tuples)."""
+    def passed(value):
+        if isinstance(value, K.Keyed):
+            return {key: passed(v) for key, v in zip(value.keys, value)}
+        if isinstance(value, tuple):
+            return tuple(passed(v) for v in value)
+        return value.copy() if isinstance(value, np.ndarray) else value
+    return tuple(passed(a) for a in args)
 
 
 def _as_cotangent(cotangent, kind=K.UNKNOWN):

@@ -18,7 +18,7 @@ import numpy as np
 
 from . import syntax
 from .analyze import kinds as K
-from .analyze.activity import active_variables, refuse_updates_of_viewed_arrays
+from .analyze.activity import active_variables, refuse_changes_of_listed_arrays, refuse_updates_of_viewed_arrays
 from .analyze.device_code import require_device_code, require_host_and_loops
 from .emit.module import MODULE_NAMES, load_module, module_source
 from .emit.printer import to_source
@@ -402,6 +402,7 @@ class ModuleBuilder:
         if sized_comprehensions(work.tree, work.kinds):   # sum(w[i] * x[i] for i in range(n)): no list growth
             work.kinds = infer()
         refuse_updates_of_viewed_arrays(work.tree, work.kinds, unit.parsed.location)   # `v = w` ... `w *= 2` ... v
+        refuse_changes_of_listed_arrays(work.tree, work.kinds, unit.parsed.location)   # `h = [x]` ... `x[0] = 1` ... h
         if split_rebound_names(work.tree, work.kinds, work.names, infer_of):   # `s = 0.0` ... `s = A.ravel() + s`
             work.kinds = infer()
         whole_arrays_as_indices(work.tree, work.kinds)

@@ -1731,3 +1731,42 @@ def reshaped_view_written_later(x):
     t = w[0:2, 0:2].reshape((2, 2))
     w[0, 0] = x[0] * x[1]
     return t * x[2]
+
+
+def written_after_a_list_took_it(a):
+    """A Python list holds the array itself: the write shows through `history` (scientist's
+    report, 2026-12-08: srcgrad gave the value and gradient of a copy)."""
+    x = np.array([a, 2.0 * a])
+    history = [x]
+    x[0] = 10.0 * x[1]
+    return np.sum(history[0])
+
+
+def written_after_appending_it(a):
+    x = np.array([a, 2.0 * a])
+    history = []
+    for _ in range(3):
+        history.append(x)
+        x[1] = x[0] * a
+    return np.sum(np.array(history))
+
+
+def updated_after_appending_it(a):
+    x = np.array([a, 2.0 * a])
+    history = []
+    for _ in range(2):
+        x = x * a
+        history.append(x)
+        x += 1.0
+    return np.sum(np.array(history))
+
+
+def appended_copies_then_written(a):
+    """The copy is the list's own: writes into x after it change nothing the list holds."""
+    x = np.array([a, 2.0 * a])
+    history = []
+    for _ in range(3):
+        history.append(x.copy())
+        x[1] = x[0] * a
+        history.append(x * 1.5)
+    return np.sum(np.array(history) ** 2)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import gast
 
 from .. import syntax
-from .aliasing import alias_pairs, loop_header_of, updated_while_viewed
+from .aliasing import alias_pairs, changed_while_listed, loop_header_of, updated_while_viewed
 from ..errors import UnsupportedSyntaxError
 from ..rules.registry import InactiveRule, LinearRule
 
@@ -69,6 +69,21 @@ def refuse_updates_of_viewed_arrays(fn, kinds: dict, location) -> None:
         f"an augmented assignment to the array `{array}` while `{', '.join(other)}` shares its memory",
         location(update), f"numpy would update `{array}` in place and change `{other[0]}` too. Take a copy "
         f"where `{copied}` is bound (`{copied} = ....copy()`), or write `{array} = {array} - ...` to make a new array.")
+
+
+def refuse_changes_of_listed_arrays(fn, kinds: dict, location) -> None:
+    """A Python list holds its items by reference, so a write into an array after the list took
+    it (`hist.append(x)` ... `x[0] = ...`) changes what the list holds too; srcgrad keeps a list
+    as an array of copies. Refused where the two differ: the list read after the write."""
+    found = changed_while_listed(fn, kinds)
+    if found:
+        listed, change = found
+        items, array = listed.name.split("#")[0], listed.base
+        raise UnsupportedSyntaxError(
+            f"a change to the array `{array}` after the list `{items}` took it as an item", location(change),
+            f"A Python list holds the array itself, so `{items}` would see the change; srcgrad keeps a list as "
+            f"an array of copies of its items. Put a copy in the list (`{items}.append({array}.copy())`, "
+            f"`[{array}.copy()]`), or make a new array instead of changing `{array}` in place.")
 
 
 def _sharers(name: str, aliases) -> list:

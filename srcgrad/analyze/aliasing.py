@@ -286,6 +286,45 @@ def written_while_viewed(fn: gast.FunctionDef, kinds: dict):
     return _changed_while_viewed(fn, kinds, _is_element_write)
 
 
+def changed_while_listed(fn: gast.FunctionDef, kinds: dict):
+    """(list, change) where `change` writes into an array, or updates it in place, after a Python
+    list took that array as an item (`hist = [x]`, `hist.append(x)`), and the list is read
+    afterwards: Python's list holds the array itself and sees the change, while srcgrad keeps a
+    list as one array of copies of its items. `list.name` is the list, `list.base` the array."""
+    listed = list_items(fn.body, kinds)
+    if not listed:
+        return None
+    lists = {_variable(view.name) for view in listed}
+
+    def changes(stmt) -> bool:
+        target = stmt.targets[0]
+        if _is_element_write(stmt):
+            return syntax.base_name(target) not in lists   # an item stored into the list changes no array
+        return getattr(stmt, "srcgrad_augmented", False) and isinstance(target, gast.Name) \
+            and target.id not in lists and not K.is_scalar(kinds.get(target.id, K.UNKNOWN))
+    found = _changed_while_viewed(fn, kinds, changes, listed)
+    return found if found is None or _variable(found[0].name) in lists else None
+
+
+def list_items(stmts: list, kinds: dict) -> list[View]:
+    """The arrays lists hold, as views with paths: `items = [x, 2.0]` binds `items#0` to x;
+    `items = appended(items, x)` binds `items#0` to the list before and `items#1` to x."""
+    found = []
+    for stmt in _assignments(stmts):
+        target, value = stmt.targets[0], stmt.value
+        if not (isinstance(target, gast.Name) and isinstance(value, gast.Call)):
+            continue
+        if getattr(value, "srcgrad_list", False) and value.args and isinstance(value.args[0], (gast.List, gast.Tuple)):
+            items = list(value.args[0].elts)
+        elif getattr(getattr(value, "srcgrad_rule", None), "name", "") == "srcgrad_runtime.appended":
+            items = list(value.args)
+        else:
+            continue
+        found += [View(stmt, f"{target.id}#{k}", item.id) for k, item in enumerate(items)
+                  if isinstance(item, gast.Name) and K.is_array(kinds.get(item.id, K.UNKNOWN))]
+    return found
+
+
 def updated_while_viewed(fn: gast.FunctionDef, kinds: dict):
     """(view, update) where `update` is an augmented assignment `a -= v` to an array another name
     shares, read afterwards: numpy changes the array in place, and so what the other name sees,
@@ -294,15 +333,16 @@ def updated_while_viewed(fn: gast.FunctionDef, kinds: dict):
                                  and isinstance(s.targets[0], gast.Name) and not K.is_scalar(kinds.get(s.targets[0].id, K.UNKNOWN)))
 
 
-def _changed_while_viewed(fn: gast.FunctionDef, kinds: dict, changes):
+def _changed_while_viewed(fn: gast.FunctionDef, kinds: dict, changes, held=()):
     """(observer, change): the first `change` of an array's memory (through any name bound to it,
     or to a view of it, a chain of views included) after which another name for that memory is
-    read. `observer.name` is that name, `observer.base` the changed one."""
+    read. `observer.name` is that name, `observer.base` the changed one. `held`: more views (the
+    items of lists)."""
     order = linear_order(fn.body)
     changed_at = [s for s in order.statements if isinstance(s, gast.Assign) and changes(s)]
     if not changed_at:
         return None
-    memory = _Memory(fn.body, kinds, order)
+    memory = _Memory(fn.body, kinds, order, held)
     readers: dict = {}
     for stmt in order.statements:
         for name in own_reads(stmt) & memory.names:
@@ -329,9 +369,9 @@ class _Memory:
     views (a statement that makes a new array, or a parameter's value), as a set over paths. A
     tuple's elements are followed apart (`memory_views`); a tuple refers to all its elements' arrays."""
 
-    def __init__(self, stmts: list, kinds: dict, order):
+    def __init__(self, stmts: list, kinds: dict, order, held=()):
         self.views: dict = {}
-        for view in memory_views(stmts, kinds):
+        for view in memory_views(stmts, kinds) + list(held):
             self.views.setdefault(id(view.stmt), []).append(view)
         self.names = {_variable(n) for vs in self.views.values() for v in vs for n in (v.name, v.base)}
         self.kinds = kinds

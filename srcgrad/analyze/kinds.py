@@ -47,10 +47,12 @@ class Keyed(tuple):
 
 
 def as_keyed(value):
-    """`value` with every dict in it (nested in tuples and dicts too) a Keyed tuple."""
+    """`value` with every dict in it (nested in tuples, lists and dicts too) a Keyed tuple, and
+    every list a tuple: a function reads an argument list as the sequence of its items (a
+    derivative changes no argument, so a tuple holds what it reads)."""
     if isinstance(value, dict):
         return Keyed(value)
-    if type(value) is tuple:
+    if type(value) in (tuple, list):
         return tuple(as_keyed(v) for v in value)
     return value
 

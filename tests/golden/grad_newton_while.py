@@ -3,6 +3,7 @@ import math
 import numpy as np
 
 from srcgrad_runtime import numba_jit as jit
+from srcgrad_runtime import sum_in_any_order
 
 
 @jit
@@ -26,7 +27,7 @@ def vjp_newton_sqrt(a, out_bar):
         add_bar = 0.5 * x_bar
         x_bar = add_bar
         div_bar = add_bar
-        a_bar += 1.0 / x * div_bar
+        a_bar = sum_in_any_order(a_bar, 1.0 / x * div_bar)
         x_bar += -div * (1.0 / x) * div_bar
     # d(x = a)
     a_bar += x_bar

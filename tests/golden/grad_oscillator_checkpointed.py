@@ -3,7 +3,7 @@ import math
 import numpy as np
 
 from srcgrad_runtime import numba_jit as jit
-from srcgrad_runtime import ACTION, ADVANCE, ARGUMENT, SEGMENTS, SLOTS, UNTIL, checkpoint_schedule, kept_at, revolve_advances, revolve_turn, segment_start
+from srcgrad_runtime import ACTION, ADVANCE, ARGUMENT, SEGMENTS, SLOTS, UNTIL, checkpoint_schedule, kept_at, revolve_advances, revolve_turn, segment_start, sum_in_any_order
 
 
 @jit
@@ -91,7 +91,7 @@ def vjp_oscillator_checkpointed(x0, v0, k, dt, n, out_bar):
             v_bar += 0.1 * mul_1_bar
             neg_bar = x * mul_bar
             x_bar += neg * mul_bar
-            k_bar += -neg_bar
+            k_bar = sum_in_any_order(k_bar, -neg_bar)
     # d(x, v = x0, v0)
     t_2_bar = v_bar
     t_1_bar = x_bar

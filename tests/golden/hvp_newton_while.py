@@ -3,6 +3,7 @@ import math
 import numpy as np
 
 from srcgrad_runtime import numba_jit as jit
+from srcgrad_runtime import sum_in_any_order
 
 
 @jit
@@ -69,10 +70,10 @@ def vjp_jvp_of_newton_sqrt(a, tangent_0, out_bar):
         x_bar += -div_2 * (1.0 / x) * div_2_bar
         div_bar += -neg_bar
         div_1_bar = tangent_0 * mul_bar
-        tangent_0_bar += div_1 * mul_bar
+        tangent_0_bar = sum_in_any_order(tangent_0_bar, div_1 * mul_bar)
         x_bar += -div_1 * (1.0 / x) * div_1_bar
         # d(div = a / x)
-        a_bar += 1.0 / x * div_bar
+        a_bar = sum_in_any_order(a_bar, 1.0 / x * div_bar)
         x_bar += -div * (1.0 / x) * div_bar
     # d(dx = da)
     tangent_0_bar += dx_bar
