@@ -599,10 +599,17 @@ def smoothed_with_memory(x, a):
     return np.sum(out * out)
 
 
-def stencil_with_costly_weights(u, a):
+def stencil_steps_with_costly_weights(u0, a):
     """Adds at i - 1 and i + 1 scaled by a transcendental the forward sweep tapes: each loop the
     adds are split into reads it back rather than computing it again."""
+    u = u0.copy()
     total = 0.0
-    for i in range(1, u.shape[0] - 1):
-        total += np.tanh(a * u[i]) * (u[i + 1] - u[i - 1])
+    for _ in range(3):
+        for i in range(1, u.shape[0] - 1):
+            total += np.tanh(a * u[i]) * (u[i + 1] - u[i - 1])
+        u = 0.9 * u
     return total
+
+
+def rosenbrock_of_a_vector(x):
+    return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)

@@ -173,6 +173,41 @@ def test_jacobian_of_a_gradient_is_the_hessian(outer):
     assert np.allclose(H, srcgrad.hessian(rosenbrock)(x), rtol=1e-12)
 
 
+FEATURES = np.array([[1.0, 2.0], [0.5, -1.0], [0.3, 0.7]])
+
+
+def tanh_layer_total(w):
+    return np.sum(np.tanh(FEATURES @ w)) + np.sum((w - 0.5) ** 2 * FEATURES[0])
+
+
+def accumulated_until(x):
+    s = 0.0
+    for i in range(x.shape[0]):
+        s += x[i] ** 2 * x[0]
+        if s > 10.0:
+            return s
+    return s
+
+
+@pytest.mark.parametrize("backend", ["numba", "python"])
+@pytest.mark.parametrize("outer", ["jacfwd", "jacrev"])
+def test_jacobian_of_the_gradient_of_a_matrix_product(outer, backend):
+    """The reverse sweep's matmul_grad_right and sum_to are differentiated again (reported
+    refused, 2026-12-08: no rule for either)."""
+    w = np.array([0.3, -0.2])
+    H = getattr(srcgrad, outer)(srcgrad.grad(tanh_layer_total, backend=backend), backend=backend)(w)
+    expected = (FEATURES.T * (-2.0 * np.tanh(FEATURES @ w) / np.cosh(FEATURES @ w) ** 2)) @ FEATURES + np.diag(2.0 * FEATURES[0])
+    np.testing.assert_allclose(H, expected, rtol=1e-12, atol=1e-14)
+
+
+def test_a_reverse_sweep_with_a_list_tape_is_refused_naming_the_alternatives():
+    x = np.array([0.3, -0.2, 0.5])
+    with pytest.raises(srcgrad.NoRuleError, match=r"(?s)reverse sweep keeps a tape.*srcgrad.hessian or srcgrad.hvp"):
+        srcgrad.jacfwd(srcgrad.grad(accumulated_until, backend="python"), backend="python")(x)
+    np.testing.assert_allclose(srcgrad.hessian(accumulated_until, backend="python")(x),
+                               [[1.8, -0.4, 1.0], [-0.4, 0.6, 0.0], [1.0, 0.0, 0.6]], rtol=1e-12)
+
+
 def test_vjp_of_a_jvp_gives_hessian_and_gradient():
     """Reverse over forward, spelled by hand: what hvp runs."""
     x, v = np.array([0.5, 1.2, -0.3]), np.array([1.0, -2.0, 0.5])

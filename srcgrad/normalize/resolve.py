@@ -349,6 +349,12 @@ class _Resolver(gast.NodeTransformer):
     def _method_call(self, node, receiver, method: str):
         """`receiver.method(args)`: the numpy function of the same meaning, receiver first."""
         rule = registry.method(method)
+        if rule is None and method in ("append", "pop") and _generated_file(self.parsed.filename):
+            raise NoRuleError(
+                f"{self.parsed.location(node)}\nsrcgrad cannot differentiate this reverse-mode derivative again: its "
+                "reverse sweep keeps a tape of what its loops computed (a list it appends to and pops), which has no "
+                "derivative. For a Hessian or Hessian-vector product use srcgrad.hessian or srcgrad.hvp (reverse mode "
+                "over forward mode), or jacfwd of a forward-mode derivative (jacfwd(jacfwd(f)), jacfwd(jvp(f))).")
         if rule is None:
             supported = sorted({m for _, r in registry.all_rules() for m in r.methods})
             self._error(node, f"the method call `.{method}()`",
@@ -489,10 +495,12 @@ class _Resolver(gast.NodeTransformer):
         pyfunc = python_function(obj)
         if (getattr(pyfunc, "__module__", None) or "").startswith("srcgrad_runtime") and obj not in READ_AS_PYTHON:
             raise NoRuleError(
-                f"{self.parsed.location(node)}\nsrcgrad cannot differentiate its own helper `{spelled}` again: this "
-                "derivative of a derivative needs a higher derivative of a primitive that srcgrad has only to the "
-                "order already used (np.prod along an axis, np.linalg.cholesky, scipy.special.gammaln beyond "
-                "its second derivative). Take one derivative fewer of that step, or write it in Python.")
+                f"{self.parsed.location(node)}\nsrcgrad cannot differentiate its own helper `{spelled}` again: it has "
+                "no rule for it. A derivative of a derivative covers the helpers forward mode calls (what "
+                "srcgrad.hessian and srcgrad.hvp differentiate: reverse mode over forward mode) but not all that "
+                "reverse mode's sweep calls, and no primitive beyond the order srcgrad has (np.prod along an axis, "
+                "np.linalg.cholesky, scipy.special.gammaln beyond its second derivative). Use srcgrad.hessian or "
+                "srcgrad.hvp rather than jacfwd(grad(f)), or take one derivative fewer of that step.")
         if isinstance(pyfunc, types.FunctionType) and not _installed_library(pyfunc):
             return self._bind_user_call(node, pyfunc, pyfunc)
         module = (getattr(obj, "__module__", None) or "").split(".")[0]
@@ -697,6 +705,11 @@ def _served_ranks(call, name: str, ranks: tuple) -> None:
 # supported subset does not (dtype dispatch, *args, try/except), and an error would point into them
 _LIBRARIES = {"numpy", "scipy", "numba", "pandas", "sklearn", "jax", "torch"}
 _STDLIB = os.path.realpath(sysconfig.get_paths()["stdlib"]) + os.sep
+
+
+def _generated_file(filename: str) -> bool:
+    """Whether a function's file is a module srcgrad generated (a derivative's code)."""
+    return os.path.basename(filename or "").startswith("srcgrad_gen_")
 
 
 def _installed_library(pyfunc) -> bool:

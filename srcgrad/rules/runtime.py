@@ -12,9 +12,10 @@ from .results import (MATRIX, SQUARE, VECTOR, float_scalar, index_along, int_arr
                       same_as_first, taken_along)
 
 # helpers written in differentiable Python: srcgrad reads their source like a user function's
-READ_AS_PYTHON = frozenset({srcgrad_runtime.prod_of_others, srcgrad_runtime.sum_in_any_order})
+READ_AS_PYTHON = frozenset({srcgrad_runtime.prod_of_others, srcgrad_runtime.sum_in_any_order,
+                            srcgrad_runtime.matmul_grad_left, srcgrad_runtime.matmul_grad_right})
 
-put_along = placed_flat = sum_to = unsorted = None   # srcgrad_runtime helpers the templates name
+put_along = placed_flat = sum_to = unsorted = broadcast_like = None   # srcgrad_runtime helpers the templates name
 
 
 def _helper_spellings() -> None:
@@ -51,6 +52,12 @@ def sorted_like_transpose(g, t, order):
         samples=((0.5, VECTOR), (VECTOR[:4], MATRIX)))
 def broadcast_like_transpose(g, t, y):
     return sum_to(g, t)
+
+
+@linear("srcgrad_runtime.sum_to", spelling="sum_to", kind=lambda args, call=None: args[1], result="new",
+        samples=((MATRIX, VECTOR[:4]), (VECTOR, 0.5), (VECTOR, VECTOR)))
+def sum_to_transpose(g, t, x):
+    return broadcast_like(g, t)
 
 
 inactive("srcgrad_runtime.picked_along", spelling="picked_along", kind=index_along, result="new", samples=((MATRIX, 1, True),))

@@ -9,8 +9,12 @@ time. After this pass:
 - an innermost loop of straight-line code that adds into arrays at several offsets of its index,
   and reads those arrays nowhere else, is one loop per offset (`split_offset_adds`): each copies
   the few statements its adds need, so no iteration reads what another wrote. Split only where
-  those copies are cheap arithmetic (no calls): recomputing a transcendental costs more than the
-  wait it removes.
+  that pays: inside another loop (a time step, whose arrays stay in cache: a single pass over
+  arrays streamed from memory pays more for a second pass than for the wait), where each new loop
+  adds into an array at one element per iteration (rows `i - 1`, `i`, `i + 1` of a grid in one
+  loop still wait on each other), and where the copies are cheap arithmetic (no calls:
+  recomputing a transcendental costs more than the wait it removes). Measured on the 1-D heat
+  equation's gradient (n = 2000, 200 steps): 0.73 → 0.36 ms against a 0.055 ms primal.
 - a float adjoint that an innermost loop only sums into is summed with `sum_in_any_order`
   (`sums_in_any_order`), an addition LLVM may reorder, so it keeps several partial sums. The
   gradient then differs from the sequential order by rounding only, as any vectorizing compiler's
@@ -56,18 +60,18 @@ def _summed_name(stmt) -> str | None:
 
 def _innermost_loops(code: list) -> list:
     """The `for` loops of `code` with no loop inside, outside any parallel loop."""
-    found = []
+    return [stmt for block, _ in _serial_blocks(code) for stmt in block
+            if isinstance(stmt, gast.For) and not any(syntax.is_loop(s) for s in syntax.statements_in(stmt.body))]
 
-    def visit(block: list) -> None:
-        for stmt in block:
-            if getattr(stmt, "srcgrad_parallel", False):
-                continue
-            if isinstance(stmt, gast.For) and not any(syntax.is_loop(s) for s in syntax.statements_in(stmt.body)):
-                found.append(stmt)
-                continue
+
+def _serial_blocks(code: list, in_loop: bool = False) -> list:
+    """(block, whether a loop encloses it) for `code` and the blocks nested in it, but none inside
+    a parallel loop (its sums and writes are parallelize's to arrange)."""
+    found = [(code, in_loop)]
+    for stmt in code:
+        if not getattr(stmt, "srcgrad_parallel", False):
             for child in syntax.child_blocks(stmt):
-                visit(child)
-    visit(code)
+                found += _serial_blocks(child, in_loop or syntax.is_loop(stmt))
     return found
 
 
@@ -75,7 +79,9 @@ def split_offset_adds(shares: dict):
     """Split each innermost loop that adds into arrays at several offsets of its index into one
     loop per offset (the module docstring says when). `shares`: array -> names sharing its memory."""
     def rewrite(code: list) -> list:
-        for block in list(syntax.blocks(code)):
+        for block, in_loop in _serial_blocks(code):
+            if not in_loop:
+                continue   # one pass over arrays streamed from memory: a second pass costs more than the wait
             k = 0
             while k < len(block):
                 stmt = block[k]
@@ -99,7 +105,7 @@ def _split(loop, shares: dict) -> list | None:
     index = _position(body, loop.target.id)
     offsets = _index_offsets(body, index)
     groups = _offset_groups(body, index, loop.target.id, offsets, shares)
-    if groups is None or len(groups) < 2:
+    if groups is None or len(groups) < 2 or not all(map(_one_element_per_array, groups.values())):
         return None
     rest = _rest_offset(groups)
     moved = {id(stmt) for offset, adds in groups.items() if offset != rest for stmt in adds}
@@ -199,6 +205,17 @@ def _offset_groups(body: list, index: str, target: str, offsets: dict, shares: d
         for offset, stmt in adds:
             groups.setdefault(offset, []).append(stmt)
     return groups
+
+
+def _one_element_per_array(adds: list) -> bool:
+    """Whether the adds of one offset reach each array at one element per iteration: otherwise
+    (`u_bar[i - 1, j]`, `u_bar[i + 1, j]` beside `u_bar[i, j]`) their loop still waits on itself,
+    as LLVM cannot tell the rows apart, and splitting only adds passes."""
+    seen: dict = {}
+    for stmt in adds:
+        if seen.setdefault(stmt.target.value.id, syntax.fingerprint(stmt.target.slice)) != syntax.fingerprint(stmt.target.slice):
+            return False
+    return True
 
 
 def _rest_offset(groups: dict) -> int:

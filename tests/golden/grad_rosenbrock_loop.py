@@ -13,19 +13,6 @@ def vjp_rosenbrock(x, out_bar):
     # reverse sweep
     x_bar = np.zeros(x.shape)
     s_bar = out_bar
-    # the adds into x_bar[i + 1], a loop of their own so that no iteration waits for another
-    for i in range(sub):
-        add = i + 1
-        x_add = x[add]
-        x_i = x[i]
-        pow_1 = x_i ** 2
-        sub_1 = x_add - pow_1
-        add_1_bar = s_bar
-        mul_bar = add_1_bar
-        pow_2_bar = 100.0 * mul_bar
-        sub_1_bar = 2 * sub_1 * pow_2_bar
-        x_add_bar = sub_1_bar
-        x_bar[add] += x_add_bar
     for i in range(sub):
         add = i + 1
         x_add = x[add]
@@ -41,7 +28,9 @@ def vjp_rosenbrock(x, out_bar):
         x_i_bar = -sub_2_bar
         pow_2_bar = 100.0 * mul_bar
         sub_1_bar = 2 * sub_1 * pow_2_bar
+        x_add_bar = sub_1_bar
         pow_1_bar = -sub_1_bar
         x_i_bar += 2 * x_i * pow_1_bar
         x_bar[i] += x_i_bar
+        x_bar[add] += x_add_bar
     return (x_bar,)
