@@ -1498,8 +1498,14 @@ def _require_output_shape(cotangent, output) -> None:
         return   # the function itself fails: the caller reports that
     if isinstance(out, dict) or any(isinstance(leaf, dict) for leaf in _leaves(out)):
         return
-    expected = [np.shape(leaf) for leaf in _leaves(out)]
-    shapes = [np.shape(leaf) for leaf in _leaves(cotangent)]
+    if isinstance(cotangent, np.ndarray):   # one array: a tuple of numbers takes one as a vector
+        try:
+            expected, shapes = [np.shape(out)], [cotangent.shape]
+        except ValueError:   # a tuple of arrays of several shapes
+            expected, shapes = [tuple(np.shape(leaf) for leaf in _leaves(out))], [cotangent.shape]
+    else:
+        expected = [np.shape(leaf) for leaf in _leaves(out)]
+        shapes = [np.shape(leaf) for leaf in _leaves(cotangent)]
     if shapes != expected:
         shown = lambda items: ", ".join(map(str, items))  # noqa: E731
         raise SrcgradError(f"the cotangent has shape {shown(shapes)}, but the function's output has shape "

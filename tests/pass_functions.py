@@ -573,11 +573,9 @@ def neighbours_read_back(x, a):
 def two_fields_coupled(u0, v0, k, steps):
     """Two fields, each step reading the other's neighbours: adds into u_bar and v_bar at three
     offsets each, from a descending loop."""
-    u = u0.copy()
-    v = v0.copy()
+    u, v = u0.copy(), v0.copy()
     n = u.shape[0]
-    un = np.zeros(n)
-    vn = np.zeros(n)
+    un, vn = np.zeros_like(u), np.zeros_like(v)
     for _ in range(steps):
         for i in range(n - 2, 0, -1):
             un[i] = u[i] + k * (v[i + 1] - 2.0 * u[i] + v[i - 1])
