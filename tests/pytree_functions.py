@@ -120,3 +120,12 @@ def named_outputs(w):
     """A dict result built and read by its keys inside the function too."""
     parts = {"energy": np.sum(w ** 2), "force": -2.0 * w}
     return {"energy": parts["energy"] * 0.5, "force": parts["force"], "peak": np.max(w)}
+
+
+def chained_maps(maps, x):
+    """`maps` a Python list of matrices, applied in turn (reported refused with an internal error,
+    2026-12-08)."""
+    h = x
+    for W in maps:
+        h = np.tanh(W @ h)
+    return np.sum(h)

@@ -340,3 +340,20 @@ def test_call_without_rule_or_source(fn, name, api):
 def test_exception_hierarchy():
     assert issubclass(srcgrad.UnsupportedSyntaxError, srcgrad.SrcgradError)
     assert issubclass(srcgrad.SrcgradError, Exception)
+
+
+@pytest.mark.parametrize("backend", ["numba", "python"])
+def test_a_cotangent_not_shaped_like_the_output_is_a_clear_error(backend):
+    w, X = np.array([0.3, -0.2]), np.ones((3, 2))
+
+    def total(w, X):
+        return np.sum(np.tanh(X @ w))
+
+    def outputs(w, X):
+        return np.tanh(X @ w)
+    for fn, cotangent, message in ((total, np.ones(2), r"shape \(2,\), but the function's output has shape \(\)"),
+                                   (outputs, np.ones(4), r"shape \(4,\), but the function's output has shape \(3,\)"),
+                                   (outputs, np.ones((3, 1)), r"shape \(3, 1\), but the function's output has shape \(3,\)")):
+        with pytest.raises(srcgrad.SrcgradError, match=message):
+            srcgrad.vjp(fn, backend=backend)(w, X, cotangent)
+    np.testing.assert_allclose(srcgrad.vjp(outputs, backend=backend)(w, X, np.ones(3))[1], 3 * (1 - np.tanh(0.1) ** 2) * np.ones(2))

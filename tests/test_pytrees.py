@@ -159,3 +159,15 @@ def test_dict_results_come_back_as_dicts(backend):
     np.testing.assert_allclose(grads, 2.0 * W_SMALL - 2.0 + np.array([1.0, 0.0]), rtol=1e-13)
     with pytest.raises(srcgrad.SrcgradError, match="keys"):
         srcgrad.vjp(pf.named_outputs, backend=backend)(W_SMALL, {"energy": 1.0})
+
+
+@pytest.mark.parametrize("backend", ["numba", "python"])
+def test_a_list_argument_is_read_as_the_tuple_of_its_items(backend):
+    rng = np.random.default_rng(5)
+    maps, x = [rng.normal(size=(3, 3)), rng.normal(size=(2, 3))], rng.normal(size=3)
+    check_vjp(pf.chained_maps, (tuple(maps), x), (0, 1), backend=backend)
+    grads = srcgrad.grad(pf.chained_maps, wrt=(0, 1), backend=backend)(maps, x)
+    expected = srcgrad.grad(pf.chained_maps, wrt=(0, 1), backend=backend)(tuple(maps), x)
+    assert isinstance(grads[0], tuple) and len(grads[0]) == 2
+    for got, want in zip((*grads[0], grads[1]), (*expected[0], expected[1])):
+        np.testing.assert_array_equal(got, want)
