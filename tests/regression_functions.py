@@ -1770,3 +1770,17 @@ def appended_copies_then_written(a):
         x[1] = x[0] * a
         history.append(x * 1.5)
     return np.sum(np.array(history) ** 2)
+
+
+def fresh_arrays_bound_by_one_tuple(a):
+    """`u, work = u0.copy(), np.zeros(n)` and then writes into both: each name is its own new
+    array (found 2026-12-08: reverse mode refused the writes as writes through a second name of
+    the tuple's element)."""
+    u0 = np.array([a, 2.0 * a, 0.5])
+    u, work = u0.copy(), np.zeros(3)
+    for _ in range(2):
+        for i in range(1, 3):
+            work[i] = u[i] * a + u[i - 1]
+        for i in range(1, 3):
+            u[i] = work[i]
+    return np.sum(u * u)

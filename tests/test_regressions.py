@@ -22,6 +22,7 @@ V3 = np.array([0.3, -0.5, 0.9])
 CASES = [
     (rf.element_read_again_after_subroutine, (V3,), 0),
     (rf.appended_copies_then_written, (0.7,), 0),
+    (rf.fresh_arrays_bound_by_one_tuple, (0.7,), 0),
     (rf.transpose_rescaled_in_loop, (RNG.standard_normal((4, 3)), RNG.standard_normal(4)), (0, 1)),
     (rf.copied_transpose_in_loop, (RNG.standard_normal((4, 3)),), 0),
     (rf.diagonal_then_written, (0.96, -0.52), (0, 1)),

@@ -22,7 +22,7 @@ def desugar(parsed: ParsedFunction, names: NameGenerator) -> None:
     _dicts_as_tuples(parsed.tree)
     _list_targets_as_tuples(parsed.tree)
     _list_indices_as_arrays(parsed.tree)
-    syntax.expand_statements(parsed.tree.body, _lists_bound_apart)
+    syntax.expand_statements(parsed.tree.body, _bound_apart)
     _refuse_list_arithmetic(parsed)
     parsed.tree.body = _Desugar(parsed, names).block(parsed.tree.body)
 
@@ -110,12 +110,14 @@ def _list_targets_as_tuples(tree) -> None:
                     part.__class__ = gast.Tuple
 
 
-def _lists_bound_apart(stmt) -> list:
+def _bound_apart(stmt) -> list:
     """`u, history = u0.copy(), []` as one assignment per name, so that the list is bound to its
-    name as lists are (below); only where no name it binds is read on the right."""
+    name as lists are (below), and a new array to its name rather than through a tuple (which made
+    `u` a second name for it, and a write into `u` refused in reverse mode); only where no name it
+    binds is read on the right, so the order of evaluation changes nothing."""
     if not (isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], gast.Tuple)
             and isinstance(stmt.value, gast.Tuple) and len(stmt.value.elts) == len(stmt.targets[0].elts)
-            and any(isinstance(e, gast.List) for e in stmt.value.elts)
+            and any(isinstance(e, (gast.List, gast.Call)) for e in stmt.value.elts)
             and all(isinstance(t, gast.Name) for t in stmt.targets[0].elts)
             and not syntax.stored_names(stmt.targets[0]) & syntax.names_in(stmt.value)):
         return [stmt]

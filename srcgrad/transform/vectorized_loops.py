@@ -235,8 +235,12 @@ def _slice(body: list, adds: list, target: str, index: str, shares: dict) -> lis
             live |= syntax.loaded_names(stmt)
             continue
         targets = _targets(stmt)
-        if not (len(targets) == 1 and isinstance(targets[0], gast.Name) and targets[0].id in live):
+        if any(isinstance(t, gast.Subscript) for t in targets):
+            continue   # an array write stays in the loop; _read_before_written checks what copies read
+        if not syntax.stored_names(targets) & live:
             continue
+        if not (len(targets) == 1 and isinstance(targets[0], gast.Name)):
+            return None   # binds a needed name by unpacking
         kept.append(stmt)
         if isinstance(stmt, gast.Assign):
             live.discard(targets[0].id)
