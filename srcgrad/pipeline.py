@@ -157,13 +157,20 @@ def _subroutine(pyfunc) -> Unit:
     return normalized(pyfunc, "forward")
 
 
+def _recursion(pyfunc) -> SrcgradError:
+    """The error for a function that calls itself, naming where it is defined."""
+    code = getattr(pyfunc, "__code__", None)
+    where = f"{code.co_filename}:{code.co_firstlineno}: " if code is not None else ""
+    return SrcgradError(f"{where}{pyfunc.__qualname__} calls itself; recursive functions are not supported. "
+                        "Rewrite the recursion as a loop.")
+
+
 def normalized(fn, mode: str) -> Unit:
     """The function after the normalization passes for `mode` ("forward", "reverse" or "primal")."""
     pyfunc = python_function(fn)
     key = (pyfunc, mode == "reverse")
     if key in _NORMALIZING:
-        raise SrcgradError(f"{pyfunc.__qualname__} calls itself; recursive functions are not supported. "
-                           "Rewrite the recursion as a loop.")
+        raise _recursion(pyfunc)
     if key not in _NORMALIZED or not _NORMALIZED[key].resolved.baked_is_current():   # a flag changed since
         _NORMALIZING.add(key)
         try:
@@ -303,8 +310,7 @@ class ModuleBuilder:
         if key in self.functions:
             return self.functions[key]
         if key in self._in_progress:
-            raise SrcgradError(f"{pyfunc.__qualname__} calls itself; recursive functions are not supported. "
-                               "Rewrite the recursion as a loop.")
+            raise _recursion(pyfunc)
         on_host = self.backend == "cuda_loops" and not self._in_progress   # the function asked for; its callees run in kernels
         self._in_progress.add(key)
         unit = normalized(pyfunc, mode)

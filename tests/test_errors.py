@@ -357,3 +357,15 @@ def test_a_cotangent_not_shaped_like_the_output_is_a_clear_error(backend):
         with pytest.raises(srcgrad.SrcgradError, match=message):
             srcgrad.vjp(fn, backend=backend)(w, X, cotangent)
     np.testing.assert_allclose(srcgrad.vjp(outputs, backend=backend)(w, X, np.ones(3))[1], 3 * (1 - np.tanh(0.1) ** 2) * np.ones(2))
+
+
+def continued_fraction(x, depth):
+    if depth == 0:
+        return x
+    return x + 1.0 / continued_fraction(x, depth - 1)
+
+
+def test_recursion_is_refused_naming_the_function_and_its_line():
+    line = continued_fraction.__code__.co_firstlineno
+    with pytest.raises(srcgrad.SrcgradError, match=rf"test_errors.py:{line}: continued_fraction calls itself.*as a loop"):
+        srcgrad.grad(continued_fraction, backend="python")(1.5, 3)
