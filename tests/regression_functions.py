@@ -1784,3 +1784,40 @@ def fresh_arrays_bound_by_one_tuple(a):
         for i in range(1, 3):
             u[i] = work[i]
     return np.sum(u * u)
+
+
+def trajectory_kept_by_reference(a):
+    """`x += ...` then `hist.append(x)` each step: every item of the Python list is x itself."""
+    x = np.array([a, 2.0 * a])
+    hist = []
+    for _ in range(3):
+        x += 0.1 * np.sin(x)
+        hist.append(x)
+    return np.sum(np.array(hist)[0])
+
+
+def stored_into_a_list_then_written(a):
+    x = np.array([a, 2.0 * a])
+    hist = [np.zeros(2), np.zeros(2)]
+    hist[0] = x
+    x[1] = x[0] * a
+    return np.sum(hist[0])
+
+
+def written_after_a_comprehension_took_it(a):
+    x = np.array([a, 2.0 * a])
+    parts = [x for _ in range(3)]
+    x[0] = 5.0 * x[1]
+    return np.sum(np.array(parts)[0])
+
+
+def remade_each_step_then_appended(a):
+    """The array is made anew each pass before it is written and appended: no item changes later."""
+    x = np.array([a, 2.0 * a])
+    hist = [x]
+    for _ in range(3):
+        y = x * 0.5 + a
+        y[1] = y[0] * 2.0
+        hist.append(y)
+        x = y
+    return np.sum(np.array(hist) ** 2)

@@ -23,6 +23,7 @@ CASES = [
     (rf.element_read_again_after_subroutine, (V3,), 0),
     (rf.appended_copies_then_written, (0.7,), 0),
     (rf.fresh_arrays_bound_by_one_tuple, (0.7,), 0),
+    (rf.remade_each_step_then_appended, (0.7,), 0),
     (rf.transpose_rescaled_in_loop, (RNG.standard_normal((4, 3)), RNG.standard_normal(4)), (0, 1)),
     (rf.copied_transpose_in_loop, (RNG.standard_normal((4, 3)),), 0),
     (rf.diagonal_then_written, (0.96, -0.52), (0, 1)),
@@ -214,9 +215,12 @@ REFUSED = [(rf.arange_of_input, (0.5,), "np.arange` with an argument that depend
            (rf.scattered_by_add_at, (0.5,), r"(?s)regression_functions.py:\d+.*`np.add.at`, numpy's in-place scatter.*for k in range"),
            (rf.comprehension_in_a_while_test, (0.5,), r"(?s)regression_functions.py:\d+.*a list comprehension"),
            (rf.axes_of_both_signs, (0.5,), r"(?s)regression_functions.py:\d+.*a tuple of axes that are not distinct written integers of one sign"),
-           (rf.written_after_a_list_took_it, (0.5,), r"(?s)regression_functions.py:\d+.*a change to the array `x` after the list `history` took it.*history.append\(x.copy\(\)\)"),
-           (rf.written_after_appending_it, (0.5,), r"(?s)regression_functions.py:\d+.*a change to the array `x` after the list `history` took it"),
-           (rf.updated_after_appending_it, (0.5,), r"(?s)regression_functions.py:\d+.*a change to the array `x` after the list `history` took it")]
+           (rf.written_after_a_list_took_it, (0.5,), r"(?s)regression_functions.py:\d+.*a change to the array `x` after the list `history` \(line \d+\) took it.*history.append\(x.copy\(\)\)"),
+           (rf.written_after_appending_it, (0.5,), r"(?s)regression_functions.py:\d+.*a change to the array `x` after the list `history` \(line \d+\) took it"),
+           (rf.updated_after_appending_it, (0.5,), r"(?s)regression_functions.py:\d+.*a change to the array `x` after the list `history` \(line \d+\) took it"),
+           (rf.trajectory_kept_by_reference, (0.5,), r"(?s)regression_functions.py:\d+.*a change to the array `x` after the list `hist`"),
+           (rf.stored_into_a_list_then_written, (0.5,), r"(?s)regression_functions.py:\d+.*a change to the array `x` after the list `hist`"),
+           (rf.written_after_a_comprehension_took_it, (0.5,), r"(?s)regression_functions.py:\d+.*a change to the array `x` after the list")]
 IDS = [f"{fn.__name__}-{k}" for k, (fn, _, _) in enumerate(CASES)]
 
 

@@ -77,10 +77,11 @@ def refuse_changes_of_listed_arrays(fn, kinds: dict, location) -> None:
     as an array of copies. Refused where the two differ: the list read after the write."""
     found = changed_while_listed(fn, kinds)
     if found:
-        listed, change = found
-        items, array = listed.name.split("#")[0], listed.base
+        capture, change, items, array = found
+        where = location(capture)
+        built = f" (line {where.line})" if where is not None else ""
         raise UnsupportedSyntaxError(
-            f"a change to the array `{array}` after the list `{items}` took it as an item", location(change),
+            f"a change to the array `{array}` after the list `{items}`{built} took it as an item", location(change),
             f"A Python list holds the array itself, so `{items}` would see the change; srcgrad keeps a list as "
             f"an array of copies of its items. Put a copy in the list (`{items}.append({array}.copy())`, "
             f"`[{array}.copy()]`), or make a new array instead of changing `{array}` in place.")

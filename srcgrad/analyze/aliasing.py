@@ -287,42 +287,73 @@ def written_while_viewed(fn: gast.FunctionDef, kinds: dict):
 
 
 def changed_while_listed(fn: gast.FunctionDef, kinds: dict):
-    """(list, change) where `change` writes into an array, or updates it in place, after a Python
-    list took that array as an item (`hist = [x]`, `hist.append(x)`), and the list is read
-    afterwards: Python's list holds the array itself and sees the change, while srcgrad keeps a
-    list as one array of copies of its items. `list.name` is the list, `list.base` the array."""
-    listed = list_items(fn.body, kinds)
-    if not listed:
+    """(capture, change, list, array): `change` writes into `array`'s memory, or updates it in
+    place, after the statement `capture` put it into `list` (`hist = [x]`, `hist.append(x)`,
+    `hist[k] = x`, a comprehension's items): Python's list holds the array itself and sees the
+    change, while srcgrad keeps a list as one array of copies of its items. A change in a later
+    pass of a loop holding both counts unless the array is made anew in that pass first. None
+    when nothing conflicts."""
+    captures = _list_captures(fn.body, kinds)
+    if not captures:
         return None
-    lists = {_variable(view.name) for view in listed}
+    order = linear_order(fn.body)
+    memory = _Memory(fn.body, kinds, order)
+    lists = {listed for _, listed, _ in captures}
+    changes = [(s, names) for s in order.statements if isinstance(s, gast.Assign)
+               for names in [_changes_in_place(s, kinds) - lists] if names]
+    for capture, listed, array in captures:
+        captured = memory.of(array, capture)
+        for change, names in changes:
+            shared = captured & {root for name in names for root in memory.of(name, change)}
+            if shared and _reaches_captured(order, memory, shared, capture, change):
+                return capture, change, listed, array
+    return None
 
-    def changes(stmt) -> bool:
-        target = stmt.targets[0]
-        if _is_element_write(stmt):
-            return syntax.base_name(target) not in lists   # an item stored into the list changes no array
-        return getattr(stmt, "srcgrad_augmented", False) and isinstance(target, gast.Name) \
-            and target.id not in lists and not K.is_scalar(kinds.get(target.id, K.UNKNOWN))
-    found = _changed_while_viewed(fn, kinds, changes, listed)
-    return found if found is None or _variable(found[0].name) in lists else None
+
+def _reaches_captured(order, memory, roots: set, capture, change) -> bool:
+    """Whether `change` may run on the array `capture` put into its list (`roots`: the bindings
+    that made it): later in program order with none of them made again between, or in a later
+    pass of a loop holding both, none of them made anew after the capture or before the change."""
+    made = [memory.statements[r] for r, _ in roots if r != BEFORE and makes_new_array(memory.statements[r])]
+    if order.position[id(change)] > order.position[id(capture)]:
+        return not any(order.position[id(capture)] < order.position[id(m)] < order.position[id(change)] for m in made)
+    common = set(order.loops[id(capture)]) & set(order.loops[id(change)])
+    anew = [m for m in made if common and common <= set(order.loops[id(m)])]
+    return bool(common) and not any(order.position[id(m)] > order.position[id(capture)]
+                                    or order.position[id(m)] < order.position[id(change)] for m in anew)
 
 
-def list_items(stmts: list, kinds: dict) -> list[View]:
-    """The arrays lists hold, as views with paths: `items = [x, 2.0]` binds `items#0` to x;
-    `items = appended(items, x)` binds `items#0` to the list before and `items#1` to x."""
+def _list_captures(stmts: list, kinds: dict) -> list:
+    """(statement, list, array) for each array variable a statement puts into a list: a literal
+    bound to a name, an append, an item stored."""
+    listed = {"srcgrad_runtime.empty_list", "srcgrad_runtime.appended"}
+    lists = {s.targets[0].id for s in _assignments(stmts) if isinstance(s.targets[0], gast.Name)
+             and isinstance(s.value, gast.Call) and (getattr(s.value, "srcgrad_list", False)
+                                                     or getattr(getattr(s.value, "srcgrad_rule", None), "name", "") in listed)}
     found = []
     for stmt in _assignments(stmts):
         target, value = stmt.targets[0], stmt.value
-        if not (isinstance(target, gast.Name) and isinstance(value, gast.Call)):
-            continue
-        if getattr(value, "srcgrad_list", False) and value.args and isinstance(value.args[0], (gast.List, gast.Tuple)):
-            items = list(value.args[0].elts)
-        elif getattr(getattr(value, "srcgrad_rule", None), "name", "") == "srcgrad_runtime.appended":
-            items = list(value.args)
+        if isinstance(target, gast.Name) and target.id in lists and isinstance(value, gast.Call):
+            items = value.args[0].elts if getattr(value, "srcgrad_list", False) and value.args \
+                and isinstance(value.args[0], (gast.List, gast.Tuple)) else value.args[1:] if value.args else []
+        elif isinstance(target, gast.Subscript) and syntax.base_name(target) in lists:
+            items = [value]
         else:
             continue
-        found += [View(stmt, f"{target.id}#{k}", item.id) for k, item in enumerate(items)
+        found += [(stmt, syntax.base_name(target), item.id) for item in items
                   if isinstance(item, gast.Name) and K.is_array(kinds.get(item.id, K.UNKNOWN))]
     return found
+
+
+def _changes_in_place(stmt, kinds: dict) -> set:
+    """The array names whose memory `stmt` changes: an element or slice write, an augmented update."""
+    target = stmt.targets[0]
+    if _is_element_write(stmt):
+        return {syntax.base_name(target)}
+    if getattr(stmt, "srcgrad_augmented", False) and isinstance(target, gast.Name) \
+            and not K.is_scalar(kinds.get(target.id, K.UNKNOWN)):
+        return {target.id}
+    return set()
 
 
 def updated_while_viewed(fn: gast.FunctionDef, kinds: dict):
@@ -333,16 +364,15 @@ def updated_while_viewed(fn: gast.FunctionDef, kinds: dict):
                                  and isinstance(s.targets[0], gast.Name) and not K.is_scalar(kinds.get(s.targets[0].id, K.UNKNOWN)))
 
 
-def _changed_while_viewed(fn: gast.FunctionDef, kinds: dict, changes, held=()):
+def _changed_while_viewed(fn: gast.FunctionDef, kinds: dict, changes):
     """(observer, change): the first `change` of an array's memory (through any name bound to it,
     or to a view of it, a chain of views included) after which another name for that memory is
-    read. `observer.name` is that name, `observer.base` the changed one. `held`: more views (the
-    items of lists)."""
+    read. `observer.name` is that name, `observer.base` the changed one."""
     order = linear_order(fn.body)
     changed_at = [s for s in order.statements if isinstance(s, gast.Assign) and changes(s)]
     if not changed_at:
         return None
-    memory = _Memory(fn.body, kinds, order, held)
+    memory = _Memory(fn.body, kinds, order)
     readers: dict = {}
     for stmt in order.statements:
         for name in own_reads(stmt) & memory.names:
@@ -369,9 +399,9 @@ class _Memory:
     views (a statement that makes a new array, or a parameter's value), as a set over paths. A
     tuple's elements are followed apart (`memory_views`); a tuple refers to all its elements' arrays."""
 
-    def __init__(self, stmts: list, kinds: dict, order, held=()):
+    def __init__(self, stmts: list, kinds: dict, order):
         self.views: dict = {}
-        for view in memory_views(stmts, kinds) + list(held):
+        for view in memory_views(stmts, kinds):
             self.views.setdefault(id(view.stmt), []).append(view)
         self.names = {_variable(n) for vs in self.views.values() for v in vs for n in (v.name, v.base)}
         self.kinds = kinds
