@@ -37,6 +37,7 @@ from .normalize.layouts import view_loop_carried_transposes
 from .normalize.constant_branches import fold_constant_branches
 from .normalize.builders import check_list_items, choose_builders
 from .normalize.overlap import copy_overlapping_values
+from .normalize.own_views import copy_views_of_forgotten_arrays
 from .normalize.ranks import refuse_unimplemented_ranks
 from .normalize.names import NameGenerator, rename_reserved
 from .normalize.resolve import Resolved, resolve
@@ -425,6 +426,8 @@ class ModuleBuilder:
         if drop_scalar_write_backs(work.tree, work.kinds, infer_of):
             work.kinds = infer()
         if copy_overlapping_values(work.tree, work.kinds, work.names, unit.parsed.location):
+            work.kinds = infer()
+        if mode == "reverse" and copy_views_of_forgotten_arrays(work.tree, work.kinds):   # y = y[::-1] ... y[i] = v
             work.kinds = infer()
         if self.backend in ("numba", "parallel") and view_loop_carried_transposes(work.tree, work.kinds):
             work.kinds = infer()

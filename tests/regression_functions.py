@@ -1821,3 +1821,25 @@ def remade_each_step_then_appended(a):
         hist.append(y)
         x = y
     return np.sum(np.array(hist) ** 2)
+
+
+def smoothed_forwards_then_backwards(x, a):
+    """A filter run forwards, then backwards through `y = y[::-1]`, written in place (scientist's
+    report, 2026-12-08: reverse mode refused the writes as writes through a view)."""
+    y = x.copy()
+    for i in range(1, y.shape[0]):
+        y[i] = a * y[i - 1] + (1 - a) * y[i]
+    y = y[::-1]
+    for i in range(1, y.shape[0]):
+        y[i] = a * y[i - 1] + (1 - a) * y[i]
+    return y[::-1]
+
+
+def reversed_while_another_name_keeps_it(x):
+    """The old array is still `kept`'s: the write through the reversed view changes it, as reverse
+    mode cannot follow (refused there, differentiated in forward mode)."""
+    y = x * 1.5
+    kept = y
+    y = y[::-1]
+    y[0] = 2.0 * y[1]
+    return kept

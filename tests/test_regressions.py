@@ -24,6 +24,7 @@ CASES = [
     (rf.appended_copies_then_written, (0.7,), 0),
     (rf.fresh_arrays_bound_by_one_tuple, (0.7,), 0),
     (rf.remade_each_step_then_appended, (0.7,), 0),
+    (rf.smoothed_forwards_then_backwards, (np.array([0.5, 0.7, 0.9, 0.2]), 0.3), (0, 1)),
     (rf.transpose_rescaled_in_loop, (RNG.standard_normal((4, 3)), RNG.standard_normal(4)), (0, 1)),
     (rf.copied_transpose_in_loop, (RNG.standard_normal((4, 3)),), 0),
     (rf.diagonal_then_written, (0.96, -0.52), (0, 1)),
@@ -181,6 +182,7 @@ CASES = [
 ]
 # forward mode follows numpy's views; reverse mode refuses what it cannot restore faithfully
 FORWARD_ONLY = [(rf.write_while_viewed, "while `r`, which shares its memory"),
+                (rf.reversed_while_another_name_keeps_it, r"a write into `y`, bound to a view of its own array at line \d+, while another name"),
                 (rf.write_into_row, "shares memory with the array `A`"),
                 (rf.returned_alias_written, "while `t`, which shares its memory"),
                 (rf.transpose_then_written, "while `t`, which shares its memory"),

@@ -190,6 +190,15 @@ class ReverseTransform(LoopReversal, RowKeeping, Checkpointing):
                         f"a write into the argument `{array}` in reverse mode", self.adj.location(node),
                         f"Copy it first (`{array} = {array}.copy()`); derivatives assume arguments are not modified.")
         through = writes_through_views(self.fn, self.kinds)
+        if through and through[1].name == through[1].base:   # `y = y[::-1]` while another name keeps the old array
+            write, view = through
+            where = self.adj.location(view.stmt)
+            raise UnsupportedSyntaxError(
+                f"a write into `{view.name}`, bound to a view of its own array"
+                f"{f' at line {where.line}' if where is not None else ''}, while another name still holds that array, "
+                "in reverse mode", self.adj.location(write),
+                f"Take a copy where `{view.name}` is bound to the view (`.copy()`), so the write does not change the "
+                "array the other name holds.")
         if through:
             write, view = through
             raise UnsupportedSyntaxError(
