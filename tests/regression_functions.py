@@ -1843,3 +1843,12 @@ def reversed_while_another_name_keeps_it(x):
     y = y[::-1]
     y[0] = 2.0 * y[1]
     return kept
+
+
+def einsum_transpose_then_written(x):
+    """np.einsum reordering one operand's axes returns a view (fuzz 984:1289:0): the write into
+    `w` shows in `t`."""
+    w = np.outer(x, np.ones(2)) * 1.5
+    t = np.einsum("ij->ji", w)
+    w[1] = 0.5 * x[0]
+    return t

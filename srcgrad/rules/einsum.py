@@ -57,6 +57,11 @@ def _parse(subscripts: str) -> tuple[list, str]:
 
 
 def _loop_nest(name: str, inputs: list, output: str) -> str:
+    if len(inputs) == 1 and len(set(inputs[0])) == len(inputs[0]) and sorted(inputs[0]) == sorted(output):
+        # NumPy returns a view for a reordering of one operand's axes (`"ij->ji"`): a later write into
+        # the operand shows in the result (fuzz 984:1289:0), so the result is np.transpose's view
+        axes = tuple(inputs[0].index(letter) for letter in output)
+        return f"def {name}(a0):\n    return np.transpose(a0, {axes})\n"
     params = [f"a{k}" for k in range(len(inputs))]
     extent = {}
     for k, part in enumerate(inputs):
