@@ -6,7 +6,7 @@ plain Python (backend="python") and inside numba-compiled code (backend="numba")
 """
 from . import backends  # noqa: F401  (first: its patches to numba must precede any compilation)
 from .heap import keep_large_blocks
-from .arrays import (UnequalLengths, add_at_flat, appended, appended_head, empty_list, astype, largest, smallest, product, picked_along, take_along, put_along,
+from .arrays import (UnequalLengths, add_at_flat, appended, appended_head, empty_list, astype, diag, largest, smallest, product, picked_along, take_along, put_along,
                      prod_of_others_along, atleast_1d, atleast_3d, reshape_like, tile, tile_transpose, diag_transpose, diff_transpose, kron_grad_left,
                      kron_grad_right, repeat_transpose, sort_order, sorted_like, unsorted, broadcast_like, clip, flatten, kept_slots, mean, sum_along, reshape, stacked_rows, matmul_grad_left, matmul_grad_right, placed_flat, prod_of_others, stop_gradient, scatter_add, sum_to, take_flat,
                      zeros_like)
@@ -20,7 +20,7 @@ from .tape import copy_into, filled_like, pushed_row, row_at, sum_in_any_order, 
 from .revolve import (ACTION, ADVANCE, ARGUMENT, SEGMENTS, SLOTS, UNTIL, checkpoint_schedule, kept_at, nbytes_of,
                       revolve_advances, revolve_turn, segment_start)
 
-__all__ = ["UnequalLengths", "appended", "appended_head", "empty_list", "astype", "largest", "smallest", "product", "picked_along", "take_along", "put_along",
+__all__ = ["UnequalLengths", "diag", "appended", "appended_head", "empty_list", "astype", "largest", "smallest", "product", "picked_along", "take_along", "put_along",
            "prod_of_others_along", "atleast_1d", "atleast_3d", "reshape_like", "tile", "tile_transpose", "diag_transpose", "diff_transpose", "kron_grad_left",
            "kron_grad_right", "repeat_transpose", "sort_order", "sorted_like", "unsorted", "mean", "sum_along", "reshape", "stacked_rows", "add_at_flat", "clip", "flatten", "kept_slots", "broadcast_like", "placed_flat", "prod_of_others", "stop_gradient", "scatter_add", "matmul_grad_left", "matmul_grad_right", "sum_to", "take_flat", "zeros_like",
            "parallel_parts", "prange", "cuda_loop", "cuda_threads", "cuda_zeros", "cuda_empty", "cuda_part_count", "cuda_parts", "cuda_add_parts", "numba_jit", "python_jit", "parallel_jit", "cuda_device_jit", "cuda_kernel_jit", "zeroed", "zeroed_like", "filled_like", "copy_into", "direction_buffer", "direction_buffer_reused", "directions_first", "directions_last", "may_be_nonzero", "multiply_into", "add_product_into", "matmul_into", "revive", "seeded_directions", "transposed_directions", "zeroed_from", "pushed_row", "row_at", "sum_in_any_order",

@@ -7,6 +7,7 @@ import numpy as np
 from numba import types
 from numba.extending import overload, register_jitable
 from numba.np.unsafe.ndarray import to_fixed_tuple
+from numpy.lib.stride_tricks import as_strided
 
 from .compile_once import measures, runtime_jitable, runtime_overload
 
@@ -73,6 +74,12 @@ def flatten(x):
 def reshape(x, shape):
     """np.reshape, also of a transpose or slice under numba (whose reshape needs C order)."""
     return np.reshape(x, shape)
+
+
+def diag(a):
+    """np.diag: a vector's diagonal matrix, or a matrix's diagonal as a view of it (numba's np.diag
+    copies the diagonal, so a later write into the matrix would not show in it)."""
+    return np.diag(a)
 
 
 def mean(x, axis=None):
@@ -290,6 +297,15 @@ def _reshape(x, shape):
             return np.reshape(np.ascontiguousarray(x), shape)
         return same_or_copied
     return lambda x, shape: np.reshape(np.ascontiguousarray(x), shape)
+
+
+@runtime_overload(diag)
+def _diag(a):
+    if isinstance(a, types.Array) and a.ndim == 2:
+        def diagonal_view(a):
+            return as_strided(a, shape=(min(a.shape[0], a.shape[1]),), strides=(a.strides[0] + a.strides[1],))
+        return diagonal_view
+    return lambda a: np.diag(a)
 
 
 @runtime_overload(sum_along)

@@ -1852,3 +1852,13 @@ def einsum_transpose_then_written(x):
     t = np.einsum("ij->ji", w)
     w[1] = 0.5 * x[0]
     return t
+
+
+def diagonal_then_matrix_written(x):
+    """np.diag of a matrix is a view in NumPy; numba's np.diag copied it (the numba backend's
+    value missed the write, 2026-12-08), and so did np.einsum("ii->i")."""
+    A = np.outer(x, x) + 1.0
+    d = np.diag(A)
+    e = np.einsum("ii->i", A)
+    A[1, 1] = 7.0 * x[0]
+    return d * 2.0 + e

@@ -183,6 +183,7 @@ CASES = [
 # forward mode follows numpy's views; reverse mode refuses what it cannot restore faithfully
 FORWARD_ONLY = [(rf.write_while_viewed, "while `r`, which shares its memory"),
                 (rf.einsum_transpose_then_written, "while `t`, which shares its memory"),
+                (rf.diagonal_then_matrix_written, "while `[de]`, which shares its memory"),
                 (rf.reversed_while_another_name_keeps_it, r"a write into `y`, bound to a view of its own array at line \d+, while another name"),
                 (rf.write_into_row, "shares memory with the array `A`"),
                 (rf.returned_alias_written, "while `t`, which shares its memory"),

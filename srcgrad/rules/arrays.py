@@ -112,7 +112,7 @@ def full_like_transpose(g, x, value):
 def linspace_transpose(g, start, stop, num):
     return np.sum(g * np.linspace(1.0, 0.0, num)), np.sum(g * np.linspace(0.0, 1.0, num))
 
-@linear("np.diag", kind=diagonal, result="view", methods=("diagonal",), samples=((VECTOR,), (MATRIX,)))   # of a matrix: a view
+@linear("np.diag", kind=diagonal, result="view", methods=("diagonal",), spelling="diag", samples=((VECTOR,), (MATRIX,)))   # of a matrix: a view
 def diag_transpose_(g, x):
     return diag_transpose(g, x)
 

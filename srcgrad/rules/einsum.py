@@ -62,6 +62,11 @@ def _loop_nest(name: str, inputs: list, output: str) -> str:
         # the operand shows in the result (fuzz 984:1289:0), so the result is np.transpose's view
         axes = tuple(inputs[0].index(letter) for letter in output)
         return f"def {name}(a0):\n    return np.transpose(a0, {axes})\n"
+    if len(inputs) == 1 and set(inputs[0]) == set(output):   # a diagonal, also a view in NumPy
+        if len(inputs[0]) == 2 and len(output) == 1:
+            return f"def {name}(a0):\n    return np.diag(a0)\n"
+        raise SrcgradError(f"np.einsum({inputs[0]}->{output}): a diagonal of more than two axes, which NumPy "
+                           "returns as a view of its operand; srcgrad takes the diagonal of a matrix ('ii->i')")
     params = [f"a{k}" for k in range(len(inputs))]
     extent = {}
     for k, part in enumerate(inputs):
