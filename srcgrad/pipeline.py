@@ -402,9 +402,11 @@ class ModuleBuilder:
                                                 globals_kinds).run()
         infer = lambda: infer_of(work.tree)  # noqa: E731
         work.kinds = infer()
-        while index_dict_keys(work.tree, work.kinds, unit.parsed.location):   # a dict in a dict: again
+        while index_dict_keys(work.tree, work.kinds, unit.parsed.location, strict=False):   # a dict in a dict: again
             work.kinds = infer()
         while unroll_tuple_loops(work.tree, work.kinds, work.names):   # for W, b in layers: one copy per layer
+            work.kinds = infer()
+        while index_dict_keys(work.tree, work.kinds, unit.parsed.location):   # `for name in ("l1", "l2"): params[name]`
             work.kinds = infer()
         if sized_comprehensions(work.tree, work.kinds):   # sum(w[i] * x[i] for i in range(n)): no list growth
             work.kinds = infer()

@@ -171,3 +171,20 @@ def test_a_list_argument_is_read_as_the_tuple_of_its_items(backend):
     assert isinstance(grads[0], tuple) and len(grads[0]) == 2
     for got, want in zip((*grads[0], grads[1]), (*expected[0], expected[1])):
         np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("backend", ["numba", "python"])
+def test_a_dict_indexed_by_a_loop_over_its_keys(backend):
+    rng = np.random.default_rng(6)
+    params = {"l1": {"W": rng.normal(size=(3, 4)), "b": rng.normal(size=4)}, "l2": {"W": rng.normal(size=(4, 2)), "b": rng.normal(size=2)}}
+    x, y = rng.normal(size=(5, 3)), rng.normal(size=5)
+    grads = srcgrad.grad(pf.layers_by_name, backend=backend)(params, x, y)
+    h, W = 1e-6, params["l2"]["W"]
+    for k in np.ndindex(W.shape):
+        W[k] += h
+        up = pf.layers_by_name(params, x, y)
+        W[k] -= 2 * h
+        down = pf.layers_by_name(params, x, y)
+        W[k] += h
+        assert abs(grads["l2"]["W"][k] - (up - down) / (2 * h)) < 1e-7
+    assert set(grads) == {"l1", "l2"} and grads["l1"]["b"].shape == (4,)

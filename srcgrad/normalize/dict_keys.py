@@ -13,9 +13,12 @@ from ..analyze import kinds as K
 from ..errors import UnsupportedSyntaxError
 
 
-def index_dict_keys(tree: gast.FunctionDef, kinds: dict, location) -> bool:
-    """Rewrite the key subscripts of every variable whose kind is a dict; True if any changed."""
+def index_dict_keys(tree: gast.FunctionDef, kinds: dict, location, strict: bool = True) -> bool:
+    """Rewrite the key subscripts of every variable whose kind is a dict; True if any changed.
+    `strict=False` leaves a key held in a name for later (a loop over a tuple of keys, unrolled
+    next, writes it out)."""
     changed = False
+    written = _names_of_one_string(tree)
     for node in syntax.walk(tree):
         if not (isinstance(node, gast.Subscript) and isinstance(node.value, gast.Name)):
             continue
@@ -25,6 +28,10 @@ def index_dict_keys(tree: gast.FunctionDef, kinds: dict, location) -> bool:
         key = node.slice
         if isinstance(key, gast.Constant) and type(key.value) is int:
             continue   # rewritten in an earlier round
+        if isinstance(key, gast.Name) and key.id in written:   # `name_0 = "l1"`: an unrolled loop's key
+            key = syntax.const(written[key.id])
+        if isinstance(key, gast.Name) and not strict:
+            continue
         if not (isinstance(key, gast.Constant) and key.value in kind.keys):
             raise UnsupportedSyntaxError(
                 f"`{node.value.id}[{gast.unparse(key).strip()}]`, a key of a dict that is not one of its keys "
@@ -33,3 +40,29 @@ def index_dict_keys(tree: gast.FunctionDef, kinds: dict, location) -> bool:
         node.slice = syntax.const(kind.keys.index(key.value))
         changed = True
     return changed
+
+
+def _names_of_one_string(tree) -> dict:
+    """name -> the string a name is bound to, for names bound once, to a written string."""
+    bindings: dict = {}
+    for node in syntax.walk(tree):
+        if isinstance(node, gast.Assign):
+            for name in syntax.stored_names(node.targets):
+                bindings.setdefault(name, []).append(node.value)
+        elif isinstance(node, (gast.For, gast.AugAssign)):
+            for name in syntax.stored_names(node.target):
+                bindings.setdefault(name, []).append(None)
+    once = {name: values[0] for name, values in bindings.items() if len(values) == 1 and values[0] is not None}
+
+    def string(value):
+        if isinstance(value, gast.Constant) and isinstance(value.value, str):
+            return value.value
+        # `name_0 = items[0]` with `items = "l1", "l2"`: a loop over a tuple of keys, unrolled
+        if isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name) and isinstance(value.slice, gast.Constant) \
+                and isinstance(once.get(value.value.id), gast.Tuple) and type(value.slice.value) is int:
+            items = once[value.value.id].elts
+            if -len(items) <= value.slice.value < len(items):
+                return string(items[value.slice.value])
+        return None
+    found = {name: string(value) for name, value in once.items()}
+    return {name: text for name, text in found.items() if text is not None}
