@@ -136,23 +136,24 @@ def _zero_overwritten(kept, positions):
 
 
 def matmul_grad_left(g, a, b):
-    """The cotangent of `a` in `a @ b` (also np.dot), for vectors and matrices."""
-    if a.ndim == 1 and b.ndim == 1:
-        return g * b
-    if a.ndim == 2 and b.ndim == 1:
-        return np.outer(g, b)
+    """The cotangent of `a` in `a @ b` (also np.dot), for vectors and matrices. Written with one
+    rank test per branch, so that srcgrad, reading it to differentiate a gradient again, keeps
+    only the branch of the ranks it has (a test `a.ndim == 1 and b.ndim == 1` it does not fold)."""
     if a.ndim == 1:
+        if b.ndim == 1:
+            return g * b
         return np.dot(b, g)
+    if b.ndim == 1:
+        return np.outer(g, b)
     return np.dot(g, b.T)
 
 
 def matmul_grad_right(g, a, b):
-    """The cotangent of `b` in `a @ b` (also np.dot), for vectors and matrices."""
-    if a.ndim == 1 and b.ndim == 1:
-        return g * a
-    if a.ndim == 2 and b.ndim == 1:
-        return np.dot(a.T, g)
+    """The cotangent of `b` in `a @ b` (also np.dot), for vectors and matrices (written as
+    matmul_grad_left is)."""
     if a.ndim == 1:
+        if b.ndim == 1:
+            return g * a
         return np.outer(a, g)
     return np.dot(a.T, g)
 

@@ -34,7 +34,7 @@ from .normalize.dict_keys import index_dict_keys
 from .normalize.inline import drop_scalar_write_backs, inline_calls
 from .normalize.loop_exits import lower_exits
 from .normalize.layouts import view_loop_carried_transposes
-from .normalize.constant_branches import fold_constant_branches
+from .normalize.constant_branches import fold_constant_branches, fold_rank_branches
 from .normalize.builders import check_list_items, choose_builders
 from .normalize.overlap import copy_overlapping_values
 from .normalize.own_views import copy_views_of_forgotten_arrays
@@ -418,6 +418,8 @@ class ModuleBuilder:
         # np.sum([a, b]); again while it changes: an array made of one sequence (np.tanh([0.5, 0.36]))
         # gives the kinds by which another sequence's elements are known to be values (977:5:0)
         while sequences_as_arrays(work.tree, work.kinds, work.names, unit.parsed.location):
+            work.kinds = infer()
+        if fold_rank_branches(work.tree, work.kinds):   # `if a.ndim == 1:` with a's rank known
             work.kinds = infer()
         refuse_unimplemented_ranks(work.tree, work.kinds, unit.parsed.location)
         tentative = any(k == K.UNKNOWN or k == "a?" for k in arg_kinds)

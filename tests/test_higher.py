@@ -332,3 +332,32 @@ def test_stop_gradient_is_a_constant_to_every_mode(backend):
     assert np.allclose(srcgrad.grad(normalized_loss, backend=backend)(x), want, rtol=1e-12)
     assert np.isclose(srcgrad.jvp(normalized_loss, backend=backend)(x, np.ones(3))[1], want.sum(), rtol=1e-12)
     assert np.allclose(srcgrad.hessian(normalized_loss, backend=backend)(x), 2 * np.eye(3) / np.sum(x * x), rtol=1e-10)
+
+
+def ridge_loss(w, A, b, lam):
+    """`r @ r` of two vectors: its reverse sweep's matmul_grad_left, read again, has a branch per
+    pair of ranks (refused before rank tests were folded per signature, 2026-12-08)."""
+    r = A @ w - b
+    return r @ r + lam * np.linalg.norm(w) ** 2
+
+
+@pytest.mark.parametrize("backend", ["numba", "python"])
+def test_forward_over_reverse_of_a_vector_product(backend):
+    rng = np.random.default_rng(4)
+    w, A, b = rng.normal(size=3), rng.normal(size=(5, 3)), rng.normal(size=5)
+    H = srcgrad.jacfwd(srcgrad.grad(ridge_loss, backend=backend), backend=backend)(w, A, b, 0.3)
+    np.testing.assert_allclose(H, 2.0 * A.T @ A + 0.6 * np.eye(3), rtol=1e-12)
+
+
+def flattened_if_a_matrix(x):
+    """A user's branch on the rank, folded per signature (only the rank's own code is typed)."""
+    if x.ndim == 2:
+        x = x.ravel()
+    return np.sum(np.dot(x, x) * x)
+
+
+@pytest.mark.parametrize("shape", [(4,), (2, 2)])
+def test_a_branch_on_the_rank_keeps_the_ranks_own_code(shape):
+    x = np.linspace(0.2, 0.8, 4).reshape(shape)
+    g = srcgrad.grad(flattened_if_a_matrix, backend="python")(x)
+    np.testing.assert_allclose(np.ravel(g), 2.0 * np.ravel(x) * np.sum(x) + np.sum(x * x), rtol=1e-12)

@@ -18,6 +18,7 @@ import gast
 import numpy as np
 
 from .. import syntax
+from ..analyze import kinds as K
 from ..analyze.dataflow import bound_names
 
 _UNKNOWN = object()
@@ -217,3 +218,49 @@ def _comparison(node, known: dict):
             return False
         left = right
     return True
+
+
+def fold_rank_branches(tree: gast.FunctionDef, kinds: dict) -> bool:
+    """Per signature: fold each `if x.ndim == k:` (any comparison of a rank with a written
+    integer) whose array's rank the kinds know, keeping the block it takes (and nothing after a
+    `return` there); True if any. A function written for several ranks (`matmul_grad_left`, read
+    again to differentiate a gradient; a user's `if x.ndim == 1: x = x[None, :]`) then holds only
+    the code of its own, and the rank checks see no call made for another rank."""
+    changed = False
+    while _fold_one_rank_test(tree, kinds):   # a block kept may hold another such test
+        changed = True
+    return changed
+
+
+def _fold_one_rank_test(tree, kinds: dict) -> bool:
+    tests = _tests_bound_once(tree)   # ANF binds `cond = a.ndim == 1` before `if cond:`
+    for block in syntax.blocks(tree.body):
+        for k, stmt in enumerate(block):
+            taken = _rank_test(tests.get(getattr(stmt.test, "id", None), stmt.test), kinds) if isinstance(stmt, gast.If) else None
+            if taken is not None:
+                rest = (stmt.body if taken else stmt.orelse) + block[k + 1:]
+                ends = next((j for j, s in enumerate(rest) if isinstance(s, gast.Return)), len(rest) - 1)
+                block[k:] = rest[:ends + 1]
+                return True
+    return False
+
+
+def _tests_bound_once(tree) -> dict:
+    """name -> the expression it is bound to, for names bound once."""
+    values: dict = {}
+    for node in syntax.walk(tree):
+        for name in (syntax.stored_names(node.targets if isinstance(node, gast.Assign) else [node.target])
+                     if isinstance(node, (gast.Assign, gast.AugAssign, gast.For)) else ()):
+            values[name] = node.value if isinstance(node, gast.Assign) and name not in values else None
+    return {name: value for name, value in values.items() if value is not None}
+
+
+def _rank_test(test, kinds: dict):
+    """The value of a test `x.ndim <op> k` where x's kind has a known rank, else None."""
+    if not (isinstance(test, gast.Compare) and len(test.ops) == 1 and type(test.ops[0]) in _COMPARE
+            and isinstance(test.left, gast.Attribute) and test.left.attr == "ndim" and isinstance(test.left.value, gast.Name)
+            and isinstance(test.comparators[0], gast.Constant) and type(test.comparators[0].value) is int):
+        return None
+    kind = kinds.get(test.left.value.id)
+    rank = K.ndim(kind) if kind is not None and K.is_array(kind) else None
+    return None if rank is None else _COMPARE[type(test.ops[0])](rank, test.comparators[0].value)
