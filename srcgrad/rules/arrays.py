@@ -12,7 +12,7 @@ from ..analyze import kinds as K
 from ..errors import UnsupportedSyntaxError
 from . import results
 from .composite import cumsum_along
-from .registry import Options, bilinear, by_kind, inactive, linear, structural
+from .registry import Options, alias, bilinear, by_kind, inactive, linear, structural
 from .results import (MATRIX, VECTOR, as_array, broadcast, flattened, from_shape, index_reduction, int_array_like, int_scalar, joined, matmul, matrix, python_bool,
                       reduction, reshaped, same_as_first, stacked, unknown, vector, where, diagonal, at_least_vector,
                       at_least, insertion_points, tiled)
@@ -207,6 +207,8 @@ structural("np.max", forward=_selection("np.argmax", True)[0], reverse=_selectio
            kind=reduction, methods=("max",), spelling="largest", options=AXIS, samples=((VECTOR,), (MATRIX,), (MATRIX, 1)))
 structural("np.min", forward=_selection("np.argmin", False)[0], reverse=_selection("np.argmin", False)[1],
            kind=reduction, methods=("min",), spelling="smallest", options=AXIS, samples=((VECTOR,), (MATRIX,), (MATRIX, 0)))
+alias(np.amax, "np.max")   # the same reductions under their older names
+alias(np.amin, "np.min")
 
 
 def _others(x, axis):

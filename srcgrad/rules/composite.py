@@ -208,6 +208,23 @@ def np_trace(a):
     return total
 
 
+@composite("np.ptp", kind=results.float_scalar, samples=((_V,), (_M,)))
+def np_ptp(a):
+    """Peak to peak: the largest element less the smallest."""
+    return np.max(a) - np.min(a)
+
+
+@composite("np.inner", kind=results.float_scalar, samples=((_V, _V[::-1]),), ranks=((1,), (1,)))
+def np_inner(a, b):
+    return np.dot(a, b)
+
+
+@composite("np.vdot", kind=results.float_scalar, samples=((_V, _V[::-1]), (_M, _M[::-1])))
+def np_vdot(a, b):
+    """The dot product of the arrays flattened (real arrays: no conjugate)."""
+    return np.dot(np.ravel(a), np.ravel(b))
+
+
 @composite("np.cross", kind=results.float_broadcast, ranks=((1, 2), (1, 2)),
            samples=((_V[:3], _V[1:]), (_SQUARE, _SQUARE[::-1]), (_V[:3], _SQUARE), (_SQUARE[:2], _V[1:])))
 def np_cross(a, b):
