@@ -368,7 +368,7 @@ def _file_state(built) -> tuple | None:
 
 def _function_raises(pyfunc, args) -> bool:
     try:
-        pyfunc(*(a.copy() if isinstance(a, np.ndarray) else a for a in args))
+        pyfunc(*_as_passed(args))
     except Exception:
         return True
     return False

@@ -6,6 +6,7 @@ adjoint code reads before deciding what to save or checkpoint.
 from __future__ import annotations
 
 import functools
+from collections import Counter
 
 import gast
 
@@ -401,6 +402,16 @@ def _drop_orphan_comments(stmts):
                 continue
         out.append(stmt)
     return out
+
+
+def values_bound_once(tree) -> dict:
+    """name -> the value of its one binding, for the names `tree` binds exactly once, by an
+    assignment to the name alone (a parameter, a loop's target, an augmented assignment or an
+    unpacking count as bindings too, so their names are left out)."""
+    nodes = list(syntax.walk(tree))
+    bindings = Counter(n.id for n in nodes if isinstance(n, gast.Name) and isinstance(n.ctx, (gast.Store, gast.Param, gast.Del)))
+    return {n.targets[0].id: n.value for n in nodes if isinstance(n, gast.Assign) and len(n.targets) == 1
+            and isinstance(n.targets[0], gast.Name) and bindings[n.targets[0].id] == 1}
 
 
 def sum_into(stmt) -> str | None:

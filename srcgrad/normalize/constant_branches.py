@@ -19,7 +19,7 @@ import numpy as np
 
 from .. import syntax
 from ..analyze import kinds as K
-from ..analyze.dataflow import bound_names
+from ..analyze.dataflow import bound_names, values_bound_once
 
 _UNKNOWN = object()
 _NUMBERS = (bool, int, float, type(None))
@@ -227,13 +227,13 @@ def fold_rank_branches(tree: gast.FunctionDef, kinds: dict) -> bool:
     again to differentiate a gradient; a user's `if x.ndim == 1: x = x[None, :]`) then holds only
     the code of its own, and the rank checks see no call made for another rank."""
     changed = False
-    while _fold_one_rank_test(tree, kinds):   # a block kept may hold another such test
+    tests = values_bound_once(tree)   # ANF binds `cond = a.ndim == 1` before `if cond:`
+    while _fold_one_rank_test(tree, kinds, tests):   # a block kept may hold another such test
         changed = True
     return changed
 
 
-def _fold_one_rank_test(tree, kinds: dict) -> bool:
-    tests = _tests_bound_once(tree)   # ANF binds `cond = a.ndim == 1` before `if cond:`
+def _fold_one_rank_test(tree, kinds: dict, tests: dict) -> bool:
     for block in syntax.blocks(tree.body):
         for k, stmt in enumerate(block):
             taken = _rank_test(tests.get(getattr(stmt.test, "id", None), stmt.test), kinds) if isinstance(stmt, gast.If) else None
@@ -243,16 +243,6 @@ def _fold_one_rank_test(tree, kinds: dict) -> bool:
                 block[k:] = rest[:ends + 1]
                 return True
     return False
-
-
-def _tests_bound_once(tree) -> dict:
-    """name -> the expression it is bound to, for names bound once."""
-    values: dict = {}
-    for node in syntax.walk(tree):
-        for name in (syntax.stored_names(node.targets if isinstance(node, gast.Assign) else [node.target])
-                     if isinstance(node, (gast.Assign, gast.AugAssign, gast.For)) else ()):
-            values[name] = node.value if isinstance(node, gast.Assign) and name not in values else None
-    return {name: value for name, value in values.items() if value is not None}
 
 
 def _rank_test(test, kinds: dict):

@@ -10,6 +10,7 @@ import gast
 
 from .. import syntax
 from ..analyze import kinds as K
+from ..analyze.dataflow import values_bound_once
 from ..errors import UnsupportedSyntaxError
 
 
@@ -44,15 +45,7 @@ def index_dict_keys(tree: gast.FunctionDef, kinds: dict, location, strict: bool 
 
 def _names_of_one_string(tree) -> dict:
     """name -> the string a name is bound to, for names bound once, to a written string."""
-    bindings: dict = {}
-    for node in syntax.walk(tree):
-        if isinstance(node, gast.Assign):
-            for name in syntax.stored_names(node.targets):
-                bindings.setdefault(name, []).append(node.value)
-        elif isinstance(node, (gast.For, gast.AugAssign)):
-            for name in syntax.stored_names(node.target):
-                bindings.setdefault(name, []).append(None)
-    once = {name: values[0] for name, values in bindings.items() if len(values) == 1 and values[0] is not None}
+    once = values_bound_once(tree)
 
     def string(value):
         if isinstance(value, gast.Constant) and isinstance(value.value, str):

@@ -179,10 +179,14 @@ def _index_shift(loop, index: str, before: int):
     binders = [k for k, s in enumerate(loop.body) if index in bound_names(s)]
     if len(binders) != 1 or binders[0] >= before:
         return None
-    stmt = loop.body[binders[0]]
+    return index_shift(loop.body[binders[0]], loop.target.id)
+
+
+def index_shift(stmt, index: str):
+    """c where `stmt` is `name = index + c` or `name = index - c` (c a written whole number), else None."""
     value = stmt.value if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name) else None
     if not (isinstance(value, gast.BinOp) and isinstance(value.op, (gast.Add, gast.Sub))
-            and isinstance(value.left, gast.Name) and value.left.id == loop.target.id):
+            and isinstance(value.left, gast.Name) and value.left.id == index):
         return None
     c = _whole_number(value.right)
     return None if c is None else (c if isinstance(value.op, gast.Add) else -c)

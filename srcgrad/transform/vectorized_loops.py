@@ -28,8 +28,9 @@ from __future__ import annotations
 import gast
 
 from .. import syntax
-from ..analyze.dataflow import only_summed
+from ..analyze.dataflow import only_summed, sum_into
 from ..emit.printer import to_source
+from .peephole import index_shift
 
 SUM_IN_ANY_ORDER = "sum_in_any_order"
 # arithmetic operations and loads a split loop may copy beside its adds: each costs about a cycle
@@ -44,8 +45,8 @@ def sums_in_any_order(float_adjoint):
         for loop in _innermost_loops(code):
             sums = {name for name in map(_summed_name, loop.body) if name is not None and float_adjoint(name) and only_summed(loop, name)}
             for k, stmt in enumerate(loop.body):
-                name = _summed_name(stmt)
-                if name in sums:
+                if _summed_name(stmt) in sums:
+                    name = stmt.target.id
                     term = stmt.value if isinstance(stmt.op, gast.Add) else syntax.neg(stmt.value)
                     loop.body[k] = syntax.located(syntax.assign(name, syntax.call(SUM_IN_ANY_ORDER, syntax.name(name), term)), stmt)
         return code
@@ -53,9 +54,8 @@ def sums_in_any_order(float_adjoint):
 
 
 def _summed_name(stmt) -> str | None:
-    if isinstance(stmt, gast.AugAssign) and isinstance(stmt.target, gast.Name) and isinstance(stmt.op, (gast.Add, gast.Sub)):
-        return stmt.target.id
-    return None
+    """`s` for `s += v` or `s -= v` (the form rewritten here; dataflow's sum_into also takes `s = s + v`)."""
+    return sum_into(stmt) if isinstance(stmt, gast.AugAssign) else None
 
 
 def _innermost_loops(code: list) -> list:
@@ -151,13 +151,9 @@ def _index_offsets(body: list, index: str) -> dict:
             bound[name] = bound.get(name, 0) + 1
     offsets = {index: 0}
     for stmt in body:
-        if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name) and bound[stmt.targets[0].id] == 1:
-            value = stmt.value
-            if isinstance(value, gast.BinOp) and isinstance(value.op, (gast.Add, gast.Sub)) \
-                    and isinstance(value.left, gast.Name) and value.left.id == index:
-                step = syntax.number(value.right)
-                if isinstance(step, int):
-                    offsets[stmt.targets[0].id] = step if isinstance(value.op, gast.Add) else -step
+        shift = index_shift(stmt, index)
+        if shift is not None and bound[stmt.targets[0].id] == 1:
+            offsets[stmt.targets[0].id] = shift
     return offsets
 
 
